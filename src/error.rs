@@ -1,0 +1,71 @@
+//! The library's error type: every failure names the input it came from.
+use std::fmt;
+use std::path::PathBuf;
+
+/// One problem found in a model description, located as precisely as possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelIssue {
+    /// 1-based line in the model file, when the description came from a file.
+    pub line: Option<usize>,
+    /// Dotted path of the offending field, e.g. `populations[1].size`.
+    pub field: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ModelIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.field, self.message),
+            None => write!(f, "{}: {}", self.field, self.message),
+        }
+    }
+}
+
+/// Errors returned by astroglia.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The model description is invalid; every problem found is listed.
+    #[error("{source_name}: invalid model: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Model {
+        /// The file (or `<builder>` for models built in code).
+        source_name: String,
+        /// Every problem found, in file order.
+        issues: Vec<ModelIssue>,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {message}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A state variable became NaN or infinite.
+    #[error("numerical blow-up: population '{population}' has a non-finite {var} at step {step}")]
+    NonFinite {
+        /// Population holding the neuron.
+        population: String,
+        /// State variable name.
+        var: String,
+        /// Step at which it was detected.
+        step: u64,
+    },
+    /// A request the network cannot serve (unknown population, variable, ...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, err: impl fmt::Display) -> Self {
+        Error::Io {
+            path: path.into(),
+            message: err.to_string(),
+        }
+    }
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

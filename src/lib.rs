@@ -1,0 +1,3 @@
+//! astroglia: a spiking neural network simulator.
+pub mod error;
+pub use error::{Error, Result};
