@@ -1,3 +1,42 @@
-//! astroglia: a spiking neural network simulator.
+//! astroglia: a spiking neural network simulator with an event-driven CPU reference
+//! backend, LIF and Izhikevich neurons, and TOML model files.
+//!
+//! ```
+//! use astroglia::model::Network;
+//! use astroglia::sim::{SimOptions, Simulator};
+//! let net = astroglia::model::parse_toml(r#"
+//!     dt_ms = 0.1
+//!     [[populations]]
+//!     name = "drive"
+//!     size = 20
+//!     poisson = { rate_hz = 50.0 }
+//!     [[populations]]
+//!     name = "cells"
+//!     size = 10
+//!     lif = {}
+//!     [[projections]]
+//!     from = "drive"
+//!     to = "cells"
+//!     connect = { all_to_all = {} }
+//!     weight = 300.0
+//! "#, "example.toml").unwrap();
+//! let mut sim = Simulator::new(&net, SimOptions { seed: Some(7), ..Default::default() }).unwrap();
+//! sim.run_ms(200.0).unwrap();
+//! let summary = sim.summary();
+//! assert!(summary.populations["cells"].rate_hz > 0.0);
+//! assert_eq!(summary.spikes_sha256.len(), 64);
+//! ```
+pub mod analysis;
+pub mod backend;
+pub mod build;
+pub mod connect;
 pub mod error;
+pub mod model;
+pub mod neuron;
+pub mod record;
+pub mod rng;
+pub mod sim;
+
 pub use error::{Error, Result};
+pub use model::Network;
+pub use sim::{SimOptions, Simulator, Summary};

@@ -1,1 +1,166 @@
-fn main(){}
+//! The `astroglia` command line.
+use anyhow::Context;
+use astroglia::model::Network;
+use astroglia::record::{plot::plot_raster, write_json_atomic};
+use astroglia::sim::{BackendKind, SimOptions, Simulator};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// astroglia: spiking neural network simulator (CPU reference backend).
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a model file and write summary.json, spikes.h5 and raster.png.
+    Run(RunArgs),
+    /// Validate a model file, build it and print its size without simulating.
+    Check {
+        /// Model file (TOML).
+        model: PathBuf,
+        /// Seed used to build the network (default: the model's).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// CPU reference backend.
+    Cpu,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Model file (TOML). See README.md for the format; examples in models/.
+    model: PathBuf,
+    /// Backend that runs the simulation.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendArg,
+    /// Seed for network construction and per-step randomness (default: the model's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated time in ms (default: the model's `duration_ms`).
+    #[arg(long, value_name = "T")]
+    duration_ms: Option<f64>,
+    /// Output directory (created if missing; default: out/<model name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Worker threads for neuron updates (results are identical for any count).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Skip raster.png (plotting large rasters takes time).
+    #[arg(long)]
+    no_plot: bool,
+    /// Skip spikes.h5.
+    #[arg(long)]
+    no_hdf5: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments or model file).
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let bad_input = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<astroglia::Error>(),
+                    Some(astroglia::Error::Model { .. } | astroglia::Error::Io { .. })
+                )
+            });
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run_model(args),
+        Command::Check { model, seed } => {
+            let net = Network::from_toml_file(&model)?;
+            let t = Instant::now();
+            let built = astroglia::build::build(&net, seed.unwrap_or(net.seed))?;
+            println!(
+                "{}: {} populations, {} neurons, {} projections, {} synapses ({} bytes, {:.1} B/synapse), built in {:.3} s",
+                model.display(),
+                built.pops.len(),
+                built.n_neurons(),
+                built.projs.len(),
+                built.n_synapses(),
+                built.synapse_bytes(),
+                built.synapse_bytes() as f64 / built.n_synapses().max(1) as f64,
+                t.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let wall = Instant::now();
+    let mut net = Network::from_toml_file(&args.model)?;
+    if let Some(d) = args.duration_ms {
+        anyhow::ensure!(d.is_finite() && d >= 0.0, "--duration-ms must be a finite number >= 0, got {d}");
+        net.duration_ms = d;
+    }
+    let name = net.name.clone().unwrap_or_else(|| "model".into());
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&name));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let backend = match args.backend {
+        BackendArg::Cpu => BackendKind::Cpu,
+    };
+    let mut sim = Simulator::new(&net, SimOptions { seed: args.seed, backend, threads: args.threads })?;
+    let steps = (net.duration_ms / net.dt_ms).round() as u64;
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(steps) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({eta})")
+            .expect("valid template"),
+    );
+    sim.run_steps(steps, |done| bar.set_position(done))?;
+    bar.finish_and_clear();
+
+    let rec = sim.recording();
+    let mut summary = sim.summary();
+    if !args.no_hdf5 {
+        let attrs = [
+            ("model", summary.model.clone()),
+            ("backend", summary.backend.clone()),
+            ("seed", summary.seed.to_string()),
+            ("spikes_sha256", summary.spikes_sha256.clone()),
+        ];
+        astroglia::record::hdf5::write_hdf5(&out.join("spikes.h5"), &rec, &attrs)?;
+    }
+    if !args.no_plot {
+        let title = format!("{} — seed {}, {} ms", summary.model, summary.seed, summary.duration_ms);
+        plot_raster(&out.join("raster.png"), &rec, &title)?;
+    }
+    summary.wall_s = wall.elapsed().as_secs_f64();
+    write_json_atomic(&out.join("summary.json"), &summary)?;
+
+    if !args.quiet {
+        println!(
+            "{}: {} steps ({} ms) on {} in {:.3} s (build {:.3} s), {:.3e} synaptic events/s",
+            summary.model, summary.steps, summary.duration_ms, summary.device, summary.sim_s, summary.build_s,
+            summary.events_per_s
+        );
+        for (pname, p) in &summary.populations {
+            let cv = p.cv_isi.map_or("-".to_string(), |c| format!("{c:.3}"));
+            println!("  {pname:<12} {:>8} neurons {:>9} spikes {:>8.2} Hz  CV ISI {cv}", p.size, p.spikes, p.rate_hz);
+        }
+        println!("  spikes_sha256 {}", summary.spikes_sha256);
+        println!("  wrote {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,47 @@
+//! Backends run the phases of the DESIGN.md step on built arrays. The CPU backend is
+//! the reference; others must produce the same spikes.
+pub mod cpu;
+
+pub use cpu::CpuBackend;
+
+/// One spike: step and global neuron id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Spike {
+    /// Step index (time = step × dt).
+    pub step: u32,
+    /// Global neuron id.
+    pub id: u32,
+}
+
+/// The phases of one step, in schedule order, over one network.
+pub trait Backend {
+    /// Short name (`cpu`, `gpu`).
+    fn name(&self) -> &'static str;
+    /// Human description of the device.
+    fn device(&self) -> String;
+    /// Phase 1: spike sources and input currents for `step`.
+    fn inputs(&mut self, step: u64) -> crate::Result<()>;
+    /// Phase 2: neuron integration, threshold, reset; collects the step's spikes.
+    fn neurons(&mut self, step: u64) -> crate::Result<()>;
+    /// Phase 3: event-driven delivery of the step's spikes into delay rings.
+    fn propagate(&mut self, step: u64) -> crate::Result<()>;
+    /// Phase 4: plasticity (no-op without plastic synapses).
+    fn plasticity(&mut self, _step: u64) -> crate::Result<()> {
+        Ok(())
+    }
+    /// Moves the spikes emitted since the last call into `out`, ordered by step,
+    /// then global id.
+    fn drain_spikes(&mut self, out: &mut Vec<Spike>) -> crate::Result<()>;
+    /// Copies a state variable of population `pop` into `out`.
+    fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()>;
+    /// Runs steps `first..first + n` in schedule order. Backends override it to batch steps.
+    fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
+        for step in first..first + n {
+            self.inputs(step)?;
+            self.neurons(step)?;
+            self.propagate(step)?;
+            self.plasticity(step)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,475 @@
+//! Turns a validated [`Network`] into seeded arrays both backends run on:
+//! per-population parameters and initial state, CSR projections with fixed-point
+//! weights and integer delays, and input schedules.
+use crate::connect::{self, Ends, Rows};
+use crate::model::{Connect, Dist, Input, Network, NeuronModel, Receptor, Sign};
+use crate::neuron::izhikevich::{IzhConsts, IzhState};
+use crate::neuron::lif::{LifConsts, LifState};
+use crate::neuron::lif_cond::{LifCondConsts, LifCondState};
+use crate::rng::{BernoulliEach, PoissonSampler};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Tags separating the construction random streams.
+const TAG_POP: u64 = 1;
+const TAG_PROJ: u64 = 2;
+const TAG_WEIGHT: u64 = 3;
+const TAG_GRID: u64 = 4;
+
+/// First counter-RNG stream of noise inputs (stream = base + input index).
+pub const STREAM_NOISE: u32 = 0x1_0000;
+/// First counter-RNG stream of Poisson populations (stream = base + population index).
+pub const STREAM_POISSON: u32 = 0x2_0000;
+
+/// SplitMix64 mixing of (seed, tag, index) into an independent sub-seed.
+pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
+    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Neuron dynamics of a built population.
+#[derive(Debug, Clone)]
+pub enum Dynamics {
+    /// Current-based LIF.
+    Lif(LifConsts, LifState),
+    /// Conductance-based LIF.
+    LifCond(LifCondConsts, LifCondState),
+    /// Izhikevich.
+    Izhikevich(IzhConsts, IzhState),
+    /// Poisson sources, active on steps `[start, stop)`.
+    Poisson {
+        /// Sampler (uniform rate) or per-source probabilities.
+        sampler: PoissonKind,
+        /// First active step.
+        start: u64,
+        /// First inactive step.
+        stop: u64,
+    },
+    /// Spikes at given steps: `(step, id)` sorted.
+    SpikeSource(Vec<(u64, u32)>),
+}
+
+/// How a Poisson population draws its spikes.
+#[derive(Debug, Clone)]
+pub enum PoissonKind {
+    /// All sources share one rate.
+    Uniform(PoissonSampler),
+    /// Per-source rates.
+    Each(BernoulliEach),
+}
+
+/// A population ready to simulate.
+#[derive(Debug, Clone)]
+pub struct BuiltPop {
+    /// Name.
+    pub name: String,
+    /// First global neuron id.
+    pub offset: u32,
+    /// Size.
+    pub size: u32,
+    /// Dynamics, parameters and initial state.
+    pub dynamics: Dynamics,
+    /// Ring-buffer depth in steps (max incoming delay + 1; 1 when nothing arrives).
+    pub ring_depth: u32,
+    /// Fixed-point scale per receptor: accumulated integer × `inv_scale` = input.
+    pub inv_scale: [f32; 2],
+    /// log2 of the fixed-point scale per receptor.
+    pub scale_log2: [i32; 2],
+    /// Grid positions, when on a grid.
+    pub positions: Option<Vec<[f64; 3]>>,
+}
+
+/// Transmission delays of a projection, in steps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delays {
+    /// Every synapse has the same delay.
+    Const(u16),
+    /// One delay per synapse.
+    PerSynapse(Vec<u16>),
+}
+
+/// A projection ready to simulate.
+#[derive(Debug, Clone)]
+pub struct BuiltProj {
+    /// Display name.
+    pub name: String,
+    /// Presynaptic population index.
+    pub pre: usize,
+    /// Postsynaptic population index.
+    pub post: usize,
+    /// Receptor index on the target (0 exc, 1 inh).
+    pub receptor: usize,
+    /// CSR row pointers over pre neurons.
+    pub row_ptr: Vec<u32>,
+    /// Local target index of each synapse.
+    pub targets: Vec<u32>,
+    /// Fixed-point weight of each synapse (scale of the target receptor).
+    pub wfix: Vec<i32>,
+    /// Delays.
+    pub delays: Delays,
+}
+
+impl BuiltProj {
+    /// Number of synapses.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Whether the projection has no synapse.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Bytes used by the synapse arrays.
+    pub fn bytes(&self) -> usize {
+        self.row_ptr.len() * 4
+            + self.targets.len() * 4
+            + self.wfix.len() * 4
+            + match &self.delays {
+                Delays::Const(_) => 0,
+                Delays::PerSynapse(d) => d.len() * 2,
+            }
+    }
+}
+
+/// A current input, resolved to steps and indices.
+#[derive(Debug, Clone)]
+pub enum BuiltInput {
+    /// Gaussian noise `mean + std·N(0,1)` per neuron per step.
+    Noise {
+        /// Target population.
+        pop: usize,
+        /// Neurons (None: all).
+        ids: Option<Vec<u32>>,
+        /// Mean.
+        mean: f32,
+        /// Standard deviation.
+        std: f32,
+        /// Counter-RNG stream.
+        stream: u32,
+    },
+    /// Constant current on steps `[start, stop)`.
+    Current {
+        /// Target population.
+        pop: usize,
+        /// Neurons (None: all).
+        ids: Option<Vec<u32>>,
+        /// Amplitude.
+        amplitude: f32,
+        /// First step.
+        start: u64,
+        /// First step after.
+        stop: u64,
+    },
+}
+
+/// A network turned into arrays.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// Model name.
+    pub name: String,
+    /// Step, ms.
+    pub dt_ms: f64,
+    /// Seed used for construction and per-step randomness.
+    pub seed: u64,
+    /// Populations in global-id order.
+    pub pops: Vec<BuiltPop>,
+    /// Projections.
+    pub projs: Vec<BuiltProj>,
+    /// Current inputs.
+    pub inputs: Vec<BuiltInput>,
+    /// Out-degree of every global neuron (for synaptic-event counts).
+    pub out_degree: Vec<u32>,
+}
+
+impl Built {
+    /// Total neurons (sources included).
+    pub fn n_neurons(&self) -> u32 {
+        self.pops.iter().map(|p| p.size).sum()
+    }
+
+    /// Total synapses.
+    pub fn n_synapses(&self) -> usize {
+        self.projs.iter().map(|p| p.len()).sum()
+    }
+
+    /// Bytes of synapse storage (CSR arrays).
+    pub fn synapse_bytes(&self) -> usize {
+        self.projs.iter().map(|p| p.bytes()).sum()
+    }
+
+    /// Bytes of neuron state, parameters and ring buffers.
+    pub fn neuron_bytes(&self) -> usize {
+        self.pops
+            .iter()
+            .map(|p| {
+                let n = p.size as usize;
+                let state = match &p.dynamics {
+                    Dynamics::Lif(..) | Dynamics::LifCond(..) => 16 * n,
+                    Dynamics::Izhikevich(..) => 24 * n,
+                    Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => 0,
+                };
+                let ring = if p.dynamics_is_source() { 0 } else { 2 * p.ring_depth as usize * n * 4 };
+                state + ring + 4 * n
+            })
+            .sum()
+    }
+
+    /// Population index and local index of a global id.
+    pub fn locate(&self, id: u32) -> Option<(usize, u32)> {
+        let k = self.pops.partition_point(|p| p.offset <= id).checked_sub(1)?;
+        let p = &self.pops[k];
+        (id - p.offset < p.size).then_some((k, id - p.offset))
+    }
+}
+
+impl BuiltPop {
+    fn dynamics_is_source(&self) -> bool {
+        matches!(self.dynamics, Dynamics::Poisson { .. } | Dynamics::SpikeSource(_))
+    }
+}
+
+fn steps_of(ms: f64, dt: f64) -> u64 {
+    (ms / dt).round().max(0.0) as u64
+}
+
+fn init_values(p: &crate::model::Population, var: &str, default: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    match p.init.get(var) {
+        Some(d) => (0..p.size).map(|_| d.sample(rng) as f32).collect(),
+        None => vec![default as f32; p.size as usize],
+    }
+}
+
+/// Builds the network with `seed`. The network must have passed validation.
+pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
+    net.validate()?;
+    let dt = net.dt_ms;
+    let mut positions: Vec<Option<Vec<[f64; 3]>>> = vec![None; net.populations.len()];
+    for (gi, g) in net.grids.iter().enumerate() {
+        let [sx, sy, sz] = g.shape;
+        let mut pts: Vec<[f64; 3]> = Vec::with_capacity((sx * sy * sz) as usize);
+        for x in 0..sx {
+            for y in 0..sy {
+                for z in 0..sz {
+                    pts.push([x as f64 * g.spacing, y as f64 * g.spacing, z as f64 * g.spacing]);
+                }
+            }
+        }
+        if g.shuffle {
+            pts.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_GRID, gi as u64)));
+        }
+        let mut at = 0;
+        for name in &g.populations {
+            let pi = net.population_index(name).expect("validated");
+            let n = net.populations[pi].size as usize;
+            positions[pi] = Some(pts[at..at + n].to_vec());
+            at += n;
+        }
+    }
+
+    let mut pops = Vec::with_capacity(net.populations.len());
+    let mut offset = 0u32;
+    for (pi, p) in net.populations.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_POP, pi as u64));
+        let n = p.size as usize;
+        let dynamics = match &p.model {
+            NeuronModel::Lif(x) => {
+                let v = init_values(p, "v", x.e_l_mv, &mut rng);
+                let i_exc = init_values(p, "i_exc", 0.0, &mut rng);
+                let i_inh = init_values(p, "i_inh", 0.0, &mut rng);
+                Dynamics::Lif(x.derive(dt), LifState { v, i_exc, i_inh, refrac: vec![0; n] })
+            }
+            NeuronModel::LifCond(x) => {
+                let v = init_values(p, "v", x.e_l_mv, &mut rng);
+                let ge = init_values(p, "ge", 0.0, &mut rng);
+                let gi = init_values(p, "gi", 0.0, &mut rng);
+                Dynamics::LifCond(x.derive(dt), LifCondState { v, ge, gi, refrac: vec![0; n] })
+            }
+            NeuronModel::Izhikevich(x) => {
+                let [a, b, c, d] = x.resolved();
+                let mut st = IzhState::default();
+                for _ in 0..n {
+                    let r: f64 = rng.random();
+                    st.a.push(a.at(r) as f32);
+                    st.b.push(b.at(r) as f32);
+                    st.c.push(c.at(r) as f32);
+                    st.d.push(d.at(r) as f32);
+                }
+                st.v = init_values(p, "v", -65.0, &mut rng);
+                st.u = match p.init.get("u") {
+                    Some(dist) => (0..n).map(|_| dist.sample(&mut rng) as f32).collect(),
+                    None => st.v.iter().zip(&st.b).map(|(&v, &b)| b * v).collect(),
+                };
+                Dynamics::Izhikevich(IzhConsts::new(x, dt), st)
+            }
+            NeuronModel::Poisson(x) => {
+                let to_p = |hz: f64| (hz * dt / 1000.0).clamp(0.0, 1.0);
+                let sampler = match &x.rates_hz {
+                    Some(r) => PoissonKind::Each(BernoulliEach::new(&r.iter().map(|&h| to_p(h)).collect::<Vec<_>>())),
+                    None => PoissonKind::Uniform(PoissonSampler::new(p.size, to_p(x.rate_hz))),
+                };
+                Dynamics::Poisson {
+                    sampler,
+                    start: steps_of(x.start_ms, dt),
+                    stop: x.stop_ms.map_or(u64::MAX, |s| steps_of(s, dt)),
+                }
+            }
+            NeuronModel::SpikeSource(x) => {
+                let mut ev: Vec<(u64, u32)> =
+                    x.times_ms.iter().zip(&x.ids).map(|(&t, &i)| (steps_of(t, dt), i)).collect();
+                ev.sort_unstable();
+                ev.dedup();
+                Dynamics::SpikeSource(ev)
+            }
+        };
+        pops.push(BuiltPop {
+            name: p.name.clone(),
+            offset,
+            size: p.size,
+            dynamics,
+            ring_depth: 1,
+            inv_scale: [1.0; 2],
+            scale_log2: [0; 2],
+            positions: positions[pi].take(),
+        });
+        offset = offset
+            .checked_add(p.size)
+            .ok_or_else(|| crate::Error::Invalid("more than 2^32 neurons in total".into()))?;
+    }
+
+    // Connectivity and float weights first; quantised once every incoming sum is known.
+    struct Raw {
+        pre: usize,
+        post: usize,
+        receptor: usize,
+        rows: Rows,
+        w: Vec<f64>,
+        delays: Delays,
+        name: String,
+    }
+    let mut raws = Vec::with_capacity(net.projections.len());
+    for (k, pr) in net.projections.iter().enumerate() {
+        let pre = net.population_index(&pr.from).expect("validated");
+        let post = net.population_index(&pr.to).expect("validated");
+        let ends = Ends {
+            n_pre: pops[pre].size,
+            n_post: pops[post].size,
+            same: pre == post,
+            pre_pos: pops[pre].positions.as_deref(),
+            post_pos: pops[post].positions.as_deref(),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_PROJ, k as u64));
+        let rows = connect::generate(&pr.connect, &ends, &mut rng);
+        let mut wrng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_WEIGHT, k as u64));
+        let ns = rows.targets.len();
+        let clip = |w: f64| match pr.sign {
+            Sign::Any => w,
+            Sign::Positive => w.max(0.0),
+            Sign::Negative => w.min(0.0),
+        };
+        let (list_w, list_d) = match &pr.connect {
+            Connect::List { weights, delays_ms, .. } => (weights.as_ref(), delays_ms.as_ref()),
+            _ => (None, None),
+        };
+        let w: Vec<f64> = match (list_w, &rows.list_index) {
+            (Some(lw), Some(idx)) => idx.iter().map(|&i| clip(lw[i as usize])).collect(),
+            _ => (0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect(),
+        };
+        let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
+        let delay_dist = pr.delay_ms.unwrap_or(Dist::Const(dt));
+        let delays = match (list_d, &rows.list_index) {
+            (Some(ld), Some(idx)) => Delays::PerSynapse(idx.iter().map(|&i| to_steps(ld[i as usize])).collect()),
+            _ => match delay_dist.constant() {
+                Some(d) => Delays::Const(to_steps(d)),
+                None => Delays::PerSynapse((0..ns).map(|_| to_steps(delay_dist.sample(&mut wrng))).collect()),
+            },
+        };
+        let receptor = match pr.resolved_receptor() {
+            Receptor::Exc => 0,
+            Receptor::Inh => 1,
+        };
+        raws.push(Raw { pre, post, receptor, rows, w, delays, name: pr.label() });
+    }
+
+    // Fixed-point scale per (post population, receptor): the largest power of two such
+    // that the sum of |w| over all synapses onto any neuron fits in an i32, so ring
+    // accumulation can never overflow whatever arrives in one step.
+    let mut sums: Vec<[Vec<f64>; 2]> =
+        pops.iter().map(|p| [vec![0.0; p.size as usize], vec![0.0; p.size as usize]]).collect();
+    for r in &raws {
+        let s = &mut sums[r.post][r.receptor];
+        for (t, w) in r.rows.targets.iter().zip(&r.w) {
+            s[*t as usize] += w.abs();
+        }
+        let maxd = match &r.delays {
+            Delays::Const(d) => *d as u32,
+            Delays::PerSynapse(v) => v.iter().copied().max().unwrap_or(1) as u32,
+        };
+        pops[r.post].ring_depth = pops[r.post].ring_depth.max(maxd + 1);
+    }
+    for (p, s) in pops.iter_mut().zip(&sums) {
+        for rc in 0..2 {
+            let max = s[rc].iter().cloned().fold(0.0f64, f64::max);
+            let k = if max > 0.0 {
+                ((i32::MAX as f64) / max).log2().floor().clamp(-60.0, 60.0) as i32
+            } else {
+                24
+            };
+            p.scale_log2[rc] = k;
+            p.inv_scale[rc] = (2.0f64).powi(-k) as f32;
+        }
+    }
+    let mut projs = Vec::with_capacity(raws.len());
+    let mut out_degree = vec![0u32; offset as usize];
+    for r in raws {
+        let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
+        let wfix: Vec<i32> = r.w.iter().map(|w| (w * scale).round() as i32).collect();
+        let base = pops[r.pre].offset as usize;
+        for j in 0..pops[r.pre].size as usize {
+            out_degree[base + j] += r.rows.row_ptr[j + 1] - r.rows.row_ptr[j];
+        }
+        projs.push(BuiltProj {
+            name: r.name,
+            pre: r.pre,
+            post: r.post,
+            receptor: r.receptor,
+            row_ptr: r.rows.row_ptr,
+            targets: r.rows.targets,
+            wfix,
+            delays: r.delays,
+        });
+    }
+
+    let mut inputs = Vec::with_capacity(net.inputs.len());
+    for (k, inp) in net.inputs.iter().enumerate() {
+        inputs.push(match inp {
+            Input::Noise(x) => BuiltInput::Noise {
+                pop: net.population_index(&x.target).expect("validated"),
+                ids: x.ids.clone(),
+                mean: x.mean as f32,
+                std: x.std as f32,
+                stream: STREAM_NOISE + k as u32,
+            },
+            Input::Current(x) => BuiltInput::Current {
+                pop: net.population_index(&x.target).expect("validated"),
+                ids: x.ids.clone(),
+                amplitude: x.amplitude as f32,
+                start: steps_of(x.start_ms, dt),
+                stop: x.stop_ms.map_or(u64::MAX, |s| steps_of(s, dt)),
+            },
+        });
+    }
+
+    Ok(Built {
+        name: net.name.clone().unwrap_or_else(|| "network".into()),
+        dt_ms: dt,
+        seed,
+        pops,
+        projs,
+        inputs,
+        out_degree,
+    })
+}

@@ -1,0 +1,208 @@
+//! Connectivity rules turned into CSR rows (synapses grouped by presynaptic neuron,
+//! targets ascending within a row).
+use crate::model::Connect;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// Synapse structure of one projection before weights: CSR over presynaptic neurons.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// `row_ptr[j]..row_ptr[j+1]` indexes the synapses of pre neuron j.
+    pub row_ptr: Vec<u32>,
+    /// Postsynaptic (local) index of each synapse.
+    pub targets: Vec<u32>,
+    /// For list rules: index of each synapse in the original list (for per-synapse values).
+    pub list_index: Option<Vec<u32>>,
+}
+
+/// What a rule needs to know about the two populations.
+pub struct Ends<'a> {
+    /// Presynaptic size.
+    pub n_pre: u32,
+    /// Postsynaptic size.
+    pub n_post: u32,
+    /// Whether pre and post are the same population (for `allow_self`).
+    pub same: bool,
+    /// Grid positions of pre neurons (distance rule).
+    pub pre_pos: Option<&'a [[f64; 3]]>,
+    /// Grid positions of post neurons (distance rule).
+    pub post_pos: Option<&'a [[f64; 3]]>,
+}
+
+fn from_pairs(n_pre: u32, mut pairs: Vec<(u32, u32)>) -> Rows {
+    pairs.sort_unstable();
+    let mut row_ptr = vec![0u32; n_pre as usize + 1];
+    for &(p, _) in &pairs {
+        row_ptr[p as usize + 1] += 1;
+    }
+    for j in 0..n_pre as usize {
+        row_ptr[j + 1] += row_ptr[j];
+    }
+    Rows { row_ptr, targets: pairs.into_iter().map(|(_, t)| t).collect(), list_index: None }
+}
+
+/// Draws `k` distinct values from `0..n` skipping `skip`, by Floyd's algorithm, sorted.
+fn choose_distinct(rng: &mut ChaCha8Rng, n: u32, k: u32, skip: Option<u32>, out: &mut Vec<u32>) {
+    out.clear();
+    let avail = n - skip.map_or(0, |_| 1);
+    let mut chosen = std::collections::HashSet::with_capacity(k as usize);
+    for j in (avail - k)..avail {
+        let t = rng.random_range(0..=j);
+        let pick = if chosen.contains(&t) { j } else { t };
+        chosen.insert(pick);
+    }
+    out.extend(chosen.into_iter().map(|x| match skip {
+        Some(s) if x >= s => x + 1,
+        _ => x,
+    }));
+    out.sort_unstable();
+}
+
+/// Generates the synapses of a rule. The rule has been validated.
+pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
+    let (n_pre, n_post) = (e.n_pre, e.n_post);
+    match rule {
+        Connect::AllToAll { allow_self } => {
+            let drop_self = e.same && !allow_self;
+            let mut row_ptr = Vec::with_capacity(n_pre as usize + 1);
+            let mut targets = Vec::new();
+            row_ptr.push(0);
+            for j in 0..n_pre {
+                targets.extend((0..n_post).filter(|&i| !(drop_self && i == j)));
+                row_ptr.push(targets.len() as u32);
+            }
+            Rows { row_ptr, targets, list_index: None }
+        }
+        Connect::OneToOne {} => Rows {
+            row_ptr: (0..=n_pre).collect(),
+            targets: (0..n_pre).collect(),
+            list_index: None,
+        },
+        Connect::FixedProbability { p, allow_self } => {
+            let drop_self = e.same && !allow_self;
+            let mut row_ptr = Vec::with_capacity(n_pre as usize + 1);
+            let mut targets = Vec::new();
+            row_ptr.push(0);
+            // Geometric skipping: O(synapses), not O(n_pre * n_post).
+            let log_q = (1.0 - p).ln();
+            for j in 0..n_pre {
+                if *p > 0.0 {
+                    let mut i: i64 = -1;
+                    loop {
+                        let u: f64 = rng.random();
+                        let skip = if *p >= 1.0 { 0.0 } else { ((1.0 - u).ln() / log_q).floor() };
+                        i += skip as i64 + 1;
+                        if i >= n_post as i64 {
+                            break;
+                        }
+                        if !(drop_self && i == j as i64) {
+                            targets.push(i as u32);
+                        }
+                    }
+                }
+                row_ptr.push(targets.len() as u32);
+            }
+            Rows { row_ptr, targets, list_index: None }
+        }
+        Connect::FixedIndegree { k, allow_self } => {
+            let mut pairs = Vec::with_capacity((n_post as usize) * (*k as usize));
+            let mut buf = vec![];
+            for i in 0..n_post {
+                let skip = (e.same && !allow_self).then_some(i);
+                choose_distinct(rng, n_pre, *k, skip, &mut buf);
+                pairs.extend(buf.iter().map(|&j| (j, i)));
+            }
+            from_pairs(n_pre, pairs)
+        }
+        Connect::FixedOutdegree { k, allow_self } => {
+            let mut row_ptr = vec![0u32];
+            let mut targets = Vec::with_capacity((n_pre as usize) * (*k as usize));
+            let mut buf = vec![];
+            for j in 0..n_pre {
+                let skip = (e.same && !allow_self).then_some(j);
+                choose_distinct(rng, n_post, *k, skip, &mut buf);
+                targets.extend_from_slice(&buf);
+                row_ptr.push(targets.len() as u32);
+            }
+            Rows { row_ptr, targets, list_index: None }
+        }
+        Connect::Distance { c, lambda, allow_self } => {
+            let (pre_pos, post_pos) = (e.pre_pos.unwrap_or(&[]), e.post_pos.unwrap_or(&[]));
+            let drop_self = e.same && !allow_self;
+            let inv_l2 = 1.0 / (lambda * lambda);
+            let mut row_ptr = vec![0u32];
+            let mut targets = Vec::new();
+            for (j, a) in pre_pos.iter().enumerate() {
+                for (i, b) in post_pos.iter().enumerate() {
+                    if drop_self && i == j {
+                        continue;
+                    }
+                    let d2 = (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2);
+                    let p = c * (-d2 * inv_l2).exp();
+                    if rng.random::<f64>() < p {
+                        targets.push(i as u32);
+                    }
+                }
+                row_ptr.push(targets.len() as u32);
+            }
+            Rows { row_ptr, targets, list_index: None }
+        }
+        Connect::List { pre, post, .. } => {
+            let mut idx: Vec<u32> = (0..pre.len() as u32).collect();
+            idx.sort_by_key(|&k| (pre[k as usize], post[k as usize], k));
+            let mut rows = from_pairs(n_pre, idx.iter().map(|&k| (pre[k as usize], post[k as usize])).collect());
+            rows.list_index = Some(idx);
+            rows
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn ends(n_pre: u32, n_post: u32, same: bool) -> Ends<'static> {
+        Ends { n_pre, n_post, same, pre_pos: None, post_pos: None }
+    }
+
+    #[test]
+    fn fixed_probability_has_expected_density_and_no_self() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let r = generate(&Connect::FixedProbability { p: 0.02, allow_self: false }, &ends(2000, 2000, true), &mut rng);
+        let n = r.targets.len() as f64;
+        let expect = 0.02 * 2000.0 * 1999.0;
+        assert!((n - expect).abs() < 4.0 * (expect * 0.98).sqrt(), "{n} vs {expect}");
+        for j in 0..2000 {
+            let row = &r.targets[r.row_ptr[j] as usize..r.row_ptr[j + 1] as usize];
+            assert!(row.windows(2).all(|w| w[0] < w[1]));
+            assert!(!row.contains(&(j as u32)));
+        }
+    }
+
+    #[test]
+    fn fixed_indegree_gives_exact_indegree() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let r = generate(&Connect::FixedIndegree { k: 7, allow_self: false }, &ends(50, 50, true), &mut rng);
+        let mut indeg = vec![0; 50];
+        for j in 0..50 {
+            for &t in &r.targets[r.row_ptr[j] as usize..r.row_ptr[j + 1] as usize] {
+                assert_ne!(t as usize, j);
+                indeg[t as usize] += 1;
+            }
+        }
+        assert!(indeg.iter().all(|&d| d == 7));
+    }
+
+    #[test]
+    fn all_to_all_and_list() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let r = generate(&Connect::AllToAll { allow_self: false }, &ends(3, 3, true), &mut rng);
+        assert_eq!(r.targets, vec![1, 2, 0, 2, 0, 1]);
+        let l = Connect::List { pre: vec![2, 0, 2], post: vec![1, 1, 0], weights: None, delays_ms: None };
+        let r = generate(&l, &ends(3, 2, false), &mut rng);
+        assert_eq!(r.row_ptr, vec![0, 1, 1, 3]);
+        assert_eq!(r.targets, vec![1, 0, 1]);
+        assert_eq!(r.list_index, Some(vec![1, 2, 0]));
+    }
+}

@@ -1,0 +1,543 @@
+//! Network descriptions: populations, projections, inputs, grids and monitors.
+//!
+//! The same types are read from TOML model files ([`Network::from_toml_file`]) and
+//! built in code, so the Rust API mirrors the file format field for field. Units:
+//! time in ms, voltage in mV, conductance in nS, current in pA, capacitance in pF,
+//! rates in Hz.
+//!
+//! ```
+//! use astroglia::model::*;
+//! let mut net = Network::new(0.1, 100.0);
+//! net.add_population(Population::new("cells", 10, NeuronModel::Lif(LifParams::default())));
+//! net.add_projection(Projection::new("cells", "cells", Connect::FixedProbability {
+//!     p: 0.1, allow_self: false }).weight(50.0));
+//! net.validate().unwrap();
+//! ```
+mod dist;
+mod parse;
+mod spans;
+mod validate;
+
+pub use dist::Dist;
+pub use parse::parse_toml;
+
+use crate::neuron::{IzhikevichParams, LifCondParams, LifParams};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+fn default_dt() -> f64 {
+    0.1
+}
+fn default_duration() -> f64 {
+    1000.0
+}
+fn default_true() -> bool {
+    true
+}
+fn default_one_u32() -> u32 {
+    1
+}
+fn default_one_f64() -> f64 {
+    1.0
+}
+fn default_weight() -> Dist {
+    Dist::Const(1.0)
+}
+
+/// A whole network: the root of a model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Model name (defaults to the file stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Integration step in ms (default 0.1).
+    #[serde(default = "default_dt")]
+    pub dt_ms: f64,
+    /// Default simulated time in ms (default 1000); the CLI can override it.
+    #[serde(default = "default_duration")]
+    pub duration_ms: f64,
+    /// Seed for construction and per-step randomness (default 0); the CLI can override it.
+    #[serde(default)]
+    pub seed: u64,
+    /// Neuron populations and spike sources, in global-id order.
+    #[serde(default)]
+    pub populations: Vec<Population>,
+    /// Synaptic projections between populations.
+    #[serde(default)]
+    pub projections: Vec<Projection>,
+    /// Currents injected into populations.
+    #[serde(default)]
+    pub inputs: Vec<Input>,
+    /// 3-D grids that give neurons positions (for distance-dependent connectivity).
+    #[serde(default)]
+    pub grids: Vec<Grid>,
+    /// What to record.
+    #[serde(default)]
+    pub monitors: Monitors,
+}
+
+/// A group of identical-model neurons (or spike sources).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "parse::PopulationRaw", into = "parse::PopulationRaw")]
+pub struct Population {
+    /// Unique name.
+    pub name: String,
+    /// Number of neurons (at least 1).
+    pub size: u32,
+    /// The neuron model and its parameters.
+    pub model: NeuronModel,
+    /// Initial values of state variables (e.g. `v`, `u`, `ge`, `gi`), constants or distributions.
+    pub init: BTreeMap<String, Dist>,
+}
+
+/// Which neuron model a population runs, with its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeuronModel {
+    /// Current-based leaky integrate-and-fire (delta or exponential synapses).
+    Lif(LifParams),
+    /// Conductance-based leaky integrate-and-fire with exponential conductances.
+    LifCond(LifCondParams),
+    /// Izhikevich (2003) neuron with presets and per-neuron random parameters.
+    Izhikevich(IzhikevichParams),
+    /// Independent Poisson spike sources.
+    Poisson(PoissonParams),
+    /// Sources that spike at given times.
+    SpikeSource(SpikeSourceParams),
+}
+
+impl NeuronModel {
+    /// The key naming this model in a model file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            NeuronModel::Lif(_) => "lif",
+            NeuronModel::LifCond(_) => "lif_cond",
+            NeuronModel::Izhikevich(_) => "izhikevich",
+            NeuronModel::Poisson(_) => "poisson",
+            NeuronModel::SpikeSource(_) => "spike_source",
+        }
+    }
+
+    /// Whether the population is a spike source (no membrane, receives no synapses).
+    pub fn is_source(&self) -> bool {
+        matches!(self, NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_))
+    }
+
+    /// State variables that `init` and state monitors may name.
+    pub fn state_vars(&self) -> &'static [&'static str] {
+        match self {
+            NeuronModel::Lif(_) => &["v", "i_exc", "i_inh"],
+            NeuronModel::LifCond(_) => &["v", "ge", "gi"],
+            NeuronModel::Izhikevich(_) => &["v", "u"],
+            NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => &[],
+        }
+    }
+}
+
+/// Poisson spike sources: each source spikes independently with probability rate·dt per step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoissonParams {
+    /// Rate of every source in Hz (ignored when `rates_hz` is given).
+    #[serde(default)]
+    pub rate_hz: f64,
+    /// Optional per-source rates in Hz (length = population size).
+    #[serde(default)]
+    pub rates_hz: Option<Vec<f64>>,
+    /// First active time in ms (default 0).
+    #[serde(default)]
+    pub start_ms: f64,
+    /// End of activity in ms, exclusive (default: never).
+    #[serde(default)]
+    pub stop_ms: Option<f64>,
+}
+
+/// Sources that spike at listed times: spike k is source `ids[k]` at `times_ms[k]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeSourceParams {
+    /// Spike times in ms (rounded to the nearest step).
+    #[serde(default)]
+    pub times_ms: Vec<f64>,
+    /// Source index of each spike.
+    #[serde(default)]
+    pub ids: Vec<u32>,
+}
+
+/// A synaptic projection from one population to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Projection {
+    /// Optional name (defaults to `from->to`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Presynaptic population.
+    pub from: String,
+    /// Postsynaptic population.
+    pub to: String,
+    /// Connectivity rule.
+    pub connect: Connect,
+    /// Synaptic weight: mV for delta-synapse LIF, pA for exponential-current LIF and
+    /// Izhikevich (raw current units), nS for conductance-based LIF. Default 1.
+    #[serde(default = "default_weight")]
+    pub weight: Dist,
+    /// Sign constraint applied (by clipping) to drawn weights. Default none.
+    #[serde(default)]
+    pub sign: Sign,
+    /// Transmission delay in ms, rounded to whole steps; at least one step. Default one step.
+    #[serde(default)]
+    pub delay_ms: Option<Dist>,
+    /// Receptor on the target: `exc` or `inh`. Default: `inh` when weights are all
+    /// negative, else `exc`.
+    #[serde(default)]
+    pub receptor: Option<Receptor>,
+}
+
+/// Sign constraint on drawn weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sign {
+    /// Keep drawn values as they are.
+    #[default]
+    Any,
+    /// Clip to >= 0.
+    Positive,
+    /// Clip to <= 0.
+    Negative,
+}
+
+/// Which synaptic input channel of the target a projection feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Receptor {
+    /// Excitatory channel (index 0).
+    Exc,
+    /// Inhibitory channel (index 1).
+    Inh,
+}
+
+/// Connectivity rules. Indices are local to each population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Connect {
+    /// Every pre to every post.
+    AllToAll {
+        /// Keep i→i when `from == to` (default true).
+        #[serde(default = "default_true")]
+        allow_self: bool,
+    },
+    /// Pre i to post i (sizes must match).
+    OneToOne {},
+    /// Each ordered pair independently with probability `p`.
+    FixedProbability {
+        /// Connection probability in [0, 1].
+        p: f64,
+        /// Keep i→i when `from == to` (default false).
+        #[serde(default)]
+        allow_self: bool,
+    },
+    /// Each post neuron receives exactly `k` distinct pre neurons.
+    FixedIndegree {
+        /// In-degree.
+        k: u32,
+        /// Allow i→i when `from == to` (default false).
+        #[serde(default)]
+        allow_self: bool,
+    },
+    /// Each pre neuron projects to exactly `k` distinct post neurons.
+    FixedOutdegree {
+        /// Out-degree.
+        k: u32,
+        /// Allow i→i when `from == to` (default false).
+        #[serde(default)]
+        allow_self: bool,
+    },
+    /// Distance-dependent probability `c·exp(-(D/lambda)²)` on grid positions (Maass 2002).
+    Distance {
+        /// Peak probability in [0, 1].
+        c: f64,
+        /// Length constant in grid units.
+        lambda: f64,
+        /// Allow i→i when `from == to` (default false).
+        #[serde(default)]
+        allow_self: bool,
+    },
+    /// Explicit synapse list; optional per-synapse weights and delays override `weight`/`delay_ms`.
+    List {
+        /// Pre indices.
+        pre: Vec<u32>,
+        /// Post indices (same length as `pre`).
+        post: Vec<u32>,
+        /// Optional weights (same length).
+        #[serde(default)]
+        weights: Option<Vec<f64>>,
+        /// Optional delays in ms (same length).
+        #[serde(default)]
+        delays_ms: Option<Vec<f64>>,
+    },
+}
+
+/// Currents injected into a population (applied in the input phase of every step).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Input {
+    /// Gaussian noise current `mean + std·N(0,1)`, redrawn for every neuron every step
+    /// (std is per step, not scaled by dt: the Izhikevich 2003 thalamic input).
+    Noise(NoiseInput),
+    /// A constant current switched on at `start_ms` and off at `stop_ms`.
+    Current(CurrentInput),
+}
+
+/// See [`Input::Noise`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseInput {
+    /// Target population.
+    pub target: String,
+    /// Optional subset of neurons (default all).
+    #[serde(default)]
+    pub ids: Option<Vec<u32>>,
+    /// Mean current (pA; raw units for Izhikevich). Default 0.
+    #[serde(default)]
+    pub mean: f64,
+    /// Standard deviation per step.
+    pub std: f64,
+}
+
+/// See [`Input::Current`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentInput {
+    /// Target population.
+    pub target: String,
+    /// Optional subset of neurons (default all).
+    #[serde(default)]
+    pub ids: Option<Vec<u32>>,
+    /// Amplitude (pA; raw units for Izhikevich).
+    pub amplitude: f64,
+    /// Switch-on time in ms (default 0).
+    #[serde(default)]
+    pub start_ms: f64,
+    /// Switch-off time in ms, exclusive (default: never).
+    #[serde(default)]
+    pub stop_ms: Option<f64>,
+}
+
+/// A 3-D grid of unit spacing holding the neurons of some populations. Positions are
+/// assigned in population order, randomly permuted over the grid when `shuffle` is
+/// true (NALSM intermixes excitatory and inhibitory neurons this way).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    /// Grid dimensions; their product must equal the populations' total size.
+    pub shape: [u32; 3],
+    /// Populations placed on the grid.
+    pub populations: Vec<String>,
+    /// Randomly permute positions (default true).
+    #[serde(default = "default_true")]
+    pub shuffle: bool,
+    /// Distance between neighbouring grid points (default 1).
+    #[serde(default = "default_one_f64")]
+    pub spacing: f64,
+}
+
+/// What a run records. Summary statistics (rates, CV, hash) always cover every spike.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitors {
+    /// Spike recorders; when absent every population is recorded.
+    #[serde(default)]
+    pub spikes: Option<Vec<SpikeMonitor>>,
+    /// State-variable recorders.
+    #[serde(default)]
+    pub state: Vec<StateMonitor>,
+    /// Population-rate recorders.
+    #[serde(default)]
+    pub rate: Vec<RateMonitor>,
+}
+
+/// Records the spikes of a population (or a subset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeMonitor {
+    /// Population.
+    pub population: String,
+    /// Optional subset (default all).
+    #[serde(default)]
+    pub ids: Option<Vec<u32>>,
+}
+
+/// Records a state variable every `every` steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateMonitor {
+    /// Population.
+    pub population: String,
+    /// Variable name (see [`NeuronModel::state_vars`]).
+    pub var: String,
+    /// Neurons to record (default all).
+    #[serde(default)]
+    pub ids: Option<Vec<u32>>,
+    /// Sampling period in steps (default 1).
+    #[serde(default = "default_one_u32")]
+    pub every: u32,
+}
+
+/// Records the population rate in bins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateMonitor {
+    /// Population.
+    pub population: String,
+    /// Bin width in ms (default 1).
+    #[serde(default = "default_one_f64")]
+    pub bin_ms: f64,
+}
+
+impl Network {
+    /// An empty network with the given step and duration (ms).
+    pub fn new(dt_ms: f64, duration_ms: f64) -> Self {
+        Network {
+            name: None,
+            dt_ms,
+            duration_ms,
+            seed: 0,
+            populations: vec![],
+            projections: vec![],
+            inputs: vec![],
+            grids: vec![],
+            monitors: Monitors::default(),
+        }
+    }
+
+    /// Reads and validates a TOML model file. Errors name the file, line and field.
+    pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+        let mut net = parse_toml(&text, &path.display().to_string())?;
+        if net.name.is_none() {
+            net.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        }
+        Ok(net)
+    }
+
+    /// Adds a population; returns `self` for chaining.
+    pub fn add_population(&mut self, p: Population) -> &mut Self {
+        self.populations.push(p);
+        self
+    }
+
+    /// Adds a projection; returns `self` for chaining.
+    pub fn add_projection(&mut self, p: Projection) -> &mut Self {
+        self.projections.push(p);
+        self
+    }
+
+    /// Adds an input; returns `self` for chaining.
+    pub fn add_input(&mut self, i: Input) -> &mut Self {
+        self.inputs.push(i);
+        self
+    }
+
+    /// Index of a population by name.
+    pub fn population_index(&self, name: &str) -> Option<usize> {
+        self.populations.iter().position(|p| p.name == name)
+    }
+
+    /// Checks the whole description; lists every problem found.
+    pub fn validate(&self) -> crate::Result<()> {
+        let issues = validate::validate(self);
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::Model {
+                source_name: "<builder>".into(),
+                issues,
+            })
+        }
+    }
+}
+
+impl Population {
+    /// A population with default initial state.
+    pub fn new(name: &str, size: u32, model: NeuronModel) -> Self {
+        Population {
+            name: name.into(),
+            size,
+            model,
+            init: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the initial value (or distribution) of a state variable.
+    pub fn init(mut self, var: &str, value: impl Into<Dist>) -> Self {
+        self.init.insert(var.into(), value.into());
+        self
+    }
+}
+
+impl Projection {
+    /// A projection with weight 1, one-step delay and the default receptor.
+    pub fn new(from: &str, to: &str, connect: Connect) -> Self {
+        Projection {
+            name: None,
+            from: from.into(),
+            to: to.into(),
+            connect,
+            weight: default_weight(),
+            sign: Sign::Any,
+            delay_ms: None,
+            receptor: None,
+        }
+    }
+
+    /// Sets the weight (constant or distribution).
+    pub fn weight(mut self, w: impl Into<Dist>) -> Self {
+        self.weight = w.into();
+        self
+    }
+
+    /// Sets the delay in ms.
+    pub fn delay_ms(mut self, d: impl Into<Dist>) -> Self {
+        self.delay_ms = Some(d.into());
+        self
+    }
+
+    /// Sets the receptor.
+    pub fn receptor(mut self, r: Receptor) -> Self {
+        self.receptor = Some(r);
+        self
+    }
+
+    /// Sets the sign constraint.
+    pub fn sign(mut self, s: Sign) -> Self {
+        self.sign = s;
+        self
+    }
+
+    /// The receptor this projection feeds, resolving the default from the weight sign.
+    pub fn resolved_receptor(&self) -> Receptor {
+        self.receptor.unwrap_or_else(|| {
+            let (_, hi) = match (&self.connect, self.sign) {
+                (_, Sign::Negative) => (0.0, 0.0),
+                (Connect::List { weights: Some(w), .. }, _) => {
+                    (0.0, w.iter().cloned().fold(f64::NEG_INFINITY, f64::max))
+                }
+                _ => self.weight.bounds(),
+            };
+            if hi <= 0.0 && !(hi == 0.0 && self.weight.bounds().0 == 0.0) {
+                Receptor::Inh
+            } else {
+                Receptor::Exc
+            }
+        })
+    }
+
+    /// The display name: `name` or `from->to`.
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", self.from, self.to))
+    }
+}

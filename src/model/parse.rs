@@ -1,0 +1,134 @@
+//! TOML reading: raw serde types, and errors located by line and field.
+use super::{spans, Dist, NeuronModel, Population, PoissonParams, SpikeSourceParams};
+use crate::error::{Error, ModelIssue};
+use crate::neuron::{IzhikevichParams, LifCondParams, LifParams};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A population as written in a file: the model is the one key among
+/// `lif`, `lif_cond`, `izhikevich`, `poisson`, `spike_source`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationRaw {
+    name: String,
+    size: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lif: Option<LifParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lif_cond: Option<LifCondParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    izhikevich: Option<IzhikevichParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    poisson: Option<PoissonParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spike_source: Option<SpikeSourceParams>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    init: BTreeMap<String, Dist>,
+}
+
+impl TryFrom<PopulationRaw> for Population {
+    type Error = String;
+    fn try_from(r: PopulationRaw) -> Result<Self, String> {
+        let mut models = vec![];
+        if let Some(p) = r.lif {
+            models.push(NeuronModel::Lif(p));
+        }
+        if let Some(p) = r.lif_cond {
+            models.push(NeuronModel::LifCond(p));
+        }
+        if let Some(p) = r.izhikevich {
+            models.push(NeuronModel::Izhikevich(p));
+        }
+        if let Some(p) = r.poisson {
+            models.push(NeuronModel::Poisson(p));
+        }
+        if let Some(p) = r.spike_source {
+            models.push(NeuronModel::SpikeSource(p));
+        }
+        if models.len() != 1 {
+            return Err(format!(
+                "population '{}' needs exactly one model table (lif, lif_cond, izhikevich, poisson or spike_source), found {}",
+                r.name,
+                models.len()
+            ));
+        }
+        Ok(Population {
+            name: r.name,
+            size: r.size,
+            model: models.pop().expect("one model"),
+            init: r.init,
+        })
+    }
+}
+
+impl From<Population> for PopulationRaw {
+    fn from(p: Population) -> Self {
+        let mut r = PopulationRaw {
+            name: p.name,
+            size: p.size,
+            lif: None,
+            lif_cond: None,
+            izhikevich: None,
+            poisson: None,
+            spike_source: None,
+            init: p.init,
+        };
+        match p.model {
+            NeuronModel::Lif(x) => r.lif = Some(x),
+            NeuronModel::LifCond(x) => r.lif_cond = Some(x),
+            NeuronModel::Izhikevich(x) => r.izhikevich = Some(x),
+            NeuronModel::Poisson(x) => r.poisson = Some(x),
+            NeuronModel::SpikeSource(x) => r.spike_source = Some(x),
+        }
+        r
+    }
+}
+
+/// Parses and validates a model from TOML text; `source_name` (usually the file
+/// path) prefixes every error.
+///
+/// ```
+/// let net = astroglia::model::parse_toml(
+///     "dt_ms = 0.1\n[[populations]]\nname = \"n\"\nsize = 2\nlif = {}\n", "inline.toml").unwrap();
+/// assert_eq!(net.populations[0].size, 2);
+/// let err = astroglia::model::parse_toml("dt_ms = -1\n", "bad.toml").unwrap_err();
+/// assert_eq!(err.to_string(), "bad.toml: invalid model: line 1: dt_ms: must be a positive number of ms, got -1");
+/// ```
+pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network> {
+    let fail = |issues: Vec<ModelIssue>| Error::Model {
+        source_name: source_name.to_string(),
+        issues,
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        fail(vec![ModelIssue {
+            line: e.span().map(|s| spans::line_of_offset(text, s.start)),
+            field: "syntax".into(),
+            message: first_line(e.message()),
+        }])
+    })?;
+    let net: super::Network = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        let line = inner
+            .span()
+            .map(|s| spans::line_of_offset(text, s.start))
+            .or_else(|| spans::line_of_path(text, &field));
+        fail(vec![ModelIssue {
+            line,
+            field: if field == "." { "(root)".into() } else { field },
+            message: first_line(inner.message()),
+        }])
+    })?;
+    let mut issues = super::validate::validate(&net);
+    if !issues.is_empty() {
+        for i in &mut issues {
+            i.line = spans::line_of_path(text, &i.field);
+        }
+        return Err(fail(issues));
+    }
+    Ok(net)
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}

@@ -1,0 +1,122 @@
+//! The `astroglia` binary: outputs of `run` (summary.json schema, HDF5, PNG), exit
+//! codes and messages for bad arguments and files, `--help`.
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_astroglia"))
+}
+
+fn model(name: &str) -> String {
+    super::util::model_path(name).display().to_string()
+}
+
+#[test]
+fn run_writes_summary_hdf5_and_raster() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["run", &model("coba.toml"), "--duration-ms", "100", "--seed", "4", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "backend", "build_s", "device", "dt_ms", "duration_ms", "events_per_s", "memory_bytes", "model",
+            "populations", "seed", "sim_s", "spikes_sha256", "steps", "synaptic_events", "wall_s"
+        ]
+    );
+    assert_eq!(v["model"], "coba");
+    assert_eq!(v["backend"], "cpu");
+    assert_eq!(v["seed"], 4);
+    assert_eq!(v["steps"], 1000);
+    assert_eq!(v["spikes_sha256"].as_str().unwrap().len(), 64);
+    let exc = &v["populations"]["exc"];
+    assert_eq!(exc["size"], 3200);
+    let spikes = exc["spikes"].as_u64().unwrap();
+    let rate = exc["rate_hz"].as_f64().unwrap();
+    assert!((rate - spikes as f64 / (3200.0 * 0.1)).abs() < 1e-9);
+    assert!(v["memory_bytes"]["synapses"].as_u64().unwrap() > 320_000 * 8);
+
+    let rec = astroglia::record::hdf5::read_hdf5(&dir.path().join("spikes.h5")).unwrap();
+    let e = rec.spikes.iter().find(|p| p.population == "exc").unwrap();
+    assert_eq!(e.ids.len() as u64, spikes);
+    let png = std::fs::read(dir.path().join("raster.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // The same run with the same seed gives the same hash.
+    let dir2 = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["run", &model("coba.toml"), "--duration-ms", "100", "--seed", "4", "--no-plot", "--no-hdf5", "-q", "--out"])
+        .arg(dir2.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir2.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(v["spikes_sha256"], v2["spikes_sha256"]);
+}
+
+#[test]
+fn hdf5_is_readable_from_python_when_h5py_is_installed() {
+    let ok = Command::new("python3").args(["-c", "import h5py"]).output().map(|o| o.status.success());
+    if ok != Ok(true) {
+        eprintln!("skipped: python3 with h5py not available");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["run", &model("izhikevich2003.toml"), "--duration-ms", "200", "--no-plot", "-q", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_spikes.py");
+    let py = Command::new("python3").arg(script).arg(dir.path().join("spikes.h5")).output().unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    let text = String::from_utf8_lossy(&py.stdout);
+    for pop in ["exc", "inh"] {
+        let n = v["populations"][pop]["spikes"].as_u64().unwrap();
+        assert!(text.contains(&format!("{pop}: {n}")), "python printed {text}");
+    }
+}
+
+#[test]
+fn bad_arguments_and_files_exit_2_with_a_clear_message() {
+    let out = bin().args(["run", "/nonexistent/model.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/model.toml"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "dt_ms = 0.1\n[[populations]]\nname = \"a\"\nsize = 0\nlif = {}\n").unwrap();
+    let out = bin().arg("run").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        format!("error: {}: invalid model: line 4: populations[0].size: must be at least 1", bad.display())
+    );
+
+    let out = bin().args(["run", &model("coba.toml"), "--duration-ms", "-5"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin().args(["run", &model("coba.toml"), "--backend", "tpu"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tpu"));
+}
+
+#[test]
+fn help_explains_every_option() {
+    let out = bin().args(["run", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for opt in ["--backend", "--seed", "--duration-ms", "--out", "--no-plot", "--no-hdf5", "--quiet", "--threads"] {
+        assert!(text.contains(opt), "--help lacks {opt}:\n{text}");
+    }
+}

@@ -1,0 +1,2 @@
+//! The integration-test binary (one binary, modules per contract).
+mod it;
