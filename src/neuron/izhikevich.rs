@@ -261,49 +261,94 @@ pub fn dvdt(v: f32, u: f32, i: f32) -> f32 {
     (0.04 * v + 5.0) * v + 140.0 - u + i
 }
 
-/// One step. Synaptic input (`in_exc + in_inh`) and `i_ext` are currents for this
-/// step. Spiking local indices are appended to `spikes`.
-pub fn update(
+super::simd_dispatch! {
+    /// One step. Synaptic input (exc + inh ring slots, cleared after reading) and
+    /// `i_ext` are currents for this step. Spiking indices (`base` + local) are
+    /// appended to `spikes`. Returns false if v or u became non-finite.
+    pub fn update(
+        k: &IzhConsts,
+        s: IzhView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv_scale: [f32; 2],
+        i_ext: &[f32],
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool => update_blocks
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn update_blocks(
     k: &IzhConsts,
     s: IzhView<'_>,
     ring_exc: &mut [i32],
     ring_inh: &mut [i32],
-    inv_scale: [f32; 2],
+    inv: [f32; 2],
     i_ext: &[f32],
     base: u32,
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
-    let mut finite = true;
-    for i in 0..n {
-        let in_e = ring_exc[i] as f32 * inv_scale[0];
-        let in_i = ring_inh[i] as f32 * inv_scale[1];
-        ring_exc[i] = 0;
-        ring_inh[i] = 0;
-        let cur = in_e + in_i + i_ext[i];
-        let mut v = s.v[i];
-        let mut u = s.u[i];
-        let (a, b) = (s.a[i], s.b[i]);
-        match k.integration {
-            IzhIntegration::HalfSteps => {
-                v = v + k.half_dt * dvdt(v, u, cur);
-                v = v + k.half_dt * dvdt(v, u, cur);
-                u = u + k.dt * (a * (b * v - u));
-            }
-            IzhIntegration::Euler => {
-                let dv = dvdt(v, u, cur);
-                u = u + k.dt * (a * (b * v - u));
-                v = v + k.dt * dv;
-            }
-        }
-        if v >= k.v_peak {
-            spikes.push(base + i as u32);
-            v = s.c[i];
-            u = u + s.d[i];
-        }
-        s.v[i] = v;
-        s.u[i] = u;
-        finite &= v.is_finite() && u.is_finite();
+    let mut flags = [0u8; super::BLOCK];
+    let mut ok = true;
+    for a in (0..n).step_by(super::BLOCK) {
+        let b = (a + super::BLOCK).min(n);
+        let f = &mut flags[..b - a];
+        let view = IzhView {
+            v: &mut s.v[a..b],
+            u: &mut s.u[a..b],
+            a: &s.a[a..b],
+            b: &s.b[a..b],
+            c: &s.c[a..b],
+            d: &s.d[a..b],
+        };
+        let (re, ri, x) = (&mut ring_exc[a..b], &mut ring_inh[a..b], &i_ext[a..b]);
+        ok &= match k.integration {
+            IzhIntegration::HalfSteps => block::<true>(k, view, re, ri, inv, x, f),
+            IzhIntegration::Euler => block::<false>(k, view, re, ri, inv, x, f),
+        };
+        super::collect_spikes(f, base + a as u32, spikes);
     }
-    finite
+    ok
+}
+
+/// Branch-free body so the compiler vectorises it; `flags[i]` = 1 when i spiked.
+#[inline(always)]
+fn block<const HALF: bool>(
+    k: &IzhConsts,
+    s: IzhView<'_>,
+    re: &mut [i32],
+    ri: &mut [i32],
+    inv: [f32; 2],
+    x: &[f32],
+    flags: &mut [u8],
+) -> bool {
+    let n = s.v.len();
+    assert!(s.u.len() == n && s.a.len() == n && s.b.len() == n && s.c.len() == n && s.d.len() == n);
+    assert!(re.len() == n && ri.len() == n && x.len() == n && flags.len() == n);
+    let mut bad = false;
+    for i in 0..n {
+        let cur = re[i] as f32 * inv[0] + ri[i] as f32 * inv[1] + x[i];
+        re[i] = 0;
+        ri[i] = 0;
+        let (mut v, mut u) = (s.v[i], s.u[i]);
+        let (a, b) = (s.a[i], s.b[i]);
+        if HALF {
+            v = v + k.half_dt * dvdt(v, u, cur);
+            v = v + k.half_dt * dvdt(v, u, cur);
+            u = u + k.dt * (a * (b * v - u));
+        } else {
+            let dv = dvdt(v, u, cur);
+            u = u + k.dt * (a * (b * v - u));
+            v = v + k.dt * dv;
+        }
+        let spk = v >= k.v_peak;
+        s.v[i] = if spk { s.c[i] } else { v };
+        let un = if spk { u + s.d[i] } else { u };
+        s.u[i] = un;
+        flags[i] = spk as u8;
+        bad |= !(v.is_finite() & un.is_finite());
+    }
+    !bad
 }

@@ -185,55 +185,99 @@ impl LifState {
     }
 }
 
-/// One step for neurons `0..n`: takes this step's synaptic input from the
-/// ring slots (fixed point, cleared after reading), integrates, thresholds and resets. Spiking local
-/// indices are appended to `spikes`. Returns false if a state became non-finite.
+super::simd_dispatch! {
+    /// One step: takes this step's synaptic input from the ring slots (fixed point,
+    /// cleared after reading), integrates exactly, thresholds and resets. Spiking
+    /// indices (`base` + local) are appended to `spikes`. Returns false if a
+    /// membrane potential became non-finite.
+    pub fn update(
+        k: &LifConsts,
+        s: LifView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv_scale: [f32; 2],
+        i_ext: &[f32],
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool => update_blocks
+}
+
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub fn update(
+fn update_blocks(
     k: &LifConsts,
     s: LifView<'_>,
     ring_exc: &mut [i32],
     ring_inh: &mut [i32],
-    inv_scale: [f32; 2],
+    inv: [f32; 2],
     i_ext: &[f32],
     base: u32,
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
-    let mut finite = true;
-    for i in 0..n {
-        let in_e = ring_exc[i] as f32 * inv_scale[0];
-        let in_i = ring_inh[i] as f32 * inv_scale[1];
-        ring_exc[i] = 0;
-        ring_inh[i] = 0;
-        let mut v = s.v[i];
-        let mut ie = s.i_exc[i];
-        let mut ii = s.i_inh[i];
-        let r = s.refrac[i];
-        if k.delta {
-            if r <= 0 {
-                v = v + in_e + in_i;
-            }
-        } else {
-            ie = ie + in_e;
-            ii = ii + in_i;
-        }
-        if r > 0 {
-            s.refrac[i] = r - 1;
-            v = k.v_reset;
-        } else {
-            let drive = i_ext[i] + k.i_bias;
-            v = k.e_l + (v - k.e_l) * k.p33 + drive * k.p30 + ie * k.p32_exc + ii * k.p32_inh;
-            if v >= k.v_th {
-                spikes.push(base + i as u32);
-                v = k.v_reset;
-                s.refrac[i] = k.ref_steps;
-            }
-        }
-        s.i_exc[i] = ie * k.p22_exc;
-        s.i_inh[i] = ii * k.p22_inh;
-        s.v[i] = v;
-        finite &= v.is_finite();
+    let mut flags = [0u8; super::BLOCK];
+    let mut ok = true;
+    for a in (0..n).step_by(super::BLOCK) {
+        let b = (a + super::BLOCK).min(n);
+        let f = &mut flags[..b - a];
+        let args = (
+            &mut s.v[a..b],
+            &mut s.i_exc[a..b],
+            &mut s.i_inh[a..b],
+            &mut s.refrac[a..b],
+            &mut ring_exc[a..b],
+            &mut ring_inh[a..b],
+            &i_ext[a..b],
+        );
+        ok &= if k.delta { block::<true>(k, args, inv, f) } else { block::<false>(k, args, inv, f) };
+        super::collect_spikes(f, base + a as u32, spikes);
     }
-    finite
+    ok
+}
+
+type Slices<'a> = (
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [i32],
+    &'a mut [i32],
+    &'a mut [i32],
+    &'a [f32],
+);
+
+/// Branch-free body so the compiler vectorises it; `flags[i]` = 1 when i spiked.
+#[inline(always)]
+fn block<const DELTA: bool>(k: &LifConsts, s: Slices<'_>, inv: [f32; 2], flags: &mut [u8]) -> bool {
+    let (v, ie, ii, refrac, re, ri, x) = s;
+    let n = v.len();
+    assert!(ie.len() == n && ii.len() == n && refrac.len() == n);
+    assert!(re.len() == n && ri.len() == n && x.len() == n && flags.len() == n);
+    let mut bad = false;
+    for i in 0..n {
+        let in_e = re[i] as f32 * inv[0];
+        let in_i = ri[i] as f32 * inv[1];
+        re[i] = 0;
+        ri[i] = 0;
+        let r = refrac[i];
+        let active = r <= 0;
+        let (mut v0, mut e, mut h) = (v[i], ie[i], ii[i]);
+        if DELTA {
+            // Delta inputs arriving during the refractory period are dropped.
+            v0 = if active { v0 + in_e + in_i } else { v0 };
+        } else {
+            e = e + in_e;
+            h = h + in_i;
+        }
+        let drive = x[i] + k.i_bias;
+        let v1 = k.e_l + (v0 - k.e_l) * k.p33 + drive * k.p30 + e * k.p32_exc + h * k.p32_inh;
+        let spk = active & (v1 >= k.v_th);
+        let vn = if active & !spk { v1 } else { k.v_reset };
+        v[i] = vn;
+        refrac[i] = if spk { k.ref_steps } else { (r - 1).max(0) };
+        ie[i] = e * k.p22_exc;
+        ii[i] = h * k.p22_inh;
+        flags[i] = spk as u8;
+        bad |= !vn.is_finite();
+    }
+    !bad
 }

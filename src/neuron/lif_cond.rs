@@ -165,45 +165,95 @@ impl LifCondState {
     }
 }
 
-/// One step: adds synaptic input, integrates, thresholds, resets. Spiking local
-/// indices are appended to `spikes`. Returns false if a state became non-finite.
-pub fn update(
+super::simd_dispatch! {
+    /// One step: adds this step's synaptic input from the ring slots (fixed point,
+    /// cleared after reading), integrates, thresholds, resets. Spiking indices
+    /// (`base` + local) are appended to `spikes`. Returns false if a membrane
+    /// potential became non-finite.
+    pub fn update(
+        k: &LifCondConsts,
+        s: LifCondView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv_scale: [f32; 2],
+        i_ext: &[f32],
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool => update_blocks
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn update_blocks(
     k: &LifCondConsts,
     s: LifCondView<'_>,
     ring_exc: &mut [i32],
     ring_inh: &mut [i32],
-    inv_scale: [f32; 2],
+    inv: [f32; 2],
     i_ext: &[f32],
     base: u32,
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
-    let mut finite = true;
-    for i in 0..n {
-        let in_e = ring_exc[i] as f32 * inv_scale[0];
-        let in_i = ring_inh[i] as f32 * inv_scale[1];
-        ring_exc[i] = 0;
-        ring_inh[i] = 0;
-        let ge = s.ge[i] + in_e;
-        let gi = s.gi[i] + in_i;
-        let mut v = s.v[i];
-        let r = s.refrac[i];
-        if r > 0 {
-            s.refrac[i] = r - 1;
-            v = k.v_reset;
-        } else {
-            let i_syn = k.g_l * (k.e_l - v) + ge * (k.e_exc - v) + gi * (k.e_inh - v);
-            v = v + k.dt_over_c * (i_syn + i_ext[i] + k.i_bias);
-            if v >= k.v_th {
-                spikes.push(base + i as u32);
-                v = k.v_reset;
-                s.refrac[i] = k.ref_steps;
-            }
-        }
-        s.ge[i] = ge * k.decay_exc;
-        s.gi[i] = gi * k.decay_inh;
-        s.v[i] = v;
-        finite &= v.is_finite();
+    let mut flags = [0u8; super::BLOCK];
+    let mut ok = true;
+    for a in (0..n).step_by(super::BLOCK) {
+        let b = (a + super::BLOCK).min(n);
+        let f = &mut flags[..b - a];
+        ok &= block(
+            k,
+            &mut s.v[a..b],
+            &mut s.ge[a..b],
+            &mut s.gi[a..b],
+            &mut s.refrac[a..b],
+            &mut ring_exc[a..b],
+            &mut ring_inh[a..b],
+            inv,
+            &i_ext[a..b],
+            f,
+        );
+        super::collect_spikes(f, base + a as u32, spikes);
     }
-    finite
+    ok
+}
+
+/// Branch-free body so the compiler vectorises it; `flags[i]` = 1 when i spiked.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block(
+    k: &LifCondConsts,
+    v: &mut [f32],
+    ge: &mut [f32],
+    gi: &mut [f32],
+    refrac: &mut [i32],
+    re: &mut [i32],
+    ri: &mut [i32],
+    inv: [f32; 2],
+    x: &[f32],
+    flags: &mut [u8],
+) -> bool {
+    let n = v.len();
+    assert!(ge.len() == n && gi.len() == n && refrac.len() == n);
+    assert!(re.len() == n && ri.len() == n && x.len() == n && flags.len() == n);
+    let mut bad = false;
+    for i in 0..n {
+        let g_e = ge[i] + re[i] as f32 * inv[0];
+        let g_i = gi[i] + ri[i] as f32 * inv[1];
+        re[i] = 0;
+        ri[i] = 0;
+        let v0 = v[i];
+        let r = refrac[i];
+        let i_syn = k.g_l * (k.e_l - v0) + g_e * (k.e_exc - v0) + g_i * (k.e_inh - v0);
+        let v1 = v0 + k.dt_over_c * (i_syn + x[i] + k.i_bias);
+        let active = r <= 0;
+        let spk = active & (v1 >= k.v_th);
+        let vn = if active & !spk { v1 } else { k.v_reset };
+        v[i] = vn;
+        refrac[i] = if spk { k.ref_steps } else { (r - 1).max(0) };
+        ge[i] = g_e * k.decay_exc;
+        gi[i] = g_i * k.decay_inh;
+        flags[i] = spk as u8;
+        bad |= !vn.is_finite();
+    }
+    !bad
 }

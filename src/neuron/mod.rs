@@ -52,3 +52,55 @@ pub fn split<'a, T>(mut s: &'a [T], lens: &[usize]) -> Vec<&'a [T]> {
     }
     out
 }
+
+/// Neurons processed per block: flags stay on the stack and in L1.
+pub const BLOCK: usize = 256;
+
+/// Appends `base + j` for every nonzero `flags[j]`, skipping zero words quickly.
+#[inline(always)]
+pub fn collect_spikes(flags: &[u8], base: u32, out: &mut Vec<u32>) {
+    let mut chunks = flags.chunks_exact(8);
+    let mut off = base;
+    for c in &mut chunks {
+        if u64::from_le_bytes(c.try_into().expect("8 bytes")) != 0 {
+            for (j, &f) in c.iter().enumerate() {
+                if f != 0 {
+                    out.push(off + j as u32);
+                }
+            }
+        }
+        off += 8;
+    }
+    for (j, &f) in chunks.remainder().iter().enumerate() {
+        if f != 0 {
+            out.push(off + j as u32);
+        }
+    }
+}
+
+/// Defines `fn $name(args) -> ret` that runs `$kernel(args)` compiled for AVX2 when
+/// the CPU has it, else the baseline build. Both evaluate the same IEEE operations
+/// in the same order (Rust never fuses or reorders float arithmetic), so the
+/// results are bit-identical either way; only the vector width differs.
+macro_rules! simd_dispatch {
+    ($(#[$m:meta])* $vis:vis fn $name:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty => $kernel:ident) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    $kernel($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2 (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $kernel($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_dispatch;
