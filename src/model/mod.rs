@@ -21,7 +21,7 @@ mod validate;
 pub use dist::Dist;
 pub use parse::parse_toml;
 
-use crate::neuron::{IzhikevichParams, LifCondParams, LifParams};
+pub use crate::neuron::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams, SynapseKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
