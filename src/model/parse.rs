@@ -124,6 +124,7 @@ pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network
         for i in &mut issues {
             i.line = spans::line_of_path(text, &i.field);
         }
+        issues.sort_by_key(|i| i.line);
         return Err(fail(issues));
     }
     Ok(net)

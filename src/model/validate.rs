@@ -198,7 +198,8 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                 if !(*lambda > 0.0 && lambda.is_finite()) {
                     c.push(format!("{cf}.distance.lambda"), format!("must be positive, got {lambda}"));
                 }
-                for name in [&pr.from, &pr.to] {
+                let names: &[&String] = if same { &[&pr.from] } else { &[&pr.from, &pr.to] };
+                for name in names {
                     if !on_grid.contains_key(name.as_str()) {
                         c.push(cf.clone(), format!("distance rule needs '{name}' on a grid (add it to [[grids]])"));
                     }
