@@ -24,7 +24,8 @@ pub const STREAM_POISSON: u32 = 0x2_0000;
 
 /// SplitMix64 mixing of (seed, tag, index) into an independent sub-seed.
 pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
-    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z =
+        seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -212,7 +213,11 @@ impl Built {
                     Dynamics::Izhikevich(..) => 24 * n,
                     Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => 0,
                 };
-                let ring = if p.dynamics_is_source() { 0 } else { 2 * p.ring_depth as usize * n * 4 };
+                let ring = if p.dynamics_is_source() {
+                    0
+                } else {
+                    2 * p.ring_depth as usize * n * 4
+                };
                 state + ring + 4 * n
             })
             .sum()
@@ -220,7 +225,10 @@ impl Built {
 
     /// Population index and local index of a global id.
     pub fn locate(&self, id: u32) -> Option<(usize, u32)> {
-        let k = self.pops.partition_point(|p| p.offset <= id).checked_sub(1)?;
+        let k = self
+            .pops
+            .partition_point(|p| p.offset <= id)
+            .checked_sub(1)?;
         let p = &self.pops[k];
         (id - p.offset < p.size).then_some((k, id - p.offset))
     }
@@ -228,7 +236,10 @@ impl Built {
 
 impl BuiltPop {
     fn dynamics_is_source(&self) -> bool {
-        matches!(self.dynamics, Dynamics::Poisson { .. } | Dynamics::SpikeSource(_))
+        matches!(
+            self.dynamics,
+            Dynamics::Poisson { .. } | Dynamics::SpikeSource(_)
+        )
     }
 }
 
@@ -236,7 +247,12 @@ fn steps_of(ms: f64, dt: f64) -> u64 {
     (ms / dt).round().max(0.0) as u64
 }
 
-fn init_values(p: &crate::model::Population, var: &str, default: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
+fn init_values(
+    p: &crate::model::Population,
+    var: &str,
+    default: f64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f32> {
     match p.init.get(var) {
         Some(d) => (0..p.size).map(|_| d.sample(rng) as f32).collect(),
         None => vec![default as f32; p.size as usize],
@@ -254,12 +270,18 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         for x in 0..sx {
             for y in 0..sy {
                 for z in 0..sz {
-                    pts.push([x as f64 * g.spacing, y as f64 * g.spacing, z as f64 * g.spacing]);
+                    pts.push([
+                        x as f64 * g.spacing,
+                        y as f64 * g.spacing,
+                        z as f64 * g.spacing,
+                    ]);
                 }
             }
         }
         if g.shuffle {
-            pts.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_GRID, gi as u64)));
+            pts.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
+                seed, TAG_GRID, gi as u64,
+            )));
         }
         let mut at = 0;
         for name in &g.populations {
@@ -280,13 +302,29 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                 let v = init_values(p, "v", x.e_l_mv, &mut rng);
                 let i_exc = init_values(p, "i_exc", 0.0, &mut rng);
                 let i_inh = init_values(p, "i_inh", 0.0, &mut rng);
-                Dynamics::Lif(x.derive(dt), LifState { v, i_exc, i_inh, refrac: vec![0; n] })
+                Dynamics::Lif(
+                    x.derive(dt),
+                    LifState {
+                        v,
+                        i_exc,
+                        i_inh,
+                        refrac: vec![0; n],
+                    },
+                )
             }
             NeuronModel::LifCond(x) => {
                 let v = init_values(p, "v", x.e_l_mv, &mut rng);
                 let ge = init_values(p, "ge", 0.0, &mut rng);
                 let gi = init_values(p, "gi", 0.0, &mut rng);
-                Dynamics::LifCond(x.derive(dt), LifCondState { v, ge, gi, refrac: vec![0; n] })
+                Dynamics::LifCond(
+                    x.derive(dt),
+                    LifCondState {
+                        v,
+                        ge,
+                        gi,
+                        refrac: vec![0; n],
+                    },
+                )
             }
             NeuronModel::Izhikevich(x) => {
                 let [a, b, c, d] = x.resolved();
@@ -308,7 +346,9 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             NeuronModel::Poisson(x) => {
                 let to_p = |hz: f64| (hz * dt / 1000.0).clamp(0.0, 1.0);
                 let sampler = match &x.rates_hz {
-                    Some(r) => PoissonKind::Each(BernoulliEach::new(&r.iter().map(|&h| to_p(h)).collect::<Vec<_>>())),
+                    Some(r) => PoissonKind::Each(BernoulliEach::new(
+                        &r.iter().map(|&h| to_p(h)).collect::<Vec<_>>(),
+                    )),
                     None => PoissonKind::Uniform(PoissonSampler::new(p.size, to_p(x.rate_hz))),
                 };
                 Dynamics::Poisson {
@@ -318,8 +358,12 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                 }
             }
             NeuronModel::SpikeSource(x) => {
-                let mut ev: Vec<(u64, u32)> =
-                    x.times_ms.iter().zip(&x.ids).map(|(&t, &i)| (steps_of(t, dt), i)).collect();
+                let mut ev: Vec<(u64, u32)> = x
+                    .times_ms
+                    .iter()
+                    .zip(&x.ids)
+                    .map(|(&t, &i)| (steps_of(t, dt), i))
+                    .collect();
                 ev.sort_unstable();
                 ev.dedup();
                 Dynamics::SpikeSource(ev)
@@ -371,7 +415,9 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             Sign::Negative => w.min(0.0),
         };
         let (list_w, list_d) = match &pr.connect {
-            Connect::List { weights, delays_ms, .. } => (weights.as_ref(), delays_ms.as_ref()),
+            Connect::List {
+                weights, delays_ms, ..
+            } => (weights.as_ref(), delays_ms.as_ref()),
             _ => (None, None),
         };
         let w: Vec<f64> = match (list_w, &rows.list_index) {
@@ -381,24 +427,40 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
         let delay_dist = pr.delay_ms.unwrap_or(Dist::Const(dt));
         let delays = match (list_d, &rows.list_index) {
-            (Some(ld), Some(idx)) => Delays::PerSynapse(idx.iter().map(|&i| to_steps(ld[i as usize])).collect()),
+            (Some(ld), Some(idx)) => {
+                Delays::PerSynapse(idx.iter().map(|&i| to_steps(ld[i as usize])).collect())
+            }
             _ => match delay_dist.constant() {
                 Some(d) => Delays::Const(to_steps(d)),
-                None => Delays::PerSynapse((0..ns).map(|_| to_steps(delay_dist.sample(&mut wrng))).collect()),
+                None => Delays::PerSynapse(
+                    (0..ns)
+                        .map(|_| to_steps(delay_dist.sample(&mut wrng)))
+                        .collect(),
+                ),
             },
         };
         let receptor = match pr.resolved_receptor() {
             Receptor::Exc => 0,
             Receptor::Inh => 1,
         };
-        raws.push(Raw { pre, post, receptor, rows, w, delays, name: pr.label() });
+        raws.push(Raw {
+            pre,
+            post,
+            receptor,
+            rows,
+            w,
+            delays,
+            name: pr.label(),
+        });
     }
 
     // Fixed-point scale per (post population, receptor): the largest power of two such
     // that the sum of |w| over all synapses onto any neuron fits in an i32, so ring
     // accumulation can never overflow whatever arrives in one step.
-    let mut sums: Vec<[Vec<f64>; 2]> =
-        pops.iter().map(|p| [vec![0.0; p.size as usize], vec![0.0; p.size as usize]]).collect();
+    let mut sums: Vec<[Vec<f64>; 2]> = pops
+        .iter()
+        .map(|p| [vec![0.0; p.size as usize], vec![0.0; p.size as usize]])
+        .collect();
     for r in &raws {
         let s = &mut sums[r.post][r.receptor];
         for (t, w) in r.rows.targets.iter().zip(&r.w) {
@@ -411,8 +473,8 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         pops[r.post].ring_depth = pops[r.post].ring_depth.max(maxd + 1);
     }
     for (p, s) in pops.iter_mut().zip(&sums) {
-        for rc in 0..2 {
-            let max = s[rc].iter().cloned().fold(0.0f64, f64::max);
+        for (rc, sums) in s.iter().enumerate() {
+            let max = sums.iter().cloned().fold(0.0f64, f64::max);
             let k = if max > 0.0 {
                 ((i32::MAX as f64) / max).log2().floor().clamp(-60.0, 60.0) as i32
             } else {

@@ -26,6 +26,11 @@
 //! assert!(summary.populations["cells"].rate_hz > 0.0);
 //! assert_eq!(summary.spikes_sha256.len(), 64);
 //! ```
+// `!(x >= 0.0)` is deliberate in validation: it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+// `v = v + a * b` is written out to mirror the WGSL shaders operation for operation.
+#![allow(clippy::assign_op_pattern)]
+
 pub mod analysis;
 pub mod backend;
 pub mod build;

@@ -150,11 +150,20 @@ impl Simulator {
     }
 
     /// Creates a simulator over an already built network and a backend.
-    pub fn with_backend(net: &Network, built: &Built, backend: Box<dyn Backend>) -> crate::Result<Self> {
+    pub fn with_backend(
+        net: &Network,
+        built: &Built,
+        backend: Box<dyn Backend>,
+    ) -> crate::Result<Self> {
         Self::assemble(net, built_meta(built), backend, Instant::now())
     }
 
-    fn assemble(net: &Network, meta: BuiltMeta, backend: Box<dyn Backend>, t0: Instant) -> crate::Result<Self> {
+    fn assemble(
+        net: &Network,
+        meta: BuiltMeta,
+        backend: Box<dyn Backend>,
+        t0: Instant,
+    ) -> crate::Result<Self> {
         let idx = |name: &str| net.population_index(name).expect("validated");
         let np = meta.pops.len();
         let mut spike_mask: Vec<Option<Vec<bool>>> = vec![None; np];
@@ -162,7 +171,11 @@ impl Simulator {
         let mut want = |pi: usize, ids: &Option<Vec<u32>>| {
             let size = meta.pops[pi].size;
             if spike_rec[pi].is_none() {
-                spike_rec[pi] = Some(PopSpikes { population: meta.pops[pi].name.clone(), size, ..Default::default() });
+                spike_rec[pi] = Some(PopSpikes {
+                    population: meta.pops[pi].name.clone(),
+                    size,
+                    ..Default::default()
+                });
                 spike_mask[pi] = Some(vec![false; size as usize]);
             }
             let m = spike_mask[pi].as_mut().expect("set above");
@@ -185,7 +198,10 @@ impl Simulator {
                 trace: StateTrace {
                     population: m.population.clone(),
                     var: m.var.clone(),
-                    ids: m.ids.clone().unwrap_or_else(|| (0..meta.pops[idx(&m.population)].size).collect()),
+                    ids: m
+                        .ids
+                        .clone()
+                        .unwrap_or_else(|| (0..meta.pops[idx(&m.population)].size).collect()),
                     every: m.every,
                     steps: vec![],
                     values: vec![],
@@ -207,7 +223,11 @@ impl Simulator {
             dt_ms: meta.dt_ms,
             seed: meta.seed,
             counts: vec![0; np],
-            isi: meta.pops.iter().map(|p| IsiStats::new(p.size as usize)).collect(),
+            isi: meta
+                .pops
+                .iter()
+                .map(|p| IsiStats::new(p.size as usize))
+                .collect(),
             pops: meta.pops,
             out_degree: meta.out_degree,
             memory: meta.memory,
@@ -280,7 +300,9 @@ impl Simulator {
         self.backend.drain_spikes(&mut self.buf)?;
         let mut pi = 0;
         for s in &self.buf {
-            while !(s.id >= self.pops[pi].offset && s.id < self.pops[pi].offset + self.pops[pi].size) {
+            while !(s.id >= self.pops[pi].offset
+                && s.id < self.pops[pi].offset + self.pops[pi].size)
+            {
                 pi = self.pops.partition_point(|p| p.offset <= s.id) - 1;
             }
             let local = s.id - self.pops[pi].offset;
@@ -321,7 +343,11 @@ impl Simulator {
 
     /// Spike counts so far, per population in model order.
     pub fn spike_counts(&self) -> Vec<(String, u64)> {
-        self.pops.iter().zip(&self.counts).map(|(p, &c)| (p.name.clone(), c)).collect()
+        self.pops
+            .iter()
+            .zip(&self.counts)
+            .map(|(p, &c)| (p.name.clone(), c))
+            .collect()
     }
 
     /// SHA-256 of all spikes so far (see DESIGN.md).
@@ -343,9 +369,16 @@ impl Simulator {
                 .map(|(pi, bin, bin_ms, counts)| {
                     let nb = self.step.div_ceil(*bin) as usize;
                     let size = self.pops[*pi].size as f64;
-                    let mut r: Vec<f64> = counts.iter().map(|&c| c as f64 / (size * bin_ms / 1000.0)).collect();
+                    let mut r: Vec<f64> = counts
+                        .iter()
+                        .map(|&c| c as f64 / (size * bin_ms / 1000.0))
+                        .collect();
                     r.resize(nb, 0.0);
-                    RateTrace { population: self.pops[*pi].name.clone(), bin_ms: *bin_ms, rates_hz: r }
+                    RateTrace {
+                        population: self.pops[*pi].name.clone(),
+                        bin_ms: *bin_ms,
+                        rates_hz: r,
+                    }
                 })
                 .collect(),
         }
@@ -384,7 +417,11 @@ impl Simulator {
             wall_s: 0.0,
             populations,
             synaptic_events: self.events,
-            events_per_s: if self.sim_s > 0.0 { self.events as f64 / self.sim_s } else { 0.0 },
+            events_per_s: if self.sim_s > 0.0 {
+                self.events as f64 / self.sim_s
+            } else {
+                0.0
+            },
             memory_bytes: self.memory.clone(),
             spikes_sha256: self.spikes_sha256(),
         }
@@ -405,8 +442,19 @@ fn built_meta(b: &Built) -> BuiltMeta {
         name: b.name.clone(),
         dt_ms: b.dt_ms,
         seed: b.seed,
-        pops: b.pops.iter().map(|p| PopMeta { name: p.name.clone(), offset: p.offset, size: p.size }).collect(),
+        pops: b
+            .pops
+            .iter()
+            .map(|p| PopMeta {
+                name: p.name.clone(),
+                offset: p.offset,
+                size: p.size,
+            })
+            .collect(),
         out_degree: b.out_degree.clone(),
-        memory: MemoryBytes { synapses: b.synapse_bytes() as u64, neurons: b.neuron_bytes() as u64 },
+        memory: MemoryBytes {
+            synapses: b.synapse_bytes() as u64,
+            neurons: b.neuron_bytes() as u64,
+        },
     }
 }

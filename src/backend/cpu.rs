@@ -33,7 +33,7 @@ const MIN_CHUNK: usize = 1024;
 
 /// Runs `f` on every chunk (on the pool when there is one) and appends the spikes
 /// of the chunks in order, so the result never depends on the thread count.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn update_chunks<V: Send>(
     pool: Option<&rayon::ThreadPool>,
     views: Vec<V>,
@@ -45,7 +45,12 @@ fn update_chunks<V: Send>(
     out: &mut Vec<u32>,
 ) -> bool {
     if views.len() == 1 {
-        let (v, e, i, x) = (views.into_iter().next(), re.into_iter().next(), ri.into_iter().next(), ext[0]);
+        let (v, e, i, x) = (
+            views.into_iter().next(),
+            re.into_iter().next(),
+            ri.into_iter().next(),
+            ext[0],
+        );
         return f(v.expect("one"), e.expect("one"), i.expect("one"), x, 0, out);
     }
     use rayon::prelude::*;
@@ -58,7 +63,13 @@ fn update_chunks<V: Send>(
             b
         })
         .collect();
-    let jobs: Vec<_> = views.into_iter().zip(re).zip(ri).zip(ext).zip(bases).collect();
+    let jobs: Vec<_> = views
+        .into_iter()
+        .zip(re)
+        .zip(ri)
+        .zip(ext)
+        .zip(bases)
+        .collect();
     let run = || {
         jobs.into_par_iter()
             .map(|((((v, e), i), x), b)| {
@@ -111,7 +122,11 @@ impl CpuBackend {
         }
         CpuBackend {
             rng: CounterRng::new(net.seed),
-            i_ext: net.pops.iter().map(|p| vec![0.0; p.size as usize]).collect(),
+            i_ext: net
+                .pops
+                .iter()
+                .map(|p| vec![0.0; p.size as usize])
+                .collect(),
             rings,
             pop_inputs,
             current_sig: vec![None; np],
@@ -120,7 +135,12 @@ impl CpuBackend {
             source_ptr: vec![0; np],
             pending: vec![],
             pool: (threads > 1)
-                .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok())
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .ok()
+                })
                 .flatten(),
             net,
         }
@@ -151,7 +171,13 @@ impl CpuBackend {
         i_ext.fill(0.0);
         for &k in inputs {
             match &self.net.inputs[k] {
-                BuiltInput::Current { ids, amplitude, start, stop, .. } => {
+                BuiltInput::Current {
+                    ids,
+                    amplitude,
+                    start,
+                    stop,
+                    ..
+                } => {
                     if step >= *start && step < *stop {
                         match ids {
                             None => i_ext.iter_mut().for_each(|x| *x += amplitude),
@@ -159,7 +185,13 @@ impl CpuBackend {
                         }
                     }
                 }
-                BuiltInput::Noise { ids, mean, std, stream, .. } => {
+                BuiltInput::Noise {
+                    ids,
+                    mean,
+                    std,
+                    stream,
+                    ..
+                } => {
                     // Word i % 4 of block i / 4: one Philox call serves four neurons.
                     let draw = |i: u32| {
                         let w = self.rng.block(*stream, 0, step, i / 4)[(i % 4) as usize];
@@ -213,12 +245,20 @@ impl Backend for CpuBackend {
         for pi in 0..self.net.pops.len() {
             self.step_spikes[pi].clear();
             match &self.net.pops[pi].dynamics {
-                Dynamics::Poisson { sampler, start, stop } => {
+                Dynamics::Poisson {
+                    sampler,
+                    start,
+                    stop,
+                } => {
                     if step >= *start && step < *stop {
                         let stream = crate::build::STREAM_POISSON + pi as u32;
                         match sampler {
-                            PoissonKind::Uniform(s) => s.sample(&self.rng, stream, step, &mut self.step_spikes[pi]),
-                            PoissonKind::Each(s) => s.sample(&self.rng, stream, step, &mut self.step_spikes[pi]),
+                            PoissonKind::Uniform(s) => {
+                                s.sample(&self.rng, stream, step, &mut self.step_spikes[pi])
+                            }
+                            PoissonKind::Each(s) => {
+                                s.sample(&self.rng, stream, step, &mut self.step_spikes[pi])
+                            }
                         }
                     }
                 }
@@ -259,29 +299,45 @@ impl Backend for CpuBackend {
             let (ok, var) = match &mut pop.dynamics {
                 Dynamics::Lif(k, s) => {
                     let k = *k;
-                    let f = move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
-                        lif::update(&k, v, e, i, inv, x, b, o)
-                    };
-                    (update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out), "v")
+                    let f =
+                        move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
+                            lif::update(&k, v, e, i, inv, x, b, o)
+                        };
+                    (
+                        update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out),
+                        "v",
+                    )
                 }
                 Dynamics::LifCond(k, s) => {
                     let k = *k;
-                    let f = move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
-                        lif_cond::update(&k, v, e, i, inv, x, b, o)
-                    };
-                    (update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out), "v")
+                    let f =
+                        move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
+                            lif_cond::update(&k, v, e, i, inv, x, b, o)
+                        };
+                    (
+                        update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out),
+                        "v",
+                    )
                 }
                 Dynamics::Izhikevich(k, s) => {
                     let k = *k;
-                    let f = move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
-                        izhikevich::update(&k, v, e, i, inv, x, b, o)
-                    };
-                    (update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out), "v/u")
+                    let f =
+                        move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
+                            izhikevich::update(&k, v, e, i, inv, x, b, o)
+                        };
+                    (
+                        update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out),
+                        "v/u",
+                    )
                 }
                 _ => (true, ""),
             };
             if !ok {
-                return Err(crate::Error::NonFinite { population: pop.name.clone(), var: var.into(), step });
+                return Err(crate::Error::NonFinite {
+                    population: pop.name.clone(),
+                    var: var.into(),
+                    step,
+                });
             }
         }
         Ok(())
@@ -305,7 +361,10 @@ impl Backend for CpuBackend {
                         let base = (slot * 2 + pr.receptor) * n;
                         let dst = &mut ring[base..base + n];
                         for &j in spikes {
-                            let (a, b) = (pr.row_ptr[j as usize] as usize, pr.row_ptr[j as usize + 1] as usize);
+                            let (a, b) = (
+                                pr.row_ptr[j as usize] as usize,
+                                pr.row_ptr[j as usize + 1] as usize,
+                            );
                             for (&t, &w) in pr.targets[a..b].iter().zip(&pr.wfix[a..b]) {
                                 let x = &mut dst[t as usize];
                                 *x = x.wrapping_add(w);
@@ -314,10 +373,14 @@ impl Backend for CpuBackend {
                     }
                     Delays::PerSynapse(ds) => {
                         for &j in spikes {
-                            let (a, b) = (pr.row_ptr[j as usize] as usize, pr.row_ptr[j as usize + 1] as usize);
+                            let (a, b) = (
+                                pr.row_ptr[j as usize] as usize,
+                                pr.row_ptr[j as usize + 1] as usize,
+                            );
                             for s in a..b {
                                 let slot = ((step + ds[s] as u64) % depth) as usize;
-                                let x = &mut ring[(slot * 2 + pr.receptor) * n + pr.targets[s] as usize];
+                                let x = &mut ring
+                                    [(slot * 2 + pr.receptor) * n + pr.targets[s] as usize];
                                 *x = x.wrapping_add(pr.wfix[s]);
                             }
                         }
@@ -325,10 +388,14 @@ impl Backend for CpuBackend {
                 }
             }
         }
-        let step32 = u32::try_from(step).map_err(|_| crate::Error::Invalid("more than 2^32 steps".into()))?;
+        let step32 = u32::try_from(step)
+            .map_err(|_| crate::Error::Invalid("more than 2^32 steps".into()))?;
         for (pi, spikes) in self.step_spikes.iter().enumerate() {
             let off = self.net.pops[pi].offset;
-            self.pending.extend(spikes.iter().map(|&i| Spike { step: step32, id: off + i }));
+            self.pending.extend(spikes.iter().map(|&i| Spike {
+                step: step32,
+                id: off + i,
+            }));
         }
         Ok(())
     }

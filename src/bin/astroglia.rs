@@ -112,21 +112,41 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wall = Instant::now();
     let mut net = Network::from_toml_file(&args.model)?;
     if let Some(d) = args.duration_ms {
-        anyhow::ensure!(d.is_finite() && d >= 0.0, "--duration-ms must be a finite number >= 0, got {d}");
+        anyhow::ensure!(
+            d.is_finite() && d >= 0.0,
+            "--duration-ms must be a finite number >= 0, got {d}"
+        );
         net.duration_ms = d;
     }
     let name = net.name.clone().unwrap_or_else(|| "model".into());
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&name));
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&name));
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let backend = match args.backend {
         BackendArg::Cpu => BackendKind::Cpu,
     };
-    let mut sim = Simulator::new(&net, SimOptions { seed: args.seed, backend, threads: args.threads })?;
+    let mut sim = Simulator::new(
+        &net,
+        SimOptions {
+            seed: args.seed,
+            backend,
+            threads: args.threads,
+        },
+    )?;
     let steps = (net.duration_ms / net.dt_ms).round() as u64;
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(steps) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(steps)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({eta})")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({eta})",
+        )
+        .expect("valid template"),
     );
     sim.run_steps(steps, |done| bar.set_position(done))?;
     bar.finish_and_clear();
@@ -143,7 +163,10 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
         astroglia::record::hdf5::write_hdf5(&out.join("spikes.h5"), &rec, &attrs)?;
     }
     if !args.no_plot {
-        let title = format!("{} — seed {}, {} ms", summary.model, summary.seed, summary.duration_ms);
+        let title = format!(
+            "{} — seed {}, {} ms",
+            summary.model, summary.seed, summary.duration_ms
+        );
         plot_raster(&out.join("raster.png"), &rec, &title)?;
     }
     summary.wall_s = wall.elapsed().as_secs_f64();
@@ -152,12 +175,20 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         println!(
             "{}: {} steps ({} ms) on {} in {:.3} s (build {:.3} s), {:.3e} synaptic events/s",
-            summary.model, summary.steps, summary.duration_ms, summary.device, summary.sim_s, summary.build_s,
+            summary.model,
+            summary.steps,
+            summary.duration_ms,
+            summary.device,
+            summary.sim_s,
+            summary.build_s,
             summary.events_per_s
         );
         for (pname, p) in &summary.populations {
             let cv = p.cv_isi.map_or("-".to_string(), |c| format!("{c:.3}"));
-            println!("  {pname:<12} {:>8} neurons {:>9} spikes {:>8.2} Hz  CV ISI {cv}", p.size, p.spikes, p.rate_hz);
+            println!(
+                "  {pname:<12} {:>8} neurons {:>9} spikes {:>8.2} Hz  CV ISI {cv}",
+                p.size, p.spikes, p.rate_hz
+            );
         }
         println!("  spikes_sha256 {}", summary.spikes_sha256);
         println!("  wrote {}", out.display());

@@ -38,7 +38,11 @@ fn from_pairs(n_pre: u32, mut pairs: Vec<(u32, u32)>) -> Rows {
     for j in 0..n_pre as usize {
         row_ptr[j + 1] += row_ptr[j];
     }
-    Rows { row_ptr, targets: pairs.into_iter().map(|(_, t)| t).collect(), list_index: None }
+    Rows {
+        row_ptr,
+        targets: pairs.into_iter().map(|(_, t)| t).collect(),
+        list_index: None,
+    }
 }
 
 /// Draws `k` distinct values from `0..n` skipping `skip`, by Floyd's algorithm, sorted.
@@ -71,7 +75,11 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
                 targets.extend((0..n_post).filter(|&i| !(drop_self && i == j)));
                 row_ptr.push(targets.len() as u32);
             }
-            Rows { row_ptr, targets, list_index: None }
+            Rows {
+                row_ptr,
+                targets,
+                list_index: None,
+            }
         }
         Connect::OneToOne {} => Rows {
             row_ptr: (0..=n_pre).collect(),
@@ -90,7 +98,11 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
                     let mut i: i64 = -1;
                     loop {
                         let u: f64 = rng.random();
-                        let skip = if *p >= 1.0 { 0.0 } else { ((1.0 - u).ln() / log_q).floor() };
+                        let skip = if *p >= 1.0 {
+                            0.0
+                        } else {
+                            ((1.0 - u).ln() / log_q).floor()
+                        };
                         i += skip as i64 + 1;
                         if i >= n_post as i64 {
                             break;
@@ -102,7 +114,11 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
                 }
                 row_ptr.push(targets.len() as u32);
             }
-            Rows { row_ptr, targets, list_index: None }
+            Rows {
+                row_ptr,
+                targets,
+                list_index: None,
+            }
         }
         Connect::FixedIndegree { k, allow_self } => {
             let mut pairs = Vec::with_capacity((n_post as usize) * (*k as usize));
@@ -124,9 +140,17 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
                 targets.extend_from_slice(&buf);
                 row_ptr.push(targets.len() as u32);
             }
-            Rows { row_ptr, targets, list_index: None }
+            Rows {
+                row_ptr,
+                targets,
+                list_index: None,
+            }
         }
-        Connect::Distance { c, lambda, allow_self } => {
+        Connect::Distance {
+            c,
+            lambda,
+            allow_self,
+        } => {
             let (pre_pos, post_pos) = (e.pre_pos.unwrap_or(&[]), e.post_pos.unwrap_or(&[]));
             let drop_self = e.same && !allow_self;
             let inv_l2 = 1.0 / (lambda * lambda);
@@ -145,12 +169,21 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
                 }
                 row_ptr.push(targets.len() as u32);
             }
-            Rows { row_ptr, targets, list_index: None }
+            Rows {
+                row_ptr,
+                targets,
+                list_index: None,
+            }
         }
         Connect::List { pre, post, .. } => {
             let mut idx: Vec<u32> = (0..pre.len() as u32).collect();
             idx.sort_by_key(|&k| (pre[k as usize], post[k as usize], k));
-            let mut rows = from_pairs(n_pre, idx.iter().map(|&k| (pre[k as usize], post[k as usize])).collect());
+            let mut rows = from_pairs(
+                n_pre,
+                idx.iter()
+                    .map(|&k| (pre[k as usize], post[k as usize]))
+                    .collect(),
+            );
             rows.list_index = Some(idx);
             rows
         }
@@ -163,16 +196,32 @@ mod tests {
     use rand::SeedableRng;
 
     fn ends(n_pre: u32, n_post: u32, same: bool) -> Ends<'static> {
-        Ends { n_pre, n_post, same, pre_pos: None, post_pos: None }
+        Ends {
+            n_pre,
+            n_post,
+            same,
+            pre_pos: None,
+            post_pos: None,
+        }
     }
 
     #[test]
     fn fixed_probability_has_expected_density_and_no_self() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let r = generate(&Connect::FixedProbability { p: 0.02, allow_self: false }, &ends(2000, 2000, true), &mut rng);
+        let r = generate(
+            &Connect::FixedProbability {
+                p: 0.02,
+                allow_self: false,
+            },
+            &ends(2000, 2000, true),
+            &mut rng,
+        );
         let n = r.targets.len() as f64;
         let expect = 0.02 * 2000.0 * 1999.0;
-        assert!((n - expect).abs() < 4.0 * (expect * 0.98).sqrt(), "{n} vs {expect}");
+        assert!(
+            (n - expect).abs() < 4.0 * (expect * 0.98).sqrt(),
+            "{n} vs {expect}"
+        );
         for j in 0..2000 {
             let row = &r.targets[r.row_ptr[j] as usize..r.row_ptr[j + 1] as usize];
             assert!(row.windows(2).all(|w| w[0] < w[1]));
@@ -183,8 +232,15 @@ mod tests {
     #[test]
     fn fixed_indegree_gives_exact_indegree() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let r = generate(&Connect::FixedIndegree { k: 7, allow_self: false }, &ends(50, 50, true), &mut rng);
-        let mut indeg = vec![0; 50];
+        let r = generate(
+            &Connect::FixedIndegree {
+                k: 7,
+                allow_self: false,
+            },
+            &ends(50, 50, true),
+            &mut rng,
+        );
+        let mut indeg = [0; 50];
         for j in 0..50 {
             for &t in &r.targets[r.row_ptr[j] as usize..r.row_ptr[j + 1] as usize] {
                 assert_ne!(t as usize, j);
@@ -197,9 +253,18 @@ mod tests {
     #[test]
     fn all_to_all_and_list() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let r = generate(&Connect::AllToAll { allow_self: false }, &ends(3, 3, true), &mut rng);
+        let r = generate(
+            &Connect::AllToAll { allow_self: false },
+            &ends(3, 3, true),
+            &mut rng,
+        );
         assert_eq!(r.targets, vec![1, 2, 0, 2, 0, 1]);
-        let l = Connect::List { pre: vec![2, 0, 2], post: vec![1, 1, 0], weights: None, delays_ms: None };
+        let l = Connect::List {
+            pre: vec![2, 0, 2],
+            post: vec![1, 1, 0],
+            weights: None,
+            delays_ms: None,
+        };
         let r = generate(&l, &ends(3, 2, false), &mut rng);
         assert_eq!(r.row_ptr, vec![0, 1, 1, 3]);
         assert_eq!(r.targets, vec![1, 0, 1]);

@@ -64,7 +64,9 @@ impl Dist {
                 finite(low, "low")?;
                 finite(high, "high")?;
                 if low > high {
-                    return Err(format!("uniform needs low <= high, got low = {low}, high = {high}"));
+                    return Err(format!(
+                        "uniform needs low <= high, got low = {low}, high = {high}"
+                    ));
                 }
                 Ok(())
             }
@@ -96,7 +98,7 @@ impl Dist {
         match *self {
             Dist::Const(v) => (v, v),
             Dist::Uniform { low, high } => (low, high),
-            Dist::Normal { std, mean } if std == 0.0 => (mean, mean),
+            Dist::Normal { std: 0.0, mean } => (mean, mean),
             Dist::Normal { .. } => (f64::NEG_INFINITY, f64::INFINITY),
             Dist::Lognormal { .. } | Dist::Exponential { .. } => (0.0, f64::INFINITY),
         }
@@ -151,7 +153,9 @@ impl<'de> Deserialize<'de> for Dist {
         impl<'de> Visitor<'de> for V {
             type Value = Dist;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number or a table with one of uniform, normal, lognormal, exponential")
+                f.write_str(
+                    "a number or a table with one of uniform, normal, lognormal, exponential",
+                )
             }
             fn visit_f64<E2: de::Error>(self, v: f64) -> Result<Dist, E2> {
                 Ok(Dist::Const(v))
@@ -169,15 +173,24 @@ impl<'de> Deserialize<'de> for Dist {
                 let dist = match key.as_str() {
                     "uniform" => {
                         let u: U = map.next_value()?;
-                        Dist::Uniform { low: u.low, high: u.high }
+                        Dist::Uniform {
+                            low: u.low,
+                            high: u.high,
+                        }
                     }
                     "normal" => {
                         let n: N = map.next_value()?;
-                        Dist::Normal { mean: n.mean, std: n.std }
+                        Dist::Normal {
+                            mean: n.mean,
+                            std: n.std,
+                        }
                     }
                     "lognormal" => {
                         let l: L = map.next_value()?;
-                        Dist::Lognormal { mu: l.mu, sigma: l.sigma }
+                        Dist::Lognormal {
+                            mu: l.mu,
+                            sigma: l.sigma,
+                        }
                     }
                     "exponential" => {
                         let e: E = map.next_value()?;

@@ -21,7 +21,9 @@ mod validate;
 pub use dist::Dist;
 pub use parse::parse_toml;
 
-pub use crate::neuron::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams, SynapseKind};
+pub use crate::neuron::{
+    IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams, SynapseKind,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -521,9 +523,12 @@ impl Projection {
         self.receptor.unwrap_or_else(|| {
             let (_, hi) = match (&self.connect, self.sign) {
                 (_, Sign::Negative) => (0.0, 0.0),
-                (Connect::List { weights: Some(w), .. }, _) => {
-                    (0.0, w.iter().cloned().fold(f64::NEG_INFINITY, f64::max))
-                }
+                (
+                    Connect::List {
+                        weights: Some(w), ..
+                    },
+                    _,
+                ) => (0.0, w.iter().cloned().fold(f64::NEG_INFINITY, f64::max)),
                 _ => self.weight.bounds(),
             };
             if hi <= 0.0 && !(hi == 0.0 && self.weight.bounds().0 == 0.0) {

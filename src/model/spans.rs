@@ -44,14 +44,17 @@ pub fn line_of_path(text: &str, path: &str) -> Option<usize> {
     for seg in segments(path) {
         let value: &toml::Spanned<DeValue> = match seg {
             Seg::Key(k) => {
-                let t = table.take()?;
-                let (key, v) = t.iter().find(|(key, _)| key.get_ref().as_ref() == k)?;
+                let found = table
+                    .take()
+                    .and_then(|t| t.iter().find(|(key, _)| key.get_ref().as_ref() == k));
+                let Some((key, v)) = found else { break };
                 offset = Some(key.span().start);
                 v
             }
             Seg::Index(i) => {
-                let a = array.take()?;
-                let v = a.get(i)?;
+                let Some(v) = array.take().and_then(|a| a.get(i)) else {
+                    break;
+                };
                 offset = Some(v.span().start);
                 v
             }

@@ -11,15 +11,27 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn push(&mut self, field: String, message: String) {
-        self.issues.push(ModelIssue { line: None, field, message });
+        self.issues.push(ModelIssue {
+            line: None,
+            field,
+            message,
+        });
     }
 
     /// Resolves a population name; reports it when unknown.
     fn pop(&mut self, field: String, name: &str) -> Option<(usize, u32)> {
         let found = self.sizes.get(name).copied();
         if found.is_none() {
-            let known: Vec<&str> = self.net.populations.iter().map(|p| p.name.as_str()).collect();
-            self.push(field, format!("unknown population '{name}' (known: {})", known.join(", ")));
+            let known: Vec<&str> = self
+                .net
+                .populations
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            self.push(
+                field,
+                format!("unknown population '{name}' (known: {})", known.join(", ")),
+            );
         }
         found
     }
@@ -27,7 +39,10 @@ impl Ctx<'_> {
     fn ids(&mut self, field: String, ids: &Option<Vec<u32>>, size: u32) {
         if let Some(ids) = ids {
             if let Some(bad) = ids.iter().find(|&&i| i >= size) {
-                self.push(field, format!("index {bad} out of range for a population of {size}"));
+                self.push(
+                    field,
+                    format!("index {bad} out of range for a population of {size}"),
+                );
             }
         }
     }
@@ -35,12 +50,22 @@ impl Ctx<'_> {
 
 /// Returns every problem found (empty when the network is valid).
 pub fn validate(net: &Network) -> Vec<ModelIssue> {
-    let mut c = Ctx { net, issues: vec![], sizes: HashMap::new() };
+    let mut c = Ctx {
+        net,
+        issues: vec![],
+        sizes: HashMap::new(),
+    };
     if !(net.dt_ms > 0.0 && net.dt_ms.is_finite()) {
-        c.push("dt_ms".into(), format!("must be a positive number of ms, got {}", net.dt_ms));
+        c.push(
+            "dt_ms".into(),
+            format!("must be a positive number of ms, got {}", net.dt_ms),
+        );
     }
     if !(net.duration_ms >= 0.0 && net.duration_ms.is_finite()) {
-        c.push("duration_ms".into(), format!("must be >= 0 ms, got {}", net.duration_ms));
+        c.push(
+            "duration_ms".into(),
+            format!("must be >= 0 ms, got {}", net.duration_ms),
+        );
     }
     let dt = if net.dt_ms > 0.0 { net.dt_ms } else { 1.0 };
     for (i, p) in net.populations.iter().enumerate() {
@@ -49,7 +74,10 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             c.push(format!("{f}.name"), "must not be empty".into());
         }
         if c.sizes.insert(p.name.as_str(), (i, p.size)).is_some() {
-            c.push(format!("{f}.name"), format!("duplicate population name '{}'", p.name));
+            c.push(
+                format!("{f}.name"),
+                format!("duplicate population name '{}'", p.name),
+            );
         }
         if p.size == 0 {
             c.push(format!("{f}.size"), "must be at least 1".into());
@@ -62,14 +90,23 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             NeuronModel::Poisson(x) => {
                 let mut out = vec![];
                 if !(x.rate_hz >= 0.0 && x.rate_hz * dt <= 1000.0) {
-                    out.push(("rate_hz", format!("must be in [0, 1000/dt_ms] Hz, got {}", x.rate_hz)));
+                    out.push((
+                        "rate_hz",
+                        format!("must be in [0, 1000/dt_ms] Hz, got {}", x.rate_hz),
+                    ));
                 }
                 if let Some(r) = &x.rates_hz {
                     if r.len() != p.size as usize {
-                        out.push(("rates_hz", format!("has {} entries, expected size = {}", r.len(), p.size)));
+                        out.push((
+                            "rates_hz",
+                            format!("has {} entries, expected size = {}", r.len(), p.size),
+                        ));
                     }
                     if let Some(bad) = r.iter().find(|&&v| !(v >= 0.0 && v * dt <= 1000.0)) {
-                        out.push(("rates_hz", format!("rates must be in [0, 1000/dt_ms] Hz, got {bad}")));
+                        out.push((
+                            "rates_hz",
+                            format!("rates must be in [0, 1000/dt_ms] Hz, got {bad}"),
+                        ));
                     }
                 }
                 if !(x.start_ms >= 0.0) {
@@ -85,13 +122,26 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             NeuronModel::SpikeSource(x) => {
                 let mut out = vec![];
                 if x.times_ms.len() != x.ids.len() {
-                    out.push(("ids", format!("has {} entries but times_ms has {}", x.ids.len(), x.times_ms.len())));
+                    out.push((
+                        "ids",
+                        format!(
+                            "has {} entries but times_ms has {}",
+                            x.ids.len(),
+                            x.times_ms.len()
+                        ),
+                    ));
                 }
                 if let Some(bad) = x.ids.iter().find(|&&i| i >= p.size) {
-                    out.push(("ids", format!("index {bad} out of range for a population of {}", p.size)));
+                    out.push((
+                        "ids",
+                        format!("index {bad} out of range for a population of {}", p.size),
+                    ));
                 }
                 if let Some(bad) = x.times_ms.iter().find(|t| !(**t >= 0.0 && t.is_finite())) {
-                    out.push(("times_ms", format!("times must be finite and >= 0, got {bad}")));
+                    out.push((
+                        "times_ms",
+                        format!("times must be finite and >= 0, got {bad}"),
+                    ));
                 }
                 out
             }
@@ -104,7 +154,10 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             if !vars.contains(&var.as_str()) {
                 c.push(
                     format!("{f}.init.{var}"),
-                    format!("'{key}' has no state variable '{var}' (it has: {})", vars.join(", ")),
+                    format!(
+                        "'{key}' has no state variable '{var}' (it has: {})",
+                        vars.join(", ")
+                    ),
                 );
             } else if let Err(e) = d.check() {
                 c.push(format!("{f}.init.{var}"), e);
@@ -120,7 +173,10 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             if let Some((_, size)) = c.pop(format!("{f}.populations[{k}]"), name) {
                 total += size as u64;
                 if on_grid.insert(name.as_str(), gi).is_some() {
-                    c.push(format!("{f}.populations[{k}]"), format!("population '{name}' is on more than one grid"));
+                    c.push(
+                        format!("{f}.populations[{k}]"),
+                        format!("population '{name}' is on more than one grid"),
+                    );
                 }
             }
         }
@@ -128,11 +184,17 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         if cells != total {
             c.push(
                 format!("{f}.shape"),
-                format!("{:?} has {cells} points but its populations hold {total} neurons", g.shape),
+                format!(
+                    "{:?} has {cells} points but its populations hold {total} neurons",
+                    g.shape
+                ),
             );
         }
         if !(g.spacing > 0.0 && g.spacing.is_finite()) {
-            c.push(format!("{f}.spacing"), format!("must be positive, got {}", g.spacing));
+            c.push(
+                format!("{f}.spacing"),
+                format!("must be positive, got {}", g.spacing),
+            );
         }
     }
 
@@ -142,14 +204,17 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         let post = c.pop(format!("{f}.to"), &pr.to);
         if let Some((pi, _)) = post {
             if net.populations[pi].model.is_source() {
-                c.push(format!("{f}.to"), format!("'{}' is a spike source and cannot receive synapses", pr.to));
+                c.push(
+                    format!("{f}.to"),
+                    format!("'{}' is a spike source and cannot receive synapses", pr.to),
+                );
             }
         }
         if let Err(e) = pr.weight.check() {
             c.push(format!("{f}.weight"), e);
         }
-        match pr.delay_ms {
-            Some(d) => match d.check() {
+        if let Some(d) = pr.delay_ms {
+            match d.check() {
                 Err(e) => c.push(format!("{f}.delay_ms"), e),
                 Ok(()) => {
                     if let Some(v) = d.constant() {
@@ -161,79 +226,140 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                         }
                     }
                 }
-            },
-            None => {}
+            }
         }
         let same = pr.from == pr.to;
-        let (Some((_, n_pre)), Some((post_idx, n_post))) = (pre, post) else { continue };
+        let (Some((_, n_pre)), Some((post_idx, n_post))) = (pre, post) else {
+            continue;
+        };
         let cf = format!("{f}.connect");
         match &pr.connect {
             Connect::AllToAll { .. } => {}
             Connect::OneToOne {} => {
                 if n_pre != n_post {
-                    c.push(cf, format!("one_to_one needs equal sizes, got {n_pre} and {n_post}"));
+                    c.push(
+                        cf,
+                        format!("one_to_one needs equal sizes, got {n_pre} and {n_post}"),
+                    );
                 }
             }
             Connect::FixedProbability { p, .. } => {
                 if !(0.0..=1.0).contains(p) {
-                    c.push(format!("{cf}.fixed_probability.p"), format!("must be in [0, 1], got {p}"));
+                    c.push(
+                        format!("{cf}.fixed_probability.p"),
+                        format!("must be in [0, 1], got {p}"),
+                    );
                 }
             }
             Connect::FixedIndegree { k, allow_self } => {
-                let avail = if same && !allow_self { n_pre.saturating_sub(1) } else { n_pre };
+                let avail = if same && !allow_self {
+                    n_pre.saturating_sub(1)
+                } else {
+                    n_pre
+                };
                 if *k > avail {
-                    c.push(format!("{cf}.fixed_indegree.k"), format!("{k} exceeds the {avail} available presynaptic neurons"));
+                    c.push(
+                        format!("{cf}.fixed_indegree.k"),
+                        format!("{k} exceeds the {avail} available presynaptic neurons"),
+                    );
                 }
             }
             Connect::FixedOutdegree { k, allow_self } => {
-                let avail = if same && !allow_self { n_post.saturating_sub(1) } else { n_post };
+                let avail = if same && !allow_self {
+                    n_post.saturating_sub(1)
+                } else {
+                    n_post
+                };
                 if *k > avail {
-                    c.push(format!("{cf}.fixed_outdegree.k"), format!("{k} exceeds the {avail} available postsynaptic neurons"));
+                    c.push(
+                        format!("{cf}.fixed_outdegree.k"),
+                        format!("{k} exceeds the {avail} available postsynaptic neurons"),
+                    );
                 }
             }
             Connect::Distance { c: cc, lambda, .. } => {
                 if !(0.0..=1.0).contains(cc) {
-                    c.push(format!("{cf}.distance.c"), format!("must be in [0, 1], got {cc}"));
+                    c.push(
+                        format!("{cf}.distance.c"),
+                        format!("must be in [0, 1], got {cc}"),
+                    );
                 }
                 if !(*lambda > 0.0 && lambda.is_finite()) {
-                    c.push(format!("{cf}.distance.lambda"), format!("must be positive, got {lambda}"));
+                    c.push(
+                        format!("{cf}.distance.lambda"),
+                        format!("must be positive, got {lambda}"),
+                    );
                 }
-                let names: &[&String] = if same { &[&pr.from] } else { &[&pr.from, &pr.to] };
+                let names: &[&String] = if same {
+                    &[&pr.from]
+                } else {
+                    &[&pr.from, &pr.to]
+                };
                 for name in names {
                     if !on_grid.contains_key(name.as_str()) {
-                        c.push(cf.clone(), format!("distance rule needs '{name}' on a grid (add it to [[grids]])"));
+                        c.push(
+                            cf.clone(),
+                            format!("distance rule needs '{name}' on a grid (add it to [[grids]])"),
+                        );
                     }
                 }
             }
-            Connect::List { pre, post, weights, delays_ms } => {
+            Connect::List {
+                pre,
+                post,
+                weights,
+                delays_ms,
+            } => {
                 let lf = format!("{cf}.list");
                 if pre.len() != post.len() {
-                    c.push(format!("{lf}.post"), format!("has {} entries but pre has {}", post.len(), pre.len()));
+                    c.push(
+                        format!("{lf}.post"),
+                        format!("has {} entries but pre has {}", post.len(), pre.len()),
+                    );
                 }
                 if let Some(b) = pre.iter().find(|&&x| x >= n_pre) {
-                    c.push(format!("{lf}.pre"), format!("index {b} out of range for '{}' of size {n_pre}", pr.from));
+                    c.push(
+                        format!("{lf}.pre"),
+                        format!("index {b} out of range for '{}' of size {n_pre}", pr.from),
+                    );
                 }
                 if let Some(b) = post.iter().find(|&&x| x >= n_post) {
-                    c.push(format!("{lf}.post"), format!("index {b} out of range for '{}' of size {n_post}", pr.to));
+                    c.push(
+                        format!("{lf}.post"),
+                        format!("index {b} out of range for '{}' of size {n_post}", pr.to),
+                    );
                 }
                 if let Some(w) = weights {
                     if w.len() != pre.len() {
-                        c.push(format!("{lf}.weights"), format!("has {} entries, expected {}", w.len(), pre.len()));
+                        c.push(
+                            format!("{lf}.weights"),
+                            format!("has {} entries, expected {}", w.len(), pre.len()),
+                        );
                     }
                 }
                 if let Some(d) = delays_ms {
                     if d.len() != pre.len() {
-                        c.push(format!("{lf}.delays_ms"), format!("has {} entries, expected {}", d.len(), pre.len()));
+                        c.push(
+                            format!("{lf}.delays_ms"),
+                            format!("has {} entries, expected {}", d.len(), pre.len()),
+                        );
                     }
                     if let Some(b) = d.iter().find(|&&x| !(x >= dt * (1.0 - 1e-9))) {
-                        c.push(format!("{lf}.delays_ms"), format!("must be at least one step (dt_ms = {dt}), got {b}"));
+                        c.push(
+                            format!("{lf}.delays_ms"),
+                            format!("must be at least one step (dt_ms = {dt}), got {b}"),
+                        );
                     }
                 }
             }
         }
-        if matches!(net.populations[post_idx].model, NeuronModel::LifCond(_)) && pr.sign != Sign::Positive {
+        if matches!(net.populations[post_idx].model, NeuronModel::LifCond(_))
+            && pr.sign != Sign::Positive
+        {
             let lo = match &pr.connect {
-                Connect::List { weights: Some(w), .. } => w.iter().cloned().fold(f64::INFINITY, f64::min),
+                Connect::List {
+                    weights: Some(w), ..
+                } => w.iter().cloned().fold(f64::INFINITY, f64::min),
                 _ => pr.weight.bounds().0,
             };
             if lo < 0.0 {
@@ -253,7 +379,10 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         let f = format!("inputs[{i}].{kind}");
         if let Some((pi, size)) = c.pop(format!("{f}.target"), target) {
             if net.populations[pi].model.is_source() {
-                c.push(format!("{f}.target"), format!("'{target}' is a spike source and takes no current"));
+                c.push(
+                    format!("{f}.target"),
+                    format!("'{target}' is a spike source and takes no current"),
+                );
             }
             c.ids(format!("{f}.ids"), ids, size);
         }
@@ -263,19 +392,31 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                     c.push(format!("{f}.std"), format!("must be >= 0, got {}", x.std));
                 }
                 if !x.mean.is_finite() {
-                    c.push(format!("{f}.mean"), format!("must be finite, got {}", x.mean));
+                    c.push(
+                        format!("{f}.mean"),
+                        format!("must be finite, got {}", x.mean),
+                    );
                 }
             }
             Input::Current(x) => {
                 if !x.amplitude.is_finite() {
-                    c.push(format!("{f}.amplitude"), format!("must be finite, got {}", x.amplitude));
+                    c.push(
+                        format!("{f}.amplitude"),
+                        format!("must be finite, got {}", x.amplitude),
+                    );
                 }
                 if !(x.start_ms >= 0.0) {
-                    c.push(format!("{f}.start_ms"), format!("must be >= 0, got {}", x.start_ms));
+                    c.push(
+                        format!("{f}.start_ms"),
+                        format!("must be >= 0, got {}", x.start_ms),
+                    );
                 }
                 if let Some(s) = x.stop_ms {
                     if !(s >= x.start_ms) {
-                        c.push(format!("{f}.stop_ms"), format!("must be >= start_ms, got {s}"));
+                        c.push(
+                            format!("{f}.stop_ms"),
+                            format!("must be >= start_ms, got {s}"),
+                        );
                     }
                 }
             }
@@ -284,7 +425,9 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
 
     if let Some(sm) = &net.monitors.spikes {
         for (i, m) in sm.iter().enumerate() {
-            if let Some((_, size)) = c.pop(format!("monitors.spikes[{i}].population"), &m.population) {
+            if let Some((_, size)) =
+                c.pop(format!("monitors.spikes[{i}].population"), &m.population)
+            {
                 c.ids(format!("monitors.spikes[{i}].ids"), &m.ids, size);
             }
         }
@@ -294,7 +437,15 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         if let Some((pi, size)) = c.pop(format!("{f}.population"), &m.population) {
             let vars = net.populations[pi].model.state_vars();
             if !vars.contains(&m.var.as_str()) {
-                c.push(format!("{f}.var"), format!("'{}' has no state variable '{}' (it has: {})", m.population, m.var, vars.join(", ")));
+                c.push(
+                    format!("{f}.var"),
+                    format!(
+                        "'{}' has no state variable '{}' (it has: {})",
+                        m.population,
+                        m.var,
+                        vars.join(", ")
+                    ),
+                );
             }
             c.ids(format!("{f}.ids"), &m.ids, size);
         }
@@ -306,7 +457,10 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         let f = format!("monitors.rate[{i}]");
         c.pop(format!("{f}.population"), &m.population);
         if !(m.bin_ms >= dt * (1.0 - 1e-9) && m.bin_ms.is_finite()) {
-            c.push(format!("{f}.bin_ms"), format!("must be at least dt_ms ({dt}), got {}", m.bin_ms));
+            c.push(
+                format!("{f}.bin_ms"),
+                format!("must be at least dt_ms ({dt}), got {}", m.bin_ms),
+            );
         }
     }
     c.issues

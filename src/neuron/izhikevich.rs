@@ -59,7 +59,11 @@ pub struct IzhParam {
 
 impl From<f64> for IzhParam {
     fn from(base: f64) -> Self {
-        IzhParam { base, scale: 0.0, power: 1.0 }
+        IzhParam {
+            base,
+            scale: 0.0,
+            power: 1.0,
+        }
     }
 }
 
@@ -105,7 +109,11 @@ impl<'de> Deserialize<'de> for IzhParam {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<IzhParam, A::Error> {
                 let f = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(IzhParam { base: f.base, scale: f.scale, power: f.power })
+                Ok(IzhParam {
+                    base: f.base,
+                    scale: f.scale,
+                    power: f.power,
+                })
             }
         }
         d.deserialize_any(V)
@@ -146,7 +154,10 @@ pub struct IzhikevichParams {
 impl IzhikevichParams {
     /// Parameters of a preset.
     pub fn preset(p: IzhPreset) -> Self {
-        IzhikevichParams { preset: Some(p), ..Default::default() }
+        IzhikevichParams {
+            preset: Some(p),
+            ..Default::default()
+        }
     }
 
     /// The four parameters after applying the preset (RS when none).
@@ -170,8 +181,12 @@ impl IzhikevichParams {
         let mut out = vec![];
         let names = ["a", "b", "c", "d"];
         for (p, n) in self.resolved().iter().zip(names) {
-            if !(p.base.is_finite() && p.scale.is_finite() && p.power.is_finite()) || p.power < 0.0 {
-                out.push((n, format!("needs finite base/scale and power >= 0, got {p:?}")));
+            if !(p.base.is_finite() && p.scale.is_finite() && p.power.is_finite()) || p.power < 0.0
+            {
+                out.push((
+                    n,
+                    format!("needs finite base/scale and power >= 0, got {p:?}"),
+                ));
             }
         }
         super::finite(&mut out, "v_peak_mv", self.v_peak());

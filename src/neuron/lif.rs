@@ -180,7 +180,12 @@ impl LifState {
             .zip(e)
             .zip(i)
             .zip(r)
-            .map(|(((v, i_exc), i_inh), refrac)| LifView { v, i_exc, i_inh, refrac })
+            .map(|(((v, i_exc), i_inh), refrac)| LifView {
+                v,
+                i_exc,
+                i_inh,
+                refrac,
+            })
             .collect()
     }
 }
@@ -229,7 +234,11 @@ fn update_blocks(
             &mut ring_inh[a..b],
             &i_ext[a..b],
         );
-        ok &= if k.delta { block::<true>(k, args, inv, f) } else { block::<false>(k, args, inv, f) };
+        ok &= if k.delta {
+            block::<true>(k, args, inv, f)
+        } else {
+            block::<false>(k, args, inv, f)
+        };
         super::collect_spikes(f, base + a as u32, spikes);
     }
     ok

@@ -42,8 +42,10 @@ fn malformed_model_files_give_located_errors() {
 #[test]
 fn every_bad_model_file_is_covered_and_names_its_path() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad_models");
-    let mut files: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     files.sort();
     let mut listed: Vec<String> = CASES.iter().map(|(f, _)| f.to_string()).collect();
     listed.sort();
@@ -57,7 +59,10 @@ fn every_bad_model_file_is_covered_and_names_its_path() {
 fn missing_and_unreadable_files_are_io_errors() {
     let err = Network::from_toml_file("/nonexistent/x.toml").unwrap_err();
     assert!(matches!(err, astroglia::Error::Io { .. }));
-    assert!(err.to_string().starts_with("/nonexistent/x.toml: "), "{err}");
+    assert!(
+        err.to_string().starts_with("/nonexistent/x.toml: "),
+        "{err}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("binary.toml");
     std::fs::write(&bin, [0xff, 0xfe, 0x00, 0x41]).unwrap();
@@ -69,13 +74,19 @@ fn missing_and_unreadable_files_are_io_errors() {
 fn builder_networks_are_validated_too() {
     use astroglia::model::*;
     let mut net = Network::new(0.1, 10.0);
-    net.add_population(Population::new("a", 0, NeuronModel::Lif(LifParams::default())));
+    net.add_population(Population::new(
+        "a",
+        0,
+        NeuronModel::Lif(LifParams::default()),
+    ));
     net.add_projection(Projection::new("a", "zz", Connect::OneToOne {}));
     let err = net.validate().unwrap_err().to_string();
     assert_eq!(
         err,
         "<builder>: invalid model: populations[0].size: must be at least 1; projections[0].to: unknown population 'zz' (known: a)"
     );
-    let err = astroglia::Simulator::new(&net, Default::default()).err().unwrap();
+    let err = astroglia::Simulator::new(&net, Default::default())
+        .err()
+        .unwrap();
     assert!(matches!(err, astroglia::Error::Model { .. }));
 }

@@ -14,11 +14,23 @@ fn model(name: &str) -> String {
 fn run_writes_summary_hdf5_and_raster() {
     let dir = tempfile::tempdir().unwrap();
     let out = bin()
-        .args(["run", &model("coba.toml"), "--duration-ms", "100", "--seed", "4", "--out"])
+        .args([
+            "run",
+            &model("coba.toml"),
+            "--duration-ms",
+            "100",
+            "--seed",
+            "4",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
@@ -26,8 +38,21 @@ fn run_writes_summary_hdf5_and_raster() {
     assert_eq!(
         keys,
         [
-            "backend", "build_s", "device", "dt_ms", "duration_ms", "events_per_s", "memory_bytes", "model",
-            "populations", "seed", "sim_s", "spikes_sha256", "steps", "synaptic_events", "wall_s"
+            "backend",
+            "build_s",
+            "device",
+            "dt_ms",
+            "duration_ms",
+            "events_per_s",
+            "memory_bytes",
+            "model",
+            "populations",
+            "seed",
+            "sim_s",
+            "spikes_sha256",
+            "steps",
+            "synaptic_events",
+            "wall_s"
         ]
     );
     assert_eq!(v["model"], "coba");
@@ -51,64 +76,120 @@ fn run_writes_summary_hdf5_and_raster() {
     // The same run with the same seed gives the same hash.
     let dir2 = tempfile::tempdir().unwrap();
     let out = bin()
-        .args(["run", &model("coba.toml"), "--duration-ms", "100", "--seed", "4", "--no-plot", "--no-hdf5", "-q", "--out"])
+        .args([
+            "run",
+            &model("coba.toml"),
+            "--duration-ms",
+            "100",
+            "--seed",
+            "4",
+            "--no-plot",
+            "--no-hdf5",
+            "-q",
+            "--out",
+        ])
         .arg(dir2.path())
         .output()
         .unwrap();
     assert!(out.status.success());
     let v2: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir2.path().join("summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir2.path().join("summary.json")).unwrap())
+            .unwrap();
     assert_eq!(v["spikes_sha256"], v2["spikes_sha256"]);
 }
 
 #[test]
 fn hdf5_is_readable_from_python_when_h5py_is_installed() {
-    let ok = Command::new("python3").args(["-c", "import h5py"]).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("python3")
+        .args(["-c", "import h5py"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("skipped: python3 with h5py not available");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let out = bin()
-        .args(["run", &model("izhikevich2003.toml"), "--duration-ms", "200", "--no-plot", "-q", "--out"])
+        .args([
+            "run",
+            &model("izhikevich2003.toml"),
+            "--duration-ms",
+            "200",
+            "--no-plot",
+            "-q",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success());
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_spikes.py");
-    let py = Command::new("python3").arg(script).arg(dir.path().join("spikes.h5")).output().unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_spikes.py");
+    let py = Command::new("python3")
+        .arg(script)
+        .arg(dir.path().join("spikes.h5"))
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
     let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
     let text = String::from_utf8_lossy(&py.stdout);
     for pop in ["exc", "inh"] {
         let n = v["populations"][pop]["spikes"].as_u64().unwrap();
-        let row = text.lines().find(|l| l.split('\t').next() == Some(pop)).expect("a row per population");
-        assert_eq!(row.split('\t').nth(2), Some(n.to_string().as_str()), "python printed {text}");
+        let row = text
+            .lines()
+            .find(|l| l.split('\t').next() == Some(pop))
+            .expect("a row per population");
+        assert_eq!(
+            row.split('\t').nth(2),
+            Some(n.to_string().as_str()),
+            "python printed {text}"
+        );
     }
 }
 
 #[test]
 fn bad_arguments_and_files_exit_2_with_a_clear_message() {
-    let out = bin().args(["run", "/nonexistent/model.toml"]).output().unwrap();
+    let out = bin()
+        .args(["run", "/nonexistent/model.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/model.toml"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "dt_ms = 0.1\n[[populations]]\nname = \"a\"\nsize = 0\nlif = {}\n").unwrap();
+    std::fs::write(
+        &bad,
+        "dt_ms = 0.1\n[[populations]]\nname = \"a\"\nsize = 0\nlif = {}\n",
+    )
+    .unwrap();
     let out = bin().arg("run").arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         err.trim(),
-        format!("error: {}: invalid model: line 4: populations[0].size: must be at least 1", bad.display())
+        format!(
+            "error: {}: invalid model: line 4: populations[0].size: must be at least 1",
+            bad.display()
+        )
     );
 
-    let out = bin().args(["run", &model("coba.toml"), "--duration-ms", "-5"]).output().unwrap();
+    let out = bin()
+        .args(["run", &model("coba.toml"), "--duration-ms", "-5"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = bin().args(["run", &model("coba.toml"), "--backend", "tpu"]).output().unwrap();
+    let out = bin()
+        .args(["run", &model("coba.toml"), "--backend", "tpu"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tpu"));
 }
@@ -117,7 +198,16 @@ fn bad_arguments_and_files_exit_2_with_a_clear_message() {
 fn help_explains_every_option() {
     let out = bin().args(["run", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for opt in ["--backend", "--seed", "--duration-ms", "--out", "--no-plot", "--no-hdf5", "--quiet", "--threads"] {
+    for opt in [
+        "--backend",
+        "--seed",
+        "--duration-ms",
+        "--out",
+        "--no-plot",
+        "--no-hdf5",
+        "--quiet",
+        "--threads",
+    ] {
         assert!(text.contains(opt), "--help lacks {opt}:\n{text}");
     }
 }

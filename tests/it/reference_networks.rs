@@ -29,12 +29,21 @@ fn izhikevich2003_matches_published_rates_cv_and_alpha_peak() {
         assert!((0.34..=0.41).contains(&cv), "seed {seed}: CV ISI {cv}");
         alpha_seeds += (5.0..=12.0).contains(&peak) as u32;
         mean_psd.resize(psd.len(), 0.0);
-        mean_psd.iter_mut().zip(&psd).for_each(|(m, p)| *m += p / 5.0);
+        mean_psd
+            .iter_mut()
+            .zip(&psd)
+            .for_each(|(m, p)| *m += p / 5.0);
         freqs = f;
     }
     let peak = spectral_peak(&freqs, &mean_psd, 2.0, 100.0).unwrap();
-    assert!((5.0..=12.0).contains(&peak), "seed-averaged spectral peak {peak} Hz");
-    assert!(alpha_seeds >= 4, "only {alpha_seeds} of 5 seeds peak in the alpha band");
+    assert!(
+        (5.0..=12.0).contains(&peak),
+        "seed-averaged spectral peak {peak} Hz"
+    );
+    assert!(
+        alpha_seeds >= 4,
+        "only {alpha_seeds} of 5 seeds peak in the alpha band"
+    );
 }
 
 #[test]
@@ -48,10 +57,21 @@ fn coba_is_self_sustained_at_benchmark_rates() {
         all.extend(trains(&sim, "inh"));
         let late = all.iter().flatten().filter(|&&t| t >= 800.0).count() as f64 / (4000.0 * 0.2);
         let cv = cv_isi(&all);
-        eprintln!("seed {seed}: exc {e:.2} Hz, inh {i:.2} Hz, last 200 ms {late:.2} Hz, CV {cv:.3}");
-        assert!((17.0..=21.0).contains(&e), "seed {seed}: excitatory rate {e}");
-        assert!((17.0..=21.0).contains(&i), "seed {seed}: inhibitory rate {i}");
-        assert!(late > 10.0, "seed {seed}: activity died out ({late} Hz in the last 200 ms)");
+        eprintln!(
+            "seed {seed}: exc {e:.2} Hz, inh {i:.2} Hz, last 200 ms {late:.2} Hz, CV {cv:.3}"
+        );
+        assert!(
+            (17.0..=21.0).contains(&e),
+            "seed {seed}: excitatory rate {e}"
+        );
+        assert!(
+            (17.0..=21.0).contains(&i),
+            "seed {seed}: inhibitory rate {i}"
+        );
+        assert!(
+            late > 10.0,
+            "seed {seed}: activity died out ({late} Hz in the last 200 ms)"
+        );
         assert!(cv > 1.0, "seed {seed}: CV ISI {cv}");
     }
 }

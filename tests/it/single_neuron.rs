@@ -5,7 +5,15 @@ use astroglia::model::*;
 use astroglia::sim::{SimOptions, Simulator};
 
 fn lif() -> LifParams {
-    LifParams { c_m_pf: 250.0, tau_m_ms: 10.0, e_l_mv: -65.0, v_reset_mv: -70.0, v_th_mv: -50.0, t_ref_ms: 2.0, ..Default::default() }
+    LifParams {
+        c_m_pf: 250.0,
+        tau_m_ms: 10.0,
+        e_l_mv: -65.0,
+        v_reset_mv: -70.0,
+        v_th_mv: -50.0,
+        t_ref_ms: 2.0,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -14,8 +22,19 @@ fn lif_trace_matches_closed_form_under_constant_current() {
     let (dt, amp) = (0.1, 300.0); // v_inf = -65 + 300·10/250 = -53 mV: stays subthreshold
     let mut net = Network::new(dt, 100.0);
     net.add_population(Population::new("n", 1, NeuronModel::Lif(p.clone())));
-    net.add_input(Input::Current(CurrentInput { target: "n".into(), ids: None, amplitude: amp, start_ms: 0.0, stop_ms: None }));
-    net.monitors.state.push(StateMonitor { population: "n".into(), var: "v".into(), ids: None, every: 1 });
+    net.add_input(Input::Current(CurrentInput {
+        target: "n".into(),
+        ids: None,
+        amplitude: amp,
+        start_ms: 0.0,
+        stop_ms: None,
+    }));
+    net.monitors.state.push(StateMonitor {
+        population: "n".into(),
+        var: "v".into(),
+        ids: None,
+        every: 1,
+    });
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(100.0).unwrap();
     let rec = sim.recording();
@@ -32,7 +51,10 @@ fn lif_trace_matches_closed_form_under_constant_current() {
     // damped by p33 = exp(-dt/tau_m), so the error stays below 2 ulp / (1 - p33).
     let ulp = f32::EPSILON as f64 * 64.0;
     let bound = 2.0 * ulp / (1.0 - (-dt / p.tau_m_ms).exp());
-    assert!(max_err < bound, "max |v - closed form| = {max_err} mV > {bound}");
+    assert!(
+        max_err < bound,
+        "max |v - closed form| = {max_err} mV > {bound}"
+    );
     assert_eq!(sim.summary().populations["n"].spikes, 0);
 }
 
@@ -42,7 +64,11 @@ fn lif_rate_matches_analytic_f_i_curve_within_one_percent() {
     let dt = 0.01;
     let currents = [400.0, 450.0, 500.0, 600.0, 800.0, 1000.0, 1500.0, 2500.0];
     let mut net = Network::new(dt, 2000.0);
-    net.add_population(Population::new("n", currents.len() as u32, NeuronModel::Lif(p.clone())));
+    net.add_population(Population::new(
+        "n",
+        currents.len() as u32,
+        NeuronModel::Lif(p.clone()),
+    ));
     for (i, &a) in currents.iter().enumerate() {
         net.add_input(Input::Current(CurrentInput {
             target: "n".into(),
@@ -63,7 +89,11 @@ fn lif_rate_matches_analytic_f_i_curve_within_one_percent() {
         assert!(t.len() > 10, "I = {a} pA fired {} spikes", t.len());
         let measured = 1000.0 * (t.len() - 1) as f64 / (t[t.len() - 1] - t[0]);
         let rel = (measured - analytic).abs() / analytic;
-        assert!(rel < 0.01, "I = {a} pA: {measured:.3} Hz vs analytic {analytic:.3} Hz ({:.3} %)", rel * 100.0);
+        assert!(
+            rel < 0.01,
+            "I = {a} pA: {measured:.3} Hz vs analytic {analytic:.3} Hz ({:.3} %)",
+            rel * 100.0
+        );
     }
 }
 
@@ -73,30 +103,65 @@ fn lif_below_rheobase_never_fires_and_refractory_clamps() {
     let p = lif();
     let mut net = Network::new(0.1, 500.0);
     net.add_population(Population::new("n", 2, NeuronModel::Lif(p.clone())));
-    net.add_input(Input::Current(CurrentInput { target: "n".into(), ids: Some(vec![0]), amplitude: 370.0, start_ms: 0.0, stop_ms: None }));
-    net.add_input(Input::Current(CurrentInput { target: "n".into(), ids: Some(vec![1]), amplitude: 1e5, start_ms: 0.0, stop_ms: None }));
+    net.add_input(Input::Current(CurrentInput {
+        target: "n".into(),
+        ids: Some(vec![0]),
+        amplitude: 370.0,
+        start_ms: 0.0,
+        stop_ms: None,
+    }));
+    net.add_input(Input::Current(CurrentInput {
+        target: "n".into(),
+        ids: Some(vec![1]),
+        amplitude: 1e5,
+        start_ms: 0.0,
+        stop_ms: None,
+    }));
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(500.0).unwrap();
     let tr = trains(&sim, "n");
     assert!(tr[0].is_empty());
     // A huge current fires at every step the refractory period allows: ISI = t_ref + dt.
     let isis: Vec<f64> = tr[1].windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(isis.iter().all(|&x| (x - 2.1).abs() < 1e-9), "{:?}", &isis[..5]);
+    assert!(
+        isis.iter().all(|&x| (x - 2.1).abs() < 1e-9),
+        "{:?}",
+        &isis[..5]
+    );
 }
 
 #[test]
 fn delta_synapse_jumps_the_membrane_by_its_weight() {
     // One source spike at 1 ms, weight 5 mV, delay 1 ms: V jumps at 2 ms then decays.
-    let p = LifParams { synapse: SynapseKind::Delta, e_l_mv: 0.0, v_reset_mv: 0.0, v_th_mv: 20.0, tau_m_ms: 10.0, ..Default::default() };
+    let p = LifParams {
+        synapse: SynapseKind::Delta,
+        e_l_mv: 0.0,
+        v_reset_mv: 0.0,
+        v_th_mv: 20.0,
+        tau_m_ms: 10.0,
+        ..Default::default()
+    };
     let mut net = Network::new(0.1, 10.0);
     net.add_population(Population::new(
         "src",
         1,
-        NeuronModel::SpikeSource(SpikeSourceParams { times_ms: vec![1.0], ids: vec![0] }),
+        NeuronModel::SpikeSource(SpikeSourceParams {
+            times_ms: vec![1.0],
+            ids: vec![0],
+        }),
     ));
     net.add_population(Population::new("n", 1, NeuronModel::Lif(p)));
-    net.add_projection(Projection::new("src", "n", Connect::OneToOne {}).weight(5.0).delay_ms(1.0));
-    net.monitors.state.push(StateMonitor { population: "n".into(), var: "v".into(), ids: None, every: 1 });
+    net.add_projection(
+        Projection::new("src", "n", Connect::OneToOne {})
+            .weight(5.0)
+            .delay_ms(1.0),
+    );
+    net.monitors.state.push(StateMonitor {
+        population: "n".into(),
+        var: "v".into(),
+        ids: None,
+        every: 1,
+    });
     let sim = {
         let mut s = Simulator::new(&net, SimOptions::default()).unwrap();
         s.run_ms(10.0).unwrap();
@@ -106,7 +171,11 @@ fn delta_synapse_jumps_the_membrane_by_its_weight() {
     // Arrives in step 20 (t = 2.0 ms) and decays by exp(-dt/tau) in the same step.
     assert_eq!(tr.values[19], 0.0);
     let expect = 5.0 * (-0.1f64 / 10.0).exp();
-    assert!((tr.values[20] as f64 - expect).abs() < 1e-5, "{}", tr.values[20]);
+    assert!(
+        (tr.values[20] as f64 - expect).abs() < 1e-5,
+        "{}",
+        tr.values[20]
+    );
     let later = 5.0 * (-3.1f64 / 10.0).exp();
     assert!((tr.values[50] as f64 - later).abs() < 1e-4);
 }

@@ -4,7 +4,9 @@ use astroglia::sim::{SimOptions, Simulator};
 
 /// Path of a model shipped in `models/`.
 pub fn model_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
 }
 
 /// Loads a shipped model.
@@ -14,7 +16,14 @@ pub fn load(name: &str) -> Network {
 
 /// Runs a network for its duration with a seed; returns the simulator.
 pub fn run(net: &Network, seed: u64) -> Simulator {
-    let mut sim = Simulator::new(net, SimOptions { seed: Some(seed), ..Default::default() }).expect("builds");
+    let mut sim = Simulator::new(
+        net,
+        SimOptions {
+            seed: Some(seed),
+            ..Default::default()
+        },
+    )
+    .expect("builds");
     sim.run_ms(net.duration_ms).expect("runs");
     sim
 }
@@ -22,7 +31,11 @@ pub fn run(net: &Network, seed: u64) -> Simulator {
 /// Spike times in ms per neuron of a population from a run's recording.
 pub fn trains(sim: &Simulator, pop: &str) -> Vec<Vec<f64>> {
     let rec = sim.recording();
-    let p = rec.spikes.iter().find(|p| p.population == pop).expect("recorded");
+    let p = rec
+        .spikes
+        .iter()
+        .find(|p| p.population == pop)
+        .expect("recorded");
     let mut out = vec![vec![]; p.size as usize];
     for (&s, &i) in p.steps.iter().zip(&p.ids) {
         out[i as usize].push(s as f64 * rec.dt_ms);

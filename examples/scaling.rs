@@ -1,0 +1,111 @@
+//! COBA-style networks of growing size with 80 synapses per neuron (p = 80/N, the
+//! COBA weights, 80 % excitatory): prints construction time, simulation time per
+//! biological second, synaptic events/s and bytes per synapse.
+//!
+//! `cargo run --release --example scaling -- [sizes...] [--ms T]` (default 16000 64000 256000, 200 ms).
+use astroglia::model::*;
+use astroglia::sim::{SimOptions, Simulator};
+use std::time::Instant;
+
+fn coba_like(n: u32, ms: f64) -> Network {
+    let (ne, ni) = (n * 4 / 5, n / 5);
+    let p = 80.0 / n as f64;
+    let mut net = Network::new(0.1, ms);
+    net.name = Some(format!("coba_{n}"));
+    for (name, size) in [("exc", ne), ("inh", ni)] {
+        net.add_population(
+            Population::new(name, size, NeuronModel::LifCond(LifCondParams::default()))
+                .init(
+                    "v",
+                    Dist::Normal {
+                        mean: -65.0,
+                        std: 5.0,
+                    },
+                )
+                .init(
+                    "ge",
+                    Dist::Normal {
+                        mean: 40.0,
+                        std: 15.0,
+                    },
+                )
+                .init(
+                    "gi",
+                    Dist::Normal {
+                        mean: 200.0,
+                        std: 120.0,
+                    },
+                ),
+        );
+    }
+    for (from, w, r) in [("exc", 6.0, Receptor::Exc), ("inh", 67.0, Receptor::Inh)] {
+        for to in ["exc", "inh"] {
+            net.add_projection(
+                Projection::new(
+                    from,
+                    to,
+                    Connect::FixedProbability {
+                        p,
+                        allow_self: false,
+                    },
+                )
+                .weight(w)
+                .receptor(r),
+            );
+        }
+    }
+    net
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ms = args
+        .iter()
+        .position(|a| a == "--ms")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200.0);
+    let mut sizes: Vec<u32> = args
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .filter(|&n: &u32| n >= 100)
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![16_000, 64_000, 256_000];
+    }
+    println!(
+        "{:>8} {:>11} {:>8} {:>12} {:>10} {:>12} {:>8}",
+        "neurons", "synapses", "build_s", "s/bio-s", "rate_Hz", "events/s", "B/syn"
+    );
+    for n in sizes {
+        let net = coba_like(n, ms);
+        let t = Instant::now();
+        let mut sim = Simulator::new(
+            &net,
+            SimOptions {
+                seed: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let build_s = t.elapsed().as_secs_f64();
+        sim.run_ms(ms).unwrap();
+        let s = sim.summary();
+        let syn = s.memory_bytes.synapses as f64;
+        let nsyn: u64 = {
+            let b = astroglia::build::build(&net, 1).unwrap();
+            b.n_synapses() as u64
+        };
+        let spikes: u64 = s.populations.values().map(|p| p.spikes).sum();
+        println!(
+            "{:>8} {:>11} {:>8.3} {:>12.4} {:>10.2} {:>12.3e} {:>8.2}",
+            n,
+            nsyn,
+            build_s,
+            s.sim_s * 1000.0 / ms,
+            spikes as f64 / (n as f64 * ms / 1000.0),
+            s.events_per_s,
+            syn / nsyn as f64
+        );
+    }
+}
