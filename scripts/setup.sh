@@ -30,6 +30,11 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 fi
 
+# h5py lets the test suite check that recordings open in Python; optional.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import h5py" >/dev/null 2>&1; then
+  python3 -m pip install --quiet h5py >&2 || echo "astroglia setup: h5py not installed (optional)" >&2
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "astroglia setup: cargo not found; install Rust (https://rustup.rs) and run this again." >&2
   exit 1
