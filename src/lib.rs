@@ -43,5 +43,10 @@ pub mod rng;
 pub mod sim;
 
 pub use error::{Error, Result};
+
+/// Compiles and runs the Rust examples of README.md as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use model::Network;
 pub use sim::{SimOptions, Simulator, Summary};
