@@ -92,8 +92,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let net = Network::from_toml_file(&model)?;
             let t = Instant::now();
             let built = astroglia::build::build(&net, seed.unwrap_or(net.seed))?;
-            println!(
-                "{}: {} populations, {} neurons, {} projections, {} synapses ({} bytes, {:.1} B/synapse), built in {:.3} s",
+            print_stdout(&format!(
+                "{}: {} populations, {} neurons, {} projections, {} synapses ({} bytes, {:.1} B/synapse), built in {:.3} s\n",
                 model.display(),
                 built.pops.len(),
                 built.n_neurons(),
@@ -102,9 +102,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 built.synapse_bytes(),
                 built.synapse_bytes() as f64 / built.n_synapses().max(1) as f64,
                 t.elapsed().as_secs_f64()
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`astroglia run ... | head`) is not an error.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 
@@ -173,7 +182,10 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     write_json_atomic(&out.join("summary.json"), &summary)?;
 
     if !args.quiet {
-        println!(
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
             "{}: {} steps ({} ms) on {} in {:.3} s (build {:.3} s), {:.3e} synaptic events/s",
             summary.model,
             summary.steps,
@@ -185,13 +197,15 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         for (pname, p) in &summary.populations {
             let cv = p.cv_isi.map_or("-".to_string(), |c| format!("{c:.3}"));
-            println!(
+            let _ = writeln!(
+                text,
                 "  {pname:<12} {:>8} neurons {:>9} spikes {:>8.2} Hz  CV ISI {cv}",
                 p.size, p.spikes, p.rate_hz
             );
         }
-        println!("  spikes_sha256 {}", summary.spikes_sha256);
-        println!("  wrote {}", out.display());
+        let _ = writeln!(text, "  spikes_sha256 {}", summary.spikes_sha256);
+        let _ = writeln!(text, "  wrote {}", out.display());
+        print_stdout(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -211,3 +211,29 @@ fn help_explains_every_option() {
         assert!(text.contains(opt), "--help lacks {opt}:\n{text}");
     }
 }
+
+#[test]
+fn closed_stdout_pipe_is_not_a_panic() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "run",
+            &model("izhikevich2003.toml"),
+            "--duration-ms",
+            "50",
+            "--no-plot",
+            "--no-hdf5",
+            "--out",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head -0`: the reader is gone before the summary is printed
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
