@@ -243,6 +243,22 @@ impl BuiltPop {
     }
 }
 
+/// `x.round() as i32`, without the libm call that `round()` is on the baseline
+/// x86-64 target (it dominated the quantisation of large projections).
+fn round_to_i32(x: f64) -> i32 {
+    // 2^52: from here on every f64 is an integer.
+    if !(x.abs() < 4_503_599_627_370_496.0) {
+        return x.round() as i32;
+    }
+    // Both steps are exact: truncation of |x| < 2^52 and the fractional part.
+    let t = x as i64;
+    let frac = x - t as f64;
+    // Branch-free: with random weights the direction is unpredictable.
+    let r = t + (frac >= 0.5) as i64 - (frac <= -0.5) as i64;
+    // Saturate exactly as `f64 as i32` does.
+    r.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
 fn steps_of(ms: f64, dt: f64) -> u64 {
     (ms / dt).round().max(0.0) as u64
 }
@@ -422,7 +438,12 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         };
         let w: Vec<f64> = match (list_w, &rows.list_index) {
             (Some(lw), Some(idx)) => idx.iter().map(|&i| clip(lw[i as usize])).collect(),
-            _ => (0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect(),
+            // A constant draws nothing from `wrng`, so this fast path leaves the
+            // delay stream below unchanged.
+            _ => match pr.weight.constant() {
+                Some(c) => vec![clip(c); ns],
+                None => (0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect(),
+            },
         };
         let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
         let delay_dist = pr.delay_ms.unwrap_or(Dist::Const(dt));
@@ -488,7 +509,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     let mut out_degree = vec![0u32; offset as usize];
     for r in raws {
         let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
-        let wfix: Vec<i32> = r.w.iter().map(|w| (w * scale).round() as i32).collect();
+        let wfix: Vec<i32> = r.w.iter().map(|w| round_to_i32(w * scale)).collect();
         let base = pops[r.pre].offset as usize;
         for j in 0..pops[r.pre].size as usize {
             out_degree[base + j] += r.rows.row_ptr[j + 1] - r.rows.row_ptr[j];
@@ -534,4 +555,49 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         inputs,
         out_degree,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_to_i32;
+
+    #[test]
+    fn round_to_i32_matches_round_then_cast() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            2_147_483_647.4,
+            2_147_483_647.5,
+            -2_147_483_648.5,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        let mut z = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..100_000 {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            let scale = [1.0, 1e3, 1e6, 1e9, 1e12][(z % 5) as usize];
+            xs.push(((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * scale);
+            xs.push((z % 20_000) as f64 / 4.0 - 2500.0);
+        }
+        for x in xs {
+            assert_eq!(round_to_i32(x), x.round() as i32, "{x}");
+        }
+    }
 }

@@ -11,14 +11,21 @@ pub struct CpuBackend {
     rng: CounterRng,
     /// Per population: `depth × 2 receptors × size` fixed-point accumulators.
     rings: Vec<Vec<i32>>,
+    /// Per population: ring depth in steps (see `with_threads`).
+    depth: Vec<usize>,
     /// Per population: external current of the current step.
     i_ext: Vec<Vec<f32>>,
+    /// Per population: whether `i_ext` may be nonzero this step (false: all zero,
+    /// and the kernels skip reading it).
+    ext_live: Vec<bool>,
     /// Per population: which inputs feed it.
     pop_inputs: Vec<Vec<usize>>,
     /// Per population: active-current signature last applied (to skip recomputation).
     current_sig: Vec<Option<Vec<bool>>>,
     /// Per population: projections leaving it.
     out_projs: Vec<Vec<usize>>,
+    /// Per projection: compact forms used by delivery.
+    routes: Vec<Route>,
     /// Per population: local ids that spiked this step, ascending.
     step_spikes: Vec<Vec<u32>>,
     /// Per spike-source population: next event index.
@@ -28,67 +35,135 @@ pub struct CpuBackend {
     pool: Option<rayon::ThreadPool>,
 }
 
+/// Compact delivery data of a projection. Propagation is bound by the bytes it
+/// streams per synaptic event, so weights shared by every synapse are not read per
+/// synapse, targets are narrowed to u16 when the post population allows it (for
+/// COBA this brings the whole connectivity within L2), and all-to-all rows are
+/// not read at all.
+struct Route {
+    /// The weight of every synapse, when they are all equal.
+    weight: Option<i32>,
+    /// How targets are stored.
+    targets: Targets,
+}
+
+enum Targets {
+    /// Every row is `0..post size`: delivery is a vectorised add over the target
+    /// ring slot.
+    Dense,
+    /// Copies of the targets as u16 (post population of at most 65536 neurons).
+    U16(Vec<u16>),
+    /// The projection's own u32 targets.
+    U32,
+}
+
+impl Route {
+    fn new(pr: &crate::build::BuiltProj, post_size: u32) -> Self {
+        // Sound unchecked scatters rely on this; a `Built` made by hand may break it.
+        assert!(
+            pr.targets.iter().all(|&t| t < post_size),
+            "projection {}: target index out of range",
+            pr.name
+        );
+        assert!(
+            pr.row_ptr.windows(2).all(|w| w[0] <= w[1])
+                && pr.row_ptr.last().is_none_or(|&e| e as usize == pr.len()),
+            "projection {}: malformed row pointers",
+            pr.name
+        );
+        let weight = match pr.wfix.first() {
+            Some(&w) if pr.wfix.iter().all(|&x| x == w) => Some(w),
+            _ => None,
+        };
+        let n = post_size as usize;
+        let dense = pr.row_ptr.windows(2).all(|w| (w[1] - w[0]) as usize == n)
+            && pr
+                .targets
+                .chunks(n.max(1))
+                .all(|row| row.iter().zip(0..).all(|(&t, i)| t == i));
+        let targets = if dense {
+            Targets::Dense
+        } else if post_size <= 1 << 16 {
+            Targets::U16(pr.targets.iter().map(|&t| t as u16).collect())
+        } else {
+            Targets::U32
+        };
+        Route { weight, targets }
+    }
+}
+
 /// Smallest chunk worth handing to another thread.
 const MIN_CHUNK: usize = 1024;
 
-/// Runs `f` on every chunk (on the pool when there is one) and appends the spikes
-/// of the chunks in order, so the result never depends on the thread count.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
-fn update_chunks<V: Send>(
-    pool: Option<&rayon::ThreadPool>,
-    views: Vec<V>,
-    re: Vec<&mut [i32]>,
-    ri: Vec<&mut [i32]>,
-    ext: Vec<&[f32]>,
-    lens: &[usize],
-    f: impl Fn(V, &mut [i32], &mut [i32], &[f32], u32, &mut Vec<u32>) -> bool + Sync,
-    out: &mut Vec<u32>,
-) -> bool {
-    if views.len() == 1 {
-        let (v, e, i, x) = (
-            views.into_iter().next(),
-            re.into_iter().next(),
-            ri.into_iter().next(),
-            ext[0],
-        );
-        return f(v.expect("one"), e.expect("one"), i.expect("one"), x, 0, out);
-    }
-    use rayon::prelude::*;
-    let mut base = 0u32;
-    let bases: Vec<u32> = lens
-        .iter()
-        .map(|&l| {
-            let b = base;
-            base += l as u32;
-            b
-        })
-        .collect();
-    let jobs: Vec<_> = views
-        .into_iter()
-        .zip(re)
-        .zip(ri)
-        .zip(ext)
-        .zip(bases)
-        .collect();
-    let run = || {
-        jobs.into_par_iter()
-            .map(|((((v, e), i), x), b)| {
-                let mut sp = vec![];
-                let ok = f(v, e, i, x, b, &mut sp);
-                (ok, sp)
+/// The signature the neuron kernels share (`lif::update` and the others).
+type Kernel<K, V> =
+    fn(&K, V, &mut [i32], &mut [i32], [f32; 2], Option<&[f32]>, u32, &mut Vec<u32>) -> bool;
+
+/// A population split into chunks for the worker pool: everything but the state.
+struct Chunks<'a> {
+    pool: Option<&'a rayon::ThreadPool>,
+    re: Vec<&'a mut [i32]>,
+    ri: Vec<&'a mut [i32]>,
+    inv: [f32; 2],
+    ext: Vec<Option<&'a [f32]>>,
+    lens: &'a [usize],
+    out: &'a mut Vec<u32>,
+}
+
+impl Chunks<'_> {
+    /// Runs `kernel` on every chunk (on the pool when there is one) and appends the
+    /// spikes of the chunks in order, so the result never depends on the thread
+    /// count. (A single chunk never gets here: see `single_chunk`.)
+    fn run<K: Sync, V: Send>(self, k: &K, kernel: Kernel<K, V>, views: Vec<V>) -> bool {
+        let Chunks {
+            pool,
+            re,
+            ri,
+            inv,
+            ext,
+            lens,
+            out,
+        } = self;
+        let f = |v, e: &mut [i32], i: &mut [i32], x, b, o: &mut Vec<u32>| {
+            kernel(k, v, e, i, inv, x, b, o)
+        };
+        use rayon::prelude::*;
+        let mut base = 0u32;
+        let bases: Vec<u32> = lens
+            .iter()
+            .map(|&l| {
+                let b = base;
+                base += l as u32;
+                b
             })
-            .collect::<Vec<_>>()
-    };
-    let results = match pool {
-        Some(p) => p.install(run),
-        None => run(),
-    };
-    let mut ok = true;
-    for (k, sp) in results {
-        ok &= k;
-        out.extend_from_slice(&sp);
+            .collect();
+        let jobs: Vec<_> = views
+            .into_iter()
+            .zip(re)
+            .zip(ri)
+            .zip(ext)
+            .zip(bases)
+            .collect();
+        let run = || {
+            jobs.into_par_iter()
+                .map(|((((v, e), i), x), b)| {
+                    let mut sp = vec![];
+                    let ok = f(v, e, i, x, b, &mut sp);
+                    (ok, sp)
+                })
+                .collect::<Vec<_>>()
+        };
+        let results = match pool {
+            Some(p) => p.install(run),
+            None => run(),
+        };
+        let mut ok = true;
+        for (chunk_ok, sp) in results {
+            ok &= chunk_ok;
+            out.extend_from_slice(&sp);
+        }
+        ok
     }
-    ok
 }
 
 impl CpuBackend {
@@ -101,12 +176,27 @@ impl CpuBackend {
     /// spikes are the same for every thread count.
     pub fn with_threads(net: Built, threads: usize) -> Self {
         let np = net.pops.len();
+        // Ring depth = the longest incoming delay (at least 1), one slot less than
+        // `BuiltPop::ring_depth`: the slot of step t is read and cleared by the
+        // neuron phase before the propagation phase of step t adds anything, so
+        // deliveries for step t + depth can reuse it. With the usual one-step
+        // delay the ring is a single slot, half the memory the propagation and
+        // neuron phases stream through each step.
+        let mut depth = vec![1usize; np];
+        for pr in &net.projs {
+            let longest = match &pr.delays {
+                Delays::Const(d) => *d,
+                Delays::PerSynapse(ds) => ds.iter().copied().max().unwrap_or(1),
+            };
+            depth[pr.post] = depth[pr.post].max(longest as usize);
+        }
         let rings = net
             .pops
             .iter()
-            .map(|p| match p.dynamics {
+            .zip(&depth)
+            .map(|(p, &d)| match p.dynamics {
                 Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => vec![],
-                _ => vec![0i32; p.ring_depth as usize * 2 * p.size as usize],
+                _ => vec![0i32; d * 2 * p.size as usize],
             })
             .collect();
         let mut pop_inputs = vec![vec![]; np];
@@ -120,13 +210,21 @@ impl CpuBackend {
         for (k, pr) in net.projs.iter().enumerate() {
             out_projs[pr.pre].push(k);
         }
+        let routes = net
+            .projs
+            .iter()
+            .map(|pr| Route::new(pr, net.pops[pr.post].size))
+            .collect();
         CpuBackend {
+            routes,
+            depth,
             rng: CounterRng::new(net.seed),
             i_ext: net
                 .pops
                 .iter()
                 .map(|p| vec![0.0; p.size as usize])
                 .collect(),
+            ext_live: vec![false; np],
             rings,
             pop_inputs,
             current_sig: vec![None; np],
@@ -211,13 +309,97 @@ impl CpuBackend {
                 }
             }
         }
+        self.ext_live[pi] = has_noise || sig.iter().any(|&on| on);
         self.current_sig[pi] = Some(sig);
     }
 }
 
+/// `a % m` for `a < 2 m`.
+#[inline(always)]
+fn wrap(a: usize, m: usize) -> usize {
+    debug_assert!(a < 2 * m);
+    if a >= m {
+        a - m
+    } else {
+        a
+    }
+}
+
+/// A synapse target index as stored (u16 when the target population is small).
+trait Target: Copy {
+    fn index(self) -> usize;
+}
+
+impl Target for u16 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Target for u32 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+crate::neuron::simd_dispatch! {
+    /// Adds `w` to every element (an all-to-all row with one weight).
+    fn add_const(dst: &mut [i32], w: i32) -> () => add_const_body
+}
+
+crate::neuron::simd_dispatch! {
+    /// Adds `w[i]` to `dst[i]` (an all-to-all row).
+    fn add_row(dst: &mut [i32], w: &[i32]) -> () => add_row_body
+}
+
+#[inline(always)]
+fn add_const_body(dst: &mut [i32], w: i32) {
+    dst.iter_mut().for_each(|x| *x = x.wrapping_add(w));
+}
+
+#[inline(always)]
+fn add_row_body(dst: &mut [i32], w: &[i32]) {
+    assert_eq!(dst.len(), w.len());
+    dst.iter_mut()
+        .zip(w)
+        .for_each(|(x, &w)| *x = x.wrapping_add(w));
+}
+
+/// Adds `w` to `dst[t]` for every target `t` of a row.
+#[inline(always)]
+fn scatter_const<T: Target>(dst: &mut [i32], targets: &[T], w: i32) {
+    for &t in targets {
+        let t = t.index();
+        debug_assert!(t < dst.len());
+        // SAFETY: every target is below its post population's size, which is
+        // `dst.len()` (checked once in `CpuBackend::with_threads`).
+        let x = unsafe { dst.get_unchecked_mut(t) };
+        *x = x.wrapping_add(w);
+    }
+}
+
+/// Adds `w[s]` to `dst[targets[s]]` for every synapse `s` of a row.
+#[inline(always)]
+fn scatter<T: Target>(dst: &mut [i32], targets: &[T], w: &[i32]) {
+    for (&t, &w) in targets.iter().zip(w) {
+        let t = t.index();
+        debug_assert!(t < dst.len());
+        // SAFETY: as in `scatter_const`.
+        let x = unsafe { dst.get_unchecked_mut(t) };
+        *x = x.wrapping_add(w);
+    }
+}
+
+/// Whether a population of `n` neurons is updated as one chunk.
+fn single_chunk(n: usize, threads: usize) -> bool {
+    threads <= 1 || n < 2 * MIN_CHUNK
+}
+
 /// Chunk lengths for `threads` workers: one chunk when threading would not pay.
 fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
-    if threads <= 1 || n < 2 * MIN_CHUNK {
+    if single_chunk(n, threads) {
         return vec![n];
     }
     let k = threads.min(n / MIN_CHUNK);
@@ -288,49 +470,53 @@ impl Backend for CpuBackend {
             if ring.is_empty() {
                 continue;
             }
-            let slot = (step % pop.ring_depth as u64) as usize;
+            let slot = (step % self.depth[pi] as u64) as usize;
             let (re, ri) = ring[slot * 2 * n..(slot + 1) * 2 * n].split_at_mut(n);
-            let lens = chunk_lens(n, threads);
-            let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
-            let ext = split(&self.i_ext[pi], &lens);
             let inv = pop.inv_scale;
             let out = &mut self.step_spikes[pi];
-            let pool = self.pool.as_ref();
-            let (ok, var) = match &mut pop.dynamics {
-                Dynamics::Lif(k, s) => {
-                    let k = *k;
-                    let f =
-                        move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
-                            lif::update(&k, v, e, i, inv, x, b, o)
-                        };
-                    (
-                        update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out),
-                        "v",
-                    )
-                }
-                Dynamics::LifCond(k, s) => {
-                    let k = *k;
-                    let f =
-                        move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
-                            lif_cond::update(&k, v, e, i, inv, x, b, o)
-                        };
-                    (
-                        update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out),
-                        "v",
-                    )
-                }
-                Dynamics::Izhikevich(k, s) => {
-                    let k = *k;
-                    let f =
-                        move |v, e: &mut [i32], i: &mut [i32], x: &[f32], b, o: &mut Vec<u32>| {
-                            izhikevich::update(&k, v, e, i, inv, x, b, o)
-                        };
-                    (
-                        update_chunks(pool, s.chunks(&lens), re, ri, ext, &lens, f, out),
+            let ext = self.ext_live[pi].then_some(&self.i_ext[pi][..]);
+            let (ok, var) = if single_chunk(n, threads) {
+                // One chunk: call the kernel on the whole population, without the
+                // per-step allocations of the chunked path.
+                match &mut pop.dynamics {
+                    Dynamics::Lif(k, s) => {
+                        (lif::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
+                    }
+                    Dynamics::LifCond(k, s) => {
+                        (lif_cond::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
+                    }
+                    Dynamics::Izhikevich(k, s) => (
+                        izhikevich::update(k, s.view(), re, ri, inv, ext, 0, out),
                         "v/u",
-                    )
+                    ),
+                    _ => (true, ""),
                 }
-                _ => (true, ""),
+            } else {
+                let lens = chunk_lens(n, threads);
+                let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
+                let ext: Vec<Option<&[f32]>> = match ext {
+                    Some(x) => split(x, &lens).into_iter().map(Some).collect(),
+                    None => vec![None; lens.len()],
+                };
+                let chunks = Chunks {
+                    pool: self.pool.as_ref(),
+                    re,
+                    ri,
+                    inv,
+                    ext,
+                    lens: &lens,
+                    out,
+                };
+                match &mut pop.dynamics {
+                    Dynamics::Lif(k, s) => (chunks.run(k, lif::update, s.chunks(&lens)), "v"),
+                    Dynamics::LifCond(k, s) => {
+                        (chunks.run(k, lif_cond::update, s.chunks(&lens)), "v")
+                    }
+                    Dynamics::Izhikevich(k, s) => {
+                        (chunks.run(k, izhikevich::update, s.chunks(&lens)), "v/u")
+                    }
+                    _ => (true, ""),
+                }
             };
             if !ok {
                 return Err(crate::Error::NonFinite {
@@ -351,34 +537,38 @@ impl Backend for CpuBackend {
             }
             for &k in &self.out_projs[pi] {
                 let pr = &self.net.projs[k];
+                let route = &self.routes[k];
                 let post = &self.net.pops[pr.post];
                 let n = post.size as usize;
-                let depth = post.ring_depth as u64;
+                let depth = self.depth[pr.post];
+                let now = (step % depth as u64) as usize;
                 let ring = &mut self.rings[pr.post];
+                let rows =
+                    |j: u32| pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
                 match &pr.delays {
                     Delays::Const(d) => {
-                        let slot = ((step + *d as u64) % depth) as usize;
+                        // 1 <= d <= depth, so one conditional subtraction replaces `% depth`.
+                        let slot = wrap(now + *d as usize, depth);
                         let base = (slot * 2 + pr.receptor) * n;
                         let dst = &mut ring[base..base + n];
                         for &j in spikes {
-                            let (a, b) = (
-                                pr.row_ptr[j as usize] as usize,
-                                pr.row_ptr[j as usize + 1] as usize,
-                            );
-                            for (&t, &w) in pr.targets[a..b].iter().zip(&pr.wfix[a..b]) {
-                                let x = &mut dst[t as usize];
-                                *x = x.wrapping_add(w);
+                            let r = rows(j);
+                            match (&route.targets, route.weight) {
+                                (Targets::Dense, Some(w)) => add_const(dst, w),
+                                (Targets::Dense, None) => add_row(dst, &pr.wfix[r]),
+                                (Targets::U16(t), Some(w)) => scatter_const(dst, &t[r], w),
+                                (Targets::U16(t), None) => scatter(dst, &t[r.clone()], &pr.wfix[r]),
+                                (Targets::U32, Some(w)) => scatter_const(dst, &pr.targets[r], w),
+                                (Targets::U32, None) => {
+                                    scatter(dst, &pr.targets[r.clone()], &pr.wfix[r])
+                                }
                             }
                         }
                     }
                     Delays::PerSynapse(ds) => {
                         for &j in spikes {
-                            let (a, b) = (
-                                pr.row_ptr[j as usize] as usize,
-                                pr.row_ptr[j as usize + 1] as usize,
-                            );
-                            for s in a..b {
-                                let slot = ((step + ds[s] as u64) % depth) as usize;
+                            for s in rows(j) {
+                                let slot = wrap(now + ds[s] as usize, depth);
                                 let x = &mut ring
                                     [(slot * 2 + pr.receptor) * n + pr.targets[s] as usize];
                                 *x = x.wrapping_add(pr.wfix[s]);

@@ -253,6 +253,18 @@ pub struct IzhView<'a> {
 }
 
 impl IzhState {
+    /// Views the whole state.
+    pub fn view(&mut self) -> IzhView<'_> {
+        IzhView {
+            v: &mut self.v,
+            u: &mut self.u,
+            a: &self.a,
+            b: &self.b,
+            c: &self.c,
+            d: &self.d,
+        }
+    }
+
     /// Views the state as slices split into chunks of the given lengths.
     pub fn chunks(&mut self, lens: &[usize]) -> Vec<IzhView<'_>> {
         let v = super::split_mut(&mut self.v, lens);
@@ -276,25 +288,55 @@ pub fn dvdt(v: f32, u: f32, i: f32) -> f32 {
     (0.04 * v + 5.0) * v + 140.0 - u + i
 }
 
+/// One step. Synaptic input (exc + inh ring slots, cleared after reading) and
+/// `i_ext` (`None`: zero) are currents for this step. Spiking indices (`base` +
+/// local) are appended to `spikes`. Returns false if v or u became non-finite.
+#[allow(clippy::too_many_arguments)]
+pub fn update(
+    k: &IzhConsts,
+    s: IzhView<'_>,
+    ring_exc: &mut [i32],
+    ring_inh: &mut [i32],
+    inv: [f32; 2],
+    i_ext: Option<&[f32]>,
+    base: u32,
+    spikes: &mut Vec<u32>,
+) -> bool {
+    match i_ext {
+        Some(x) => update_ext(k, s, ring_exc, ring_inh, inv, x, base, spikes),
+        None => update_zero(k, s, ring_exc, ring_inh, inv, &[], base, spikes),
+    }
+}
+
 super::simd_dispatch! {
-    /// One step. Synaptic input (exc + inh ring slots, cleared after reading) and
-    /// `i_ext` are currents for this step. Spiking indices (`base` + local) are
-    /// appended to `spikes`. Returns false if v or u became non-finite.
-    pub fn update(
+    fn update_ext(
         k: &IzhConsts,
         s: IzhView<'_>,
         ring_exc: &mut [i32],
         ring_inh: &mut [i32],
-        inv_scale: [f32; 2],
-        i_ext: &[f32],
+        inv: [f32; 2],
+        x: &[f32],
         base: u32,
         spikes: &mut Vec<u32>,
-    ) -> bool => update_blocks
+    ) -> bool => update_blocks::<true>
+}
+
+super::simd_dispatch! {
+    fn update_zero(
+        k: &IzhConsts,
+        s: IzhView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv: [f32; 2],
+        x: &[f32],
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool => update_blocks::<false>
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn update_blocks(
+fn update_blocks<const EXT: bool>(
     k: &IzhConsts,
     s: IzhView<'_>,
     ring_exc: &mut [i32],
@@ -318,10 +360,11 @@ fn update_blocks(
             c: &s.c[a..b],
             d: &s.d[a..b],
         };
-        let (re, ri, x) = (&mut ring_exc[a..b], &mut ring_inh[a..b], &i_ext[a..b]);
+        let (re, ri) = (&mut ring_exc[a..b], &mut ring_inh[a..b]);
+        let x = if EXT { &i_ext[a..b] } else { &[][..] };
         ok &= match k.integration {
-            IzhIntegration::HalfSteps => block::<true>(k, view, re, ri, inv, x, f),
-            IzhIntegration::Euler => block::<false>(k, view, re, ri, inv, x, f),
+            IzhIntegration::HalfSteps => block::<true, EXT>(k, view, re, ri, inv, x, f),
+            IzhIntegration::Euler => block::<false, EXT>(k, view, re, ri, inv, x, f),
         };
         super::collect_spikes(f, base + a as u32, spikes);
     }
@@ -330,7 +373,7 @@ fn update_blocks(
 
 /// Branch-free body so the compiler vectorises it; `flags[i]` = 1 when i spiked.
 #[inline(always)]
-fn block<const HALF: bool>(
+fn block<const HALF: bool, const EXT: bool>(
     k: &IzhConsts,
     s: IzhView<'_>,
     re: &mut [i32],
@@ -341,10 +384,10 @@ fn block<const HALF: bool>(
 ) -> bool {
     let n = s.v.len();
     assert!(s.u.len() == n && s.a.len() == n && s.b.len() == n && s.c.len() == n && s.d.len() == n);
-    assert!(re.len() == n && ri.len() == n && x.len() == n && flags.len() == n);
+    assert!(re.len() == n && ri.len() == n && flags.len() == n && (!EXT || x.len() == n));
     let mut bad = false;
     for i in 0..n {
-        let cur = re[i] as f32 * inv[0] + ri[i] as f32 * inv[1] + x[i];
+        let cur = re[i] as f32 * inv[0] + ri[i] as f32 * inv[1] + if EXT { x[i] } else { 0.0 };
         re[i] = 0;
         ri[i] = 0;
         let (mut v, mut u) = (s.v[i], s.u[i]);

@@ -170,6 +170,16 @@ pub struct LifView<'a> {
 }
 
 impl LifState {
+    /// Views the whole state.
+    pub fn view(&mut self) -> LifView<'_> {
+        LifView {
+            v: &mut self.v,
+            i_exc: &mut self.i_exc,
+            i_inh: &mut self.i_inh,
+            refrac: &mut self.refrac,
+        }
+    }
+
     /// Views the state as slices split into chunks of the given lengths.
     pub fn chunks(&mut self, lens: &[usize]) -> Vec<LifView<'_>> {
         let v = super::split_mut(&mut self.v, lens);
@@ -190,32 +200,91 @@ impl LifState {
     }
 }
 
-super::simd_dispatch! {
-    /// One step: takes this step's synaptic input from the ring slots (fixed point,
-    /// cleared after reading), integrates exactly, thresholds and resets. Spiking
-    /// indices (`base` + local) are appended to `spikes`. Returns false if a
-    /// membrane potential became non-finite.
-    pub fn update(
-        k: &LifConsts,
-        s: LifView<'_>,
-        ring_exc: &mut [i32],
-        ring_inh: &mut [i32],
-        inv_scale: [f32; 2],
-        i_ext: &[f32],
-        base: u32,
-        spikes: &mut Vec<u32>,
-    ) -> bool => update_blocks
-}
-
-#[inline(always)]
+/// One step: takes this step's synaptic input from the ring slots (fixed point,
+/// cleared after reading), integrates exactly, thresholds and resets. `i_ext` is
+/// the external current of the step, `None` when the population has none (all
+/// zero). Spiking indices (`base` + local) are appended to `spikes`. Returns false
+/// if a membrane potential became non-finite.
 #[allow(clippy::too_many_arguments)]
-fn update_blocks(
+pub fn update(
     k: &LifConsts,
     s: LifView<'_>,
     ring_exc: &mut [i32],
     ring_inh: &mut [i32],
     inv: [f32; 2],
-    i_ext: &[f32],
+    i_ext: Option<&[f32]>,
+    base: u32,
+    spikes: &mut Vec<u32>,
+) -> bool {
+    update_with(
+        super::simd(),
+        k,
+        s,
+        ring_exc,
+        ring_inh,
+        inv,
+        i_ext,
+        base,
+        spikes,
+    )
+}
+
+/// [`update`] with the given kernel, which must be one [`super::simd`] can return.
+#[allow(clippy::too_many_arguments)]
+fn update_with(
+    simd: super::Simd,
+    k: &LifConsts,
+    s: LifView<'_>,
+    re: &mut [i32],
+    ri: &mut [i32],
+    inv: [f32; 2],
+    i_ext: Option<&[f32]>,
+    base: u32,
+    spikes: &mut Vec<u32>,
+) -> bool {
+    let n = s.v.len();
+    assert!(s.i_exc.len() == n && s.i_inh.len() == n && s.refrac.len() == n);
+    assert!(re.len() == n && ri.len() == n);
+    assert!(i_ext.is_none_or(|x| x.len() == n));
+    let x = i_ext.unwrap_or(&[]);
+    macro_rules! kernel {
+        ($m:ident) => {
+            // SAFETY: the CPU supports the extension (`simd()` checked it) and every
+            // slice has length n (asserted above; `x` only when it is `Some`).
+            unsafe {
+                match (k.delta, i_ext.is_some()) {
+                    (false, false) => {
+                        $m::update::<false, false>(k, s, re, ri, inv, x, base, spikes)
+                    }
+                    (false, true) => $m::update::<false, true>(k, s, re, ri, inv, x, base, spikes),
+                    (true, false) => $m::update::<true, false>(k, s, re, ri, inv, x, base, spikes),
+                    (true, true) => $m::update::<true, true>(k, s, re, ri, inv, x, base, spikes),
+                }
+            }
+        };
+    }
+    match simd {
+        #[cfg(all(target_arch = "x86_64", avx512_kernels))]
+        super::Simd::Avx512 => kernel!(avx512),
+        #[cfg(target_arch = "x86_64")]
+        super::Simd::Avx2 => kernel!(avx2),
+        _ => match i_ext {
+            Some(x) => update_blocks::<true>(k, s, re, ri, inv, x, base, spikes),
+            None => update_blocks::<false>(k, s, re, ri, inv, &[], base, spikes),
+        },
+    }
+}
+
+/// Without `EXT`, `x` is empty and the external current is 0.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn update_blocks<const EXT: bool>(
+    k: &LifConsts,
+    s: LifView<'_>,
+    ring_exc: &mut [i32],
+    ring_inh: &mut [i32],
+    inv: [f32; 2],
+    x: &[f32],
     base: u32,
     spikes: &mut Vec<u32>,
 ) -> bool {
@@ -232,12 +301,12 @@ fn update_blocks(
             &mut s.refrac[a..b],
             &mut ring_exc[a..b],
             &mut ring_inh[a..b],
-            &i_ext[a..b],
+            if EXT { &x[a..b] } else { &[][..] },
         );
         ok &= if k.delta {
-            block::<true>(k, args, inv, f)
+            block::<true, EXT>(k, args, inv, f)
         } else {
-            block::<false>(k, args, inv, f)
+            block::<false, EXT>(k, args, inv, f)
         };
         super::collect_spikes(f, base + a as u32, spikes);
     }
@@ -256,11 +325,16 @@ type Slices<'a> = (
 
 /// Branch-free body so the compiler vectorises it; `flags[i]` = 1 when i spiked.
 #[inline(always)]
-fn block<const DELTA: bool>(k: &LifConsts, s: Slices<'_>, inv: [f32; 2], flags: &mut [u8]) -> bool {
+fn block<const DELTA: bool, const EXT: bool>(
+    k: &LifConsts,
+    s: Slices<'_>,
+    inv: [f32; 2],
+    flags: &mut [u8],
+) -> bool {
     let (v, ie, ii, refrac, re, ri, x) = s;
     let n = v.len();
     assert!(ie.len() == n && ii.len() == n && refrac.len() == n);
-    assert!(re.len() == n && ri.len() == n && x.len() == n && flags.len() == n);
+    assert!(re.len() == n && ri.len() == n && flags.len() == n && (!EXT || x.len() == n));
     let mut bad = false;
     for i in 0..n {
         let in_e = re[i] as f32 * inv[0];
@@ -277,7 +351,7 @@ fn block<const DELTA: bool>(k: &LifConsts, s: Slices<'_>, inv: [f32; 2], flags: 
             e = e + in_e;
             h = h + in_i;
         }
-        let drive = x[i] + k.i_bias;
+        let drive = if EXT { x[i] } else { 0.0 } + k.i_bias;
         let v1 = k.e_l + (v0 - k.e_l) * k.p33 + drive * k.p30 + e * k.p32_exc + h * k.p32_inh;
         let spk = active & (v1 >= k.v_th);
         let vn = if active & !spk { v1 } else { k.v_reset };
@@ -289,4 +363,362 @@ fn block<const DELTA: bool>(k: &LifConsts, s: Slices<'_>, inv: [f32; 2], flags: 
         bad |= !vn.is_finite();
     }
     !bad
+}
+
+/// The constant part of the drive without external current: the reference
+/// computes `(0.0 + i_bias) * p30` for every neuron, the same value each time.
+#[cfg(target_arch = "x86_64")]
+fn const_drive(k: &LifConsts) -> f32 {
+    (0.0 + k.i_bias) * k.p30
+}
+
+/// Hand-written AVX2 version of [`block`]: the same IEEE operations on 8 neurons
+/// at a time (see the conductance-based kernel for what it saves).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{LifConsts, LifView};
+    use crate::neuron::SpikeSink;
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must support AVX2, and every slice must have the length of `s.v`
+    /// (`x` only when `EXT`).
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn update<const DELTA: bool, const EXT: bool>(
+        k: &LifConsts,
+        s: LifView<'_>,
+        re: &mut [i32],
+        ri: &mut [i32],
+        inv: [f32; 2],
+        x: &[f32],
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        let n = s.v.len();
+        let body = n - n % 8;
+        let inv_e = _mm256_set1_ps(inv[0]);
+        let inv_i = _mm256_set1_ps(inv[1]);
+        let e_l = _mm256_set1_ps(k.e_l);
+        let p33 = _mm256_set1_ps(k.p33);
+        let p30 = _mm256_set1_ps(k.p30);
+        let i_bias = _mm256_set1_ps(k.i_bias);
+        let drive_term = _mm256_set1_ps(super::const_drive(k));
+        let p32_e = _mm256_set1_ps(k.p32_exc);
+        let p32_i = _mm256_set1_ps(k.p32_inh);
+        let p22_e = _mm256_set1_ps(k.p22_exc);
+        let p22_i = _mm256_set1_ps(k.p22_inh);
+        let v_th = _mm256_set1_ps(k.v_th);
+        let v_reset = _mm256_set1_ps(k.v_reset);
+        let ref_steps = _mm256_set1_epi32(k.ref_steps);
+        let zero = _mm256_setzero_si256();
+        let minus_one = _mm256_set1_epi32(-1);
+        let abs_bits = _mm256_set1_epi32(0x7fff_ffff);
+        // Largest |v| bit pattern seen: >= 0x7f80_0000 iff some v is inf or NaN.
+        let mut worst = zero;
+        let (v, ie, ii, refrac) = (
+            s.v.as_mut_ptr(),
+            s.i_exc.as_mut_ptr(),
+            s.i_inh.as_mut_ptr(),
+            s.refrac.as_mut_ptr(),
+        );
+        let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
+        let mut sink = SpikeSink::new(spikes, n);
+        let mut i = 0;
+        while i < body {
+            // SAFETY (all pointer accesses): i + 8 <= n and every slice has length n.
+            let in_e = _mm256_mul_ps(
+                _mm256_cvtepi32_ps(_mm256_loadu_si256(pe.add(i) as *const __m256i)),
+                inv_e,
+            );
+            let in_i = _mm256_mul_ps(
+                _mm256_cvtepi32_ps(_mm256_loadu_si256(pi.add(i) as *const __m256i)),
+                inv_i,
+            );
+            _mm256_storeu_si256(pe.add(i) as *mut __m256i, zero);
+            _mm256_storeu_si256(pi.add(i) as *mut __m256i, zero);
+            let r = _mm256_loadu_si256(refrac.add(i) as *const __m256i);
+            let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero));
+            let mut v0 = _mm256_loadu_ps(v.add(i));
+            let mut e = _mm256_loadu_ps(ie.add(i));
+            let mut h = _mm256_loadu_ps(ii.add(i));
+            if DELTA {
+                // Inputs arriving during the refractory period are dropped.
+                v0 = _mm256_blendv_ps(_mm256_add_ps(_mm256_add_ps(v0, in_e), in_i), v0, refractory);
+            } else {
+                e = _mm256_add_ps(e, in_e);
+                h = _mm256_add_ps(h, in_i);
+            }
+            let drive = if EXT {
+                _mm256_mul_ps(_mm256_add_ps(_mm256_loadu_ps(px.add(i)), i_bias), p30)
+            } else {
+                drive_term
+            };
+            let v1 = _mm256_add_ps(
+                _mm256_add_ps(
+                    _mm256_add_ps(
+                        _mm256_add_ps(e_l, _mm256_mul_ps(_mm256_sub_ps(v0, e_l), p33)),
+                        drive,
+                    ),
+                    _mm256_mul_ps(e, p32_e),
+                ),
+                _mm256_mul_ps(h, p32_i),
+            );
+            let spk = _mm256_andnot_ps(refractory, _mm256_cmp_ps::<_CMP_GE_OQ>(v1, v_th));
+            let vn = _mm256_blendv_ps(v1, v_reset, _mm256_or_ps(refractory, spk));
+            let r_dec = _mm256_max_epi32(_mm256_add_epi32(r, minus_one), zero);
+            let rn = _mm256_castps_si256(_mm256_blendv_ps(
+                _mm256_castsi256_ps(r_dec),
+                _mm256_castsi256_ps(ref_steps),
+                spk,
+            ));
+            _mm256_storeu_ps(v.add(i), vn);
+            _mm256_storeu_si256(refrac.add(i) as *mut __m256i, rn);
+            _mm256_storeu_ps(ie.add(i), _mm256_mul_ps(e, p22_e));
+            _mm256_storeu_ps(ii.add(i), _mm256_mul_ps(h, p22_i));
+            worst = _mm256_max_epu32(worst, _mm256_and_si256(_mm256_castps_si256(vn), abs_bits));
+            sink.push_mask(_mm256_movemask_ps(spk) as u32, base + i as u32);
+            i += 8;
+        }
+        drop(sink);
+        let limit = _mm256_set1_epi32(0x7f7f_ffff);
+        let finite = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(worst, limit))) == 0;
+        let tail = LifView {
+            v: &mut s.v[body..],
+            i_exc: &mut s.i_exc[body..],
+            i_inh: &mut s.i_inh[body..],
+            refrac: &mut s.refrac[body..],
+        };
+        let x = if EXT { &x[body..] } else { x };
+        let (re, ri) = (&mut re[body..], &mut ri[body..]);
+        finite & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
+    }
+}
+
+/// AVX-512 version of [`block`], 16 neurons at a time (see the conductance-based
+/// kernel).
+#[cfg(all(target_arch = "x86_64", avx512_kernels))]
+// Compiled only by Rust >= 1.89 (see build.rs), whatever the crate's rust-version.
+#[allow(clippy::incompatible_msrv)]
+mod avx512 {
+    use super::{LifConsts, LifView};
+    use crate::neuron::SpikeSink;
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must support AVX-512 F and DQ, and every slice must have the length
+    /// of `s.v` (`x` only when `EXT`).
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn update<const DELTA: bool, const EXT: bool>(
+        k: &LifConsts,
+        s: LifView<'_>,
+        re: &mut [i32],
+        ri: &mut [i32],
+        inv: [f32; 2],
+        x: &[f32],
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        let n = s.v.len();
+        let body = n - n % 16;
+        let inv_e = _mm512_set1_ps(inv[0]);
+        let inv_i = _mm512_set1_ps(inv[1]);
+        let e_l = _mm512_set1_ps(k.e_l);
+        let p33 = _mm512_set1_ps(k.p33);
+        let p30 = _mm512_set1_ps(k.p30);
+        let i_bias = _mm512_set1_ps(k.i_bias);
+        let drive_term = _mm512_set1_ps(super::const_drive(k));
+        let p32_e = _mm512_set1_ps(k.p32_exc);
+        let p32_i = _mm512_set1_ps(k.p32_inh);
+        let p22_e = _mm512_set1_ps(k.p22_exc);
+        let p22_i = _mm512_set1_ps(k.p22_inh);
+        let v_th = _mm512_set1_ps(k.v_th);
+        let v_reset = _mm512_set1_ps(k.v_reset);
+        let ref_steps = _mm512_set1_epi32(k.ref_steps);
+        let zero = _mm512_setzero_si512();
+        let one = _mm512_set1_epi32(1);
+        // Lanes where v became inf or NaN (fpclass classes QNaN, +inf, -inf, SNaN).
+        let mut bad: __mmask16 = 0;
+        let (v, ie, ii, refrac) = (
+            s.v.as_mut_ptr(),
+            s.i_exc.as_mut_ptr(),
+            s.i_inh.as_mut_ptr(),
+            s.refrac.as_mut_ptr(),
+        );
+        let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
+        let mut sink = SpikeSink::new(spikes, n);
+        let mut i = 0;
+        while i < body {
+            // SAFETY (all pointer accesses): i + 16 <= n and every slice has length n.
+            let in_e = _mm512_mul_ps(
+                _mm512_cvtepi32_ps(_mm512_loadu_si512(pe.add(i) as *const _)),
+                inv_e,
+            );
+            let in_i = _mm512_mul_ps(
+                _mm512_cvtepi32_ps(_mm512_loadu_si512(pi.add(i) as *const _)),
+                inv_i,
+            );
+            _mm512_storeu_si512(pe.add(i) as *mut _, zero);
+            _mm512_storeu_si512(pi.add(i) as *mut _, zero);
+            let r = _mm512_loadu_si512(refrac.add(i) as *const _);
+            let active = _mm512_cmple_epi32_mask(r, zero);
+            let mut v0 = _mm512_loadu_ps(v.add(i));
+            let mut e = _mm512_loadu_ps(ie.add(i));
+            let mut h = _mm512_loadu_ps(ii.add(i));
+            if DELTA {
+                // Inputs arriving during the refractory period are dropped.
+                v0 = _mm512_mask_blend_ps(active, v0, _mm512_add_ps(_mm512_add_ps(v0, in_e), in_i));
+            } else {
+                e = _mm512_add_ps(e, in_e);
+                h = _mm512_add_ps(h, in_i);
+            }
+            let drive = if EXT {
+                _mm512_mul_ps(_mm512_add_ps(_mm512_loadu_ps(px.add(i)), i_bias), p30)
+            } else {
+                drive_term
+            };
+            let v1 = _mm512_add_ps(
+                _mm512_add_ps(
+                    _mm512_add_ps(
+                        _mm512_add_ps(e_l, _mm512_mul_ps(_mm512_sub_ps(v0, e_l), p33)),
+                        drive,
+                    ),
+                    _mm512_mul_ps(e, p32_e),
+                ),
+                _mm512_mul_ps(h, p32_i),
+            );
+            // spk = active & v1 >= v_th; keep (v1 stays) = active & !(v1 >= v_th).
+            // Masked compares rather than mask logic: the compiler does the latter
+            // in general registers, and the round trips cost more than a compare.
+            let spk = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(active, v1, v_th);
+            let keep = _mm512_mask_cmp_ps_mask::<_CMP_NGE_UQ>(active, v1, v_th);
+            let vn = _mm512_mask_blend_ps(keep, v_reset, v1);
+            let r_dec = _mm512_max_epi32(_mm512_sub_epi32(r, one), zero);
+            let rn = _mm512_mask_blend_epi32(spk, r_dec, ref_steps);
+            _mm512_storeu_ps(v.add(i), vn);
+            _mm512_storeu_si512(refrac.add(i) as *mut _, rn);
+            _mm512_storeu_ps(ie.add(i), _mm512_mul_ps(e, p22_e));
+            _mm512_storeu_ps(ii.add(i), _mm512_mul_ps(h, p22_i));
+            bad |= _mm512_fpclass_ps_mask::<0x99>(vn);
+            sink.push_mask(spk as u32, base + i as u32);
+            i += 16;
+        }
+        drop(sink);
+        let tail = LifView {
+            v: &mut s.v[body..],
+            i_exc: &mut s.i_exc[body..],
+            i_inh: &mut s.i_inh[body..],
+            refrac: &mut s.refrac[body..],
+        };
+        let x = if EXT { &x[body..] } else { x };
+        let (re, ri) = (&mut re[body..], &mut ri[body..]);
+        (bad == 0)
+            & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuron::test_util::{available, same, Rand};
+    use crate::neuron::Simd;
+
+    /// Random state around threshold, with refractory neurons and odd values.
+    fn state(r: &mut Rand, n: usize) -> LifState {
+        LifState {
+            v: (0..n)
+                .map(|_| {
+                    if r.chance(0.1) {
+                        -50.0
+                    } else {
+                        r.f32(-70.0, -45.0)
+                    }
+                })
+                .collect(),
+            i_exc: (0..n)
+                .map(|_| {
+                    if r.chance(0.1) {
+                        -0.0
+                    } else {
+                        r.f32(-50.0, 500.0)
+                    }
+                })
+                .collect(),
+            i_inh: (0..n).map(|_| r.f32(-500.0, 0.0)).collect(),
+            refrac: (0..n).map(|_| r.refrac()).collect(),
+        }
+    }
+
+    /// Steps the portable kernel and `simd` side by side and compares every bit.
+    fn compare(simd: Simd, k: &LifConsts, n: usize, ext: bool, poison: bool, seed: u64) {
+        let mut r = Rand(seed);
+        let mut a = state(&mut r, n);
+        if poison && n > 3 {
+            a.v[n / 2] = f32::NAN;
+            a.i_exc[n - 1] = f32::INFINITY;
+        }
+        let mut b = a.clone();
+        let inv = [2f32.powi(-16), 2f32.powi(-12)];
+        for step in 0..20 {
+            let mut ring_a: Vec<i32> = (0..2 * n).map(|_| r.ring()).collect();
+            let mut ring_b = ring_a.clone();
+            let x: Vec<f32> = (0..n).map(|_| r.f32(-200.0, 400.0)).collect();
+            let x = ext.then_some(&x[..]);
+            let (mut out_a, mut out_b) = (vec![7], vec![7]);
+            let (ea, ia) = ring_a.split_at_mut(n);
+            let (eb, ib) = ring_b.split_at_mut(n);
+            let ok_a = update_with(Simd::Portable, k, a.view(), ea, ia, inv, x, 100, &mut out_a);
+            let ok_b = update_with(simd, k, b.view(), eb, ib, inv, x, 100, &mut out_b);
+            let what = format!("{simd:?} delta {} n {n} ext {ext} step {step}", k.delta);
+            assert_eq!(ok_a, ok_b, "{what}");
+            assert_eq!(out_a, out_b, "{what}");
+            assert_eq!(ring_a, ring_b, "{what}");
+            assert!(ring_a.iter().all(|&q| q == 0), "{what}");
+            assert!(
+                same(&a.v, &b.v) && same(&a.i_exc, &b.i_exc) && same(&a.i_inh, &b.i_inh),
+                "{what}"
+            );
+            assert_eq!(a.refrac, b.refrac, "{what}");
+        }
+    }
+
+    #[test]
+    fn simd_kernels_match_the_portable_one_bit_for_bit() {
+        let exp = LifParams {
+            e_l_mv: -49.0,
+            v_reset_mv: -60.0,
+            tau_m_ms: 20.0,
+            c_m_pf: 200.0,
+            ..Default::default()
+        };
+        let delta = LifParams {
+            synapse: SynapseKind::Delta,
+            ..exp.clone()
+        };
+        let biased = LifParams {
+            i_bias_pa: 300.0,
+            ..exp.clone()
+        };
+        let consts = [
+            exp.derive(0.1),
+            delta.derive(0.1),
+            biased.derive(0.1),
+            LifConsts {
+                i_bias: -0.0,
+                ..exp.derive(0.1)
+            },
+        ];
+        for simd in available() {
+            for (j, k) in consts.iter().enumerate() {
+                for n in [0, 5, 8, 93, 256] {
+                    for ext in [false, true] {
+                        for poison in [false, true] {
+                            compare(simd, k, n, ext, poison, 1 + j as u64 * 1000 + n as u64);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -78,12 +78,105 @@ pub fn collect_spikes(flags: &[u8], base: u32, out: &mut Vec<u32>) {
     }
 }
 
+/// Instruction-set extension the hand-vectorised kernels use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Simd {
+    /// AVX-512 F + DQ (and AVX2), 16 lanes (compiled with Rust >= 1.89 only).
+    Avx512,
+    /// AVX2, 8 lanes.
+    Avx2,
+    /// The portable (auto-vectorised) kernels.
+    Portable,
+}
+
+/// The extension the kernels use: the widest this CPU supports, or a narrower one
+/// named by the environment variable `ASTROGLIA_SIMD` (`avx512`, `avx2` or
+/// `portable`), read once. Every choice gives bit-identical results; the variable
+/// exists to check exactly that and to compare speeds.
+pub(crate) fn simd() -> Simd {
+    static CHOICE: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| {
+        let best = detect();
+        let cap = match std::env::var("ASTROGLIA_SIMD").as_deref() {
+            Ok("portable") => Simd::Portable,
+            Ok("avx2") => Simd::Avx2,
+            _ => Simd::Avx512,
+        };
+        // Variants are ordered widest first.
+        if (cap as u8) > (best as u8) {
+            cap
+        } else {
+            best
+        }
+    })
+}
+
+fn detect() -> Simd {
+    #[cfg(all(target_arch = "x86_64", avx512_kernels))]
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("avx2")
+    {
+        return Simd::Avx512;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return Simd::Avx2;
+    }
+    Simd::Portable
+}
+
+/// Appends spike indices from the hot loop of a SIMD kernel. It reserves room for
+/// `n` indices up front (a population of `n` neurons spikes at most `n` times per
+/// step) so a push never calls into the allocator: a possible call inside the
+/// loop made the compiler keep every constant on the stack.
+pub(crate) struct SpikeSink<'a> {
+    out: &'a mut Vec<u32>,
+    ptr: *mut u32,
+    len: usize,
+    end: usize,
+}
+
+impl<'a> SpikeSink<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u32>, n: usize) -> Self {
+        out.reserve(n);
+        let len = out.len();
+        SpikeSink {
+            ptr: out.as_mut_ptr(),
+            len,
+            end: len + n,
+            out,
+        }
+    }
+
+    /// Appends `first + j` for every set bit `j` of `mask`.
+    #[inline(always)]
+    pub(crate) fn push_mask(&mut self, mut mask: u32, first: u32) {
+        while mask != 0 {
+            assert!(self.len < self.end, "more spikes than neurons");
+            // SAFETY: len < end <= capacity (reserved in `new`), and nothing else
+            // touches the vector while the sink lives.
+            unsafe { self.ptr.add(self.len).write(first + mask.trailing_zeros()) };
+            self.len += 1;
+            mask &= mask - 1;
+        }
+    }
+}
+
+impl Drop for SpikeSink<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the elements up to `len` were initialised by `push_mask`.
+        unsafe { self.out.set_len(self.len) };
+    }
+}
+
 /// Defines `fn $name(args) -> ret` that runs `$kernel(args)` compiled for AVX2 when
-/// the CPU has it, else the baseline build. Both evaluate the same IEEE operations
-/// in the same order (Rust never fuses or reorders float arithmetic), so the
-/// results are bit-identical either way; only the vector width differs.
+/// the CPU has it (and `ASTROGLIA_SIMD` does not ask for `portable`), else the
+/// baseline build. Both evaluate the same IEEE operations in the same order (Rust
+/// never fuses or reorders float arithmetic), so the results are bit-identical
+/// either way; only the vector width differs.
 macro_rules! simd_dispatch {
-    ($(#[$m:meta])* $vis:vis fn $name:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty => $kernel:ident) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty => $kernel:path) => {
         $(#[$m])*
         #[allow(clippy::too_many_arguments)]
         $vis fn $name($($arg: $ty),*) -> $ret {
@@ -94,8 +187,9 @@ macro_rules! simd_dispatch {
                 unsafe fn avx2($($arg: $ty),*) -> $ret {
                     $kernel($($arg),*)
                 }
-                if std::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU supports AVX2 (checked just above).
+                if $crate::neuron::simd() != $crate::neuron::Simd::Portable {
+                    // SAFETY: the CPU supports AVX2 (`simd()` only picks a SIMD
+                    // extension the CPU has, and AVX-512 implies AVX2 there).
                     return unsafe { avx2($($arg),*) };
                 }
             }
@@ -104,3 +198,68 @@ macro_rules! simd_dispatch {
     };
 }
 pub(crate) use simd_dispatch;
+
+/// Helpers for the tests that compare the SIMD kernels with the portable ones.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::Simd;
+
+    /// Xorshift64: enough randomness for test inputs.
+    pub struct Rand(pub u64);
+
+    impl Rand {
+        pub fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// Uniform in `[lo, hi)`.
+        pub fn f32(&mut self, lo: f32, hi: f32) -> f32 {
+            lo + (hi - lo) * ((self.next() >> 40) as f32 / (1u64 << 24) as f32)
+        }
+
+        /// True with probability `p`.
+        pub fn chance(&mut self, p: f64) -> bool {
+            ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+        }
+
+        /// Fixed-point ring input: mostly zero, sometimes small or large.
+        pub fn ring(&mut self) -> i32 {
+            match self.next() % 8 {
+                0 => (self.next() as i32) >> 8,
+                1 => (self.next() as i32) >> 20,
+                2 => self.next() as i32,
+                _ => 0,
+            }
+        }
+
+        /// Remaining refractory steps: mostly 0.
+        pub fn refrac(&mut self) -> i32 {
+            match self.next() % 6 {
+                0 => 1,
+                1 => (self.next() % 60) as i32,
+                _ => 0,
+            }
+        }
+    }
+
+    /// Bitwise equality, except that any two NaNs are equal (their payloads may
+    /// depend on the operand order the compiler chose for a commutative operation).
+    pub fn same(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    /// The SIMD extensions this CPU can run (the portable path excluded).
+    pub fn available() -> Vec<Simd> {
+        let best = super::detect();
+        [Simd::Avx512, Simd::Avx2]
+            .into_iter()
+            .filter(|&s| s as u8 >= best as u8)
+            .collect()
+    }
+}
