@@ -296,14 +296,9 @@ impl CpuBackend {
                         mean + std * normal_f32(w)
                     };
                     match ids {
-                        None => {
-                            for (q, chunk) in i_ext.chunks_mut(4).enumerate() {
-                                let w = self.rng.block(*stream, 0, step, q as u32);
-                                for (x, &word) in chunk.iter_mut().zip(&w) {
-                                    *x += mean + std * normal_f32(word);
-                                }
-                            }
-                        }
+                        None => crate::rng::add_normal_noise(
+                            &self.rng, *stream, step, *mean, *std, i_ext,
+                        ),
                         Some(ids) => ids.iter().for_each(|&i| i_ext[i as usize] += draw(i)),
                     }
                 }

@@ -289,6 +289,10 @@ fn update_blocks<const EXT: bool>(
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
+    if n == 0 {
+        // The SIMD kernels' tail is usually empty: skip clearing the flags.
+        return true;
+    }
     let mut flags = [0u8; super::BLOCK];
     let mut ok = true;
     for a in (0..n).step_by(super::BLOCK) {
