@@ -128,13 +128,13 @@ pub struct LifCondConsts {
 #[derive(Debug, Clone, Default)]
 pub struct LifCondState {
     /// Membrane potential, mV.
-    pub v: Vec<f32>,
+    pub v: super::AlignedVec<f32>,
     /// Excitatory conductance, nS.
-    pub ge: Vec<f32>,
+    pub ge: super::AlignedVec<f32>,
     /// Inhibitory conductance, nS.
-    pub gi: Vec<f32>,
+    pub gi: super::AlignedVec<f32>,
     /// Remaining refractory steps.
-    pub refrac: Vec<i32>,
+    pub refrac: super::AlignedVec<i32>,
 }
 
 /// Mutable slices of a [`LifCondState`].
