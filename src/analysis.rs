@@ -19,9 +19,26 @@ use sha2::{Digest, Sha256};
 /// assert_eq!(hex.len(), 64);
 /// assert_eq!(hex, spikes_sha256(&[(1, 2), (0, 1)]));
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SpikeHasher {
     hasher: Sha256,
+    /// Entries not yet fed to `hasher`: one `update` call per 8-byte entry cost
+    /// more than the compression itself.
+    buf: [u8; HASH_BUF],
+    len: usize,
+}
+
+/// Bytes buffered by [`SpikeHasher`] (a multiple of the 64-byte SHA-256 block).
+const HASH_BUF: usize = 4096;
+
+impl Default for SpikeHasher {
+    fn default() -> Self {
+        SpikeHasher {
+            hasher: Sha256::default(),
+            buf: [0; HASH_BUF],
+            len: 0,
+        }
+    }
 }
 
 impl SpikeHasher {
@@ -31,16 +48,21 @@ impl SpikeHasher {
     }
 
     /// Feeds one `(step, id)` entry (`step` truncated to `u32`).
+    #[inline]
     pub fn update(&mut self, step: u64, id: u32) {
-        let mut buf = [0u8; 8];
-        buf[..4].copy_from_slice(&(step as u32).to_le_bytes());
-        buf[4..].copy_from_slice(&id.to_le_bytes());
-        self.hasher.update(buf);
+        if self.len == HASH_BUF {
+            self.hasher.update(self.buf);
+            self.len = 0;
+        }
+        self.buf[self.len..self.len + 4].copy_from_slice(&(step as u32).to_le_bytes());
+        self.buf[self.len + 4..self.len + 8].copy_from_slice(&id.to_le_bytes());
+        self.len += 8;
     }
 
     /// Lowercase hex digest (64 characters).
-    pub fn finish(self) -> String {
+    pub fn finish(mut self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.hasher.update(&self.buf[..self.len]);
         let digest = self.hasher.finalize();
         let mut s = String::with_capacity(64);
         for b in digest {

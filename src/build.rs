@@ -6,6 +6,7 @@ use crate::model::{Connect, Dist, Input, Network, NeuronModel, Receptor, Sign};
 use crate::neuron::izhikevich::{IzhConsts, IzhState};
 use crate::neuron::lif::{LifConsts, LifState};
 use crate::neuron::lif_cond::{LifCondConsts, LifCondState};
+use crate::neuron::AlignedVec;
 use crate::rng::{BernoulliEach, PoissonSampler};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -321,10 +322,10 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                 Dynamics::Lif(
                     x.derive(dt),
                     LifState {
-                        v,
-                        i_exc,
-                        i_inh,
-                        refrac: vec![0; n],
+                        v: v.into(),
+                        i_exc: i_exc.into(),
+                        i_inh: i_inh.into(),
+                        refrac: AlignedVec::zeroed(n),
                     },
                 )
             }
@@ -335,10 +336,10 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                 Dynamics::LifCond(
                     x.derive(dt),
                     LifCondState {
-                        v,
-                        ge,
-                        gi,
-                        refrac: vec![0; n],
+                        v: v.into(),
+                        ge: ge.into(),
+                        gi: gi.into(),
+                        refrac: AlignedVec::zeroed(n),
                     },
                 )
             }

@@ -99,6 +99,148 @@ impl CounterRng {
     }
 }
 
+impl CounterRng {
+    /// `block(stream, sub, step, first + j)` for `j < N`, as four arrays of words
+    /// (word `w` of block `j` is `out[w][j]`): the same integer operations with the
+    /// blocks side by side, so the rounds vectorise.
+    #[inline(always)]
+    pub fn blocks<const N: usize>(
+        &self,
+        stream: u32,
+        sub: u8,
+        step: u64,
+        first: u32,
+    ) -> [[u32; N]; 4] {
+        debug_assert!(stream < 1 << 24, "stream {stream} must be < 2^24");
+        let mut c0: [u32; N] = std::array::from_fn(|j| first.wrapping_add(j as u32));
+        let mut c1 = [step as u32; N];
+        let mut c2 = [(step >> 32) as u32; N];
+        let mut c3 = [(stream << 8) | sub as u32; N];
+        let mut k = self.key;
+        for round in 0..10 {
+            if round > 0 {
+                k[0] = k[0].wrapping_add(PHILOX_W0);
+                k[1] = k[1].wrapping_add(PHILOX_W1);
+            }
+            for j in 0..N {
+                let (hi0, lo0) = mulhilo(PHILOX_M0, c0[j]);
+                let (hi1, lo1) = mulhilo(PHILOX_M1, c2[j]);
+                (c0[j], c1[j], c2[j], c3[j]) = (hi1 ^ c1[j] ^ k[0], lo1, hi0 ^ c3[j] ^ k[1], lo0);
+            }
+        }
+        [c0, c1, c2, c3]
+    }
+}
+
+crate::neuron::simd_dispatch! {
+    /// Adds `mean + std * normal_f32(w)` to `out[i]`, where `w` is word `i % 4` of
+    /// `rng.block(stream, 0, step, i / 4)`: Gaussian noise for a whole population,
+    /// 64 neurons (16 Philox blocks) at a time.
+    pub fn add_normal_noise(rng: &CounterRng, stream: u32, step: u64, mean: f32, std: f32, out: &mut [f32]) -> () => add_normal_noise_body
+}
+
+/// Philox blocks per batch of [`add_normal_noise`] (4 neurons each).
+const NOISE_BLOCKS: usize = 16;
+
+#[inline(always)]
+fn add_normal_noise_body(
+    rng: &CounterRng,
+    stream: u32,
+    step: u64,
+    mean: f32,
+    std: f32,
+    out: &mut [f32],
+) {
+    const N: usize = NOISE_BLOCKS;
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = crate::neuron::simd() != crate::neuron::Simd::Portable;
+    let tables = normal_tables();
+    for (c, chunk) in out.chunks_mut(4 * N).enumerate() {
+        let words = rng.blocks::<N>(stream, 0, step, (c * N) as u32);
+        // Neuron order: word i % 4 of block i / 4.
+        let flat: [u32; 4 * N] = std::array::from_fn(|i| words[i % 4][i / 4]);
+        #[cfg(target_arch = "x86_64")]
+        if avx2 && chunk.len() == 4 * N {
+            // SAFETY: `simd()` only picks a SIMD extension the CPU has (AVX-512
+            // implies AVX2 there); the chunk and `flat` both hold 4 N values.
+            unsafe { noise_avx2::add(&flat, mean, std, chunk) };
+            continue;
+        }
+        for (x, &w) in chunk.iter_mut().zip(&flat) {
+            *x += mean + std * tables.sample(w);
+        }
+    }
+}
+
+/// [`NormalTables::sample`] on 8 words at once with AVX2 gathers: the same integer
+/// steps and the same three `f32` operations per word.
+#[cfg(target_arch = "x86_64")]
+mod noise_avx2 {
+    use super::{normal_tables, BODY_END, TWO_POW_M19, TWO_POW_M8};
+    use std::arch::x86_64::*;
+    use std::sync::OnceLock;
+
+    /// `body` then `tail` in one slice, so one gather serves both kinds of cell.
+    fn joined() -> &'static [f32] {
+        static JOINED: OnceLock<Vec<f32>> = OnceLock::new();
+        JOINED.get_or_init(|| {
+            let t = normal_tables();
+            [&t.body[..], &t.tail[..]].concat()
+        })
+    }
+
+    /// `out[i] += mean + std * normal_f32(words[i])`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn add(words: &[u32], mean: f32, std: f32, out: &mut [f32]) {
+        assert!(words.len() == out.len() && out.len() % 8 == 0);
+        let table = joined();
+        // Tail cells start after the 4097 body entries.
+        let tail_base = normal_tables().body.len();
+        assert!(tail_base == 4097 && table.len() == 2 * tail_base);
+        let low31 = _mm256_set1_epi32(0x7FFF_FFFF);
+        let body_end = _mm256_set1_epi32(BODY_END as i32);
+        let m19 = _mm256_set1_epi32(0x7_FFFF);
+        let m8 = _mm256_set1_epi32(0xFF);
+        let s19 = _mm256_set1_ps(TWO_POW_M19);
+        let s8 = _mm256_set1_ps(TWO_POW_M8);
+        let tail0 = _mm256_set1_epi32(tail_base as i32);
+        let one = _mm256_set1_epi32(1);
+        let sign = _mm256_set1_epi32(i32::MIN);
+        let (mean, std) = (_mm256_set1_ps(mean), _mm256_set1_ps(std));
+        for i in (0..out.len()).step_by(8) {
+            // SAFETY: i + 8 <= len for both slices (asserted above).
+            let x = _mm256_loadu_si256(words.as_ptr().add(i) as *const __m256i);
+            let u = _mm256_and_si256(x, low31);
+            // u < BODY_END (both below 2^31, so the signed compare is exact).
+            let body = _mm256_cmpgt_epi32(body_end, u);
+            let v = _mm256_sub_epi32(u, body_end);
+            let cell = _mm256_blendv_epi8(
+                _mm256_add_epi32(tail0, _mm256_srli_epi32::<8>(v)),
+                _mm256_srli_epi32::<19>(u),
+                body,
+            );
+            let f = _mm256_blendv_ps(
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, m8)), s8),
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(u, m19)), s19),
+                _mm256_castsi256_ps(body),
+            );
+            // SAFETY: body cells are <= 4094 and tail cells <= 4095, so `cell + 1`
+            // is within `table` (2 × 4097 entries).
+            let a = _mm256_i32gather_ps::<4>(table.as_ptr(), cell);
+            let b = _mm256_i32gather_ps::<4>(table.as_ptr(), _mm256_add_epi32(cell, one));
+            let z = _mm256_add_ps(a, _mm256_mul_ps(f, _mm256_sub_ps(b, a)));
+            // -z when the top bit of the word is set: flip the sign bit.
+            let z = _mm256_xor_ps(z, _mm256_castsi256_ps(_mm256_and_si256(x, sign)));
+            let o = out.as_mut_ptr().add(i);
+            let r = _mm256_add_ps(mean, _mm256_mul_ps(std, z));
+            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), r));
+        }
+    }
+}
+
 /// Uniform `f32` in `[0, 1)`: `(x >> 8) as f32 * 2^-24` (exact).
 ///
 /// ```
@@ -809,5 +951,82 @@ mod tests {
             assert_rate(c, steps, p, "bernoulli each");
         }
         assert_eq!((counts[0], counts[1]), (0, steps));
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn gathered_normals_match_the_scalar_lookup_in_body_and_tail() {
+        if !std::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut words: Vec<u32> = vec![
+            0,
+            1,
+            BODY_END - 1,
+            BODY_END,
+            BODY_END + 255,
+            BODY_END + 256,
+            0x7FFF_FFFF,
+        ];
+        words.extend(words.clone().iter().map(|w| w | 0x8000_0000));
+        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        for k in 0..4000u32 {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            // Every other word in the tail cells (u >= BODY_END), either sign.
+            let w = z as u32;
+            let tail = (BODY_END + w % (0x8000_0000 - BODY_END)) | (w & 0x8000_0000);
+            words.push(if k % 2 == 0 { tail } else { w });
+        }
+        words.truncate(words.len() / 8 * 8);
+        let mut out: Vec<f32> = (0..words.len()).map(|i| i as f32 - 100.0).collect();
+        let expect: Vec<f32> = out
+            .iter()
+            .zip(&words)
+            .map(|(&x, &w)| x + (0.5 + 3.0 * normal_f32(w)))
+            .collect();
+        // SAFETY: AVX2 checked above.
+        unsafe { noise_avx2::add(&words, 0.5, 3.0, &mut out) };
+        for (i, (a, b)) in out.iter().zip(&expect).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "word {:#x}", words[i]);
+        }
+    }
+
+    #[test]
+    fn batched_blocks_and_noise_match_single_blocks() {
+        let rng = CounterRng::new(0x1234_5678_9abc_def0);
+        for (stream, sub, step, first) in [
+            (0, 0, 0, 0),
+            (0x1_0003, 2, 77, 5),
+            (0xff_ffff, 255, u64::MAX, u32::MAX - 3),
+        ] {
+            let b = rng.blocks::<16>(stream, sub, step, first);
+            let got: Vec<[u32; 4]> = (0..16)
+                .map(|j| [b[0][j], b[1][j], b[2][j], b[3][j]])
+                .collect();
+            let want: Vec<[u32; 4]> = (0..16u32)
+                .map(|j| rng.block(stream, sub, step, first.wrapping_add(j)))
+                .collect();
+            assert_eq!(got, want);
+        }
+        for n in [0, 3, 64, 1000, 1001] {
+            let mut out: Vec<f32> = (0..n).map(|i| i as f32 * 0.25 - 3.0).collect();
+            let mut expect = out.clone();
+            for (i, x) in expect.iter_mut().enumerate() {
+                let w = rng.block(9, 0, 42, (i / 4) as u32)[i % 4];
+                *x += 1.5 + 2.5 * normal_f32(w);
+            }
+            add_normal_noise(&rng, 9, 42, 1.5, 2.5, &mut out);
+            assert_eq!(
+                out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                expect.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            );
+        }
     }
 }

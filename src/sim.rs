@@ -298,31 +298,46 @@ impl Simulator {
     fn absorb_spikes(&mut self) -> crate::Result<()> {
         self.buf.clear();
         self.backend.drain_spikes(&mut self.buf)?;
-        let mut pi = 0;
-        for s in &self.buf {
-            while !(s.id >= self.pops[pi].offset
-                && s.id < self.pops[pi].offset + self.pops[pi].size)
-            {
-                pi = self.pops.partition_point(|p| p.offset <= s.id) - 1;
-            }
-            let local = s.id - self.pops[pi].offset;
-            self.counts[pi] += 1;
-            self.isi[pi].push(local as usize, s.step as u64);
-            self.hasher.update(s.step as u64, s.id);
-            self.events += self.out_degree[s.id as usize] as u64;
-            if let (Some(mask), Some(rec)) = (&self.spike_mask[pi], &mut self.spike_rec[pi]) {
-                if mask[local as usize] {
-                    rec.steps.push(s.step as u64);
-                    rec.ids.push(local);
+        // Spikes come ordered by step, then id, so they form runs of one population:
+        // look the population and its monitors up once per run, not per spike.
+        let mut rest = &self.buf[..];
+        while let Some(first) = rest.first() {
+            let pi = self.pops.partition_point(|p| p.offset <= first.id) - 1;
+            let (offset, size) = (self.pops[pi].offset, self.pops[pi].size);
+            let len = rest
+                .iter()
+                .take_while(|s| s.id >= offset && s.id - offset < size)
+                .count();
+            assert!(len > 0, "spike id {} outside every population", first.id);
+            let (run, tail) = rest.split_at(len);
+            rest = tail;
+            self.counts[pi] += len as u64;
+            let isi = &mut self.isi[pi];
+            let mut rec = match (&self.spike_mask[pi], &mut self.spike_rec[pi]) {
+                (Some(mask), Some(rec)) => Some((mask, rec)),
+                _ => None,
+            };
+            for s in run {
+                let local = s.id - offset;
+                isi.push(local as usize, s.step as u64);
+                self.hasher.update(s.step as u64, s.id);
+                self.events += self.out_degree[s.id as usize] as u64;
+                if let Some((mask, rec)) = &mut rec {
+                    if mask[local as usize] {
+                        rec.steps.push(s.step as u64);
+                        rec.ids.push(local);
+                    }
                 }
             }
             for (rp, bin, _, counts) in &mut self.rates {
                 if *rp == pi {
-                    let b = (s.step as u64 / *bin) as usize;
-                    if counts.len() <= b {
-                        counts.resize(b + 1, 0);
+                    for s in run {
+                        let b = (s.step as u64 / *bin) as usize;
+                        if counts.len() <= b {
+                            counts.resize(b + 1, 0);
+                        }
+                        counts[b] += 1;
                     }
-                    counts[b] += 1;
                 }
             }
         }

@@ -2,15 +2,16 @@
 //! through integer delay rings, counter-based per-step randomness.
 use super::{Backend, Spike};
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
-use crate::neuron::{izhikevich, lif, lif_cond};
+use crate::neuron::{izhikevich, lif, lif_cond, AlignedVec};
 use crate::rng::{normal_f32, CounterRng};
 
 /// The reference engine. Holds the built network and all run-time state.
 pub struct CpuBackend {
     net: Built,
     rng: CounterRng,
-    /// Per population: `depth × 2 receptors × size` fixed-point accumulators.
-    rings: Vec<Vec<i32>>,
+    /// Per population: `depth × 2 receptors × stride` fixed-point accumulators,
+    /// `stride` being the size rounded up to 16 (see [`ring_stride`]).
+    rings: Vec<AlignedVec<i32>>,
     /// Per population: ring depth in steps (see `with_threads`).
     depth: Vec<usize>,
     /// Per population: external current of the current step.
@@ -195,8 +196,8 @@ impl CpuBackend {
             .iter()
             .zip(&depth)
             .map(|(p, &d)| match p.dynamics {
-                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => vec![],
-                _ => vec![0i32; d * 2 * p.size as usize],
+                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => AlignedVec::zeroed(0),
+                _ => AlignedVec::zeroed(d * 2 * ring_stride(p.size as usize)),
             })
             .collect();
         let mut pop_inputs = vec![vec![]; np];
@@ -296,14 +297,9 @@ impl CpuBackend {
                         mean + std * normal_f32(w)
                     };
                     match ids {
-                        None => {
-                            for (q, chunk) in i_ext.chunks_mut(4).enumerate() {
-                                let w = self.rng.block(*stream, 0, step, q as u32);
-                                for (x, &word) in chunk.iter_mut().zip(&w) {
-                                    *x += mean + std * normal_f32(word);
-                                }
-                            }
-                        }
+                        None => crate::rng::add_normal_noise(
+                            &self.rng, *stream, step, *mean, *std, i_ext,
+                        ),
                         Some(ids) => ids.iter().for_each(|&i| i_ext[i as usize] += draw(i)),
                     }
                 }
@@ -312,6 +308,13 @@ impl CpuBackend {
         self.ext_live[pi] = has_noise || sig.iter().any(|&on| on);
         self.current_sig[pi] = Some(sig);
     }
+}
+
+/// Elements per receptor slice of a ring for `n` neurons: a multiple of 16, so that
+/// every slice starts on a 64-byte boundary like the neuron state (the kernels'
+/// vector accesses then never straddle cache lines). The padding stays zero.
+fn ring_stride(n: usize) -> usize {
+    n.next_multiple_of(16)
 }
 
 /// `a % m` for `a < 2 m`.
@@ -403,7 +406,8 @@ fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
         return vec![n];
     }
     let k = threads.min(n / MIN_CHUNK);
-    let size = n.div_ceil(k);
+    // Multiples of 16 neurons keep every chunk 64-byte aligned (see `ring_stride`).
+    let size = n.div_ceil(k).next_multiple_of(16);
     let mut lens = vec![size; n / size];
     if n % size > 0 {
         lens.push(n % size);
@@ -471,7 +475,9 @@ impl Backend for CpuBackend {
                 continue;
             }
             let slot = (step % self.depth[pi] as u64) as usize;
-            let (re, ri) = ring[slot * 2 * n..(slot + 1) * 2 * n].split_at_mut(n);
+            let stride = ring_stride(n);
+            let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
+            let (re, ri) = (&mut re[..n], &mut ri[..n]);
             let inv = pop.inv_scale;
             let out = &mut self.step_spikes[pi];
             let ext = self.ext_live[pi].then_some(&self.i_ext[pi][..]);
@@ -540,6 +546,7 @@ impl Backend for CpuBackend {
                 let route = &self.routes[k];
                 let post = &self.net.pops[pr.post];
                 let n = post.size as usize;
+                let stride = ring_stride(n);
                 let depth = self.depth[pr.post];
                 let now = (step % depth as u64) as usize;
                 let ring = &mut self.rings[pr.post];
@@ -549,7 +556,7 @@ impl Backend for CpuBackend {
                     Delays::Const(d) => {
                         // 1 <= d <= depth, so one conditional subtraction replaces `% depth`.
                         let slot = wrap(now + *d as usize, depth);
-                        let base = (slot * 2 + pr.receptor) * n;
+                        let base = (slot * 2 + pr.receptor) * stride;
                         let dst = &mut ring[base..base + n];
                         for &j in spikes {
                             let r = rows(j);
@@ -570,7 +577,7 @@ impl Backend for CpuBackend {
                             for s in rows(j) {
                                 let slot = wrap(now + ds[s] as usize, depth);
                                 let x = &mut ring
-                                    [(slot * 2 + pr.receptor) * n + pr.targets[s] as usize];
+                                    [(slot * 2 + pr.receptor) * stride + pr.targets[s] as usize];
                                 *x = x.wrapping_add(pr.wfix[s]);
                             }
                         }

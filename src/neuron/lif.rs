@@ -148,13 +148,13 @@ pub struct LifConsts {
 #[derive(Debug, Clone, Default)]
 pub struct LifState {
     /// Membrane potential, mV.
-    pub v: Vec<f32>,
+    pub v: super::AlignedVec<f32>,
     /// Excitatory synaptic current, pA.
-    pub i_exc: Vec<f32>,
+    pub i_exc: super::AlignedVec<f32>,
     /// Inhibitory synaptic current, pA.
-    pub i_inh: Vec<f32>,
+    pub i_inh: super::AlignedVec<f32>,
     /// Remaining refractory steps.
-    pub refrac: Vec<i32>,
+    pub refrac: super::AlignedVec<i32>,
 }
 
 /// Mutable slices of a [`LifState`] (a whole population or a chunk of it).
@@ -289,6 +289,10 @@ fn update_blocks<const EXT: bool>(
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
+    if n == 0 {
+        // The SIMD kernels' tail is usually empty: skip clearing the flags.
+        return true;
+    }
     let mut flags = [0u8; super::BLOCK];
     let mut ok = true;
     for a in (0..n).step_by(super::BLOCK) {

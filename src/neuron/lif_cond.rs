@@ -128,13 +128,13 @@ pub struct LifCondConsts {
 #[derive(Debug, Clone, Default)]
 pub struct LifCondState {
     /// Membrane potential, mV.
-    pub v: Vec<f32>,
+    pub v: super::AlignedVec<f32>,
     /// Excitatory conductance, nS.
-    pub ge: Vec<f32>,
+    pub ge: super::AlignedVec<f32>,
     /// Inhibitory conductance, nS.
-    pub gi: Vec<f32>,
+    pub gi: super::AlignedVec<f32>,
     /// Remaining refractory steps.
-    pub refrac: Vec<i32>,
+    pub refrac: super::AlignedVec<i32>,
 }
 
 /// Mutable slices of a [`LifCondState`].
@@ -260,6 +260,10 @@ fn update_blocks<const EXT: bool>(
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
+    if n == 0 {
+        // The SIMD kernels' tail is usually empty: skip clearing the flags.
+        return true;
+    }
     let mut flags = [0u8; super::BLOCK];
     let mut ok = true;
     for a in (0..n).step_by(super::BLOCK) {
