@@ -5,6 +5,9 @@ use std::sync::{Arc, Mutex};
 
 /// Environment variable that picks an adapter by (case-insensitive) name substring.
 pub const ADAPTER_ENV: &str = "ASTROGLIA_ADAPTER";
+/// Environment variable: `wgsl` hands the WGSL to wgpu as is, without the exact
+/// SPIR-V path (for comparing; the driver may then fuse and reassociate).
+pub const SHADERS_ENV: &str = "ASTROGLIA_GPU_SHADERS";
 
 /// What to tell a user who has no adapter at all.
 const NO_ADAPTER_HINT: &str = "install a Vulkan driver (on Debian/Ubuntu: \
@@ -21,6 +24,9 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     /// The limits the device was created with (the adapter's own).
     pub limits: wgpu::Limits,
+    /// Shaders go in as SPIR-V with `NoContraction` on float arithmetic (Vulkan
+    /// with passthrough shaders), so f32 results follow the written order.
+    pub exact: bool,
     /// Errors raised outside any error scope, and device loss, collected here
     /// instead of wgpu's default panic.
     errors: Arc<Mutex<Vec<String>>>,
@@ -114,9 +120,18 @@ impl GpuContext {
         let adapter = choose(&instance, adapter_name)?;
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let exact = info.backend == wgpu::Backend::Vulkan
+            && adapter
+                .features()
+                .contains(wgpu::Features::PASSTHROUGH_SHADERS)
+            && std::env::var(SHADERS_ENV).map_or(true, |v| v != "wgsl");
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("astroglia"),
-            required_features: wgpu::Features::empty(),
+            required_features: if exact {
+                wgpu::Features::PASSTHROUGH_SHADERS
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -141,13 +156,50 @@ impl GpuContext {
             queue,
             info,
             limits,
+            exact,
             errors,
         })
     }
 
-    /// Name and driver of the adapter, for `summary.json`.
+    /// Name and driver of the adapter and the shader path, for `summary.json`.
     pub fn device_name(&self) -> String {
-        describe(&self.info)
+        let path = if self.exact {
+            "exact f32: SPIR-V NoContraction"
+        } else {
+            "WGSL: driver may fuse/reassociate f32"
+        };
+        format!("{} [{path}]", describe(&self.info))
+    }
+
+    /// A shader module from WGSL: through [`super::spirv::exact_spirv`] when
+    /// `exact`, else as WGSL. Call inside [`Self::scoped`].
+    pub fn shader(&self, name: &str, src: &str, entries: &[&str]) -> crate::Result<wgpu::ShaderModule> {
+        if !self.exact {
+            return Ok(self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            }));
+        }
+        let words = super::spirv::exact_spirv(name, src).map_err(gpu_err)?;
+        let entry_points: Vec<_> = entries
+            .iter()
+            .map(|e| wgpu::PassthroughShaderEntryPoint {
+                name: (*e).into(),
+                workgroup_size: (64, 1, 1),
+            })
+            .collect();
+        // SAFETY: the SPIR-V is naga's translation of WGSL that naga validated, with
+        // the bounds-check policies wgpu itself uses on Vulkan; the only change is
+        // the NoContraction decorations, which restrict the driver's freedom.
+        Ok(unsafe {
+            self.device
+                .create_shader_module_passthrough(wgpu::ShaderModuleDescriptorPassthrough {
+                    label: Some(name),
+                    entry_points: entry_points.into(),
+                    spirv: Some(words.into()),
+                    ..Default::default()
+                })
+        })
     }
 
     /// Fails with the first error collected outside error scopes, if any.

@@ -19,8 +19,9 @@ use wgpu::util::DeviceExt;
 
 mod context;
 pub mod shaders;
+pub mod spirv;
 
-pub use context::{list_adapters, GpuContext, ADAPTER_ENV};
+pub use context::{list_adapters, GpuContext, ADAPTER_ENV, SHADERS_ENV};
 use shaders::*;
 
 /// Invocations per workgroup of every per-neuron shader.
@@ -83,17 +84,15 @@ struct Pipe {
 }
 
 fn pipe(
-    device: &wgpu::Device,
+    ctx: &GpuContext,
     step: &wgpu::BindGroupLayout,
     name: &str,
     src: &str,
     entry: &str,
     groups: &[&[B]],
-) -> Pipe {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(src.into()),
-    });
+) -> crate::Result<Pipe> {
+    let device = &ctx.device;
+    let module = ctx.shader(name, src, &[entry])?;
     let groups: Vec<_> = groups
         .iter()
         .enumerate()
@@ -114,7 +113,7 @@ fn pipe(
         compilation_options: Default::default(),
         cache: None,
     });
-    Pipe { pipeline, groups }
+    Ok(Pipe { pipeline, groups })
 }
 
 /// Bind group of `bufs` in binding order.
@@ -298,7 +297,7 @@ impl GpuBackend {
             }],
         });
         let mk = |name: &str, src: &str, entry: &str, groups: &[&[B]]| {
-            pipe(dev, &step_layout, name, src, entry, groups)
+            pipe(&ctx, &step_layout, name, src, entry, groups)
         };
 
         // Spike record: every neuron spiking every step of a full chunk, capped.
@@ -426,7 +425,7 @@ impl GpuBackend {
                     Model::LifCond => ("neuron_lif_cond", NEURON_LIF_COND),
                     Model::Izhikevich => ("neuron_izhikevich", NEURON_IZHIKEVICH),
                 };
-                pipes.push((model, mk(name, src, "main", &[nlayout])));
+                pipes.push((model, mk(name, src, "main", &[nlayout])?));
             }
             let pl = &pipes.iter().find(|(m, _)| *m == model).expect("added").1;
             let state = storage(&ctx, &format!("{} state", p.name), bytemuck::cast_slice(&state))?;
@@ -520,7 +519,7 @@ impl GpuBackend {
                 INPUTS_NOISE,
                 "main",
                 &[&[B::U, B::R, B::R, B::R, B::W]],
-            );
+            )?;
             let terms_buf = storage(&ctx, "input terms", bytemuck::cast_slice(&terms))?;
             let masks_buf = storage(&ctx, "input masks", bytemuck::cast_slice(&masks))?;
             let t = normal_tables();
@@ -601,14 +600,15 @@ impl GpuBackend {
                         &mut bernoulli_pipe
                     };
                     let entry = if chunks { "chunks" } else { "bernoulli" };
-                    let pl = slot.get_or_insert_with(|| {
-                        mk(
+                    if slot.is_none() {
+                        *slot = Some(mk(
                             &format!("inputs_poisson {entry}"),
                             INPUTS_POISSON,
                             entry,
                             &[src_layout],
-                        )
-                    });
+                        )?);
+                    }
+                    let pl = slot.as_ref().expect("just built");
                     let tb = storage(
                         &ctx,
                         &format!("{} thresholds", p.name),
@@ -649,7 +649,7 @@ impl GpuBackend {
             }
         }
         if !source_pending.is_empty() {
-            let pl = mk("inputs_source", INPUTS_SOURCE, "main", &[src_layout]);
+            let pl = mk("inputs_source", INPUTS_SOURCE, "main", &[src_layout])?;
             let eb = storage(&ctx, "source events", bytemuck::cast_slice(&events))?;
             for (name, prm, steps) in source_pending {
                 let ub = uniform(dev, &name, bytemuck::bytes_of(&prm));
@@ -720,13 +720,13 @@ impl GpuBackend {
             PROPAGATE,
             "args",
             &[&[B::W, B::R], &[B::W]],
-        );
+        )?;
         let prop_pipe = mk(
             "propagate",
             PROPAGATE,
             "main",
             &[&[B::W, B::R, B::R, B::R, B::R, B::R, B::R, B::W]],
-        );
+        )?;
         let args_groups = [
             bind(dev, "args", &args_pipe.groups[0], &[&ctl, &rec]),
             bind(dev, "args dispatch", &args_pipe.groups[1], &[&dispatch]),
