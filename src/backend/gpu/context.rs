@@ -69,16 +69,21 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
         info.name,
         info.device_type,
         info.backend,
-        if driver.is_empty() { "unknown" } else { &driver }
+        if driver.is_empty() {
+            "unknown"
+        } else {
+            &driver
+        }
     )
 }
 
 /// Every adapter wgpu can see, best first, as [`describe`] lines.
 pub fn list_adapters() -> Vec<String> {
-    let mut infos: Vec<_> = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
-        .iter()
-        .map(|a| a.get_info())
-        .collect();
+    let mut infos: Vec<_> =
+        pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
+            .iter()
+            .map(|a| a.get_info())
+            .collect();
     infos.sort_by_key(|i| rank(i.device_type));
     infos.iter().map(describe).collect()
 }
@@ -173,12 +178,19 @@ impl GpuContext {
 
     /// A shader module from WGSL: through [`super::spirv::exact_spirv`] when
     /// `exact`, else as WGSL. Call inside [`Self::scoped`].
-    pub fn shader(&self, name: &str, src: &str, entries: &[&str]) -> crate::Result<wgpu::ShaderModule> {
+    pub fn shader(
+        &self,
+        name: &str,
+        src: &str,
+        entries: &[&str],
+    ) -> crate::Result<wgpu::ShaderModule> {
         if !self.exact {
-            return Ok(self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            }));
+            return Ok(self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(src.into()),
+                }));
         }
         let words = super::spirv::exact_spirv(name, src).map_err(gpu_err)?;
         let entry_points: Vec<_> = entries
@@ -204,7 +216,10 @@ impl GpuContext {
 
     /// Fails with the first error collected outside error scopes, if any.
     pub fn check(&self) -> crate::Result<()> {
-        let mut v = self.errors.lock().map_err(|_| gpu_err("error sink poisoned"))?;
+        let mut v = self
+            .errors
+            .lock()
+            .map_err(|_| gpu_err("error sink poisoned"))?;
         if v.is_empty() {
             Ok(())
         } else {

@@ -428,7 +428,11 @@ impl GpuBackend {
                 pipes.push((model, mk(name, src, "main", &[nlayout])?));
             }
             let pl = &pipes.iter().find(|(m, _)| *m == model).expect("added").1;
-            let state = storage(&ctx, &format!("{} state", p.name), bytemuck::cast_slice(&state))?;
+            let state = storage(
+                &ctx,
+                &format!("{} state", p.name),
+                bytemuck::cast_slice(&state),
+            )?;
             let i_ext = storage(
                 &ctx,
                 &format!("{} i_ext", p.name),
@@ -701,7 +705,9 @@ impl GpuBackend {
             targets.extend_from_slice(&pr.targets);
             wfix.extend_from_slice(&pr.wfix);
         }
-        if targets.len() as u64 >= u64::from(u32::MAX) || row_ptr.len() as u64 >= u64::from(u32::MAX) {
+        if targets.len() as u64 >= u64::from(u32::MAX)
+            || row_ptr.len() as u64 >= u64::from(u32::MAX)
+        {
             return Err(gpu_err("more than 2^32 synapses"));
         }
         tab.extend(outs);
@@ -735,7 +741,9 @@ impl GpuBackend {
             dev,
             "propagate",
             &prop_pipe.groups[0],
-            &[&ctl, &rec, &tab_buf, &row_buf, &tgt_buf, &w_buf, &d_buf, &ring],
+            &[
+                &ctl, &rec, &tab_buf, &row_buf, &tgt_buf, &w_buf, &d_buf, &ring,
+            ],
         );
         keep.extend([tab_buf, row_buf, tgt_buf, w_buf, d_buf]);
 
@@ -811,7 +819,12 @@ impl GpuBackend {
         }
         if ph.neurons {
             for np in &self.neurons {
-                let pl = &self.pipes.iter().find(|(m, _)| *m == np.model).expect("built").1;
+                let pl = &self
+                    .pipes
+                    .iter()
+                    .find(|(m, _)| *m == np.model)
+                    .expect("built")
+                    .1;
                 go(pl, &np.group, grid(np.n));
             }
         }
@@ -824,11 +837,7 @@ impl GpuBackend {
             pass.set_pipeline(&self.prop_pipe.pipeline);
             pass.set_bind_group(0, &self.step_group, &off);
             pass.set_bind_group(1, &self.prop_group, &[]);
-            if std::env::var("DBG_DIRECT").is_ok() {
-                pass.dispatch_workgroups(2000, 1, 1);
-            } else {
-                pass.dispatch_workgroups_indirect(&self.dispatch, 0);
-            }
+            pass.dispatch_workgroups_indirect(&self.dispatch, 0);
         }
     }
 
@@ -849,7 +858,9 @@ impl GpuBackend {
             ctx.queue.write_buffer(&self.step_buf, 0, &slots);
             let mut enc = ctx
                 .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("steps") });
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("steps"),
+                });
             {
                 let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("steps"),
@@ -984,7 +995,9 @@ fn read_buffer<T: Pod>(
         });
         let mut enc = ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read back") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read back"),
+            });
         enc.copy_buffer_to_buffer(buf, offset, &staging, 0, bytes);
         ctx.queue.submit([enc.finish()]);
         staging

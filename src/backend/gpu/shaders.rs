@@ -203,14 +203,15 @@ mod tests {
     /// The WGSL struct named `ty` in `src` has the Rust struct's size.
     fn wgsl_size(src: &str, ty: &str) -> u32 {
         let module = parse(ty, src);
-        module
+        let span = module
             .types
             .iter()
             .find_map(|(_, t)| match (&t.name, &t.inner) {
                 (Some(n), naga::TypeInner::Struct { span, .. }) if n == ty => Some(*span),
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no struct {ty}"))
+            .unwrap_or_else(|| panic!("no struct {ty}"));
+        span
     }
 
     #[test]
@@ -221,7 +222,10 @@ mod tests {
             assert_eq!(wgsl_size(src, "Step"), 4);
         }
         assert!(size_of::<StepParams>() >= 16);
-        assert_eq!(wgsl_size(NEURON_LIF, "Params"), size(size_of::<LifParams>()));
+        assert_eq!(
+            wgsl_size(NEURON_LIF, "Params"),
+            size(size_of::<LifParams>())
+        );
         assert_eq!(
             wgsl_size(NEURON_LIF_COND, "Params"),
             size(size_of::<LifCondParams>())
@@ -234,7 +238,10 @@ mod tests {
             wgsl_size(INPUTS_NOISE, "Params"),
             size(size_of::<NoiseParams>())
         );
-        assert_eq!(wgsl_size(INPUTS_NOISE, "Term"), size(size_of::<NoiseTerm>()));
+        assert_eq!(
+            wgsl_size(INPUTS_NOISE, "Term"),
+            size(size_of::<NoiseTerm>())
+        );
         assert_eq!(
             wgsl_size(INPUTS_POISSON, "Params"),
             size(size_of::<PoissonParams>())

@@ -11,7 +11,9 @@
 /// Opcodes whose results get `NoContraction`: OpFNegate, OpFAdd, OpFSub, OpFMul,
 /// OpFDiv, OpFRem, OpFMod, OpVectorTimesScalar, OpMatrixTimesScalar,
 /// OpVectorTimesMatrix, OpMatrixTimesVector, OpMatrixTimesMatrix, OpDot.
-const FLOAT_OPS: [u32; 13] = [127, 129, 131, 133, 136, 140, 141, 142, 143, 144, 145, 146, 148];
+const FLOAT_OPS: [u32; 13] = [
+    127, 129, 131, 133, 136, 140, 141, 142, 143, 144, 145, 146, 148,
+];
 /// Annotation opcodes (OpDecorate .. OpGroupMemberDecorate, OpDecorateId,
 /// OpDecorateString, OpMemberDecorateString).
 const ANNOTATIONS: [u32; 8] = [71, 72, 73, 74, 75, 332, 5632, 5633];
@@ -21,8 +23,8 @@ const NO_CONTRACTION: u32 = 42;
 /// WGSL → SPIR-V 1.0 words with bounds checks as wgpu applies them, then
 /// [`no_contraction`].
 pub fn exact_spirv(name: &str, src: &str) -> Result<Vec<u32>, String> {
-    let module = naga::front::wgsl::parse_str(src)
-        .map_err(|e| e.emit_to_string_with_path(src, name))?;
+    let module =
+        naga::front::wgsl::parse_str(src).map_err(|e| e.emit_to_string_with_path(src, name))?;
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::default(),
