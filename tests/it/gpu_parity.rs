@@ -556,3 +556,32 @@ fn cli_backend_gpu_writes_the_cpu_hash_and_the_device() {
         "{text}"
     );
 }
+
+#[test]
+fn small_spike_record_splits_runs_and_reports_overflow() {
+    let Some(ctx) = gpu() else { return };
+    let net = super::util::load("liquid.toml");
+    let built = build(&net, 5).unwrap();
+    let run = |entries: u64| {
+        let b = GpuBackend::with_record(ctx.clone(), &built, Some(entries)).unwrap();
+        let mut sim = Simulator::with_backend(&net, &built, Box::new(b)).unwrap();
+        sim.run_ms(300.0).map(|_| sim.spikes_sha256())
+    };
+    let mut cpu = Simulator::new(
+        &net,
+        SimOptions {
+            seed: Some(5),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    cpu.run_ms(300.0).unwrap();
+    // Three steps per read-back: 100 read-backs per 300-step chunk.
+    let hash = run(3 * u64::from(built.n_neurons())).unwrap();
+    if exact(&ctx) {
+        assert_eq!(hash, cpu.spikes_sha256());
+    }
+    // Room for 5 spikes: the liquid's bursts overflow it.
+    let err = run(5).unwrap_err().to_string();
+    assert!(err.starts_with("GPU: spike record overflow: "), "{err}");
+}

@@ -250,8 +250,21 @@ impl GpuBackend {
 
     /// Uploads the network to an existing device (tests share one).
     pub fn with_context(ctx: Arc<GpuContext>, net: &Built) -> crate::Result<Self> {
+        Self::with_record(ctx, net, None)
+    }
+
+    /// Like [`Self::with_context`] with a spike record of `entries` (step, id)
+    /// pairs instead of the default (every neuron spiking every step of a
+    /// [`STEP_SLOTS`]-step chunk, at most 2^23 and the device limit). A run is split
+    /// into read-backs of `entries / neurons` steps; a step that alone emits more
+    /// spikes than the record holds is reported as an error.
+    pub fn with_record(
+        ctx: Arc<GpuContext>,
+        net: &Built,
+        entries: Option<u64>,
+    ) -> crate::Result<Self> {
         let c = ctx.clone();
-        c.scoped("uploading the network", || Self::upload(ctx, net))?
+        c.scoped("uploading the network", || Self::upload(ctx, net, entries))?
     }
 
     /// The delay ring of population `pop`, laid out as [`CpuBackend::ring`]
@@ -271,7 +284,7 @@ impl GpuBackend {
         &self.ctx
     }
 
-    fn upload(ctx: Arc<GpuContext>, net: &Built) -> crate::Result<Self> {
+    fn upload(ctx: Arc<GpuContext>, net: &Built, entries: Option<u64>) -> crate::Result<Self> {
         let dev = &ctx.device;
         let key = CounterRng::new(net.seed).key();
         let np = net.pops.len();
@@ -305,7 +318,10 @@ impl GpuBackend {
         let max_entries = (ctx.limits.max_storage_buffer_binding_size / 8)
             .min(ctx.limits.max_buffer_size / 8)
             .min(MAX_RECORD);
-        let rec_cap = (n_total * STEP_SLOTS).min(max_entries).max(1);
+        let rec_cap = entries
+            .unwrap_or(n_total * STEP_SLOTS)
+            .min(max_entries)
+            .max(1);
         let batch_steps = (rec_cap / n_total).max(1);
         let rec = storage_sized(&ctx, "spike record", rec_cap * 8)?;
         let mut ctl_init = vec![0u32; CTL_HEAD + np];
