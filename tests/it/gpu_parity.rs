@@ -585,3 +585,43 @@ fn small_spike_record_splits_runs_and_reports_overflow() {
     let err = run(5).unwrap_err().to_string();
     assert!(err.starts_with("GPU: spike record overflow: "), "{err}");
 }
+
+#[test]
+fn buffer_over_the_device_limit_is_refused_naming_the_limit() {
+    let Some(ctx) = gpu() else { return };
+    // Delay 1000 steps: the ring holds 1001 × 2 × n i32, just over the limit.
+    let limit = ctx.limits.max_storage_buffer_binding_size;
+    let n = (limit / (1001 * 2 * 4) + 1).min(4_000_000);
+    if 1001 * 2 * 4 * n <= limit {
+        eprintln!("skipped: binding limit {limit} too large to exceed cheaply");
+        return;
+    }
+    let net = parse_toml(
+        &format!(
+            r#"
+            dt_ms = 1.0
+            [[populations]]
+            name = "big"
+            size = {n}
+            lif = {{}}
+            [[projections]]
+            from = "big"
+            to = "big"
+            connect = {{ one_to_one = {{}} }}
+            delay_ms = 1000.0
+            "#
+        ),
+        "big.toml",
+    )
+    .unwrap();
+    let built = build(&net, 1).unwrap();
+    let err = GpuBackend::with_context(ctx.clone(), &built)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.starts_with("GPU: delay rings would take "), "{err}");
+    assert!(
+        err.contains(&format!("max_storage_buffer_binding_size ({limit} bytes)")),
+        "{err}"
+    );
+}

@@ -251,14 +251,14 @@ impl GpuContext {
         let binding = self.limits.max_storage_buffer_binding_size;
         if bytes > binding {
             return Err(gpu_err(format!(
-                "{what} needs {bytes} bytes, more than the device's \
+                "{what} would take {bytes} bytes, more than the device's \
                  max_storage_buffer_binding_size ({binding} bytes) on {}",
                 self.info.name
             )));
         }
         if bytes > self.limits.max_buffer_size {
             return Err(gpu_err(format!(
-                "{what} needs {bytes} bytes, more than the device's max_buffer_size ({} bytes) on {}",
+                "{what} would take {bytes} bytes, more than the device's max_buffer_size ({} bytes) on {}",
                 self.limits.max_buffer_size, self.info.name
             )));
         }

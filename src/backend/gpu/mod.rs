@@ -20,6 +20,7 @@ use wgpu::util::DeviceExt;
 mod context;
 pub mod shaders;
 pub mod spirv;
+mod upload;
 
 pub use context::{list_adapters, GpuContext, ADAPTER_ENV, SHADERS_ENV};
 use shaders::*;
@@ -214,7 +215,7 @@ pub struct GpuBackend {
     neurons: Vec<NeuronPop>,
     poisson: Vec<PoissonPop>,
     sources: Vec<SourcePop>,
-    pipes: Vec<(Model, Pipe)>,
+    pipes: upload::NeuronPipes,
     noise_pipe: Option<Pipe>,
     bernoulli_pipe: Option<Pipe>,
     chunks_pipe: Option<Pipe>,
@@ -238,7 +239,6 @@ pub struct GpuBackend {
     /// Per population: first ring entry and ring length (0 for sources).
     ring_at: Vec<(u64, u64)>,
     ring: wgpu::Buffer,
-    _keep: Vec<wgpu::Buffer>,
 }
 
 impl GpuBackend {
@@ -286,7 +286,6 @@ impl GpuBackend {
 
     fn upload(ctx: Arc<GpuContext>, net: &Built, entries: Option<u64>) -> crate::Result<Self> {
         let dev = &ctx.device;
-        let key = CounterRng::new(net.seed).key();
         let np = net.pops.len();
         let step_layout = layout(dev, "step", &[B::Dyn]);
         let stride = u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
@@ -309,8 +308,11 @@ impl GpuBackend {
                 }),
             }],
         });
-        let mk = |name: &str, src: &str, entry: &str, groups: &[&[B]]| {
-            pipe(&ctx, &step_layout, name, src, entry, groups)
+        let load = upload::Loader {
+            ctx: &ctx,
+            net,
+            step_layout: &step_layout,
+            key: CounterRng::new(net.seed).key(),
         };
 
         // Spike record: every neuron spiking every step of a full chunk, capped.
@@ -322,428 +324,33 @@ impl GpuBackend {
             .unwrap_or(n_total * STEP_SLOTS)
             .min(max_entries)
             .max(1);
-        let batch_steps = (rec_cap / n_total).max(1);
         let rec = storage_sized(&ctx, "spike record", rec_cap * 8)?;
         let mut ctl_init = vec![0u32; CTL_HEAD + np];
         ctl_init[CTL_HEAD..].fill(u32::MAX);
         let ctl = storage(&ctx, "ctl", bytemuck::cast_slice(&ctl_init))?;
 
         // Delay rings of all neuron populations in one buffer (shared with propagate).
-        let mut ring_base = vec![u32::MAX; np];
-        let mut ring_at = vec![(0, 0); np];
-        let mut ring_len = 0u64;
-        for (pi, p) in net.pops.iter().enumerate() {
-            if !matches!(
-                p.dynamics,
-                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_)
-            ) {
-                ring_base[pi] = u32::try_from(ring_len)
-                    .map_err(|_| gpu_err("delay rings exceed 2^32 entries"))?;
-                let len = u64::from(p.ring_depth) * 2 * u64::from(p.size);
-                ring_at[pi] = (ring_len, len);
-                ring_len += len;
-            }
-        }
-        let ring = storage_sized(&ctx, "delay rings", ring_len.max(1) * 4)?;
+        let rings = load.ring_layout()?;
+        let ring = storage_sized(&ctx, "delay rings", rings.len.max(1) * 4)?;
 
-        // Neuron populations.
-        let nlayout: &[B] = &[B::U, B::W, B::W, B::R, B::W, B::W];
-        let mut pipes: Vec<(Model, Pipe)> = vec![];
-        let mut neurons = vec![];
-        let mut keep = vec![];
-        for (pi, p) in net.pops.iter().enumerate() {
-            let n = p.size;
-            let (model, params, state): (Model, Vec<u8>, Vec<f32>) = match &p.dynamics {
-                Dynamics::Lif(k, s) => {
-                    let prm = LifParams {
-                        n,
-                        gid0: p.offset,
-                        ring: ring_base[pi],
-                        depth: p.ring_depth,
-                        pop: pi as u32,
-                        ref_steps: k.ref_steps,
-                        delta: k.delta as u32,
-                        inv_exc: p.inv_scale[0],
-                        inv_inh: p.inv_scale[1],
-                        e_l: k.e_l,
-                        v_reset: k.v_reset,
-                        v_th: k.v_th,
-                        p33: k.p33,
-                        p30: k.p30,
-                        p32_exc: k.p32_exc,
-                        p32_inh: k.p32_inh,
-                        p22_exc: k.p22_exc,
-                        p22_inh: k.p22_inh,
-                        i_bias: k.i_bias,
-                        ..Default::default()
-                    };
-                    let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
-                    let st = [&s.v[..], &s.i_exc, &s.i_inh]
-                        .concat()
-                        .into_iter()
-                        .chain(refrac)
-                        .collect();
-                    (Model::Lif, bytemuck::bytes_of(&prm).to_vec(), st)
-                }
-                Dynamics::LifCond(k, s) => {
-                    let prm = LifCondParams {
-                        n,
-                        gid0: p.offset,
-                        ring: ring_base[pi],
-                        depth: p.ring_depth,
-                        pop: pi as u32,
-                        ref_steps: k.ref_steps,
-                        inv_exc: p.inv_scale[0],
-                        inv_inh: p.inv_scale[1],
-                        dt_over_c: k.dt_over_c,
-                        g_l: k.g_l,
-                        e_l: k.e_l,
-                        e_exc: k.e_exc,
-                        e_inh: k.e_inh,
-                        v_reset: k.v_reset,
-                        v_th: k.v_th,
-                        decay_exc: k.decay_exc,
-                        decay_inh: k.decay_inh,
-                        i_bias: k.i_bias,
-                        ..Default::default()
-                    };
-                    let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
-                    let st = [&s.v[..], &s.ge, &s.gi]
-                        .concat()
-                        .into_iter()
-                        .chain(refrac)
-                        .collect();
-                    (Model::LifCond, bytemuck::bytes_of(&prm).to_vec(), st)
-                }
-                Dynamics::Izhikevich(k, s) => {
-                    let prm = IzhParams {
-                        n,
-                        gid0: p.offset,
-                        ring: ring_base[pi],
-                        depth: p.ring_depth,
-                        pop: pi as u32,
-                        half: (k.integration == IzhIntegration::HalfSteps) as u32,
-                        inv_exc: p.inv_scale[0],
-                        inv_inh: p.inv_scale[1],
-                        dt: k.dt,
-                        half_dt: k.half_dt,
-                        v_peak: k.v_peak,
-                        ..Default::default()
-                    };
-                    let st = [&s.v[..], &s.u, &s.a, &s.b, &s.c, &s.d].concat();
-                    (Model::Izhikevich, bytemuck::bytes_of(&prm).to_vec(), st)
-                }
-                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => continue,
-            };
-            if !pipes.iter().any(|(m, _)| *m == model) {
-                let (name, src) = match model {
-                    Model::Lif => ("neuron_lif", NEURON_LIF),
-                    Model::LifCond => ("neuron_lif_cond", NEURON_LIF_COND),
-                    Model::Izhikevich => ("neuron_izhikevich", NEURON_IZHIKEVICH),
-                };
-                pipes.push((model, mk(name, src, "main", &[nlayout])?));
-            }
-            let pl = &pipes.iter().find(|(m, _)| *m == model).expect("added").1;
-            let state = storage(
-                &ctx,
-                &format!("{} state", p.name),
-                bytemuck::cast_slice(&state),
-            )?;
-            let i_ext = storage(
-                &ctx,
-                &format!("{} i_ext", p.name),
-                bytemuck::cast_slice(&vec![0f32; n as usize]),
-            )?;
-            let ub = uniform(dev, &p.name, &params);
-            let group = bind(
-                dev,
-                &p.name,
-                &pl.groups[0],
-                &[&ub, &state, &ring, &i_ext, &rec, &ctl],
-            );
-            keep.push(ub);
-            neurons.push(NeuronPop {
-                model,
-                pop: pi,
-                n,
-                state,
-                i_ext,
-                group,
-                inputs: None,
-            });
-        }
+        let (mut neurons, pipes) = load.neurons(&rings.base, &ring, &rec, &ctl)?;
+        let noise_pipe = load.currents(&mut neurons)?;
+        let (poisson, chunks_pipe, bernoulli_pipe) = load.poisson(&rec, &ctl)?;
+        let (sources, source_pipe) = load.spike_sources(&rec, &ctl)?;
+        let [tab, row_ptr, targets, wfix, delays] = load.connectivity(&rings.base)?;
 
-        // Noise and constant currents, per population in model order.
-        let mut terms: Vec<NoiseTerm> = vec![];
-        let mut masks: Vec<u32> = vec![];
-        let mut per_pop: Vec<(usize, u32, u32)> = vec![];
-        for (pi, p) in net.pops.iter().enumerate() {
-            let first = terms.len() as u32;
-            for inp in &net.inputs {
-                let (pop, ids) = match inp {
-                    BuiltInput::Noise { pop, ids, .. } | BuiltInput::Current { pop, ids, .. } => {
-                        (*pop, ids)
-                    }
-                };
-                if pop != pi {
-                    continue;
-                }
-                let mask = match ids {
-                    None => u32::MAX,
-                    Some(ids) => {
-                        let at = masks.len();
-                        masks.resize(at + p.size as usize, 0);
-                        for &i in ids {
-                            masks[at + i as usize] += 1;
-                        }
-                        at as u32
-                    }
-                };
-                // Steps are below 2^32 (checked in `run`), so clamping is exact.
-                let clamp = |s: u64| s.min(u64::from(u32::MAX)) as u32;
-                terms.push(match inp {
-                    BuiltInput::Current {
-                        amplitude,
-                        start,
-                        stop,
-                        ..
-                    } => NoiseTerm {
-                        kind: 0,
-                        mask,
-                        start: clamp(*start),
-                        stop: clamp(*stop),
-                        a: *amplitude,
-                        ..Default::default()
-                    },
-                    BuiltInput::Noise {
-                        mean, std, stream, ..
-                    } => NoiseTerm {
-                        kind: 1,
-                        mask,
-                        stream: *stream,
-                        a: *mean,
-                        b: *std,
-                        ..Default::default()
-                    },
-                });
-            }
-            let count = terms.len() as u32 - first;
-            if count > 0 {
-                per_pop.push((pi, first, count));
-            }
-        }
-        let mut noise_pipe = None;
-        if !per_pop.is_empty() {
-            let pl = mk(
-                "inputs_noise",
-                INPUTS_NOISE,
-                "main",
-                &[&[B::U, B::R, B::R, B::R, B::W]],
-            )?;
-            let terms_buf = storage(&ctx, "input terms", bytemuck::cast_slice(&terms))?;
-            let masks_buf = storage(&ctx, "input masks", bytemuck::cast_slice(&masks))?;
-            let t = normal_tables();
-            let tables = storage(
-                &ctx,
-                "normal tables",
-                bytemuck::cast_slice(&[&t.body[..], &t.tail[..]].concat()),
-            )?;
-            for (pi, first, count) in per_pop {
-                let Some(np) = neurons.iter_mut().find(|x| x.pop == pi) else {
-                    continue;
-                };
-                let prm = NoiseParams {
-                    n: np.n,
-                    first_term: first,
-                    n_terms: count,
-                    key0: key[0],
-                    key1: key[1],
-                    ..Default::default()
-                };
-                let ub = uniform(dev, "noise params", bytemuck::bytes_of(&prm));
-                np.inputs = Some(bind(
-                    dev,
-                    "inputs",
-                    &pl.groups[0],
-                    &[&ub, &terms_buf, &masks_buf, &tables, &np.i_ext],
-                ));
-                keep.push(ub);
-            }
-            keep.extend([terms_buf, masks_buf, tables]);
-            noise_pipe = Some(pl);
-        }
-
-        // Poisson and spike-source populations.
-        let src_layout: &[B] = &[B::U, B::R, B::W, B::W];
-        let (mut bernoulli_pipe, mut chunks_pipe, mut source_pipe) = (None, None, None);
-        let mut poisson = vec![];
-        let mut sources = vec![];
-        let mut events: Vec<[u32; 2]> = vec![];
-        let mut source_pending = vec![];
-        for (pi, p) in net.pops.iter().enumerate() {
-            match &p.dynamics {
-                Dynamics::Poisson {
-                    sampler,
-                    start,
-                    stop,
-                } => {
-                    let mut prm = PoissonParams {
-                        n: p.size,
-                        gid0: p.offset,
-                        stream: STREAM_POISSON + pi as u32,
-                        key0: key[0],
-                        key1: key[1],
-                        ..Default::default()
-                    };
-                    let (table, chunks, threads): (Vec<u32>, bool, u32) = match sampler {
-                        PoissonKind::Uniform(s) if s.p() == 0.0 => continue,
-                        PoissonKind::Uniform(s) if s.chunk_len() == 1 => {
-                            prm.len = 1;
-                            prm.thr = s.threshold();
-                            (vec![], false, p.size)
-                        }
-                        PoissonKind::Uniform(s) => {
-                            prm.len = s.chunk_len();
-                            let (f, l) = (s.count_thresholds(false), s.count_thresholds(true));
-                            prm.full_len = f.len() as u32;
-                            prm.last_len = l.len() as u32;
-                            ([f, l].concat(), true, p.size.div_ceil(s.chunk_len()))
-                        }
-                        PoissonKind::Each(b) => {
-                            prm.len = 0;
-                            (b.thresholds().to_vec(), false, p.size)
-                        }
-                    };
-                    let slot = if chunks {
-                        &mut chunks_pipe
-                    } else {
-                        &mut bernoulli_pipe
-                    };
-                    let entry = if chunks { "chunks" } else { "bernoulli" };
-                    if slot.is_none() {
-                        *slot = Some(mk(
-                            &format!("inputs_poisson {entry}"),
-                            INPUTS_POISSON,
-                            entry,
-                            &[src_layout],
-                        )?);
-                    }
-                    let pl = slot.as_ref().expect("just built");
-                    let tb = storage(
-                        &ctx,
-                        &format!("{} thresholds", p.name),
-                        bytemuck::cast_slice(&table),
-                    )?;
-                    let ub = uniform(dev, &p.name, bytemuck::bytes_of(&prm));
-                    let group = bind(dev, &p.name, &pl.groups[0], &[&ub, &tb, &rec, &ctl]);
-                    keep.extend([tb, ub]);
-                    poisson.push(PoissonPop {
-                        chunks,
-                        threads,
-                        start: *start,
-                        stop: *stop,
-                        group,
-                    });
-                }
-                Dynamics::SpikeSource(ev) => {
-                    // Steps past 2^32 are never run (checked in `run`).
-                    let ev: Vec<_> = ev
-                        .iter()
-                        .filter(|(s, _)| *s < u64::from(u32::MAX))
-                        .collect();
-                    let first = events.len() as u32;
-                    events.extend(ev.iter().map(|&&(s, i)| [s as u32, i]));
-                    let prm = SourceParams {
-                        gid0: p.offset,
-                        first,
-                        count: ev.len() as u32,
-                        ..Default::default()
-                    };
-                    source_pending.push((
-                        p.name.clone(),
-                        prm,
-                        ev.iter().map(|e| e.0).collect::<Vec<_>>(),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if !source_pending.is_empty() {
-            let pl = mk("inputs_source", INPUTS_SOURCE, "main", &[src_layout])?;
-            let eb = storage(&ctx, "source events", bytemuck::cast_slice(&events))?;
-            for (name, prm, steps) in source_pending {
-                let ub = uniform(dev, &name, bytemuck::bytes_of(&prm));
-                let group = bind(dev, &name, &pl.groups[0], &[&ub, &eb, &rec, &ctl]);
-                keep.push(ub);
-                sources.push(SourcePop { steps, group });
-            }
-            keep.push(eb);
-            source_pipe = Some(pl);
-        }
-
-        // Connectivity: concatenated CSR arrays and the lookup table of propagate.
-        let mut out_projs = vec![vec![]; np];
-        for (k, pr) in net.projs.iter().enumerate() {
-            if ring_base[pr.post] != u32::MAX {
-                out_projs[pr.pre].push(k as u32);
-            }
-        }
-        let (pops_at, projs_at) = (4, 4 + 4 * np);
-        let outs_at = projs_at + 8 * net.projs.len();
-        let mut tab = vec![np as u32, pops_at as u32, projs_at as u32, outs_at as u32];
-        let mut outs = vec![];
-        for (p, o) in net.pops.iter().zip(&out_projs) {
-            tab.extend([p.offset, p.size, outs.len() as u32, o.len() as u32]);
-            outs.extend_from_slice(o);
-        }
-        let (mut row_ptr, mut targets, mut wfix, mut delays) = (vec![], vec![], vec![], vec![]);
-        for pr in &net.projs {
-            let post = &net.pops[pr.post];
-            let (dconst, doff) = match &pr.delays {
-                Delays::Const(d) => (u32::from(*d), 0),
-                Delays::PerSynapse(ds) => {
-                    let at = delays.len() as u32;
-                    delays.extend(ds.iter().map(|&d| u32::from(d)));
-                    (0, at)
-                }
-            };
-            tab.extend([
-                ring_base[pr.post],
-                post.size,
-                post.ring_depth,
-                pr.receptor as u32,
-                row_ptr.len() as u32,
-                targets.len() as u32,
-                dconst,
-                doff,
-            ]);
-            row_ptr.extend_from_slice(&pr.row_ptr);
-            targets.extend_from_slice(&pr.targets);
-            wfix.extend_from_slice(&pr.wfix);
-        }
-        if targets.len() as u64 >= u64::from(u32::MAX)
-            || row_ptr.len() as u64 >= u64::from(u32::MAX)
-        {
-            return Err(gpu_err("more than 2^32 synapses"));
-        }
-        tab.extend(outs);
-        let tab_buf = storage(&ctx, "connectivity table", bytemuck::cast_slice(&tab))?;
-        let row_buf = storage(&ctx, "row pointers", bytemuck::cast_slice(&row_ptr))?;
-        let tgt_buf = storage(&ctx, "synapse targets", bytemuck::cast_slice(&targets))?;
-        let w_buf = storage(&ctx, "synapse weights", bytemuck::cast_slice(&wfix))?;
-        let d_buf = storage(&ctx, "synapse delays", bytemuck::cast_slice(&delays))?;
         let dispatch = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("propagate dispatch"),
             contents: bytemuck::cast_slice(&[0u32, 1, 1]),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::INDIRECT,
         });
-        let args_pipe = mk(
+        let args_pipe = load.pipe(
             "propagate args",
             PROPAGATE,
             "args",
             &[&[B::W, B::R], &[B::W]],
         )?;
-        let prop_pipe = mk(
+        let prop_pipe = load.pipe(
             "propagate",
             PROPAGATE,
             "main",
@@ -757,11 +364,8 @@ impl GpuBackend {
             dev,
             "propagate",
             &prop_pipe.groups[0],
-            &[
-                &ctl, &rec, &tab_buf, &row_buf, &tgt_buf, &w_buf, &d_buf, &ring,
-            ],
+            &[&ctl, &rec, &tab, &row_ptr, &targets, &wfix, &delays, &ring],
         );
-        keep.extend([tab_buf, row_buf, tgt_buf, w_buf, d_buf]);
 
         Ok(GpuBackend {
             names: net.pops.iter().map(|p| p.name.clone()).collect(),
@@ -785,11 +389,10 @@ impl GpuBackend {
             args_groups,
             prop_group,
             unread_steps: 0,
-            batch_steps,
+            batch_steps: (rec_cap / n_total).max(1),
             pending: vec![],
-            ring_at,
+            ring_at: rings.at,
             ring,
-            _keep: keep,
             ctx,
         })
     }
