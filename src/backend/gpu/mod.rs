@@ -1,6 +1,8 @@
 //! The GPU backend: the phases of the DESIGN.md step as WGSL compute shaders on
-//! wgpu, with the same arrays and arithmetic as the CPU reference so that spikes
-//! match bit for bit where the device evaluates `a * b + c` unfused.
+//! wgpu, with the same arrays and arithmetic as the CPU reference. Spikes match the
+//! CPU bit for bit where f32 operations are evaluated as written: on Vulkan the
+//! shaders go in as SPIR-V with `NoContraction` ([`spirv`]), and lavapipe is
+//! tested to match exactly.
 //!
 //! Schedule: [`Backend::run`] encodes every step of the chunk into one compute
 //! pass (one submission per at most [`STEP_SLOTS`] steps) with no host round trip
