@@ -79,7 +79,8 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
     )
 }
 
-/// Every adapter wgpu can see, best first, as [`describe`] lines.
+/// Every adapter wgpu can see, best first, one line each: name, device type,
+/// backend, driver.
 pub fn list_adapters() -> Vec<String> {
     let mut infos: Vec<_> =
         pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
