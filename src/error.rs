@@ -52,6 +52,10 @@ pub enum Error {
         /// Step at which it was detected.
         step: u64,
     },
+    /// The GPU backend failed: no adapter, a device limit, a wgpu validation error,
+    /// device loss, or a spike buffer overflow.
+    #[error("GPU: {0}")]
+    Gpu(String),
     /// A request the network cannot serve (unknown population, variable, ...).
     #[error("{0}")]
     Invalid(String),

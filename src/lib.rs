@@ -1,5 +1,6 @@
 //! astroglia: a spiking neural network simulator with an event-driven CPU reference
-//! backend, LIF and Izhikevich neurons, and TOML model files.
+//! backend, a wgpu/WGSL GPU backend that reproduces its spikes, LIF and Izhikevich
+//! neurons, and TOML model files.
 //!
 //! ```
 //! use astroglia::model::Network;

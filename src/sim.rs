@@ -1,7 +1,7 @@
 //! The [`Simulator`] facade: owns a backend, runs steps in chunks, keeps the
 //! summary statistics of every spike and the recordings the monitors ask for.
 use crate::analysis::{rate_hz, IsiStats, SpikeHasher};
-use crate::backend::{Backend, CpuBackend, Spike};
+use crate::backend::{Backend, CpuBackend, GpuBackend, Spike};
 use crate::build::{build, Built};
 use crate::model::Network;
 use crate::record::{PopSpikes, RateTrace, Recording, StateTrace};
@@ -15,6 +15,8 @@ pub enum BackendKind {
     /// The CPU reference.
     #[default]
     Cpu,
+    /// The wgpu/WGSL backend on the best (or the chosen) GPU adapter.
+    Gpu,
 }
 
 /// Options of a run that are not part of the model.
@@ -27,6 +29,9 @@ pub struct SimOptions {
     /// Worker threads of the CPU backend (0 or 1: single-threaded). Results do not
     /// depend on it.
     pub threads: usize,
+    /// GPU adapter by name substring (default: `ASTROGLIA_ADAPTER`, else the best
+    /// adapter: discrete, integrated, virtual, then CPU).
+    pub adapter: Option<String>,
 }
 
 /// Per-population figures of `summary.json`.
@@ -145,6 +150,7 @@ impl Simulator {
         let meta = built_meta(&built);
         let backend: Box<dyn Backend> = match opts.backend {
             BackendKind::Cpu => Box::new(CpuBackend::with_threads(built, opts.threads)),
+            BackendKind::Gpu => Box::new(GpuBackend::new(&built, opts.adapter.as_deref())?),
         };
         Self::assemble(net, meta, backend, t0)
     }

@@ -245,6 +245,12 @@ impl CpuBackend {
         }
     }
 
+    /// The delay ring of population `pop`: `depth × 2 receptors × size` fixed-point
+    /// accumulators (empty for sources). For per-phase parity tests.
+    pub fn ring(&self, pop: usize) -> &[i32] {
+        &self.rings[pop]
+    }
+
     /// The built network (parameters, connectivity, current state).
     pub fn built(&self) -> &Built {
         &self.net
@@ -609,6 +615,9 @@ impl Backend for CpuBackend {
             .get(pop)
             .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
         let src: &[f32] = match (&p.dynamics, var) {
+            (Dynamics::Lif(..) | Dynamics::LifCond(..) | Dynamics::Izhikevich(..), "i_ext") => {
+                &self.i_ext[pop]
+            }
             (Dynamics::Lif(_, s), "v") => &s.v,
             (Dynamics::Lif(_, s), "i_exc") => &s.i_exc,
             (Dynamics::Lif(_, s), "i_inh") => &s.i_inh,

@@ -1,8 +1,10 @@
 //! Backends run the phases of the DESIGN.md step on built arrays. The CPU backend is
 //! the reference; others must produce the same spikes.
 pub mod cpu;
+pub mod gpu;
 
 pub use cpu::CpuBackend;
+pub use gpu::GpuBackend;
 
 /// One spike: step and global neuron id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,7 +34,8 @@ pub trait Backend {
     /// Moves the spikes emitted since the last call into `out`, ordered by step,
     /// then global id.
     fn drain_spikes(&mut self, out: &mut Vec<Spike>) -> crate::Result<()>;
-    /// Copies a state variable of population `pop` into `out`.
+    /// Copies a state variable of population `pop` into `out` (`i_ext`: the
+    /// external current of the last step, on every neuron population).
     fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()>;
     /// Runs steps `first..first + n` in schedule order. Backends override it to batch steps.
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {

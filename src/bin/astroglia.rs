@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// astroglia: spiking neural network simulator (CPU reference backend).
+/// astroglia: spiking neural network simulator (CPU reference and wgpu GPU backends).
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -29,12 +29,16 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// List the GPU adapters `--backend gpu` can use, best first.
+    Devices,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum BackendArg {
     /// CPU reference backend.
     Cpu,
+    /// wgpu/WGSL backend (Vulkan, Metal or DX12; lavapipe works without a GPU).
+    Gpu,
 }
 
 #[derive(clap::Args)]
@@ -53,6 +57,10 @@ struct RunArgs {
     /// Output directory (created if missing; default: out/<model name>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// GPU adapter by name substring (default: $ASTROGLIA_ADAPTER, else the best one;
+    /// see `astroglia devices`).
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
     /// Worker threads for neuron updates (results are identical for any count).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -69,6 +77,12 @@ struct RunArgs {
 
 /// Exit codes: 0 success, 1 run failure, 2 bad input (arguments or model file).
 fn main() -> ExitCode {
+    // Mesa's device-select Vulkan layer probes Wayland/X11 and prints
+    // "error: XDG_RUNTIME_DIR is invalid" on headless machines; astroglia picks its
+    // adapter itself. Set before any thread exists.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -88,6 +102,19 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run_model(args),
+        Command::Devices => {
+            let list = astroglia::backend::gpu::list_adapters();
+            if list.is_empty() {
+                println!(
+                    "no GPU adapter found: install a Vulkan driver (on Debian/Ubuntu: \
+                     `apt-get install mesa-vulkan-drivers libvulkan1`) or use --backend cpu"
+                );
+            }
+            for line in list {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { model, seed } => {
             let net = Network::from_toml_file(&model)?;
             let t = Instant::now();
@@ -136,6 +163,7 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let backend = match args.backend {
         BackendArg::Cpu => BackendKind::Cpu,
+        BackendArg::Gpu => BackendKind::Gpu,
     };
     let mut sim = Simulator::new(
         &net,
@@ -143,6 +171,7 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             seed: args.seed,
             backend,
             threads: args.threads,
+            adapter: args.adapter.clone(),
         },
     )?;
     let steps = (net.duration_ms / net.dt_ms).round() as u64;

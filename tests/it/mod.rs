@@ -1,8 +1,10 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
-//! networks against published statistics, determinism, bad input, the CLI.
+//! networks against published statistics, determinism, bad input, the CLI,
+//! CPU–GPU parity.
 mod bad_models;
 mod cli;
 mod determinism;
+mod gpu_parity;
 mod izhikevich_presets;
 mod reference_networks;
 mod single_neuron;

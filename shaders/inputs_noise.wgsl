@@ -1,0 +1,149 @@
+// Current inputs of one population for one step (src/backend/cpu.rs `apply_inputs`):
+// Gaussian noise `mean + std * N(0,1)` and constant currents, summed into i_ext in
+// model order from 0.0, so the float additions happen in the CPU's order. Noise of
+// neuron i is word i % 4 of Philox block (stream, 0, step, i / 4), turned into a
+// normal variate by the two uploaded inverse-CDF tables (src/rng.rs).
+// One invocation per neuron.
+
+struct Step {
+    step: u32,
+}
+
+struct Params {
+    n: u32,
+    first_term: u32,
+    n_terms: u32,
+    key0: u32,
+    key1: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// One input acting on the population.
+struct Term {
+    // 0: constant current, 1: noise.
+    kind: u32,
+    // Offset of per-neuron multiplicities in `masks`, or ALL for every neuron once.
+    mask: u32,
+    stream: u32,
+    // Active steps [start, stop) of a current.
+    start: u32,
+    stop: u32,
+    // Amplitude (current) or mean (noise).
+    a: f32,
+    // Standard deviation (noise).
+    b: f32,
+    _pad: u32,
+}
+
+const ALL: u32 = 0xffffffffu;
+
+@group(0) @binding(0) var<uniform> st: Step;
+@group(1) @binding(0) var<uniform> p: Params;
+@group(1) @binding(1) var<storage, read> terms: array<Term>;
+@group(1) @binding(2) var<storage, read> masks: array<u32>;
+// body[0..4097] then tail[0..4097] (src/rng.rs NormalTables).
+@group(1) @binding(3) var<storage, read> tables: array<f32>;
+@group(1) @binding(4) var<storage, read_write> i_ext: array<f32>;
+
+// --- philox: keep identical in inputs_noise.wgsl and inputs_poisson.wgsl ---
+const PHILOX_M0: u32 = 0xD2511F53u;
+const PHILOX_M1: u32 = 0xCD9E8D57u;
+const PHILOX_W0: u32 = 0x9E3779B9u;
+const PHILOX_W1: u32 = 0xBB67AE85u;
+
+// High word of the 64-bit product a * b from 16-bit partial products
+// (src/rng.rs `uniform_below_split`).
+fn mulhi(a: u32, b: u32) -> u32 {
+    let al = a & 0xffffu;
+    let ah = a >> 16u;
+    let bl = b & 0xffffu;
+    let bh = b >> 16u;
+    let ll = al * bl;
+    let lh = al * bh;
+    let hl = ah * bl;
+    let hh = ah * bh;
+    let cross = (ll >> 16u) + (lh & 0xffffu) + hl;
+    return hh + (lh >> 16u) + (cross >> 16u);
+}
+
+// Philox4x32-10 (src/rng.rs `philox4x32_10`).
+fn philox(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+    var c = ctr;
+    var k = key;
+    for (var r = 0u; r < 10u; r++) {
+        if (r > 0u) {
+            k = k + vec2<u32>(PHILOX_W0, PHILOX_W1);
+        }
+        let hi0 = mulhi(PHILOX_M0, c.x);
+        let lo0 = PHILOX_M0 * c.x;
+        let hi1 = mulhi(PHILOX_M1, c.z);
+        let lo1 = PHILOX_M1 * c.z;
+        c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    }
+    return c;
+}
+
+// CounterRng::block for a step below 2^32.
+fn rng_block(key: vec2<u32>, stream: u32, sub: u32, step: u32, index: u32) -> vec4<u32> {
+    return philox(vec4<u32>(index, step, 0u, (stream << 8u) | sub), key);
+}
+// --- end philox ---
+
+const BODY_END: u32 = 0x7ff00000u;
+const TAIL: u32 = 4097u;
+
+// src/rng.rs `NormalTables::sample`.
+fn normal(x: u32) -> f32 {
+    let u = x & 0x7fffffffu;
+    var a: f32;
+    var b: f32;
+    var f: f32;
+    if (u < BODY_END) {
+        let c = u >> 19u;
+        f = f32(u & 0x7ffffu) * (1.0 / 524288.0);
+        a = tables[c];
+        b = tables[c + 1u];
+    } else {
+        let v = u - BODY_END;
+        let c = v >> 8u;
+        f = f32(v & 0xffu) * (1.0 / 256.0);
+        a = tables[TAIL + c];
+        b = tables[TAIL + c + 1u];
+    }
+    let z = a + f * (b - a);
+    return select(z, -z, (x >> 31u) == 1u);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = g.x + g.y * nwg.x * 64u;
+    if (i >= p.n) {
+        return;
+    }
+    let key = vec2<u32>(p.key0, p.key1);
+    var x = 0.0f;
+    for (var t = p.first_term; t < p.first_term + p.n_terms; t++) {
+        let term = terms[t];
+        var times = 1u;
+        if (term.mask != ALL) {
+            times = masks[term.mask + i];
+        }
+        if (term.kind == 0u) {
+            if (st.step < term.start || st.step >= term.stop) {
+                times = 0u;
+            }
+            for (var c = 0u; c < times; c++) {
+                x = x + term.a;
+            }
+        } else if (times > 0u) {
+            let w = rng_block(key, term.stream, 0u, st.step, i / 4u)[i % 4u];
+            let val = term.a + term.b * normal(w);
+            for (var c = 0u; c < times; c++) {
+                x = x + val;
+            }
+        }
+    }
+    i_ext[i] = x;
+}

@@ -1,0 +1,45 @@
+// Spike-source populations: the sorted (step, local id) event list is uploaded once;
+// each step, invocation i appends the i-th event of that step (found by binary
+// search), as src/backend/cpu.rs does with its event pointer.
+
+struct Step {
+    step: u32,
+}
+
+struct Params {
+    gid0: u32,
+    // This population's events in `events`: [first, first + count).
+    first: u32,
+    count: u32,
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> st: Step;
+@group(1) @binding(0) var<uniform> p: Params;
+@group(1) @binding(1) var<storage, read> events: array<vec2<u32>>;
+@group(1) @binding(2) var<storage, read_write> rec: array<vec2<u32>>;
+@group(1) @binding(3) var<storage, read_write> ctl: array<atomic<u32>>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = g.x + g.y * nwg.x * 64u;
+    // First event at or after this step.
+    var lo = p.first;
+    var hi = p.first + p.count;
+    while (lo < hi) {
+        let mid = lo + (hi - lo) / 2u;
+        if (events[mid].x < st.step) {
+            lo = mid + 1u;
+        } else {
+            hi = mid;
+        }
+    }
+    let e = lo + i;
+    if (e >= p.first + p.count || events[e].x != st.step) {
+        return;
+    }
+    let at = atomicAdd(&ctl[0], 1u);
+    if (at < arrayLength(&rec)) {
+        rec[at] = vec2<u32>(st.step, p.gid0 + events[e].y);
+    }
+}

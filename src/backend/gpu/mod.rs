@@ -1,0 +1,732 @@
+//! The GPU backend: the phases of the DESIGN.md step as WGSL compute shaders on
+//! wgpu, with the same arrays and arithmetic as the CPU reference. Spikes match the
+//! CPU bit for bit where f32 operations are evaluated as written: on Vulkan the
+//! shaders go in as SPIR-V with `NoContraction` ([`spirv`]), and lavapipe is
+//! tested to match exactly.
+//!
+//! Schedule: [`Backend::run`] encodes every step of the chunk into one compute
+//! pass (one submission per at most [`STEP_SLOTS`] steps) with no host round trip
+//! in between; the step index reaches the shaders through a uniform buffer read at
+//! a dynamic offset. Per step: inputs (noise/currents, Poisson, spike sources),
+//! neuron updates, then `args` turns the step's spikes into an indirect dispatch
+//! of `propagate`. Spikes are appended as (step, id) pairs to one device record
+//! with an atomic counter and read back once per `run`; `drain_spikes` sorts them.
+use super::{Backend, Spike};
+use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind, STREAM_POISSON};
+use crate::neuron::izhikevich::IzhIntegration;
+use crate::rng::{normal_tables, CounterRng};
+use bytemuck::Pod;
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+mod context;
+pub mod shaders;
+pub mod spirv;
+mod upload;
+
+pub use context::{list_adapters, GpuContext, ADAPTER_ENV, SHADERS_ENV};
+use shaders::*;
+
+/// Invocations per workgroup of every per-neuron shader.
+const WG: u32 = 64;
+/// Workgroups per dimension every WebGPU device supports.
+const MAX_WG: u32 = 65_535;
+/// Steps per submission (slots of the step uniform buffer).
+pub const STEP_SLOTS: u64 = 1000;
+/// Most (step, id) entries the spike record holds (64 MiB).
+const MAX_RECORD: u64 = 1 << 23;
+/// Words of `ctl` before the per-population non-finite flags.
+const CTL_HEAD: usize = 4;
+
+fn gpu_err(msg: impl Into<String>) -> crate::Error {
+    crate::Error::Gpu(msg.into())
+}
+
+/// Binding kinds of an explicit bind group layout.
+#[derive(Clone, Copy)]
+enum B {
+    /// Uniform read at a dynamic offset.
+    Dyn,
+    /// Uniform.
+    U,
+    /// Read-only storage.
+    R,
+    /// Read-write storage.
+    W,
+}
+
+fn layout(device: &wgpu::Device, label: &str, kinds: &[B]) -> wgpu::BindGroupLayout {
+    let entries: Vec<_> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match k {
+                    B::Dyn | B::U => wgpu::BufferBindingType::Uniform,
+                    B::R => wgpu::BufferBindingType::Storage { read_only: true },
+                    B::W => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: matches!(k, B::Dyn),
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    })
+}
+
+/// A compute pipeline and the layouts of its bind groups after group 0 (the step).
+struct Pipe {
+    pipeline: wgpu::ComputePipeline,
+    groups: Vec<wgpu::BindGroupLayout>,
+}
+
+fn pipe(
+    ctx: &GpuContext,
+    step: &wgpu::BindGroupLayout,
+    name: &str,
+    src: &str,
+    entry: &str,
+    groups: &[&[B]],
+) -> crate::Result<Pipe> {
+    let device = &ctx.device;
+    let module = ctx.shader(name, src, &[entry])?;
+    let groups: Vec<_> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| layout(device, &format!("{name} group {}", i + 1), g))
+        .collect();
+    let mut all = vec![Some(step)];
+    all.extend(groups.iter().map(Some));
+    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(name),
+        bind_group_layouts: &all,
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: Some(&pl),
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    Ok(Pipe { pipeline, groups })
+}
+
+/// Bind group of `bufs` in binding order.
+fn bind(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    bufs: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<_> = bufs
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &entries,
+    })
+}
+
+/// Workgroup grid covering `threads` invocations of `WG` (2-D past 65,535 groups;
+/// the shaders linearise `x + y * num_workgroups.x * WG`).
+fn grid(threads: u32) -> (u32, u32) {
+    let groups = threads.div_ceil(WG);
+    if groups <= MAX_WG {
+        (groups, 1)
+    } else {
+        (MAX_WG, groups.div_ceil(MAX_WG))
+    }
+}
+
+/// Which neuron shader a population runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Model {
+    Lif,
+    LifCond,
+    Izhikevich,
+}
+
+impl Model {
+    /// State sections of the population's state buffer, in order.
+    fn vars(self) -> &'static [&'static str] {
+        match self {
+            Model::Lif => &["v", "i_exc", "i_inh", "refrac"],
+            Model::LifCond => &["v", "ge", "gi", "refrac"],
+            Model::Izhikevich => &["v", "u", "a", "b", "c", "d"],
+        }
+    }
+}
+
+struct NeuronPop {
+    model: Model,
+    pop: usize,
+    n: u32,
+    state: wgpu::Buffer,
+    i_ext: wgpu::Buffer,
+    group: wgpu::BindGroup,
+    /// Bind group of the noise/current shader when the population has inputs.
+    inputs: Option<wgpu::BindGroup>,
+}
+
+struct PoissonPop {
+    chunks: bool,
+    threads: u32,
+    start: u64,
+    stop: u64,
+    group: wgpu::BindGroup,
+}
+
+struct SourcePop {
+    /// Sorted steps of the uploaded events (to size each step's dispatch).
+    steps: Vec<u64>,
+    group: wgpu::BindGroup,
+}
+
+/// Phases to encode for a step.
+#[derive(Clone, Copy)]
+struct Phases {
+    inputs: bool,
+    neurons: bool,
+    propagate: bool,
+}
+
+const ALL_PHASES: Phases = Phases {
+    inputs: true,
+    neurons: true,
+    propagate: true,
+};
+
+/// The GPU engine: device buffers for the whole network and the pipelines it needs.
+pub struct GpuBackend {
+    ctx: Arc<GpuContext>,
+    names: Vec<String>,
+    neurons: Vec<NeuronPop>,
+    poisson: Vec<PoissonPop>,
+    sources: Vec<SourcePop>,
+    pipes: upload::NeuronPipes,
+    noise_pipe: Option<Pipe>,
+    bernoulli_pipe: Option<Pipe>,
+    chunks_pipe: Option<Pipe>,
+    source_pipe: Option<Pipe>,
+    args_pipe: Pipe,
+    prop_pipe: Pipe,
+    step_buf: wgpu::Buffer,
+    step_group: wgpu::BindGroup,
+    step_stride: u64,
+    ctl: wgpu::Buffer,
+    rec: wgpu::Buffer,
+    rec_cap: u64,
+    dispatch: wgpu::Buffer,
+    args_groups: [wgpu::BindGroup; 2],
+    prop_group: wgpu::BindGroup,
+    /// Steps whose spikes may still sit in the device record.
+    unread_steps: u64,
+    /// Steps the record can take between read-backs without overflowing.
+    batch_steps: u64,
+    pending: Vec<Spike>,
+    /// Per population: first ring entry and ring length (0 for sources).
+    ring_at: Vec<(u64, u64)>,
+    ring: wgpu::Buffer,
+}
+
+impl GpuBackend {
+    /// Opens the best adapter (or the one named by `adapter` / `ASTROGLIA_ADAPTER`)
+    /// and uploads the network.
+    pub fn new(net: &Built, adapter: Option<&str>) -> crate::Result<Self> {
+        Self::with_context(Arc::new(GpuContext::new(adapter)?), net)
+    }
+
+    /// Uploads the network to an existing device (tests share one).
+    pub fn with_context(ctx: Arc<GpuContext>, net: &Built) -> crate::Result<Self> {
+        Self::with_record(ctx, net, None)
+    }
+
+    /// Like [`Self::with_context`] with a spike record of `entries` (step, id)
+    /// pairs instead of the default (every neuron spiking every step of a
+    /// [`STEP_SLOTS`]-step chunk, at most 2^23 and the device limit). A run is split
+    /// into read-backs of `entries / neurons` steps; a step that alone emits more
+    /// spikes than the record holds is reported as an error.
+    pub fn with_record(
+        ctx: Arc<GpuContext>,
+        net: &Built,
+        entries: Option<u64>,
+    ) -> crate::Result<Self> {
+        let c = ctx.clone();
+        c.scoped("uploading the network", || Self::upload(ctx, net, entries))?
+    }
+
+    /// The delay ring of population `pop`, laid out as [`CpuBackend::ring`]
+    /// (empty for sources). For per-phase parity tests.
+    ///
+    /// [`CpuBackend::ring`]: super::CpuBackend::ring
+    pub fn ring(&self, pop: usize) -> crate::Result<Vec<i32>> {
+        let (base, len) = self.ring_at.get(pop).copied().unwrap_or((0, 0));
+        if len == 0 {
+            return Ok(vec![]);
+        }
+        read_buffer(&self.ctx, &self.ring, base * 4, len * 4)
+    }
+
+    /// The device context.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    fn upload(ctx: Arc<GpuContext>, net: &Built, entries: Option<u64>) -> crate::Result<Self> {
+        let dev = &ctx.device;
+        let np = net.pops.len();
+        let step_layout = layout(dev, "step", &[B::Dyn]);
+        let stride = u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
+            .max(std::mem::size_of::<StepParams>() as u64);
+        let step_buf = dev.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("steps"),
+            size: stride * STEP_SLOTS,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let step_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("step"),
+            layout: &step_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &step_buf,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(std::mem::size_of::<StepParams>() as u64),
+                }),
+            }],
+        });
+        let load = upload::Loader {
+            ctx: &ctx,
+            net,
+            step_layout: &step_layout,
+            key: CounterRng::new(net.seed).key(),
+        };
+
+        // Spike record: every neuron spiking every step of a full chunk, capped.
+        let n_total = u64::from(net.n_neurons()).max(1);
+        let max_entries = (ctx.limits.max_storage_buffer_binding_size / 8)
+            .min(ctx.limits.max_buffer_size / 8)
+            .min(MAX_RECORD);
+        let rec_cap = entries
+            .unwrap_or(n_total * STEP_SLOTS)
+            .min(max_entries)
+            .max(1);
+        let rec = storage_sized(&ctx, "spike record", rec_cap * 8)?;
+        let mut ctl_init = vec![0u32; CTL_HEAD + np];
+        ctl_init[CTL_HEAD..].fill(u32::MAX);
+        let ctl = storage(&ctx, "ctl", bytemuck::cast_slice(&ctl_init))?;
+
+        // Delay rings of all neuron populations in one buffer (shared with propagate).
+        let rings = load.ring_layout()?;
+        let ring = storage_sized(&ctx, "delay rings", rings.len.max(1) * 4)?;
+
+        let (mut neurons, pipes) = load.neurons(&rings.base, &ring, &rec, &ctl)?;
+        let noise_pipe = load.currents(&mut neurons)?;
+        let (poisson, chunks_pipe, bernoulli_pipe) = load.poisson(&rec, &ctl)?;
+        let (sources, source_pipe) = load.spike_sources(&rec, &ctl)?;
+        let [tab, row_ptr, targets, wfix, delays] = load.connectivity(&rings.base)?;
+
+        let dispatch = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("propagate dispatch"),
+            contents: bytemuck::cast_slice(&[0u32, 1, 1]),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::INDIRECT,
+        });
+        let args_pipe = load.pipe(
+            "propagate args",
+            PROPAGATE,
+            "args",
+            &[&[B::W, B::R], &[B::W]],
+        )?;
+        let prop_pipe = load.pipe(
+            "propagate",
+            PROPAGATE,
+            "main",
+            &[&[B::W, B::R, B::R, B::R, B::R, B::R, B::R, B::W]],
+        )?;
+        let args_groups = [
+            bind(dev, "args", &args_pipe.groups[0], &[&ctl, &rec]),
+            bind(dev, "args dispatch", &args_pipe.groups[1], &[&dispatch]),
+        ];
+        let prop_group = bind(
+            dev,
+            "propagate",
+            &prop_pipe.groups[0],
+            &[&ctl, &rec, &tab, &row_ptr, &targets, &wfix, &delays, &ring],
+        );
+
+        Ok(GpuBackend {
+            names: net.pops.iter().map(|p| p.name.clone()).collect(),
+            neurons,
+            poisson,
+            sources,
+            pipes,
+            noise_pipe,
+            bernoulli_pipe,
+            chunks_pipe,
+            source_pipe,
+            args_pipe,
+            prop_pipe,
+            step_buf,
+            step_group,
+            step_stride: stride,
+            ctl,
+            rec,
+            rec_cap,
+            dispatch,
+            args_groups,
+            prop_group,
+            unread_steps: 0,
+            batch_steps: (rec_cap / n_total).max(1),
+            pending: vec![],
+            ring_at: rings.at,
+            ring,
+            ctx,
+        })
+    }
+
+    /// Encodes the chosen phases of `step`, reading the step from uniform slot `slot`.
+    fn encode_step(&self, pass: &mut wgpu::ComputePass<'_>, step: u64, slot: u64, ph: Phases) {
+        let off = [(slot * self.step_stride) as u32];
+        let mut go = |pl: &Pipe, group: &wgpu::BindGroup, (x, y): (u32, u32)| {
+            if x == 0 {
+                return;
+            }
+            pass.set_pipeline(&pl.pipeline);
+            pass.set_bind_group(0, &self.step_group, &off);
+            pass.set_bind_group(1, group, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        };
+        if ph.inputs {
+            if let Some(pl) = &self.noise_pipe {
+                for np in &self.neurons {
+                    if let Some(g) = &np.inputs {
+                        go(pl, g, grid(np.n));
+                    }
+                }
+            }
+            for pp in &self.poisson {
+                if step >= pp.start && step < pp.stop {
+                    let pl = if pp.chunks {
+                        &self.chunks_pipe
+                    } else {
+                        &self.bernoulli_pipe
+                    };
+                    go(pl.as_ref().expect("built"), &pp.group, grid(pp.threads));
+                }
+            }
+            for sp in &self.sources {
+                let count = sp.steps.partition_point(|&s| s <= step)
+                    - sp.steps.partition_point(|&s| s < step);
+                if count > 0 {
+                    let pl = self.source_pipe.as_ref().expect("built");
+                    go(pl, &sp.group, grid(count as u32));
+                }
+            }
+        }
+        if ph.neurons {
+            for np in &self.neurons {
+                let pl = &self
+                    .pipes
+                    .iter()
+                    .find(|(m, _)| *m == np.model)
+                    .expect("built")
+                    .1;
+                go(pl, &np.group, grid(np.n));
+            }
+        }
+        if ph.propagate {
+            pass.set_pipeline(&self.args_pipe.pipeline);
+            pass.set_bind_group(0, &self.step_group, &off);
+            pass.set_bind_group(1, &self.args_groups[0], &[]);
+            pass.set_bind_group(2, &self.args_groups[1], &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+            pass.set_pipeline(&self.prop_pipe.pipeline);
+            pass.set_bind_group(0, &self.step_group, &off);
+            pass.set_bind_group(1, &self.prop_group, &[]);
+            pass.dispatch_workgroups_indirect(&self.dispatch, 0);
+        }
+    }
+
+    /// Encodes and submits steps `first..first + n` (n ≤ STEP_SLOTS) with the given phases.
+    fn submit(&mut self, first: u64, n: u64, ph: Phases) -> crate::Result<()> {
+        let mut slots = vec![0u8; (n * self.step_stride) as usize];
+        for k in 0..n {
+            let prm = StepParams {
+                step: (first + k) as u32,
+                ..Default::default()
+            };
+            let at = (k * self.step_stride) as usize;
+            slots[at..at + std::mem::size_of::<StepParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&prm));
+        }
+        let ctx = self.ctx.clone();
+        ctx.scoped("running steps", || {
+            ctx.queue.write_buffer(&self.step_buf, 0, &slots);
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("steps"),
+                });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("steps"),
+                    timestamp_writes: None,
+                });
+                for k in 0..n {
+                    self.encode_step(&mut pass, first + k, k, ph);
+                }
+            }
+            ctx.queue.submit([enc.finish()]);
+        })
+    }
+
+    /// Reads the device spike record into `pending`, resets it, and reports
+    /// overflow and non-finite state.
+    fn flush(&mut self) -> crate::Result<()> {
+        let ctl_words = CTL_HEAD + self.names.len();
+        let ctl: Vec<u32> = read_buffer(&self.ctx, &self.ctl, 0, (ctl_words * 4) as u64)?;
+        let count = u64::from(ctl[0]);
+        if count > self.rec_cap {
+            return Err(gpu_err(format!(
+                "spike record overflow: {count} spikes in {} steps, the record holds {} \
+                 (device limit max_storage_buffer_binding_size {} bytes)",
+                self.unread_steps, self.rec_cap, self.ctx.limits.max_storage_buffer_binding_size
+            )));
+        }
+        if count > 0 {
+            let rec: Vec<[u32; 2]> = read_buffer(&self.ctx, &self.rec, 0, count * 8)?;
+            self.pending
+                .extend(rec.iter().map(|&[step, id]| Spike { step, id }));
+        }
+        self.ctx
+            .queue
+            .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&[0u32; CTL_HEAD]));
+        self.unread_steps = 0;
+        if let Some((pi, &step)) = ctl[CTL_HEAD..]
+            .iter()
+            .enumerate()
+            .filter(|(_, &s)| s != u32::MAX)
+            .min_by_key(|(_, &s)| s)
+        {
+            let var = match self.neurons.iter().find(|x| x.pop == pi).map(|x| x.model) {
+                Some(Model::Izhikevich) => "v/u",
+                _ => "v",
+            };
+            return Err(crate::Error::NonFinite {
+                population: self.names[pi].clone(),
+                var: var.into(),
+                step: u64::from(step),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes room in the record for `steps` more steps.
+    fn reserve(&mut self, steps: u64) -> crate::Result<()> {
+        if self.unread_steps > 0 && self.unread_steps + steps > self.batch_steps {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn one_phase(&mut self, step: u64, ph: Phases) -> crate::Result<()> {
+        check_step(step, 1)?;
+        if ph.inputs {
+            self.reserve(1)?;
+        }
+        self.submit(step, 1, ph)?;
+        if ph.propagate {
+            self.unread_steps += 1;
+        }
+        Ok(())
+    }
+}
+
+fn check_step(first: u64, n: u64) -> crate::Result<()> {
+    if first + n > u64::from(u32::MAX) {
+        return Err(gpu_err("the GPU backend runs at most 2^32 - 1 steps"));
+    }
+    Ok(())
+}
+
+fn uniform(device: &wgpu::Device, label: &str, data: &[u8]) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: data,
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
+}
+
+const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// A storage buffer holding `data` (at least 4 bytes: bindings cannot be empty).
+fn storage(ctx: &GpuContext, label: &str, data: &[u8]) -> crate::Result<wgpu::Buffer> {
+    ctx.check_size(label, data.len() as u64)?;
+    let contents: &[u8] = if data.is_empty() { &[0; 4] } else { data };
+    Ok(ctx
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents,
+            usage: STORAGE_USAGE,
+        }))
+}
+
+/// A zeroed storage buffer of `bytes`.
+fn storage_sized(ctx: &GpuContext, label: &str, bytes: u64) -> crate::Result<wgpu::Buffer> {
+    ctx.check_size(label, bytes)?;
+    Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(4),
+        usage: STORAGE_USAGE,
+        mapped_at_creation: false,
+    }))
+}
+
+/// Copies `bytes` of `buf` from `offset` to the host (waits for the device).
+fn read_buffer<T: Pod>(
+    ctx: &GpuContext,
+    buf: &wgpu::Buffer,
+    offset: u64,
+    bytes: u64,
+) -> crate::Result<Vec<T>> {
+    let staging = ctx.scoped("reading back", || {
+        let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read back"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read back"),
+            });
+        enc.copy_buffer_to_buffer(buf, offset, &staging, 0, bytes);
+        ctx.queue.submit([enc.finish()]);
+        staging
+    })?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    ctx.wait()?;
+    rx.recv()
+        .map_err(|_| gpu_err("read-back callback never ran"))?
+        .map_err(|e| gpu_err(format!("mapping a read-back buffer: {e}")))?;
+    let out = {
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| gpu_err(format!("mapping a read-back buffer: {e}")))?;
+        bytemuck::cast_slice::<u8, T>(&view).to_vec()
+    };
+    staging.unmap();
+    Ok(out)
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+
+    fn device(&self) -> String {
+        self.ctx.device_name()
+    }
+
+    fn inputs(&mut self, step: u64) -> crate::Result<()> {
+        let ph = Phases {
+            inputs: true,
+            neurons: false,
+            propagate: false,
+        };
+        self.one_phase(step, ph)
+    }
+
+    fn neurons(&mut self, step: u64) -> crate::Result<()> {
+        let ph = Phases {
+            inputs: false,
+            neurons: true,
+            propagate: false,
+        };
+        self.one_phase(step, ph)
+    }
+
+    fn propagate(&mut self, step: u64) -> crate::Result<()> {
+        let ph = Phases {
+            inputs: false,
+            neurons: false,
+            propagate: true,
+        };
+        self.one_phase(step, ph)
+    }
+
+    fn drain_spikes(&mut self, out: &mut Vec<Spike>) -> crate::Result<()> {
+        if self.unread_steps > 0 {
+            self.flush()?;
+        }
+        // The order inside a step depends on scheduling; the contract is (step, id).
+        self.pending.sort_unstable();
+        out.append(&mut self.pending);
+        Ok(())
+    }
+
+    fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()> {
+        let name = self
+            .names
+            .get(pop)
+            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        let np = self.neurons.iter().find(|x| x.pop == pop);
+        let (buf, at) = match (np, var) {
+            (Some(np), "i_ext") => (&np.i_ext, 0),
+            (Some(np), v) => match np.model.vars().iter().position(|x| *x == v) {
+                Some(k) if v != "refrac" && !matches!(v, "a" | "b" | "c" | "d") => (&np.state, k),
+                _ => (&np.state, usize::MAX),
+            },
+            (None, _) => (&self.ctl, usize::MAX),
+        };
+        if at == usize::MAX {
+            return Err(crate::Error::Invalid(format!(
+                "population '{name}' has no state variable '{var}'"
+            )));
+        }
+        let n = u64::from(np.expect("neuron population").n);
+        *out = if n == 0 {
+            vec![]
+        } else {
+            read_buffer(&self.ctx, buf, at as u64 * n * 4, n * 4)?
+        };
+        Ok(())
+    }
+
+    fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
+        check_step(first, n)?;
+        let end = first + n;
+        let mut step = first;
+        while step < end {
+            self.reserve(1)?;
+            let room = self.batch_steps - self.unread_steps;
+            let k = (end - step).min(STEP_SLOTS).min(room);
+            self.submit(step, k, ALL_PHASES)?;
+            self.unread_steps += k;
+            step += k;
+        }
+        self.flush()
+    }
+}

@@ -1,0 +1,274 @@
+//! WGSL sources of the GPU phases (`shaders/*.wgsl`) and the `#[repr(C)]`
+//! parameter blocks that mirror their WGSL structs field for field.
+use bytemuck::{Pod, Zeroable};
+
+/// Current-based LIF update (src/neuron/lif.rs).
+pub const NEURON_LIF: &str = include_str!("../../../shaders/neuron_lif.wgsl");
+/// Conductance-based LIF update (src/neuron/lif_cond.rs).
+pub const NEURON_LIF_COND: &str = include_str!("../../../shaders/neuron_lif_cond.wgsl");
+/// Izhikevich update (src/neuron/izhikevich.rs).
+pub const NEURON_IZHIKEVICH: &str = include_str!("../../../shaders/neuron_izhikevich.wgsl");
+/// Noise and constant currents (CPU `apply_inputs`).
+pub const INPUTS_NOISE: &str = include_str!("../../../shaders/inputs_noise.wgsl");
+/// Poisson sources (src/rng.rs `PoissonSampler`, `BernoulliEach`).
+pub const INPUTS_POISSON: &str = include_str!("../../../shaders/inputs_poisson.wgsl");
+/// Spike-source populations.
+pub const INPUTS_SOURCE: &str = include_str!("../../../shaders/inputs_source.wgsl");
+/// Event-driven propagation into the delay rings.
+pub const PROPAGATE: &str = include_str!("../../../shaders/propagate.wgsl");
+
+/// Every shader with its file name.
+pub const ALL: [(&str, &str); 7] = [
+    ("neuron_lif.wgsl", NEURON_LIF),
+    ("neuron_lif_cond.wgsl", NEURON_LIF_COND),
+    ("neuron_izhikevich.wgsl", NEURON_IZHIKEVICH),
+    ("inputs_noise.wgsl", INPUTS_NOISE),
+    ("inputs_poisson.wgsl", INPUTS_POISSON),
+    ("inputs_source.wgsl", INPUTS_SOURCE),
+    ("propagate.wgsl", PROPAGATE),
+];
+
+/// `Step` of every shader: the step being run (one slot per step of a submission,
+/// selected by a dynamic offset).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct StepParams {
+    /// Step index.
+    pub step: u32,
+    /// Padding to the 16-byte minimum uniform binding.
+    pub _pad: [u32; 3],
+}
+
+/// `Params` of neuron_lif.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct LifParams {
+    pub n: u32,
+    pub gid0: u32,
+    pub ring: u32,
+    pub depth: u32,
+    pub pop: u32,
+    pub ref_steps: i32,
+    pub delta: u32,
+    pub _pad0: u32,
+    pub inv_exc: f32,
+    pub inv_inh: f32,
+    pub e_l: f32,
+    pub v_reset: f32,
+    pub v_th: f32,
+    pub p33: f32,
+    pub p30: f32,
+    pub p32_exc: f32,
+    pub p32_inh: f32,
+    pub p22_exc: f32,
+    pub p22_inh: f32,
+    pub i_bias: f32,
+}
+
+/// `Params` of neuron_lif_cond.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct LifCondParams {
+    pub n: u32,
+    pub gid0: u32,
+    pub ring: u32,
+    pub depth: u32,
+    pub pop: u32,
+    pub ref_steps: i32,
+    pub inv_exc: f32,
+    pub inv_inh: f32,
+    pub dt_over_c: f32,
+    pub g_l: f32,
+    pub e_l: f32,
+    pub e_exc: f32,
+    pub e_inh: f32,
+    pub v_reset: f32,
+    pub v_th: f32,
+    pub decay_exc: f32,
+    pub decay_inh: f32,
+    pub i_bias: f32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
+/// `Params` of neuron_izhikevich.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct IzhParams {
+    pub n: u32,
+    pub gid0: u32,
+    pub ring: u32,
+    pub depth: u32,
+    pub pop: u32,
+    pub half: u32,
+    pub inv_exc: f32,
+    pub inv_inh: f32,
+    pub dt: f32,
+    pub half_dt: f32,
+    pub v_peak: f32,
+    pub _pad0: u32,
+}
+
+/// `Params` of inputs_noise.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct NoiseParams {
+    pub n: u32,
+    pub first_term: u32,
+    pub n_terms: u32,
+    pub key0: u32,
+    pub key1: u32,
+    pub _pad: [u32; 3],
+}
+
+/// `Term` of inputs_noise.wgsl: one current input of a population.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct NoiseTerm {
+    pub kind: u32,
+    pub mask: u32,
+    pub stream: u32,
+    pub start: u32,
+    pub stop: u32,
+    pub a: f32,
+    pub b: f32,
+    pub _pad: u32,
+}
+
+/// `Params` of inputs_poisson.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct PoissonParams {
+    pub n: u32,
+    pub gid0: u32,
+    pub len: u32,
+    pub thr: u32,
+    pub stream: u32,
+    pub key0: u32,
+    pub key1: u32,
+    pub full_len: u32,
+    pub last_len: u32,
+    pub _pad: [u32; 3],
+}
+
+/// `Params` of inputs_source.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct SourceParams {
+    pub gid0: u32,
+    pub first: u32,
+    pub count: u32,
+    pub _pad0: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(name: &str, src: &str) -> naga::Module {
+        naga::front::wgsl::parse_str(src)
+            .unwrap_or_else(|e| panic!("{}", e.emit_to_string_with_path(src, name)))
+    }
+
+    #[test]
+    fn every_shader_parses_and_validates_with_naga() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".wgsl"))
+            .collect();
+        on_disk.sort();
+        let mut known: Vec<String> = ALL.iter().map(|(n, _)| n.to_string()).collect();
+        known.sort();
+        assert_eq!(on_disk, known, "shaders/ and shaders::ALL disagree");
+        for (name, src) in ALL {
+            let module = parse(name, src);
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::default(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+        }
+    }
+
+    /// The WGSL struct named `ty` in `src` has the Rust struct's size.
+    fn wgsl_size(src: &str, ty: &str) -> u32 {
+        let module = parse(ty, src);
+        let span = module
+            .types
+            .iter()
+            .find_map(|(_, t)| match (&t.name, &t.inner) {
+                (Some(n), naga::TypeInner::Struct { span, .. }) if n == ty => Some(*span),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no struct {ty}"));
+        span
+    }
+
+    #[test]
+    fn parameter_blocks_match_their_wgsl_structs() {
+        use std::mem::size_of;
+        let size = |t: usize| t as u32;
+        for (_, src) in ALL {
+            assert_eq!(wgsl_size(src, "Step"), 4);
+        }
+        assert!(size_of::<StepParams>() >= 16);
+        assert_eq!(
+            wgsl_size(NEURON_LIF, "Params"),
+            size(size_of::<LifParams>())
+        );
+        assert_eq!(
+            wgsl_size(NEURON_LIF_COND, "Params"),
+            size(size_of::<LifCondParams>())
+        );
+        assert_eq!(
+            wgsl_size(NEURON_IZHIKEVICH, "Params"),
+            size(size_of::<IzhParams>())
+        );
+        assert_eq!(
+            wgsl_size(INPUTS_NOISE, "Params"),
+            size(size_of::<NoiseParams>())
+        );
+        assert_eq!(
+            wgsl_size(INPUTS_NOISE, "Term"),
+            size(size_of::<NoiseTerm>())
+        );
+        assert_eq!(
+            wgsl_size(INPUTS_POISSON, "Params"),
+            size(size_of::<PoissonParams>())
+        );
+        assert_eq!(
+            wgsl_size(INPUTS_SOURCE, "Params"),
+            size(size_of::<SourceParams>())
+        );
+        for t in [
+            size_of::<LifParams>(),
+            size_of::<LifCondParams>(),
+            size_of::<IzhParams>(),
+            size_of::<NoiseParams>(),
+            size_of::<PoissonParams>(),
+            size_of::<SourceParams>(),
+        ] {
+            assert_eq!(t % 16, 0, "uniform blocks are multiples of 16 bytes");
+        }
+    }
+
+    #[test]
+    fn philox_copies_are_identical() {
+        let part = |src: &str| {
+            let a = src.find("// --- philox").expect("philox start");
+            let b = src.find("// --- end philox ---").expect("philox end");
+            src[a..b].to_string()
+        };
+        assert_eq!(part(INPUTS_NOISE), part(INPUTS_POISSON));
+    }
+}

@@ -1,0 +1,493 @@
+//! Uploading a built network: state, delay rings, input tables and CSR arrays as
+//! storage buffers, one pipeline per shader entry point the network uses, and the
+//! bind groups the schedule dispatches with.
+use super::*;
+
+/// What the upload steps share.
+pub(super) struct Loader<'a> {
+    pub ctx: &'a GpuContext,
+    pub net: &'a Built,
+    /// Group 0 of every pipeline: the step uniform.
+    pub step_layout: &'a wgpu::BindGroupLayout,
+    /// Philox key of the per-step randomness.
+    pub key: [u32; 2],
+}
+
+/// Where the populations' delay rings lie in the shared ring buffer.
+pub(super) struct RingLayout {
+    /// Per population: index of ring slot 0 (`u32::MAX` for sources).
+    pub base: Vec<u32>,
+    /// Per population: (first entry, length) of its ring (length 0 for sources).
+    pub at: Vec<(u64, u64)>,
+    /// Entries of all rings.
+    pub len: u64,
+}
+
+/// One pipeline per neuron model in use.
+pub(super) type NeuronPipes = Vec<(Model, Pipe)>;
+
+/// Bind group layout of the neuron shaders: params, state, rings, i_ext, record, ctl.
+const NEURON_LAYOUT: &[B] = &[B::U, B::W, B::W, B::R, B::W, B::W];
+/// Bind group layout of the source shaders: params, table, record, ctl.
+const SOURCE_LAYOUT: &[B] = &[B::U, B::R, B::W, B::W];
+
+impl Loader<'_> {
+    pub fn pipe(&self, name: &str, src: &str, entry: &str, groups: &[&[B]]) -> crate::Result<Pipe> {
+        pipe(self.ctx, self.step_layout, name, src, entry, groups)
+    }
+
+    fn uniform(&self, label: &str, data: &[u8]) -> wgpu::Buffer {
+        uniform(&self.ctx.device, label, data)
+    }
+
+    fn bind(
+        &self,
+        label: &str,
+        layout: &wgpu::BindGroupLayout,
+        bufs: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
+        bind(&self.ctx.device, label, layout, bufs)
+    }
+
+    /// Where each population's delay ring lies in the shared ring buffer.
+    pub fn ring_layout(&self) -> crate::Result<RingLayout> {
+        let np = self.net.pops.len();
+        let mut ring_base = vec![u32::MAX; np];
+        let mut ring_at = vec![(0, 0); np];
+        let mut ring_len = 0u64;
+        for (pi, p) in self.net.pops.iter().enumerate() {
+            if !matches!(
+                p.dynamics,
+                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_)
+            ) {
+                ring_base[pi] = u32::try_from(ring_len)
+                    .map_err(|_| gpu_err("delay rings exceed 2^32 entries"))?;
+                let len = u64::from(p.ring_depth) * 2 * u64::from(p.size);
+                ring_at[pi] = (ring_len, len);
+                ring_len += len;
+            }
+        }
+        Ok(RingLayout {
+            base: ring_base,
+            at: ring_at,
+            len: ring_len,
+        })
+    }
+
+    /// Neuron populations: state buffer (the model's variables one after the
+    /// other), zeroed i_ext, parameter block and bind group; one pipeline per model.
+    pub fn neurons(
+        &self,
+        ring_base: &[u32],
+        ring: &wgpu::Buffer,
+        rec: &wgpu::Buffer,
+        ctl: &wgpu::Buffer,
+    ) -> crate::Result<(Vec<NeuronPop>, NeuronPipes)> {
+        let mut pipes: Vec<(Model, Pipe)> = vec![];
+        let mut neurons = vec![];
+        for (pi, p) in self.net.pops.iter().enumerate() {
+            let n = p.size;
+            let (model, params, state): (Model, Vec<u8>, Vec<f32>) = match &p.dynamics {
+                Dynamics::Lif(k, s) => {
+                    let prm = LifParams {
+                        n,
+                        gid0: p.offset,
+                        ring: ring_base[pi],
+                        depth: p.ring_depth,
+                        pop: pi as u32,
+                        ref_steps: k.ref_steps,
+                        delta: k.delta as u32,
+                        inv_exc: p.inv_scale[0],
+                        inv_inh: p.inv_scale[1],
+                        e_l: k.e_l,
+                        v_reset: k.v_reset,
+                        v_th: k.v_th,
+                        p33: k.p33,
+                        p30: k.p30,
+                        p32_exc: k.p32_exc,
+                        p32_inh: k.p32_inh,
+                        p22_exc: k.p22_exc,
+                        p22_inh: k.p22_inh,
+                        i_bias: k.i_bias,
+                        ..Default::default()
+                    };
+                    let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
+                    let st = [&s.v[..], &s.i_exc, &s.i_inh]
+                        .concat()
+                        .into_iter()
+                        .chain(refrac)
+                        .collect();
+                    (Model::Lif, bytemuck::bytes_of(&prm).to_vec(), st)
+                }
+                Dynamics::LifCond(k, s) => {
+                    let prm = LifCondParams {
+                        n,
+                        gid0: p.offset,
+                        ring: ring_base[pi],
+                        depth: p.ring_depth,
+                        pop: pi as u32,
+                        ref_steps: k.ref_steps,
+                        inv_exc: p.inv_scale[0],
+                        inv_inh: p.inv_scale[1],
+                        dt_over_c: k.dt_over_c,
+                        g_l: k.g_l,
+                        e_l: k.e_l,
+                        e_exc: k.e_exc,
+                        e_inh: k.e_inh,
+                        v_reset: k.v_reset,
+                        v_th: k.v_th,
+                        decay_exc: k.decay_exc,
+                        decay_inh: k.decay_inh,
+                        i_bias: k.i_bias,
+                        ..Default::default()
+                    };
+                    let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
+                    let st = [&s.v[..], &s.ge, &s.gi]
+                        .concat()
+                        .into_iter()
+                        .chain(refrac)
+                        .collect();
+                    (Model::LifCond, bytemuck::bytes_of(&prm).to_vec(), st)
+                }
+                Dynamics::Izhikevich(k, s) => {
+                    let prm = IzhParams {
+                        n,
+                        gid0: p.offset,
+                        ring: ring_base[pi],
+                        depth: p.ring_depth,
+                        pop: pi as u32,
+                        half: (k.integration == IzhIntegration::HalfSteps) as u32,
+                        inv_exc: p.inv_scale[0],
+                        inv_inh: p.inv_scale[1],
+                        dt: k.dt,
+                        half_dt: k.half_dt,
+                        v_peak: k.v_peak,
+                        ..Default::default()
+                    };
+                    let st = [&s.v[..], &s.u, &s.a, &s.b, &s.c, &s.d].concat();
+                    (Model::Izhikevich, bytemuck::bytes_of(&prm).to_vec(), st)
+                }
+                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => continue,
+            };
+            if !pipes.iter().any(|(m, _)| *m == model) {
+                let (name, src) = match model {
+                    Model::Lif => ("neuron_lif", NEURON_LIF),
+                    Model::LifCond => ("neuron_lif_cond", NEURON_LIF_COND),
+                    Model::Izhikevich => ("neuron_izhikevich", NEURON_IZHIKEVICH),
+                };
+                pipes.push((model, self.pipe(name, src, "main", &[NEURON_LAYOUT])?));
+            }
+            let pl = &pipes.iter().find(|(m, _)| *m == model).expect("added").1;
+            let state = storage(
+                self.ctx,
+                &format!("{} state", p.name),
+                bytemuck::cast_slice(&state),
+            )?;
+            let i_ext = storage(
+                self.ctx,
+                &format!("{} i_ext", p.name),
+                bytemuck::cast_slice(&vec![0f32; n as usize]),
+            )?;
+            let ub = self.uniform(&p.name, &params);
+            let group = self.bind(
+                &p.name,
+                &pl.groups[0],
+                &[&ub, &state, ring, &i_ext, rec, ctl],
+            );
+            neurons.push(NeuronPop {
+                model,
+                pop: pi,
+                n,
+                state,
+                i_ext,
+                group,
+                inputs: None,
+            });
+        }
+        Ok((neurons, pipes))
+    }
+
+    /// Noise and constant currents: one term per input in model order (so the
+    /// float sums follow the CPU's order), per-neuron multiplicities for inputs
+    /// restricted to ids, the normal tables; a bind group per population with inputs.
+    pub fn currents(&self, neurons: &mut [NeuronPop]) -> crate::Result<Option<Pipe>> {
+        let (net, key) = (self.net, self.key);
+        let mut terms: Vec<NoiseTerm> = vec![];
+        let mut masks: Vec<u32> = vec![];
+        let mut per_pop: Vec<(usize, u32, u32)> = vec![];
+        for (pi, p) in net.pops.iter().enumerate() {
+            let first = terms.len() as u32;
+            for inp in &net.inputs {
+                let (pop, ids) = match inp {
+                    BuiltInput::Noise { pop, ids, .. } | BuiltInput::Current { pop, ids, .. } => {
+                        (*pop, ids)
+                    }
+                };
+                if pop != pi {
+                    continue;
+                }
+                let mask = match ids {
+                    None => u32::MAX,
+                    Some(ids) => {
+                        let at = masks.len();
+                        masks.resize(at + p.size as usize, 0);
+                        for &i in ids {
+                            masks[at + i as usize] += 1;
+                        }
+                        at as u32
+                    }
+                };
+                // Steps are below 2^32 (checked in `run`), so clamping is exact.
+                let clamp = |s: u64| s.min(u64::from(u32::MAX)) as u32;
+                terms.push(match inp {
+                    BuiltInput::Current {
+                        amplitude,
+                        start,
+                        stop,
+                        ..
+                    } => NoiseTerm {
+                        kind: 0,
+                        mask,
+                        start: clamp(*start),
+                        stop: clamp(*stop),
+                        a: *amplitude,
+                        ..Default::default()
+                    },
+                    BuiltInput::Noise {
+                        mean, std, stream, ..
+                    } => NoiseTerm {
+                        kind: 1,
+                        mask,
+                        stream: *stream,
+                        a: *mean,
+                        b: *std,
+                        ..Default::default()
+                    },
+                });
+            }
+            let count = terms.len() as u32 - first;
+            if count > 0 {
+                per_pop.push((pi, first, count));
+            }
+        }
+        if per_pop.is_empty() {
+            return Ok(None);
+        }
+        let pl = self.pipe(
+            "inputs_noise",
+            INPUTS_NOISE,
+            "main",
+            &[&[B::U, B::R, B::R, B::R, B::W]],
+        )?;
+        let terms_buf = storage(self.ctx, "input terms", bytemuck::cast_slice(&terms))?;
+        let masks_buf = storage(self.ctx, "input masks", bytemuck::cast_slice(&masks))?;
+        let t = normal_tables();
+        let tables = storage(
+            self.ctx,
+            "normal tables",
+            bytemuck::cast_slice(&[&t.body[..], &t.tail[..]].concat()),
+        )?;
+        for (pi, first, count) in per_pop {
+            let Some(np) = neurons.iter_mut().find(|x| x.pop == pi) else {
+                continue;
+            };
+            let prm = NoiseParams {
+                n: np.n,
+                first_term: first,
+                n_terms: count,
+                key0: key[0],
+                key1: key[1],
+                ..Default::default()
+            };
+            let ub = self.uniform("noise params", bytemuck::bytes_of(&prm));
+            np.inputs = Some(self.bind(
+                "inputs",
+                &pl.groups[0],
+                &[&ub, &terms_buf, &masks_buf, &tables, &np.i_ext],
+            ));
+        }
+        Ok(Some(pl))
+    }
+
+    /// Poisson populations: thresholds (count tables or per-source), parameter
+    /// block, bind group; the `chunks` and `bernoulli` pipelines as needed.
+    /// Populations with rate 0 never spike and get nothing.
+    #[allow(clippy::type_complexity)]
+    pub fn poisson(
+        &self,
+        rec: &wgpu::Buffer,
+        ctl: &wgpu::Buffer,
+    ) -> crate::Result<(Vec<PoissonPop>, Option<Pipe>, Option<Pipe>)> {
+        let key = self.key;
+        let (mut bernoulli_pipe, mut chunks_pipe) = (None, None);
+        let mut poisson = vec![];
+        for (pi, p) in self.net.pops.iter().enumerate() {
+            let Dynamics::Poisson {
+                sampler,
+                start,
+                stop,
+            } = &p.dynamics
+            else {
+                continue;
+            };
+            let mut prm = PoissonParams {
+                n: p.size,
+                gid0: p.offset,
+                stream: STREAM_POISSON + pi as u32,
+                key0: key[0],
+                key1: key[1],
+                ..Default::default()
+            };
+            let (table, chunks, threads): (Vec<u32>, bool, u32) = match sampler {
+                PoissonKind::Uniform(s) if s.p() == 0.0 => continue,
+                PoissonKind::Uniform(s) if s.chunk_len() == 1 => {
+                    prm.len = 1;
+                    prm.thr = s.threshold();
+                    (vec![], false, p.size)
+                }
+                PoissonKind::Uniform(s) => {
+                    prm.len = s.chunk_len();
+                    let (f, l) = (s.count_thresholds(false), s.count_thresholds(true));
+                    prm.full_len = f.len() as u32;
+                    prm.last_len = l.len() as u32;
+                    ([f, l].concat(), true, p.size.div_ceil(s.chunk_len()))
+                }
+                PoissonKind::Each(b) => {
+                    prm.len = 0;
+                    (b.thresholds().to_vec(), false, p.size)
+                }
+            };
+            let slot = if chunks {
+                &mut chunks_pipe
+            } else {
+                &mut bernoulli_pipe
+            };
+            let entry = if chunks { "chunks" } else { "bernoulli" };
+            if slot.is_none() {
+                *slot = Some(self.pipe(
+                    &format!("inputs_poisson {entry}"),
+                    INPUTS_POISSON,
+                    entry,
+                    &[SOURCE_LAYOUT],
+                )?);
+            }
+            let pl = slot.as_ref().expect("just built");
+            let tb = storage(
+                self.ctx,
+                &format!("{} thresholds", p.name),
+                bytemuck::cast_slice(&table),
+            )?;
+            let ub = self.uniform(&p.name, bytemuck::bytes_of(&prm));
+            let group = self.bind(&p.name, &pl.groups[0], &[&ub, &tb, rec, ctl]);
+            poisson.push(PoissonPop {
+                chunks,
+                threads,
+                start: *start,
+                stop: *stop,
+                group,
+            });
+        }
+        Ok((poisson, chunks_pipe, bernoulli_pipe))
+    }
+
+    /// Spike-source populations: their sorted (step, id) events in one buffer.
+    pub fn spike_sources(
+        &self,
+        rec: &wgpu::Buffer,
+        ctl: &wgpu::Buffer,
+    ) -> crate::Result<(Vec<SourcePop>, Option<Pipe>)> {
+        let mut events: Vec<[u32; 2]> = vec![];
+        let mut pending = vec![];
+        for p in &self.net.pops {
+            let Dynamics::SpikeSource(ev) = &p.dynamics else {
+                continue;
+            };
+            // Steps past 2^32 are never run (checked in `run`).
+            let ev: Vec<_> = ev
+                .iter()
+                .filter(|(s, _)| *s < u64::from(u32::MAX))
+                .collect();
+            let prm = SourceParams {
+                gid0: p.offset,
+                first: events.len() as u32,
+                count: ev.len() as u32,
+                ..Default::default()
+            };
+            events.extend(ev.iter().map(|&&(s, i)| [s as u32, i]));
+            pending.push((&p.name, prm, ev.iter().map(|e| e.0).collect::<Vec<_>>()));
+        }
+        if pending.is_empty() {
+            return Ok((vec![], None));
+        }
+        let pl = self.pipe("inputs_source", INPUTS_SOURCE, "main", &[SOURCE_LAYOUT])?;
+        let eb = storage(self.ctx, "source events", bytemuck::cast_slice(&events))?;
+        let sources = pending
+            .into_iter()
+            .map(|(name, prm, steps)| {
+                let ub = self.uniform(name, bytemuck::bytes_of(&prm));
+                let group = self.bind(name, &pl.groups[0], &[&ub, &eb, rec, ctl]);
+                SourcePop { steps, group }
+            })
+            .collect();
+        Ok((sources, Some(pl)))
+    }
+
+    /// Connectivity: the lookup table of propagate.wgsl and the concatenated CSR
+    /// arrays (row pointers, targets, fixed-point weights, per-synapse delays).
+    pub fn connectivity(&self, ring_base: &[u32]) -> crate::Result<[wgpu::Buffer; 5]> {
+        let net = self.net;
+        let np = net.pops.len();
+        let mut out_projs = vec![vec![]; np];
+        for (k, pr) in net.projs.iter().enumerate() {
+            if ring_base[pr.post] != u32::MAX {
+                out_projs[pr.pre].push(k as u32);
+            }
+        }
+        let (pops_at, projs_at) = (4, 4 + 4 * np);
+        let outs_at = projs_at + 8 * net.projs.len();
+        let mut tab = vec![np as u32, pops_at as u32, projs_at as u32, outs_at as u32];
+        let mut outs = vec![];
+        for (p, o) in net.pops.iter().zip(&out_projs) {
+            tab.extend([p.offset, p.size, outs.len() as u32, o.len() as u32]);
+            outs.extend_from_slice(o);
+        }
+        let (mut row_ptr, mut targets, mut wfix, mut delays) = (vec![], vec![], vec![], vec![]);
+        for pr in &net.projs {
+            let post = &net.pops[pr.post];
+            let (dconst, doff) = match &pr.delays {
+                Delays::Const(d) => (u32::from(*d), 0),
+                Delays::PerSynapse(ds) => {
+                    let at = delays.len() as u32;
+                    delays.extend(ds.iter().map(|&d| u32::from(d)));
+                    (0, at)
+                }
+            };
+            tab.extend([
+                ring_base[pr.post],
+                post.size,
+                post.ring_depth,
+                pr.receptor as u32,
+                row_ptr.len() as u32,
+                targets.len() as u32,
+                dconst,
+                doff,
+            ]);
+            row_ptr.extend_from_slice(&pr.row_ptr);
+            targets.extend_from_slice(&pr.targets);
+            wfix.extend_from_slice(&pr.wfix);
+        }
+        if targets.len() as u64 >= u64::from(u32::MAX)
+            || row_ptr.len() as u64 >= u64::from(u32::MAX)
+        {
+            return Err(gpu_err("more than 2^32 synapses"));
+        }
+        tab.extend(outs);
+        Ok([
+            storage(self.ctx, "connectivity table", bytemuck::cast_slice(&tab))?,
+            storage(self.ctx, "row pointers", bytemuck::cast_slice(&row_ptr))?,
+            storage(self.ctx, "synapse targets", bytemuck::cast_slice(&targets))?,
+            storage(self.ctx, "synapse weights", bytemuck::cast_slice(&wfix))?,
+            storage(self.ctx, "synapse delays", bytemuck::cast_slice(&delays))?,
+        ])
+    }
+}
