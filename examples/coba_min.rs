@@ -5,7 +5,14 @@ fn main() {
     let net = Network::from_toml_file(format!("/work/main/models/{name}.toml")).unwrap();
     let mut best = f64::MAX;
     for _ in 0..15 {
-        let mut sim = Simulator::new(&net, SimOptions { seed: Some(1), ..Default::default() }).unwrap();
+        let mut sim = Simulator::new(
+            &net,
+            SimOptions {
+                seed: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let t = std::time::Instant::now();
         sim.run_ms(1000.0).unwrap();
         best = best.min(t.elapsed().as_secs_f64());

@@ -74,7 +74,10 @@ pub struct BuiltPop {
     pub size: u32,
     /// Dynamics, parameters and initial state.
     pub dynamics: Dynamics,
-    /// Ring-buffer depth in steps (max incoming delay + 1; 1 when nothing arrives).
+    /// Ring-buffer depth in steps: the longest incoming delay (1 when nothing
+    /// arrives). The slot of step t is read and cleared by the neuron phase before
+    /// the propagation phase of step t adds anything, so deliveries for step
+    /// t + depth can reuse it; with the usual one-step delay the ring is one slot.
     pub ring_depth: u32,
     /// Fixed-point scale per receptor: accumulated integer × `inv_scale` = input.
     pub inv_scale: [f32; 2],
@@ -492,7 +495,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             Delays::Const(d) => *d as u32,
             Delays::PerSynapse(v) => v.iter().copied().max().unwrap_or(1) as u32,
         };
-        pops[r.post].ring_depth = pops[r.post].ring_depth.max(maxd + 1);
+        pops[r.post].ring_depth = pops[r.post].ring_depth.max(maxd);
     }
     for (p, s) in pops.iter_mut().zip(&sums) {
         for (rc, sums) in s.iter().enumerate() {

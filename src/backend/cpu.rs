@@ -12,7 +12,7 @@ pub struct CpuBackend {
     /// Per population: `depth × 2 receptors × stride` fixed-point accumulators,
     /// `stride` being the size rounded up to 16 (see [`ring_stride`]).
     rings: Vec<AlignedVec<i32>>,
-    /// Per population: ring depth in steps (see `with_threads`).
+    /// Per population: ring depth in steps (`BuiltPop::ring_depth`).
     depth: Vec<usize>,
     /// Per population: external current of the current step.
     i_ext: Vec<Vec<f32>>,
@@ -177,20 +177,7 @@ impl CpuBackend {
     /// spikes are the same for every thread count.
     pub fn with_threads(net: Built, threads: usize) -> Self {
         let np = net.pops.len();
-        // Ring depth = the longest incoming delay (at least 1), one slot less than
-        // `BuiltPop::ring_depth`: the slot of step t is read and cleared by the
-        // neuron phase before the propagation phase of step t adds anything, so
-        // deliveries for step t + depth can reuse it. With the usual one-step
-        // delay the ring is a single slot, half the memory the propagation and
-        // neuron phases stream through each step.
-        let mut depth = vec![1usize; np];
-        for pr in &net.projs {
-            let longest = match &pr.delays {
-                Delays::Const(d) => *d,
-                Delays::PerSynapse(ds) => ds.iter().copied().max().unwrap_or(1),
-            };
-            depth[pr.post] = depth[pr.post].max(longest as usize);
-        }
+        let depth: Vec<usize> = net.pops.iter().map(|p| p.ring_depth as usize).collect();
         let rings = net
             .pops
             .iter()
@@ -246,9 +233,15 @@ impl CpuBackend {
     }
 
     /// The delay ring of population `pop`: `depth × 2 receptors × size` fixed-point
-    /// accumulators (empty for sources). For per-phase parity tests.
-    pub fn ring(&self, pop: usize) -> &[i32] {
-        &self.rings[pop]
+    /// accumulators (empty for sources), without the padding the backend keeps
+    /// internally. For per-phase parity tests.
+    pub fn ring(&self, pop: usize) -> Vec<i32> {
+        let n = self.net.pops[pop].size as usize;
+        self.rings[pop]
+            .chunks(ring_stride(n).max(1))
+            .flat_map(|slice| &slice[..n])
+            .copied()
+            .collect()
     }
 
     /// The built network (parameters, connectivity, current state).
