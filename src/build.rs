@@ -11,6 +11,7 @@ use crate::rng::{BernoulliEach, PoissonSampler};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 
 /// Tags separating the construction random streams.
 const TAG_POP: u64 = 1;
@@ -178,12 +179,15 @@ pub struct Built {
     pub name: String,
     /// Step, ms.
     pub dt_ms: f64,
-    /// Seed used for construction and per-step randomness.
+    /// Seed of construction: connectivity, weights, delays, neuron parameters.
     pub seed: u64,
+    /// Seed of this instance's initial state and per-step randomness (noise,
+    /// Poisson sources); equal to `seed` unless made by [`Built::instance`].
+    pub instance_seed: u64,
     /// Populations in global-id order.
     pub pops: Vec<BuiltPop>,
-    /// Projections.
-    pub projs: Vec<BuiltProj>,
+    /// Projections, shared by every instance of a batch.
+    pub projs: Arc<[BuiltProj]>,
     /// Current inputs.
     pub inputs: Vec<BuiltInput>,
     /// Out-degree of every global neuron (for synaptic-event counts).
@@ -191,6 +195,47 @@ pub struct Built {
 }
 
 impl Built {
+    /// Another instance of this network for a batch: the same connectivity (shared,
+    /// not copied), weights, delays and neuron parameters, with initial state and
+    /// per-step randomness from `instance_seed`. An instance whose seed is the
+    /// construction seed is the network itself, so a batch of one reproduces a
+    /// single run, and instance `b` of a batch equals a single run made with the
+    /// same construction seed and instance seed.
+    ///
+    /// ```
+    /// # use astroglia::model::*;
+    /// let mut net = Network::new(0.1, 10.0);
+    /// net.add_population(Population::new("n", 8, NeuronModel::Lif(LifParams::default()))
+    ///     .init("v", Dist::Uniform { low: -70.0, high: -50.0 }));
+    /// let built = astroglia::build::build(&net, 1).unwrap();
+    /// let other = built.instance(&net, 2).unwrap();
+    /// assert!(std::sync::Arc::ptr_eq(&built.projs, &other.projs));
+    /// assert_eq!(other.instance_seed, 2);
+    /// ```
+    pub fn instance(&self, net: &Network, instance_seed: u64) -> crate::Result<Built> {
+        let mut none = vec![None; net.populations.len()];
+        let fresh = build_pops(net, self.seed, instance_seed, &mut none)?;
+        if fresh.len() != self.pops.len() {
+            return Err(crate::Error::Invalid(
+                "Built::instance: the network is not the one this was built from".into(),
+            ));
+        }
+        let pops = self
+            .pops
+            .iter()
+            .zip(fresh)
+            .map(|(base, f)| BuiltPop {
+                dynamics: f.dynamics,
+                ..base.clone()
+            })
+            .collect();
+        Ok(Built {
+            instance_seed,
+            pops,
+            ..self.clone()
+        })
+    }
+
     /// Total neurons (sources included).
     pub fn n_neurons(&self) -> u32 {
         self.pops.iter().map(|p| p.size).sum()
@@ -279,49 +324,31 @@ fn init_values(
     }
 }
 
-/// Builds the network with `seed`. The network must have passed validation.
-pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
-    net.validate()?;
+/// Populations with parameters drawn from `seed` and initial state from
+/// `state_seed`; ring depths and fixed-point scales are left for [`build`] to set.
+fn build_pops(
+    net: &Network,
+    seed: u64,
+    state_seed: u64,
+    positions: &mut [Option<Vec<[f64; 3]>>],
+) -> crate::Result<Vec<BuiltPop>> {
     let dt = net.dt_ms;
-    let mut positions: Vec<Option<Vec<[f64; 3]>>> = vec![None; net.populations.len()];
-    for (gi, g) in net.grids.iter().enumerate() {
-        let [sx, sy, sz] = g.shape;
-        let mut pts: Vec<[f64; 3]> = Vec::with_capacity((sx * sy * sz) as usize);
-        for x in 0..sx {
-            for y in 0..sy {
-                for z in 0..sz {
-                    pts.push([
-                        x as f64 * g.spacing,
-                        y as f64 * g.spacing,
-                        z as f64 * g.spacing,
-                    ]);
-                }
-            }
-        }
-        if g.shuffle {
-            pts.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
-                seed, TAG_GRID, gi as u64,
-            )));
-        }
-        let mut at = 0;
-        for name in &g.populations {
-            let pi = net.population_index(name).expect("validated");
-            let n = net.populations[pi].size as usize;
-            positions[pi] = Some(pts[at..at + n].to_vec());
-            at += n;
-        }
-    }
-
     let mut pops = Vec::with_capacity(net.populations.len());
     let mut offset = 0u32;
     for (pi, p) in net.populations.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_POP, pi as u64));
+        // With another state seed, initial values come from a stream of their own
+        // (parameters stay those of `seed`); with the same, they continue `rng` as
+        // they always have, so single runs keep their spikes.
+        let mut own = (state_seed != seed)
+            .then(|| ChaCha8Rng::seed_from_u64(sub_seed(state_seed, TAG_POP, pi as u64)));
         let n = p.size as usize;
         let dynamics = match &p.model {
             NeuronModel::Lif(x) => {
-                let v = init_values(p, "v", x.e_l_mv, &mut rng);
-                let i_exc = init_values(p, "i_exc", 0.0, &mut rng);
-                let i_inh = init_values(p, "i_inh", 0.0, &mut rng);
+                let rng = own.as_mut().unwrap_or(&mut rng);
+                let v = init_values(p, "v", x.e_l_mv, rng);
+                let i_exc = init_values(p, "i_exc", 0.0, rng);
+                let i_inh = init_values(p, "i_inh", 0.0, rng);
                 Dynamics::Lif(
                     x.derive(dt),
                     LifState {
@@ -333,9 +360,10 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                 )
             }
             NeuronModel::LifCond(x) => {
-                let v = init_values(p, "v", x.e_l_mv, &mut rng);
-                let ge = init_values(p, "ge", 0.0, &mut rng);
-                let gi = init_values(p, "gi", 0.0, &mut rng);
+                let rng = own.as_mut().unwrap_or(&mut rng);
+                let v = init_values(p, "v", x.e_l_mv, rng);
+                let ge = init_values(p, "ge", 0.0, rng);
+                let gi = init_values(p, "gi", 0.0, rng);
                 Dynamics::LifCond(
                     x.derive(dt),
                     LifCondState {
@@ -356,9 +384,10 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                     st.c.push(c.at(r) as f32);
                     st.d.push(d.at(r) as f32);
                 }
-                st.v = init_values(p, "v", -65.0, &mut rng);
+                let rng = own.as_mut().unwrap_or(&mut rng);
+                st.v = init_values(p, "v", -65.0, rng);
                 st.u = match p.init.get("u") {
-                    Some(dist) => (0..n).map(|_| dist.sample(&mut rng) as f32).collect(),
+                    Some(dist) => (0..n).map(|_| dist.sample(rng) as f32).collect(),
                     None => st.v.iter().zip(&st.b).map(|(&v, &b)| b * v).collect(),
                 };
                 Dynamics::Izhikevich(IzhConsts::new(x, dt), st)
@@ -403,6 +432,44 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             .checked_add(p.size)
             .ok_or_else(|| crate::Error::Invalid("more than 2^32 neurons in total".into()))?;
     }
+
+    Ok(pops)
+}
+
+/// Builds the network with `seed`. The network must have passed validation.
+pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
+    net.validate()?;
+    let dt = net.dt_ms;
+    let mut positions: Vec<Option<Vec<[f64; 3]>>> = vec![None; net.populations.len()];
+    for (gi, g) in net.grids.iter().enumerate() {
+        let [sx, sy, sz] = g.shape;
+        let mut pts: Vec<[f64; 3]> = Vec::with_capacity((sx * sy * sz) as usize);
+        for x in 0..sx {
+            for y in 0..sy {
+                for z in 0..sz {
+                    pts.push([
+                        x as f64 * g.spacing,
+                        y as f64 * g.spacing,
+                        z as f64 * g.spacing,
+                    ]);
+                }
+            }
+        }
+        if g.shuffle {
+            pts.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
+                seed, TAG_GRID, gi as u64,
+            )));
+        }
+        let mut at = 0;
+        for name in &g.populations {
+            let pi = net.population_index(name).expect("validated");
+            let n = net.populations[pi].size as usize;
+            positions[pi] = Some(pts[at..at + n].to_vec());
+            at += n;
+        }
+    }
+
+    let mut pops = build_pops(net, seed, seed, &mut positions)?;
 
     // Connectivity and float weights first; quantised once every incoming sum is known.
     struct Raw {
@@ -510,7 +577,8 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         }
     }
     let mut projs = Vec::with_capacity(raws.len());
-    let mut out_degree = vec![0u32; offset as usize];
+    let total: u32 = pops.iter().map(|p| p.size).sum();
+    let mut out_degree = vec![0u32; total as usize];
     for r in raws {
         let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
         let wfix: Vec<i32> = r.w.iter().map(|w| round_to_i32(w * scale)).collect();
@@ -554,8 +622,9 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         name: net.name.clone().unwrap_or_else(|| "network".into()),
         dt_ms: dt,
         seed,
+        instance_seed: seed,
         pops,
-        projs,
+        projs: projs.into(),
         inputs,
         out_degree,
     })

@@ -32,6 +32,24 @@ pub struct SimOptions {
     /// GPU adapter by name substring (default: `ASTROGLIA_ADAPTER`, else the best
     /// adapter: discrete, integrated, virtual, then CPU).
     pub adapter: Option<String>,
+    /// Independent instances run side by side over one copy of the connectivity
+    /// (0 or 1: a single run). Instance `b` draws its initial state and per-step
+    /// randomness from seed + `b`; connectivity and parameters come from the seed.
+    pub batch: usize,
+    /// Explicit instance seeds, overriding `batch` (one instance per seed).
+    pub instance_seeds: Option<Vec<u64>>,
+}
+
+impl SimOptions {
+    /// The instance seeds of a run whose construction seed is `seed`.
+    pub fn instance_seeds(&self, seed: u64) -> Vec<u64> {
+        match &self.instance_seeds {
+            Some(s) => s.clone(),
+            None => (0..self.batch.max(1) as u64)
+                .map(|b| seed.wrapping_add(b))
+                .collect(),
+        }
+    }
 }
 
 /// Per-population figures of `summary.json`.
@@ -89,6 +107,23 @@ pub struct Summary {
     pub memory_bytes: MemoryBytes,
     /// SHA-256 over (step, id) little-endian u32 pairs sorted by step then id.
     pub spikes_sha256: String,
+    /// Every instance of a batch (absent for a single run; the fields above are
+    /// then those of instance 0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<InstanceSummary>,
+}
+
+/// The figures of one instance of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceSummary {
+    /// Seed of the instance's initial state and per-step randomness.
+    pub seed: u64,
+    /// Per population.
+    pub populations: BTreeMap<String, PopSummary>,
+    /// Σ over spikes of the spiking neuron's out-degree.
+    pub synaptic_events: u64,
+    /// As [`Summary::spikes_sha256`].
+    pub spikes_sha256: String,
 }
 
 struct PopMeta {
@@ -97,10 +132,31 @@ struct PopMeta {
     size: u32,
 }
 
-struct StateRec {
+/// A state monitor: what to read and how often.
+struct StateCfg {
     pop: usize,
     ids: Option<Vec<u32>>,
-    trace: StateTrace,
+    var: String,
+    every: u32,
+}
+
+/// A rate monitor: population, bin in steps and in ms.
+struct RateCfg {
+    pop: usize,
+    bin: u64,
+    bin_ms: f64,
+}
+
+/// What one instance produced so far.
+struct Tally {
+    seed: u64,
+    counts: Vec<u64>,
+    isi: Vec<IsiStats>,
+    hasher: SpikeHasher,
+    events: u64,
+    spike_rec: Vec<Option<PopSpikes>>,
+    states: Vec<StateTrace>,
+    rates: Vec<Vec<u64>>,
 }
 
 /// Runs a network and collects what it produced.
@@ -119,6 +175,24 @@ struct StateRec {
 /// let v = sim.state("n", "v").unwrap();
 /// assert_eq!(v.len(), 4);
 /// ```
+///
+/// A batch runs independent instances over one copy of the connectivity:
+///
+/// ```
+/// use astroglia::model::*;
+/// use astroglia::sim::{Simulator, SimOptions};
+/// let mut net = Network::new(0.1, 50.0);
+/// net.add_population(Population::new("n", 100, NeuronModel::Lif(LifParams::default()))
+///     .init("v", Dist::Uniform { low: -70.0, high: -50.0 }));
+/// net.add_input(Input::Noise(NoiseInput { target: "n".into(), mean: 300.0, std: 200.0 }));
+/// let opts = SimOptions { seed: Some(3), batch: 4, ..Default::default() };
+/// let mut sim = Simulator::new(&net, opts).unwrap();
+/// sim.run_ms(50.0).unwrap();
+/// let s = sim.summary();
+/// assert_eq!(s.instances.len(), 4);
+/// assert_eq!(s.instances[2].seed, 5);
+/// assert_ne!(s.instances[0].spikes_sha256, s.instances[1].spikes_sha256);
+/// ```
 pub struct Simulator {
     backend: Box<dyn Backend>,
     name: String,
@@ -130,61 +204,77 @@ pub struct Simulator {
     step: u64,
     build_s: f64,
     sim_s: f64,
-    counts: Vec<u64>,
-    isi: Vec<IsiStats>,
-    hasher: SpikeHasher,
-    events: u64,
     spike_mask: Vec<Option<Vec<bool>>>,
-    spike_rec: Vec<Option<PopSpikes>>,
-    states: Vec<StateRec>,
-    rates: Vec<(usize, u64, f64, Vec<u64>)>,
-    buf: Vec<Spike>,
+    state_cfg: Vec<StateCfg>,
+    rate_cfg: Vec<RateCfg>,
+    tallies: Vec<Tally>,
+    bufs: Vec<Vec<Spike>>,
 }
 
 impl Simulator {
-    /// Validates and builds `net`, then creates the backend.
+    /// Validates and builds `net` (with [`SimOptions::instance_seeds`] for a
+    /// batch), then creates the backend.
     pub fn new(net: &Network, opts: SimOptions) -> crate::Result<Self> {
         let t0 = Instant::now();
         let seed = opts.seed.unwrap_or(net.seed);
         let built = build(net, seed)?;
+        let seeds = opts.instance_seeds(seed);
+        if seeds.is_empty() {
+            return Err(crate::Error::Invalid(
+                "instance_seeds: at least one seed is needed".into(),
+            ));
+        }
         let meta = built_meta(&built);
+        let instances = seeds
+            .iter()
+            .map(|&s| {
+                if s == seed {
+                    Ok(built.clone())
+                } else {
+                    built.instance(net, s)
+                }
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
         let backend: Box<dyn Backend> = match opts.backend {
-            BackendKind::Cpu => Box::new(CpuBackend::with_threads(built, opts.threads)),
-            BackendKind::Gpu => Box::new(GpuBackend::new(&built, opts.adapter.as_deref())?),
+            BackendKind::Cpu => Box::new(CpuBackend::batched(instances, opts.threads)?),
+            BackendKind::Gpu => Box::new(GpuBackend::batched(&instances, opts.adapter.as_deref())?),
         };
-        Self::assemble(net, meta, backend, t0)
+        Self::assemble(net, meta, &seeds, backend, t0)
     }
 
-    /// Creates a simulator over an already built network and a backend.
+    /// Creates a simulator over an already built network and a backend (one
+    /// instance, or [`Backend::batch`] instances with seeds `built.instance_seed`
+    /// + b).
     pub fn with_backend(
         net: &Network,
         built: &Built,
         backend: Box<dyn Backend>,
     ) -> crate::Result<Self> {
-        Self::assemble(net, built_meta(built), backend, Instant::now())
+        let seeds: Vec<u64> = (0..backend.batch() as u64)
+            .map(|b| built.instance_seed.wrapping_add(b))
+            .collect();
+        Self::assemble(net, built_meta(built), &seeds, backend, Instant::now())
     }
 
     fn assemble(
         net: &Network,
         meta: BuiltMeta,
+        seeds: &[u64],
         backend: Box<dyn Backend>,
         t0: Instant,
     ) -> crate::Result<Self> {
+        if backend.batch() != seeds.len() {
+            return Err(crate::Error::Invalid(format!(
+                "the backend runs {} instances, {} seeds given",
+                backend.batch(),
+                seeds.len()
+            )));
+        }
         let idx = |name: &str| net.population_index(name).expect("validated");
         let np = meta.pops.len();
         let mut spike_mask: Vec<Option<Vec<bool>>> = vec![None; np];
-        let mut spike_rec: Vec<Option<PopSpikes>> = (0..np).map(|_| None).collect();
         let mut want = |pi: usize, ids: &Option<Vec<u32>>| {
-            let size = meta.pops[pi].size;
-            if spike_rec[pi].is_none() {
-                spike_rec[pi] = Some(PopSpikes {
-                    population: meta.pops[pi].name.clone(),
-                    size,
-                    ..Default::default()
-                });
-                spike_mask[pi] = Some(vec![false; size as usize]);
-            }
-            let m = spike_mask[pi].as_mut().expect("set above");
+            let m = spike_mask[pi].get_or_insert_with(|| vec![false; meta.pops[pi].size as usize]);
             match ids {
                 None => m.iter_mut().for_each(|x| *x = true),
                 Some(ids) => ids.iter().for_each(|&i| m[i as usize] = true),
@@ -194,33 +284,66 @@ impl Simulator {
             None => (0..np).for_each(|pi| want(pi, &None)),
             Some(list) => list.iter().for_each(|m| want(idx(&m.population), &m.ids)),
         }
-        let states = net
+        let state_cfg: Vec<StateCfg> = net
             .monitors
             .state
             .iter()
-            .map(|m| StateRec {
+            .map(|m| StateCfg {
                 pop: idx(&m.population),
                 ids: m.ids.clone(),
-                trace: StateTrace {
-                    population: m.population.clone(),
-                    var: m.var.clone(),
-                    ids: m
-                        .ids
-                        .clone()
-                        .unwrap_or_else(|| (0..meta.pops[idx(&m.population)].size).collect()),
-                    every: m.every,
-                    steps: vec![],
-                    values: vec![],
-                },
+                var: m.var.clone(),
+                every: m.every,
             })
             .collect();
-        let rates = net
+        let rate_cfg: Vec<RateCfg> = net
             .monitors
             .rate
             .iter()
             .map(|m| {
                 let bin = ((m.bin_ms / meta.dt_ms).round() as u64).max(1);
-                (idx(&m.population), bin, bin as f64 * meta.dt_ms, vec![])
+                RateCfg {
+                    pop: idx(&m.population),
+                    bin,
+                    bin_ms: bin as f64 * meta.dt_ms,
+                }
+            })
+            .collect();
+        let tallies = seeds
+            .iter()
+            .map(|&seed| Tally {
+                seed,
+                counts: vec![0; np],
+                isi: meta
+                    .pops
+                    .iter()
+                    .map(|p| IsiStats::new(p.size as usize))
+                    .collect(),
+                hasher: SpikeHasher::new(),
+                events: 0,
+                spike_rec: (0..np)
+                    .map(|pi| {
+                        spike_mask[pi].as_ref().map(|_| PopSpikes {
+                            population: meta.pops[pi].name.clone(),
+                            size: meta.pops[pi].size,
+                            ..Default::default()
+                        })
+                    })
+                    .collect(),
+                states: state_cfg
+                    .iter()
+                    .map(|c| StateTrace {
+                        population: meta.pops[c.pop].name.clone(),
+                        var: c.var.clone(),
+                        ids: c
+                            .ids
+                            .clone()
+                            .unwrap_or_else(|| (0..meta.pops[c.pop].size).collect()),
+                        every: c.every,
+                        steps: vec![],
+                        values: vec![],
+                    })
+                    .collect(),
+                rates: vec![vec![]; rate_cfg.len()],
             })
             .collect();
         Ok(Simulator {
@@ -228,25 +351,17 @@ impl Simulator {
             name: meta.name,
             dt_ms: meta.dt_ms,
             seed: meta.seed,
-            counts: vec![0; np],
-            isi: meta
-                .pops
-                .iter()
-                .map(|p| IsiStats::new(p.size as usize))
-                .collect(),
             pops: meta.pops,
             out_degree: meta.out_degree,
             memory: meta.memory,
             step: 0,
             build_s: t0.elapsed().as_secs_f64(),
             sim_s: 0.0,
-            hasher: SpikeHasher::new(),
-            events: 0,
             spike_mask,
-            spike_rec,
-            states,
-            rates,
-            buf: vec![],
+            state_cfg,
+            rate_cfg,
+            bufs: vec![vec![]; seeds.len()],
+            tallies,
         })
     }
 
@@ -258,6 +373,11 @@ impl Simulator {
     /// Steps run so far.
     pub fn steps_done(&self) -> u64 {
         self.step
+    }
+
+    /// Instances in the batch.
+    pub fn batch(&self) -> usize {
+        self.tallies.len()
     }
 
     /// Runs for `ms` of simulated time (rounded to whole steps).
@@ -274,8 +394,8 @@ impl Simulator {
         let end = self.step + n;
         while self.step < end {
             let mut chunk = (end - self.step).min(CHUNK);
-            for s in &self.states {
-                let every = s.trace.every as u64;
+            for c in &self.state_cfg {
+                let every = c.every as u64;
                 let next = self.step.div_ceil(every) * every;
                 chunk = chunk.min(next - self.step + 1);
             }
@@ -285,14 +405,19 @@ impl Simulator {
             self.step += chunk;
             self.absorb_spikes()?;
             let last = self.step - 1;
-            for s in &mut self.states {
-                if last % s.trace.every as u64 == 0 {
-                    let mut vals = vec![];
-                    self.backend.read_state(s.pop, &s.trace.var, &mut vals)?;
-                    s.trace.steps.push(last);
-                    match &s.ids {
-                        None => s.trace.values.extend_from_slice(&vals),
-                        Some(ids) => s.trace.values.extend(ids.iter().map(|&i| vals[i as usize])),
+            let mut vals = vec![];
+            for (k, c) in self.state_cfg.iter().enumerate() {
+                if last % c.every as u64 != 0 {
+                    continue;
+                }
+                for (b, tally) in self.tallies.iter_mut().enumerate() {
+                    self.backend
+                        .read_instance_state(b, c.pop, &c.var, &mut vals)?;
+                    let trace = &mut tally.states[k];
+                    trace.steps.push(last);
+                    match &c.ids {
+                        None => trace.values.extend_from_slice(&vals),
+                        Some(ids) => trace.values.extend(ids.iter().map(|&i| vals[i as usize])),
                     }
                 }
             }
@@ -302,14 +427,184 @@ impl Simulator {
     }
 
     fn absorb_spikes(&mut self) -> crate::Result<()> {
-        self.buf.clear();
-        self.backend.drain_spikes(&mut self.buf)?;
+        self.bufs.iter_mut().for_each(Vec::clear);
+        self.backend.drain_batch(&mut self.bufs)?;
+        for (tally, buf) in self.tallies.iter_mut().zip(&self.bufs) {
+            tally.absorb(
+                buf,
+                &self.pops,
+                &self.out_degree,
+                &self.spike_mask,
+                &self.rate_cfg,
+            );
+        }
+        Ok(())
+    }
+
+    fn tally(&self, instance: usize) -> crate::Result<&Tally> {
+        self.tallies.get(instance).ok_or_else(|| {
+            crate::Error::Invalid(format!(
+                "no instance {instance} (the batch has {})",
+                self.tallies.len()
+            ))
+        })
+    }
+
+    /// Current values of a state variable of a population (instance 0).
+    pub fn state(&mut self, population: &str, var: &str) -> crate::Result<Vec<f32>> {
+        self.instance_state(0, population, var)
+    }
+
+    /// Current values of a state variable of a population of `instance`.
+    pub fn instance_state(
+        &mut self,
+        instance: usize,
+        population: &str,
+        var: &str,
+    ) -> crate::Result<Vec<f32>> {
+        let pi = self
+            .pops
+            .iter()
+            .position(|p| p.name == population)
+            .ok_or_else(|| crate::Error::Invalid(format!("no population named '{population}'")))?;
+        self.tally(instance)?;
+        let mut out = vec![];
+        self.backend
+            .read_instance_state(instance, pi, var, &mut out)?;
+        Ok(out)
+    }
+
+    /// Spike counts so far, per population in model order (instance 0).
+    pub fn spike_counts(&self) -> Vec<(String, u64)> {
+        self.pops
+            .iter()
+            .zip(&self.tallies[0].counts)
+            .map(|(p, &c)| (p.name.clone(), c))
+            .collect()
+    }
+
+    /// SHA-256 of all spikes so far (see DESIGN.md), instance 0.
+    pub fn spikes_sha256(&self) -> String {
+        self.tallies[0].hasher.clone().finish()
+    }
+
+    /// What the monitors recorded so far (instance 0).
+    pub fn recording(&self) -> Recording {
+        self.instance_recording(0).expect("instance 0 exists")
+    }
+
+    /// What the monitors recorded so far in `instance`.
+    pub fn instance_recording(&self, instance: usize) -> crate::Result<Recording> {
+        let t = self.tally(instance)?;
+        let duration_ms = self.step as f64 * self.dt_ms;
+        Ok(Recording {
+            dt_ms: self.dt_ms,
+            duration_ms,
+            spikes: t.spike_rec.iter().flatten().cloned().collect(),
+            states: t.states.clone(),
+            rates: self
+                .rate_cfg
+                .iter()
+                .zip(&t.rates)
+                .map(|(c, counts)| {
+                    let nb = self.step.div_ceil(c.bin) as usize;
+                    let size = self.pops[c.pop].size as f64;
+                    let mut r: Vec<f64> = counts
+                        .iter()
+                        .map(|&n| n as f64 / (size * c.bin_ms / 1000.0))
+                        .collect();
+                    r.resize(nb, 0.0);
+                    RateTrace {
+                        population: self.pops[c.pop].name.clone(),
+                        bin_ms: c.bin_ms,
+                        rates_hz: r,
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    fn instance_summary(&self, t: &Tally) -> InstanceSummary {
+        let duration_ms = self.step as f64 * self.dt_ms;
+        let populations = self
+            .pops
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let cv = t.isi[i].cv();
+                (
+                    p.name.clone(),
+                    PopSummary {
+                        size: p.size,
+                        spikes: t.counts[i],
+                        rate_hz: rate_hz(t.counts[i], p.size, duration_ms),
+                        cv_isi: cv.is_finite().then_some(cv),
+                    },
+                )
+            })
+            .collect();
+        InstanceSummary {
+            seed: t.seed,
+            populations,
+            synaptic_events: t.events,
+            spikes_sha256: t.hasher.clone().finish(),
+        }
+    }
+
+    /// The run's summary (wall_s is left 0 for the caller to fill): instance 0's
+    /// figures, and every instance's under `instances` for a batch.
+    pub fn summary(&self) -> Summary {
+        let first = self.instance_summary(&self.tallies[0]);
+        let events: u64 = self.tallies.iter().map(|t| t.events).sum();
+        Summary {
+            model: self.name.clone(),
+            backend: self.backend.name().into(),
+            device: self.backend.device(),
+            seed: self.seed,
+            dt_ms: self.dt_ms,
+            duration_ms: self.step as f64 * self.dt_ms,
+            steps: self.step,
+            build_s: self.build_s,
+            sim_s: self.sim_s,
+            wall_s: 0.0,
+            populations: first.populations,
+            synaptic_events: first.synaptic_events,
+            // Throughput counts the work of every instance.
+            events_per_s: if self.sim_s > 0.0 {
+                events as f64 / self.sim_s
+            } else {
+                0.0
+            },
+            memory_bytes: self.memory.clone(),
+            spikes_sha256: first.spikes_sha256,
+            instances: if self.tallies.len() > 1 {
+                self.tallies
+                    .iter()
+                    .map(|t| self.instance_summary(t))
+                    .collect()
+            } else {
+                vec![]
+            },
+        }
+    }
+}
+
+impl Tally {
+    /// Adds the spikes of one chunk (ordered by step, then id).
+    fn absorb(
+        &mut self,
+        buf: &[Spike],
+        pops: &[PopMeta],
+        out_degree: &[u32],
+        spike_mask: &[Option<Vec<bool>>],
+        rate_cfg: &[RateCfg],
+    ) {
         // Spikes come ordered by step, then id, so they form runs of one population:
         // look the population and its monitors up once per run, not per spike.
-        let mut rest = &self.buf[..];
+        let mut rest = buf;
         while let Some(first) = rest.first() {
-            let pi = self.pops.partition_point(|p| p.offset <= first.id) - 1;
-            let (offset, size) = (self.pops[pi].offset, self.pops[pi].size);
+            let pi = pops.partition_point(|p| p.offset <= first.id) - 1;
+            let (offset, size) = (pops[pi].offset, pops[pi].size);
             let len = rest
                 .iter()
                 .take_while(|s| s.id >= offset && s.id - offset < size)
@@ -319,7 +614,7 @@ impl Simulator {
             rest = tail;
             self.counts[pi] += len as u64;
             let isi = &mut self.isi[pi];
-            let mut rec = match (&self.spike_mask[pi], &mut self.spike_rec[pi]) {
+            let mut rec = match (&spike_mask[pi], &mut self.spike_rec[pi]) {
                 (Some(mask), Some(rec)) => Some((mask, rec)),
                 _ => None,
             };
@@ -327,7 +622,7 @@ impl Simulator {
                 let local = s.id - offset;
                 isi.push(local as usize, s.step as u64);
                 self.hasher.update(s.step as u64, s.id);
-                self.events += self.out_degree[s.id as usize] as u64;
+                self.events += out_degree[s.id as usize] as u64;
                 if let Some((mask, rec)) = &mut rec {
                     if mask[local as usize] {
                         rec.steps.push(s.step as u64);
@@ -335,10 +630,10 @@ impl Simulator {
                     }
                 }
             }
-            for (rp, bin, _, counts) in &mut self.rates {
-                if *rp == pi {
+            for (c, counts) in rate_cfg.iter().zip(&mut self.rates) {
+                if c.pop == pi {
                     for s in run {
-                        let b = (s.step as u64 / *bin) as usize;
+                        let b = (s.step as u64 / c.bin) as usize;
                         if counts.len() <= b {
                             counts.resize(b + 1, 0);
                         }
@@ -346,105 +641,6 @@ impl Simulator {
                     }
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// Current values of a state variable of a population.
-    pub fn state(&mut self, population: &str, var: &str) -> crate::Result<Vec<f32>> {
-        let pi = self
-            .pops
-            .iter()
-            .position(|p| p.name == population)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population named '{population}'")))?;
-        let mut out = vec![];
-        self.backend.read_state(pi, var, &mut out)?;
-        Ok(out)
-    }
-
-    /// Spike counts so far, per population in model order.
-    pub fn spike_counts(&self) -> Vec<(String, u64)> {
-        self.pops
-            .iter()
-            .zip(&self.counts)
-            .map(|(p, &c)| (p.name.clone(), c))
-            .collect()
-    }
-
-    /// SHA-256 of all spikes so far (see DESIGN.md).
-    pub fn spikes_sha256(&self) -> String {
-        self.hasher.clone().finish()
-    }
-
-    /// What the monitors recorded so far.
-    pub fn recording(&self) -> Recording {
-        let duration_ms = self.step as f64 * self.dt_ms;
-        Recording {
-            dt_ms: self.dt_ms,
-            duration_ms,
-            spikes: self.spike_rec.iter().flatten().cloned().collect(),
-            states: self.states.iter().map(|s| s.trace.clone()).collect(),
-            rates: self
-                .rates
-                .iter()
-                .map(|(pi, bin, bin_ms, counts)| {
-                    let nb = self.step.div_ceil(*bin) as usize;
-                    let size = self.pops[*pi].size as f64;
-                    let mut r: Vec<f64> = counts
-                        .iter()
-                        .map(|&c| c as f64 / (size * bin_ms / 1000.0))
-                        .collect();
-                    r.resize(nb, 0.0);
-                    RateTrace {
-                        population: self.pops[*pi].name.clone(),
-                        bin_ms: *bin_ms,
-                        rates_hz: r,
-                    }
-                })
-                .collect(),
-        }
-    }
-
-    /// The run's summary (wall_s is left 0 for the caller to fill).
-    pub fn summary(&self) -> Summary {
-        let duration_ms = self.step as f64 * self.dt_ms;
-        let populations = self
-            .pops
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let cv = self.isi[i].cv();
-                (
-                    p.name.clone(),
-                    PopSummary {
-                        size: p.size,
-                        spikes: self.counts[i],
-                        rate_hz: rate_hz(self.counts[i], p.size, duration_ms),
-                        cv_isi: cv.is_finite().then_some(cv),
-                    },
-                )
-            })
-            .collect();
-        Summary {
-            model: self.name.clone(),
-            backend: self.backend.name().into(),
-            device: self.backend.device(),
-            seed: self.seed,
-            dt_ms: self.dt_ms,
-            duration_ms,
-            steps: self.step,
-            build_s: self.build_s,
-            sim_s: self.sim_s,
-            wall_s: 0.0,
-            populations,
-            synaptic_events: self.events,
-            events_per_s: if self.sim_s > 0.0 {
-                self.events as f64 / self.sim_s
-            } else {
-                0.0
-            },
-            memory_bytes: self.memory.clone(),
-            spikes_sha256: self.spikes_sha256(),
         }
     }
 }

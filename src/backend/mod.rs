@@ -31,12 +31,30 @@ pub trait Backend {
     fn plasticity(&mut self, _step: u64) -> crate::Result<()> {
         Ok(())
     }
-    /// Moves the spikes emitted since the last call into `out`, ordered by step,
-    /// then global id.
-    fn drain_spikes(&mut self, out: &mut Vec<Spike>) -> crate::Result<()>;
-    /// Copies a state variable of population `pop` into `out` (`i_ext`: the
-    /// external current of the last step, on every neuron population).
-    fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()>;
+    /// Instances in the batch (1 unless built as a batch).
+    fn batch(&self) -> usize {
+        1
+    }
+    /// Appends the spikes each instance emitted since the last call to `out[b]`
+    /// (`out.len()` must equal [`Backend::batch`]), ordered by step, then global id.
+    fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()>;
+    /// [`Backend::drain_batch`] for a backend with one instance.
+    fn drain_spikes(&mut self, out: &mut Vec<Spike>) -> crate::Result<()> {
+        self.drain_batch(std::slice::from_mut(out))
+    }
+    /// Copies a state variable of population `pop` of `instance` into `out`
+    /// (`i_ext`: the external current of the last step, on every neuron population).
+    fn read_instance_state(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        var: &str,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()>;
+    /// [`Backend::read_instance_state`] of instance 0.
+    fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()> {
+        self.read_instance_state(0, pop, var, out)
+    }
     /// Runs steps `first..first + n` in schedule order. Backends override it to batch steps.
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         for step in first..first + n {
@@ -46,5 +64,16 @@ pub trait Backend {
             self.plasticity(step)?;
         }
         Ok(())
+    }
+}
+
+/// The error for a spike buffer list whose length is not the batch size.
+pub(crate) fn check_batch_len(got: usize, batch: usize) -> crate::Result<()> {
+    if got == batch {
+        Ok(())
+    } else {
+        Err(crate::Error::Invalid(format!(
+            "{got} spike buffers for a batch of {batch} instances"
+        )))
     }
 }

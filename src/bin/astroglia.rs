@@ -61,9 +61,21 @@ struct RunArgs {
     /// see `astroglia devices`).
     #[arg(long, value_name = "NAME")]
     adapter: Option<String>,
-    /// Worker threads for neuron updates (results are identical for any count).
+    /// Worker threads for neuron updates, or for the instances of a batch (results
+    /// are identical for any count).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Run B independent instances over one copy of the connectivity: instance b
+    /// draws its initial state and per-step randomness (noise, Poisson) from
+    /// seed + b. Each instance's outputs go to DIR/instance_<b>/; summary.json
+    /// lists every instance.
+    #[arg(long, value_name = "B", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    batch: u32,
+    /// Explicit instance seeds, comma-separated (overrides --batch): instance b of a
+    /// batch equals a single run with the same --seed and `--instance-seeds` its seed.
+    #[arg(long, value_name = "S,S,...", value_delimiter = ',', num_args = 1..)]
+    instance_seeds: Option<Vec<u64>>,
     /// Skip raster.png (plotting large rasters takes time).
     #[arg(long)]
     no_plot: bool,
@@ -172,6 +184,8 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             backend,
             threads: args.threads,
             adapter: args.adapter.clone(),
+            batch: args.batch as usize,
+            instance_seeds: args.instance_seeds.clone(),
         },
     )?;
     let steps = (net.duration_ms / net.dt_ms).round() as u64;
@@ -189,23 +203,37 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     sim.run_steps(steps, |done| bar.set_position(done))?;
     bar.finish_and_clear();
 
-    let rec = sim.recording();
     let mut summary = sim.summary();
-    if !args.no_hdf5 {
-        let attrs = [
-            ("model", summary.model.clone()),
-            ("backend", summary.backend.clone()),
-            ("seed", summary.seed.to_string()),
-            ("spikes_sha256", summary.spikes_sha256.clone()),
-        ];
-        astroglia::record::hdf5::write_hdf5(&out.join("spikes.h5"), &rec, &attrs)?;
-    }
-    if !args.no_plot {
-        let title = format!(
-            "{} — seed {}, {} ms",
-            summary.model, summary.seed, summary.duration_ms
-        );
-        plot_raster(&out.join("raster.png"), &rec, &title)?;
+    for b in 0..sim.batch() {
+        // A single run writes into DIR; a batch into DIR/instance_<b>.
+        let dir = if sim.batch() == 1 {
+            out.clone()
+        } else {
+            out.join(format!("instance_{b}"))
+        };
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        let rec = sim.instance_recording(b)?;
+        let (seed, sha) = match summary.instances.get(b) {
+            Some(i) => (i.seed, i.spikes_sha256.clone()),
+            None => (summary.seed, summary.spikes_sha256.clone()),
+        };
+        if !args.no_hdf5 {
+            let attrs = [
+                ("model", summary.model.clone()),
+                ("backend", summary.backend.clone()),
+                ("seed", seed.to_string()),
+                ("spikes_sha256", sha),
+            ];
+            astroglia::record::hdf5::write_hdf5(&dir.join("spikes.h5"), &rec, &attrs)?;
+        }
+        if !args.no_plot {
+            let title = format!(
+                "{} — seed {}, {} ms",
+                summary.model, seed, summary.duration_ms
+            );
+            plot_raster(&dir.join("raster.png"), &rec, &title)?;
+        }
     }
     summary.wall_s = wall.elapsed().as_secs_f64();
     write_json_atomic(&out.join("summary.json"), &summary)?;
@@ -233,6 +261,14 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let _ = writeln!(text, "  spikes_sha256 {}", summary.spikes_sha256);
+        for (b, inst) in summary.instances.iter().enumerate() {
+            let spikes: u64 = inst.populations.values().map(|p| p.spikes).sum();
+            let _ = writeln!(
+                text,
+                "  instance {b:<3} seed {:<20} {spikes:>9} spikes  {}",
+                inst.seed, inst.spikes_sha256
+            );
+        }
         let _ = writeln!(text, "  wrote {}", out.display());
         print_stdout(&text)?;
     }

@@ -237,3 +237,50 @@ fn closed_stdout_pipe_is_not_a_panic() {
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn batch_run_writes_every_instance_and_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args([
+            "run",
+            &model("coba.toml"),
+            "--duration-ms",
+            "50",
+            "--seed",
+            "4",
+            "--batch",
+            "3",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let inst = v["instances"].as_array().expect("instances listed");
+    assert_eq!(inst.len(), 3);
+    for (b, i) in inst.iter().enumerate() {
+        assert_eq!(i["seed"], 4 + b as u64);
+        let d = dir.path().join(format!("instance_{b}"));
+        assert!(d.join("spikes.h5").is_file() && d.join("raster.png").is_file());
+    }
+    assert_eq!(inst[0]["spikes_sha256"], v["spikes_sha256"]);
+    for bad in [["--batch", "0"], ["--instance-seeds", "x"]] {
+        let out = bin()
+            .args(["run", &model("coba.toml"), bad[0], bad[1]])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+}

@@ -250,6 +250,18 @@ impl GpuBackend {
         Self::with_context(Arc::new(GpuContext::new(adapter)?), net)
     }
 
+    /// A batch of instances (see [`Built::instance`]) on the best adapter (or the
+    /// one named).
+    pub fn batched(instances: &[Built], adapter: Option<&str>) -> crate::Result<Self> {
+        match instances {
+            [one] => Self::new(one, adapter),
+            _ => Err(crate::Error::Invalid(format!(
+                "the GPU backend runs one instance at a time, {} requested",
+                instances.len()
+            ))),
+        }
+    }
+
     /// Uploads the network to an existing device (tests share one).
     pub fn with_context(ctx: Arc<GpuContext>, net: &Built) -> crate::Result<Self> {
         Self::with_record(ctx, net, None)
@@ -314,7 +326,7 @@ impl GpuBackend {
             ctx: &ctx,
             net,
             step_layout: &step_layout,
-            key: CounterRng::new(net.seed).key(),
+            key: CounterRng::new(net.instance_seed).key(),
         };
 
         // Spike record: every neuron spiking every step of a full chunk, capped.
@@ -677,7 +689,9 @@ impl Backend for GpuBackend {
         self.one_phase(step, ph)
     }
 
-    fn drain_spikes(&mut self, out: &mut Vec<Spike>) -> crate::Result<()> {
+    fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {
+        super::check_batch_len(out.len(), 1)?;
+        let out = &mut out[0];
         if self.unread_steps > 0 {
             self.flush()?;
         }
@@ -687,7 +701,16 @@ impl Backend for GpuBackend {
         Ok(())
     }
 
-    fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()> {
+    fn read_instance_state(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        var: &str,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        if instance != 0 {
+            return Err(crate::Error::Invalid(format!("no instance {instance}")));
+        }
         let name = self
             .names
             .get(pop)

@@ -452,7 +452,7 @@ impl Loader<'_> {
             outs.extend_from_slice(o);
         }
         let (mut row_ptr, mut targets, mut wfix, mut delays) = (vec![], vec![], vec![], vec![]);
-        for pr in &net.projs {
+        for pr in net.projs.iter() {
             let post = &net.pops[pr.post];
             let (dconst, doff) = match &pr.delays {
                 Delays::Const(d) => (u32::from(*d), 0),

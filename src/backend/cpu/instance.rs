@@ -1,12 +1,13 @@
-//! The CPU reference backend: time-driven neuron updates, event-driven propagation
-//! through integer delay rings, counter-based per-step randomness.
-use super::{Backend, Spike};
+//! One instance of the CPU reference engine: its state, delay rings and per-step
+//! randomness over connectivity shared with the other instances of a batch.
+use crate::backend::Spike;
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
 use crate::neuron::{izhikevich, lif, lif_cond, AlignedVec};
 use crate::rng::{normal_f32, CounterRng};
+use std::sync::Arc;
 
-/// The reference engine. Holds the built network and all run-time state.
-pub struct CpuBackend {
+/// One instance: the built network (its state) and all run-time state.
+pub(super) struct Instance {
     net: Built,
     rng: CounterRng,
     /// Per population: `depth × 2 receptors × stride` fixed-point accumulators,
@@ -25,8 +26,8 @@ pub struct CpuBackend {
     current_sig: Vec<Option<Vec<bool>>>,
     /// Per population: projections leaving it.
     out_projs: Vec<Vec<usize>>,
-    /// Per projection: compact forms used by delivery.
-    routes: Vec<Route>,
+    /// Per projection: compact forms used by delivery (shared by a batch).
+    routes: Arc<[Route]>,
     /// Per population: local ids that spiked this step, ascending.
     step_spikes: Vec<Vec<u32>>,
     /// Per spike-source population: next event index.
@@ -41,7 +42,7 @@ pub struct CpuBackend {
 /// synapse, targets are narrowed to u16 when the post population allows it (for
 /// COBA this brings the whole connectivity within L2), and all-to-all rows are
 /// not read at all.
-struct Route {
+pub(super) struct Route {
     /// The weight of every synapse, when they are all equal.
     weight: Option<i32>,
     /// How targets are stored.
@@ -59,7 +60,7 @@ enum Targets {
 }
 
 impl Route {
-    fn new(pr: &crate::build::BuiltProj, post_size: u32) -> Self {
+    pub(super) fn new(pr: &crate::build::BuiltProj, post_size: u32) -> Self {
         // Sound unchecked scatters rely on this; a `Built` made by hand may break it.
         assert!(
             pr.targets.iter().all(|&t| t < post_size),
@@ -167,15 +168,10 @@ impl Chunks<'_> {
     }
 }
 
-impl CpuBackend {
-    /// Creates a single-threaded backend over a built network.
-    pub fn new(net: Built) -> Self {
-        Self::with_threads(net, 1)
-    }
-
-    /// Creates a backend whose neuron updates use `threads` worker threads. The
-    /// spikes are the same for every thread count.
-    pub fn with_threads(net: Built, threads: usize) -> Self {
+impl Instance {
+    /// An instance whose neuron updates use `threads` worker threads (the spikes
+    /// are the same for every thread count), delivering through `routes`.
+    pub(super) fn new(net: Built, threads: usize, routes: Arc<[Route]>) -> Self {
         let np = net.pops.len();
         let depth: Vec<usize> = net.pops.iter().map(|p| p.ring_depth as usize).collect();
         let rings = net
@@ -198,15 +194,10 @@ impl CpuBackend {
         for (k, pr) in net.projs.iter().enumerate() {
             out_projs[pr.pre].push(k);
         }
-        let routes = net
-            .projs
-            .iter()
-            .map(|pr| Route::new(pr, net.pops[pr.post].size))
-            .collect();
-        CpuBackend {
+        Instance {
             routes,
             depth,
-            rng: CounterRng::new(net.seed),
+            rng: CounterRng::new(net.instance_seed),
             i_ext: net
                 .pops
                 .iter()
@@ -235,7 +226,7 @@ impl CpuBackend {
     /// The delay ring of population `pop`: `depth × 2 receptors × size` fixed-point
     /// accumulators (empty for sources), without the padding the backend keeps
     /// internally. For per-phase parity tests.
-    pub fn ring(&self, pop: usize) -> Vec<i32> {
+    pub(super) fn ring(&self, pop: usize) -> Vec<i32> {
         let n = self.net.pops[pop].size as usize;
         self.rings[pop]
             .chunks(ring_stride(n).max(1))
@@ -245,7 +236,7 @@ impl CpuBackend {
     }
 
     /// The built network (parameters, connectivity, current state).
-    pub fn built(&self) -> &Built {
+    pub(super) fn built(&self) -> &Built {
         &self.net
     }
 
@@ -414,19 +405,8 @@ fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
     lens
 }
 
-impl Backend for CpuBackend {
-    fn name(&self) -> &'static str {
-        "cpu"
-    }
-
-    fn device(&self) -> String {
-        match &self.pool {
-            Some(p) => format!("cpu ({} threads)", p.current_num_threads()),
-            None => "cpu (1 thread)".into(),
-        }
-    }
-
-    fn inputs(&mut self, step: u64) -> crate::Result<()> {
+impl Instance {
+    pub(super) fn inputs(&mut self, step: u64) -> crate::Result<()> {
         for pi in 0..self.net.pops.len() {
             self.step_spikes[pi].clear();
             match &self.net.pops[pi].dynamics {
@@ -463,7 +443,7 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn neurons(&mut self, step: u64) -> crate::Result<()> {
+    pub(super) fn neurons(&mut self, step: u64) -> crate::Result<()> {
         use crate::neuron::{split, split_mut};
         let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
         for pi in 0..self.net.pops.len() {
@@ -534,7 +514,7 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn propagate(&mut self, step: u64) -> crate::Result<()> {
+    pub(super) fn propagate(&mut self, step: u64) -> crate::Result<()> {
         for pi in 0..self.net.pops.len() {
             let spikes = &self.step_spikes[pi];
             if spikes.is_empty() {
@@ -596,12 +576,16 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn drain_spikes(&mut self, out: &mut Vec<Spike>) -> crate::Result<()> {
+    pub(super) fn drain_spikes(&mut self, out: &mut Vec<Spike>) {
         out.append(&mut self.pending);
-        Ok(())
     }
 
-    fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()> {
+    pub(super) fn read_state(
+        &self,
+        pop: usize,
+        var: &str,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
         let p = self
             .net
             .pops

@@ -1,0 +1,175 @@
+//! The CPU reference backend: time-driven neuron updates, event-driven propagation
+//! through integer delay rings, counter-based per-step randomness, and a batch of
+//! independent instances over one copy of the connectivity.
+mod instance;
+
+use super::{Backend, Spike};
+use crate::build::Built;
+use instance::{Instance, Route};
+use std::sync::Arc;
+
+/// The reference engine: one or more instances of a built network.
+///
+/// ```
+/// use astroglia::backend::{Backend, CpuBackend};
+/// use astroglia::model::*;
+/// let mut net = Network::new(0.1, 20.0);
+/// net.add_population(Population::new("n", 4, NeuronModel::Lif(LifParams::default()))
+///     .init("v", Dist::Uniform { low: -70.0, high: -40.0 }));
+/// let built = astroglia::build::build(&net, 1).unwrap();
+/// // Two instances: the network itself and one with initial state from seed 7.
+/// let batch = vec![built.clone(), built.instance(&net, 7).unwrap()];
+/// let mut cpu = CpuBackend::batched(batch, 1).unwrap();
+/// cpu.run(0, 200).unwrap();
+/// let mut spikes = vec![vec![], vec![]];
+/// cpu.drain_batch(&mut spikes).unwrap();
+/// assert_eq!(cpu.batch(), 2);
+/// ```
+pub struct CpuBackend {
+    instances: Vec<Instance>,
+    /// Worker pool over instances when there are several (each instance then runs
+    /// single-threaded), else inside the one instance.
+    pool: Option<rayon::ThreadPool>,
+    threads: usize,
+}
+
+impl CpuBackend {
+    /// Creates a single-threaded backend over a built network.
+    pub fn new(net: Built) -> Self {
+        Self::with_threads(net, 1)
+    }
+
+    /// Creates a backend whose neuron updates use `threads` worker threads. The
+    /// spikes are the same for every thread count.
+    pub fn with_threads(net: Built, threads: usize) -> Self {
+        Self::batched(vec![net], threads).expect("one instance is a valid batch")
+    }
+
+    /// A batch of instances (see [`Built::instance`]) that must share their
+    /// connectivity. With `threads` > 1 the instances run in parallel; each one's
+    /// spikes are those it would produce alone.
+    pub fn batched(instances: Vec<Built>, threads: usize) -> crate::Result<Self> {
+        let first = instances
+            .first()
+            .ok_or_else(|| crate::Error::Invalid("a batch needs at least one instance".into()))?;
+        if instances
+            .iter()
+            .any(|b| !Arc::ptr_eq(&b.projs, &first.projs))
+        {
+            return Err(crate::Error::Invalid(
+                "the instances of a batch must share their connectivity (see Built::instance)"
+                    .into(),
+            ));
+        }
+        let routes: Arc<[Route]> = first
+            .projs
+            .iter()
+            .map(|pr| Route::new(pr, first.pops[pr.post].size))
+            .collect();
+        let threads = threads.max(1);
+        let pool = || {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .ok()
+        };
+        let several = instances.len() > 1;
+        let inner = if several { 1 } else { threads };
+        Ok(CpuBackend {
+            instances: instances
+                .into_iter()
+                .map(|b| Instance::new(b, inner, routes.clone()))
+                .collect(),
+            pool: (several && threads > 1).then(pool).flatten(),
+            threads,
+        })
+    }
+
+    /// The delay ring of population `pop` of instance 0: `depth × 2 receptors ×
+    /// size` fixed-point accumulators (empty for sources). For per-phase parity tests.
+    pub fn ring(&self, pop: usize) -> Vec<i32> {
+        self.instances[0].ring(pop)
+    }
+
+    /// The built network of instance 0 (parameters, connectivity, current state).
+    pub fn built(&self) -> &Built {
+        self.instances[0].built()
+    }
+
+    /// Runs `f` on every instance, in parallel on the pool when there is one, and
+    /// returns the first error in instance order.
+    fn each(&mut self, f: impl Fn(&mut Instance) -> crate::Result<()> + Sync) -> crate::Result<()> {
+        match &self.pool {
+            Some(pool) => {
+                use rayon::prelude::*;
+                let results: Vec<_> =
+                    pool.install(|| self.instances.par_iter_mut().map(&f).collect());
+                results.into_iter().collect()
+            }
+            None => self.instances.iter_mut().try_for_each(f),
+        }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn device(&self) -> String {
+        match self.threads {
+            1 => "cpu (1 thread)".into(),
+            t => format!("cpu ({t} threads)"),
+        }
+    }
+
+    fn batch(&self) -> usize {
+        self.instances.len()
+    }
+
+    fn inputs(&mut self, step: u64) -> crate::Result<()> {
+        self.each(|i| i.inputs(step))
+    }
+
+    fn neurons(&mut self, step: u64) -> crate::Result<()> {
+        self.each(|i| i.neurons(step))
+    }
+
+    fn propagate(&mut self, step: u64) -> crate::Result<()> {
+        self.each(|i| i.propagate(step))
+    }
+
+    fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {
+        super::check_batch_len(out.len(), self.instances.len())?;
+        for (inst, o) in self.instances.iter_mut().zip(out) {
+            inst.drain_spikes(o);
+        }
+        Ok(())
+    }
+
+    fn read_instance_state(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        var: &str,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        self.instances
+            .get(instance)
+            .ok_or_else(|| crate::Error::Invalid(format!("no instance {instance}")))?
+            .read_state(pop, var, out)
+    }
+
+    fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
+        // Instances are independent: each runs all `n` steps while its state is
+        // in cache.
+        self.each(|i| {
+            for step in first..first + n {
+                i.inputs(step)?;
+                i.neurons(step)?;
+                i.propagate(step)?;
+            }
+            Ok(())
+        })
+    }
+}
