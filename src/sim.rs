@@ -184,7 +184,8 @@ struct Tally {
 /// let mut net = Network::new(0.1, 50.0);
 /// net.add_population(Population::new("n", 100, NeuronModel::Lif(LifParams::default()))
 ///     .init("v", Dist::Uniform { low: -70.0, high: -50.0 }));
-/// net.add_input(Input::Noise(NoiseInput { target: "n".into(), mean: 300.0, std: 200.0 }));
+/// net.add_input(Input::Noise(NoiseInput {
+///     target: "n".into(), ids: None, mean: 300.0, std: 200.0 }));
 /// let opts = SimOptions { seed: Some(3), batch: 4, ..Default::default() };
 /// let mut sim = Simulator::new(&net, opts).unwrap();
 /// sim.run_ms(50.0).unwrap();
