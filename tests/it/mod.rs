@@ -1,10 +1,11 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
-//! CPU–GPU parity.
+//! CPU–GPU parity, a 20M-synapse network on the GPU.
 mod bad_models;
 mod cli;
 mod determinism;
 mod gpu_parity;
+mod gpu_size;
 mod izhikevich_presets;
 mod reference_networks;
 mod single_neuron;
