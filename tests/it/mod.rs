@@ -1,9 +1,10 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
-//! CPU–GPU parity, a 20M-synapse network on the GPU.
+//! CPU–GPU parity, a 20M-synapse network and a leak check on the GPU.
 mod bad_models;
 mod cli;
 mod determinism;
+mod gpu_leak;
 mod gpu_parity;
 mod gpu_size;
 mod izhikevich_presets;
