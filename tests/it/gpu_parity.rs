@@ -16,7 +16,7 @@ const RATE_TOLERANCE: f64 = 0.01;
 
 /// One device shared by every test of the module (opening it and compiling shaders
 /// on lavapipe is the slow part).
-fn gpu() -> Option<Arc<GpuContext>> {
+pub(super) fn gpu() -> Option<Arc<GpuContext>> {
     static CTX: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     let ctx = CTX
         .get_or_init(|| {
@@ -40,7 +40,7 @@ fn gpu() -> Option<Arc<GpuContext>> {
 /// a CPU device (lavapipe: IEEE f32, denormals kept). Real GPUs may flush
 /// denormals, and without NoContraction the driver may fuse and reassociate, so
 /// elsewhere only statistics are compared.
-fn exact(ctx: &GpuContext) -> bool {
+pub(super) fn exact(ctx: &GpuContext) -> bool {
     ctx.exact && ctx.info.device_type == wgpu::DeviceType::Cpu
 }
 

@@ -1,0 +1,201 @@
+//! CPU (1 thread) against GPU on COBA-style networks: steps/s, synaptic events/s,
+//! wall seconds per biological second and the realtime factor, with both spike
+//! hashes (they must agree on a bit-exact device); then the GPU's fixed cost per
+//! step on a network with nothing to do.
+//!
+//! `cargo run --release --example gpu_bench -- [sizes...] [--ms T] [--empty-steps S]`
+//! (default 4000 64000 256000, 200 ms, 5 x 10000 empty steps). 4000 is models/coba.toml
+//! (p = 0.02); other sizes keep 80 synapses per neuron (p = 80/N), as `scaling`.
+use astroglia::backend::gpu::{GpuContext, STEP_SLOTS};
+use astroglia::backend::{Backend, CpuBackend, GpuBackend};
+use astroglia::build::{build, Built};
+use astroglia::model::*;
+use astroglia::sim::Simulator;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn coba_like(n: u32, ms: f64) -> Network {
+    if n == 4000 {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/coba.toml");
+        let mut net = Network::from_toml_file(path).expect("shipped model");
+        net.duration_ms = ms;
+        return net;
+    }
+    let (ne, ni) = (n * 4 / 5, n / 5);
+    let p = 80.0 / n as f64;
+    let mut net = Network::new(0.1, ms);
+    net.name = Some(format!("coba_{n}"));
+    for (name, size) in [("exc", ne), ("inh", ni)] {
+        net.add_population(
+            Population::new(name, size, NeuronModel::LifCond(LifCondParams::default()))
+                .init(
+                    "v",
+                    Dist::Normal {
+                        mean: -65.0,
+                        std: 5.0,
+                    },
+                )
+                .init(
+                    "ge",
+                    Dist::Normal {
+                        mean: 40.0,
+                        std: 15.0,
+                    },
+                )
+                .init(
+                    "gi",
+                    Dist::Normal {
+                        mean: 200.0,
+                        std: 120.0,
+                    },
+                ),
+        );
+    }
+    for (from, w, r) in [("exc", 6.0, Receptor::Exc), ("inh", 67.0, Receptor::Inh)] {
+        for to in ["exc", "inh"] {
+            net.add_projection(
+                Projection::new(
+                    from,
+                    to,
+                    Connect::FixedProbability {
+                        p,
+                        allow_self: false,
+                    },
+                )
+                .weight(w)
+                .receptor(r),
+            );
+        }
+    }
+    net
+}
+
+/// Runs `net` for `ms` on `backend` (the simulator times `run` only, not the upload).
+fn measure(net: &Network, built: &Built, backend: Box<dyn Backend>, ms: f64) -> Row {
+    let mut sim = Simulator::with_backend(net, built, backend).expect("simulator");
+    sim.run_ms(ms).expect("runs");
+    let s = sim.summary();
+    Row {
+        sim_s: s.sim_s,
+        steps: s.steps,
+        events: s.synaptic_events,
+        spikes: s.populations.values().map(|p| p.spikes).sum(),
+        hash: s.spikes_sha256,
+    }
+}
+
+struct Row {
+    sim_s: f64,
+    steps: u64,
+    events: u64,
+    spikes: u64,
+    hash: String,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let ms: f64 = value("--ms").and_then(|v| v.parse().ok()).unwrap_or(200.0);
+    let empty_steps: u64 = value("--empty-steps")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let mut sizes: Vec<u32> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || !args[i - 1].starts_with("--"))
+        .filter_map(|(_, a)| a.parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![4_000, 64_000, 256_000];
+    }
+    let ctx = Arc::new(GpuContext::new(None).expect("GPU device"));
+    println!("device: {}", ctx.device_name());
+    println!("cpu: 1 thread; {ms} ms simulated per network (dt 0.1 ms)");
+    println!(
+        "{:>7} {:>10} {:>4} {:>8} {:>9} {:>10} {:>9} {:>9} {:>8} {:>8}  spikes_sha256",
+        "neurons",
+        "synapses",
+        "",
+        "upload_s",
+        "steps/s",
+        "events/s",
+        "s/bio-s",
+        "realtime",
+        "rate_Hz",
+        "spikes"
+    );
+    for n in sizes {
+        let net = coba_like(n, ms);
+        let built = build(&net, 1).expect("builds");
+        let t = Instant::now();
+        let gpu = GpuBackend::with_context(ctx.clone(), &built).expect("uploads");
+        let upload_s = t.elapsed().as_secs_f64();
+        let rows = [
+            (
+                "cpu",
+                None,
+                measure(&net, &built, Box::new(CpuBackend::new(built.clone())), ms),
+            ),
+            (
+                "gpu",
+                Some(upload_s),
+                measure(&net, &built, Box::new(gpu), ms),
+            ),
+        ];
+        for (name, up, r) in &rows {
+            let bio_s = r.steps as f64 * net.dt_ms / 1000.0;
+            println!(
+                "{:>7} {:>10} {:>4} {:>8} {:>9.0} {:>10.3e} {:>9.3} {:>9.3} {:>8.2} {:>8}  {}",
+                n,
+                built.n_synapses(),
+                name,
+                up.map_or("-".into(), |u| format!("{u:.3}")),
+                r.steps as f64 / r.sim_s,
+                r.events as f64 / r.sim_s,
+                r.sim_s / bio_s,
+                bio_s / r.sim_s,
+                r.spikes as f64 / (f64::from(n) * bio_s),
+                r.spikes,
+                &r.hash[..16]
+            );
+        }
+        let (a, b) = (&rows[0].2.hash, &rows[1].2.hash);
+        let verdict = if a == b { "agree" } else { "DIFFER" };
+        println!("{:>7} spike hashes {verdict}: cpu {a}, gpu {b}", "");
+    }
+
+    // Fixed cost per step: one neuron that never spikes, no inputs, no synapses.
+    // Each step still dispatches the neuron update, `args` and an empty indirect
+    // propagate; STEP_SLOTS steps go in one submission.
+    let mut net = Network::new(0.1, 1.0);
+    net.add_population(Population::new(
+        "idle",
+        1,
+        NeuronModel::LifCond(LifCondParams::default()),
+    ));
+    let built = build(&net, 1).expect("builds");
+    let mut gpu = GpuBackend::with_context(ctx.clone(), &built).expect("uploads");
+    gpu.run(0, STEP_SLOTS).expect("warm-up");
+    // Several repeats: the minimum is the overhead, the median shows the noise.
+    let mut per_step: Vec<f64> = (1..=5)
+        .map(|k| {
+            let t = Instant::now();
+            gpu.run(k * empty_steps, empty_steps).expect("runs");
+            t.elapsed().as_secs_f64() * 1e6 / empty_steps as f64
+        })
+        .collect();
+    per_step.sort_by(f64::total_cmp);
+    let (gpu_min, gpu_med) = (per_step[0], per_step[2]);
+    let mut cpu = CpuBackend::new(built);
+    let t = Instant::now();
+    cpu.run(0, empty_steps).expect("runs");
+    let cpu_us = t.elapsed().as_secs_f64() * 1e6 / empty_steps as f64;
+    println!(
+        "empty network (1 idle neuron), 5 x {empty_steps} steps, {STEP_SLOTS} steps per \
+         submission: gpu {gpu_min:.2} us/step (median {gpu_med:.2}), cpu {cpu_us:.3} us/step"
+    );
+}
