@@ -233,7 +233,7 @@ pub enum Connect {
     OneToOne {},
     /// Each ordered pair independently with probability `p`.
     FixedProbability {
-        /// Connection probability in [0, 1].
+        /// Connection probability in \[0, 1\].
         p: f64,
         /// Keep i→i when `from == to` (default false).
         #[serde(default)]
@@ -257,7 +257,7 @@ pub enum Connect {
     },
     /// Distance-dependent probability `c·exp(-(D/lambda)²)` on grid positions (Maass 2002).
     Distance {
-        /// Peak probability in [0, 1].
+        /// Peak probability in \[0, 1\].
         c: f64,
         /// Length constant in grid units.
         lambda: f64,

@@ -145,9 +145,9 @@ pub struct IzhikevichParams {
     pub c: Option<IzhParam>,
     /// Recovery increment d.
     pub d: Option<IzhParam>,
-    /// Spike cut-off, mV [30].
+    /// Spike cut-off, mV (default 30).
     pub v_peak_mv: Option<f64>,
-    /// Integration scheme [half_steps].
+    /// Integration scheme (default half_steps).
     pub integration: IzhIntegration,
 }
 

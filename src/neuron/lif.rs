@@ -24,25 +24,25 @@ pub enum SynapseKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LifParams {
-    /// Membrane capacitance, pF [250].
+    /// Membrane capacitance, pF (default 250).
     pub c_m_pf: f64,
-    /// Membrane time constant, ms [10].
+    /// Membrane time constant, ms (default 10).
     pub tau_m_ms: f64,
-    /// Resting (leak reversal) potential, mV [-65].
+    /// Resting (leak reversal) potential, mV (default -65).
     pub e_l_mv: f64,
-    /// Reset potential, mV [-65].
+    /// Reset potential, mV (default -65).
     pub v_reset_mv: f64,
-    /// Threshold, mV [-50].
+    /// Threshold, mV (default -50).
     pub v_th_mv: f64,
-    /// Absolute refractory period, ms [2].
+    /// Absolute refractory period, ms (default 2).
     pub t_ref_ms: f64,
-    /// Constant bias current, pA [0].
+    /// Constant bias current, pA (default 0).
     pub i_bias_pa: f64,
-    /// Synapse type [exponential].
+    /// Synapse type (default exponential).
     pub synapse: SynapseKind,
-    /// Excitatory synaptic time constant, ms [5].
+    /// Excitatory synaptic time constant, ms (default 5).
     pub tau_syn_exc_ms: f64,
-    /// Inhibitory synaptic time constant, ms [5].
+    /// Inhibitory synaptic time constant, ms (default 5).
     pub tau_syn_inh_ms: f64,
 }
 

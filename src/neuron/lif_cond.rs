@@ -12,27 +12,27 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LifCondParams {
-    /// Membrane capacitance, pF [200].
+    /// Membrane capacitance, pF (default 200).
     pub c_m_pf: f64,
-    /// Leak conductance, nS [10].
+    /// Leak conductance, nS (default 10).
     pub g_l_ns: f64,
-    /// Leak reversal, mV [-60].
+    /// Leak reversal, mV (default -60).
     pub e_l_mv: f64,
-    /// Reset potential, mV [-60].
+    /// Reset potential, mV (default -60).
     pub v_reset_mv: f64,
-    /// Threshold, mV [-50].
+    /// Threshold, mV (default -50).
     pub v_th_mv: f64,
-    /// Refractory period, ms [5].
+    /// Refractory period, ms (default 5).
     pub t_ref_ms: f64,
-    /// Excitatory reversal, mV [0].
+    /// Excitatory reversal, mV (default 0).
     pub e_exc_mv: f64,
-    /// Inhibitory reversal, mV [-80].
+    /// Inhibitory reversal, mV (default -80).
     pub e_inh_mv: f64,
-    /// Excitatory conductance time constant, ms [5].
+    /// Excitatory conductance time constant, ms (default 5).
     pub tau_syn_exc_ms: f64,
-    /// Inhibitory conductance time constant, ms [10].
+    /// Inhibitory conductance time constant, ms (default 10).
     pub tau_syn_inh_ms: f64,
-    /// Constant bias current, pA [0].
+    /// Constant bias current, pA (default 0).
     pub i_bias_pa: f64,
 }
 
