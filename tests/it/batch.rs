@@ -79,7 +79,7 @@ fn gpu_batch_of_8_equals_8_single_runs() {
     }
     // Bit parity with the CPU is asserted below; without it (a device that is not
     // bit-exact) single and batched runs still do the same arithmetic.
-    assert_batch_matches_single_runs(BackendKind::Gpu, 1, 60.0);
+    assert_batch_matches_single_runs(BackendKind::Gpu, 1, 100.0);
 }
 
 const MODELS: [&str; 4] = [
