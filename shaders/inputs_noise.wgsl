@@ -3,21 +3,26 @@
 // model order from 0.0, so the float additions happen in the CPU's order. Noise of
 // neuron i is word i % 4 of Philox block (stream, 0, step, i / 4), turned into a
 // normal variate by the two uploaded inverse-CDF tables (src/rng.rs).
-// One invocation per neuron.
+// One invocation per neuron and instance (workgroup z = instance; each instance
+// has its own key).
 
+// The step being run and the batch geometry (same in every slot).
 struct Step {
     step: u32,
+    // Neurons of one instance (global ids 0..n_total); a record entry of instance
+    // b carries id + b * n_total.
+    n_total: u32,
+    // Ring entries of one instance (instance b's rings start at b * ring_stride).
+    ring_stride: u32,
+    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
+    n_pops: u32,
 }
 
 struct Params {
     n: u32,
     first_term: u32,
     n_terms: u32,
-    key0: u32,
-    key1: u32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 // One input acting on the population.
@@ -45,7 +50,10 @@ const ALL: u32 = 0xffffffffu;
 @group(1) @binding(2) var<storage, read> masks: array<u32>;
 // body[0..4097] then tail[0..4097] (src/rng.rs NormalTables).
 @group(1) @binding(3) var<storage, read> tables: array<f32>;
+// [instance][neuron]
 @group(1) @binding(4) var<storage, read_write> i_ext: array<f32>;
+// Philox key of each instance (src/rng.rs `CounterRng::key` of its instance seed).
+@group(1) @binding(5) var<storage, read> keys: array<vec2<u32>>;
 
 // --- philox: keep identical in inputs_noise.wgsl and inputs_poisson.wgsl ---
 const PHILOX_M0: u32 = 0xD2511F53u;
@@ -122,7 +130,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     if (i >= p.n) {
         return;
     }
-    let key = vec2<u32>(p.key0, p.key1);
+    let inst = g.z;
+    let key = keys[inst];
     var x = 0.0f;
     for (var t = p.first_term; t < p.first_term + p.n_terms; t++) {
         let term = terms[t];
@@ -145,5 +154,5 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
             }
         }
     }
-    i_ext[i] = x;
+    i_ext[inst * p.n + i] = x;
 }

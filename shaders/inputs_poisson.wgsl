@@ -7,9 +7,19 @@
 // chunk reserves k consecutive record entries and checks its earlier picks there.
 // `bernoulli`: one invocation per source, word 0 of block (stream, 0, step, i)
 // against a shared (uniform rate) or per-source threshold.
+// Workgroup z = instance: each instance draws with its own key and records its
+// spikes as id + instance × n_total.
 
+// The step being run and the batch geometry (same in every slot).
 struct Step {
     step: u32,
+    // Neurons of one instance (global ids 0..n_total); a record entry of instance
+    // b carries id + b * n_total.
+    n_total: u32,
+    // Ring entries of one instance (instance b's rings start at b * ring_stride).
+    ring_stride: u32,
+    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
+    n_pops: u32,
 }
 
 struct Params {
@@ -20,8 +30,6 @@ struct Params {
     // Bernoulli threshold shared by all sources (bernoulli with len 1).
     thr: u32,
     stream: u32,
-    key0: u32,
-    key1: u32,
     // Count thresholds: the full-chunk table at [0, full_len), the table of the
     // shorter last chunk at [full_len, full_len + last_len).
     full_len: u32,
@@ -29,6 +37,8 @@ struct Params {
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
+    _pad3: u32,
+    _pad4: u32,
 }
 
 @group(0) @binding(0) var<uniform> st: Step;
@@ -37,6 +47,8 @@ struct Params {
 @group(1) @binding(1) var<storage, read> table: array<u32>;
 @group(1) @binding(2) var<storage, read_write> rec: array<vec2<u32>>;
 @group(1) @binding(3) var<storage, read_write> ctl: array<atomic<u32>>;
+// Philox key of each instance (src/rng.rs `CounterRng::key` of its instance seed).
+@group(1) @binding(4) var<storage, read> keys: array<vec2<u32>>;
 
 // --- philox: keep identical in inputs_noise.wgsl and inputs_poisson.wgsl ---
 const PHILOX_M0: u32 = 0xD2511F53u;
@@ -104,9 +116,10 @@ fn bernoulli(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroup
     if (p.len == 0u) {
         thr = table[i];
     }
-    let w = rng_block(vec2<u32>(p.key0, p.key1), p.stream, 0u, st.step, i).x;
+    let inst = g.z;
+    let w = rng_block(keys[inst], p.stream, 0u, st.step, i).x;
     if (thr == 0xffffffffu || w < thr) {
-        emit(st.step, p.gid0 + i);
+        emit(st.step, p.gid0 + i + inst * st.n_total);
     }
 }
 
@@ -124,7 +137,10 @@ fn chunks(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) 
         t0 = p.full_len;
         tn = p.last_len;
     }
-    let key = vec2<u32>(p.key0, p.key1);
+    let inst = g.z;
+    let key = keys[inst];
+    // Global id of this chunk's first source, as recorded for instance `inst`.
+    let id0 = p.gid0 + start + inst * st.n_total;
     var blk = rng_block(key, p.stream, 0u, st.step, c);
     var k = 0u;
     while (k < tn && table[t0 + k] <= blk.x) {
@@ -140,11 +156,11 @@ fn chunks(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) 
         if (w % 4u == 0u) {
             blk = rng_block(key, p.stream, w / 4u, st.step, c);
         }
-        let t = p.gid0 + start + uniform_below(blk[w % 4u], j + 1u);
+        let t = id0 + uniform_below(blk[w % 4u], j + 1u);
         var pick = t;
         for (var q = 0u; q + 1u < w; q++) {
             if (base + q < cap && rec[base + q].y == t) {
-                pick = p.gid0 + start + j;
+                pick = id0 + j;
                 break;
             }
         }

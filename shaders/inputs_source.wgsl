@@ -1,9 +1,18 @@
 // Spike-source populations: the sorted (step, local id) event list is uploaded once;
 // each step, invocation i appends the i-th event of that step (found by binary
-// search), as src/backend/cpu.rs does with its event pointer.
+// search), as src/backend/cpu.rs does with its event pointer. The events are the
+// same in every instance; workgroup z = instance.
 
+// The step being run and the batch geometry (same in every slot).
 struct Step {
     step: u32,
+    // Neurons of one instance (global ids 0..n_total); a record entry of instance
+    // b carries id + b * n_total.
+    n_total: u32,
+    // Ring entries of one instance (instance b's rings start at b * ring_stride).
+    ring_stride: u32,
+    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
+    n_pops: u32,
 }
 
 struct Params {
@@ -40,6 +49,6 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     }
     let at = atomicAdd(&ctl[0], 1u);
     if (at < arrayLength(&rec)) {
-        rec[at] = vec2<u32>(st.step, p.gid0 + events[e].y);
+        rec[at] = vec2<u32>(st.step, p.gid0 + events[e].y + g.z * st.n_total);
     }
 }

@@ -1,9 +1,17 @@
 // Izhikevich step (src/neuron/izhikevich.rs `block` and `dvdt`): the same f32
 // operations in the same order, plain `a * b + c` (never fma). One invocation per
-// neuron.
+// neuron and instance (workgroup z = instance).
 
+// The step being run and the batch geometry (same in every slot).
 struct Step {
     step: u32,
+    // Neurons of one instance (global ids 0..n_total); a record entry of instance
+    // b carries id + b * n_total.
+    n_total: u32,
+    // Ring entries of one instance (instance b's rings start at b * ring_stride).
+    ring_stride: u32,
+    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
+    n_pops: u32,
 }
 
 struct Params {
@@ -26,12 +34,13 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> st: Step;
 @group(1) @binding(0) var<uniform> k: Params;
-// [v | u | a | b | c | d], n each.
+// Per instance (instance-major): [v | u | a | b | c | d], n each.
 @group(1) @binding(1) var<storage, read_write> state: array<f32>;
 @group(1) @binding(2) var<storage, read_write> ring: array<i32>;
 @group(1) @binding(3) var<storage, read> i_ext: array<f32>;
 @group(1) @binding(4) var<storage, read_write> rec: array<vec2<u32>>;
-// [0] spike count, [1..4) propagate bookkeeping, [4 + pop] first non-finite step.
+// [0] spike count, [1..4) propagate bookkeeping, [4 + b * n_pops + pop] first
+// non-finite step of instance b.
 @group(1) @binding(5) var<storage, read_write> ctl: array<atomic<u32>>;
 
 fn is_finite(x: f32) -> bool {
@@ -49,14 +58,18 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         return;
     }
     let n = k.n;
-    let slot = k.ring + (st.step % k.depth) * 2u * n;
-    let cur = f32(ring[slot + i]) * k.inv_exc + f32(ring[slot + n + i]) * k.inv_inh + i_ext[i];
+    // Instance `inst`: its state block, i_ext block and rings.
+    let inst = g.z;
+    let s0 = inst * 6u * n;
+    let x0 = inst * n;
+    let slot = k.ring + inst * st.ring_stride + (st.step % k.depth) * 2u * n;
+    let cur = f32(ring[slot + i]) * k.inv_exc + f32(ring[slot + n + i]) * k.inv_inh + i_ext[x0 + i];
     ring[slot + i] = 0;
     ring[slot + n + i] = 0;
-    var v = state[i];
-    var u = state[n + i];
-    let a = state[2u * n + i];
-    let b = state[3u * n + i];
+    var v = state[s0 + i];
+    var u = state[s0 + n + i];
+    let a = state[s0 + 2u * n + i];
+    let b = state[s0 + 3u * n + i];
     if (k.half != 0u) {
         v = v + k.half_dt * dvdt(v, u, cur);
         v = v + k.half_dt * dvdt(v, u, cur);
@@ -67,16 +80,16 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         v = v + k.dt * dv;
     }
     let spk = v >= k.v_peak;
-    state[i] = select(v, state[4u * n + i], spk);
-    let un = select(u, u + state[5u * n + i], spk);
-    state[n + i] = un;
+    state[s0 + i] = select(v, state[s0 + 4u * n + i], spk);
+    let un = select(u, u + state[s0 + 5u * n + i], spk);
+    state[s0 + n + i] = un;
     if (spk) {
         let at = atomicAdd(&ctl[0], 1u);
         if (at < arrayLength(&rec)) {
-            rec[at] = vec2<u32>(st.step, k.gid0 + i);
+            rec[at] = vec2<u32>(st.step, k.gid0 + i + inst * st.n_total);
         }
     }
     if (!(is_finite(v) && is_finite(un))) {
-        atomicMin(&ctl[4u + k.pop], st.step);
+        atomicMin(&ctl[4u + inst * st.n_pops + k.pop], st.step);
     }
 }

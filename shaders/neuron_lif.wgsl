@@ -1,9 +1,18 @@
 // Current-based LIF step (src/neuron/lif.rs `block`): the same f32 operations in
 // the same order, written as plain `a * b + c` (never fma) so that a compiler that
-// does not contract gives the CPU's bits. One invocation per neuron.
+// does not contract gives the CPU's bits. One invocation per neuron and instance
+// (workgroup z = instance).
 
+// The step being run and the batch geometry (same in every slot).
 struct Step {
     step: u32,
+    // Neurons of one instance (global ids 0..n_total); a record entry of instance
+    // b carries id + b * n_total.
+    n_total: u32,
+    // Ring entries of one instance (instance b's rings start at b * ring_stride).
+    ring_stride: u32,
+    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
+    n_pops: u32,
 }
 
 struct Params {
@@ -34,12 +43,13 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> st: Step;
 @group(1) @binding(0) var<uniform> k: Params;
-// [v | i_exc | i_inh | refrac (i32 bits)], n each.
+// Per instance (instance-major): [v | i_exc | i_inh | refrac (i32 bits)], n each.
 @group(1) @binding(1) var<storage, read_write> state: array<f32>;
 @group(1) @binding(2) var<storage, read_write> ring: array<i32>;
 @group(1) @binding(3) var<storage, read> i_ext: array<f32>;
 @group(1) @binding(4) var<storage, read_write> rec: array<vec2<u32>>;
-// [0] spike count, [1..4) propagate bookkeeping, [4 + pop] first non-finite step.
+// [0] spike count, [1..4) propagate bookkeeping, [4 + b * n_pops + pop] first
+// non-finite step of instance b.
 @group(1) @binding(5) var<storage, read_write> ctl: array<atomic<u32>>;
 
 fn is_finite(x: f32) -> bool {
@@ -53,16 +63,20 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         return;
     }
     let n = k.n;
-    let slot = k.ring + (st.step % k.depth) * 2u * n;
+    // Instance `inst`: its state block, i_ext block and rings.
+    let inst = g.z;
+    let s0 = inst * 4u * n;
+    let x0 = inst * n;
+    let slot = k.ring + inst * st.ring_stride + (st.step % k.depth) * 2u * n;
     let in_e = f32(ring[slot + i]) * k.inv_exc;
     let in_i = f32(ring[slot + n + i]) * k.inv_inh;
     ring[slot + i] = 0;
     ring[slot + n + i] = 0;
-    let r = bitcast<i32>(state[3u * n + i]);
+    let r = bitcast<i32>(state[s0 + 3u * n + i]);
     let awake = r <= 0;
-    var v0 = state[i];
-    var e = state[n + i];
-    var h = state[2u * n + i];
+    var v0 = state[s0 + i];
+    var e = state[s0 + n + i];
+    var h = state[s0 + 2u * n + i];
     if (k.delta != 0u) {
         // Delta inputs arriving during the refractory period are dropped.
         v0 = select(v0, v0 + in_e + in_i, awake);
@@ -70,21 +84,21 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         e = e + in_e;
         h = h + in_i;
     }
-    let drive = i_ext[i] + k.i_bias;
+    let drive = i_ext[x0 + i] + k.i_bias;
     let v1 = k.e_l + (v0 - k.e_l) * k.p33 + drive * k.p30 + e * k.p32_exc + h * k.p32_inh;
     let spk = awake && (v1 >= k.v_th);
     let vn = select(k.v_reset, v1, awake && !spk);
-    state[i] = vn;
-    state[3u * n + i] = bitcast<f32>(select(max(r - 1, 0), k.ref_steps, spk));
-    state[n + i] = e * k.p22_exc;
-    state[2u * n + i] = h * k.p22_inh;
+    state[s0 + i] = vn;
+    state[s0 + 3u * n + i] = bitcast<f32>(select(max(r - 1, 0), k.ref_steps, spk));
+    state[s0 + n + i] = e * k.p22_exc;
+    state[s0 + 2u * n + i] = h * k.p22_inh;
     if (spk) {
         let at = atomicAdd(&ctl[0], 1u);
         if (at < arrayLength(&rec)) {
-            rec[at] = vec2<u32>(st.step, k.gid0 + i);
+            rec[at] = vec2<u32>(st.step, k.gid0 + i + inst * st.n_total);
         }
     }
     if (!is_finite(vn)) {
-        atomicMin(&ctl[4u + k.pop], st.step);
+        atomicMin(&ctl[4u + inst * st.n_pops + k.pop], st.step);
     }
 }

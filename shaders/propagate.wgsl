@@ -6,14 +6,25 @@
 // `args` (one invocation, after the neuron phase) turns the step's spikes, record
 // entries [ctl[1], count), into the indirect dispatch of `main` and sets the next
 // step's start. `main`: one workgroup per spike, its invocations stride the rows.
+// The spikes of every instance of a batch share the record and one dispatch; each
+// goes to its own instance's rings.
 
+// The step being run and the batch geometry (same in every slot).
 struct Step {
     step: u32,
+    // Neurons of one instance (global ids 0..n_total); a record entry of instance
+    // b carries id + b * n_total.
+    n_total: u32,
+    // Ring entries of one instance (instance b's rings start at b * ring_stride).
+    ring_stride: u32,
+    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
+    n_pops: u32,
 }
 
 @group(0) @binding(0) var<uniform> st: Step;
 // [0] spike count, [1] first record entry of the current step, [2] first record
-// entry of the step being propagated, [3] unused, [4 + pop] first non-finite step.
+// entry of the step being propagated, [3] unused, [4 + b * n_pops + pop] first
+// non-finite step of instance b.
 @group(1) @binding(0) var<storage, read_write> ctl: array<atomic<u32>>;
 @group(1) @binding(1) var<storage, read> rec: array<vec2<u32>>;
 // Header [n_pops, pop table offset, proj table offset, out list offset]; per
@@ -58,7 +69,11 @@ fn main(
     if (s >= atomicLoad(&ctl[1])) {
         return;
     }
-    let gid = rec[s].y;
+    // Record ids carry the instance: id + instance × n_total.
+    let tagged = rec[s].y;
+    let inst = tagged / st.n_total;
+    let gid = tagged - inst * st.n_total;
+    let ring_inst = inst * st.ring_stride;
     let n_pops = tab[0];
     let pops = tab[1];
     let projs = tab[2];
@@ -76,7 +91,7 @@ fn main(
     let on = tab[pops + 4u * pop + 3u];
     for (var o = o0; o < o0 + on; o++) {
         let pr = projs + 8u * tab[outs + o];
-        let ring0 = tab[pr];
+        let ring0 = ring_inst + tab[pr];
         let n = tab[pr + 1u];
         let depth = tab[pr + 2u];
         let receptor = tab[pr + 3u];

@@ -14,8 +14,8 @@ use std::sync::{Arc, OnceLock};
 /// Relative tolerance on population rates for devices that are not bit-exact.
 const RATE_TOLERANCE: f64 = 0.01;
 
-/// One device shared by every test of the module (opening it and compiling shaders
-/// on lavapipe is the slow part).
+/// One device shared by every GPU test (opening it and compiling shaders on
+/// lavapipe is the slow part).
 pub(super) fn gpu() -> Option<Arc<GpuContext>> {
     static CTX: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     let ctx = CTX
@@ -628,4 +628,44 @@ fn buffer_over_the_device_limit_is_refused_naming_the_limit() {
         err.contains(&format!("max_storage_buffer_binding_size ({limit} bytes)")),
         "{err}"
     );
+}
+
+#[test]
+fn cli_gpu_batch_writes_the_cpu_instance_hashes() {
+    let Some(ctx) = gpu() else { return };
+    let summary = |backend: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_astroglia"))
+            .args([
+                "run",
+                &super::util::model_path("coba.toml").display().to_string(),
+            ])
+            .args(["--backend", backend, "--batch", "4", "--duration-ms", "100"])
+            .args(["--no-plot", "--no-hdf5", "-q", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let (cpu, gpu) = (summary("cpu"), summary("gpu"));
+    assert_eq!(gpu["backend"], "gpu");
+    let hashes = |s: &serde_json::Value| -> Vec<String> {
+        s["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .map(|i| i["spikes_sha256"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (a, b) = (hashes(&cpu), hashes(&gpu));
+    assert_eq!(b.len(), 4);
+    if exact(&ctx) {
+        assert_eq!(a, b);
+    }
 }

@@ -11,8 +11,16 @@
 //! neuron updates, then `args` turns the step's spikes into an indirect dispatch
 //! of `propagate`. Spikes are appended as (step, id) pairs to one device record
 //! with an atomic counter and read back once per `run`; `drain_spikes` sorts them.
+//!
+//! Batches ([`GpuBackend::batched`]): B instances share the connectivity,
+//! parameters and input tables (uploaded once); per-instance arrays (neuron state,
+//! i_ext, delay rings, non-finite flags, Philox keys) hold the instances one after
+//! the other, instance-major. Every per-neuron dispatch covers all instances with
+//! workgroup z = instance; all instances append to the one spike record, instance
+//! b's entries as (step, id + b × n_total), so the indirect propagate dispatch is
+//! sized by the step's spikes over all instances, and read-back splits them again.
 use super::{Backend, Spike};
-use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind, STREAM_POISSON};
+use crate::build::{Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, STREAM_POISSON};
 use crate::neuron::izhikevich::IzhIntegration;
 use crate::rng::{normal_tables, CounterRng};
 use bytemuck::Pod;
@@ -237,10 +245,18 @@ pub struct GpuBackend {
     unread_steps: u64,
     /// Steps the record can take between read-backs without overflowing.
     batch_steps: u64,
-    pending: Vec<Spike>,
-    /// Per population: first ring entry and ring length (0 for sources).
+    /// Spikes read back and not yet drained, per instance.
+    pending: Vec<Vec<Spike>>,
+    /// Per population: first ring entry and ring length (0 for sources), in
+    /// instance 0.
     ring_at: Vec<(u64, u64)>,
     ring: wgpu::Buffer,
+    /// Instances in the batch.
+    batch: u32,
+    /// Neurons of one instance.
+    n_total: u32,
+    /// Ring entries of one instance.
+    ring_stride: u32,
 }
 
 impl GpuBackend {
@@ -251,20 +267,20 @@ impl GpuBackend {
     }
 
     /// A batch of instances (see [`Built::instance`]) on the best adapter (or the
-    /// one named).
+    /// one named). Instance b's spikes are those it produces alone.
     pub fn batched(instances: &[Built], adapter: Option<&str>) -> crate::Result<Self> {
-        match instances {
-            [one] => Self::new(one, adapter),
-            _ => Err(crate::Error::Invalid(format!(
-                "the GPU backend runs one instance at a time, {} requested",
-                instances.len()
-            ))),
-        }
+        Self::batched_with_context(Arc::new(GpuContext::new(adapter)?), instances)
     }
 
     /// Uploads the network to an existing device (tests share one).
     pub fn with_context(ctx: Arc<GpuContext>, net: &Built) -> crate::Result<Self> {
         Self::with_record(ctx, net, None)
+    }
+
+    /// Uploads a batch of instances (see [`Built::instance`]: they must share
+    /// their connectivity) to an existing device.
+    pub fn batched_with_context(ctx: Arc<GpuContext>, instances: &[Built]) -> crate::Result<Self> {
+        Self::batched_with_record(ctx, instances, None)
     }
 
     /// Like [`Self::with_context`] with a spike record of `entries` (step, id)
@@ -277,20 +293,51 @@ impl GpuBackend {
         net: &Built,
         entries: Option<u64>,
     ) -> crate::Result<Self> {
-        let c = ctx.clone();
-        c.scoped("uploading the network", || Self::upload(ctx, net, entries))?
+        Self::batched_with_record(ctx, std::slice::from_ref(net), entries)
     }
 
-    /// The delay ring of population `pop`, laid out as [`CpuBackend::ring`]
-    /// (empty for sources). For per-phase parity tests.
+    /// [`Self::batched_with_context`] with a spike record of `entries` (step, id)
+    /// pairs shared by all instances (see [`Self::with_record`]; the read-backs
+    /// then come every `entries / (neurons × instances)` steps).
+    pub fn batched_with_record(
+        ctx: Arc<GpuContext>,
+        instances: &[Built],
+        entries: Option<u64>,
+    ) -> crate::Result<Self> {
+        let c = ctx.clone();
+        c.scoped("uploading the network", || {
+            Self::upload(ctx, instances, entries)
+        })?
+    }
+
+    /// The delay ring of population `pop` of instance 0, laid out as
+    /// [`CpuBackend::ring`] (empty for sources). For per-phase parity tests.
     ///
     /// [`CpuBackend::ring`]: super::CpuBackend::ring
     pub fn ring(&self, pop: usize) -> crate::Result<Vec<i32>> {
+        self.instance_ring(0, pop)
+    }
+
+    /// The delay ring of population `pop` of `instance` (see [`Self::ring`]).
+    pub fn instance_ring(&self, instance: usize, pop: usize) -> crate::Result<Vec<i32>> {
+        self.check_instance(instance)?;
         let (base, len) = self.ring_at.get(pop).copied().unwrap_or((0, 0));
         if len == 0 {
             return Ok(vec![]);
         }
-        read_buffer(&self.ctx, &self.ring, base * 4, len * 4)
+        let at = base + instance as u64 * u64::from(self.ring_stride);
+        read_buffer(&self.ctx, &self.ring, at * 4, len * 4)
+    }
+
+    fn check_instance(&self, instance: usize) -> crate::Result<()> {
+        if instance < self.batch as usize {
+            Ok(())
+        } else {
+            Err(crate::Error::Invalid(format!(
+                "no instance {instance} (the batch has {})",
+                self.batch
+            )))
+        }
     }
 
     /// The device context.
@@ -298,9 +345,41 @@ impl GpuBackend {
         &self.ctx
     }
 
-    fn upload(ctx: Arc<GpuContext>, net: &Built, entries: Option<u64>) -> crate::Result<Self> {
+    fn upload(
+        ctx: Arc<GpuContext>,
+        instances: &[Built],
+        entries: Option<u64>,
+    ) -> crate::Result<Self> {
+        let net = instances
+            .first()
+            .ok_or_else(|| crate::Error::Invalid("a batch needs at least one instance".into()))?;
+        if instances
+            .iter()
+            .any(|b| !Arc::ptr_eq(&b.projs, &net.projs) || b.pops.len() != net.pops.len())
+        {
+            return Err(crate::Error::Invalid(
+                "the instances of a batch must share their connectivity (see Built::instance)"
+                    .into(),
+            ));
+        }
         let dev = &ctx.device;
         let np = net.pops.len();
+        let batch = instances.len() as u64;
+        let max_z = u64::from(ctx.limits.max_compute_workgroups_per_dimension);
+        if batch > max_z {
+            return Err(gpu_err(format!(
+                "a batch of {batch} instances is more than the device's \
+                 max_compute_workgroups_per_dimension ({max_z}) on {}",
+                ctx.info.name
+            )));
+        }
+        // Record ids carry the instance as id + b × n_total.
+        let n_total = u64::from(net.n_neurons()).max(1);
+        if batch * n_total > u64::from(u32::MAX) {
+            return Err(gpu_err(format!(
+                "a batch of {batch} instances of {n_total} neurons exceeds 2^32 neurons"
+            )));
+        }
         let step_layout = layout(dev, "step", &[B::Dyn]);
         let stride = u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
             .max(std::mem::size_of::<StepParams>() as u64);
@@ -322,30 +401,40 @@ impl GpuBackend {
                 }),
             }],
         });
+        let keys: Vec<[u32; 2]> = instances
+            .iter()
+            .map(|b| CounterRng::new(b.instance_seed).key())
+            .collect();
+        let keys = storage(&ctx, "philox keys", bytemuck::cast_slice(&keys))?;
         let load = upload::Loader {
             ctx: &ctx,
             net,
+            instances,
             step_layout: &step_layout,
-            key: CounterRng::new(net.instance_seed).key(),
+            keys: &keys,
         };
 
-        // Spike record: every neuron spiking every step of a full chunk, capped.
-        let n_total = u64::from(net.n_neurons()).max(1);
+        // Spike record: every neuron of every instance spiking every step of a
+        // full chunk, capped.
         let max_entries = (ctx.limits.max_storage_buffer_binding_size / 8)
             .min(ctx.limits.max_buffer_size / 8)
             .min(MAX_RECORD);
         let rec_cap = entries
-            .unwrap_or(n_total * STEP_SLOTS)
+            .unwrap_or(n_total * batch * STEP_SLOTS)
             .min(max_entries)
             .max(1);
         let rec = storage_sized(&ctx, "spike record", rec_cap * 8)?;
-        let mut ctl_init = vec![0u32; CTL_HEAD + np];
+        let mut ctl_init = vec![0u32; CTL_HEAD + np * batch as usize];
         ctl_init[CTL_HEAD..].fill(u32::MAX);
         let ctl = storage(&ctx, "ctl", bytemuck::cast_slice(&ctl_init))?;
 
         // Delay rings of all neuron populations in one buffer (shared with propagate).
         let rings = load.ring_layout()?;
-        let ring = storage_sized(&ctx, "delay rings", rings.len.max(1) * 4)?;
+        let ring_entries = rings.len * batch;
+        if ring_entries > u64::from(u32::MAX) {
+            return Err(gpu_err("delay rings exceed 2^32 entries"));
+        }
+        let ring = storage_sized(&ctx, "delay rings", ring_entries.max(1) * 4)?;
 
         let (mut neurons, pipes) = load.neurons(&rings.base, &ring, &rec, &ctl)?;
         let noise_pipe = load.currents(&mut neurons)?;
@@ -403,10 +492,13 @@ impl GpuBackend {
             args_groups,
             prop_group,
             unread_steps: 0,
-            batch_steps: (rec_cap / n_total).max(1),
-            pending: vec![],
+            batch_steps: (rec_cap / (n_total * batch)).max(1),
+            pending: vec![vec![]; batch as usize],
             ring_at: rings.at,
             ring,
+            batch: batch as u32,
+            n_total: n_total as u32,
+            ring_stride: rings.len as u32,
             ctx,
         })
     }
@@ -414,6 +506,7 @@ impl GpuBackend {
     /// Encodes the chosen phases of `step`, reading the step from uniform slot `slot`.
     fn encode_step(&self, pass: &mut wgpu::ComputePass<'_>, step: u64, slot: u64, ph: Phases) {
         let off = [(slot * self.step_stride) as u32];
+        let z = self.batch;
         let mut go = |pl: &Pipe, group: &wgpu::BindGroup, (x, y): (u32, u32)| {
             if x == 0 {
                 return;
@@ -421,7 +514,7 @@ impl GpuBackend {
             pass.set_pipeline(&pl.pipeline);
             pass.set_bind_group(0, &self.step_group, &off);
             pass.set_bind_group(1, group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
+            pass.dispatch_workgroups(x, y, z);
         };
         if ph.inputs {
             if let Some(pl) = &self.noise_pipe {
@@ -480,7 +573,9 @@ impl GpuBackend {
         for k in 0..n {
             let prm = StepParams {
                 step: (first + k) as u32,
-                ..Default::default()
+                n_total: self.n_total,
+                ring_stride: self.ring_stride,
+                n_pops: self.names.len() as u32,
             };
             let at = (k * self.step_stride) as usize;
             slots[at..at + std::mem::size_of::<StepParams>()]
@@ -510,7 +605,8 @@ impl GpuBackend {
     /// Reads the device spike record into `pending`, resets it, and reports
     /// overflow and non-finite state.
     fn flush(&mut self) -> crate::Result<()> {
-        let ctl_words = CTL_HEAD + self.names.len();
+        let np = self.names.len();
+        let ctl_words = CTL_HEAD + np * self.batch as usize;
         let ctl: Vec<u32> = read_buffer(&self.ctx, &self.ctl, 0, (ctl_words * 4) as u64)?;
         let count = u64::from(ctl[0]);
         if count > self.rec_cap {
@@ -522,18 +618,30 @@ impl GpuBackend {
         }
         if count > 0 {
             let rec: Vec<[u32; 2]> = read_buffer(&self.ctx, &self.rec, 0, count * 8)?;
-            self.pending
-                .extend(rec.iter().map(|&[step, id]| Spike { step, id }));
+            let n = self.n_total;
+            for &[step, id] in &rec {
+                let b = id / n;
+                self.pending[b as usize].push(Spike {
+                    step,
+                    id: id - b * n,
+                });
+            }
         }
         self.ctx
             .queue
             .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&[0u32; CTL_HEAD]));
         self.unread_steps = 0;
+        // As the CPU reports it: the first instance that blew up, its first step.
         if let Some((pi, &step)) = ctl[CTL_HEAD..]
-            .iter()
-            .enumerate()
-            .filter(|(_, &s)| s != u32::MAX)
-            .min_by_key(|(_, &s)| s)
+            .chunks(np.max(1))
+            .find(|flags| flags.iter().any(|&s| s != u32::MAX))
+            .and_then(|flags| {
+                flags
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &s)| s != u32::MAX)
+                    .min_by_key(|(_, &s)| s)
+            })
         {
             let var = match self.neurons.iter().find(|x| x.pop == pi).map(|x| x.model) {
                 Some(Model::Izhikevich) => "v/u",
@@ -662,6 +770,10 @@ impl Backend for GpuBackend {
         self.ctx.device_name()
     }
 
+    fn batch(&self) -> usize {
+        self.batch as usize
+    }
+
     fn inputs(&mut self, step: u64) -> crate::Result<()> {
         let ph = Phases {
             inputs: true,
@@ -690,14 +802,15 @@ impl Backend for GpuBackend {
     }
 
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {
-        super::check_batch_len(out.len(), 1)?;
-        let out = &mut out[0];
+        super::check_batch_len(out.len(), self.batch as usize)?;
         if self.unread_steps > 0 {
             self.flush()?;
         }
         // The order inside a step depends on scheduling; the contract is (step, id).
-        self.pending.sort_unstable();
-        out.append(&mut self.pending);
+        for (pending, out) in self.pending.iter_mut().zip(out) {
+            pending.sort_unstable();
+            out.append(pending);
+        }
         Ok(())
     }
 
@@ -708,18 +821,20 @@ impl Backend for GpuBackend {
         var: &str,
         out: &mut Vec<f32>,
     ) -> crate::Result<()> {
-        if instance != 0 {
-            return Err(crate::Error::Invalid(format!("no instance {instance}")));
-        }
+        self.check_instance(instance)?;
         let name = self
             .names
             .get(pop)
             .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
         let np = self.neurons.iter().find(|x| x.pop == pop);
+        // Blocks of n values: instance b's i_ext is block b, its variable k block
+        // b × vars + k of the state buffer.
         let (buf, at) = match (np, var) {
-            (Some(np), "i_ext") => (&np.i_ext, 0),
+            (Some(np), "i_ext") => (&np.i_ext, instance),
             (Some(np), v) => match np.model.vars().iter().position(|x| *x == v) {
-                Some(k) if v != "refrac" && !matches!(v, "a" | "b" | "c" | "d") => (&np.state, k),
+                Some(k) if v != "refrac" && !matches!(v, "a" | "b" | "c" | "d") => {
+                    (&np.state, instance * np.model.vars().len() + k)
+                }
                 _ => (&np.state, usize::MAX),
             },
             (None, _) => (&self.ctl, usize::MAX),

@@ -29,14 +29,18 @@ pub const ALL: [(&str, &str); 7] = [
 ];
 
 /// `Step` of every shader: the step being run (one slot per step of a submission,
-/// selected by a dynamic offset).
+/// selected by a dynamic offset) and the batch geometry.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct StepParams {
     /// Step index.
     pub step: u32,
-    /// Padding to the 16-byte minimum uniform binding.
-    pub _pad: [u32; 3],
+    /// Neurons of one instance: record entries of instance b carry id + b × n_total.
+    pub n_total: u32,
+    /// Ring entries of one instance: instance b's rings start at b × ring_stride.
+    pub ring_stride: u32,
+    /// Populations: instance b's non-finite flags are ctl[4 + b × n_pops + pop].
+    pub n_pops: u32,
 }
 
 /// `Params` of neuron_lif.wgsl.
@@ -120,9 +124,7 @@ pub struct NoiseParams {
     pub n: u32,
     pub first_term: u32,
     pub n_terms: u32,
-    pub key0: u32,
-    pub key1: u32,
-    pub _pad: [u32; 3],
+    pub _pad: u32,
 }
 
 /// `Term` of inputs_noise.wgsl: one current input of a population.
@@ -142,7 +144,7 @@ pub struct NoiseTerm {
 
 /// `Params` of inputs_poisson.wgsl.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 #[allow(missing_docs)]
 pub struct PoissonParams {
     pub n: u32,
@@ -150,11 +152,9 @@ pub struct PoissonParams {
     pub len: u32,
     pub thr: u32,
     pub stream: u32,
-    pub key0: u32,
-    pub key1: u32,
     pub full_len: u32,
     pub last_len: u32,
-    pub _pad: [u32; 3],
+    pub _pad: [u32; 5],
 }
 
 /// `Params` of inputs_source.wgsl.
@@ -219,9 +219,9 @@ mod tests {
         use std::mem::size_of;
         let size = |t: usize| t as u32;
         for (_, src) in ALL {
-            assert_eq!(wgsl_size(src, "Step"), 4);
+            assert_eq!(wgsl_size(src, "Step"), size(size_of::<StepParams>()));
         }
-        assert!(size_of::<StepParams>() >= 16);
+        assert_eq!(size_of::<StepParams>(), 16);
         assert_eq!(
             wgsl_size(NEURON_LIF, "Params"),
             size(size_of::<LifParams>())
@@ -270,5 +270,17 @@ mod tests {
             src[a..b].to_string()
         };
         assert_eq!(part(INPUTS_NOISE), part(INPUTS_POISSON));
+    }
+
+    #[test]
+    fn step_structs_are_identical() {
+        let part = |src: &str| {
+            let a = src.find("struct Step {").expect("Step");
+            let b = a + src[a..].find('}').expect("end of Step");
+            src[a..b].to_string()
+        };
+        for (name, src) in ALL {
+            assert_eq!(part(src), part(PROPAGATE), "{name}");
+        }
     }
 }

@@ -1,16 +1,31 @@
 //! Uploading a built network: state, delay rings, input tables and CSR arrays as
 //! storage buffers, one pipeline per shader entry point the network uses, and the
 //! bind groups the schedule dispatches with.
+//!
+//! A batch shares everything built from the connectivity and the parameters
+//! (taken from instance 0, and checked equal in the others); per-instance arrays
+//! (neuron state, i_ext, delay rings) hold the instances one after the other.
 use super::*;
 
 /// What the upload steps share.
 pub(super) struct Loader<'a> {
     pub ctx: &'a GpuContext,
+    /// Instance 0: connectivity, parameters, inputs.
     pub net: &'a Built,
+    /// Every instance of the batch (instance 0 first).
+    pub instances: &'a [Built],
     /// Group 0 of every pipeline: the step uniform.
     pub step_layout: &'a wgpu::BindGroupLayout,
-    /// Philox key of the per-step randomness.
-    pub key: [u32; 2],
+    /// Philox key of each instance's per-step randomness, `[instance][2]`.
+    pub keys: &'a wgpu::Buffer,
+}
+
+/// The error for a batch whose instances differ in something the GPU shares.
+fn differs(what: &str, pop: &str) -> crate::Error {
+    crate::Error::Invalid(format!(
+        "the instances of a GPU batch differ in the {what} of population '{pop}'; \
+         only initial state and per-step randomness may differ (see Built::instance)"
+    ))
 }
 
 /// Where the populations' delay rings lie in the shared ring buffer.
@@ -23,6 +38,17 @@ pub(super) struct RingLayout {
     pub len: u64,
 }
 
+/// Parameter block and threshold table of a Poisson population.
+#[derive(PartialEq)]
+struct PoissonData {
+    prm: Option<PoissonParams>,
+    table: Vec<u32>,
+    chunks: bool,
+    threads: u32,
+    start: u64,
+    stop: u64,
+}
+
 /// One pipeline per neuron model in use.
 pub(super) type NeuronPipes = Vec<(Model, Pipe)>;
 
@@ -30,6 +56,8 @@ pub(super) type NeuronPipes = Vec<(Model, Pipe)>;
 const NEURON_LAYOUT: &[B] = &[B::U, B::W, B::W, B::R, B::W, B::W];
 /// Bind group layout of the source shaders: params, table, record, ctl.
 const SOURCE_LAYOUT: &[B] = &[B::U, B::R, B::W, B::W];
+/// Bind group layout of the Poisson shaders: params, table, record, ctl, keys.
+const POISSON_LAYOUT: &[B] = &[B::U, B::R, B::W, B::W, B::R];
 
 impl Loader<'_> {
     pub fn pipe(&self, name: &str, src: &str, entry: &str, groups: &[&[B]]) -> crate::Result<Pipe> {
@@ -87,88 +115,17 @@ impl Loader<'_> {
         let mut neurons = vec![];
         for (pi, p) in self.net.pops.iter().enumerate() {
             let n = p.size;
-            let (model, params, state): (Model, Vec<u8>, Vec<f32>) = match &p.dynamics {
-                Dynamics::Lif(k, s) => {
-                    let prm = LifParams {
-                        n,
-                        gid0: p.offset,
-                        ring: ring_base[pi],
-                        depth: p.ring_depth,
-                        pop: pi as u32,
-                        ref_steps: k.ref_steps,
-                        delta: k.delta as u32,
-                        inv_exc: p.inv_scale[0],
-                        inv_inh: p.inv_scale[1],
-                        e_l: k.e_l,
-                        v_reset: k.v_reset,
-                        v_th: k.v_th,
-                        p33: k.p33,
-                        p30: k.p30,
-                        p32_exc: k.p32_exc,
-                        p32_inh: k.p32_inh,
-                        p22_exc: k.p22_exc,
-                        p22_inh: k.p22_inh,
-                        i_bias: k.i_bias,
-                        ..Default::default()
-                    };
-                    let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
-                    let st = [&s.v[..], &s.i_exc, &s.i_inh]
-                        .concat()
-                        .into_iter()
-                        .chain(refrac)
-                        .collect();
-                    (Model::Lif, bytemuck::bytes_of(&prm).to_vec(), st)
-                }
-                Dynamics::LifCond(k, s) => {
-                    let prm = LifCondParams {
-                        n,
-                        gid0: p.offset,
-                        ring: ring_base[pi],
-                        depth: p.ring_depth,
-                        pop: pi as u32,
-                        ref_steps: k.ref_steps,
-                        inv_exc: p.inv_scale[0],
-                        inv_inh: p.inv_scale[1],
-                        dt_over_c: k.dt_over_c,
-                        g_l: k.g_l,
-                        e_l: k.e_l,
-                        e_exc: k.e_exc,
-                        e_inh: k.e_inh,
-                        v_reset: k.v_reset,
-                        v_th: k.v_th,
-                        decay_exc: k.decay_exc,
-                        decay_inh: k.decay_inh,
-                        i_bias: k.i_bias,
-                        ..Default::default()
-                    };
-                    let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
-                    let st = [&s.v[..], &s.ge, &s.gi]
-                        .concat()
-                        .into_iter()
-                        .chain(refrac)
-                        .collect();
-                    (Model::LifCond, bytemuck::bytes_of(&prm).to_vec(), st)
-                }
-                Dynamics::Izhikevich(k, s) => {
-                    let prm = IzhParams {
-                        n,
-                        gid0: p.offset,
-                        ring: ring_base[pi],
-                        depth: p.ring_depth,
-                        pop: pi as u32,
-                        half: (k.integration == IzhIntegration::HalfSteps) as u32,
-                        inv_exc: p.inv_scale[0],
-                        inv_inh: p.inv_scale[1],
-                        dt: k.dt,
-                        half_dt: k.half_dt,
-                        v_peak: k.v_peak,
-                        ..Default::default()
-                    };
-                    let st = [&s.v[..], &s.u, &s.a, &s.b, &s.c, &s.d].concat();
-                    (Model::Izhikevich, bytemuck::bytes_of(&prm).to_vec(), st)
-                }
-                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => continue,
+            let Some((model, params, mut state)) = Self::neuron_data(pi, p, ring_base) else {
+                continue;
             };
+            for other in &self.instances[1..] {
+                let (m, prm, st) = Self::neuron_data(pi, &other.pops[pi], ring_base)
+                    .ok_or_else(|| differs("model", &p.name))?;
+                if m != model || prm != params {
+                    return Err(differs("parameters", &p.name));
+                }
+                state.extend(st);
+            }
             if !pipes.iter().any(|(m, _)| *m == model) {
                 let (name, src) = match model {
                     Model::Lif => ("neuron_lif", NEURON_LIF),
@@ -186,7 +143,7 @@ impl Loader<'_> {
             let i_ext = storage(
                 self.ctx,
                 &format!("{} i_ext", p.name),
-                bytemuck::cast_slice(&vec![0f32; n as usize]),
+                bytemuck::cast_slice(&vec![0f32; n as usize * self.instances.len()]),
             )?;
             let ub = self.uniform(&p.name, &params);
             let group = self.bind(
@@ -207,11 +164,111 @@ impl Loader<'_> {
         Ok((neurons, pipes))
     }
 
+    /// The model, parameter block and initial state (the model's variables one
+    /// after the other) of neuron population `pi`; None for sources.
+    fn neuron_data(
+        pi: usize,
+        p: &BuiltPop,
+        ring_base: &[u32],
+    ) -> Option<(Model, Vec<u8>, Vec<f32>)> {
+        let n = p.size;
+        Some(match &p.dynamics {
+            Dynamics::Lif(k, s) => {
+                let prm = LifParams {
+                    n,
+                    gid0: p.offset,
+                    ring: ring_base[pi],
+                    depth: p.ring_depth,
+                    pop: pi as u32,
+                    ref_steps: k.ref_steps,
+                    delta: k.delta as u32,
+                    inv_exc: p.inv_scale[0],
+                    inv_inh: p.inv_scale[1],
+                    e_l: k.e_l,
+                    v_reset: k.v_reset,
+                    v_th: k.v_th,
+                    p33: k.p33,
+                    p30: k.p30,
+                    p32_exc: k.p32_exc,
+                    p32_inh: k.p32_inh,
+                    p22_exc: k.p22_exc,
+                    p22_inh: k.p22_inh,
+                    i_bias: k.i_bias,
+                    ..Default::default()
+                };
+                let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
+                let st = [&s.v[..], &s.i_exc, &s.i_inh]
+                    .concat()
+                    .into_iter()
+                    .chain(refrac)
+                    .collect();
+                (Model::Lif, bytemuck::bytes_of(&prm).to_vec(), st)
+            }
+            Dynamics::LifCond(k, s) => {
+                let prm = LifCondParams {
+                    n,
+                    gid0: p.offset,
+                    ring: ring_base[pi],
+                    depth: p.ring_depth,
+                    pop: pi as u32,
+                    ref_steps: k.ref_steps,
+                    inv_exc: p.inv_scale[0],
+                    inv_inh: p.inv_scale[1],
+                    dt_over_c: k.dt_over_c,
+                    g_l: k.g_l,
+                    e_l: k.e_l,
+                    e_exc: k.e_exc,
+                    e_inh: k.e_inh,
+                    v_reset: k.v_reset,
+                    v_th: k.v_th,
+                    decay_exc: k.decay_exc,
+                    decay_inh: k.decay_inh,
+                    i_bias: k.i_bias,
+                    ..Default::default()
+                };
+                let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
+                let st = [&s.v[..], &s.ge, &s.gi]
+                    .concat()
+                    .into_iter()
+                    .chain(refrac)
+                    .collect();
+                (Model::LifCond, bytemuck::bytes_of(&prm).to_vec(), st)
+            }
+            Dynamics::Izhikevich(k, s) => {
+                let prm = IzhParams {
+                    n,
+                    gid0: p.offset,
+                    ring: ring_base[pi],
+                    depth: p.ring_depth,
+                    pop: pi as u32,
+                    half: (k.integration == IzhIntegration::HalfSteps) as u32,
+                    inv_exc: p.inv_scale[0],
+                    inv_inh: p.inv_scale[1],
+                    dt: k.dt,
+                    half_dt: k.half_dt,
+                    v_peak: k.v_peak,
+                    ..Default::default()
+                };
+                let st = [&s.v[..], &s.u, &s.a, &s.b, &s.c, &s.d].concat();
+                (Model::Izhikevich, bytemuck::bytes_of(&prm).to_vec(), st)
+            }
+            Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => return None,
+        })
+    }
+
     /// Noise and constant currents: one term per input in model order (so the
     /// float sums follow the CPU's order), per-neuron multiplicities for inputs
     /// restricted to ids, the normal tables; a bind group per population with inputs.
     pub fn currents(&self, neurons: &mut [NeuronPop]) -> crate::Result<Option<Pipe>> {
-        let (net, key) = (self.net, self.key);
+        let net = self.net;
+        if self.instances[1..]
+            .iter()
+            .any(|b| format!("{:?}", b.inputs) != format!("{:?}", net.inputs))
+        {
+            return Err(crate::Error::Invalid(
+                "the instances of a GPU batch differ in their current inputs".into(),
+            ));
+        }
         let mut terms: Vec<NoiseTerm> = vec![];
         let mut masks: Vec<u32> = vec![];
         let mut per_pop: Vec<(usize, u32, u32)> = vec![];
@@ -277,7 +334,7 @@ impl Loader<'_> {
             "inputs_noise",
             INPUTS_NOISE,
             "main",
-            &[&[B::U, B::R, B::R, B::R, B::W]],
+            &[&[B::U, B::R, B::R, B::R, B::W, B::R]],
         )?;
         let terms_buf = storage(self.ctx, "input terms", bytemuck::cast_slice(&terms))?;
         let masks_buf = storage(self.ctx, "input masks", bytemuck::cast_slice(&masks))?;
@@ -295,15 +352,13 @@ impl Loader<'_> {
                 n: np.n,
                 first_term: first,
                 n_terms: count,
-                key0: key[0],
-                key1: key[1],
                 ..Default::default()
             };
             let ub = self.uniform("noise params", bytemuck::bytes_of(&prm));
             np.inputs = Some(self.bind(
                 "inputs",
                 &pl.groups[0],
-                &[&ub, &terms_buf, &masks_buf, &tables, &np.i_ext],
+                &[&ub, &terms_buf, &masks_buf, &tables, &np.i_ext, self.keys],
             ));
         }
         Ok(Some(pl))
@@ -318,44 +373,27 @@ impl Loader<'_> {
         rec: &wgpu::Buffer,
         ctl: &wgpu::Buffer,
     ) -> crate::Result<(Vec<PoissonPop>, Option<Pipe>, Option<Pipe>)> {
-        let key = self.key;
         let (mut bernoulli_pipe, mut chunks_pipe) = (None, None);
         let mut poisson = vec![];
         for (pi, p) in self.net.pops.iter().enumerate() {
-            let Dynamics::Poisson {
-                sampler,
-                start,
-                stop,
-            } = &p.dynamics
-            else {
+            let Some(data) = Self::poisson_data(pi, p) else {
                 continue;
             };
-            let mut prm = PoissonParams {
-                n: p.size,
-                gid0: p.offset,
-                stream: STREAM_POISSON + pi as u32,
-                key0: key[0],
-                key1: key[1],
-                ..Default::default()
-            };
-            let (table, chunks, threads): (Vec<u32>, bool, u32) = match sampler {
-                PoissonKind::Uniform(s) if s.p() == 0.0 => continue,
-                PoissonKind::Uniform(s) if s.chunk_len() == 1 => {
-                    prm.len = 1;
-                    prm.thr = s.threshold();
-                    (vec![], false, p.size)
+            for other in &self.instances[1..] {
+                if Self::poisson_data(pi, &other.pops[pi]).as_ref() != Some(&data) {
+                    return Err(differs("Poisson rates", &p.name));
                 }
-                PoissonKind::Uniform(s) => {
-                    prm.len = s.chunk_len();
-                    let (f, l) = (s.count_thresholds(false), s.count_thresholds(true));
-                    prm.full_len = f.len() as u32;
-                    prm.last_len = l.len() as u32;
-                    ([f, l].concat(), true, p.size.div_ceil(s.chunk_len()))
-                }
-                PoissonKind::Each(b) => {
-                    prm.len = 0;
-                    (b.thresholds().to_vec(), false, p.size)
-                }
+            }
+            let PoissonData {
+                prm,
+                table,
+                chunks,
+                threads,
+                start,
+                stop,
+            } = data;
+            let Some(prm) = prm else {
+                continue;
             };
             let slot = if chunks {
                 &mut chunks_pipe
@@ -368,7 +406,7 @@ impl Loader<'_> {
                     &format!("inputs_poisson {entry}"),
                     INPUTS_POISSON,
                     entry,
-                    &[SOURCE_LAYOUT],
+                    &[POISSON_LAYOUT],
                 )?);
             }
             let pl = slot.as_ref().expect("just built");
@@ -378,16 +416,62 @@ impl Loader<'_> {
                 bytemuck::cast_slice(&table),
             )?;
             let ub = self.uniform(&p.name, bytemuck::bytes_of(&prm));
-            let group = self.bind(&p.name, &pl.groups[0], &[&ub, &tb, rec, ctl]);
+            let group = self.bind(&p.name, &pl.groups[0], &[&ub, &tb, rec, ctl, self.keys]);
             poisson.push(PoissonPop {
                 chunks,
                 threads,
-                start: *start,
-                stop: *stop,
+                start,
+                stop,
                 group,
             });
         }
         Ok((poisson, chunks_pipe, bernoulli_pipe))
+    }
+
+    /// What the Poisson shaders need of population `pi` (None if it is not
+    /// Poisson; `prm` None if its rate is 0 and it never spikes).
+    fn poisson_data(pi: usize, p: &BuiltPop) -> Option<PoissonData> {
+        let Dynamics::Poisson {
+            sampler,
+            start,
+            stop,
+        } = &p.dynamics
+        else {
+            return None;
+        };
+        let mut prm = PoissonParams {
+            n: p.size,
+            gid0: p.offset,
+            stream: STREAM_POISSON + pi as u32,
+            ..Default::default()
+        };
+        let (table, chunks, threads): (Vec<u32>, bool, u32) = match sampler {
+            PoissonKind::Uniform(s) if s.p() == 0.0 => (vec![], false, 0),
+            PoissonKind::Uniform(s) if s.chunk_len() == 1 => {
+                prm.len = 1;
+                prm.thr = s.threshold();
+                (vec![], false, p.size)
+            }
+            PoissonKind::Uniform(s) => {
+                prm.len = s.chunk_len();
+                let (f, l) = (s.count_thresholds(false), s.count_thresholds(true));
+                prm.full_len = f.len() as u32;
+                prm.last_len = l.len() as u32;
+                ([f, l].concat(), true, p.size.div_ceil(s.chunk_len()))
+            }
+            PoissonKind::Each(b) => {
+                prm.len = 0;
+                (b.thresholds().to_vec(), false, p.size)
+            }
+        };
+        Some(PoissonData {
+            prm: (threads > 0).then_some(prm),
+            table,
+            chunks,
+            threads,
+            start: *start,
+            stop: *stop,
+        })
     }
 
     /// Spike-source populations: their sorted (step, id) events in one buffer.
@@ -398,10 +482,16 @@ impl Loader<'_> {
     ) -> crate::Result<(Vec<SourcePop>, Option<Pipe>)> {
         let mut events: Vec<[u32; 2]> = vec![];
         let mut pending = vec![];
-        for p in &self.net.pops {
+        for (pi, p) in self.net.pops.iter().enumerate() {
             let Dynamics::SpikeSource(ev) = &p.dynamics else {
                 continue;
             };
+            for other in &self.instances[1..] {
+                match &other.pops[pi].dynamics {
+                    Dynamics::SpikeSource(o) if o == ev => {}
+                    _ => return Err(differs("spike times", &p.name)),
+                }
+            }
             // Steps past 2^32 are never run (checked in `run`).
             let ev: Vec<_> = ev
                 .iter()
