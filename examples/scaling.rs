@@ -7,54 +7,13 @@ use astroglia::model::*;
 use astroglia::sim::{SimOptions, Simulator};
 use std::time::Instant;
 
+/// COBA at `n` neurons with 80 synapses per neuron.
 fn coba_like(n: u32, ms: f64) -> Network {
-    let (ne, ni) = (n * 4 / 5, n / 5);
-    let p = 80.0 / n as f64;
-    let mut net = Network::new(0.1, ms);
-    net.name = Some(format!("coba_{n}"));
-    for (name, size) in [("exc", ne), ("inh", ni)] {
-        net.add_population(
-            Population::new(name, size, NeuronModel::LifCond(LifCondParams::default()))
-                .init(
-                    "v",
-                    Dist::Normal {
-                        mean: -65.0,
-                        std: 5.0,
-                    },
-                )
-                .init(
-                    "ge",
-                    Dist::Normal {
-                        mean: 40.0,
-                        std: 15.0,
-                    },
-                )
-                .init(
-                    "gi",
-                    Dist::Normal {
-                        mean: 200.0,
-                        std: 120.0,
-                    },
-                ),
-        );
-    }
-    for (from, w, r) in [("exc", 6.0, Receptor::Exc), ("inh", 67.0, Receptor::Inh)] {
-        for to in ["exc", "inh"] {
-            net.add_projection(
-                Projection::new(
-                    from,
-                    to,
-                    Connect::FixedProbability {
-                        p,
-                        allow_self: false,
-                    },
-                )
-                .weight(w)
-                .receptor(r),
-            );
-        }
-    }
-    net
+    let p = Connect::FixedProbability {
+        p: 80.0 / n as f64,
+        allow_self: false,
+    };
+    Network::coba_like(n, p.clone(), p, ms)
 }
 
 fn main() {

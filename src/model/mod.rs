@@ -15,6 +15,7 @@
 //! ```
 mod dist;
 mod parse;
+mod presets;
 mod spans;
 mod validate;
 

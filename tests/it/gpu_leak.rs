@@ -10,13 +10,15 @@ use astroglia::build::build;
 use std::sync::Arc;
 
 const CHILD_ENV: &str = "ASTROGLIA_LEAK_CHILD";
-/// Runs in the child, and the run after which the baseline is taken (allocator
-/// pools and driver caches have settled by then).
+/// Runs in the child, and the runs after which RSS is read: the first once
+/// allocator pools and driver caches have settled, then twice 40 runs later.
 const RUNS: u64 = 100;
-const BASELINE_RUN: u64 = 20;
-/// Allowed growth from the baseline to the last run: a leaked backend (its ~0.5 MB
-/// of buffers, or even just its pipelines and bind groups) per run would exceed it.
-const MAX_GROWTH: u64 = 8 << 20;
+const CHECKPOINTS: [u64; 3] = [20, 60, 100];
+/// Allowed growth over 40 runs: a leaked backend (its ~0.5 MB of buffers, or even
+/// just its pipelines and bind groups) per run would exceed it in both intervals.
+/// A leak grows steadily, so only growth in both intervals fails: the allocator or
+/// the driver now and then maps a new arena once (seen: a single 8.5 MiB step).
+const MAX_GROWTH: u64 = 4 << 20;
 
 fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
@@ -62,7 +64,7 @@ fn leak_child() {
     let net = super::util::load("liquid.toml");
     let built = build(&net, 1).unwrap();
     let ctx = Arc::new(GpuContext::new(None).expect("GPU device"));
-    let mut base = 0;
+    let mut rss = vec![];
     let mut first: Option<Vec<_>> = None;
     for run in 1..=RUNS {
         let mut b = GpuBackend::with_context(ctx.clone(), &built).expect("uploads");
@@ -74,21 +76,22 @@ fn leak_child() {
             None => first = Some(spikes),
             Some(f) => assert_eq!(f, &spikes, "run {run}"),
         }
-        if run == BASELINE_RUN {
-            base = rss_bytes();
+        if CHECKPOINTS.contains(&run) {
+            rss.push(rss_bytes());
         }
     }
-    let end = rss_bytes();
-    let growth = end.saturating_sub(base);
+    let mib = |b: u64| b as f64 / 1048576.0;
+    let growth: Vec<u64> = rss.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
     eprintln!(
-        "RSS growth from run {BASELINE_RUN} to run {RUNS}: {:.2} MiB ({:.1} MiB -> {:.1} MiB)",
-        end as f64 / 1048576.0 - base as f64 / 1048576.0,
-        base as f64 / 1048576.0,
-        end as f64 / 1048576.0
+        "RSS growth over runs {:?}: {:.2} MiB, then {:.2} MiB ({:.1} MiB -> {:.1} MiB)",
+        CHECKPOINTS,
+        mib(growth[0]),
+        mib(growth[1]),
+        mib(rss[0]),
+        mib(rss[2])
     );
     assert!(
-        growth < MAX_GROWTH,
-        "RSS grew by {growth} bytes over {} runs",
-        RUNS - BASELINE_RUN
+        growth.iter().min().unwrap() < &MAX_GROWTH,
+        "RSS grew steadily: {growth:?} bytes over the intervals between runs {CHECKPOINTS:?}"
     );
 }

@@ -6,58 +6,15 @@ use astroglia::build::build;
 use astroglia::model::*;
 use astroglia::sim::Simulator;
 
-/// COBA's neurons, weights and initial state (models/coba.toml) at `n` neurons,
-/// 80 % excitatory, with a fixed in-degree of `k_exc` excitatory and `k_inh`
-/// inhibitory inputs per neuron (COBA at 4000 neurons has 64 and 16 on average).
+/// COBA (see `Network::coba_like`) at `n` neurons with a fixed in-degree of `k_exc`
+/// excitatory and `k_inh` inhibitory inputs per neuron (COBA at 4000 neurons has 64
+/// and 16 on average).
 fn coba_indegree(n: u32, k_exc: u32, k_inh: u32, ms: f64) -> Network {
-    let mut net = Network::new(0.1, ms);
-    net.name = Some(format!("coba_indegree_{n}"));
-    for (name, size) in [("exc", n * 4 / 5), ("inh", n / 5)] {
-        net.add_population(
-            Population::new(name, size, NeuronModel::LifCond(LifCondParams::default()))
-                .init(
-                    "v",
-                    Dist::Normal {
-                        mean: -65.0,
-                        std: 5.0,
-                    },
-                )
-                .init(
-                    "ge",
-                    Dist::Normal {
-                        mean: 40.0,
-                        std: 15.0,
-                    },
-                )
-                .init(
-                    "gi",
-                    Dist::Normal {
-                        mean: 200.0,
-                        std: 120.0,
-                    },
-                ),
-        );
-    }
-    for (from, k, w, r) in [
-        ("exc", k_exc, 6.0, Receptor::Exc),
-        ("inh", k_inh, 67.0, Receptor::Inh),
-    ] {
-        for to in ["exc", "inh"] {
-            net.add_projection(
-                Projection::new(
-                    from,
-                    to,
-                    Connect::FixedIndegree {
-                        k,
-                        allow_self: false,
-                    },
-                )
-                .weight(w)
-                .receptor(r),
-            );
-        }
-    }
-    net
+    let k = |k| Connect::FixedIndegree {
+        k,
+        allow_self: false,
+    };
+    Network::coba_like(n, k(k_exc), k(k_inh), ms)
 }
 
 #[test]
