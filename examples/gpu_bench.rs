@@ -51,6 +51,7 @@ struct Row {
 }
 
 fn main() {
+    astroglia::backend::gpu::quiet_device_select();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let value = |name: &str| {
         args.iter()

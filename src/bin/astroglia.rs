@@ -89,12 +89,7 @@ struct RunArgs {
 
 /// Exit codes: 0 success, 1 run failure, 2 bad input (arguments or model file).
 fn main() -> ExitCode {
-    // Mesa's device-select Vulkan layer probes Wayland/X11 and prints
-    // "error: XDG_RUNTIME_DIR is invalid" on headless machines; astroglia picks its
-    // adapter itself. Set before any thread exists.
-    if std::env::var_os("NODEVICE_SELECT").is_none() {
-        std::env::set_var("NODEVICE_SELECT", "1");
-    }
+    astroglia::backend::gpu::quiet_device_select();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

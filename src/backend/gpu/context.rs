@@ -274,3 +274,14 @@ impl GpuContext {
         self.check()
     }
 }
+
+/// Turns off Mesa's device-select Vulkan layer (unless the environment already
+/// sets `NODEVICE_SELECT`): it probes Wayland/X11 and prints "error:
+/// XDG_RUNTIME_DIR is invalid" on headless machines, and astroglia picks its
+/// adapter itself. Call it first thing in `main`, before any thread exists (it
+/// sets an environment variable).
+pub fn quiet_device_select() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}

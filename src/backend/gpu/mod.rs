@@ -32,7 +32,7 @@ pub mod shaders;
 pub mod spirv;
 mod upload;
 
-pub use context::{list_adapters, GpuContext, ADAPTER_ENV, SHADERS_ENV};
+pub use context::{list_adapters, quiet_device_select, GpuContext, ADAPTER_ENV, SHADERS_ENV};
 use shaders::*;
 
 /// Invocations per workgroup of every per-neuron shader.
