@@ -220,19 +220,32 @@ impl Built {
                 "Built::instance: the network is not the one this was built from".into(),
             ));
         }
+        // Only the state is new: copy the rest field by field rather than clone
+        // whole populations (state included) and overwrite it.
         let pops = self
             .pops
             .iter()
             .zip(fresh)
             .map(|(base, f)| BuiltPop {
+                name: base.name.clone(),
+                offset: base.offset,
+                size: base.size,
                 dynamics: f.dynamics,
-                ..base.clone()
+                ring_depth: base.ring_depth,
+                inv_scale: base.inv_scale,
+                scale_log2: base.scale_log2,
+                positions: base.positions.clone(),
             })
             .collect();
         Ok(Built {
+            name: self.name.clone(),
+            dt_ms: self.dt_ms,
+            seed: self.seed,
             instance_seed,
             pops,
-            ..self.clone()
+            projs: self.projs.clone(),
+            inputs: self.inputs.clone(),
+            out_degree: self.out_degree.clone(),
         })
     }
 

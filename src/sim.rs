@@ -45,11 +45,14 @@ impl SimOptions {
     pub fn instance_seeds(&self, seed: u64) -> Vec<u64> {
         match &self.instance_seeds {
             Some(s) => s.clone(),
-            None => (0..self.batch.max(1) as u64)
-                .map(|b| seed.wrapping_add(b))
-                .collect(),
+            None => consecutive_seeds(seed, self.batch.max(1)),
         }
     }
+}
+
+/// `seed`, `seed + 1`, … for `n` instances.
+fn consecutive_seeds(seed: u64, n: usize) -> Vec<u64> {
+    (0..n as u64).map(|b| seed.wrapping_add(b)).collect()
 }
 
 /// Per-population figures of `summary.json`.
@@ -251,9 +254,7 @@ impl Simulator {
         built: &Built,
         backend: Box<dyn Backend>,
     ) -> crate::Result<Self> {
-        let seeds: Vec<u64> = (0..backend.batch() as u64)
-            .map(|b| built.instance_seed.wrapping_add(b))
-            .collect();
+        let seeds = consecutive_seeds(built.instance_seed, backend.batch());
         Self::assemble(net, built_meta(built), &seeds, backend, Instant::now())
     }
 

@@ -522,24 +522,10 @@ fn unknown_adapter_name_is_a_clear_error() {
 fn cli_backend_gpu_writes_the_cpu_hash_and_the_device() {
     let Some(ctx) = gpu() else { return };
     let summary = |backend: &str| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_astroglia"))
-            .args([
-                "run",
-                &super::util::model_path("liquid.toml").display().to_string(),
-            ])
-            .args(["--backend", backend, "--duration-ms", "200", "--seed", "8"])
-            .args(["--no-plot", "--no-hdf5", "-q", "--out"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        cli_summary(
+            "liquid.toml",
+            &["--backend", backend, "--duration-ms", "200", "--seed", "8"],
+        )
     };
     let (cpu, gpu) = (summary("cpu"), summary("gpu"));
     assert_eq!(gpu["backend"], "gpu");
@@ -634,24 +620,10 @@ fn buffer_over_the_device_limit_is_refused_naming_the_limit() {
 fn cli_gpu_batch_writes_the_cpu_instance_hashes() {
     let Some(ctx) = gpu() else { return };
     let summary = |backend: &str| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_astroglia"))
-            .args([
-                "run",
-                &super::util::model_path("coba.toml").display().to_string(),
-            ])
-            .args(["--backend", backend, "--batch", "4", "--duration-ms", "100"])
-            .args(["--no-plot", "--no-hdf5", "-q", "--out"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        cli_summary(
+            "coba.toml",
+            &["--backend", backend, "--batch", "4", "--duration-ms", "100"],
+        )
     };
     let (cpu, gpu) = (summary("cpu"), summary("gpu"));
     assert_eq!(gpu["backend"], "gpu");
@@ -668,4 +640,23 @@ fn cli_gpu_batch_writes_the_cpu_instance_hashes() {
     if exact(&ctx) {
         assert_eq!(a, b);
     }
+}
+
+/// `astroglia run MODEL ARGS` into a temporary directory; its summary.json.
+fn cli_summary(model: &str, args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_astroglia"))
+        .args(["run", &super::util::model_path(model).display().to_string()])
+        .args(args)
+        .args(["--no-plot", "--no-hdf5", "-q", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
 }
