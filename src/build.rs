@@ -116,6 +116,70 @@ pub struct BuiltProj {
     pub wfix: Vec<i32>,
     /// Delays.
     pub delays: Delays,
+    /// Plasticity data, for plastic projections.
+    pub plastic: Option<BuiltPlastic>,
+}
+
+/// What a plastic projection adds: its rule, initial weights and an incoming index.
+#[derive(Debug, Clone)]
+pub struct BuiltPlastic {
+    /// The rule's step constants.
+    pub rule: crate::plasticity::stdp::StdpConsts,
+    /// Initial weight of each synapse (weight units, within the rule's bounds).
+    /// Instances copy it; delivery rounds `w · scale` to the ring's fixed point.
+    pub w0: Vec<f32>,
+    /// Fixed-point scale of the target receptor (a power of two).
+    pub scale: f32,
+    /// Incoming index (CSC) over post neurons: entries `col_ptr[i]..col_ptr[i + 1]`.
+    pub col_ptr: Vec<u32>,
+    /// Synapse index (into the CSR arrays) of each incoming entry.
+    pub col_syn: Vec<u32>,
+    /// Presynaptic neuron of each incoming entry.
+    pub col_pre: Vec<u32>,
+}
+
+impl BuiltPlastic {
+    fn new(
+        rule: crate::plasticity::stdp::StdpConsts,
+        w0: Vec<f32>,
+        scale: f32,
+        rows: &Rows,
+        n_post: usize,
+    ) -> Self {
+        let mut col_ptr = vec![0u32; n_post + 1];
+        for &t in &rows.targets {
+            col_ptr[t as usize + 1] += 1;
+        }
+        for i in 0..n_post {
+            col_ptr[i + 1] += col_ptr[i];
+        }
+        let mut fill = col_ptr.clone();
+        let mut col_syn = vec![0u32; rows.targets.len()];
+        let mut col_pre = vec![0u32; rows.targets.len()];
+        // Synapses in CSR order, so each column lists its entries by ascending pre.
+        for j in 0..rows.row_ptr.len() - 1 {
+            for s in rows.row_ptr[j]..rows.row_ptr[j + 1] {
+                let t = rows.targets[s as usize] as usize;
+                let at = fill[t] as usize;
+                col_syn[at] = s;
+                col_pre[at] = j as u32;
+                fill[t] += 1;
+            }
+        }
+        BuiltPlastic {
+            rule,
+            w0,
+            scale,
+            col_ptr,
+            col_syn,
+            col_pre,
+        }
+    }
+
+    /// Bytes of the plasticity arrays shared by instances.
+    pub fn bytes(&self) -> usize {
+        (self.w0.len() + self.col_ptr.len() + self.col_syn.len() + self.col_pre.len()) * 4
+    }
 }
 
 impl BuiltProj {
@@ -138,6 +202,7 @@ impl BuiltProj {
                 Delays::Const(_) => 0,
                 Delays::PerSynapse(d) => d.len() * 2,
             }
+            + self.plastic.as_ref().map_or(0, BuiltPlastic::bytes)
     }
 }
 
@@ -485,7 +550,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     let mut pops = build_pops(net, seed, seed, &mut positions)?;
 
     // Connectivity and float weights first; quantised once every incoming sum is known.
-    struct Raw {
+    struct Raw<'a> {
         pre: usize,
         post: usize,
         receptor: usize,
@@ -493,6 +558,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         w: Vec<f64>,
         delays: Delays,
         name: String,
+        rule: Option<&'a crate::plasticity::Plasticity>,
     }
     let mut raws = Vec::with_capacity(net.projections.len());
     for (k, pr) in net.projections.iter().enumerate() {
@@ -509,10 +575,17 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         let rows = connect::generate(&pr.connect, &ends, &mut rng);
         let mut wrng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_WEIGHT, k as u64));
         let ns = rows.targets.len();
-        let clip = |w: f64| match pr.sign {
-            Sign::Any => w,
-            Sign::Positive => w.max(0.0),
-            Sign::Negative => w.min(0.0),
+        let bounds = pr.plasticity.as_ref().map(|r| r.bounds());
+        let clip = |w: f64| {
+            let w = match pr.sign {
+                Sign::Any => w,
+                Sign::Positive => w.max(0.0),
+                Sign::Negative => w.min(0.0),
+            };
+            match bounds {
+                Some((lo, hi)) => w.clamp(lo, hi),
+                None => w,
+            }
         };
         let (list_w, list_d) = match &pr.connect {
             Connect::List {
@@ -556,6 +629,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             w,
             delays,
             name: pr.label(),
+            rule: pr.plasticity.as_ref(),
         });
     }
 
@@ -568,8 +642,17 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         .collect();
     for r in &raws {
         let s = &mut sums[r.post][r.receptor];
-        for (t, w) in r.rows.targets.iter().zip(&r.w) {
-            s[*t as usize] += w.abs();
+        match r.rule.map(|rule| rule.bounds()) {
+            // A plastic weight can reach either bound.
+            Some((lo, hi)) => {
+                let m = lo.abs().max(hi.abs());
+                r.rows.targets.iter().for_each(|t| s[*t as usize] += m);
+            }
+            None => {
+                for (t, w) in r.rows.targets.iter().zip(&r.w) {
+                    s[*t as usize] += w.abs();
+                }
+            }
         }
         let maxd = match &r.delays {
             Delays::Const(d) => *d as u32,
@@ -599,6 +682,11 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         for j in 0..pops[r.pre].size as usize {
             out_degree[base + j] += r.rows.row_ptr[j + 1] - r.rows.row_ptr[j];
         }
+        let plastic = r.rule.map(|rule| {
+            let w0 = r.w.iter().map(|&w| w as f32).collect();
+            let n_post = pops[r.post].size as usize;
+            BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post)
+        });
         projs.push(BuiltProj {
             name: r.name,
             pre: r.pre,
@@ -608,6 +696,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             targets: r.rows.targets,
             wfix,
             delays: r.delays,
+            plastic,
         });
     }
 

@@ -110,10 +110,64 @@ pub struct Summary {
     pub memory_bytes: MemoryBytes,
     /// SHA-256 over (step, id) little-endian u32 pairs sorted by step then id.
     pub spikes_sha256: String,
+    /// Per plastic projection, its weight statistics (instance 0; absent without
+    /// plasticity). Filled by [`Simulator::plasticity_summary`].
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub plasticity: BTreeMap<String, PlasticSummary>,
     /// Every instance of a batch (absent for a single run; the fields above are
     /// then those of instance 0).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<InstanceSummary>,
+}
+
+/// Weight statistics of a plastic projection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlasticSummary {
+    /// Mean weight.
+    pub mean_w: f64,
+    /// The rule's lower bound.
+    pub w_min: f64,
+    /// The rule's upper bound.
+    pub w_max: f64,
+    /// Fraction of weights above `w_min + 0.9 (w_max − w_min)`.
+    pub frac_above_90pct: f64,
+    /// Fraction of weights below `w_min + 0.1 (w_max − w_min)`.
+    pub frac_below_10pct: f64,
+    /// Counts in [`PlasticSummary::HIST_BINS`] equal bins over `[w_min, w_max]`.
+    pub hist: Vec<u64>,
+}
+
+impl PlasticSummary {
+    /// Bins of [`PlasticSummary::hist`].
+    pub const HIST_BINS: usize = 20;
+
+    /// Statistics of weights `w` within bounds `[w_min, w_max]`.
+    ///
+    /// ```
+    /// use astroglia::sim::PlasticSummary;
+    /// let s = PlasticSummary::of(&[0.0, 0.05, 0.5, 0.95, 1.0], 0.0, 1.0);
+    /// assert_eq!(s.frac_above_90pct, 0.4);
+    /// assert_eq!(s.frac_below_10pct, 0.4);
+    /// assert_eq!(s.hist.iter().sum::<u64>(), 5);
+    /// ```
+    pub fn of(w: &[f32], w_min: f64, w_max: f64) -> Self {
+        let n = w.len().max(1) as f64;
+        let range = w_max - w_min;
+        let rel = |x: f32| (x as f64 - w_min) / range;
+        let mut hist = vec![0u64; Self::HIST_BINS];
+        for &x in w {
+            let b = (rel(x) * Self::HIST_BINS as f64).floor();
+            hist[(b.max(0.0) as usize).min(Self::HIST_BINS - 1)] += 1;
+        }
+        PlasticSummary {
+            mean_w: w.iter().map(|&x| x as f64).sum::<f64>() / n,
+            w_min,
+            w_max,
+            frac_above_90pct: w.iter().filter(|&&x| rel(x) > 0.9).count() as f64 / n,
+            frac_below_10pct: w.iter().filter(|&&x| rel(x) < 0.1).count() as f64 / n,
+            hist,
+        }
+    }
 }
 
 /// The figures of one instance of a batch.
@@ -213,6 +267,8 @@ pub struct Simulator {
     rate_cfg: Vec<RateCfg>,
     tallies: Vec<Tally>,
     bufs: Vec<Vec<Spike>>,
+    /// Projections: display name and, when plastic, the rule's bounds.
+    projs: Vec<(String, Option<(f64, f64)>)>,
 }
 
 impl Simulator {
@@ -363,6 +419,11 @@ impl Simulator {
             state_cfg,
             rate_cfg,
             bufs: vec![vec![]; seeds.len()],
+            projs: net
+                .projections
+                .iter()
+                .map(|p| (p.label(), p.plasticity.as_ref().map(|r| r.bounds())))
+                .collect(),
             tallies,
         })
     }
@@ -476,6 +537,62 @@ impl Simulator {
         Ok(out)
     }
 
+    /// Index of the projection named `name` (its `name`, or `from->to`).
+    fn proj_index(&self, name: &str) -> crate::Result<usize> {
+        self.projs.iter().position(|p| p.0 == name).ok_or_else(|| {
+            let known: Vec<&str> = self.projs.iter().map(|p| p.0.as_str()).collect();
+            crate::Error::Invalid(format!(
+                "no projection named '{name}' (known: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// Current weights of projection `name` in `instance` (weight units, synapses
+    /// in CSR order: by presynaptic neuron).
+    pub fn weights(&mut self, instance: usize, name: &str) -> crate::Result<Vec<f32>> {
+        let k = self.proj_index(name)?;
+        self.tally(instance)?;
+        let mut out = vec![];
+        self.backend.read_weights(instance, k, &mut out)?;
+        Ok(out)
+    }
+
+    /// Overwrites the weights of plastic projection `name` in `instance` (clipped
+    /// to the rule's bounds).
+    pub fn set_weights(&mut self, instance: usize, name: &str, w: &[f32]) -> crate::Result<()> {
+        let k = self.proj_index(name)?;
+        self.tally(instance)?;
+        self.backend.write_weights(instance, k, w)
+    }
+
+    /// A plasticity trace of projection `name` in `instance`: `r1`, `r2`
+    /// (presynaptic, per pre neuron) or `o1`, `o2` (postsynaptic).
+    pub fn trace(&mut self, instance: usize, name: &str, var: &str) -> crate::Result<Vec<f32>> {
+        let k = self.proj_index(name)?;
+        self.tally(instance)?;
+        let mut out = vec![];
+        self.backend.read_trace(instance, k, var, &mut out)?;
+        Ok(out)
+    }
+
+    /// Weight statistics of every plastic projection of `instance`.
+    pub fn plasticity_summary(
+        &mut self,
+        instance: usize,
+    ) -> crate::Result<BTreeMap<String, PlasticSummary>> {
+        let mut out = BTreeMap::new();
+        for k in 0..self.projs.len() {
+            let Some((lo, hi)) = self.projs[k].1 else {
+                continue;
+            };
+            let mut w = vec![];
+            self.backend.read_weights(instance, k, &mut w)?;
+            out.insert(self.projs[k].0.clone(), PlasticSummary::of(&w, lo, hi));
+        }
+        Ok(out)
+    }
+
     /// Spike counts so far, per population in model order (instance 0).
     pub fn spike_counts(&self) -> Vec<(String, u64)> {
         self.pops
@@ -579,6 +696,7 @@ impl Simulator {
             },
             memory_bytes: self.memory.clone(),
             spikes_sha256: first.spikes_sha256,
+            plasticity: BTreeMap::new(),
             instances: if self.tallies.len() > 1 {
                 self.tallies
                     .iter()

@@ -55,6 +55,26 @@ pub trait Backend {
     fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()> {
         self.read_instance_state(0, pop, var, out)
     }
+    /// Copies the current weights of projection `proj` of `instance` (weight units,
+    /// synapses in CSR order: by presynaptic neuron, then as connected).
+    fn read_weights(
+        &mut self,
+        instance: usize,
+        proj: usize,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()>;
+    /// Overwrites the weights of plastic projection `proj` of `instance` (clipped to
+    /// the rule's bounds), e.g. to reset them between samples.
+    fn write_weights(&mut self, instance: usize, proj: usize, w: &[f32]) -> crate::Result<()>;
+    /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic)
+    /// of plastic projection `proj` of `instance`.
+    fn read_trace(
+        &mut self,
+        instance: usize,
+        proj: usize,
+        var: &str,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()>;
     /// Runs steps `first..first + n` in schedule order. Backends override it to batch steps.
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         for step in first..first + n {

@@ -199,6 +199,7 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
 
     let mut summary = sim.summary();
+    summary.plasticity = sim.plasticity_summary(0)?;
     for b in 0..sim.batch() {
         // A single run writes into DIR; a batch into DIR/instance_<b>.
         let dir = if sim.batch() == 1 {

@@ -25,6 +25,7 @@ pub use parse::parse_toml;
 pub use crate::neuron::{
     IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams, SynapseKind,
 };
+pub use crate::plasticity::Plasticity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -195,6 +196,10 @@ pub struct Projection {
     /// negative, else `exc`.
     #[serde(default)]
     pub receptor: Option<Receptor>,
+    /// Plasticity rule (default none: static weights). Initial weights are clipped
+    /// to the rule's bounds.
+    #[serde(default)]
+    pub plasticity: Option<Plasticity>,
 }
 
 /// Sign constraint on drawn weights.
@@ -492,7 +497,14 @@ impl Projection {
             sign: Sign::Any,
             delay_ms: None,
             receptor: None,
+            plasticity: None,
         }
+    }
+
+    /// Makes the projection plastic under `rule`.
+    pub fn plasticity(mut self, rule: Plasticity) -> Self {
+        self.plasticity = Some(rule);
+        self
     }
 
     /// Sets the weight (constant or distribution).

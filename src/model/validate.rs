@@ -213,6 +213,11 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         if let Err(e) = pr.weight.check() {
             c.push(format!("{f}.weight"), e);
         }
+        if let Some(rule) = &pr.plasticity {
+            for (field, msg) in rule.check() {
+                c.push(format!("{f}.plasticity.{}.{field}", rule.key()), msg);
+            }
+        }
         if let Some(d) = pr.delay_ms {
             match d.check() {
                 Err(e) => c.push(format!("{f}.delay_ms"), e),

@@ -1,5 +1,6 @@
 //! One instance of the CPU reference engine: its state, delay rings and per-step
 //! randomness over connectivity shared with the other instances of a batch.
+use super::plasticity::{to_fixed, PlasticState};
 use crate::backend::Spike;
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
 use crate::neuron::{izhikevich, lif, lif_cond, AlignedVec};
@@ -33,6 +34,8 @@ pub(super) struct Instance {
     /// Per spike-source population: next event index.
     source_ptr: Vec<usize>,
     pending: Vec<Spike>,
+    /// Per projection: weights and traces when plastic.
+    plastic: Vec<Option<PlasticState>>,
     /// Worker pool for neuron updates (None: single-threaded).
     pool: Option<rayon::ThreadPool>,
 }
@@ -194,7 +197,18 @@ impl Instance {
         for (k, pr) in net.projs.iter().enumerate() {
             out_projs[pr.pre].push(k);
         }
+        let plastic = net
+            .projs
+            .iter()
+            .map(|pr| {
+                pr.plastic.as_ref().map(|pl| {
+                    let size = |p: usize| net.pops[p].size as usize;
+                    PlasticState::new(pl, size(pr.pre), size(pr.post))
+                })
+            })
+            .collect();
         Instance {
+            plastic,
             routes,
             depth,
             rng: CounterRng::new(net.instance_seed),
@@ -531,6 +545,21 @@ impl Instance {
                 let ring = &mut self.rings[pr.post];
                 let rows =
                     |j: u32| pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
+                if let (Some(ps), Some(pl)) = (&self.plastic[k], &pr.plastic) {
+                    let delay = |s: usize| match &pr.delays {
+                        Delays::Const(d) => *d as usize,
+                        Delays::PerSynapse(ds) => ds[s] as usize,
+                    };
+                    for &j in spikes {
+                        for s in rows(j) {
+                            let slot = wrap(now + delay(s), depth);
+                            let x = &mut ring
+                                [(slot * 2 + pr.receptor) * stride + pr.targets[s] as usize];
+                            *x = x.wrapping_add(to_fixed(ps.w[s], pl.scale));
+                        }
+                    }
+                    continue;
+                }
                 match &pr.delays {
                     Delays::Const(d) => {
                         // 1 <= d <= depth, so one conditional subtraction replaces `% depth`.
@@ -573,6 +602,97 @@ impl Instance {
                 id: off + i,
             }));
         }
+        Ok(())
+    }
+
+    /// Phase 4: every plastic projection's rule over this step's spikes.
+    pub(super) fn plasticity(&mut self) {
+        for (k, pr) in self.net.projs.iter().enumerate() {
+            if let (Some(ps), Some(pl)) = (&mut self.plastic[k], &pr.plastic) {
+                ps.step(
+                    pr,
+                    pl,
+                    &self.step_spikes[pr.pre],
+                    &self.step_spikes[pr.post],
+                );
+            }
+        }
+    }
+
+    /// Whether any projection is plastic.
+    pub(super) fn has_plasticity(&self) -> bool {
+        self.plastic.iter().any(Option::is_some)
+    }
+
+    /// The current weights of projection `proj` (weight units, CSR order).
+    pub(super) fn read_weights(&self, proj: usize, out: &mut Vec<f32>) -> crate::Result<()> {
+        let pr = self
+            .net
+            .projs
+            .get(proj)
+            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+        out.clear();
+        match &self.plastic[proj] {
+            Some(ps) => out.extend_from_slice(&ps.w),
+            None => {
+                let inv = self.net.pops[pr.post].inv_scale[pr.receptor];
+                out.extend(pr.wfix.iter().map(|&w| w as f32 * inv));
+            }
+        }
+        Ok(())
+    }
+
+    /// Overwrites the weights of plastic projection `proj` (clipped to its bounds).
+    pub(super) fn write_weights(&mut self, proj: usize, w: &[f32]) -> crate::Result<()> {
+        let pr = self
+            .net
+            .projs
+            .get(proj)
+            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+        let (Some(ps), Some(pl)) = (&mut self.plastic[proj], &pr.plastic) else {
+            return Err(crate::Error::Invalid(format!(
+                "projection '{}' is not plastic: its weights are fixed",
+                pr.name
+            )));
+        };
+        if w.len() != ps.w.len() {
+            return Err(crate::Error::Invalid(format!(
+                "projection '{}' has {} synapses, got {} weights",
+                pr.name,
+                ps.w.len(),
+                w.len()
+            )));
+        }
+        if let Some(bad) = w.iter().find(|x| !x.is_finite()) {
+            return Err(crate::Error::Invalid(format!(
+                "projection '{}': weight {bad} is not finite",
+                pr.name
+            )));
+        }
+        let k = &pl.rule;
+        ps.w.iter_mut()
+            .zip(w)
+            .for_each(|(d, &x)| *d = x.clamp(k.w_min, k.w_max));
+        Ok(())
+    }
+
+    /// A trace (`r1`, `r2`, `o1`, `o2`) of plastic projection `proj`.
+    pub(super) fn read_trace(
+        &self,
+        proj: usize,
+        var: &str,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        let t = self
+            .plastic
+            .get(proj)
+            .and_then(|p| p.as_ref())
+            .and_then(|p| p.trace(var))
+            .ok_or_else(|| {
+                crate::Error::Invalid(format!("projection {proj} has no plasticity trace '{var}'"))
+            })?;
+        out.clear();
+        out.extend_from_slice(t);
         Ok(())
     }
 

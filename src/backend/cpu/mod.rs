@@ -2,6 +2,7 @@
 //! through integer delay rings, counter-based per-step randomness, and a batch of
 //! independent instances over one copy of the connectivity.
 mod instance;
+mod plasticity;
 
 use super::{Backend, Spike};
 use crate::build::Built;
@@ -96,6 +97,18 @@ impl CpuBackend {
         self.instances[0].built()
     }
 
+    fn instance(&self, b: usize) -> crate::Result<&Instance> {
+        self.instances
+            .get(b)
+            .ok_or_else(|| crate::Error::Invalid(format!("no instance {b}")))
+    }
+
+    fn instance_mut(&mut self, b: usize) -> crate::Result<&mut Instance> {
+        self.instances
+            .get_mut(b)
+            .ok_or_else(|| crate::Error::Invalid(format!("no instance {b}")))
+    }
+
     /// Runs `f` on every instance, in parallel on the pool when there is one, and
     /// returns the first error in instance order.
     fn each(&mut self, f: impl Fn(&mut Instance) -> crate::Result<()> + Sync) -> crate::Result<()> {
@@ -139,6 +152,36 @@ impl Backend for CpuBackend {
         self.each(|i| i.propagate(step))
     }
 
+    fn plasticity(&mut self, _step: u64) -> crate::Result<()> {
+        self.each(|i| {
+            i.plasticity();
+            Ok(())
+        })
+    }
+
+    fn read_weights(
+        &mut self,
+        instance: usize,
+        proj: usize,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        self.instance(instance)?.read_weights(proj, out)
+    }
+
+    fn write_weights(&mut self, instance: usize, proj: usize, w: &[f32]) -> crate::Result<()> {
+        self.instance_mut(instance)?.write_weights(proj, w)
+    }
+
+    fn read_trace(
+        &mut self,
+        instance: usize,
+        proj: usize,
+        var: &str,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        self.instance(instance)?.read_trace(proj, var, out)
+    }
+
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {
         super::check_batch_len(out.len(), self.instances.len())?;
         for (inst, o) in self.instances.iter_mut().zip(out) {
@@ -154,20 +197,21 @@ impl Backend for CpuBackend {
         var: &str,
         out: &mut Vec<f32>,
     ) -> crate::Result<()> {
-        self.instances
-            .get(instance)
-            .ok_or_else(|| crate::Error::Invalid(format!("no instance {instance}")))?
-            .read_state(pop, var, out)
+        self.instance(instance)?.read_state(pop, var, out)
     }
 
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         // Instances are independent: each runs all `n` steps while its state is
         // in cache.
         self.each(|i| {
+            let plastic = i.has_plasticity();
             for step in first..first + n {
                 i.inputs(step)?;
                 i.neurons(step)?;
                 i.propagate(step)?;
+                if plastic {
+                    i.plasticity();
+                }
             }
             Ok(())
         })

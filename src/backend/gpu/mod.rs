@@ -257,6 +257,10 @@ pub struct GpuBackend {
     n_total: u32,
     /// Ring entries of one instance.
     ring_stride: u32,
+    /// The projections (for weight read-back) and the inverse fixed-point scale of
+    /// each one's target receptor.
+    projs: Arc<[crate::build::BuiltProj]>,
+    proj_inv_scale: Vec<f32>,
 }
 
 impl GpuBackend {
@@ -361,6 +365,13 @@ impl GpuBackend {
                 "the instances of a batch must share their connectivity (see Built::instance)"
                     .into(),
             ));
+        }
+        if let Some(pr) = net.projs.iter().find(|p| p.plastic.is_some()) {
+            return Err(crate::Error::Invalid(format!(
+                "projection '{}' is plastic, and the GPU backend does not run plasticity yet; \
+                 use --backend cpu",
+                pr.name
+            )));
         }
         let dev = &ctx.device;
         let np = net.pops.len();
@@ -499,6 +510,12 @@ impl GpuBackend {
             batch: batch as u32,
             n_total: n_total as u32,
             ring_stride: rings.len as u32,
+            proj_inv_scale: net
+                .projs
+                .iter()
+                .map(|p| net.pops[p.post].inv_scale[p.receptor])
+                .collect(),
+            projs: net.projs.clone(),
             ctx,
         })
     }
@@ -851,6 +868,47 @@ impl Backend for GpuBackend {
             read_buffer(&self.ctx, buf, at as u64 * n * 4, n * 4)?
         };
         Ok(())
+    }
+
+    fn read_weights(
+        &mut self,
+        instance: usize,
+        proj: usize,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        self.check_instance(instance)?;
+        let pr = self
+            .projs
+            .get(proj)
+            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+        let inv = self.proj_inv_scale[proj];
+        out.clear();
+        out.extend(pr.wfix.iter().map(|&w| w as f32 * inv));
+        Ok(())
+    }
+
+    fn write_weights(&mut self, instance: usize, proj: usize, _w: &[f32]) -> crate::Result<()> {
+        self.check_instance(instance)?;
+        let pr = self
+            .projs
+            .get(proj)
+            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+        Err(crate::Error::Invalid(format!(
+            "projection '{}' is not plastic: its weights are fixed",
+            pr.name
+        )))
+    }
+
+    fn read_trace(
+        &mut self,
+        _instance: usize,
+        proj: usize,
+        var: &str,
+        _out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "projection {proj} has no plasticity trace '{var}'"
+        )))
     }
 
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {

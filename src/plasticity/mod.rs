@@ -1,0 +1,58 @@
+//! Plasticity rules: trace-based STDP (pair, triplet, NALSM), with their parameters
+//! and the per-synapse arithmetic both backends share.
+pub mod stdp;
+
+pub use stdp::{NalsmParams, Pairing, Presynaptic, StdpParams, TripletParams, WeightDependence};
+
+use serde::{Deserialize, Serialize};
+
+/// The plasticity rule of a projection (`plasticity = { stdp = { … } }` in a model
+/// file). See [`stdp`] for the shared trace kernel, timing and step order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Plasticity {
+    /// Pair-based STDP.
+    Stdp(StdpParams),
+    /// Triplet STDP.
+    Triplet(TripletParams),
+    /// NALSM's STDP (depression rate settable by an astrocyte).
+    Nalsm(NalsmParams),
+}
+
+impl Plasticity {
+    /// The key naming the rule in a model file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Plasticity::Stdp(_) => "stdp",
+            Plasticity::Triplet(_) => "triplet",
+            Plasticity::Nalsm(_) => "nalsm",
+        }
+    }
+
+    /// Lists invalid parameters as (field, message).
+    pub fn check(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Plasticity::Stdp(p) => p.check(),
+            Plasticity::Triplet(p) => p.check(),
+            Plasticity::Nalsm(p) => p.check(),
+        }
+    }
+
+    /// Step constants for step `dt_ms`.
+    pub fn derive(&self, dt_ms: f64) -> stdp::StdpConsts {
+        match self {
+            Plasticity::Stdp(p) => p.derive(dt_ms),
+            Plasticity::Triplet(p) => p.derive(dt_ms),
+            Plasticity::Nalsm(p) => p.derive(dt_ms),
+        }
+    }
+
+    /// Weight bounds `(w_min, w_max)`.
+    pub fn bounds(&self) -> (f64, f64) {
+        match self {
+            Plasticity::Stdp(p) => (p.w_min, p.w_max),
+            Plasticity::Triplet(p) => (p.w_min, p.w_max),
+            Plasticity::Nalsm(p) => (p.w_min, p.w_max),
+        }
+    }
+}
