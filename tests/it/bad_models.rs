@@ -7,6 +7,7 @@ use std::path::Path;
 const CASES: &[(&str, &str)] = &[
     ("bad_monitor.toml", "bad_monitor.toml: invalid model: line 6: monitors.state[0].var: 'a' has no state variable 'w' (it has: v, i_exc, i_inh); line 6: monitors.state[0].every: must be at least 1"),
     ("bad_noise.toml", "bad_noise.toml: invalid model: line 6: inputs[0].noise.ids: index 12 out of range for a population of 10; line 6: inputs[0].noise.std: must be >= 0, got -1"),
+    ("bad_stdp.toml", "bad_stdp.toml: invalid model: line 15: projections[0].plasticity.stdp.tau_plus_ms: must be a positive time in ms, got -20; line 15: projections[0].plasticity.stdp.w_max: must be finite and above w_min (1), got 0.5"),
     ("delay_below_step.toml", "delay_below_step.toml: invalid model: line 10: projections[0].delay_ms: must be at least one step (dt_ms = 0.1), got 0.05"),
     ("distance_without_grid.toml", "distance_without_grid.toml: invalid model: line 8: projections[0].connect: distance rule needs 'a' on a grid (add it to [[grids]])"),
     ("dt_zero.toml", "dt_zero.toml: invalid model: line 1: dt_ms: must be a positive number of ms, got 0"),
@@ -22,7 +23,9 @@ const CASES: &[(&str, &str)] = &[
     ("two_models.toml", "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model table (lif, lif_cond, izhikevich, poisson or spike_source), found 2"),
     ("unknown_key.toml", "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `populations`, `projections`, `inputs`, `grids`, `monitors`"),
     ("unknown_param.toml", "unknown_param.toml: invalid model: line 4: populations[0].lif.tau: unknown field `tau`, expected one of `c_m_pf`, `tau_m_ms`, `e_l_mv`, `v_reset_mv`, `v_th_mv`, `t_ref_ms`, `i_bias_pa`, `synapse`, `tau_syn_exc_ms`, `tau_syn_inh_ms`"),
+    ("unknown_stdp_param.toml", "unknown_stdp_param.toml: invalid model: line 18: projections[0].plasticity.triplet.tau_ms: unknown field `tau_ms`, expected one of `pairing`, `weight_dependence`, `a2_plus`, `a3_plus`, `a2_minus`, `a3_minus`, `tau_plus_ms`, `tau_minus_ms`, `tau_x_ms`, `tau_y_ms`, `w_min`, `w_max`"),
     ("unknown_population.toml", "unknown_population.toml: invalid model: line 7: projections[0].to: unknown population 'b' (known: a)"),
+    ("unknown_rule.toml", "unknown_rule.toml: invalid model: line 15: projections[0].plasticity: unknown variant `hebbian`, expected one of `stdp`, `triplet`, `nalsm`"),
     ("unknown_state_var.toml", "unknown_state_var.toml: invalid model: line 5: populations[0].init.u: 'lif' has no state variable 'u' (it has: v, i_exc, i_inh)"),
     ("wrong_type.toml", "wrong_type.toml: invalid model: line 4: populations[0].size: invalid type: string \"ten\", expected u32"),
 ];

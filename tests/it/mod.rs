@@ -11,4 +11,5 @@ mod gpu_size;
 mod izhikevich_presets;
 mod reference_networks;
 mod single_neuron;
+mod stdp;
 mod util;
