@@ -39,6 +39,7 @@ pub mod connect;
 pub mod error;
 pub mod model;
 pub mod neuron;
+pub mod plasticity;
 pub mod record;
 pub mod rng;
 pub mod sim;
