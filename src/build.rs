@@ -130,6 +130,8 @@ pub struct BuiltPlastic {
     pub w0: Vec<f32>,
     /// Fixed-point scale of the target receptor (a power of two).
     pub scale: f32,
+    /// The astrocyte setting the depression rate, when one does.
+    pub modulation: Option<crate::plasticity::astrocyte::Modulation>,
     /// Incoming index (CSC) over post neurons: entries `col_ptr[i]..col_ptr[i + 1]`.
     pub col_ptr: Vec<u32>,
     /// Synapse index (into the CSR arrays) of each incoming entry.
@@ -168,6 +170,7 @@ impl BuiltPlastic {
         }
         BuiltPlastic {
             rule,
+            modulation: None,
             w0,
             scale,
             col_ptr,
@@ -257,6 +260,8 @@ pub struct Built {
     pub inputs: Vec<BuiltInput>,
     /// Out-degree of every global neuron (for synaptic-event counts).
     pub out_degree: Vec<u32>,
+    /// Astrocytes.
+    pub astros: Arc<[crate::plasticity::astrocyte::BuiltAstro]>,
 }
 
 impl Built {
@@ -311,6 +316,7 @@ impl Built {
             projs: self.projs.clone(),
             inputs: self.inputs.clone(),
             out_degree: self.out_degree.clone(),
+            astros: self.astros.clone(),
         })
     }
 
@@ -720,7 +726,14 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         });
     }
 
+    let (astros, mods) = crate::plasticity::astrocyte::build_astrocytes(net, &pops);
+    for (pr, m) in projs.iter_mut().zip(mods) {
+        if let (Some(pl), Some(m)) = (&mut pr.plastic, m) {
+            pl.modulation = Some(m);
+        }
+    }
     Ok(Built {
+        astros: astros.into(),
         name: net.name.clone().unwrap_or_else(|| "network".into()),
         dt_ms: dt,
         seed,

@@ -191,7 +191,9 @@ struct PopMeta {
 
 /// A state monitor: what to read and how often.
 struct StateCfg {
+    /// Population index, or astrocyte index when `astro`.
     pop: usize,
+    astro: bool,
     ids: Option<Vec<u32>>,
     var: String,
     every: u32,
@@ -269,6 +271,8 @@ pub struct Simulator {
     bufs: Vec<Vec<Spike>>,
     /// Projections: display name and, when plastic, the rule's bounds.
     projs: Vec<(String, Option<(f64, f64)>)>,
+    /// Astrocyte names.
+    astro_names: Vec<String>,
 }
 
 impl Simulator {
@@ -348,10 +352,24 @@ impl Simulator {
             .iter()
             .map(|m| StateCfg {
                 pop: idx(&m.population),
+                astro: false,
                 ids: m.ids.clone(),
                 var: m.var.clone(),
                 every: m.every,
             })
+            .chain(net.monitors.astrocytes.iter().map(|m| {
+                StateCfg {
+                    pop: net
+                        .astrocytes
+                        .iter()
+                        .position(|a| a.name == m.astrocyte)
+                        .expect("validated"),
+                    astro: true,
+                    ids: None,
+                    var: "A".into(),
+                    every: m.every,
+                }
+            }))
             .collect();
         let rate_cfg: Vec<RateCfg> = net
             .monitors
@@ -390,12 +408,20 @@ impl Simulator {
                 states: state_cfg
                     .iter()
                     .map(|c| StateTrace {
-                        population: meta.pops[c.pop].name.clone(),
+                        population: if c.astro {
+                            net.astrocytes[c.pop].name.clone()
+                        } else {
+                            meta.pops[c.pop].name.clone()
+                        },
                         var: c.var.clone(),
-                        ids: c
-                            .ids
-                            .clone()
-                            .unwrap_or_else(|| (0..meta.pops[c.pop].size).collect()),
+                        ids: c.ids.clone().unwrap_or_else(|| {
+                            if c.astro {
+                                let [x, y, z] = net.astrocytes[c.pop].domains;
+                                (0..x * y * z).collect()
+                            } else {
+                                (0..meta.pops[c.pop].size).collect()
+                            }
+                        }),
                         every: c.every,
                         steps: vec![],
                         values: vec![],
@@ -419,6 +445,7 @@ impl Simulator {
             state_cfg,
             rate_cfg,
             bufs: vec![vec![]; seeds.len()],
+            astro_names: net.astrocytes.iter().map(|a| a.name.clone()).collect(),
             projs: net
                 .projections
                 .iter()
@@ -474,8 +501,12 @@ impl Simulator {
                     continue;
                 }
                 for (b, tally) in self.tallies.iter_mut().enumerate() {
-                    self.backend
-                        .read_instance_state(b, c.pop, &c.var, &mut vals)?;
+                    if c.astro {
+                        self.backend.read_astrocyte(b, c.pop, &mut vals)?;
+                    } else {
+                        self.backend
+                            .read_instance_state(b, c.pop, &c.var, &mut vals)?;
+                    }
                     let trace = &mut tally.states[k];
                     trace.steps.push(last);
                     match &c.ids {
@@ -573,6 +604,19 @@ impl Simulator {
         self.tally(instance)?;
         let mut out = vec![];
         self.backend.read_trace(instance, k, var, &mut out)?;
+        Ok(out)
+    }
+
+    /// The depression rate A of every domain of astrocyte `name` in `instance`.
+    pub fn astrocyte(&mut self, instance: usize, name: &str) -> crate::Result<Vec<f32>> {
+        let k = self
+            .astro_names
+            .iter()
+            .position(|a| a == name)
+            .ok_or_else(|| crate::Error::Invalid(format!("no astrocyte named '{name}'")))?;
+        self.tally(instance)?;
+        let mut out = vec![];
+        self.backend.read_astrocyte(instance, k, &mut out)?;
         Ok(out)
     }
 

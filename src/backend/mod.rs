@@ -75,6 +75,13 @@ pub trait Backend {
         var: &str,
         out: &mut Vec<f32>,
     ) -> crate::Result<()>;
+    /// Copies the depression rate A of every domain of astrocyte `astro` of `instance`.
+    fn read_astrocyte(
+        &mut self,
+        instance: usize,
+        astro: usize,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()>;
     /// Runs steps `first..first + n` in schedule order. Backends override it to batch steps.
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         for step in first..first + n {

@@ -25,6 +25,7 @@ pub use parse::parse_toml;
 pub use crate::neuron::{
     IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams, SynapseKind,
 };
+pub use crate::plasticity::astrocyte::Astrocyte;
 pub use crate::plasticity::Plasticity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -76,6 +77,9 @@ pub struct Network {
     /// 3-D grids that give neurons positions (for distance-dependent connectivity).
     #[serde(default)]
     pub grids: Vec<Grid>,
+    /// Astrocytes modulating plastic projections (NALSM).
+    #[serde(default)]
+    pub astrocytes: Vec<Astrocyte>,
     /// What to record.
     #[serde(default)]
     pub monitors: Monitors,
@@ -363,6 +367,20 @@ pub struct Monitors {
     /// Population-rate recorders.
     #[serde(default)]
     pub rate: Vec<RateMonitor>,
+    /// Astrocyte recorders (the depression rate A of every domain).
+    #[serde(default)]
+    pub astrocytes: Vec<AstrocyteMonitor>,
+}
+
+/// Records an astrocyte's A (one column per domain) every `every` steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AstrocyteMonitor {
+    /// Astrocyte name.
+    pub astrocyte: String,
+    /// Sampling period in steps (default 1).
+    #[serde(default = "default_one_u32")]
+    pub every: u32,
 }
 
 /// Records the spikes of a population (or a subset).
@@ -415,6 +433,7 @@ impl Network {
             projections: vec![],
             inputs: vec![],
             grids: vec![],
+            astrocytes: vec![],
             monitors: Monitors::default(),
         }
     }

@@ -458,6 +458,23 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             c.push(format!("{f}.every"), "must be at least 1".into());
         }
     }
+    for (i, m) in net.monitors.astrocytes.iter().enumerate() {
+        let f = format!("monitors.astrocytes[{i}]");
+        if !net.astrocytes.iter().any(|a| a.name == m.astrocyte) {
+            let known: Vec<&str> = net.astrocytes.iter().map(|a| a.name.as_str()).collect();
+            c.push(
+                format!("{f}.astrocyte"),
+                format!(
+                    "unknown astrocyte '{}' (known: {})",
+                    m.astrocyte,
+                    known.join(", ")
+                ),
+            );
+        }
+        if m.every == 0 {
+            c.push(format!("{f}.every"), "must be at least 1".into());
+        }
+    }
     for (i, m) in net.monitors.rate.iter().enumerate() {
         let f = format!("monitors.rate[{i}]");
         c.pop(format!("{f}.population"), &m.population);
@@ -468,5 +485,71 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             );
         }
     }
+    astrocytes(&mut c, &on_grid);
     c.issues
+}
+
+fn astrocytes(c: &mut Ctx<'_>, on_grid: &HashMap<&str, usize>) {
+    let net = c.net;
+    let mut modulated: HashMap<String, usize> = HashMap::new();
+    for (i, a) in net.astrocytes.iter().enumerate() {
+        let f = format!("astrocytes[{i}]");
+        for (field, msg) in a.check() {
+            c.push(format!("{f}.{field}"), msg);
+        }
+        if net.astrocytes[..i].iter().any(|b| b.name == a.name) {
+            c.push(
+                format!("{f}.name"),
+                format!("duplicate astrocyte name '{}'", a.name),
+            );
+        }
+        for (k, name) in a.liquid.iter().enumerate() {
+            c.pop(format!("{f}.liquid[{k}]"), name);
+        }
+        for (k, name) in a.input.iter().enumerate() {
+            c.pop(format!("{f}.input[{k}]"), name);
+        }
+        if a.domains != [1, 1, 1] {
+            let grids: Vec<Option<&usize>> =
+                a.liquid.iter().map(|n| on_grid.get(n.as_str())).collect();
+            if grids.iter().any(|g| g.is_none()) || grids.windows(2).any(|w| w[0] != w[1]) {
+                c.push(
+                    format!("{f}.domains"),
+                    "domains need every liquid population on one grid".into(),
+                );
+            }
+        }
+        for (k, m) in a.modulates.iter().enumerate() {
+            let mf = format!("{f}.modulates[{k}]");
+            let Some(pr) = net.projections.iter().find(|p| &p.label() == m) else {
+                let known: Vec<String> = net.projections.iter().map(|p| p.label()).collect();
+                c.push(
+                    mf,
+                    format!("unknown projection '{m}' (known: {})", known.join(", ")),
+                );
+                continue;
+            };
+            if !matches!(pr.plasticity, Some(super::Plasticity::Nalsm(_))) {
+                c.push(
+                    mf.clone(),
+                    format!("projection '{m}' needs the nalsm plasticity rule"),
+                );
+            }
+            if !a.liquid.contains(&pr.to) {
+                c.push(
+                    mf.clone(),
+                    format!(
+                        "projection '{m}' targets '{}', which is not in this astrocyte's liquid",
+                        pr.to
+                    ),
+                );
+            }
+            if let Some(prev) = modulated.insert(m.clone(), i) {
+                c.push(
+                    mf,
+                    format!("projection '{m}' is already modulated by astrocytes[{prev}]"),
+                );
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Plasticity rules: trace-based STDP (pair, triplet, NALSM), with their parameters
 //! and the per-synapse arithmetic both backends share, and the Hebbian orthogonal
 //! projection (HLOP) subspace learner.
+pub mod astrocyte;
 pub mod hlop;
 pub mod stdp;
 

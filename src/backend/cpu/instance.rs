@@ -1,6 +1,6 @@
 //! One instance of the CPU reference engine: its state, delay rings and per-step
 //! randomness over connectivity shared with the other instances of a batch.
-use super::plasticity::{to_fixed, PlasticState};
+use super::plasticity::{to_fixed, AstroState, PlasticState};
 use crate::backend::Spike;
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
 use crate::neuron::{izhikevich, lif, lif_cond, AlignedVec};
@@ -36,6 +36,8 @@ pub(super) struct Instance {
     pending: Vec<Spike>,
     /// Per projection: weights and traces when plastic.
     plastic: Vec<Option<PlasticState>>,
+    /// Per astrocyte: its state.
+    astros: Vec<AstroState>,
     /// Worker pool for neuron updates (None: single-threaded).
     pool: Option<rayon::ThreadPool>,
 }
@@ -207,7 +209,18 @@ impl Instance {
                 })
             })
             .collect();
+        let astros: Vec<AstroState> = net.astros.iter().map(AstroState::new).collect();
+        let mut plastic: Vec<Option<PlasticState>> = plastic;
+        for (k, pr) in net.projs.iter().enumerate() {
+            if let (Some(ps), Some(m)) = (
+                &mut plastic[k],
+                pr.plastic.as_ref().and_then(|p| p.modulation.as_ref()),
+            ) {
+                astros[m.astro].coef(m, &mut ps.coef);
+            }
+        }
         Instance {
+            astros,
             plastic,
             routes,
             depth,
@@ -617,11 +630,35 @@ impl Instance {
                 );
             }
         }
+        // Astrocytes integrate this step's spikes; the rates they set act next step.
+        for (st, b) in self.astros.iter_mut().zip(self.net.astros.iter()) {
+            st.step(b, &self.step_spikes);
+            for &k in &b.modulates {
+                let m = self.net.projs[k]
+                    .plastic
+                    .as_ref()
+                    .and_then(|p| p.modulation.as_ref());
+                if let (Some(ps), Some(m)) = (&mut self.plastic[k], m) {
+                    st.coef(m, &mut ps.coef);
+                }
+            }
+        }
+    }
+
+    /// The depression rate A of every domain of astrocyte `astro`.
+    pub(super) fn read_astrocyte(&self, astro: usize, out: &mut Vec<f32>) -> crate::Result<()> {
+        let st = self
+            .astros
+            .get(astro)
+            .ok_or_else(|| crate::Error::Invalid(format!("no astrocyte with index {astro}")))?;
+        out.clear();
+        out.extend_from_slice(&st.a);
+        Ok(())
     }
 
     /// Whether any projection is plastic.
     pub(super) fn has_plasticity(&self) -> bool {
-        self.plastic.iter().any(Option::is_some)
+        self.plastic.iter().any(Option::is_some) || !self.astros.is_empty()
     }
 
     /// The current weights of projection `proj` (weight units, CSR order).

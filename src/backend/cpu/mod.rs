@@ -172,6 +172,15 @@ impl Backend for CpuBackend {
         self.instance_mut(instance)?.write_weights(proj, w)
     }
 
+    fn read_astrocyte(
+        &mut self,
+        instance: usize,
+        astro: usize,
+        out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        self.instance(instance)?.read_astrocyte(astro, out)
+    }
+
     fn read_trace(
         &mut self,
         instance: usize,

@@ -366,6 +366,12 @@ impl GpuBackend {
                     .into(),
             ));
         }
+        if let Some(a) = net.astros.first() {
+            return Err(crate::Error::Invalid(format!(
+                "astrocyte '{}': the GPU backend does not run astrocytes yet; use --backend cpu",
+                a.name
+            )));
+        }
         if let Some(pr) = net.projs.iter().find(|p| p.plastic.is_some()) {
             return Err(crate::Error::Invalid(format!(
                 "projection '{}' is plastic, and the GPU backend does not run plasticity yet; \
@@ -896,6 +902,17 @@ impl Backend for GpuBackend {
         Err(crate::Error::Invalid(format!(
             "projection '{}' is not plastic: its weights are fixed",
             pr.name
+        )))
+    }
+
+    fn read_astrocyte(
+        &mut self,
+        _instance: usize,
+        astro: usize,
+        _out: &mut Vec<f32>,
+    ) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "no astrocyte with index {astro}"
         )))
     }
 
