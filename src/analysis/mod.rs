@@ -1,9 +1,12 @@
 //! Spike-train statistics used by run summaries and tests: a canonical spike
 //! hash, firing rates, ISI coefficient of variation, population spectra
-//! (Welch) and binned counts.
+//! (Welch), binned counts and the branching factor of a liquid.
 
 use rustfft::{num_complex::Complex, FftPlanner};
 use sha2::{Digest, Sha256};
+
+pub mod branching;
+pub use branching::*;
 
 /// Streaming SHA-256 over spike entries.
 ///
