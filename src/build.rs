@@ -130,6 +130,8 @@ pub struct BuiltPlastic {
     pub w0: Vec<f32>,
     /// Fixed-point scale of the target receptor (a power of two).
     pub scale: f32,
+    /// HLOP parameters (delta rule with orthogonal projection).
+    pub hlop: Option<crate::plasticity::hlop::HlopParams>,
     /// The astrocyte setting the depression rate, when one does.
     pub modulation: Option<crate::plasticity::astrocyte::Modulation>,
     /// Incoming index (CSC) over post neurons: entries `col_ptr[i]..col_ptr[i + 1]`.
@@ -170,6 +172,7 @@ impl BuiltPlastic {
         }
         BuiltPlastic {
             rule,
+            hlop: None,
             modulation: None,
             w0,
             scale,
@@ -691,7 +694,11 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         let plastic = r.rule.map(|rule| {
             let w0 = r.w.iter().map(|&w| w as f32).collect();
             let n_post = pops[r.post].size as usize;
-            BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post)
+            let mut pl = BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post);
+            if let crate::plasticity::Plasticity::Delta(d) = rule {
+                pl.hlop = d.hlop.clone();
+            }
+            pl
         });
         projs.push(BuiltProj {
             name: r.name,

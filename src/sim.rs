@@ -1,7 +1,7 @@
 //! The [`Simulator`] facade: owns a backend, runs steps in chunks, keeps the
 //! summary statistics of every spike and the recordings the monitors ask for.
 use crate::analysis::{rate_hz, IsiStats, SpikeHasher};
-use crate::backend::{Backend, CpuBackend, GpuBackend, Spike};
+use crate::backend::{Backend, CpuBackend, GpuBackend, Spike, ThirdFactor};
 use crate::build::{build, Built};
 use crate::model::Network;
 use crate::record::{PopSpikes, RateTrace, Recording, StateTrace};
@@ -605,6 +605,29 @@ impl Simulator {
         let mut out = vec![];
         self.backend.read_trace(instance, k, var, &mut out)?;
         Ok(out)
+    }
+
+    /// Sets the modulator (reward) M of reward-modulated STDP projection `name`.
+    pub fn set_modulator(&mut self, instance: usize, name: &str, m: f32) -> crate::Result<()> {
+        self.third_factor(instance, name, ThirdFactor::Modulator(m))
+    }
+
+    /// Sets the error of every postsynaptic neuron of delta-rule projection `name`.
+    pub fn set_error(&mut self, instance: usize, name: &str, error: &[f32]) -> crate::Result<()> {
+        self.third_factor(instance, name, ThirdFactor::Error(error))
+    }
+
+    /// A third-factor command (modulator, error, HLOP learning or a new HLOP
+    /// task) to projection `name` of `instance`.
+    pub fn third_factor(
+        &mut self,
+        instance: usize,
+        name: &str,
+        cmd: ThirdFactor<'_>,
+    ) -> crate::Result<()> {
+        let k = self.proj_index(name)?;
+        self.tally(instance)?;
+        self.backend.third_factor(instance, k, cmd)
     }
 
     /// The depression rate A of every domain of astrocyte `name` in `instance`.

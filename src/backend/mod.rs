@@ -15,6 +15,29 @@ pub struct Spike {
     pub id: u32,
 }
 
+/// A third-factor command to a plastic projection of one instance.
+#[derive(Debug, Clone, Copy)]
+pub enum ThirdFactor<'a> {
+    /// Sets the modulator M of a reward-modulated STDP projection.
+    Modulator(f32),
+    /// Sets the error of every postsynaptic neuron of a delta-rule projection.
+    Error(&'a [f32]),
+    /// Runs the HLOP Hebbian rule on `batch` presynaptic activity vectors `x`.
+    HlopLearn {
+        /// `batch × n_pre` activity vectors, row-major.
+        x: &'a [f32],
+        /// Number of vectors.
+        batch: usize,
+    },
+    /// Starts a new HLOP task: freezes the current rows and appends `k` new ones.
+    HlopTask {
+        /// Rows to add.
+        k: usize,
+        /// Seed of their orthogonal initialisation.
+        seed: u64,
+    },
+}
+
 /// The phases of one step, in schedule order, over one network.
 pub trait Backend {
     /// Short name (`cpu`, `gpu`).
@@ -74,6 +97,13 @@ pub trait Backend {
         proj: usize,
         var: &str,
         out: &mut Vec<f32>,
+    ) -> crate::Result<()>;
+    /// Applies a third-factor command to plastic projection `proj` of `instance`.
+    fn third_factor(
+        &mut self,
+        instance: usize,
+        proj: usize,
+        cmd: ThirdFactor<'_>,
     ) -> crate::Result<()>;
     /// Copies the depression rate A of every domain of astrocyte `astro` of `instance`.
     fn read_astrocyte(

@@ -4,6 +4,7 @@
 pub mod astrocyte;
 pub mod hlop;
 pub mod stdp;
+pub mod three_factor;
 
 pub use stdp::{NalsmParams, Pairing, Presynaptic, StdpParams, TripletParams, WeightDependence};
 
@@ -20,6 +21,10 @@ pub enum Plasticity {
     Triplet(TripletParams),
     /// NALSM's STDP (depression rate settable by an astrocyte).
     Nalsm(NalsmParams),
+    /// Reward-modulated STDP (eligibility trace × modulator).
+    RewardStdp(three_factor::RewardStdpParams),
+    /// Error-driven delta rule (error × presynaptic trace), optionally with HLOP.
+    Delta(three_factor::DeltaParams),
 }
 
 impl Plasticity {
@@ -29,6 +34,8 @@ impl Plasticity {
             Plasticity::Stdp(_) => "stdp",
             Plasticity::Triplet(_) => "triplet",
             Plasticity::Nalsm(_) => "nalsm",
+            Plasticity::RewardStdp(_) => "reward_stdp",
+            Plasticity::Delta(_) => "delta",
         }
     }
 
@@ -38,6 +45,8 @@ impl Plasticity {
             Plasticity::Stdp(p) => p.check(),
             Plasticity::Triplet(p) => p.check(),
             Plasticity::Nalsm(p) => p.check(),
+            Plasticity::RewardStdp(p) => p.check(),
+            Plasticity::Delta(p) => p.check(),
         }
     }
 
@@ -47,6 +56,8 @@ impl Plasticity {
             Plasticity::Stdp(p) => p.derive(dt_ms),
             Plasticity::Triplet(p) => p.derive(dt_ms),
             Plasticity::Nalsm(p) => p.derive(dt_ms),
+            Plasticity::RewardStdp(p) => p.derive(dt_ms),
+            Plasticity::Delta(p) => p.derive(dt_ms),
         }
     }
 
@@ -56,6 +67,8 @@ impl Plasticity {
             Plasticity::Stdp(p) => (p.w_min, p.w_max),
             Plasticity::Triplet(p) => (p.w_min, p.w_max),
             Plasticity::Nalsm(p) => (p.w_min, p.w_max),
+            Plasticity::RewardStdp(p) => (p.w_min, p.w_max),
+            Plasticity::Delta(p) => (p.w_min, p.w_max),
         }
     }
 }

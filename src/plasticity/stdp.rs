@@ -331,6 +331,8 @@ pub struct StdpConsts {
     pub w_max: f32,
     /// `1 / (w_max − w_min)`.
     pub inv_range: f32,
+    /// The third factor (three-factor rules).
+    pub third: super::three_factor::Third,
 }
 
 impl StdpConsts {
@@ -353,6 +355,7 @@ impl StdpConsts {
             w_min: w_min as f32,
             w_max: w_max as f32,
             inv_range: (1.0 / (w_max - w_min)) as f32,
+            third: Default::default(),
         }
     }
 }

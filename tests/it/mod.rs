@@ -12,4 +12,5 @@ mod izhikevich_presets;
 mod reference_networks;
 mod single_neuron;
 mod stdp;
+mod three_factor;
 mod util;

@@ -645,6 +645,65 @@ impl Instance {
         }
     }
 
+    /// Applies a third-factor command to plastic projection `proj`.
+    pub(super) fn third_factor(
+        &mut self,
+        proj: usize,
+        cmd: crate::backend::ThirdFactor<'_>,
+    ) -> crate::Result<()> {
+        use crate::backend::ThirdFactor as T;
+        use crate::plasticity::three_factor::Third;
+        let pr = self
+            .net
+            .projs
+            .get(proj)
+            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+        let bad = |what: &str| {
+            Err(crate::Error::Invalid(format!(
+                "projection '{}' {what}",
+                pr.name
+            )))
+        };
+        let (Some(ps), Some(pl)) = (&mut self.plastic[proj], &pr.plastic) else {
+            return bad("is not plastic");
+        };
+        match (cmd, pl.rule.third) {
+            (T::Modulator(m), Third::Reward { .. }) => {
+                if !m.is_finite() {
+                    return bad(&format!("got a non-finite modulator {m}"));
+                }
+                ps.modulator = m;
+            }
+            (T::Modulator(_), _) => return bad("has no reward_stdp rule"),
+            (T::Error(e), Third::Delta { .. }) => {
+                if e.len() != ps.error.len() {
+                    return bad(&format!(
+                        "has {} postsynaptic neurons, got {} errors",
+                        ps.error.len(),
+                        e.len()
+                    ));
+                }
+                if let Some(x) = e.iter().find(|x| !x.is_finite()) {
+                    return bad(&format!("got a non-finite error {x}"));
+                }
+                ps.error.copy_from_slice(e);
+            }
+            (T::Error(_), _) => return bad("has no delta rule"),
+            (T::HlopLearn { x, batch }, _) => match &mut ps.hlop {
+                Some(h) => h.hebbian_update(x, batch)?,
+                None => return bad("has no hlop"),
+            },
+            (T::HlopTask { k, seed }, _) => match &mut ps.hlop {
+                Some(h) => {
+                    h.freeze();
+                    h.grow(k, seed)?;
+                }
+                None => return bad("has no hlop"),
+            },
+        }
+        Ok(())
+    }
+
     /// The depression rate A of every domain of astrocyte `astro`.
     pub(super) fn read_astrocyte(&self, astro: usize, out: &mut Vec<f32>) -> crate::Result<()> {
         let st = self

@@ -172,6 +172,15 @@ impl Backend for CpuBackend {
         self.instance_mut(instance)?.write_weights(proj, w)
     }
 
+    fn third_factor(
+        &mut self,
+        instance: usize,
+        proj: usize,
+        cmd: super::ThirdFactor<'_>,
+    ) -> crate::Result<()> {
+        self.instance_mut(instance)?.third_factor(proj, cmd)
+    }
+
     fn read_astrocyte(
         &mut self,
         instance: usize,

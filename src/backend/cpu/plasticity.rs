@@ -3,7 +3,9 @@
 //! [`crate::plasticity::stdp`] documents.
 use crate::build::{BuiltPlastic, BuiltProj};
 use crate::plasticity::astrocyte::{astro_step, BuiltAstro, Modulation};
+use crate::plasticity::hlop::Hlop;
 use crate::plasticity::stdp::{apply, bump, on_post, on_pre};
+use crate::plasticity::three_factor::Third;
 
 /// Per-instance state of one plastic projection.
 pub(super) struct PlasticState {
@@ -16,6 +18,16 @@ pub(super) struct PlasticState {
     /// Current coefficients `[c_pre2, c_pre3, c_post2, c_post3]`, per astrocyte
     /// domain (one entry without an astrocyte).
     pub(super) coef: Vec<[f32; 4]>,
+    /// Reward-modulated STDP: eligibility per synapse.
+    elig: Vec<f32>,
+    /// Reward-modulated STDP: the modulator M.
+    pub(super) modulator: f32,
+    /// Delta rule: error per postsynaptic neuron.
+    pub(super) error: Vec<f32>,
+    /// Delta rule with HLOP: the lateral subspace.
+    pub(super) hlop: Option<Hlop>,
+    /// Scratch: projected presynaptic traces.
+    xbuf: Vec<f32>,
 }
 
 impl PlasticState {
@@ -32,6 +44,20 @@ impl PlasticState {
             pre: [vec![0.0; n_pre], second(n_pre)],
             post: [vec![0.0; n_post], second(n_post)],
             coef: vec![pl.rule.coef],
+            elig: match pl.rule.third {
+                Third::Reward { .. } => vec![0.0; pl.w0.len()],
+                _ => vec![],
+            },
+            modulator: 0.0,
+            error: match pl.rule.third {
+                Third::Delta { .. } => vec![0.0; n_post],
+                _ => vec![],
+            },
+            hlop: pl
+                .hlop
+                .as_ref()
+                .map(|p| Hlop::new(n_pre, p.clone()).expect("validated parameters")),
+            xbuf: vec![],
         }
     }
 
@@ -50,13 +76,23 @@ impl PlasticState {
     /// One step of the rule given the step's presynaptic and postsynaptic spikes
     /// (local ids, ascending).
     pub(super) fn step(&mut self, pr: &BuiltProj, pl: &BuiltPlastic, pre: &[u32], post: &[u32]) {
+        match pl.rule.third {
+            Third::Delta { lr } => return self.delta_step(pr, pl, pre, lr),
+            Third::Reward { decay: d, .. } => decay(&mut self.elig, d),
+            Third::None => {}
+        }
         let k = &pl.rule;
+        let reward = matches!(k.third, Third::Reward { .. });
         let PlasticState {
             w,
             pre: [r1, r2],
             post: [o1, o2],
             coef,
+            elig,
+            ..
         } = self;
+        // Two-factor rules change the weight; reward-modulated STDP the eligibility.
+        let target: &mut [f32] = if reward { elig } else { w };
         decay(r1, k.decay_pre[0]);
         decay(o1, k.decay_post[0]);
         if k.triplet {
@@ -73,9 +109,10 @@ impl PlasticState {
             let j = j as usize;
             let r2j = if k.triplet { r2[j] } else { 0.0 };
             let row = pr.row_ptr[j] as usize..pr.row_ptr[j + 1] as usize;
-            for (ws, &t) in w[row.clone()].iter_mut().zip(&pr.targets[row]) {
+            for (ws, &t) in target[row.clone()].iter_mut().zip(&pr.targets[row]) {
                 let t = t as usize;
-                *ws = apply(k, *ws, on_pre(coef_of(t), o1[t], r2j));
+                let dw = on_pre(coef_of(t), o1[t], r2j);
+                *ws = if reward { *ws + dw } else { apply(k, *ws, dw) };
             }
         }
         for &i in post {
@@ -84,8 +121,9 @@ impl PlasticState {
             let c = coef_of(i);
             let col = pl.col_ptr[i] as usize..pl.col_ptr[i + 1] as usize;
             for (&s, &j) in pl.col_syn[col.clone()].iter().zip(&pl.col_pre[col]) {
-                let ws = &mut w[s as usize];
-                *ws = apply(k, *ws, on_post(c, r1[j as usize], o2i));
+                let ws = &mut target[s as usize];
+                let dw = on_post(c, r1[j as usize], o2i);
+                *ws = if reward { *ws + dw } else { apply(k, *ws, dw) };
             }
         }
         for &j in pre {
@@ -100,6 +138,44 @@ impl PlasticState {
             o1[i] = bump(k.nearest, o1[i]);
             if k.triplet {
                 o2[i] = bump(k.nearest, o2[i]);
+            }
+        }
+        if let Third::Reward { lr, .. } = k.third {
+            if self.modulator != 0.0 {
+                let g = lr * self.modulator;
+                for (ws, &e) in self.w.iter_mut().zip(&self.elig) {
+                    *ws = apply(k, *ws, g * e);
+                }
+            }
+        }
+    }
+
+    /// The delta rule: bump the presynaptic traces, then, while any error is
+    /// nonzero, `w_ij += (lr · error_i) · x_j` with `x` projected off the frozen
+    /// HLOP subspace when there is one.
+    fn delta_step(&mut self, pr: &BuiltProj, pl: &BuiltPlastic, pre: &[u32], lr: f32) {
+        let k = &pl.rule;
+        let r1 = &mut self.pre[0];
+        decay(r1, k.decay_pre[0]);
+        for &j in pre {
+            r1[j as usize] = bump(k.nearest, r1[j as usize]);
+        }
+        if self.error.iter().all(|&e| e == 0.0) {
+            return;
+        }
+        let x: &[f32] = match &self.hlop {
+            Some(h) if h.frozen_rows() > 0 => {
+                self.xbuf.resize(r1.len(), 0.0);
+                h.project(r1, &mut self.xbuf)
+                    .expect("trace length is n_pre");
+                &self.xbuf
+            }
+            _ => r1,
+        };
+        for (j, &xj) in x.iter().enumerate() {
+            let row = pr.row_ptr[j] as usize..pr.row_ptr[j + 1] as usize;
+            for (ws, &t) in self.w[row.clone()].iter_mut().zip(&pr.targets[row]) {
+                *ws = apply(k, *ws, (lr * self.error[t as usize]) * xj);
             }
         }
     }

@@ -905,6 +905,17 @@ impl Backend for GpuBackend {
         )))
     }
 
+    fn third_factor(
+        &mut self,
+        _instance: usize,
+        proj: usize,
+        _cmd: super::ThirdFactor<'_>,
+    ) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "projection {proj} has no three-factor rule on the GPU backend"
+        )))
+    }
+
     fn read_astrocyte(
         &mut self,
         _instance: usize,
