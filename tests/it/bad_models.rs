@@ -7,6 +7,7 @@ use std::path::Path;
 const CASES: &[(&str, &str)] = &[
     ("bad_monitor.toml", "bad_monitor.toml: invalid model: line 6: monitors.state[0].var: 'a' has no state variable 'w' (it has: v, i_exc, i_inh); line 6: monitors.state[0].every: must be at least 1"),
     ("bad_noise.toml", "bad_noise.toml: invalid model: line 6: inputs[0].noise.ids: index 12 out of range for a population of 10; line 6: inputs[0].noise.std: must be >= 0, got -1"),
+    ("bad_astrocyte.toml", "bad_astrocyte.toml: invalid model: line 20: astrocytes[0].input[0]: unknown population 'c' (known: a, b); line 21: astrocytes[0].modulates[0]: projection 'a->b' needs the nalsm plasticity rule; line 21: astrocytes[0].modulates[1]: unknown projection 'b->b' (known: a->b); line 22: astrocytes[0].tau_ms: must be a positive time in ms, got 0"),
     ("bad_stdp.toml", "bad_stdp.toml: invalid model: line 15: projections[0].plasticity.stdp.tau_plus_ms: must be a positive time in ms, got -20; line 15: projections[0].plasticity.stdp.w_max: must be finite and above w_min (1), got 0.5"),
     ("delay_below_step.toml", "delay_below_step.toml: invalid model: line 10: projections[0].delay_ms: must be at least one step (dt_ms = 0.1), got 0.05"),
     ("distance_without_grid.toml", "distance_without_grid.toml: invalid model: line 8: projections[0].connect: distance rule needs 'a' on a grid (add it to [[grids]])"),

@@ -1,6 +1,7 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
 //! CPU–GPU parity, batches, a 20M-synapse network and a leak check on the GPU.
+mod astrocyte;
 mod bad_models;
 mod batch;
 mod cli;
