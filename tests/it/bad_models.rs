@@ -22,11 +22,11 @@ const CASES: &[(&str, &str)] = &[
     ("p_out_of_range.toml", "p_out_of_range.toml: invalid model: line 9: projections[0].connect.fixed_probability.p: must be in [0, 1], got 1.5"),
     ("syntax_error.toml", "syntax_error.toml: invalid model: line 1: syntax: unclosed array table, expected `]`"),
     ("two_models.toml", "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model table (lif, lif_cond, izhikevich, poisson or spike_source), found 2"),
-    ("unknown_key.toml", "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `populations`, `projections`, `inputs`, `grids`, `monitors`"),
+    ("unknown_key.toml", "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`"),
     ("unknown_param.toml", "unknown_param.toml: invalid model: line 4: populations[0].lif.tau: unknown field `tau`, expected one of `c_m_pf`, `tau_m_ms`, `e_l_mv`, `v_reset_mv`, `v_th_mv`, `t_ref_ms`, `i_bias_pa`, `synapse`, `tau_syn_exc_ms`, `tau_syn_inh_ms`"),
     ("unknown_stdp_param.toml", "unknown_stdp_param.toml: invalid model: line 18: projections[0].plasticity.triplet.tau_ms: unknown field `tau_ms`, expected one of `pairing`, `weight_dependence`, `a2_plus`, `a3_plus`, `a2_minus`, `a3_minus`, `tau_plus_ms`, `tau_minus_ms`, `tau_x_ms`, `tau_y_ms`, `w_min`, `w_max`"),
     ("unknown_population.toml", "unknown_population.toml: invalid model: line 7: projections[0].to: unknown population 'b' (known: a)"),
-    ("unknown_rule.toml", "unknown_rule.toml: invalid model: line 15: projections[0].plasticity: unknown variant `hebbian`, expected one of `stdp`, `triplet`, `nalsm`"),
+    ("unknown_rule.toml", "unknown_rule.toml: invalid model: line 15: projections[0].plasticity: unknown variant `hebbian`, expected one of `stdp`, `triplet`, `nalsm`, `reward_stdp`, `delta`"),
     ("unknown_state_var.toml", "unknown_state_var.toml: invalid model: line 5: populations[0].init.u: 'lif' has no state variable 'u' (it has: v, i_exc, i_inh)"),
     ("wrong_type.toml", "wrong_type.toml: invalid model: line 4: populations[0].size: invalid type: string \"ten\", expected u32"),
 ];
