@@ -256,6 +256,17 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
                 p.size, p.spikes, p.rate_hz
             );
         }
+        for (name, p) in &summary.plasticity {
+            let _ = writeln!(
+                text,
+                "  plasticity {name}: mean w {:.4}, {:.1} % above 90 % of [{}, {}], {:.1} % below 10 %",
+                p.mean_w,
+                100.0 * p.frac_above_90pct,
+                p.w_min,
+                p.w_max,
+                100.0 * p.frac_below_10pct
+            );
+        }
         let _ = writeln!(text, "  spikes_sha256 {}", summary.spikes_sha256);
         for (b, inst) in summary.instances.iter().enumerate() {
             let spikes: u64 = inst.populations.values().map(|p| p.spikes).sum();

@@ -3,7 +3,6 @@
 //! branching factor falls as w_A rises; domains modulate only their own neurons.
 use astroglia::analysis::{branching_factor, BranchingParams, LiquidGraph};
 use astroglia::model::*;
-use astroglia::plasticity::Plasticity;
 use astroglia::sim::{SimOptions, Simulator};
 
 fn liquid() -> Network {
