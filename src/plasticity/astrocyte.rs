@@ -52,7 +52,7 @@ pub struct Astrocyte {
     #[serde(default = "d_b")]
     pub b_a: f64,
     /// Initial A (default 0.15).
-    #[serde(default = "d_b")]
+    #[serde(default = "d_a0")]
     pub a0: f64,
     /// Per-step factor on A, w_A, b_A and eta (default 1: no fading).
     #[serde(default = "d_decay")]
@@ -69,6 +69,9 @@ fn d_w() -> f64 {
     0.015
 }
 fn d_b() -> f64 {
+    0.15
+}
+fn d_a0() -> f64 {
     0.15
 }
 fn d_decay() -> f64 {
@@ -91,7 +94,7 @@ impl Astrocyte {
             tau_ms: d_tau(),
             w_a: d_w(),
             b_a: d_b(),
-            a0: d_b(),
+            a0: d_a0(),
             decay: d_decay(),
             domains: d_domains(),
         }
@@ -155,7 +158,7 @@ impl Astrocyte {
     }
 }
 
-/// One step of one domain's astrocyte, as in `shaders/plasticity.wgsl`:
+/// One step of one domain's astrocyte (plain f32 operations, for a shader to repeat):
 /// `drive = liquid − share · input` spikes this step, `gain` the accumulated decay.
 /// Returns the new `A`.
 #[inline(always)]
@@ -200,7 +203,7 @@ pub struct Modulation {
 
 impl Modulation {
     /// The coefficients `[c_pre2, c_pre3, c_post2, c_post3]` for depression rate
-    /// `a` and accumulated decay `gain`, as in `shaders/plasticity.wgsl`.
+    /// `a` and accumulated decay `gain`.
     #[inline(always)]
     pub fn coef(&self, a: f32, gain: f32) -> [f32; 4] {
         let dep = -(a * self.trace_step);

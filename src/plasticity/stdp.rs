@@ -223,13 +223,15 @@ impl Default for NalsmParams {
     }
 }
 
-fn check_common(
-    out: &mut Vec<(&'static str, String)>,
+/// The checks every trace rule shares: positive time constants, finite
+/// non-negative amplitudes, `w_min < w_max`.
+pub(super) fn check_rule(
     taus: &[(&'static str, f64)],
     amps: &[(&'static str, f64)],
     w_min: f64,
     w_max: f64,
-) {
+) -> Vec<(&'static str, String)> {
+    let mut out = vec![];
     for &(name, t) in taus {
         if !(t > 0.0 && t.is_finite()) {
             out.push((name, format!("must be a positive time in ms, got {t}")));
@@ -246,14 +248,13 @@ fn check_common(
             format!("must be finite and above w_min ({w_min}), got {w_max}"),
         ));
     }
+    out
 }
 
 impl StdpParams {
     /// Lists invalid parameters as (field, message).
     pub fn check(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![];
-        check_common(
-            &mut out,
+        check_rule(
             &[
                 ("tau_plus_ms", self.tau_plus_ms),
                 ("tau_minus_ms", self.tau_minus_ms),
@@ -261,17 +262,14 @@ impl StdpParams {
             &[("a_plus", self.a_plus), ("a_minus", self.a_minus)],
             self.w_min,
             self.w_max,
-        );
-        out
+        )
     }
 }
 
 impl TripletParams {
     /// Lists invalid parameters as (field, message).
     pub fn check(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![];
-        check_common(
-            &mut out,
+        check_rule(
             &[
                 ("tau_plus_ms", self.tau_plus_ms),
                 ("tau_minus_ms", self.tau_minus_ms),
@@ -286,17 +284,14 @@ impl TripletParams {
             ],
             self.w_min,
             self.w_max,
-        );
-        out
+        )
     }
 }
 
 impl NalsmParams {
     /// Lists invalid parameters as (field, message).
     pub fn check(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![];
-        check_common(
-            &mut out,
+        check_rule(
             &[("tau_ms", self.tau_ms)],
             &[
                 ("eta", self.eta),
@@ -305,8 +300,7 @@ impl NalsmParams {
             ],
             self.w_min,
             self.w_max,
-        );
-        out
+        )
     }
 }
 
@@ -418,8 +412,8 @@ impl NalsmParams {
     }
 }
 
-/// Applies a change `dw` to `w` under the rule's weight dependence. Written as in
-/// `shaders/plasticity.wgsl`, operation for operation.
+/// Applies a change `dw` to `w` under the rule's weight dependence. Plain f32
+/// operations in a fixed order, so a shader can repeat them bit for bit.
 #[inline(always)]
 pub fn apply(k: &StdpConsts, w: f32, dw: f32) -> f32 {
     let step = if k.multiplicative {

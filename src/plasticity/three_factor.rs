@@ -12,6 +12,7 @@
 //!   (`x − Hᵀ H x`, [`crate::plasticity::hlop`]), so updates leave earlier tasks'
 //!   responses alone.
 use super::hlop::HlopParams;
+use super::stdp::check_rule;
 use super::{Pairing, WeightDependence};
 use serde::{Deserialize, Serialize};
 
@@ -83,37 +84,10 @@ impl Default for DeltaParams {
     }
 }
 
-fn check(
-    out: &mut Vec<(&'static str, String)>,
-    taus: &[(&'static str, f64)],
-    amps: &[(&'static str, f64)],
-    w_min: f64,
-    w_max: f64,
-) {
-    for &(name, t) in taus {
-        if !(t > 0.0 && t.is_finite()) {
-            out.push((name, format!("must be a positive time in ms, got {t}")));
-        }
-    }
-    for &(name, a) in amps {
-        if !(a >= 0.0 && a.is_finite()) {
-            out.push((name, format!("must be a finite number ≥ 0, got {a}")));
-        }
-    }
-    if !(w_min.is_finite() && w_max.is_finite() && w_min < w_max) {
-        out.push((
-            "w_max",
-            format!("must be finite and above w_min ({w_min}), got {w_max}"),
-        ));
-    }
-}
-
 impl RewardStdpParams {
     /// Lists invalid parameters as (field, message).
     pub fn check(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![];
-        check(
-            &mut out,
+        check_rule(
             &[
                 ("tau_plus_ms", self.tau_plus_ms),
                 ("tau_minus_ms", self.tau_minus_ms),
@@ -126,8 +100,7 @@ impl RewardStdpParams {
             ],
             self.w_min,
             self.w_max,
-        );
-        out
+        )
     }
 
     /// Step constants: the pair-STDP kernel writing into the eligibility trace.
@@ -154,22 +127,18 @@ impl RewardStdpParams {
 impl DeltaParams {
     /// Lists invalid parameters as (field, message).
     pub fn check(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![];
-        check(
-            &mut out,
+        let mut out = check_rule(
             &[("tau_ms", self.tau_ms)],
             &[("lr", self.lr)],
             self.w_min,
             self.w_max,
         );
         if let Some(h) = &self.hlop {
-            out.extend(h.check().into_iter().map(|(f, m)| match f {
-                "lr" => ("hlop.lr", m),
-                "momentum" => ("hlop.momentum", m),
-                "iterations" => ("hlop.iterations", m),
-                "clamp" => ("hlop.clamp", m),
-                _ => ("hlop", format!("{f}: {m}")),
-            }));
+            out.extend(
+                h.check()
+                    .into_iter()
+                    .map(|(f, m)| ("hlop", format!("{f}: {m}"))),
+            );
         }
         out
     }

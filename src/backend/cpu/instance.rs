@@ -1,6 +1,6 @@
 //! One instance of the CPU reference engine: its state, delay rings and per-step
 //! randomness over connectivity shared with the other instances of a batch.
-use super::plasticity::{to_fixed, AstroState, PlasticState};
+use super::plasticity::{apply_modulation, to_fixed, AstroState, PlasticState};
 use crate::backend::Spike;
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
 use crate::neuron::{izhikevich, lif, lif_cond, AlignedVec};
@@ -88,7 +88,10 @@ impl Route {
                 .targets
                 .chunks(n.max(1))
                 .all(|row| row.iter().zip(0..).all(|(&t, i)| t == i));
-        let targets = if dense {
+        let targets = if pr.plastic.is_some() {
+            // Plastic delivery reads the projection's own targets and live weights.
+            Targets::U32
+        } else if dense {
             Targets::Dense
         } else if post_size <= 1 << 16 {
             Targets::U16(pr.targets.iter().map(|&t| t as u16).collect())
@@ -199,7 +202,7 @@ impl Instance {
         for (k, pr) in net.projs.iter().enumerate() {
             out_projs[pr.pre].push(k);
         }
-        let plastic = net
+        let mut plastic: Vec<Option<PlasticState>> = net
             .projs
             .iter()
             .map(|pr| {
@@ -210,14 +213,8 @@ impl Instance {
             })
             .collect();
         let astros: Vec<AstroState> = net.astros.iter().map(AstroState::new).collect();
-        let mut plastic: Vec<Option<PlasticState>> = plastic;
-        for (k, pr) in net.projs.iter().enumerate() {
-            if let (Some(ps), Some(m)) = (
-                &mut plastic[k],
-                pr.plastic.as_ref().and_then(|p| p.modulation.as_ref()),
-            ) {
-                astros[m.astro].coef(m, &mut ps.coef);
-            }
+        for (st, b) in astros.iter().zip(net.astros.iter()) {
+            apply_modulation(st, b, &net.projs, &mut plastic);
         }
         Instance {
             astros,
@@ -633,15 +630,7 @@ impl Instance {
         // Astrocytes integrate this step's spikes; the rates they set act next step.
         for (st, b) in self.astros.iter_mut().zip(self.net.astros.iter()) {
             st.step(b, &self.step_spikes);
-            for &k in &b.modulates {
-                let m = self.net.projs[k]
-                    .plastic
-                    .as_ref()
-                    .and_then(|p| p.modulation.as_ref());
-                if let (Some(ps), Some(m)) = (&mut self.plastic[k], m) {
-                    st.coef(m, &mut ps.coef);
-                }
-            }
+            apply_modulation(st, b, &self.net.projs, &mut self.plastic);
         }
     }
 

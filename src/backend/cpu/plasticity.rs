@@ -1,4 +1,4 @@
-//! The plasticity phase on the CPU (mirrors `shaders/plasticity.wgsl`): per-neuron
+//! The plasticity phase on the CPU (the reference a GPU shader must match): per-neuron
 //! traces and per-instance weights of plastic projections, updated in the order
 //! [`crate::plasticity::stdp`] documents.
 use crate::build::{BuiltPlastic, BuiltProj};
@@ -231,5 +231,24 @@ impl AstroState {
     pub(super) fn coef(&self, m: &Modulation, out: &mut Vec<[f32; 4]>) {
         out.clear();
         out.extend(self.a.iter().map(|&a| m.coef(a, self.gain)));
+    }
+}
+
+/// Sets the coefficients of every projection astrocyte `b` modulates from its
+/// current state.
+pub(super) fn apply_modulation(
+    st: &AstroState,
+    b: &BuiltAstro,
+    projs: &[BuiltProj],
+    plastic: &mut [Option<PlasticState>],
+) {
+    for &k in &b.modulates {
+        let m = projs[k]
+            .plastic
+            .as_ref()
+            .and_then(|p| p.modulation.as_ref());
+        if let (Some(ps), Some(m)) = (&mut plastic[k], m) {
+            st.coef(m, &mut ps.coef);
+        }
     }
 }
