@@ -245,8 +245,16 @@ fn song(seed: u64) -> (f64, f64, f64) {
     sim.run_ms(net.duration_ms).unwrap();
     let s = sim.plasticity_summary(0).unwrap()["stdp"].clone();
     let rec = sim.recording();
-    let post = rec.spikes.iter().find(|p| p.population == "neuron").unwrap();
-    let last10 = post.steps.iter().filter(|&&s| s as f64 * DT >= 90_000.0).count();
+    let post = rec
+        .spikes
+        .iter()
+        .find(|p| p.population == "neuron")
+        .unwrap();
+    let last10 = post
+        .steps
+        .iter()
+        .filter(|&&s| s as f64 * DT >= 90_000.0)
+        .count();
     (s.frac_above_90pct, s.frac_below_10pct, last10 as f64 / 10.0)
 }
 
@@ -276,13 +284,22 @@ fn weights_can_be_reset_and_bad_writes_are_refused() {
     assert_ne!(sim.weights(0, "stdp").unwrap(), w0);
     sim.set_weights(0, "stdp", &w0).unwrap();
     assert_eq!(sim.weights(0, "stdp").unwrap(), w0);
-    let e = sim.set_weights(0, "stdp", &w0[..10]).unwrap_err().to_string();
+    let e = sim
+        .set_weights(0, "stdp", &w0[..10])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("1000 synapses, got 10"), "{e}");
     let e = sim.set_weights(0, "nope", &w0).unwrap_err().to_string();
     assert!(e.contains("no projection named 'nope'"), "{e}");
-    let e = sim.set_weights(0, "stdp", &[f32::NAN; 1000]).unwrap_err().to_string();
+    let e = sim
+        .set_weights(0, "stdp", &[f32::NAN; 1000])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not finite"), "{e}");
     assert_eq!(sim.trace(0, "stdp", "r1").unwrap().len(), 1000);
     assert_eq!(sim.trace(0, "stdp", "o1").unwrap().len(), 1);
-    assert!(sim.trace(0, "stdp", "r2").is_err(), "pair STDP has no triplet trace");
+    assert!(
+        sim.trace(0, "stdp", "r2").is_err(),
+        "pair STDP has no triplet trace"
+    );
 }
