@@ -1,13 +1,13 @@
 //! GPU plasticity equals the CPU reference bit for bit: for every STDP rule (pair
 //! all-to-all / nearest × additive / multiplicative, triplet, NALSM excitatory and
 //! inhibitory) the same spikes (`spikes_sha256`), final weights and traces, phase
-//! by phase and over 1 s of a recurrent network, over the Song benchmark and in
-//! batches; and the weight API behaves as on the CPU.
+//! by phase and over 1 s of a recurrent network, over the Song benchmark, in
+//! batches and through the CLI; and the weight API behaves as on the CPU.
 //!
 //! Without a GPU adapter the tests print "skipped: no GPU adapter" and pass, unless
 //! `ASTROGLIA_REQUIRE_GPU` is set. On a device not declared bit-exact (see
 //! `gpu_parity::exact`) only the shapes of the results are compared.
-use super::gpu_parity::{exact, gpu};
+use super::gpu_parity::{cli_summary, exact, gpu};
 use super::util::load;
 use astroglia::backend::gpu::GpuContext;
 use astroglia::backend::{Backend, CpuBackend, GpuBackend};
@@ -522,4 +522,22 @@ fn gpu_weights_round_trip_and_bad_writes_fail_as_on_cpu() {
     assert_eq!(g, cpu.trace(0, "i->i", "r1").unwrap_err().to_string());
     assert_eq!(gpu.trace(1, "e->e", "r1").unwrap().len(), 160);
     assert_eq!(gpu.trace(1, "e->i", "o1").unwrap().len(), 40);
+}
+
+#[test]
+fn cli_gpu_run_of_stdp_song_writes_the_cpu_summary() {
+    let Some(ctx) = gpu() else { return };
+    let summary = |backend: &str| {
+        cli_summary(
+            "stdp_song.toml",
+            &["--backend", backend, "--duration-ms", "2000"],
+        )
+    };
+    let (cpu, gpu) = (summary("cpu"), summary("gpu"));
+    assert_eq!(gpu["backend"], "gpu");
+    assert!(gpu["plasticity"]["stdp"]["mean_w"].is_number());
+    if exact(&ctx) {
+        assert_eq!(cpu["spikes_sha256"], gpu["spikes_sha256"]);
+        assert_eq!(cpu["plasticity"], gpu["plasticity"]);
+    }
 }
