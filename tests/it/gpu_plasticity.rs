@@ -381,14 +381,11 @@ fn gpu_plasticity_must_follow_propagation() {
     );
 }
 
-/// Song, Miller & Abbott on both backends: the same output spikes and final
-/// weights. Over 20 s rather than the model's 100 s: at about 150 µs per step on
-/// lavapipe the full run takes minutes (the CPU test `stdp.rs` covers 100 s).
-#[test]
-fn song_benchmark_matches_cpu() {
+/// Song, Miller & Abbott (models/stdp_song.toml) for `ms` on both backends: the
+/// same output spikes and bit-identical final weights and traces.
+fn assert_song_matches(ms: f64) {
     let Some(ctx) = gpu() else { return };
     let net = load("stdp_song.toml");
-    let ms = 20_000.0;
     let built = build(&net, 1).unwrap();
     let (mut cpu, mut gpu) = (cpu_sim(&net, &built), gpu_sim(&ctx, &net, &built));
     let w0 = vec![cpu.weights(0, "stdp").unwrap()];
@@ -400,6 +397,21 @@ fn song_benchmark_matches_cpu() {
     assert_eq!(cpu.summary().spikes_sha256, gpu.summary().spikes_sha256);
     let (moved, at_bound) = assert_same_state("song", &net, &mut cpu, &mut gpu, 0, &w0);
     println!("song {ms} ms: {moved:.3} moved, {at_bound:.3} at a bound");
+}
+
+/// 20 s of the model's 100 s: lavapipe takes about 300 µs per step here (nine
+/// dispatches), so the full run would add some 5 minutes to the suite; the full
+/// 100 s is the ignored test below.
+#[test]
+fn song_benchmark_matches_cpu_over_20_s() {
+    assert_song_matches(20_000.0);
+}
+
+/// The full 100 s (`cargo test --release -- --ignored song_benchmark`).
+#[test]
+#[ignore = "about 5 minutes on lavapipe"]
+fn song_benchmark_matches_cpu_over_the_full_100_s() {
+    assert_song_matches(load("stdp_song.toml").duration_ms);
 }
 
 #[test]
