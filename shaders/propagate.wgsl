@@ -138,8 +138,9 @@ fn deliver(k: u32, lid: u32, plastic: bool) {
             let at = ring0 + (slot * 2u + receptor) * n + targets[syn + j];
             var w = 0;
             if (plastic) {
-                // CPU `to_fixed`: WGSL round is half to even, and the scale keeps
-                // |w × scale| within i32, where i32() truncates like `as i32`.
+                // CPU `to_fixed`: WGSL round is half to even (SPIR-V RoundEven) and
+                // i32() saturates to the i32 range, like `as i32`; the scale keeps
+                // |w × scale| within that range anyway.
                 let wf = bitcast<f32>(wfix[inst * tab[4] + w_at + j]);
                 w = i32(round(wf * bitcast<f32>(tab[pr + 9u])));
             } else {
