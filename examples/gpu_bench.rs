@@ -3,13 +3,16 @@
 //! hashes (they must agree on a bit-exact device); then the GPU's fixed cost per
 //! step on a network with nothing to do.
 //!
-//! `cargo run --release --example gpu_bench -- [sizes...] [--ms T] [--empty-steps S]`
+//! `cargo run --release --example gpu_bench -- [sizes...] [--ms T] [--empty-steps S] [--stdp]`
 //! (default 4000 64000 256000, 200 ms, 5 x 10000 empty steps). 4000 is models/coba.toml
 //! (p = 0.02); other sizes keep 80 synapses per neuron (p = 80/N), as `scaling`.
+//! `--stdp` also runs each network with pair STDP on its E → E projection
+//! (`stdp_rule`), rows `cpu+stdp` and `gpu+stdp`.
 use astroglia::backend::gpu::{GpuContext, STEP_SLOTS};
 use astroglia::backend::{Backend, CpuBackend, GpuBackend};
 use astroglia::build::{build, Built};
 use astroglia::model::*;
+use astroglia::plasticity::StdpParams;
 use astroglia::sim::Simulator;
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +29,29 @@ fn coba_like(n: u32, ms: f64) -> Network {
         allow_self: false,
     };
     Network::coba_like(n, p.clone(), p, ms)
+}
+
+/// Pair STDP (all-to-all, additive) for the 6 nS E → E synapses: bounds [0, 12] nS,
+/// steps of 0.5 % of the range, depression 5 % above potentiation (Song et al.).
+fn stdp_rule() -> Plasticity {
+    Plasticity::Stdp(StdpParams {
+        a_plus: 0.06,
+        a_minus: 0.063,
+        w_min: 0.0,
+        w_max: 12.0,
+        ..Default::default()
+    })
+}
+
+/// `net` with [`stdp_rule`] on its E → E projection.
+fn with_stdp(mut net: Network) -> Network {
+    let ee = net
+        .projections
+        .iter_mut()
+        .find(|p| p.from == "exc" && p.to == "exc")
+        .expect("COBA has an E -> E projection");
+    ee.plasticity = Some(stdp_rule());
+    net
 }
 
 /// Runs `net` for `ms` on `backend` (the simulator times `run` only, not the upload).
@@ -50,6 +76,46 @@ struct Row {
     hash: String,
 }
 
+/// One network on the CPU and the GPU: a row each, then whether the hashes agree.
+fn bench(ctx: &Arc<GpuContext>, n: u32, net: &Network, tag: &str, ms: f64) {
+    let built = build(net, 1).expect("builds");
+    let t = Instant::now();
+    let gpu = GpuBackend::with_context(ctx.clone(), &built).expect("uploads");
+    let upload_s = t.elapsed().as_secs_f64();
+    let rows = [
+        (
+            format!("cpu{tag}"),
+            None,
+            measure(net, &built, Box::new(CpuBackend::new(built.clone())), ms),
+        ),
+        (
+            format!("gpu{tag}"),
+            Some(upload_s),
+            measure(net, &built, Box::new(gpu), ms),
+        ),
+    ];
+    for (name, up, r) in &rows {
+        let bio_s = r.steps as f64 * net.dt_ms / 1000.0;
+        println!(
+            "{:>7} {:>10} {:>8} {:>8} {:>9.0} {:>10.3e} {:>9.3} {:>9.3} {:>8.2} {:>8}  {}",
+            n,
+            built.n_synapses(),
+            name,
+            up.map_or("-".into(), |u| format!("{u:.3}")),
+            r.steps as f64 / r.sim_s,
+            r.events as f64 / r.sim_s,
+            r.sim_s / bio_s,
+            bio_s / r.sim_s,
+            r.spikes as f64 / (f64::from(n) * bio_s),
+            r.spikes,
+            &r.hash[..16]
+        );
+    }
+    let (a, b) = (&rows[0].2.hash, &rows[1].2.hash);
+    let verdict = if a == b { "agree" } else { "DIFFER" };
+    println!("{:>7} spike hashes {verdict}: cpu {a}, gpu {b}", "");
+}
+
 fn main() {
     astroglia::backend::gpu::quiet_device_select();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -62,10 +128,11 @@ fn main() {
     let empty_steps: u64 = value("--empty-steps")
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    let stdp = args.iter().any(|a| a == "--stdp");
     let mut sizes: Vec<u32> = args
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i == 0 || !args[i - 1].starts_with("--"))
+        .filter(|(i, _)| *i == 0 || !matches!(args[i - 1].as_str(), "--ms" | "--empty-steps"))
         .filter_map(|(_, a)| a.parse().ok())
         .collect();
     if sizes.is_empty() {
@@ -75,7 +142,7 @@ fn main() {
     println!("device: {}", ctx.device_name());
     println!("cpu: 1 thread; {ms} ms simulated per network (dt 0.1 ms)");
     println!(
-        "{:>7} {:>10} {:>4} {:>8} {:>9} {:>10} {:>9} {:>9} {:>8} {:>8}  spikes_sha256",
+        "{:>7} {:>10} {:>8} {:>8} {:>9} {:>10} {:>9} {:>9} {:>8} {:>8}  spikes_sha256",
         "neurons",
         "synapses",
         "",
@@ -88,43 +155,15 @@ fn main() {
         "spikes"
     );
     for n in sizes {
-        let net = coba_like(n, ms);
-        let built = build(&net, 1).expect("builds");
-        let t = Instant::now();
-        let gpu = GpuBackend::with_context(ctx.clone(), &built).expect("uploads");
-        let upload_s = t.elapsed().as_secs_f64();
-        let rows = [
-            (
-                "cpu",
-                None,
-                measure(&net, &built, Box::new(CpuBackend::new(built.clone())), ms),
-            ),
-            (
-                "gpu",
-                Some(upload_s),
-                measure(&net, &built, Box::new(gpu), ms),
-            ),
-        ];
-        for (name, up, r) in &rows {
-            let bio_s = r.steps as f64 * net.dt_ms / 1000.0;
-            println!(
-                "{:>7} {:>10} {:>4} {:>8} {:>9.0} {:>10.3e} {:>9.3} {:>9.3} {:>8.2} {:>8}  {}",
-                n,
-                built.n_synapses(),
-                name,
-                up.map_or("-".into(), |u| format!("{u:.3}")),
-                r.steps as f64 / r.sim_s,
-                r.events as f64 / r.sim_s,
-                r.sim_s / bio_s,
-                bio_s / r.sim_s,
-                r.spikes as f64 / (f64::from(n) * bio_s),
-                r.spikes,
-                &r.hash[..16]
-            );
+        let base = coba_like(n, ms);
+        let variants = if stdp {
+            vec![("", base.clone()), ("+stdp", with_stdp(base))]
+        } else {
+            vec![("", base)]
+        };
+        for (tag, net) in variants {
+            bench(&ctx, n, &net, tag, ms);
         }
-        let (a, b) = (&rows[0].2.hash, &rows[1].2.hash);
-        let verdict = if a == b { "agree" } else { "DIFFER" };
-        println!("{:>7} spike hashes {verdict}: cpu {a}, gpu {b}", "");
     }
 
     // Fixed cost per step: one neuron that never spikes, no inputs, no synapses.

@@ -7,7 +7,9 @@
 // entries [ctl[1], count), into the indirect dispatch of `main` and sets the next
 // step's start. `main`: one workgroup per spike, its invocations stride the rows.
 // The spikes of every instance of a batch share the record and one dispatch; each
-// goes to its own instance's rings.
+// goes to its own instance's rings. `main` delivers static projections (fixed-point
+// weights), `plastic` the plastic ones (each instance's current f32 weights, rounded
+// as the CPU's `to_fixed`); integer adds make the split invisible in the rings.
 
 // The step being run and the batch geometry (same in every slot).
 struct Step {
@@ -27,14 +29,17 @@ struct Step {
 // non-finite step of instance b.
 @group(1) @binding(0) var<storage, read_write> ctl: array<atomic<u32>>;
 @group(1) @binding(1) var<storage, read> rec: array<vec2<u32>>;
-// Header [n_pops, pop table offset, proj table offset, out list offset]; per
-// population [gid0, size, first out entry, out entries]; per projection
-// [ring slot 0 of the target, target size, target depth, receptor, row_ptr offset,
-// synapse offset, constant delay or 0 for per-synapse, delay offset]; out list of
-// projection indices.
+// Header [n_pops, pop table offset, proj table offset, out list offset, plastic
+// weights per instance]; per population [gid0, size, first out entry, out
+// entries]; per projection [ring slot 0 of the target, target size, target depth,
+// receptor, row_ptr offset, synapse offset, constant delay or 0 for per-synapse,
+// delay offset, first plastic weight in an instance's block or NONE for a static
+// projection, f32 bits of the fixed-point scale]; out list of projection indices.
 @group(1) @binding(2) var<storage, read> tab: array<u32>;
 @group(1) @binding(3) var<storage, read> row_ptr: array<u32>;
 @group(1) @binding(4) var<storage, read> targets: array<u32>;
+// Fixed-point weights for `main`; for `plastic`, the f32 bits of the plastic
+// weights (instance-major blocks of tab[4]).
 @group(1) @binding(5) var<storage, read> wfix: array<i32>;
 @group(1) @binding(6) var<storage, read> delays: array<u32>;
 @group(1) @binding(7) var<storage, read_write> ring: array<atomic<i32>>;
@@ -45,6 +50,9 @@ struct Step {
 // Workgroups per dimension that every WebGPU device supports.
 const MAX_X: u32 = 65535u;
 const WG: u32 = 64u;
+const NONE: u32 = 0xffffffffu;
+// Words per projection entry of `tab`.
+const PROJ_WORDS: u32 = 10u;
 
 @compute @workgroup_size(1)
 fn args() {
@@ -65,7 +73,22 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let s = atomicLoad(&ctl[2]) + wid.x + wid.y * nwg.x;
+    deliver(wid.x + wid.y * nwg.x, lid, false);
+}
+
+@compute @workgroup_size(64)
+fn plastic(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    deliver(wid.x + wid.y * nwg.x, lid, true);
+}
+
+// Delivers spike `k` of the step through its population's static (`plastic`
+// false) or plastic outgoing projections.
+fn deliver(k: u32, lid: u32, plastic: bool) {
+    let s = atomicLoad(&ctl[2]) + k;
     if (s >= atomicLoad(&ctl[1])) {
         return;
     }
@@ -90,7 +113,11 @@ fn main(
     let o0 = tab[pops + 4u * pop + 2u];
     let on = tab[pops + 4u * pop + 3u];
     for (var o = o0; o < o0 + on; o++) {
-        let pr = projs + 8u * tab[outs + o];
+        let pr = projs + PROJ_WORDS * tab[outs + o];
+        let w_at = tab[pr + 8u];
+        if ((w_at != NONE) != plastic) {
+            continue;
+        }
         let ring0 = ring_inst + tab[pr];
         let n = tab[pr + 1u];
         let depth = tab[pr + 2u];
@@ -109,7 +136,17 @@ fn main(
             }
             let slot = (now + d % depth) % depth;
             let at = ring0 + (slot * 2u + receptor) * n + targets[syn + j];
-            atomicAdd(&ring[at], wfix[syn + j]);
+            var w = 0;
+            if (plastic) {
+                // CPU `to_fixed`: WGSL round is half to even (SPIR-V RoundEven) and
+                // i32() saturates to the i32 range, like `as i32`; the scale keeps
+                // |w × scale| within that range anyway.
+                let wf = bitcast<f32>(wfix[inst * tab[4] + w_at + j]);
+                w = i32(round(wf * bitcast<f32>(tab[pr + 9u])));
+            } else {
+                w = wfix[syn + j];
+            }
+            atomicAdd(&ring[at], w);
         }
     }
 }

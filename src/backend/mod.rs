@@ -124,6 +124,33 @@ pub trait Backend {
     }
 }
 
+/// `w` clipped to the bounds of plastic projection `pr` (as the rule clips), or
+/// the error every backend gives for weights the projection cannot take.
+pub(crate) fn clipped_weights(pr: &crate::build::BuiltProj, w: &[f32]) -> crate::Result<Vec<f32>> {
+    let Some(pl) = &pr.plastic else {
+        return Err(crate::Error::Invalid(format!(
+            "projection '{}' is not plastic: its weights are fixed",
+            pr.name
+        )));
+    };
+    if w.len() != pr.len() {
+        return Err(crate::Error::Invalid(format!(
+            "projection '{}' has {} synapses, got {} weights",
+            pr.name,
+            pr.len(),
+            w.len()
+        )));
+    }
+    if let Some(bad) = w.iter().find(|x| !x.is_finite()) {
+        return Err(crate::Error::Invalid(format!(
+            "projection '{}': weight {bad} is not finite",
+            pr.name
+        )));
+    }
+    let k = &pl.rule;
+    Ok(w.iter().map(|&x| x.clamp(k.w_min, k.w_max)).collect())
+}
+
 /// The error for a spike buffer list whose length is not the batch size.
 pub(crate) fn check_batch_len(got: usize, batch: usize) -> crate::Result<()> {
     if got == batch {

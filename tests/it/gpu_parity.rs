@@ -643,7 +643,7 @@ fn cli_gpu_batch_writes_the_cpu_instance_hashes() {
 }
 
 /// `astroglia run MODEL ARGS` into a temporary directory; its summary.json.
-fn cli_summary(model: &str, args: &[&str]) -> serde_json::Value {
+pub(super) fn cli_summary(model: &str, args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_astroglia"))
         .args(["run", &super::util::model_path(model).display().to_string()])

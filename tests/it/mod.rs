@@ -1,6 +1,7 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
-//! CPU–GPU parity, batches, a 20M-synapse network and a leak check on the GPU.
+//! CPU–GPU parity, batches, a 20M-synapse network and a leak check on the GPU,
+//! STDP on the CPU and its parity on the GPU.
 mod astrocyte;
 mod bad_models;
 mod batch;
@@ -8,6 +9,7 @@ mod cli;
 mod determinism;
 mod gpu_leak;
 mod gpu_parity;
+mod gpu_plasticity;
 mod gpu_size;
 mod izhikevich_presets;
 mod reference_networks;

@@ -734,30 +734,10 @@ impl Instance {
             .projs
             .get(proj)
             .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
-        let (Some(ps), Some(pl)) = (&mut self.plastic[proj], &pr.plastic) else {
-            return Err(crate::Error::Invalid(format!(
-                "projection '{}' is not plastic: its weights are fixed",
-                pr.name
-            )));
-        };
-        if w.len() != ps.w.len() {
-            return Err(crate::Error::Invalid(format!(
-                "projection '{}' has {} synapses, got {} weights",
-                pr.name,
-                ps.w.len(),
-                w.len()
-            )));
+        let w = crate::backend::clipped_weights(pr, w)?;
+        if let Some(ps) = &mut self.plastic[proj] {
+            ps.w = w;
         }
-        if let Some(bad) = w.iter().find(|x| !x.is_finite()) {
-            return Err(crate::Error::Invalid(format!(
-                "projection '{}': weight {bad} is not finite",
-                pr.name
-            )));
-        }
-        let k = &pl.rule;
-        ps.w.iter_mut()
-            .zip(w)
-            .for_each(|(d, &x)| *d = x.clamp(k.w_min, k.w_max));
         Ok(())
     }
 

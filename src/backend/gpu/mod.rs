@@ -9,16 +9,20 @@
 //! in between; the step index reaches the shaders through a uniform buffer read at
 //! a dynamic offset. Per step: inputs (noise/currents, Poisson, spike sources),
 //! neuron updates, then `args` turns the step's spikes into an indirect dispatch
-//! of `propagate`. Spikes are appended as (step, id) pairs to one device record
-//! with an atomic counter and read back once per `run`; `drain_spikes` sorts them.
+//! of `propagate`; with plastic projections, the same indirect dispatch delivers
+//! through their current weights and runs the spike phases of the rules
+//! (`plasticity.rs`, `shaders/plasticity.wgsl`). Spikes are appended as (step, id)
+//! pairs to one device record with an atomic counter and read back once per
+//! `run`; `drain_spikes` sorts them.
 //!
 //! Batches ([`GpuBackend::batched`]): B instances share the connectivity,
 //! parameters and input tables (uploaded once); per-instance arrays (neuron state,
-//! i_ext, delay rings, non-finite flags, Philox keys) hold the instances one after
-//! the other, instance-major. Every per-neuron dispatch covers all instances with
-//! workgroup z = instance; all instances append to the one spike record, instance
-//! b's entries as (step, id + b × n_total), so the indirect propagate dispatch is
-//! sized by the step's spikes over all instances, and read-back splits them again.
+//! i_ext, delay rings, non-finite flags, Philox keys, plastic weights, traces and
+//! coefficients) hold the instances one after the other, instance-major. Every
+//! per-neuron dispatch covers all instances with workgroup z = instance; all
+//! instances append to the one spike record, instance b's entries as
+//! (step, id + b × n_total), so the indirect propagate dispatch is sized by the
+//! step's spikes over all instances, and read-back splits them again.
 use super::{Backend, Spike};
 use crate::build::{Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, STREAM_POISSON};
 use crate::neuron::izhikevich::IzhIntegration;
@@ -28,6 +32,7 @@ use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 mod context;
+mod plasticity;
 pub mod shaders;
 pub mod spirv;
 mod upload;
@@ -210,12 +215,21 @@ struct Phases {
     inputs: bool,
     neurons: bool,
     propagate: bool,
+    plasticity: bool,
 }
 
 const ALL_PHASES: Phases = Phases {
     inputs: true,
     neurons: true,
     propagate: true,
+    plasticity: true,
+};
+
+const NO_PHASES: Phases = Phases {
+    inputs: false,
+    neurons: false,
+    propagate: false,
+    plasticity: false,
 };
 
 /// The GPU engine: device buffers for the whole network and the pipelines it needs.
@@ -261,6 +275,11 @@ pub struct GpuBackend {
     /// each one's target receptor.
     projs: Arc<[crate::build::BuiltProj]>,
     proj_inv_scale: Vec<f32>,
+    /// Weights, traces and pipelines of the plastic projections.
+    plastic: Option<plasticity::GpuPlasticity>,
+    /// The step whose propagation ran alone ([`Backend::propagate`]) and whose
+    /// spikes the plasticity phase may still read from the record.
+    propagated: Option<u64>,
 }
 
 impl GpuBackend {
@@ -372,10 +391,14 @@ impl GpuBackend {
                 a.name
             )));
         }
-        if let Some(pr) = net.projs.iter().find(|p| p.plastic.is_some()) {
+        if let Some(pr) = net.projs.iter().find(|p| {
+            p.plastic.as_ref().is_some_and(|pl| {
+                pl.hlop.is_some() || pl.modulation.is_some() || !matches!(pl.rule.third, crate::plasticity::three_factor::Third::None)
+            })
+        }) {
             return Err(crate::Error::Invalid(format!(
-                "projection '{}' is plastic, and the GPU backend does not run plasticity yet; \
-                 use --backend cpu",
+                "projection '{}': its plasticity rule (three-factor, HLOP or \
+                 astrocyte-modulated) does not run on the GPU backend yet; use --backend cpu",
                 pr.name
             )));
         }
@@ -457,7 +480,9 @@ impl GpuBackend {
         let noise_pipe = load.currents(&mut neurons)?;
         let (poisson, chunks_pipe, bernoulli_pipe) = load.poisson(&rec, &ctl)?;
         let (sources, source_pipe) = load.spike_sources(&rec, &ctl)?;
-        let [tab, row_ptr, targets, wfix, delays] = load.connectivity(&rings.base)?;
+        let plastic_layout = plasticity::Layout::new(net, batch)?;
+        let [tab, row_ptr, targets, wfix, delays] =
+            load.connectivity(&rings.base, &plastic_layout)?;
 
         let dispatch = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("propagate dispatch"),
@@ -474,7 +499,7 @@ impl GpuBackend {
             "propagate",
             PROPAGATE,
             "main",
-            &[&[B::W, B::R, B::R, B::R, B::R, B::R, B::R, B::W]],
+            &[plasticity::PROPAGATE_LAYOUT],
         )?;
         let args_groups = [
             bind(dev, "args", &args_pipe.groups[0], &[&ctl, &rec]),
@@ -486,6 +511,19 @@ impl GpuBackend {
             &prop_pipe.groups[0],
             &[&ctl, &rec, &tab, &row_ptr, &targets, &wfix, &delays, &ring],
         );
+        let plastic = plasticity::GpuPlasticity::upload(
+            &load,
+            plastic_layout,
+            plasticity::Shared {
+                ctl: &ctl,
+                rec: &rec,
+                tab: &tab,
+                row_ptr: &row_ptr,
+                targets: &targets,
+                delays: &delays,
+                ring: &ring,
+            },
+        )?;
 
         Ok(GpuBackend {
             names: net.pops.iter().map(|p| p.name.clone()).collect(),
@@ -522,6 +560,8 @@ impl GpuBackend {
                 .map(|p| net.pops[p.post].inv_scale[p.receptor])
                 .collect(),
             projs: net.projs.clone(),
+            plastic,
+            propagated: None,
             ctx,
         })
     }
@@ -587,6 +627,14 @@ impl GpuBackend {
             pass.set_bind_group(0, &self.step_group, &off);
             pass.set_bind_group(1, &self.prop_group, &[]);
             pass.dispatch_workgroups_indirect(&self.dispatch, 0);
+            if let Some(pl) = &self.plastic {
+                pl.encode_delivery(pass, &self.step_group, &off, &self.dispatch);
+            }
+        }
+        if ph.plasticity {
+            if let Some(pl) = &self.plastic {
+                pl.encode_rules(pass, &self.step_group, &off, &self.dispatch);
+            }
         }
     }
 
@@ -654,6 +702,8 @@ impl GpuBackend {
             .queue
             .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&[0u32; CTL_HEAD]));
         self.unread_steps = 0;
+        // The record no longer holds that step's spikes.
+        self.propagated = None;
         // As the CPU reports it: the first instance that blew up, its first step.
         if let Some((pi, &step)) = ctl[CTL_HEAD..]
             .chunks(np.max(1))
@@ -800,26 +850,45 @@ impl Backend for GpuBackend {
     fn inputs(&mut self, step: u64) -> crate::Result<()> {
         let ph = Phases {
             inputs: true,
-            neurons: false,
-            propagate: false,
+            ..NO_PHASES
         };
         self.one_phase(step, ph)
     }
 
     fn neurons(&mut self, step: u64) -> crate::Result<()> {
         let ph = Phases {
-            inputs: false,
             neurons: true,
-            propagate: false,
+            ..NO_PHASES
         };
         self.one_phase(step, ph)
     }
 
     fn propagate(&mut self, step: u64) -> crate::Result<()> {
         let ph = Phases {
-            inputs: false,
-            neurons: false,
             propagate: true,
+            ..NO_PHASES
+        };
+        self.one_phase(step, ph)?;
+        self.propagated = Some(step);
+        Ok(())
+    }
+
+    /// Phase 4 of `step`, which must directly follow [`Backend::propagate`] of
+    /// `step`: it reads the step's spikes from the device record, which draining
+    /// spikes empties.
+    fn plasticity(&mut self, step: u64) -> crate::Result<()> {
+        if self.plastic.is_none() {
+            return Ok(());
+        }
+        if self.propagated.take() != Some(step) {
+            return Err(crate::Error::Invalid(format!(
+                "GPU plasticity of step {step} must directly follow its propagation, \
+                 before spikes are drained"
+            )));
+        }
+        let ph = Phases {
+            plasticity: true,
+            ..NO_PHASES
         };
         self.one_phase(step, ph)
     }
@@ -887,22 +956,33 @@ impl Backend for GpuBackend {
             .projs
             .get(proj)
             .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+        if let Some(w) = self
+            .plastic
+            .as_ref()
+            .and_then(|pl| pl.read_weights(&self.ctx, instance, proj))
+        {
+            *out = w?;
+            return Ok(());
+        }
         let inv = self.proj_inv_scale[proj];
         out.clear();
         out.extend(pr.wfix.iter().map(|&w| w as f32 * inv));
         Ok(())
     }
 
-    fn write_weights(&mut self, instance: usize, proj: usize, _w: &[f32]) -> crate::Result<()> {
+    fn write_weights(&mut self, instance: usize, proj: usize, w: &[f32]) -> crate::Result<()> {
         self.check_instance(instance)?;
         let pr = self
             .projs
             .get(proj)
             .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
-        Err(crate::Error::Invalid(format!(
-            "projection '{}' is not plastic: its weights are fixed",
-            pr.name
-        )))
+        let w = super::clipped_weights(pr, w)?;
+        let pl = self
+            .plastic
+            .as_ref()
+            .expect("a plastic projection is uploaded");
+        pl.write_weights(&self.ctx, instance, proj, &w);
+        Ok(())
     }
 
     fn third_factor(
@@ -929,14 +1009,21 @@ impl Backend for GpuBackend {
 
     fn read_trace(
         &mut self,
-        _instance: usize,
+        instance: usize,
         proj: usize,
         var: &str,
-        _out: &mut Vec<f32>,
+        out: &mut Vec<f32>,
     ) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "projection {proj} has no plasticity trace '{var}'"
-        )))
+        self.check_instance(instance)?;
+        let t = self
+            .plastic
+            .as_ref()
+            .and_then(|pl| pl.read_trace(&self.ctx, instance, proj, var))
+            .ok_or_else(|| {
+                crate::Error::Invalid(format!("projection {proj} has no plasticity trace '{var}'"))
+            })?;
+        *out = t?;
+        Ok(())
     }
 
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {

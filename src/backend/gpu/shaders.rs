@@ -16,9 +16,11 @@ pub const INPUTS_POISSON: &str = include_str!("../../../shaders/inputs_poisson.w
 pub const INPUTS_SOURCE: &str = include_str!("../../../shaders/inputs_source.wgsl");
 /// Event-driven propagation into the delay rings.
 pub const PROPAGATE: &str = include_str!("../../../shaders/propagate.wgsl");
+/// Trace-based STDP (src/backend/cpu/plasticity.rs, src/plasticity/stdp.rs).
+pub const PLASTICITY: &str = include_str!("../../../shaders/plasticity.wgsl");
 
 /// Every shader with its file name.
-pub const ALL: [(&str, &str); 7] = [
+pub const ALL: [(&str, &str); 8] = [
     ("neuron_lif.wgsl", NEURON_LIF),
     ("neuron_lif_cond.wgsl", NEURON_LIF_COND),
     ("neuron_izhikevich.wgsl", NEURON_IZHIKEVICH),
@@ -26,6 +28,7 @@ pub const ALL: [(&str, &str); 7] = [
     ("inputs_poisson.wgsl", INPUTS_POISSON),
     ("inputs_source.wgsl", INPUTS_SOURCE),
     ("propagate.wgsl", PROPAGATE),
+    ("plasticity.wgsl", PLASTICITY),
 ];
 
 /// `Step` of every shader: the step being run (one slot per step of a submission,
@@ -168,6 +171,53 @@ pub struct SourceParams {
     pub _pad0: u32,
 }
 
+/// `Plastic` of plasticity.wgsl: the plastic projections and the per-instance
+/// strides of their state.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct PlasticParams {
+    pub n_rules: u32,
+    pub w_stride: u32,
+    pub t_stride: u32,
+    pub _pad: u32,
+}
+
+/// `Rule` of plasticity.wgsl: one plastic projection's constants and where its
+/// arrays lie (see the WGSL struct for each field).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct RuleParams {
+    pub pre_gid0: u32,
+    pub n_pre: u32,
+    pub post_gid0: u32,
+    pub n_post: u32,
+    pub n_syn: u32,
+    pub flags: u32,
+    pub w_at: u32,
+    pub r_at: u32,
+    pub o_at: u32,
+    pub syn_at: u32,
+    pub row_at: u32,
+    pub col_at: u32,
+    pub ent_at: u32,
+    pub decay_r1: f32,
+    pub decay_r2: f32,
+    pub decay_o1: f32,
+    pub decay_o2: f32,
+    pub w_min: f32,
+    pub w_max: f32,
+    pub inv_range: f32,
+}
+
+/// `RuleParams::flags` bits (the WGSL constants of the same names).
+pub const RULE_NEAREST: u32 = 1;
+/// Soft bounds.
+pub const RULE_MULTIPLICATIVE: u32 = 2;
+/// Triplet traces r2, o2 exist.
+pub const RULE_TRIPLET: u32 = 4;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,7 +300,13 @@ mod tests {
             wgsl_size(INPUTS_SOURCE, "Params"),
             size(size_of::<SourceParams>())
         );
+        assert_eq!(
+            wgsl_size(PLASTICITY, "Plastic"),
+            size(size_of::<PlasticParams>())
+        );
+        assert_eq!(wgsl_size(PLASTICITY, "Rule"), size(size_of::<RuleParams>()));
         for t in [
+            size_of::<PlasticParams>(),
             size_of::<LifParams>(),
             size_of::<LifCondParams>(),
             size_of::<IzhParams>(),
@@ -270,6 +326,18 @@ mod tests {
             src[a..b].to_string()
         };
         assert_eq!(part(INPUTS_NOISE), part(INPUTS_POISSON));
+    }
+
+    #[test]
+    fn rule_flags_match_the_wgsl_constants() {
+        for (name, v) in [
+            ("NEAREST", RULE_NEAREST),
+            ("MULTIPLICATIVE", RULE_MULTIPLICATIVE),
+            ("TRIPLET", RULE_TRIPLET),
+        ] {
+            let decl = format!("const {name}: u32 = {v}u;");
+            assert!(PLASTICITY.contains(&decl), "{decl}");
+        }
     }
 
     #[test]

@@ -523,8 +523,13 @@ impl Loader<'_> {
     }
 
     /// Connectivity: the lookup table of propagate.wgsl and the concatenated CSR
-    /// arrays (row pointers, targets, fixed-point weights, per-synapse delays).
-    pub fn connectivity(&self, ring_base: &[u32]) -> crate::Result<[wgpu::Buffer; 5]> {
+    /// arrays (row pointers, targets, fixed-point weights, per-synapse delays);
+    /// plastic projections' entries point into the weights of `plastic`.
+    pub fn connectivity(
+        &self,
+        ring_base: &[u32],
+        plastic: &super::plasticity::Layout,
+    ) -> crate::Result<[wgpu::Buffer; 5]> {
         let net = self.net;
         let np = net.pops.len();
         let mut out_projs = vec![vec![]; np];
@@ -533,16 +538,22 @@ impl Loader<'_> {
                 out_projs[pr.pre].push(k as u32);
             }
         }
-        let (pops_at, projs_at) = (4, 4 + 4 * np);
-        let outs_at = projs_at + 8 * net.projs.len();
-        let mut tab = vec![np as u32, pops_at as u32, projs_at as u32, outs_at as u32];
+        let (pops_at, projs_at) = (5, 5 + 4 * np);
+        let outs_at = projs_at + 10 * net.projs.len();
+        let mut tab = vec![
+            np as u32,
+            pops_at as u32,
+            projs_at as u32,
+            outs_at as u32,
+            plastic.w_stride(),
+        ];
         let mut outs = vec![];
         for (p, o) in net.pops.iter().zip(&out_projs) {
             tab.extend([p.offset, p.size, outs.len() as u32, o.len() as u32]);
             outs.extend_from_slice(o);
         }
         let (mut row_ptr, mut targets, mut wfix, mut delays) = (vec![], vec![], vec![], vec![]);
-        for pr in net.projs.iter() {
+        for (k, pr) in net.projs.iter().enumerate() {
             let post = &net.pops[pr.post];
             let (dconst, doff) = match &pr.delays {
                 Delays::Const(d) => (u32::from(*d), 0),
@@ -561,6 +572,8 @@ impl Loader<'_> {
                 targets.len() as u32,
                 dconst,
                 doff,
+                plastic.w_at(k).unwrap_or(u32::MAX),
+                pr.plastic.as_ref().map_or(0, |pl| pl.scale.to_bits()),
             ]);
             row_ptr.extend_from_slice(&pr.row_ptr);
             targets.extend_from_slice(&pr.targets);

@@ -1,0 +1,276 @@
+// Trace-based STDP (src/backend/cpu/plasticity.rs `PlasticState::step`, arithmetic
+// of src/plasticity/stdp.rs): four dispatches after propagation, in the CPU's
+// order, each a barrier for the next: `decay` every trace, `on_pre` (weights of the
+// outgoing rows of the step's spiking neurons), `on_post` (weights of their
+// incoming columns), `bump` (their traces). Every plastic projection of every
+// instance goes in the same four dispatches: projections have disjoint state, so
+// interleaving them cannot change a bit.
+//
+// The spike entry points read the step's record entries [ctl[2], ctl[1]), set by
+// propagate's `args`, through the same indirect dispatch as `propagate`: one
+// workgroup per spike, its invocations striding the row or column. A synapse lies
+// in one row and one column and a neuron spikes at most once per step, so within a
+// dispatch each weight is written by at most one invocation: no atomics.
+//
+// `apply`, `dw_pre`, `dw_post` and `bump` are stdp.rs `apply`, `on_pre`, `on_post`
+// and `bump` operation for operation; on Vulkan the SPIR-V marks every float
+// operation NoContraction, so `c + d * r` is never fused.
+
+// The step being run and the batch geometry (same in every slot).
+struct Step {
+    step: u32,
+    // Neurons of one instance (global ids 0..n_total); a record entry of instance
+    // b carries id + b * n_total.
+    n_total: u32,
+    // Ring entries of one instance (instance b's rings start at b * ring_stride).
+    ring_stride: u32,
+    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
+    n_pops: u32,
+}
+
+struct Plastic {
+    // Plastic projections: entries of `rules`, and of `coef` per instance.
+    n_rules: u32,
+    // Weights of one instance: instance b's block starts at b * w_stride.
+    w_stride: u32,
+    // Traces of one instance: instance b's block starts at b * t_stride.
+    t_stride: u32,
+    _pad: u32,
+}
+
+// One plastic projection (src/backend/gpu/shaders.rs `RuleParams`).
+struct Rule {
+    // Global id of presynaptic neuron 0, presynaptic size, and the same for the
+    // postsynaptic population.
+    pre_gid0: u32,
+    n_pre: u32,
+    post_gid0: u32,
+    n_post: u32,
+    n_syn: u32,
+    // NEAREST | MULTIPLICATIVE | TRIPLET.
+    flags: u32,
+    // First weight of the projection in an instance's block (synapses in CSR order).
+    w_at: u32,
+    // In an instance's trace block: r1 [n_pre] then, with the triplet terms,
+    // r2 [n_pre]; o1 [n_post] then o2 [n_post]. Projections follow each other.
+    r_at: u32,
+    o_at: u32,
+    // First synapse of the projection in propagate's `targets`.
+    syn_at: u32,
+    // In `idx`: row pointers [n_pre + 1], column pointers [n_post + 1], and the
+    // incoming entries: synapse [n_syn] then presynaptic neuron [n_syn].
+    row_at: u32,
+    col_at: u32,
+    ent_at: u32,
+    // Per-step decay of r1, r2, o1, o2.
+    decay_r1: f32,
+    decay_r2: f32,
+    decay_o1: f32,
+    decay_o2: f32,
+    w_min: f32,
+    w_max: f32,
+    // 1 / (w_max - w_min).
+    inv_range: f32,
+}
+
+const NEAREST: u32 = 1u;
+const MULTIPLICATIVE: u32 = 2u;
+const TRIPLET: u32 = 4u;
+const NONE: u32 = 0xffffffffu;
+const WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> st: Step;
+@group(1) @binding(0) var<uniform> pl: Plastic;
+// [1] first record entry after the step's spikes, [2] first entry of the step.
+@group(1) @binding(1) var<storage, read> ctl: array<u32>;
+@group(1) @binding(2) var<storage, read> rec: array<vec2<u32>>;
+@group(1) @binding(3) var<storage, read> rules: array<Rule>;
+@group(1) @binding(4) var<storage, read> idx: array<u32>;
+// Propagate's local target of every synapse.
+@group(1) @binding(5) var<storage, read> targets: array<u32>;
+@group(1) @binding(6) var<storage, read_write> weights: array<f32>;
+@group(1) @binding(7) var<storage, read_write> traces: array<f32>;
+// [c_pre2, c_pre3, c_post2, c_post3] of rule k in instance b at b * n_rules + k:
+// a buffer, not constants, so that a modulator can rewrite them on the device.
+@group(1) @binding(8) var<storage, read> coef: array<vec4<f32>>;
+
+// stdp.rs `apply`: the change under the weight dependence, then f32::clamp written
+// out (WGSL's clamp may return +0.0 for -0.0, Rust's keeps it).
+fn apply(r: Rule, w: f32, dw: f32) -> f32 {
+    var step = dw;
+    if ((r.flags & MULTIPLICATIVE) != 0u) {
+        var room = w - r.w_min;
+        if (dw > 0.0) {
+            room = r.w_max - w;
+        }
+        step = dw * (room * r.inv_range);
+    }
+    var x = w + step;
+    if (x < r.w_min) {
+        x = r.w_min;
+    }
+    if (x > r.w_max) {
+        x = r.w_max;
+    }
+    return x;
+}
+
+// stdp.rs `on_pre`.
+fn dw_pre(c: vec4<f32>, o1: f32, r2: f32) -> f32 {
+    return o1 * (c.x + c.y * r2);
+}
+
+// stdp.rs `on_post`.
+fn dw_post(c: vec4<f32>, r1: f32, o2: f32) -> f32 {
+    return r1 * (c.z + c.w * o2);
+}
+
+// stdp.rs `bump`.
+fn bump(nearest: bool, x: f32) -> f32 {
+    if (nearest) {
+        return 1.0;
+    }
+    return x + 1.0;
+}
+
+// The spike of workgroup `wid`: (instance, global id), or x = NONE past the step's
+// spikes.
+fn spike(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+    let s = ctl[2] + wid.x + wid.y * nwg.x;
+    if (s >= ctl[1]) {
+        return vec2<u32>(NONE, 0u);
+    }
+    let tagged = rec[s].y;
+    let inst = tagged / st.n_total;
+    return vec2<u32>(inst, tagged - inst * st.n_total);
+}
+
+// Every trace of every instance by one step (workgroup z = instance).
+@compute @workgroup_size(64)
+fn decay(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = g.x + g.y * nwg.x * WG;
+    if (i >= pl.t_stride) {
+        return;
+    }
+    // Rules lie in trace order: the first one whose traces end past i holds it.
+    for (var k = 0u; k < pl.n_rules; k++) {
+        let r = rules[k];
+        let per = select(1u, 2u, (r.flags & TRIPLET) != 0u);
+        if (i >= r.o_at + per * r.n_post) {
+            continue;
+        }
+        var d = r.decay_o1;
+        if (i < r.o_at) {
+            d = select(r.decay_r1, r.decay_r2, i - r.r_at >= r.n_pre);
+        } else if (i - r.o_at >= r.n_post) {
+            d = r.decay_o2;
+        }
+        let at = g.z * pl.t_stride + i;
+        traces[at] = traces[at] * d;
+        return;
+    }
+}
+
+// Presynaptic spikes: every outgoing synapse of the spiking neuron.
+@compute @workgroup_size(64)
+fn on_pre(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let sp = spike(wid, nwg);
+    if (sp.x == NONE) {
+        return;
+    }
+    let wb = sp.x * pl.w_stride;
+    let tb = sp.x * pl.t_stride;
+    for (var k = 0u; k < pl.n_rules; k++) {
+        let r = rules[k];
+        let j = sp.y - r.pre_gid0;
+        if (sp.y < r.pre_gid0 || j >= r.n_pre) {
+            continue;
+        }
+        var r2 = 0.0;
+        if ((r.flags & TRIPLET) != 0u) {
+            r2 = traces[tb + r.r_at + r.n_pre + j];
+        }
+        let c = coef[sp.x * pl.n_rules + k];
+        let a = idx[r.row_at + j];
+        let b = idx[r.row_at + j + 1u];
+        for (var s = a + lid; s < b; s += WG) {
+            let o1 = traces[tb + r.o_at + targets[r.syn_at + s]];
+            let at = wb + r.w_at + s;
+            weights[at] = apply(r, weights[at], dw_pre(c, o1, r2));
+        }
+    }
+}
+
+// Postsynaptic spikes: every incoming synapse of the spiking neuron.
+@compute @workgroup_size(64)
+fn on_post(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let sp = spike(wid, nwg);
+    if (sp.x == NONE) {
+        return;
+    }
+    let wb = sp.x * pl.w_stride;
+    let tb = sp.x * pl.t_stride;
+    for (var k = 0u; k < pl.n_rules; k++) {
+        let r = rules[k];
+        let i = sp.y - r.post_gid0;
+        if (sp.y < r.post_gid0 || i >= r.n_post) {
+            continue;
+        }
+        var o2 = 0.0;
+        if ((r.flags & TRIPLET) != 0u) {
+            o2 = traces[tb + r.o_at + r.n_post + i];
+        }
+        let c = coef[sp.x * pl.n_rules + k];
+        let a = idx[r.col_at + i];
+        let b = idx[r.col_at + i + 1u];
+        for (var e = a + lid; e < b; e += WG) {
+            let s = idx[r.ent_at + e];
+            let r1 = traces[tb + r.r_at + idx[r.ent_at + r.n_syn + e]];
+            let at = wb + r.w_at + s;
+            weights[at] = apply(r, weights[at], dw_post(c, r1, o2));
+        }
+    }
+}
+
+// The spiking neuron's traces, one rule per invocation.
+@compute @workgroup_size(64)
+fn bump_traces(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let sp = spike(wid, nwg);
+    if (sp.x == NONE) {
+        return;
+    }
+    let tb = sp.x * pl.t_stride;
+    for (var k = lid; k < pl.n_rules; k += WG) {
+        let r = rules[k];
+        let nearest = (r.flags & NEAREST) != 0u;
+        let triplet = (r.flags & TRIPLET) != 0u;
+        let j = sp.y - r.pre_gid0;
+        if (sp.y >= r.pre_gid0 && j < r.n_pre) {
+            let at = tb + r.r_at + j;
+            traces[at] = bump(nearest, traces[at]);
+            if (triplet) {
+                traces[at + r.n_pre] = bump(nearest, traces[at + r.n_pre]);
+            }
+        }
+        let i = sp.y - r.post_gid0;
+        if (sp.y >= r.post_gid0 && i < r.n_post) {
+            let at = tb + r.o_at + i;
+            traces[at] = bump(nearest, traces[at]);
+            if (triplet) {
+                traces[at + r.n_post] = bump(nearest, traces[at + r.n_post]);
+            }
+        }
+    }
+}
