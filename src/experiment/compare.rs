@@ -418,6 +418,13 @@ pub fn run_compare(
         let mut vnet = net.clone();
         for &k in &projs {
             vnet.projections[k].plasticity = v.rule.clone();
+            // Astrocytes modulate NALSM rules only: other rules are left unmodulated.
+            if !matches!(v.rule, Some(Plasticity::Nalsm(_))) {
+                let label = vnet.projections[k].label();
+                for a in &mut vnet.astrocytes {
+                    a.modulates.retain(|m| *m != label);
+                }
+            }
         }
         vnet.validate().map_err(|e| match e {
             Error::Model { issues, .. } => Error::Usage(format!(

@@ -4,6 +4,7 @@
 mod bad_models;
 mod batch;
 mod cli;
+mod compare;
 mod determinism;
 mod gpu_leak;
 mod gpu_parity;
