@@ -34,6 +34,18 @@ pub enum Error {
         /// Every problem found, in file order.
         issues: Vec<ModelIssue>,
     },
+    /// A rules file (`astroglia compare --rules`) is invalid; every problem found is
+    /// listed, located like [`Error::Model`]'s.
+    #[error("{source_name}: invalid rules file: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Rules {
+        /// The file.
+        source_name: String,
+        /// Every problem found, in file order.
+        issues: Vec<ModelIssue>,
+    },
+    /// A command-line argument does not fit the model (unknown projection, ...).
+    #[error("{0}")]
+    Usage(String),
     /// Reading or writing a file failed.
     #[error("{}: {message}", path.display())]
     Io {

@@ -37,6 +37,7 @@ pub mod backend;
 pub mod build;
 pub mod connect;
 pub mod error;
+pub mod experiment;
 pub mod model;
 pub mod neuron;
 pub mod plasticity;

@@ -31,6 +31,50 @@ enum Command {
     },
     /// List the GPU adapters `--backend gpu` can use, best first.
     Devices,
+    /// Run one model and input under several plasticity rules side by side; write
+    /// compare.json, weights.png, rates.png (and branching.png) and print a table.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Model file (TOML).
+    model: PathBuf,
+    /// Projection that gets each variant's rule (its name, or `from->to` when
+    /// unnamed); repeat for several, or `all` for every projection that has
+    /// plasticity in the model.
+    #[arg(long, value_name = "NAME", required = true)]
+    projection: Vec<String>,
+    /// Rules file (TOML): `[[rules]]` entries, each `name` plus exactly one rule
+    /// table (`stdp`, `triplet`, `nalsm`, `reward_stdp`, `delta`, as in a model's
+    /// `plasticity`, or `none = {}` for static weights). Example:
+    /// models/compare_song.toml.
+    #[arg(long, value_name = "RULES.toml")]
+    rules: PathBuf,
+    /// Seed of every variant: same connectivity, initial state and input spikes
+    /// (default: the model's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated time in ms (default: the model's `duration_ms`).
+    #[arg(long, value_name = "T")]
+    duration_ms: Option<f64>,
+    /// Output directory (created if missing; default: out/<model name>-compare).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Population of the liquid whose branching factor is computed per sample
+    /// (repeatable; the recurrent synapses among all given populations form the
+    /// graph). Default: no branching factor.
+    #[arg(long, value_name = "POP", num_args = 1..)]
+    bf_population: Vec<String>,
+    /// Branching-factor sample length in ms.
+    #[arg(long, value_name = "MS", default_value_t = 250.0)]
+    bf_sample_ms: f64,
+    /// Worker threads for neuron updates of each simulation.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -98,7 +142,12 @@ fn main() -> ExitCode {
             let bad_input = e.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<astroglia::Error>(),
-                    Some(astroglia::Error::Model { .. } | astroglia::Error::Io { .. })
+                    Some(
+                        astroglia::Error::Model { .. }
+                            | astroglia::Error::Rules { .. }
+                            | astroglia::Error::Usage(_)
+                            | astroglia::Error::Io { .. }
+                    )
                 )
             });
             ExitCode::from(if bad_input { 2 } else { 1 })
@@ -109,6 +158,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run_model(args),
+        Command::Compare(args) => compare(args),
         Command::Devices => {
             let list = astroglia::backend::gpu::list_adapters();
             if list.is_empty() {
@@ -149,6 +199,67 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    use astroglia::experiment::compare::{load_rules, run_compare, table, write_plots};
+    let net = Network::from_toml_file(&args.model)?;
+    let rules = load_rules(&args.rules)?;
+    let opts = astroglia::experiment::compare::CompareOptions {
+        projections: args.projection,
+        seed: args.seed,
+        duration_ms: args.duration_ms,
+        bf_populations: args.bf_population,
+        bf_sample_ms: args.bf_sample_ms,
+        threads: args.threads,
+    };
+    let name = net.name.clone().unwrap_or_else(|| "model".into());
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("{name}-compare")));
+    let duration = opts.duration_ms.unwrap_or(net.duration_ms);
+    let steps = (duration / net.dt_ms).round().max(0.0) as u64;
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(steps.saturating_mul(rules.len() as u64))
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {msg:<16} {wide_bar} {pos}/{len} steps ({eta})",
+        )
+        .expect("valid template"),
+    );
+    let cmp = run_compare(&net, &rules, &opts, |v, done| {
+        if done == 0 || done == steps {
+            bar.set_message(rules[v].name.clone());
+        }
+        bar.set_position(v as u64 * steps + done);
+    })?;
+    bar.finish_and_clear();
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let sources: Vec<String> = net
+        .populations
+        .iter()
+        .filter(|p| p.model.is_source())
+        .map(|p| p.name.clone())
+        .collect();
+    write_json_atomic(&out.join("compare.json"), &cmp)?;
+    write_plots(&out, &cmp, &sources)?;
+    if !args.quiet {
+        print_stdout(&format!(
+            "{}: {} variants, seed {}, {} ms, rules on {}\n{}  wrote {}\n",
+            cmp.model,
+            cmp.variants.len(),
+            cmp.seed,
+            cmp.duration_ms,
+            cmp.projections.join(", "),
+            table(&cmp, &sources),
+            out.display()
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -16,7 +16,7 @@
 mod dist;
 mod parse;
 mod presets;
-mod spans;
+pub(crate) mod spans;
 mod validate;
 
 pub use dist::Dist;

@@ -85,6 +85,200 @@ pub fn plot_histogram(
     })
 }
 
+/// Size of [`plot_lines`] and [`plot_grouped_bars`] images in pixels (per panel
+/// height for [`plot_lines`]).
+const CHART_SIZE: (u32, u32) = (1000, 600);
+
+/// One labelled line of [`plot_lines`]: `(x, y)` points joined in order; a
+/// non-finite `y` breaks the line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// Points in drawing order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Draws panels of overlaid labelled lines to a PNG at `path` (1000 px wide,
+/// 600 px per panel, at most 4 panels tall), one colour per series index, a
+/// legend in each panel. Each panel is `(title, series)`.
+pub fn plot_lines(
+    path: &Path,
+    panels: &[(String, Vec<Series>)],
+    x_label: &str,
+    y_label: &str,
+) -> Result<()> {
+    if panels.is_empty() {
+        return Err(Error::io(path, "cannot plot: no panels"));
+    }
+    let rows = panels.len().min(4);
+    let size = (CHART_SIZE.0, CHART_SIZE.1 * rows as u32);
+    render_png(path, size, |root| {
+        root.fill(&WHITE)?;
+        for ((title, series), area) in panels.iter().zip(root.split_evenly((rows, 1))) {
+            draw_lines(&area, title, series, x_label, y_label)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw_lines(
+    root: &Area,
+    title: &str,
+    series: &[Series],
+    x_label: &str,
+    y_label: &str,
+) -> DrawResult {
+    let finite = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    let (mut x0, mut x1, mut y0, mut y1) = finite().fold(
+        (f64::INFINITY, f64::NEG_INFINITY, 0.0f64, f64::NEG_INFINITY),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    if !(x1 > x0) {
+        (x0, x1) = if x0.is_finite() {
+            (x0 - 0.5, x0 + 0.5)
+        } else {
+            (0.0, 1.0)
+        };
+    }
+    if !(y1 > y0) {
+        y1 = y0 + 1.0;
+    }
+    y1 += 0.05 * (y1 - y0);
+    y0 -= if y0 < 0.0 { 0.05 * (y1 - y0) } else { 0.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(22))
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(45)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style(font(14))
+        .axis_desc_style(font(16))
+        .draw()?;
+    for (i, s) in series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        // Split at non-finite values so gaps stay gaps.
+        let mut first = true;
+        for run in s.points.split(|(x, y)| !(x.is_finite() && y.is_finite())) {
+            if run.is_empty() {
+                continue;
+            }
+            let drawn = if run.len() == 1 {
+                chart.draw_series(std::iter::once(Circle::new(run[0], 3, colour.filled())))?
+            } else {
+                chart.draw_series(LineSeries::new(run.iter().copied(), colour.stroke_width(2)))?
+            };
+            if first {
+                drawn.label(s.label.clone()).legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
+                });
+                first = false;
+            }
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font(font(14))
+        .draw()?;
+    Ok(())
+}
+
+/// Draws a grouped bar chart to a PNG at `path` (1000×600): one group per entry
+/// of `groups` along x, in each group one bar per series `(label, values)` (value
+/// `i` belongs to group `i`), one colour per series, with a legend.
+pub fn plot_grouped_bars(
+    path: &Path,
+    groups: &[String],
+    series: &[(String, Vec<f64>)],
+    title: &str,
+    y_label: &str,
+) -> Result<()> {
+    if groups.is_empty() || series.is_empty() {
+        return Err(Error::io(path, "cannot plot: no bars"));
+    }
+    render_png(path, CHART_SIZE, |root| {
+        draw_grouped_bars(root, groups, series, title, y_label)
+    })
+}
+
+fn draw_grouped_bars(
+    root: &Area,
+    groups: &[String],
+    series: &[(String, Vec<f64>)],
+    title: &str,
+    y_label: &str,
+) -> DrawResult {
+    let y_max = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
+    let n = groups.len();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(22))
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(45)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..n as f64, 0.0..y_max)?;
+    let names: Vec<String> = groups.to_vec();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&|x| {
+            let g = x - x.floor();
+            let i = x.floor() as usize;
+            if (g - 0.5).abs() < 1e-6 && i < names.len() {
+                names[i].clone()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(y_label)
+        .label_style(font(14))
+        .axis_desc_style(font(16))
+        .draw()?;
+    let k = series.len() as f64;
+    let width = 0.8 / k;
+    for (j, (label, values)) in series.iter().enumerate() {
+        let colour = PALETTE[j % PALETTE.len()];
+        chart
+            .draw_series(values.iter().take(n).enumerate().map(|(i, &v)| {
+                let x0 = i as f64 + 0.1 + j as f64 * width;
+                let v = if v.is_finite() { v } else { 0.0 };
+                Rectangle::new([(x0, 0.0), (x0 + width, v)], colour.filled())
+            }))?
+            .label(label.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font(font(14))
+        .draw()?;
+    Ok(())
+}
+
 /// Registers the embedded font once per process.
 fn ensure_font() -> std::result::Result<(), &'static str> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();

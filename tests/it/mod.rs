@@ -6,6 +6,7 @@ mod astrocyte;
 mod bad_models;
 mod batch;
 mod cli;
+mod compare;
 mod determinism;
 mod gpu_leak;
 mod gpu_parity;
