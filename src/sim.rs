@@ -1,10 +1,11 @@
 //! The [`Simulator`] facade: owns a backend, runs steps in chunks, keeps the
 //! summary statistics of every spike and the recordings the monitors ask for.
-use crate::analysis::{rate_hz, IsiStats, SpikeHasher};
+use crate::analysis::{branching_factor, rate_hz, BranchingParams, BranchingReport};
+use crate::analysis::{IsiStats, LiquidGraph, SpikeHasher};
 use crate::backend::{Backend, CpuBackend, GpuBackend, Spike, ThirdFactor};
 use crate::build::{build, Built};
 use crate::model::Network;
-use crate::record::{PopSpikes, RateTrace, Recording, StateTrace};
+use crate::record::{PopSpikes, RateTrace, Recording, StateTrace, WeightTrace};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -114,6 +115,10 @@ pub struct Summary {
     /// plasticity). Filled by [`Simulator::plasticity_summary`].
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub plasticity: BTreeMap<String, PlasticSummary>,
+    /// Branching factor of the liquid per sample and their mean (instance 0;
+    /// present when `[monitors.branching]` is set and a whole sample ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branching_factor: Option<BranchingReport>,
     /// Every instance of a batch (absent for a single run; the fields above are
     /// then those of instance 0).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -154,11 +159,7 @@ impl PlasticSummary {
         let n = w.len().max(1) as f64;
         let range = w_max - w_min;
         let rel = |x: f32| (x as f64 - w_min) / range;
-        let mut hist = vec![0u64; Self::HIST_BINS];
-        for &x in w {
-            let b = (rel(x) * Self::HIST_BINS as f64).floor();
-            hist[(b.max(0.0) as usize).min(Self::HIST_BINS - 1)] += 1;
-        }
+        let hist = crate::record::WeightTrace::histogram(w, w_min, w_max, Self::HIST_BINS);
         PlasticSummary {
             mean_w: w.iter().map(|&x| x as f64).sum::<f64>() / n,
             w_min,
@@ -199,6 +200,22 @@ struct StateCfg {
     every: u32,
 }
 
+/// A weight monitor: projection index, period, what to keep.
+struct WeightCfg {
+    proj: usize,
+    every: u32,
+    full: bool,
+    bins: u32,
+}
+
+/// The branching monitor: the liquid's graph, where each population's ids start
+/// in it, and the sample length.
+struct BranchingCfg {
+    graph: LiquidGraph,
+    pops: Vec<(usize, u32)>,
+    sample_steps: u64,
+}
+
 /// A rate monitor: population, bin in steps and in ms.
 struct RateCfg {
     pop: usize,
@@ -216,6 +233,7 @@ struct Tally {
     spike_rec: Vec<Option<PopSpikes>>,
     states: Vec<StateTrace>,
     rates: Vec<Vec<u64>>,
+    weights: Vec<WeightTrace>,
 }
 
 /// Runs a network and collects what it produced.
@@ -267,6 +285,8 @@ pub struct Simulator {
     spike_mask: Vec<Option<Vec<bool>>>,
     state_cfg: Vec<StateCfg>,
     rate_cfg: Vec<RateCfg>,
+    weight_cfg: Vec<WeightCfg>,
+    branching: Option<BranchingCfg>,
     tallies: Vec<Tally>,
     bufs: Vec<Vec<Spike>>,
     /// Projections: display name and, when plastic, the rule's bounds.
@@ -288,7 +308,7 @@ impl Simulator {
                 "instance_seeds: at least one seed is needed".into(),
             ));
         }
-        let meta = built_meta(&built);
+        let meta = built_meta(&built, net)?;
         let instances = seeds
             .iter()
             .map(|&s| {
@@ -315,7 +335,13 @@ impl Simulator {
         backend: Box<dyn Backend>,
     ) -> crate::Result<Self> {
         let seeds = consecutive_seeds(built.instance_seed, backend.batch());
-        Self::assemble(net, built_meta(built), &seeds, backend, Instant::now())
+        Self::assemble(
+            net,
+            built_meta(built, net)?,
+            &seeds,
+            backend,
+            Instant::now(),
+        )
     }
 
     fn assemble(
@@ -345,6 +371,10 @@ impl Simulator {
         match &net.monitors.spikes {
             None => (0..np).for_each(|pi| want(pi, &None)),
             Some(list) => list.iter().for_each(|m| want(idx(&m.population), &m.ids)),
+        }
+        // The branching factor needs every spike of the liquid.
+        if let Some(b) = &meta.branching {
+            b.pops.iter().for_each(|&(pi, _)| want(pi, &None));
         }
         let state_cfg: Vec<StateCfg> = net
             .monitors
@@ -381,6 +411,42 @@ impl Simulator {
                     pop: idx(&m.population),
                     bin,
                     bin_ms: bin as f64 * meta.dt_ms,
+                }
+            })
+            .collect();
+        let projs: Vec<(String, Option<(f64, f64)>)> = net
+            .projections
+            .iter()
+            .map(|p| (p.label(), p.plasticity.as_ref().map(|r| r.bounds())))
+            .collect();
+        let weight_cfg: Vec<WeightCfg> = net
+            .monitors
+            .weights
+            .iter()
+            .map(|m| WeightCfg {
+                proj: projs
+                    .iter()
+                    .position(|p| p.0 == m.projection)
+                    .expect("validated"),
+                every: m.every,
+                full: m.full,
+                bins: m.bins,
+            })
+            .collect();
+        let weight_traces: Vec<WeightTrace> = weight_cfg
+            .iter()
+            .map(|c| {
+                let (w_min, w_max) = projs[c.proj].1.expect("validated plastic");
+                let (pre, post) = meta.synapses[c.proj].clone().expect("monitored");
+                WeightTrace {
+                    projection: projs[c.proj].0.clone(),
+                    every: c.every,
+                    w_min,
+                    w_max,
+                    pre,
+                    post,
+                    bins: c.bins,
+                    ..Default::default()
                 }
             })
             .collect();
@@ -428,6 +494,7 @@ impl Simulator {
                     })
                     .collect(),
                 rates: vec![vec![]; rate_cfg.len()],
+                weights: weight_traces.clone(),
             })
             .collect();
         Ok(Simulator {
@@ -446,11 +513,9 @@ impl Simulator {
             rate_cfg,
             bufs: vec![vec![]; seeds.len()],
             astro_names: net.astrocytes.iter().map(|a| a.name.clone()).collect(),
-            projs: net
-                .projections
-                .iter()
-                .map(|p| (p.label(), p.plasticity.as_ref().map(|r| r.bounds())))
-                .collect(),
+            projs,
+            weight_cfg,
+            branching: meta.branching,
             tallies,
         })
     }
@@ -484,8 +549,9 @@ impl Simulator {
         let end = self.step + n;
         while self.step < end {
             let mut chunk = (end - self.step).min(CHUNK);
-            for c in &self.state_cfg {
-                let every = c.every as u64;
+            let periods = self.state_cfg.iter().map(|c| c.every);
+            for every in periods.chain(self.weight_cfg.iter().map(|c| c.every)) {
+                let every = every as u64;
                 let next = self.step.div_ceil(every) * every;
                 chunk = chunk.min(next - self.step + 1);
             }
@@ -512,6 +578,22 @@ impl Simulator {
                     match &c.ids {
                         None => trace.values.extend_from_slice(&vals),
                         Some(ids) => trace.values.extend(ids.iter().map(|&i| vals[i as usize])),
+                    }
+                }
+            }
+            for (k, c) in self.weight_cfg.iter().enumerate() {
+                if last % c.every as u64 != 0 {
+                    continue;
+                }
+                for (b, tally) in self.tallies.iter_mut().enumerate() {
+                    self.backend.read_weights(b, c.proj, &mut vals)?;
+                    let trace = &mut tally.weights[k];
+                    trace.steps.push(last);
+                    let h =
+                        WeightTrace::histogram(&vals, trace.w_min, trace.w_max, c.bins as usize);
+                    trace.hist.extend(h);
+                    if c.full {
+                        trace.values.extend_from_slice(&vals);
                     }
                 }
             }
@@ -707,7 +789,40 @@ impl Simulator {
                     }
                 })
                 .collect(),
+            weights: t.weights.clone(),
         })
+    }
+
+    /// The branching monitor's report for instance 0 (`None` without the monitor
+    /// or before a whole sample has run).
+    fn branching_report(&self) -> Option<BranchingReport> {
+        let cfg = self.branching.as_ref()?;
+        let samples = self.step / cfg.sample_steps;
+        if samples == 0 {
+            return None;
+        }
+        let t = &self.tallies[0];
+        let spikes: Vec<(u64, u32)> = cfg
+            .pops
+            .iter()
+            .filter_map(|&(pi, off)| Some((t.spike_rec[pi].as_ref()?, off)))
+            .flat_map(|(rec, off)| {
+                rec.steps
+                    .iter()
+                    .zip(&rec.ids)
+                    .map(move |(&s, &i)| (s, off + i))
+            })
+            .collect();
+        let starts: Vec<u64> = (0..samples).map(|k| k * cfg.sample_steps).collect();
+        branching_factor(
+            &cfg.graph,
+            &spikes,
+            &starts,
+            cfg.sample_steps,
+            self.dt_ms,
+            &BranchingParams::default(),
+        )
+        .ok()
     }
 
     fn instance_summary(&self, t: &Tally) -> InstanceSummary {
@@ -764,6 +879,7 @@ impl Simulator {
             memory_bytes: self.memory.clone(),
             spikes_sha256: first.spikes_sha256,
             plasticity: BTreeMap::new(),
+            branching_factor: self.branching_report(),
             instances: if self.tallies.len() > 1 {
                 self.tallies
                     .iter()
@@ -839,10 +955,31 @@ struct BuiltMeta {
     pops: Vec<PopMeta>,
     out_degree: Vec<u32>,
     memory: MemoryBytes,
+    /// Per projection, for weight-monitored ones: (pre, post) local neuron of
+    /// each synapse in CSR order.
+    synapses: Vec<Option<(Vec<u32>, Vec<u32>)>>,
+    branching: Option<BranchingCfg>,
 }
 
-fn built_meta(b: &Built) -> BuiltMeta {
-    BuiltMeta {
+fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
+    let branching = match &net.monitors.branching {
+        None => None,
+        Some(m) => {
+            let pops: Vec<usize> = m
+                .populations
+                .iter()
+                .map(|p| net.population_index(p).expect("validated"))
+                .collect();
+            let (graph, offsets) = LiquidGraph::of_populations(b, &pops)?;
+            Some(BranchingCfg {
+                graph,
+                pops: pops.into_iter().zip(offsets).collect(),
+                sample_steps: ((m.sample_ms / b.dt_ms).round() as u64).max(1),
+            })
+        }
+    };
+    let monitored = |name: &str| net.monitors.weights.iter().any(|m| m.projection == name);
+    Ok(BuiltMeta {
         name: b.name.clone(),
         dt_ms: b.dt_ms,
         seed: b.seed,
@@ -860,5 +997,21 @@ fn built_meta(b: &Built) -> BuiltMeta {
             synapses: b.synapse_bytes() as u64,
             neurons: b.neuron_bytes() as u64,
         },
-    }
+        synapses: b
+            .projs
+            .iter()
+            .map(|p| {
+                monitored(&p.name).then(|| {
+                    let pre = (0..p.row_ptr.len().saturating_sub(1))
+                        .flat_map(|i| {
+                            let n = p.row_ptr[i + 1] - p.row_ptr[i];
+                            std::iter::repeat_n(i as u32, n as usize)
+                        })
+                        .collect();
+                    (pre, p.targets.clone())
+                })
+            })
+            .collect(),
+        branching,
+    })
 }

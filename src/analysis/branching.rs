@@ -132,6 +132,37 @@ impl Csr {
 }
 
 impl LiquidGraph {
+    /// The recurrent graph among populations `pops` (indices into `built.pops`, in
+    /// liquid-id order; repeats ignored) of a built network, with the liquid-id
+    /// offset of each of them. Every projection from one of them to one of them
+    /// contributes its synapses.
+    pub fn of_populations(built: &crate::build::Built, pops: &[usize]) -> Result<(Self, Vec<u32>)> {
+        let mut local = vec![None; built.pops.len()];
+        let mut offsets = vec![];
+        let mut n = 0u32;
+        for &i in pops {
+            let p = built.pops.get(i).ok_or_else(|| {
+                Error::Invalid(format!("no population with index {i} in the liquid"))
+            })?;
+            if local[i].is_none() {
+                local[i] = Some(n);
+                n += p.size;
+            }
+            offsets.push(local[i].expect("just set"));
+        }
+        let mut edges = vec![];
+        for pr in built.projs.iter() {
+            let (Some(a), Some(b)) = (local[pr.pre], local[pr.post]) else {
+                continue;
+            };
+            for i in 0..pr.row_ptr.len().saturating_sub(1) {
+                let (s0, s1) = (pr.row_ptr[i] as usize, pr.row_ptr[i + 1] as usize);
+                edges.extend(pr.targets[s0..s1].iter().map(|&t| (a + i as u32, b + t)));
+            }
+        }
+        Ok((Self::from_edges(n as usize, edges)?, offsets))
+    }
+
     /// Graph of `n` neurons from `(pre, post)` synapses. Repeated synapses count once,
     /// self-connections are dropped. An id `≥ n` is an [`Error::Invalid`] naming it.
     pub fn from_edges(n: usize, edges: impl IntoIterator<Item = (u32, u32)>) -> Result<Self> {

@@ -5,7 +5,7 @@ use astroglia::record::{plot::plot_raster, write_json_atomic};
 use astroglia::sim::{BackendKind, SimOptions, Simulator};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -262,6 +262,49 @@ fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes `weights_<projection>.png`: the monitor's snapshots (if any) and the
+/// final weights, binned over the rule's bounds.
+fn plot_projection_weights(
+    sim: &mut Simulator,
+    instance: usize,
+    dir: &Path,
+    name: &str,
+    p: &astroglia::sim::PlasticSummary,
+    rec: &astroglia::record::Recording,
+) -> anyhow::Result<()> {
+    use astroglia::record::WeightTrace;
+    let trace = rec.weights.iter().find(|w| w.projection == name);
+    let bins = trace.map_or(astroglia::sim::PlasticSummary::HIST_BINS, |t| {
+        t.bins as usize
+    });
+    let mut snaps: Vec<(f64, Vec<u64>)> = trace
+        .map(|t| {
+            t.steps
+                .iter()
+                .zip(t.hist.chunks(bins))
+                .map(|(&k, h)| (k as f64 * rec.dt_ms, h.to_vec()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let w = sim.weights(instance, name)?;
+    snaps.push((
+        rec.duration_ms,
+        WeightTrace::histogram(&w, p.w_min, p.w_max, bins),
+    ));
+    let file: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    astroglia::record::plot::plot_weights(
+        &dir.join(format!("weights_{file}.png")),
+        name,
+        p.w_min,
+        p.w_max,
+        &snaps,
+    )?;
+    Ok(())
+}
+
 fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wall = Instant::now();
     let mut net = Network::from_toml_file(&args.model)?;
@@ -340,6 +383,9 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
                 summary.model, seed, summary.duration_ms
             );
             plot_raster(&dir.join("raster.png"), &rec, &title)?;
+            for (pname, p) in &summary.plasticity {
+                plot_projection_weights(&mut sim, b, &dir, pname, p, &rec)?;
+            }
         }
     }
     summary.wall_s = wall.elapsed().as_secs_f64();
@@ -376,6 +422,14 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
                 p.w_min,
                 p.w_max,
                 100.0 * p.frac_below_10pct
+            );
+        }
+        if let Some(bf) = &summary.branching_factor {
+            let mean = bf.mean.map_or("-".to_string(), |m| format!("{m:.3}"));
+            let _ = writeln!(
+                text,
+                "  branching factor {mean} (mean of {} samples)",
+                bf.per_sample.len()
             );
         }
         let _ = writeln!(text, "  spikes_sha256 {}", summary.spikes_sha256);

@@ -517,27 +517,13 @@ fn liquid_graph(net: &mut Network, seed: u64, steps: u64, opts: &CompareOptions)
         )));
     }
     let built = crate::build::build(net, seed)?;
-    let mut offsets = vec![];
-    let mut local = vec![None; built.pops.len()];
-    let mut n = 0u32;
-    for &i in &pops {
-        local[i] = Some(n);
-        offsets.push((built.pops[i].name.clone(), n));
-        n += built.pops[i].size;
-    }
-    let mut edges = vec![];
-    for pr in built.projs.iter() {
-        let (Some(a), Some(b)) = (local[pr.pre], local[pr.post]) else {
-            continue;
-        };
-        for i in 0..pr.row_ptr.len().saturating_sub(1) {
-            let (s0, s1) = (pr.row_ptr[i] as usize, pr.row_ptr[i + 1] as usize);
-            for &t in &pr.targets[s0..s1] {
-                edges.push((a + i as u32, b + t));
-            }
-        }
-    }
-    let graph = LiquidGraph::from_edges(n as usize, edges)?;
+    let (graph, ids) = LiquidGraph::of_populations(&built, &pops)?;
+    let offsets: Vec<(String, u32)> = pops
+        .iter()
+        .zip(ids)
+        .map(|(&i, off)| (built.pops[i].name.clone(), off))
+        .collect();
+    let n = graph.len() as u32;
     if graph.n_edges() == 0 {
         return Err(Error::Usage(format!(
             "--bf-population {}: no projection connects these populations to each other",

@@ -370,6 +370,54 @@ pub struct Monitors {
     /// Astrocyte recorders (the depression rate A of every domain).
     #[serde(default)]
     pub astrocytes: Vec<AstrocyteMonitor>,
+    /// Weight snapshots and histograms of plastic projections.
+    #[serde(default)]
+    pub weights: Vec<WeightMonitor>,
+    /// Branching factor of a liquid (reported in the run summary).
+    #[serde(default)]
+    pub branching: Option<BranchingMonitor>,
+}
+
+/// Computes the branching factor (ALGORITHMS.md §1.7, see
+/// [`crate::analysis::branching`]) of the liquid formed by `populations` over
+/// consecutive samples of `sample_ms`; every spike of the liquid is recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BranchingMonitor {
+    /// Populations of the liquid, in liquid-id order.
+    pub populations: Vec<String>,
+    /// Sample length in ms (default 250, NALSM's); sample `k` covers
+    /// `[k, k + 1) · sample_ms`, and a trailing partial sample is left out.
+    #[serde(default = "default_sample_ms")]
+    pub sample_ms: f64,
+}
+
+fn default_sample_ms() -> f64 {
+    250.0
+}
+
+/// Snapshots a plastic projection's weights every `every` steps (at the steps
+/// where `step % every == 0`, like state monitors): a histogram over the rule's
+/// bounds always, and every weight when `full`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightMonitor {
+    /// Plastic projection (its `name`, or `from->to`).
+    pub projection: String,
+    /// Sampling period in steps (required: weights change slowly, and a full
+    /// snapshot of a large projection is large).
+    pub every: u32,
+    /// Keep every weight of every snapshot (default true); `false` keeps only
+    /// the histograms.
+    #[serde(default = "default_true")]
+    pub full: bool,
+    /// Equal-width histogram bins over `[w_min, w_max]` (default 20).
+    #[serde(default = "default_bins")]
+    pub bins: u32,
+}
+
+fn default_bins() -> u32 {
+    20
 }
 
 /// Records an astrocyte's A (one column per domain) every `every` steps.

@@ -475,6 +475,66 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             c.push(format!("{f}.every"), "must be at least 1".into());
         }
     }
+    for (i, m) in net.monitors.weights.iter().enumerate() {
+        let f = format!("monitors.weights[{i}]");
+        match net.projections.iter().find(|p| p.label() == m.projection) {
+            None => {
+                let known: Vec<String> = net.projections.iter().map(|p| p.label()).collect();
+                c.push(
+                    format!("{f}.projection"),
+                    format!(
+                        "unknown projection '{}' (known: {})",
+                        m.projection,
+                        known.join(", ")
+                    ),
+                );
+            }
+            Some(p) if p.plasticity.is_none() => c.push(
+                format!("{f}.projection"),
+                format!(
+                    "projection '{}' is not plastic: its weights never change",
+                    m.projection
+                ),
+            ),
+            Some(_) => {}
+        }
+        if net.monitors.weights[..i]
+            .iter()
+            .any(|o| o.projection == m.projection)
+        {
+            c.push(
+                format!("{f}.projection"),
+                format!("projection '{}' is already monitored", m.projection),
+            );
+        }
+        if m.every == 0 {
+            c.push(format!("{f}.every"), "must be at least 1".into());
+        }
+        if !(1..=10_000).contains(&m.bins) {
+            c.push(
+                format!("{f}.bins"),
+                format!("must be in 1..=10000, got {}", m.bins),
+            );
+        }
+    }
+    if let Some(m) = &net.monitors.branching {
+        let f = "monitors.branching";
+        if m.populations.is_empty() {
+            c.push(
+                format!("{f}.populations"),
+                "must name at least one population".into(),
+            );
+        }
+        for (k, p) in m.populations.iter().enumerate() {
+            c.pop(format!("{f}.populations[{k}]"), p);
+        }
+        if !(m.sample_ms.is_finite() && m.sample_ms >= dt * (1.0 - 1e-9)) {
+            c.push(
+                format!("{f}.sample_ms"),
+                format!("must be at least dt_ms ({dt}), got {}", m.sample_ms),
+            );
+        }
+    }
     for (i, m) in net.monitors.rate.iter().enumerate() {
         let f = format!("monitors.rate[{i}]");
         c.pop(format!("{f}.population"), &m.population);

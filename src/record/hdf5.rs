@@ -12,6 +12,11 @@
 //! states/<population>/<var>/times_ms f64 [n_samples]
 //! states/<population>/<var>/ids      u32 [n_ids]
 //! rates/<population>/rates_hz        f64 [n_bins]     attr: bin_ms (f64)
+//! weights/<projection>/              attrs: every (u32), w_min, w_max (f64), bins (u32)
+//! weights/<projection>/times_ms      f64 [n_snapshots]
+//! weights/<projection>/pre, post     u32 [n_synapses]  population-local ends, CSR order
+//! weights/<projection>/hist          u64 [n_snapshots, bins] counts over [w_min, w_max]
+//! weights/<projection>/values        f32 [n_snapshots, n_synapses] (absent: histograms only)
 //! ```
 //!
 //! Groups track link creation order, so populations read back (and list in
@@ -24,7 +29,7 @@ use ::hdf5::plist::group_create::LinkCreationOrder;
 use ::hdf5::types::VarLenUnicode;
 use ::hdf5::{File, Group, H5Type, IndexType, IterationOrder, Location};
 
-use super::{PopSpikes, RateTrace, Recording, StateTrace, TempFile};
+use super::{PopSpikes, RateTrace, Recording, StateTrace, TempFile, WeightTrace};
 use crate::{Error, Result};
 
 /// Root attributes written from the [`Recording`] itself; user attributes may
@@ -136,6 +141,30 @@ fn validate(rec: &Recording, attrs: &[(&str, String)]) -> std::result::Result<()
         }
     }
     let mut seen = HashSet::new();
+    for w in &rec.weights {
+        check_name("projection", &w.projection)?;
+        if !seen.insert(w.projection.as_str()) {
+            return Err(format!("duplicate weight projection '{}'", w.projection));
+        }
+        let (n, syn) = (w.steps.len(), w.pre.len());
+        if w.post.len() != syn
+            || w.hist.len() != n * w.bins as usize
+            || !(w.values.is_empty() || w.values.len() == n * syn)
+        {
+            return Err(format!(
+                "weights of '{}': {} snapshots, {} pre / {} post ends, {} bins: \
+                 {} counts and {} values do not fit",
+                w.projection,
+                n,
+                syn,
+                w.post.len(),
+                w.bins,
+                w.hist.len(),
+                w.values.len()
+            ));
+        }
+    }
+    let mut seen = HashSet::new();
     for (key, value) in attrs {
         check_name("attribute", key)?;
         if RESERVED_ATTRS.contains(key) {
@@ -202,8 +231,30 @@ fn write_file(path: &Path, rec: &Recording, attrs: &[(&str, String)]) -> ::hdf5:
         let ds = dataset_1d(&g, "rates_hz", &r.rates_hz)?;
         scalar_attr(&ds, "bin_ms", &r.bin_ms)?;
     }
+    let weights = ordered_group(&file, "weights")?;
+    for w in &rec.weights {
+        let g = ordered_group(&weights, &w.projection)?;
+        scalar_attr(&g, "every", &w.every)?;
+        scalar_attr(&g, "w_min", &w.w_min)?;
+        scalar_attr(&g, "w_max", &w.w_max)?;
+        scalar_attr(&g, "bins", &w.bins)?;
+        let times: Vec<f64> = w.steps.iter().map(|&k| k as f64 * rec.dt_ms).collect();
+        dataset_1d(&g, "times_ms", &times)?;
+        dataset_1d(&g, "pre", &w.pre)?;
+        dataset_1d(&g, "post", &w.post)?;
+        g.new_dataset::<u64>()
+            .shape((w.steps.len(), w.bins as usize))
+            .create("hist")?
+            .write_raw(w.hist.as_slice())?;
+        if !w.values.is_empty() {
+            g.new_dataset::<f32>()
+                .shape((w.steps.len(), w.pre.len()))
+                .create("values")?
+                .write_raw(w.values.as_slice())?;
+        }
+    }
     // Explicit close so flush errors surface here instead of in a drop.
-    drop((spikes, states, rates));
+    drop((spikes, states, rates, weights));
     file.close()
 }
 
@@ -326,6 +377,54 @@ fn read_recording(file: &File) -> ::hdf5::Result<Recording> {
             });
         }
     }
+
+    if let Some(weights) = optional_group(file, "weights") {
+        for name in members(&weights)? {
+            let g = weights.group(&name)?;
+            let times: Vec<f64> = g.dataset("times_ms")?.read_raw()?;
+            let pre: Vec<u32> = g.dataset("pre")?.read_raw()?;
+            let post: Vec<u32> = g.dataset("post")?.read_raw()?;
+            let bins: u32 = g.attr("bins")?.read_scalar()?;
+            let hist_ds = g.dataset("hist")?;
+            let n = times.len();
+            if pre.len() != post.len() || hist_ds.shape() != [n, bins as usize] {
+                return Err(format!(
+                    "weights/{name}: pre/post lengths {}/{} or hist shape {:?} do not fit \
+                     {n} snapshots × {bins} bins",
+                    pre.len(),
+                    post.len(),
+                    hist_ds.shape()
+                )
+                .into());
+            }
+            let values: Vec<f32> = if g.link_exists("values") {
+                let ds = g.dataset("values")?;
+                if ds.shape() != [n, pre.len()] {
+                    return Err(format!(
+                        "weights/{name}/values has shape {:?}, expected [{n}, {}]",
+                        ds.shape(),
+                        pre.len()
+                    )
+                    .into());
+                }
+                ds.read_raw()?
+            } else {
+                vec![]
+            };
+            rec.weights.push(WeightTrace {
+                projection: name,
+                every: g.attr("every")?.read_scalar()?,
+                w_min: g.attr("w_min")?.read_scalar()?,
+                w_max: g.attr("w_max")?.read_scalar()?,
+                pre,
+                post,
+                steps: to_steps(times),
+                values,
+                bins,
+                hist: hist_ds.read_raw()?,
+            });
+        }
+    }
     Ok(rec)
 }
 
@@ -397,6 +496,33 @@ mod tests {
                     population: "silent".into(),
                     bin_ms: 5.0,
                     rates_hz: vec![],
+                },
+            ],
+            weights: vec![
+                WeightTrace {
+                    projection: "in->exc".into(),
+                    every: 100,
+                    w_min: 0.0,
+                    w_max: 0.6,
+                    pre: vec![0, 0, 1],
+                    post: vec![2, 5, 0],
+                    steps: vec![0, 100],
+                    values: vec![0.1, 0.2, 0.3, 0.0, 0.6, 0.59],
+                    bins: 2,
+                    hist: vec![2, 1, 1, 2],
+                },
+                // Histograms only: no values dataset.
+                WeightTrace {
+                    projection: "ee".into(),
+                    every: 7,
+                    w_min: -1.0,
+                    w_max: 1.0,
+                    pre: vec![3],
+                    post: vec![4],
+                    steps: vec![0],
+                    values: vec![],
+                    bins: 3,
+                    hist: vec![0, 1, 0],
                 },
             ],
         }

@@ -72,6 +72,55 @@ pub struct Recording {
     pub states: Vec<StateTrace>,
     /// Population-rate recordings.
     pub rates: Vec<RateTrace>,
+    /// Weight snapshots of plastic projections.
+    pub weights: Vec<WeightTrace>,
+}
+
+/// Snapshots of a plastic projection's weights.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeightTrace {
+    /// Projection name.
+    pub projection: String,
+    /// Sampling interval in steps.
+    pub every: u32,
+    /// The rule's bounds: the histogram spans `[w_min, w_max]`.
+    pub w_min: f64,
+    /// Upper bound.
+    pub w_max: f64,
+    /// Presynaptic (population-local) neuron of each synapse, CSR order.
+    pub pre: Vec<u32>,
+    /// Postsynaptic (population-local) neuron of each synapse.
+    pub post: Vec<u32>,
+    /// Step of each snapshot.
+    pub steps: Vec<u64>,
+    /// Row-major weights, `steps.len()` rows × `pre.len()` columns; empty when
+    /// the monitor keeps histograms only.
+    pub values: Vec<f32>,
+    /// Bins per histogram.
+    pub bins: u32,
+    /// Row-major counts, `steps.len()` rows × `bins` columns; values outside the
+    /// bounds count in the end bins.
+    pub hist: Vec<u64>,
+}
+
+impl WeightTrace {
+    /// Counts of `w` in `bins` equal bins over `[w_min, w_max]`, out-of-range
+    /// values in the end bins.
+    ///
+    /// ```
+    /// use astroglia::record::WeightTrace;
+    /// assert_eq!(WeightTrace::histogram(&[0.0, 0.1, 0.5, 0.99, 1.0, 2.0], 0.0, 1.0, 2),
+    ///            vec![2, 4]);
+    /// ```
+    pub fn histogram(w: &[f32], w_min: f64, w_max: f64, bins: usize) -> Vec<u64> {
+        let mut hist = vec![0u64; bins];
+        let range = w_max - w_min;
+        for &x in w {
+            let b = ((x as f64 - w_min) / range * bins as f64).floor();
+            hist[(b.max(0.0) as usize).min(bins - 1)] += 1;
+        }
+        hist
+    }
 }
 
 /// Writes `bytes` to `path` atomically: readers see either the old file or

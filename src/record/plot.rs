@@ -18,6 +18,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{write_atomic, Recording};
 use crate::{Error, Result};
 
+mod weights;
+pub use weights::plot_weights;
+
 /// Raster image size in pixels.
 const RASTER_SIZE: (u32, u32) = (1200, 700);
 /// Histogram image size in pixels.

@@ -13,6 +13,7 @@ mod gpu_parity;
 mod gpu_plasticity;
 mod gpu_size;
 mod izhikevich_presets;
+mod monitors;
 mod reference_networks;
 mod single_neuron;
 mod stdp;

@@ -393,7 +393,9 @@ impl GpuBackend {
         }
         if let Some(pr) = net.projs.iter().find(|p| {
             p.plastic.as_ref().is_some_and(|pl| {
-                pl.hlop.is_some() || pl.modulation.is_some() || !matches!(pl.rule.third, crate::plasticity::three_factor::Third::None)
+                pl.hlop.is_some()
+                    || pl.modulation.is_some()
+                    || !matches!(pl.rule.third, crate::plasticity::three_factor::Third::None)
             })
         }) {
             return Err(crate::Error::Invalid(format!(
