@@ -87,7 +87,7 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments or model file).
+/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments, model or data file).
 fn main() -> ExitCode {
     astroglia::backend::gpu::quiet_device_select();
     let cli = Cli::parse();
@@ -98,7 +98,11 @@ fn main() -> ExitCode {
             let bad_input = e.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<astroglia::Error>(),
-                    Some(astroglia::Error::Model { .. } | astroglia::Error::Io { .. })
+                    Some(
+                        astroglia::Error::Model { .. }
+                            | astroglia::Error::Io { .. }
+                            | astroglia::Error::Data { .. }
+                    )
                 )
             });
             ExitCode::from(if bad_input { 2 } else { 1 })
