@@ -8,7 +8,10 @@
 use crate::error::{Error, Result};
 
 pub mod events;
+pub mod idx;
+pub mod mnist;
 pub mod nmnist;
+pub mod shd;
 
 pub use events::{Event, Events, Sensor};
 
