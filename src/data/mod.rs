@@ -5,8 +5,20 @@
 //! Every reader implements [`SampleSource`]: labelled samples addressed by index,
 //! read lazily where the format allows. Every problem with a file is an
 //! [`Error::Data`](crate::Error::Data) naming the file and what is wrong.
+//!
+//! ```
+//! use astroglia::data::{digits::Digits, encode, SampleSource, SampleData};
+//! let mut digits = Digits::embedded().unwrap();
+//! assert_eq!((digits.len(), digits.n_classes(), digits.n_channels()), (1797, 10, 64));
+//! let sample = digits.get(0).unwrap();
+//! let SampleData::Image { pixels, .. } = &sample.data else { unreachable!() };
+//! let spikes = encode::poisson(pixels, 100.0, 1.0, 50, 7).unwrap();
+//! assert_eq!((sample.label, spikes.steps.len()), (0, 50));
+//! ```
 use crate::error::{Error, Result};
 
+pub mod digits;
+pub mod encode;
 pub mod events;
 pub mod idx;
 pub mod mnist;
