@@ -1,10 +1,13 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
-//! CPU–GPU parity, batches, a 20M-synapse network and a leak check on the GPU.
+//! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU, and
+//! dataset readers and encoders on real and malformed files.
 mod astrocyte;
 mod bad_models;
 mod batch;
 mod cli;
+mod data;
+mod data_malformed;
 mod determinism;
 mod gpu_leak;
 mod gpu_parity;
