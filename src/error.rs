@@ -54,6 +54,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A data file (dataset, recording, image set) is missing, unreadable or malformed.
+    #[error("{}: {message}", path.display())]
+    Data {
+        /// The file (or folder) concerned.
+        path: PathBuf,
+        /// What is wrong with it, naming the dataset, record or line where known.
+        message: String,
+    },
     /// A state variable became NaN or infinite.
     #[error("numerical blow-up: population '{population}' has a non-finite {var} at step {step}")]
     NonFinite {
@@ -79,6 +87,16 @@ impl Error {
         Error::Io {
             path: path.into(),
             message: err.to_string(),
+        }
+    }
+}
+
+impl Error {
+    /// A [`Error::Data`] problem with `path`.
+    pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Data {
+            path: path.into(),
+            message: message.into(),
         }
     }
 }

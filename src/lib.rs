@@ -36,6 +36,7 @@ pub mod analysis;
 pub mod backend;
 pub mod build;
 pub mod connect;
+pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod model;

@@ -131,7 +131,7 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments or model file).
+/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments, model or data file).
 fn main() -> ExitCode {
     astroglia::backend::gpu::quiet_device_select();
     let cli = Cli::parse();
@@ -147,6 +147,7 @@ fn main() -> ExitCode {
                             | astroglia::Error::Rules { .. }
                             | astroglia::Error::Usage(_)
                             | astroglia::Error::Io { .. }
+                            | astroglia::Error::Data { .. }
                     )
                 )
             });

@@ -1,12 +1,15 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
-//! CPU–GPU parity, batches, a 20M-synapse network and a leak check on the GPU,
-//! STDP on the CPU and its parity on the GPU.
+//! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU,
+//! plasticity on both backends, monitors, rule comparison, and dataset readers
+//! and encoders on real and malformed files.
 mod astrocyte;
 mod bad_models;
 mod batch;
 mod cli;
 mod compare;
+mod data;
+mod data_malformed;
 mod determinism;
 mod gpu_leak;
 mod gpu_parity;
