@@ -40,6 +40,7 @@ pub mod error;
 pub mod model;
 pub mod neuron;
 pub mod plasticity;
+pub mod readout;
 pub mod record;
 pub mod rng;
 pub mod sim;
