@@ -1,6 +1,7 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
-//! CPU–GPU parity, batches, a 20M-synapse network and a leak check on the GPU.
+//! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU, and
+//! the readout classifiers.
 mod astrocyte;
 mod bad_models;
 mod batch;
@@ -10,6 +11,7 @@ mod gpu_leak;
 mod gpu_parity;
 mod gpu_size;
 mod izhikevich_presets;
+mod readout;
 mod reference_networks;
 mod single_neuron;
 mod stdp;
