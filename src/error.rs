@@ -79,6 +79,10 @@ pub enum Error {
     /// A request the network cannot serve (unknown population, variable, ...).
     #[error("{0}")]
     Invalid(String),
+    /// A readout got inconsistent data or settings: mismatched lengths, labels out
+    /// of range, non-finite features, a singular system, a diverging optimiser.
+    #[error("readout: {0}")]
+    Readout(String),
 }
 
 impl Error {

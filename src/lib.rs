@@ -42,6 +42,7 @@ pub mod experiment;
 pub mod model;
 pub mod neuron;
 pub mod plasticity;
+pub mod readout;
 pub mod record;
 pub mod rng;
 pub mod sim;

@@ -1,8 +1,8 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
 //! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU,
-//! plasticity on both backends, monitors, rule comparison, and dataset readers
-//! and encoders on real and malformed files.
+//! plasticity on both backends, monitors, rule comparison, dataset readers and
+//! encoders on real and malformed files, and the readout classifiers.
 mod astrocyte;
 mod bad_models;
 mod batch;
@@ -17,6 +17,7 @@ mod gpu_plasticity;
 mod gpu_size;
 mod izhikevich_presets;
 mod monitors;
+mod readout;
 mod reference_networks;
 mod single_neuron;
 mod stdp;
