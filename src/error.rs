@@ -43,6 +43,15 @@ pub enum Error {
         /// Every problem found, in file order.
         issues: Vec<ModelIssue>,
     },
+    /// An experiment file is invalid; every problem found is listed, located like
+    /// [`Error::Model`]'s.
+    #[error("{source_name}: invalid experiment: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Experiment {
+        /// The file.
+        source_name: String,
+        /// Every problem found, in file order.
+        issues: Vec<ModelIssue>,
+    },
     /// A command-line argument does not fit the model (unknown projection, ...).
     #[error("{0}")]
     Usage(String),

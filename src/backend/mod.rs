@@ -112,6 +112,33 @@ pub trait Backend {
         astro: usize,
         out: &mut Vec<f32>,
     ) -> crate::Result<()>;
+    /// Returns `instance` to the state it had when built, as at the start of a new
+    /// sample: neuron state, delay rings, spike-source positions, plasticity
+    /// traces, eligibilities, modulator, error and astrocytes. Plastic weights
+    /// (see [`Backend::write_weights`]), an HLOP subspace and spike-source events
+    /// set by [`Backend::set_spike_source`] are kept. Steps then count from 0
+    /// again: per-step randomness is keyed by the step, so a sample run after a
+    /// reset sees the same noise whatever ran before it.
+    fn reset(&mut self, instance: usize) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "the {} backend cannot reset instance {instance} between samples yet",
+            self.name()
+        )))
+    }
+    /// Replaces the events of spike-source population `pop` of `instance` with
+    /// `events` (`(step, local id)`, sorted by step then id, ids within the
+    /// population) and rewinds it to its first event.
+    fn set_spike_source(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        _events: Vec<(u64, u32)>,
+    ) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "the {} backend cannot set the spikes of population {pop} of instance {instance} yet",
+            self.name()
+        )))
+    }
     /// Runs steps `first..first + n` in schedule order. Backends override it to batch steps.
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         for step in first..first + n {

@@ -18,7 +18,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{write_atomic, Recording};
 use crate::{Error, Result};
 
+mod confusion;
 mod weights;
+pub use confusion::plot_confusion;
 pub use weights::plot_weights;
 
 /// Raster image size in pixels.

@@ -38,6 +38,9 @@ pub(super) struct Instance {
     plastic: Vec<Option<PlasticState>>,
     /// Per astrocyte: its state.
     astros: Vec<AstroState>,
+    /// Per population: its dynamics as built (None for spike sources), restored
+    /// by [`Instance::reset`].
+    initial: Vec<Option<Dynamics>>,
     /// Worker pool for neuron updates (None: single-threaded).
     pool: Option<rayon::ThreadPool>,
 }
@@ -216,8 +219,17 @@ impl Instance {
         for (st, b) in astros.iter().zip(net.astros.iter()) {
             apply_modulation(st, b, &net.projs, &mut plastic);
         }
+        let initial = net
+            .pops
+            .iter()
+            .map(|p| match p.dynamics {
+                Dynamics::SpikeSource(_) => None,
+                _ => Some(p.dynamics.clone()),
+            })
+            .collect();
         Instance {
             astros,
+            initial,
             plastic,
             routes,
             depth,
@@ -701,6 +713,67 @@ impl Instance {
             .ok_or_else(|| crate::Error::Invalid(format!("no astrocyte with index {astro}")))?;
         out.clear();
         out.extend_from_slice(&st.a);
+        Ok(())
+    }
+
+    /// Back to the state as built, keeping plastic weights, HLOP subspaces and
+    /// spike-source events (see `Backend::reset`).
+    pub(super) fn reset(&mut self) {
+        for (pop, init) in self.net.pops.iter_mut().zip(&self.initial) {
+            if let Some(d) = init {
+                pop.dynamics = d.clone();
+            }
+        }
+        self.rings.iter_mut().for_each(|r| r.fill(0));
+        self.i_ext.iter_mut().for_each(|v| v.fill(0.0));
+        self.ext_live.fill(false);
+        self.current_sig.fill(None);
+        self.step_spikes.iter_mut().for_each(Vec::clear);
+        self.source_ptr.fill(0);
+        self.pending.clear();
+        for (st, pr) in self.plastic.iter_mut().zip(self.net.projs.iter()) {
+            if let (Some(st), Some(pl)) = (st, &pr.plastic) {
+                st.reset(pl);
+            }
+        }
+        self.astros = self.net.astros.iter().map(AstroState::new).collect();
+        for (st, b) in self.astros.iter().zip(self.net.astros.iter()) {
+            apply_modulation(st, b, &self.net.projs, &mut self.plastic);
+        }
+    }
+
+    /// New events for spike-source population `pop`, from its first one.
+    pub(super) fn set_spike_source(
+        &mut self,
+        pop: usize,
+        events: Vec<(u64, u32)>,
+    ) -> crate::Result<()> {
+        let p = self
+            .net
+            .pops
+            .get_mut(pop)
+            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        let Dynamics::SpikeSource(ev) = &mut p.dynamics else {
+            return Err(crate::Error::Invalid(format!(
+                "population '{}' is not a spike source",
+                p.name
+            )));
+        };
+        if let Some(&(step, id)) = events.iter().find(|e| e.1 >= p.size) {
+            return Err(crate::Error::Invalid(format!(
+                "spike source '{}': id {id} at step {step} is outside its {} neurons",
+                p.name, p.size
+            )));
+        }
+        if let Some(w) = events.windows(2).find(|w| w[1] <= w[0]) {
+            return Err(crate::Error::Invalid(format!(
+                "spike source '{}': events must be sorted by step, then id, without \
+                 repeats; {:?} follows {:?}",
+                p.name, w[1], w[0]
+            )));
+        }
+        *ev = events;
+        self.source_ptr[pop] = 0;
         Ok(())
     }
 

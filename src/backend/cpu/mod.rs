@@ -200,6 +200,20 @@ impl Backend for CpuBackend {
         self.instance(instance)?.read_trace(proj, var, out)
     }
 
+    fn reset(&mut self, instance: usize) -> crate::Result<()> {
+        self.instance_mut(instance)?.reset();
+        Ok(())
+    }
+
+    fn set_spike_source(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        events: Vec<(u64, u32)>,
+    ) -> crate::Result<()> {
+        self.instance_mut(instance)?.set_spike_source(pop, events)
+    }
+
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {
         super::check_batch_len(out.len(), self.instances.len())?;
         for (inst, o) in self.instances.iter_mut().zip(out) {

@@ -61,6 +61,18 @@ impl PlasticState {
         }
     }
 
+    /// Zero traces, eligibility, modulator and error; the rule's own coefficients
+    /// (an astrocyte re-applies its own after a reset). Weights and HLOP stay.
+    pub(super) fn reset(&mut self, pl: &BuiltPlastic) {
+        for t in self.pre.iter_mut().chain(self.post.iter_mut()) {
+            t.fill(0.0);
+        }
+        self.elig.fill(0.0);
+        self.error.fill(0.0);
+        self.modulator = 0.0;
+        self.coef = vec![pl.rule.coef];
+    }
+
     /// The trace `var` (`r1`, `r2`, `o1`, `o2`), when it exists.
     pub(super) fn trace(&self, var: &str) -> Option<&[f32]> {
         let t = match var {
