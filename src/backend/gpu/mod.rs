@@ -11,14 +11,18 @@
 //! neuron updates, then `args` turns the step's spikes into an indirect dispatch
 //! of `propagate`; with plastic projections, the same indirect dispatch delivers
 //! through their current weights and runs the spike phases of the rules
-//! (`plasticity.rs`, `shaders/plasticity.wgsl`). Spikes are appended as (step, id)
+//! (`plasticity.rs`, `shaders/plasticity.wgsl`), then the three-factor updates
+//! (`shaders/three_factor.wgsl`) and the astrocytes (`shaders/astrocyte.wgsl`).
+//! Modulators, errors and HLOP rows change only between runs
+//! ([`Backend::third_factor`] writes them to the device). Spikes are appended as (step, id)
 //! pairs to one device record with an atomic counter and read back once per
 //! `run`; `drain_spikes` sorts them.
 //!
 //! Batches ([`GpuBackend::batched`]): B instances share the connectivity,
 //! parameters and input tables (uploaded once); per-instance arrays (neuron state,
-//! i_ext, delay rings, non-finite flags, Philox keys, plastic weights, traces and
-//! coefficients) hold the instances one after the other, instance-major. Every
+//! i_ext, delay rings, non-finite flags, Philox keys, plastic weights, traces,
+//! coefficients, third factors, HLOP rows and astrocyte states) hold the instances
+//! one after the other, instance-major. Every
 //! per-neuron dispatch covers all instances with workgroup z = instance; all
 //! instances append to the one spike record, instance b's entries as
 //! (step, id + b × n_total), so the indirect propagate dispatch is sized by the
