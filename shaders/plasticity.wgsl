@@ -175,7 +175,7 @@ fn bump(nearest: bool, x: f32) -> f32 {
     return x + 1.0;
 }
 
-// The coefficients of rule `r` (index k) for postsynaptic neuron `i` of instance
+// The coefficients of rule `r` for postsynaptic neuron `i` of instance
 // `b` (CPU `coef_of`).
 fn coef_of(r: Rule, b: u32, i: u32) -> vec4<f32> {
     var d = 0u;

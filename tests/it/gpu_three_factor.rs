@@ -434,6 +434,24 @@ fn astrocyte_matches_cpu_step_by_step() {
     }
 }
 
+/// An astrocyte that modulates nothing, in a network without plasticity, still
+/// integrates the liquid's spikes alike.
+#[test]
+fn astrocyte_without_plastic_projections_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut net = liquid([1, 2, 1], 1.0, 200.0);
+    net.astrocytes[0].modulates.clear();
+    net.projections.iter_mut().for_each(|p| p.plasticity = None);
+    let mut p = Pair::new(&ctx, &net, 4, 1);
+    p.run_ms(200.0);
+    if exact(&ctx) {
+        let (c, g) = p.hashes();
+        assert_eq!(c, g);
+        let a = same_astrocyte("no plasticity", &mut p, 0);
+        assert!(a[0] != a[1], "{a:?}");
+    }
+}
+
 #[test]
 fn gpu_third_factor_and_astrocyte_errors_read_as_on_cpu() {
     let Some(ctx) = gpu() else { return };

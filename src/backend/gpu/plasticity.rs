@@ -369,6 +369,11 @@ impl GpuPlasticity {
             "plasticity traces",
             u64::from(layout.t_stride) * batch as u64 * 4,
         )?;
+        if coef.is_empty() {
+            // Astrocytes without plastic projections still bind the array, and a
+            // binding holds at least one element.
+            coef.push([0.0; 4]);
+        }
         let coef = storage(ctx, "plasticity coefficients", bytemuck::cast_slice(&coef))?;
         let hlop_layout = HlopLayout::new(&layout.slots, vec![0; layout.slots.len()], 1)?;
         let hlop_buf = storage_sized(ctx, "HLOP rows", 4)?;
