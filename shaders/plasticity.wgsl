@@ -6,6 +6,13 @@
 // instance goes in the same four dispatches: projections have disjoint state, so
 // interleaving them cannot change a bit.
 //
+// Three-factor rules share these phases: reward-modulated STDP (REWARD) decays its
+// eligibility trace with the other traces and sends the spike phases' changes to
+// it instead of the weight, unclipped; the delta rule (DELTA) only decays and bumps
+// its presynaptic trace r1. Their weight updates follow in three_factor.wgsl.
+// Astrocyte-modulated NALSM projections read the coefficients of the
+// postsynaptic neuron's domain, which astrocyte.wgsl rewrites after these phases.
+//
 // The spike entry points read the step's record entries [ctl[2], ctl[1]), set by
 // propagate's `args`, through the same indirect dispatch as `propagate`: one
 // workgroup per spike, its invocations striding the row or column. A synapse lies
@@ -29,13 +36,21 @@ struct Step {
 }
 
 struct Plastic {
-    // Plastic projections: entries of `rules`, and of `coef` per instance.
+    // Plastic projections: entries of `rules`, and of `third` per instance.
     n_rules: u32,
     // Weights of one instance: instance b's block starts at b * w_stride.
     w_stride: u32,
-    // Traces of one instance: instance b's block starts at b * t_stride.
+    // Traces (and eligibilities, errors) of one instance: instance b's block
+    // starts at b * t_stride.
     t_stride: u32,
-    _pad: u32,
+    // Coefficients of one instance: instance b's block starts at b * coef_stride.
+    coef_stride: u32,
+    // HLOP rows and scratch of one instance, and where its x regions start
+    // (three_factor.wgsl).
+    h_stride: u32,
+    x_base: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // One plastic projection (src/backend/gpu/shaders.rs `RuleParams`).
@@ -47,12 +62,14 @@ struct Rule {
     post_gid0: u32,
     n_post: u32,
     n_syn: u32,
-    // NEAREST | MULTIPLICATIVE | TRIPLET.
+    // NEAREST | MULTIPLICATIVE | TRIPLET | REWARD | DELTA | HLOP | SPIKING.
     flags: u32,
     // First weight of the projection in an instance's block (synapses in CSR order).
     w_at: u32,
     // In an instance's trace block: r1 [n_pre] then, with the triplet terms,
-    // r2 [n_pre]; o1 [n_post] then o2 [n_post]. Projections follow each other.
+    // r2 [n_pre]; o1 [n_post] then o2 [n_post]; then the eligibility [n_syn]
+    // (REWARD, at e_at) or the error [n_post] (DELTA, at err_at); the rule's
+    // entries end at t_end. Projections follow each other.
     r_at: u32,
     o_at: u32,
     // First synapse of the projection in propagate's `targets`.
@@ -71,11 +88,35 @@ struct Rule {
     w_max: f32,
     // 1 / (w_max - w_min).
     inv_range: f32,
+    e_at: u32,
+    err_at: u32,
+    t_end: u32,
+    // In an instance's coefficient block: the rule's coefficients, one per
+    // astrocyte domain; `dom_at` (in `idx`) the domain of each postsynaptic
+    // neuron, or NONE for a single set.
+    coef_at: u32,
+    dom_at: u32,
+    // REWARD: per-step eligibility decay; REWARD and DELTA: learning rate.
+    decay_e: f32,
+    lr: f32,
+    // HLOP (three_factor.wgsl), in an instance's HLOP block: frozen rows
+    // [k_cap × n_pre] at h_at, their drives y [k_cap] at y_at, the projected
+    // trace [n_pre] at x_at; SPIKING quantises y with scale and levels.
+    h_at: u32,
+    y_at: u32,
+    x_at: u32,
+    k_cap: u32,
+    q_scale: f32,
+    q_levels: f32,
 }
 
 const NEAREST: u32 = 1u;
 const MULTIPLICATIVE: u32 = 2u;
 const TRIPLET: u32 = 4u;
+const REWARD: u32 = 8u;
+const DELTA: u32 = 16u;
+const HLOP: u32 = 32u;
+const SPIKING: u32 = 64u;
 const NONE: u32 = 0xffffffffu;
 const WG: u32 = 64u;
 
@@ -90,8 +131,9 @@ const WG: u32 = 64u;
 @group(1) @binding(5) var<storage, read> targets: array<u32>;
 @group(1) @binding(6) var<storage, read_write> weights: array<f32>;
 @group(1) @binding(7) var<storage, read_write> traces: array<f32>;
-// [c_pre2, c_pre3, c_post2, c_post3] of rule k in instance b at b * n_rules + k:
-// a buffer, not constants, so that a modulator can rewrite them on the device.
+// [c_pre2, c_pre3, c_post2, c_post3] of rule k in instance b at
+// b * coef_stride + coef_at (+ domain): a buffer, not constants, because
+// astrocytes rewrite them on the device.
 @group(1) @binding(8) var<storage, read> coef: array<vec4<f32>>;
 
 // stdp.rs `apply`: the change under the weight dependence, then f32::clamp written
@@ -133,6 +175,16 @@ fn bump(nearest: bool, x: f32) -> f32 {
     return x + 1.0;
 }
 
+// The coefficients of rule `r` for postsynaptic neuron `i` of instance
+// `b` (CPU `coef_of`).
+fn coef_of(r: Rule, b: u32, i: u32) -> vec4<f32> {
+    var d = 0u;
+    if (r.dom_at != NONE) {
+        d = idx[r.dom_at + i];
+    }
+    return coef[b * pl.coef_stride + r.coef_at + d];
+}
+
 // The spike of workgroup `wid`: (instance, global id), or x = NONE past the step's
 // spikes.
 fn spike(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
@@ -145,25 +197,36 @@ fn spike(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
     return vec2<u32>(inst, tagged - inst * st.n_total);
 }
 
-// Every trace of every instance by one step (workgroup z = instance).
+// Every trace (and eligibility) of every instance by one step (workgroup z =
+// instance); errors stay, and the delta rule's postsynaptic traces too (the CPU
+// never touches them).
 @compute @workgroup_size(64)
 fn decay(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = g.x + g.y * nwg.x * WG;
     if (i >= pl.t_stride) {
         return;
     }
-    // Rules lie in trace order: the first one whose traces end past i holds it.
+    // Rules lie in trace order: the first one whose entries end past i holds it.
     for (var k = 0u; k < pl.n_rules; k++) {
         let r = rules[k];
-        let per = select(1u, 2u, (r.flags & TRIPLET) != 0u);
-        if (i >= r.o_at + per * r.n_post) {
+        if (i >= r.t_end) {
             continue;
         }
+        let per = select(1u, 2u, (r.flags & TRIPLET) != 0u);
         var d = r.decay_o1;
         if (i < r.o_at) {
             d = select(r.decay_r1, r.decay_r2, i - r.r_at >= r.n_pre);
-        } else if (i - r.o_at >= r.n_post) {
-            d = r.decay_o2;
+        } else if (i - r.o_at < per * r.n_post) {
+            if ((r.flags & DELTA) != 0u) {
+                return;
+            }
+            if (i - r.o_at >= r.n_post) {
+                d = r.decay_o2;
+            }
+        } else if ((r.flags & REWARD) != 0u) {
+            d = r.decay_e;
+        } else {
+            return;
         }
         let at = g.z * pl.t_stride + i;
         traces[at] = traces[at] * d;
@@ -187,20 +250,26 @@ fn on_pre(
     for (var k = 0u; k < pl.n_rules; k++) {
         let r = rules[k];
         let j = sp.y - r.pre_gid0;
-        if (sp.y < r.pre_gid0 || j >= r.n_pre) {
+        if (sp.y < r.pre_gid0 || j >= r.n_pre || (r.flags & DELTA) != 0u) {
             continue;
         }
         var r2 = 0.0;
         if ((r.flags & TRIPLET) != 0u) {
             r2 = traces[tb + r.r_at + r.n_pre + j];
         }
-        let c = coef[sp.x * pl.n_rules + k];
+        let reward = (r.flags & REWARD) != 0u;
         let a = idx[r.row_at + j];
         let b = idx[r.row_at + j + 1u];
         for (var s = a + lid; s < b; s += WG) {
-            let o1 = traces[tb + r.o_at + targets[r.syn_at + s]];
-            let at = wb + r.w_at + s;
-            weights[at] = apply(r, weights[at], dw_pre(c, o1, r2));
+            let t = targets[r.syn_at + s];
+            let dw = dw_pre(coef_of(r, sp.x, t), traces[tb + r.o_at + t], r2);
+            if (reward) {
+                let at = tb + r.e_at + s;
+                traces[at] = traces[at] + dw;
+            } else {
+                let at = wb + r.w_at + s;
+                weights[at] = apply(r, weights[at], dw);
+            }
         }
     }
 }
@@ -221,26 +290,34 @@ fn on_post(
     for (var k = 0u; k < pl.n_rules; k++) {
         let r = rules[k];
         let i = sp.y - r.post_gid0;
-        if (sp.y < r.post_gid0 || i >= r.n_post) {
+        if (sp.y < r.post_gid0 || i >= r.n_post || (r.flags & DELTA) != 0u) {
             continue;
         }
         var o2 = 0.0;
         if ((r.flags & TRIPLET) != 0u) {
             o2 = traces[tb + r.o_at + r.n_post + i];
         }
-        let c = coef[sp.x * pl.n_rules + k];
+        let c = coef_of(r, sp.x, i);
+        let reward = (r.flags & REWARD) != 0u;
         let a = idx[r.col_at + i];
         let b = idx[r.col_at + i + 1u];
         for (var e = a + lid; e < b; e += WG) {
             let s = idx[r.ent_at + e];
             let r1 = traces[tb + r.r_at + idx[r.ent_at + r.n_syn + e]];
-            let at = wb + r.w_at + s;
-            weights[at] = apply(r, weights[at], dw_post(c, r1, o2));
+            let dw = dw_post(c, r1, o2);
+            if (reward) {
+                let at = tb + r.e_at + s;
+                traces[at] = traces[at] + dw;
+            } else {
+                let at = wb + r.w_at + s;
+                weights[at] = apply(r, weights[at], dw);
+            }
         }
     }
 }
 
-// The spiking neuron's traces, one rule per invocation.
+// The spiking neuron's traces, one rule per invocation (the delta rule has no
+// postsynaptic trace to bump).
 @compute @workgroup_size(64)
 fn bump_traces(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -265,7 +342,7 @@ fn bump_traces(
             }
         }
         let i = sp.y - r.post_gid0;
-        if (sp.y >= r.post_gid0 && i < r.n_post) {
+        if (sp.y >= r.post_gid0 && i < r.n_post && (r.flags & DELTA) == 0u) {
             let at = tb + r.o_at + i;
             traces[at] = bump(nearest, traces[at]);
             if (triplet) {

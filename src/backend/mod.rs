@@ -151,6 +151,51 @@ pub trait Backend {
     }
 }
 
+/// The checks every backend makes on third-factor command `cmd` to projection
+/// `pr` (`n_post` postsynaptic neurons), with the same messages.
+pub(crate) fn check_third_factor(
+    pr: &crate::build::BuiltProj,
+    n_post: usize,
+    cmd: &ThirdFactor<'_>,
+) -> crate::Result<()> {
+    use crate::plasticity::three_factor::Third;
+    let bad = |what: &str| {
+        Err(crate::Error::Invalid(format!(
+            "projection '{}' {what}",
+            pr.name
+        )))
+    };
+    let Some(pl) = &pr.plastic else {
+        return bad("is not plastic");
+    };
+    match (cmd, pl.rule.third) {
+        (ThirdFactor::Modulator(m), Third::Reward { .. }) => {
+            if !m.is_finite() {
+                return bad(&format!("got a non-finite modulator {m}"));
+            }
+        }
+        (ThirdFactor::Modulator(_), _) => return bad("has no reward_stdp rule"),
+        (ThirdFactor::Error(e), Third::Delta { .. }) => {
+            if e.len() != n_post {
+                return bad(&format!(
+                    "has {n_post} postsynaptic neurons, got {} errors",
+                    e.len()
+                ));
+            }
+            if let Some(x) = e.iter().find(|x| !x.is_finite()) {
+                return bad(&format!("got a non-finite error {x}"));
+            }
+        }
+        (ThirdFactor::Error(_), _) => return bad("has no delta rule"),
+        (ThirdFactor::HlopLearn { .. } | ThirdFactor::HlopTask { .. }, _) => {
+            if pl.hlop.is_none() {
+                return bad("has no hlop");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `w` clipped to the bounds of plastic projection `pr` (as the rule clips), or
 /// the error every backend gives for weights the projection cannot take.
 pub(crate) fn clipped_weights(pr: &crate::build::BuiltProj, w: &[f32]) -> crate::Result<Vec<f32>> {

@@ -21,14 +21,14 @@ use std::sync::Arc;
 
 /// A plasticity rule under test, for the excitatory projections and, optionally,
 /// the inhibitory one.
-struct Case {
-    name: &'static str,
-    exc: Plasticity,
-    inh: Option<Plasticity>,
+pub(super) struct Case {
+    pub name: &'static str,
+    pub exc: Plasticity,
+    pub inh: Option<Plasticity>,
 }
 
 /// Excitatory weight bound of the test network, pA.
-const W_EXC: f64 = 4.0;
+pub(super) const W_EXC: f64 = 4.0;
 
 fn pair(pairing: Pairing, dep: WeightDependence) -> Plasticity {
     Plasticity::Stdp(StdpParams {
@@ -101,7 +101,7 @@ fn cases() -> Vec<Case> {
 /// (exponential currents) with fixed-probability recurrence. Plastic: input → E,
 /// E → E (per-synapse delays 0.1–3 ms) and E → I under `exc`, and I → E under
 /// `inh` when given (else static).
-fn network(case: &Case, ms: f64) -> Network {
+pub(super) fn network(case: &Case, ms: f64) -> Network {
     let mut net = Network::new(0.1, ms);
     net.add_population(Population::new(
         "in",
@@ -166,7 +166,7 @@ fn network(case: &Case, ms: f64) -> Network {
 }
 
 /// Names of the plastic projections of `net`.
-fn plastic(net: &Network) -> Vec<String> {
+pub(super) fn plastic(net: &Network) -> Vec<String> {
     net.projections
         .iter()
         .filter(|p| p.plasticity.is_some())
@@ -174,12 +174,12 @@ fn plastic(net: &Network) -> Vec<String> {
         .collect()
 }
 
-fn bits(x: &[f32]) -> Vec<u32> {
+pub(super) fn bits(x: &[f32]) -> Vec<u32> {
     x.iter().map(|v| v.to_bits()).collect()
 }
 
 /// The first index where `a` and `b` differ in bits, for messages.
-fn first_diff(a: &[f32], b: &[f32]) -> Option<(usize, f32, f32)> {
+pub(super) fn first_diff(a: &[f32], b: &[f32]) -> Option<(usize, f32, f32)> {
     if a.len() != b.len() {
         return Some((a.len().min(b.len()), f32::NAN, f32::NAN));
     }
@@ -191,7 +191,7 @@ fn first_diff(a: &[f32], b: &[f32]) -> Option<(usize, f32, f32)> {
 /// Asserts that instance `b` of both simulators has bit-identical weights and
 /// traces on every plastic projection; returns the fraction of weights that moved
 /// from their initial value and the fraction at a bound.
-fn assert_same_state(
+pub(super) fn assert_same_state(
     what: &str,
     net: &Network,
     cpu: &mut Simulator,
@@ -236,12 +236,12 @@ fn assert_same_state(
     (moved as f64 / total as f64, at_bound as f64 / total as f64)
 }
 
-fn gpu_sim(ctx: &Arc<GpuContext>, net: &Network, built: &Built) -> Simulator {
+pub(super) fn gpu_sim(ctx: &Arc<GpuContext>, net: &Network, built: &Built) -> Simulator {
     let backend = GpuBackend::with_context(ctx.clone(), built).expect("network uploads");
     Simulator::with_backend(net, built, Box::new(backend)).unwrap()
 }
 
-fn cpu_sim(net: &Network, built: &Built) -> Simulator {
+pub(super) fn cpu_sim(net: &Network, built: &Built) -> Simulator {
     Simulator::with_backend(net, built, Box::new(CpuBackend::new(built.clone()))).unwrap()
 }
 

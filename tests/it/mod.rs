@@ -1,7 +1,7 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
 //! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU,
-//! plasticity on both backends, monitors, rule comparison, dataset readers and
+//! plasticity, three-factor rules and astrocytes on both backends, monitors, rule comparison, dataset readers and
 //! encoders on real and malformed files, and the readout classifiers.
 mod astrocyte;
 mod bad_models;
@@ -15,6 +15,7 @@ mod gpu_leak;
 mod gpu_parity;
 mod gpu_plasticity;
 mod gpu_size;
+mod gpu_three_factor;
 mod izhikevich_presets;
 mod monitors;
 mod readout;

@@ -653,54 +653,26 @@ impl Instance {
         cmd: crate::backend::ThirdFactor<'_>,
     ) -> crate::Result<()> {
         use crate::backend::ThirdFactor as T;
-        use crate::plasticity::three_factor::Third;
         let pr = self
             .net
             .projs
             .get(proj)
             .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
-        let bad = |what: &str| {
-            Err(crate::Error::Invalid(format!(
-                "projection '{}' {what}",
-                pr.name
-            )))
-        };
-        let (Some(ps), Some(pl)) = (&mut self.plastic[proj], &pr.plastic) else {
-            return bad("is not plastic");
-        };
-        match (cmd, pl.rule.third) {
-            (T::Modulator(m), Third::Reward { .. }) => {
-                if !m.is_finite() {
-                    return bad(&format!("got a non-finite modulator {m}"));
-                }
-                ps.modulator = m;
+        let n_post = self.net.pops[pr.post].size as usize;
+        crate::backend::check_third_factor(pr, n_post, &cmd)?;
+        let ps = self.plastic[proj].as_mut().expect("checked: plastic");
+        match cmd {
+            T::Modulator(m) => ps.modulator = m,
+            T::Error(e) => ps.error.copy_from_slice(e),
+            T::HlopLearn { x, batch } => {
+                let h = ps.hlop.as_mut().expect("checked: hlop");
+                h.hebbian_update(x, batch)?;
             }
-            (T::Modulator(_), _) => return bad("has no reward_stdp rule"),
-            (T::Error(e), Third::Delta { .. }) => {
-                if e.len() != ps.error.len() {
-                    return bad(&format!(
-                        "has {} postsynaptic neurons, got {} errors",
-                        ps.error.len(),
-                        e.len()
-                    ));
-                }
-                if let Some(x) = e.iter().find(|x| !x.is_finite()) {
-                    return bad(&format!("got a non-finite error {x}"));
-                }
-                ps.error.copy_from_slice(e);
+            T::HlopTask { k, seed } => {
+                let h = ps.hlop.as_mut().expect("checked: hlop");
+                h.freeze();
+                h.grow(k, seed)?;
             }
-            (T::Error(_), _) => return bad("has no delta rule"),
-            (T::HlopLearn { x, batch }, _) => match &mut ps.hlop {
-                Some(h) => h.hebbian_update(x, batch)?,
-                None => return bad("has no hlop"),
-            },
-            (T::HlopTask { k, seed }, _) => match &mut ps.hlop {
-                Some(h) => {
-                    h.freeze();
-                    h.grow(k, seed)?;
-                }
-                None => return bad("has no hlop"),
-            },
         }
         Ok(())
     }

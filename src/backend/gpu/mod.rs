@@ -11,14 +11,18 @@
 //! neuron updates, then `args` turns the step's spikes into an indirect dispatch
 //! of `propagate`; with plastic projections, the same indirect dispatch delivers
 //! through their current weights and runs the spike phases of the rules
-//! (`plasticity.rs`, `shaders/plasticity.wgsl`). Spikes are appended as (step, id)
+//! (`plasticity.rs`, `shaders/plasticity.wgsl`), then the three-factor updates
+//! (`shaders/three_factor.wgsl`) and the astrocytes (`shaders/astrocyte.wgsl`).
+//! Modulators, errors and HLOP rows change only between runs
+//! ([`Backend::third_factor`] writes them to the device). Spikes are appended as (step, id)
 //! pairs to one device record with an atomic counter and read back once per
 //! `run`; `drain_spikes` sorts them.
 //!
 //! Batches ([`GpuBackend::batched`]): B instances share the connectivity,
 //! parameters and input tables (uploaded once); per-instance arrays (neuron state,
-//! i_ext, delay rings, non-finite flags, Philox keys, plastic weights, traces and
-//! coefficients) hold the instances one after the other, instance-major. Every
+//! i_ext, delay rings, non-finite flags, Philox keys, plastic weights, traces,
+//! coefficients, third factors, HLOP rows and astrocyte states) hold the instances
+//! one after the other, instance-major. Every
 //! per-neuron dispatch covers all instances with workgroup z = instance; all
 //! instances append to the one spike record, instance b's entries as
 //! (step, id + b × n_total), so the indirect propagate dispatch is sized by the
@@ -275,6 +279,8 @@ pub struct GpuBackend {
     /// each one's target receptor.
     projs: Arc<[crate::build::BuiltProj]>,
     proj_inv_scale: Vec<f32>,
+    /// Size of each projection's postsynaptic population.
+    post_size: Vec<u32>,
     /// Weights, traces and pipelines of the plastic projections.
     plastic: Option<plasticity::GpuPlasticity>,
     /// The step whose propagation ran alone ([`Backend::propagate`]) and whose
@@ -384,25 +390,6 @@ impl GpuBackend {
                 "the instances of a batch must share their connectivity (see Built::instance)"
                     .into(),
             ));
-        }
-        if let Some(a) = net.astros.first() {
-            return Err(crate::Error::Invalid(format!(
-                "astrocyte '{}': the GPU backend does not run astrocytes yet; use --backend cpu",
-                a.name
-            )));
-        }
-        if let Some(pr) = net.projs.iter().find(|p| {
-            p.plastic.as_ref().is_some_and(|pl| {
-                pl.hlop.is_some()
-                    || pl.modulation.is_some()
-                    || !matches!(pl.rule.third, crate::plasticity::three_factor::Third::None)
-            })
-        }) {
-            return Err(crate::Error::Invalid(format!(
-                "projection '{}': its plasticity rule (three-factor, HLOP or \
-                 astrocyte-modulated) does not run on the GPU backend yet; use --backend cpu",
-                pr.name
-            )));
         }
         let dev = &ctx.device;
         let np = net.pops.len();
@@ -561,6 +548,7 @@ impl GpuBackend {
                 .iter()
                 .map(|p| net.pops[p.post].inv_scale[p.receptor])
                 .collect(),
+            post_size: net.projs.iter().map(|p| net.pops[p.post].size).collect(),
             projs: net.projs.clone(),
             plastic,
             propagated: None,
@@ -989,24 +977,37 @@ impl Backend for GpuBackend {
 
     fn third_factor(
         &mut self,
-        _instance: usize,
+        instance: usize,
         proj: usize,
-        _cmd: super::ThirdFactor<'_>,
+        cmd: super::ThirdFactor<'_>,
     ) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "projection {proj} has no three-factor rule on the GPU backend"
-        )))
+        self.check_instance(instance)?;
+        let pr = self
+            .projs
+            .get(proj)
+            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+        super::check_third_factor(pr, self.post_size[proj] as usize, &cmd)?;
+        let pl = self
+            .plastic
+            .as_mut()
+            .expect("a plastic projection is uploaded");
+        pl.third_factor(&self.ctx, instance, proj, cmd)
     }
 
     fn read_astrocyte(
         &mut self,
-        _instance: usize,
+        instance: usize,
         astro: usize,
-        _out: &mut Vec<f32>,
+        out: &mut Vec<f32>,
     ) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "no astrocyte with index {astro}"
-        )))
+        self.check_instance(instance)?;
+        let a = self
+            .plastic
+            .as_ref()
+            .and_then(|pl| pl.read_astrocyte(&self.ctx, instance, astro))
+            .ok_or_else(|| crate::Error::Invalid(format!("no astrocyte with index {astro}")))?;
+        *out = a?;
+        Ok(())
     }
 
     fn read_trace(

@@ -1,15 +1,32 @@
 //! Plasticity on the GPU (the CPU's src/backend/cpu/plasticity.rs): per-instance
 //! weights, traces and coefficients of the plastic projections, delivery through
-//! the current weights (propagate.wgsl `plastic`), and the four phases of
-//! shaders/plasticity.wgsl after propagation.
+//! the current weights (propagate.wgsl `plastic`), the four phases of
+//! shaders/plasticity.wgsl after propagation, the three-factor updates of
+//! shaders/three_factor.wgsl and the astrocytes of shaders/astrocyte.wgsl.
 //!
 //! Every array is instance-major: instance b's weights start at b × `w_stride`
 //! (projections one after the other, synapses in CSR order), its traces at
-//! b × `t_stride` (per projection r1, [r2], o1, [o2]), its coefficients at
-//! b × projections. The phases read the step's spikes from the record through the
-//! indirect dispatch `args` built for propagation, so many steps still go in one
-//! submission.
+//! b × `t_stride` (per projection r1, [r2], o1, [o2], then the eligibility of a
+//! reward-modulated rule or the errors of a delta rule), its coefficients at
+//! b × `coef_stride` (per projection one `[c_pre2, c_pre3, c_post2, c_post3]`, or
+//! one per astrocyte domain when an astrocyte modulates it). The phases read the
+//! step's spikes from the record through the indirect dispatch `args` built for
+//! propagation, so many steps still go in one submission.
+//!
+//! Third factors change only between runs: [`GpuPlasticity::third_factor`] writes
+//! the modulator, the errors and the frozen HLOP rows to the device, and keeps on
+//! the host, per (instance, projection), whether the rule updates weights, so a
+//! submission encodes the three-factor dispatches only when some rule does. HLOP
+//! learning itself (a per-sample operation on activity the caller supplies) runs
+//! on the host's [`Hlop`]; it changes only trainable rows, which the projection
+//! does not use, so only a new task ([`ThirdFactor::HlopTask`], which freezes rows)
+//! uploads rows.
+//!
+//! [`ThirdFactor::HlopTask`]: crate::backend::ThirdFactor::HlopTask
 use super::*;
+use crate::backend::ThirdFactor;
+use crate::plasticity::hlop::Hlop;
+use crate::plasticity::three_factor::Third;
 
 /// Where one plastic projection's state lies in an instance's blocks.
 struct Slot {
@@ -21,6 +38,14 @@ struct Slot {
     n_pre: u32,
     n_post: u32,
     triplet: bool,
+    /// Eligibility (reward) or errors (delta) in the trace block.
+    e_at: u32,
+    err_at: u32,
+    t_end: u32,
+    /// First coefficient set and how many (astrocyte domains, or 1).
+    coef_at: u32,
+    n_coef: u32,
+    hlop: bool,
 }
 
 /// Where the plastic projections' weights and traces lie in an instance's blocks.
@@ -28,35 +53,60 @@ pub(super) struct Layout {
     slots: Vec<Slot>,
     w_stride: u32,
     t_stride: u32,
+    coef_stride: u32,
 }
 
 impl Layout {
     /// The layout of `net`'s plastic projections, checked to be indexable with u32
     /// over `batch` instances.
     pub fn new(net: &Built, batch: u64) -> crate::Result<Self> {
-        let (mut w, mut t) = (0u64, 0u64);
+        let (mut w, mut t, mut c) = (0u64, 0u64, 0u64);
         let mut slots = vec![];
         for (proj, pr) in net.projs.iter().enumerate() {
             let Some(pl) = &pr.plastic else { continue };
             let (n_pre, n_post) = (net.pops[pr.pre].size, net.pops[pr.post].size);
+            let n_syn = pr.len() as u64;
             let per = if pl.rule.triplet { 2 } else { 1 };
             let r_at = t;
             let o_at = r_at + per * u64::from(n_pre);
+            t = o_at + per * u64::from(n_post);
+            let (mut e_at, mut err_at) = (0, 0);
+            match pl.rule.third {
+                Third::Reward { .. } => {
+                    e_at = t;
+                    t += n_syn;
+                }
+                Third::Delta { .. } => {
+                    err_at = t;
+                    t += u64::from(n_post);
+                }
+                Third::None => {}
+            }
+            let n_coef = pl
+                .modulation
+                .as_ref()
+                .map_or(1, |m| net.astros[m.astro].n_domains as u64);
             slots.push(Slot {
                 proj,
                 w_at: w as u32,
-                n_syn: pr.len() as u32,
+                n_syn: n_syn as u32,
                 r_at: r_at as u32,
                 o_at: o_at as u32,
                 n_pre,
                 n_post,
                 triplet: pl.rule.triplet,
+                e_at: e_at as u32,
+                err_at: err_at as u32,
+                t_end: t as u32,
+                coef_at: c as u32,
+                n_coef: n_coef as u32,
+                hlop: pl.hlop.is_some(),
             });
-            w += pr.len() as u64;
-            t = o_at + per * u64::from(n_post);
-            if (w.max(t) + 1) * batch > u64::from(u32::MAX) {
+            w += n_syn;
+            c += n_coef;
+            if (w.max(t).max(c) + 1) * batch > u64::from(u32::MAX) {
                 return Err(gpu_err(
-                    "plastic weights or traces of the batch exceed 2^32 entries",
+                    "plastic weights, traces or coefficients of the batch exceed 2^32 entries",
                 ));
             }
         }
@@ -64,6 +114,7 @@ impl Layout {
             slots,
             w_stride: w as u32,
             t_stride: t as u32,
+            coef_stride: c as u32,
         })
     }
 
@@ -79,6 +130,10 @@ impl Layout {
 
     fn slot(&self, proj: usize) -> Option<&Slot> {
         self.slots.iter().find(|s| s.proj == proj)
+    }
+
+    fn slot_index(&self, proj: usize) -> Option<usize> {
+        self.slots.iter().position(|s| s.proj == proj)
     }
 }
 
@@ -98,35 +153,118 @@ pub(super) struct Shared<'a> {
 /// the row pointers (n_pre + 1 words per projection) are copied into `idx` rather
 /// than bound from propagation.
 const RULE_LAYOUT: &[B] = &[B::U, B::R, B::R, B::R, B::R, B::R, B::W, B::W, B::R];
+/// Bind group layout of three_factor.wgsl: Plastic, rules, idx, targets, weights,
+/// traces, third, hlop.
+const THREE_LAYOUT: &[B] = &[B::U, B::R, B::R, B::R, B::W, B::R, B::R, B::W];
+/// Bind group layout of astrocyte.wgsl: Astros, ctl, rec, astros, aidx, state,
+/// counts, coef.
+const ASTRO_LAYOUT: &[B] = &[B::U, B::R, B::R, B::R, B::R, B::W, B::W, B::W];
 /// Bind group layout of propagate.wgsl (`main` and `plastic`).
 pub(super) const PROPAGATE_LAYOUT: &[B] = &[B::W, B::R, B::R, B::R, B::R, B::R, B::R, B::W];
 
-/// The plastic projections on the device.
+/// Where the HLOP rows and scratch lie in an instance's HLOP block: every HLOP
+/// rule's drives y [k_cap], then every one's projected trace [n_pre], then every
+/// one's frozen rows [k_cap × n_pre].
+#[derive(Default)]
+struct HlopLayout {
+    /// Per slot: rows of room (0 without HLOP).
+    k_cap: Vec<u32>,
+    /// Per slot: y, x and H offsets.
+    at: Vec<[u32; 3]>,
+    /// Entries of the y regions (where the x regions start).
+    x_base: u32,
+    /// Entries of the x regions.
+    x_len: u32,
+    /// Entries of one instance's block.
+    stride: u32,
+}
+
+impl HlopLayout {
+    fn new(slots: &[Slot], k_cap: Vec<u32>, batch: u32) -> crate::Result<Self> {
+        let hl = |s: &Slot| s.hlop;
+        let y: u64 = k_cap.iter().map(|&k| u64::from(k)).sum();
+        let x: u64 = slots
+            .iter()
+            .filter(|s| hl(s))
+            .map(|s| u64::from(s.n_pre))
+            .sum();
+        let (mut ya, mut xa, mut ha) = (0u64, y, y + x);
+        let mut at = vec![];
+        for (s, &k) in slots.iter().zip(&k_cap) {
+            at.push([ya as u32, xa as u32, ha as u32]);
+            if hl(s) {
+                ya += u64::from(k);
+                xa += u64::from(s.n_pre);
+                ha += u64::from(k) * u64::from(s.n_pre);
+            }
+        }
+        if (ha + 1) * u64::from(batch) > u64::from(u32::MAX) {
+            return Err(gpu_err("HLOP rows of the batch exceed 2^32 entries"));
+        }
+        Ok(HlopLayout {
+            k_cap,
+            at,
+            x_base: y as u32,
+            x_len: x as u32,
+            stride: ha as u32,
+        })
+    }
+}
+
+/// The astrocytes on the device.
+struct GpuAstro {
+    /// Per astrocyte: first entry of its A in an instance's state block, and its
+    /// domains (its gains follow its A).
+    at: Vec<(u32, u32)>,
+    state_stride: u32,
+    /// Domains of all astrocytes (the `update` dispatch).
+    domains: u32,
+    state: wgpu::Buffer,
+    count: (Pipe, wgpu::BindGroup),
+    update: (Pipe, wgpu::BindGroup),
+}
+
+/// The plastic projections and astrocytes on the device.
 pub(super) struct GpuPlasticity {
     layout: Layout,
     batch: u32,
     weights: wgpu::Buffer,
     traces: wgpu::Buffer,
-    /// `[c_pre2, c_pre3, c_post2, c_post3]` per instance and projection; a buffer
-    /// so that modulators can rewrite it on the device (none does yet).
-    #[allow(dead_code)]
-    coef: wgpu::Buffer,
-    deliver: (Pipe, wgpu::BindGroup),
+    rules: Vec<RuleParams>,
+    rules_buf: wgpu::Buffer,
+    prm: PlasticParams,
+    prm_buf: wgpu::Buffer,
+    idx: wgpu::Buffer,
+    targets: wgpu::Buffer,
+    /// Per instance and slot: [modulator bits, updates this step, frozen HLOP
+    /// rows, 0] (three_factor.wgsl `third`), and its device copy.
+    third: Vec<[u32; 4]>,
+    third_buf: wgpu::Buffer,
+    /// Per instance and slot: the HLOP learner, when the rule has one.
+    hlops: Vec<Vec<Option<Hlop>>>,
+    hlop_layout: HlopLayout,
+    hlop_buf: wgpu::Buffer,
+    deliver: Option<(Pipe, wgpu::BindGroup)>,
     /// decay, on_pre, on_post, bump_traces: the CPU's order.
     phases: Vec<(Pipe, wgpu::BindGroup)>,
+    /// hlop_y, hlop_x, update (three_factor.wgsl), sharing one layout.
+    three: Vec<Pipe>,
+    three_group: wgpu::BindGroup,
+    astro: Option<GpuAstro>,
 }
 
 impl GpuPlasticity {
-    /// Uploads the state of every plastic projection (None without any).
+    /// Uploads the state of every plastic projection and astrocyte (None without
+    /// any).
     pub fn upload(
         load: &upload::Loader,
         layout: Layout,
         sh: Shared,
     ) -> crate::Result<Option<Self>> {
-        if layout.slots.is_empty() {
+        let net = load.net;
+        if layout.slots.is_empty() && net.astros.is_empty() {
             return Ok(None);
         }
-        let net = load.net;
         let batch = load.instances.len();
         let mut syn_at = Vec::with_capacity(net.projs.len());
         let mut at = 0u32;
@@ -134,15 +272,25 @@ impl GpuPlasticity {
             syn_at.push(at);
             at += pr.len() as u32;
         }
-        let (mut rules, mut idx, mut w0, mut coef) = (vec![], vec![], vec![], vec![]);
+        let (mut rules, mut idx, mut w0, mut coef0) = (vec![], vec![], vec![], vec![]);
         for s in &layout.slots {
             let pr = &net.projs[s.proj];
             let pl = pr.plastic.as_ref().expect("plastic");
             let k = &pl.rule;
+            let spiking = pl.hlop.as_ref().and_then(|h| h.spiking.as_ref());
+            let (decay_e, lr) = match k.third {
+                Third::Reward { decay, lr } => (decay, lr),
+                Third::Delta { lr } => (1.0, lr),
+                Third::None => (1.0, 0.0),
+            };
             let flags = [
                 (k.nearest, RULE_NEAREST),
                 (k.multiplicative, RULE_MULTIPLICATIVE),
                 (k.triplet, RULE_TRIPLET),
+                (matches!(k.third, Third::Reward { .. }), RULE_REWARD),
+                (matches!(k.third, Third::Delta { .. }), RULE_DELTA),
+                (s.hlop, RULE_HLOP),
+                (spiking.is_some(), RULE_SPIKING),
             ]
             .iter()
             .filter(|(on, _)| *on)
@@ -154,6 +302,14 @@ impl GpuPlasticity {
             let ent_at = idx.len() as u32;
             idx.extend_from_slice(&pl.col_syn);
             idx.extend_from_slice(&pl.col_pre);
+            let dom_at = match &pl.modulation {
+                Some(m) => {
+                    let at = idx.len() as u32;
+                    idx.extend_from_slice(&m.domain_of_post);
+                    at
+                }
+                None => u32::MAX,
+            };
             rules.push(RuleParams {
                 pre_gid0: net.pops[pr.pre].offset,
                 n_pre: s.n_pre,
@@ -175,23 +331,36 @@ impl GpuPlasticity {
                 w_min: k.w_min,
                 w_max: k.w_max,
                 inv_range: k.inv_range,
+                e_at: s.e_at,
+                err_at: s.err_at,
+                t_end: s.t_end,
+                coef_at: s.coef_at,
+                dom_at,
+                decay_e,
+                lr,
+                q_scale: spiking.map_or(1.0, |q| q.scale),
+                q_levels: spiking.map_or(1.0, |q| q.levels as f32),
+                ..Default::default()
             });
             w0.extend_from_slice(&pl.w0);
+            // As the CPU starts: the rule's own coefficients, or those its
+            // astrocyte sets from A(0) = a0 and gain 1 in every domain.
+            match &pl.modulation {
+                Some(m) => {
+                    let a0 = net.astros[m.astro].consts.a0;
+                    coef0.extend((0..s.n_coef).map(|_| m.coef(a0, 1.0)));
+                }
+                None => coef0.push(k.coef),
+            }
         }
         if idx.len() as u64 >= u64::from(u32::MAX) {
             return Err(gpu_err("plasticity index exceeds 2^32 entries"));
         }
         let mut weights = Vec::with_capacity(w0.len() * batch);
+        let mut coef = Vec::with_capacity(coef0.len() * batch);
         for _ in 0..batch {
             weights.extend_from_slice(&w0);
-            coef.extend(layout.slots.iter().map(|s| {
-                net.projs[s.proj]
-                    .plastic
-                    .as_ref()
-                    .expect("plastic")
-                    .rule
-                    .coef
-            }));
+            coef.extend_from_slice(&coef0);
         }
         let ctx = load.ctx;
         let weights = storage(ctx, "plastic weights", bytemuck::cast_slice(&weights))?;
@@ -200,52 +369,122 @@ impl GpuPlasticity {
             "plasticity traces",
             u64::from(layout.t_stride) * batch as u64 * 4,
         )?;
+        if coef.is_empty() {
+            // Astrocytes without plastic projections still bind the array, and a
+            // binding holds at least one element.
+            coef.push([0.0; 4]);
+        }
         let coef = storage(ctx, "plasticity coefficients", bytemuck::cast_slice(&coef))?;
-        let rules_buf = storage(ctx, "plasticity rules", bytemuck::cast_slice(&rules))?;
+        let hlop_layout = HlopLayout::new(&layout.slots, vec![0; layout.slots.len()], 1)?;
+        let hlop_buf = storage_sized(ctx, "HLOP rows", 4)?;
+        // The rules' HLOP offsets are set by `relayout_hlop` when rows arrive.
+        let rules_buf = storage(
+            ctx,
+            "plasticity rules",
+            bytemuck::cast_slice(&with_hlop(&rules, &hlop_layout)),
+        )?;
         let idx = storage(ctx, "plasticity index", bytemuck::cast_slice(&idx))?;
+        let third = vec![[0u32; 4]; layout.slots.len() * batch];
+        let third_buf = storage(ctx, "third factors", bytemuck::cast_slice(&third))?;
         let prm = PlasticParams {
             n_rules: rules.len() as u32,
             w_stride: layout.w_stride,
             t_stride: layout.t_stride,
-            _pad: 0,
+            coef_stride: layout.coef_stride,
+            h_stride: hlop_layout.stride,
+            x_base: hlop_layout.x_base,
+            _pad: [0; 2],
         };
-        let prm = uniform(&ctx.device, "plasticity", bytemuck::bytes_of(&prm));
+        let prm_buf = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("plasticity"),
+                contents: bytemuck::bytes_of(&prm),
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            });
 
-        let deliver = load.pipe(
-            "propagate plastic",
-            PROPAGATE,
-            "plastic",
-            &[PROPAGATE_LAYOUT],
-        )?;
-        let group = bind(
-            &ctx.device,
-            "propagate plastic",
-            &deliver.groups[0],
-            &[
-                sh.ctl, sh.rec, sh.tab, sh.row_ptr, sh.targets, &weights, sh.delays, sh.ring,
-            ],
-        );
-        let deliver = (deliver, group);
-        let bufs = [
-            &prm, sh.ctl, sh.rec, &rules_buf, &idx, sh.targets, &weights, &traces, &coef,
-        ];
-        let phases = ["decay", "on_pre", "on_post", "bump_traces"]
-            .into_iter()
-            .map(|entry| {
+        let mut deliver = None;
+        let mut phases = vec![];
+        let mut three = vec![];
+        if !layout.slots.is_empty() {
+            let p = load.pipe(
+                "propagate plastic",
+                PROPAGATE,
+                "plastic",
+                &[PROPAGATE_LAYOUT],
+            )?;
+            let group = bind(
+                &ctx.device,
+                "propagate plastic",
+                &p.groups[0],
+                &[
+                    sh.ctl, sh.rec, sh.tab, sh.row_ptr, sh.targets, &weights, sh.delays, sh.ring,
+                ],
+            );
+            deliver = Some((p, group));
+            let bufs = [
+                &prm_buf, sh.ctl, sh.rec, &rules_buf, &idx, sh.targets, &weights, &traces, &coef,
+            ];
+            for entry in ["decay", "on_pre", "on_post", "bump_traces"] {
                 let name = format!("plasticity {entry}");
                 let p = load.pipe(&name, PLASTICITY, entry, &[RULE_LAYOUT])?;
                 let g = bind(&ctx.device, &name, &p.groups[0], &bufs);
-                Ok((p, g))
+                phases.push((p, g));
+            }
+            let third_rule = |s: &Slot| {
+                let pl = net.projs[s.proj].plastic.as_ref().expect("plastic");
+                !matches!(pl.rule.third, Third::None)
+            };
+            if layout.slots.iter().any(third_rule) {
+                for entry in ["hlop_y", "hlop_x", "update"] {
+                    let name = format!("three-factor {entry}");
+                    three.push(load.pipe(&name, THREE_FACTOR, entry, &[THREE_LAYOUT])?);
+                }
+            }
+        }
+        let hlops = (0..batch)
+            .map(|_| {
+                layout
+                    .slots
+                    .iter()
+                    .map(|s| {
+                        let pl = net.projs[s.proj].plastic.as_ref().expect("plastic");
+                        pl.hlop.as_ref().map(|p| {
+                            Hlop::new(s.n_pre as usize, p.clone()).expect("validated parameters")
+                        })
+                    })
+                    .collect()
             })
-            .collect::<crate::Result<Vec<_>>>()?;
+            .collect();
+        let astro = GpuAstro::upload(load, &layout, &sh, &coef)?;
         Ok(Some(GpuPlasticity {
+            three_group: three_group(
+                &ctx.device,
+                three.first(),
+                [
+                    &prm_buf, &rules_buf, &idx, sh.targets, &weights, &traces, &third_buf,
+                    &hlop_buf,
+                ],
+            ),
             layout,
             batch: batch as u32,
             weights,
             traces,
-            coef,
+            rules,
+            rules_buf,
+            prm,
+            prm_buf,
+            idx,
+            targets: sh.targets.clone(),
+            third,
+            third_buf,
+            hlops,
+            hlop_layout,
+            hlop_buf,
             deliver,
             phases,
+            three,
+            astro,
         }))
     }
 
@@ -258,15 +497,17 @@ impl GpuPlasticity {
         off: &[u32],
         dispatch: &wgpu::Buffer,
     ) {
-        let (p, g) = &self.deliver;
-        pass.set_pipeline(&p.pipeline);
-        pass.set_bind_group(0, step_group, off);
-        pass.set_bind_group(1, g, &[]);
-        pass.dispatch_workgroups_indirect(dispatch, 0);
+        if let Some((p, g)) = &self.deliver {
+            pass.set_pipeline(&p.pipeline);
+            pass.set_bind_group(0, step_group, off);
+            pass.set_bind_group(1, g, &[]);
+            pass.dispatch_workgroups_indirect(dispatch, 0);
+        }
     }
 
-    /// The rule phases of the step: decay over every trace, then the spike phases
-    /// over the step's spikes (the indirect dispatch of propagation).
+    /// The rule phases of the step: decay over every trace, the spike phases over
+    /// the step's spikes (the indirect dispatch of propagation), the three-factor
+    /// updates of the rules that update this step, then the astrocytes.
     pub fn encode_rules(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
@@ -274,16 +515,50 @@ impl GpuPlasticity {
         off: &[u32],
         dispatch: &wgpu::Buffer,
     ) {
-        for (k, (p, g)) in self.phases.iter().enumerate() {
+        let z = self.batch;
+        let set = |pass: &mut wgpu::ComputePass<'_>, p: &Pipe, g: &wgpu::BindGroup| {
             pass.set_pipeline(&p.pipeline);
             pass.set_bind_group(0, step_group, off);
             pass.set_bind_group(1, g, &[]);
+        };
+        for (k, (p, g)) in self.phases.iter().enumerate() {
+            set(pass, p, g);
             if k == 0 {
                 let (x, y) = grid(self.layout.t_stride);
-                pass.dispatch_workgroups(x, y, self.batch);
+                pass.dispatch_workgroups(x, y, z);
             } else {
                 pass.dispatch_workgroups_indirect(dispatch, 0);
             }
+        }
+        let n = self.layout.slots.len();
+        let active = |s: usize| (0..z as usize).any(|b| self.third[b * n + s][1] != 0);
+        let hlop = (0..n).any(|s| {
+            self.layout.slots[s].hlop
+                && (0..z as usize).any(|b| {
+                    let t = self.third[b * n + s];
+                    t[1] != 0 && t[2] != 0
+                })
+        });
+        let sizes = [
+            (hlop, self.hlop_layout.x_base),
+            (hlop, self.hlop_layout.x_len),
+            ((0..n).any(active), self.layout.w_stride),
+        ];
+        for (p, (on, threads)) in self.three.iter().zip(sizes) {
+            if on && threads > 0 {
+                set(pass, p, &self.three_group);
+                let (x, y) = grid(threads);
+                pass.dispatch_workgroups(x, y, z);
+            }
+        }
+        if let Some(a) = &self.astro {
+            let (p, g) = &a.count;
+            set(pass, p, g);
+            pass.dispatch_workgroups_indirect(dispatch, 0);
+            let (p, g) = &a.update;
+            set(pass, p, g);
+            let (x, y) = grid(a.domains);
+            pass.dispatch_workgroups(x, y, z);
         }
     }
 
@@ -332,6 +607,302 @@ impl GpuPlasticity {
         };
         let at = u64::from(self.layout.t_stride) * instance as u64 + u64::from(at);
         Some(read_f32(ctx, &self.traces, at, n))
+    }
+
+    /// The depression rate A of every domain of astrocyte `astro` in `instance`
+    /// (None without such an astrocyte).
+    pub fn read_astrocyte(
+        &self,
+        ctx: &GpuContext,
+        instance: usize,
+        astro: usize,
+    ) -> Option<crate::Result<Vec<f32>>> {
+        let a = self.astro.as_ref()?;
+        let &(at, n) = a.at.get(astro)?;
+        let at = u64::from(a.state_stride) * instance as u64 + u64::from(at);
+        Some(read_f32(ctx, &a.state, at, n))
+    }
+
+    /// Applies a third-factor command (already checked by
+    /// [`crate::backend::check_third_factor`]) to plastic projection `proj` of
+    /// `instance`: what the next runs read is written to the device now.
+    pub fn third_factor(
+        &mut self,
+        ctx: &GpuContext,
+        instance: usize,
+        proj: usize,
+        cmd: ThirdFactor<'_>,
+    ) -> crate::Result<()> {
+        let k = self.layout.slot_index(proj).expect("checked: plastic");
+        let n = self.layout.slots.len();
+        let t = instance * n + k;
+        match cmd {
+            ThirdFactor::Modulator(m) => {
+                self.third[t][0] = m.to_bits();
+                self.third[t][1] = u32::from(m != 0.0);
+            }
+            ThirdFactor::Error(e) => {
+                let s = &self.layout.slots[k];
+                let at = u64::from(self.layout.t_stride) * instance as u64 + u64::from(s.err_at);
+                if !e.is_empty() {
+                    ctx.queue
+                        .write_buffer(&self.traces, at * 4, bytemuck::cast_slice(e));
+                }
+                // The CPU skips the update while every error is zero.
+                self.third[t][1] = u32::from(e.iter().any(|&x| x != 0.0));
+            }
+            ThirdFactor::HlopLearn { x, batch } => {
+                // Only trainable rows change: nothing the device uses.
+                let h = self.hlops[instance][k].as_mut().expect("checked: hlop");
+                return h.hebbian_update(x, batch);
+            }
+            ThirdFactor::HlopTask { k: rows, seed } => {
+                let h = self.hlops[instance][k].as_mut().expect("checked: hlop");
+                h.freeze();
+                let grown = h.grow(rows, seed);
+                let frozen = h.frozen_rows() as u32;
+                self.third[t][2] = frozen;
+                if frozen > self.hlop_layout.k_cap[k] {
+                    self.relayout_hlop(ctx)?;
+                } else {
+                    self.write_rows(ctx, instance, k);
+                }
+                self.write_third(ctx, t);
+                return grown;
+            }
+        }
+        self.write_third(ctx, t);
+        Ok(())
+    }
+
+    fn write_third(&self, ctx: &GpuContext, t: usize) {
+        ctx.queue.write_buffer(
+            &self.third_buf,
+            t as u64 * 16,
+            bytemuck::cast_slice(&self.third[t..t + 1]),
+        );
+    }
+
+    /// Uploads the frozen HLOP rows of slot `k` of `instance`.
+    fn write_rows(&self, ctx: &GpuContext, instance: usize, k: usize) {
+        let Some(h) = &self.hlops[instance][k] else {
+            return;
+        };
+        let rows = h.frozen_weights();
+        if rows.is_empty() {
+            return;
+        }
+        let at = u64::from(self.hlop_layout.stride) * instance as u64
+            + u64::from(self.hlop_layout.at[k][2]);
+        ctx.queue
+            .write_buffer(&self.hlop_buf, at * 4, bytemuck::cast_slice(rows));
+    }
+
+    /// Makes room for every instance's frozen HLOP rows: a new layout (rows of
+    /// room per rule: the most any instance has frozen), rules and HLOP buffer,
+    /// with every instance's frozen rows uploaded again.
+    fn relayout_hlop(&mut self, ctx: &GpuContext) -> crate::Result<()> {
+        let n = self.layout.slots.len();
+        let k_cap: Vec<u32> = (0..n)
+            .map(|k| {
+                (0..self.batch as usize)
+                    .map(|b| self.third[b * n + k][2])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        if k_cap == self.hlop_layout.k_cap {
+            return Ok(());
+        }
+        let hl = HlopLayout::new(&self.layout.slots, k_cap, self.batch)?;
+        self.hlop_buf = storage_sized(
+            ctx,
+            "HLOP rows",
+            u64::from(hl.stride) * u64::from(self.batch) * 4,
+        )?;
+        self.hlop_layout = hl;
+        ctx.queue.write_buffer(
+            &self.rules_buf,
+            0,
+            bytemuck::cast_slice(&with_hlop(&self.rules, &self.hlop_layout)),
+        );
+        self.prm.h_stride = self.hlop_layout.stride;
+        self.prm.x_base = self.hlop_layout.x_base;
+        ctx.queue
+            .write_buffer(&self.prm_buf, 0, bytemuck::bytes_of(&self.prm));
+        self.three_group = three_group(
+            &ctx.device,
+            self.three.first(),
+            [
+                &self.prm_buf,
+                &self.rules_buf,
+                &self.idx,
+                &self.targets,
+                &self.weights,
+                &self.traces,
+                &self.third_buf,
+                &self.hlop_buf,
+            ],
+        );
+        for b in 0..self.batch as usize {
+            for k in 0..n {
+                self.write_rows(ctx, b, k);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `rules` with the HLOP offsets of `hl`.
+fn with_hlop(rules: &[RuleParams], hl: &HlopLayout) -> Vec<RuleParams> {
+    rules
+        .iter()
+        .zip(hl.k_cap.iter().zip(&hl.at))
+        .map(|(r, (&k_cap, &[y_at, x_at, h_at]))| RuleParams {
+            k_cap,
+            y_at,
+            x_at,
+            h_at,
+            ..*r
+        })
+        .collect()
+}
+
+/// The bind group of three_factor.wgsl (an empty one when no rule needs it: the
+/// pipelines exist only when some does).
+fn three_group(
+    device: &wgpu::Device,
+    pipe: Option<&Pipe>,
+    bufs: [&wgpu::Buffer; 8],
+) -> wgpu::BindGroup {
+    match pipe {
+        Some(p) => bind(device, "three-factor", &p.groups[0], &bufs),
+        None => {
+            let empty = layout(device, "three-factor (unused)", &[]);
+            bind(device, "three-factor (unused)", &empty, &[])
+        }
+    }
+}
+
+impl GpuAstro {
+    /// Uploads the astrocytes of the network (None without any): A(0) = a0 and
+    /// gain 1 in every domain of every instance, zero counts.
+    fn upload(
+        load: &upload::Loader,
+        layout: &Layout,
+        sh: &Shared,
+        coef: &wgpu::Buffer,
+    ) -> crate::Result<Option<Self>> {
+        let net = load.net;
+        if net.astros.is_empty() {
+            return Ok(None);
+        }
+        let (mut astros, mut aidx, mut state0) = (vec![], vec![], vec![]);
+        let (mut count_at, mut dom0) = (0u32, 0u32);
+        let mut at = vec![];
+        // Domain arrays go after every record; (position of the placeholder, array).
+        let mut domains: Vec<(usize, &[u32])> = vec![];
+        for b in net.astros.iter() {
+            let n_dom = b.n_domains as u32;
+            let state_at = state0.len() as u32;
+            state0.extend(std::iter::repeat_n(b.consts.a0, n_dom as usize));
+            state0.extend(std::iter::repeat_n(1.0f32, n_dom as usize));
+            at.push((state_at, n_dom));
+            let liquid_at = aidx.len() as u32;
+            for (p, dom) in &b.liquid {
+                let pop = &net.pops[*p];
+                aidx.extend([pop.offset, pop.size, u32::MAX]);
+                if n_dom > 1 {
+                    domains.push((aidx.len() - 1, dom));
+                }
+            }
+            let input_at = aidx.len() as u32;
+            for &p in &b.input {
+                aidx.extend([net.pops[p].offset, net.pops[p].size]);
+            }
+            let share_at = aidx.len() as u32;
+            aidx.extend(b.share.iter().map(|s| s.to_bits()));
+            let mod_at = aidx.len() as u32;
+            for &k in &b.modulates {
+                let s = layout.slot(k).expect("modulated projections are plastic");
+                let m = net.projs[k]
+                    .plastic
+                    .as_ref()
+                    .and_then(|p| p.modulation.as_ref())
+                    .expect("validated: nalsm with a modulation");
+                aidx.extend([
+                    s.coef_at,
+                    m.trace_step.to_bits(),
+                    m.eta_step.to_bits(),
+                    u32::from(m.inhibitory),
+                ]);
+            }
+            let k = &b.consts;
+            astros.push(AstroRule {
+                n_dom,
+                dom0,
+                state_at,
+                count_at,
+                n_liquid: b.liquid.len() as u32,
+                liquid_at,
+                n_input: b.input.len() as u32,
+                input_at,
+                share_at,
+                n_mod: b.modulates.len() as u32,
+                mod_at,
+                rate: k.rate,
+                w_a: k.w_a,
+                b_a: k.b_a,
+                decay: k.decay,
+                _pad: 0,
+            });
+            count_at += n_dom + 2;
+            dom0 += n_dom;
+        }
+        for (place, dom) in domains {
+            aidx[place] = aidx.len() as u32;
+            aidx.extend_from_slice(dom);
+        }
+        let batch = load.instances.len();
+        let state_stride = state0.len() as u32;
+        if (u64::from(state_stride.max(count_at)) + 1) * batch as u64 > u64::from(u32::MAX) {
+            return Err(gpu_err("astrocyte state of the batch exceeds 2^32 entries"));
+        }
+        let ctx = load.ctx;
+        let state: Vec<f32> = (0..batch).flat_map(|_| state0.iter().copied()).collect();
+        let state = storage(ctx, "astrocyte state", bytemuck::cast_slice(&state))?;
+        let counts = storage_sized(
+            ctx,
+            "astrocyte counts",
+            u64::from(count_at) * batch as u64 * 4,
+        )?;
+        let prm = AstroParams {
+            n_astro: astros.len() as u32,
+            state_stride,
+            count_stride: count_at,
+            coef_stride: layout.coef_stride,
+        };
+        let prm = uniform(&ctx.device, "astrocytes", bytemuck::bytes_of(&prm));
+        let astros = storage(ctx, "astrocytes", bytemuck::cast_slice(&astros))?;
+        let aidx = storage(ctx, "astrocyte index", bytemuck::cast_slice(&aidx))?;
+        let bufs = [&prm, sh.ctl, sh.rec, &astros, &aidx, &state, &counts, coef];
+        let mut pipes = vec![];
+        for entry in ["count", "update"] {
+            let name = format!("astrocyte {entry}");
+            let p = load.pipe(&name, ASTROCYTE, entry, &[ASTRO_LAYOUT])?;
+            let g = bind(&ctx.device, &name, &p.groups[0], &bufs);
+            pipes.push((p, g));
+        }
+        let update = pipes.pop().expect("two");
+        let count = pipes.pop().expect("two");
+        Ok(Some(GpuAstro {
+            at,
+            state_stride,
+            domains: dom0,
+            state,
+            count,
+            update,
+        }))
     }
 }
 

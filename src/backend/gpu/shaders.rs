@@ -18,9 +18,14 @@ pub const INPUTS_SOURCE: &str = include_str!("../../../shaders/inputs_source.wgs
 pub const PROPAGATE: &str = include_str!("../../../shaders/propagate.wgsl");
 /// Trace-based STDP (src/backend/cpu/plasticity.rs, src/plasticity/stdp.rs).
 pub const PLASTICITY: &str = include_str!("../../../shaders/plasticity.wgsl");
+/// Three-factor weight updates and the HLOP projection
+/// (src/plasticity/three_factor.rs, src/plasticity/hlop.rs).
+pub const THREE_FACTOR: &str = include_str!("../../../shaders/three_factor.wgsl");
+/// Astrocytes (src/plasticity/astrocyte.rs).
+pub const ASTROCYTE: &str = include_str!("../../../shaders/astrocyte.wgsl");
 
 /// Every shader with its file name.
-pub const ALL: [(&str, &str); 8] = [
+pub const ALL: [(&str, &str); 10] = [
     ("neuron_lif.wgsl", NEURON_LIF),
     ("neuron_lif_cond.wgsl", NEURON_LIF_COND),
     ("neuron_izhikevich.wgsl", NEURON_IZHIKEVICH),
@@ -29,6 +34,8 @@ pub const ALL: [(&str, &str); 8] = [
     ("inputs_source.wgsl", INPUTS_SOURCE),
     ("propagate.wgsl", PROPAGATE),
     ("plasticity.wgsl", PLASTICITY),
+    ("three_factor.wgsl", THREE_FACTOR),
+    ("astrocyte.wgsl", ASTROCYTE),
 ];
 
 /// `Step` of every shader: the step being run (one slot per step of a submission,
@@ -171,8 +178,8 @@ pub struct SourceParams {
     pub _pad0: u32,
 }
 
-/// `Plastic` of plasticity.wgsl: the plastic projections and the per-instance
-/// strides of their state.
+/// `Plastic` of plasticity.wgsl and three_factor.wgsl: the plastic projections
+/// and the per-instance strides of their state.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 #[allow(missing_docs)]
@@ -180,7 +187,10 @@ pub struct PlasticParams {
     pub n_rules: u32,
     pub w_stride: u32,
     pub t_stride: u32,
-    pub _pad: u32,
+    pub coef_stride: u32,
+    pub h_stride: u32,
+    pub x_base: u32,
+    pub _pad: [u32; 2],
 }
 
 /// `Rule` of plasticity.wgsl: one plastic projection's constants and where its
@@ -209,6 +219,19 @@ pub struct RuleParams {
     pub w_min: f32,
     pub w_max: f32,
     pub inv_range: f32,
+    pub e_at: u32,
+    pub err_at: u32,
+    pub t_end: u32,
+    pub coef_at: u32,
+    pub dom_at: u32,
+    pub decay_e: f32,
+    pub lr: f32,
+    pub h_at: u32,
+    pub y_at: u32,
+    pub x_at: u32,
+    pub k_cap: u32,
+    pub q_scale: f32,
+    pub q_levels: f32,
 }
 
 /// `RuleParams::flags` bits (the WGSL constants of the same names).
@@ -217,6 +240,50 @@ pub const RULE_NEAREST: u32 = 1;
 pub const RULE_MULTIPLICATIVE: u32 = 2;
 /// Triplet traces r2, o2 exist.
 pub const RULE_TRIPLET: u32 = 4;
+/// Reward-modulated STDP: spike phases change the eligibility trace.
+pub const RULE_REWARD: u32 = 8;
+/// The delta rule.
+pub const RULE_DELTA: u32 = 16;
+/// The delta rule projects its trace off frozen HLOP rows.
+pub const RULE_HLOP: u32 = 32;
+/// HLOP's lateral drives are quantised (spiking lateral neurons).
+pub const RULE_SPIKING: u32 = 64;
+
+/// `Astros` of astrocyte.wgsl: the astrocytes and the per-instance strides of
+/// their state, counts and the coefficients they write.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct AstroParams {
+    pub n_astro: u32,
+    pub state_stride: u32,
+    pub count_stride: u32,
+    pub coef_stride: u32,
+}
+
+/// `Astro` of astrocyte.wgsl: one astrocyte's constants and where its arrays lie
+/// (see the WGSL struct for each field).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct AstroRule {
+    pub n_dom: u32,
+    pub dom0: u32,
+    pub state_at: u32,
+    pub count_at: u32,
+    pub n_liquid: u32,
+    pub liquid_at: u32,
+    pub n_input: u32,
+    pub input_at: u32,
+    pub share_at: u32,
+    pub n_mod: u32,
+    pub mod_at: u32,
+    pub rate: f32,
+    pub w_a: f32,
+    pub b_a: f32,
+    pub decay: f32,
+    pub _pad: u32,
+}
 
 #[cfg(test)]
 mod tests {
@@ -305,8 +372,22 @@ mod tests {
             size(size_of::<PlasticParams>())
         );
         assert_eq!(wgsl_size(PLASTICITY, "Rule"), size(size_of::<RuleParams>()));
+        assert_eq!(
+            wgsl_size(THREE_FACTOR, "Plastic"),
+            size(size_of::<PlasticParams>())
+        );
+        assert_eq!(
+            wgsl_size(THREE_FACTOR, "Rule"),
+            size(size_of::<RuleParams>())
+        );
+        assert_eq!(
+            wgsl_size(ASTROCYTE, "Astros"),
+            size(size_of::<AstroParams>())
+        );
+        assert_eq!(wgsl_size(ASTROCYTE, "Astro"), size(size_of::<AstroRule>()));
         for t in [
             size_of::<PlasticParams>(),
+            size_of::<AstroParams>(),
             size_of::<LifParams>(),
             size_of::<LifCondParams>(),
             size_of::<IzhParams>(),
@@ -334,10 +415,44 @@ mod tests {
             ("NEAREST", RULE_NEAREST),
             ("MULTIPLICATIVE", RULE_MULTIPLICATIVE),
             ("TRIPLET", RULE_TRIPLET),
+            ("REWARD", RULE_REWARD),
+            ("DELTA", RULE_DELTA),
+            ("HLOP", RULE_HLOP),
+            ("SPIKING", RULE_SPIKING),
         ] {
             let decl = format!("const {name}: u32 = {v}u;");
             assert!(PLASTICITY.contains(&decl), "{decl}");
+            let used = THREE_FACTOR.contains(&format!("& {name})"));
+            assert!(
+                !used || THREE_FACTOR.contains(&decl),
+                "three_factor.wgsl: {decl}"
+            );
         }
+    }
+
+    /// The text of `struct {ty} { … }` in `src`.
+    fn wgsl_struct(src: &str, ty: &str) -> String {
+        let head = format!("struct {ty} {{");
+        let a = src.find(&head).unwrap_or_else(|| panic!("{ty}"));
+        let b = a + src[a..].find("\n}").expect("end of struct");
+        src[a..b].to_string()
+    }
+
+    #[test]
+    fn three_factor_copies_of_plasticity_wgsl_are_identical() {
+        for ty in ["Plastic", "Rule"] {
+            assert_eq!(
+                wgsl_struct(THREE_FACTOR, ty),
+                wgsl_struct(PLASTICITY, ty),
+                "{ty}"
+            );
+        }
+        let apply = |src: &str| {
+            let a = src.find("fn apply(").expect("apply");
+            let b = a + src[a..].find("\n}").expect("end of apply");
+            src[a..b].to_string()
+        };
+        assert_eq!(apply(THREE_FACTOR), apply(PLASTICITY));
     }
 
     #[test]
