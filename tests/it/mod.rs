@@ -11,6 +11,7 @@ mod compare;
 mod data;
 mod data_malformed;
 mod determinism;
+mod experiment;
 mod gpu_leak;
 mod gpu_parity;
 mod gpu_plasticity;

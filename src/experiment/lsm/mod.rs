@@ -190,8 +190,10 @@ pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Resul
     let key = {
         let mut h = Sha256::new();
         let mut e = exp.clone();
+        // Neither the readout nor the batch size changes the features.
         e.readout = ReadoutSpecFile::default();
         e.name = None;
+        e.batch = 0;
         h.update(serde_json::to_vec(&e).expect("serialisable"));
         h.update(model_text.as_bytes());
         h.update(ds.identity.as_bytes());
