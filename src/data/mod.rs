@@ -4,7 +4,7 @@
 //!
 //! Every reader implements [`SampleSource`]: labelled samples addressed by index,
 //! read lazily where the format allows. Every problem with a file is an
-//! [`Error::Data`](crate::Error::Data) naming the file and what is wrong.
+//! [`Error::Data`] naming the file and what is wrong.
 //!
 //! ```
 //! use astroglia::data::{digits::Digits, encode, SampleSource, SampleData};

@@ -302,9 +302,20 @@ populations = []
         e,
         "y.toml: invalid experiment: line 2: batch: must be at least 1, got 0; \
          line 5: data.val_fraction: must be in (0, 1), got 1.5; \
-         line 3: data.path: the idx source needs a path (or --data dir); \
          line 8: input.sample_ms: must be a positive time in ms, got -1; \
          line 10: features.populations: must name at least one population"
+    );
+    // A dataset without a directory is refused when the run starts.
+    let dir = tempfile::tempdir().unwrap();
+    let mut idx = small(1, "");
+    idx.data.source = astroglia::experiment::lsm::DataSource::Idx;
+    let e = run_experiment(&idx, &models(), &opts(dir.path(), 1))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("needs a directory: set data.path or --data DIR"),
+        "{e}"
     );
     let e = Experiment::parse("model = \"m.toml\"\n[data]\nsource = \"cifar\"\n", "z.toml")
         .unwrap_err()
@@ -314,7 +325,6 @@ populations = []
         "{e}"
     );
     // The input population must be a spike source.
-    let dir = tempfile::tempdir().unwrap();
     let mut bad = small(1, "");
     bad.input.population = "exc".into();
     let e = run_experiment(&bad, &models(), &opts(dir.path(), 1))
@@ -331,4 +341,141 @@ populations = []
         .unwrap()
         .to_string();
     assert!(e.contains("no population 'nope'"), "{e}");
+}
+
+#[test]
+fn every_shipped_experiment_file_parses_and_fits_its_model() {
+    let mut n = 0;
+    for dir in [models(), models().join("lsm")] {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            if p.extension().is_none_or(|x| x != "toml") || !text.contains("\n[input]") {
+                continue;
+            }
+            let exp = Experiment::load(&p).unwrap();
+            let net = astroglia::Network::from_toml_file(dir.join(&exp.model)).unwrap();
+            let channels = match exp.data.source {
+                astroglia::experiment::lsm::DataSource::Digits => 64,
+                astroglia::experiment::lsm::DataSource::Idx => 784,
+                astroglia::experiment::lsm::DataSource::Nmnist => 2312,
+                astroglia::experiment::lsm::DataSource::Shd => 700,
+            };
+            let pi = net.population_index(&exp.input.population).unwrap();
+            assert!(net.populations[pi].model.is_source(), "{}", p.display());
+            assert_eq!(net.populations[pi].size, channels, "{}", p.display());
+            for f in &exp.features.populations {
+                assert!(net.population_index(f).is_some(), "{}: {f}", p.display());
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 21, "only {n} experiment files");
+}
+
+/// A 2312- or 700-channel spike source onto 60 LIF neurons (written next to the data).
+fn tiny_liquid(dir: &Path, channels: u32) -> PathBuf {
+    let p = dir.join("tiny.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"dt_ms = 1.0
+duration_ms = 50.0
+[[populations]]
+name = "stim"
+size = {channels}
+spike_source = {{}}
+[[populations]]
+name = "liq"
+size = 60
+lif = {{ tau_m_ms = 20.0, v_th_mv = -55.0, v_reset_mv = -65.0, synapse = "delta" }}
+[[projections]]
+from = "stim"
+to = "liq"
+connect = {{ fixed_probability = {{ p = 0.2 }} }}
+weight = 3.0
+"#
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn events_experiment(source: &str, sample_ms: f64) -> Experiment {
+    Experiment::parse(
+        &format!(
+            r#"
+            model = "tiny.toml"
+            batch = 3
+            [data]
+            source = "{source}"
+            val_fraction = 0.3
+            [input]
+            population = "stim"
+            encoding = "events"
+            sample_ms = {sample_ms}
+            [features]
+            populations = ["liq"]
+            [readout]
+            kind = "ridge"
+            "#
+        ),
+        "events.toml",
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_pipeline_reads_an_nmnist_tree_built_from_the_real_recording() {
+    let bytes = std::fs::read(super::data::real(super::data::NMNIST)).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    // 10 training and 2 test files: prefixes of the real recording (5 bytes a event).
+    for (k, split, digit) in (0..12).map(|k| (k, if k < 10 { "Train" } else { "Test" }, k % 2)) {
+        let p = root.path().join(format!("{split}/{digit}/{k:05}.bin"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &bytes[..5 * (2000 + 200 * k)]).unwrap();
+    }
+    tiny_liquid(root.path(), 2312);
+    let out = tempfile::tempdir().unwrap();
+    let mut o = opts(out.path(), 2);
+    o.data_dir = Some(root.path().to_path_buf());
+    let run = run_experiment(&events_experiment("nmnist", 60.0), root.path(), &o).unwrap();
+    let r = &run.results;
+    assert_eq!((r.n_train + r.n_val, r.n_test, r.n_features), (10, 2, 60));
+    assert!(!run.raster.0.is_empty(), "the liquid never spiked");
+}
+
+#[test]
+fn the_pipeline_reads_shd_files() {
+    let root = tempfile::tempdir().unwrap();
+    let write = |name: &str, n: usize| {
+        // Sample k: 50 units spike in each ms t of [k, k + 100) ms (times in s).
+        let pairs = |k: usize| -> Vec<(f32, u16)> {
+            (0..100)
+                .flat_map(|t| {
+                    (0..50).map(move |j| ((t + k) as f32 / 1000.0, ((t * 7 + j * 13) % 700) as u16))
+                })
+                .collect()
+        };
+        let times: Vec<Vec<f32>> = (0..n)
+            .map(|k| pairs(k).iter().map(|p| p.0).collect())
+            .collect();
+        let units: Vec<Vec<u16>> = (0..n)
+            .map(|k| pairs(k).iter().map(|p| p.1).collect())
+            .collect();
+        let labels: Vec<u8> = (0..n).map(|k| (k % 2) as u8).collect();
+        super::data::write_shd(&root.path().join(name), &times, &units, &labels);
+    };
+    write("shd_train.h5", 10);
+    write("shd_test.h5", 4);
+    tiny_liquid(root.path(), 700);
+    let out = tempfile::tempdir().unwrap();
+    let mut o = opts(out.path(), 1);
+    o.data_dir = Some(root.path().to_path_buf());
+    let run = run_experiment(&events_experiment("shd", 400.0), root.path(), &o).unwrap();
+    assert_eq!(
+        (run.results.n_train + run.results.n_val, run.results.n_test),
+        (10, 4)
+    );
+    assert!(!run.raster.0.is_empty(), "the liquid never spiked");
 }

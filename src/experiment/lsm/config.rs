@@ -348,15 +348,6 @@ impl Experiment {
             "data.val_fraction",
             format!("must be in (0, 1), got {}", self.data.val_fraction),
         );
-        check(
-            self.data.source == DataSource::Digits || self.data.path.is_some(),
-            "data.path",
-            format!(
-                "the {:?} source needs a path (or --data DIR)",
-                self.data.source
-            )
-            .to_lowercase(),
-        );
         let ms = |x: f64| x.is_finite() && x > 0.0;
         check(
             ms(self.input.sample_ms),
