@@ -153,7 +153,11 @@ pub trait Backend {
 
 /// The checks every backend makes on new events for spike source `name` of
 /// `size` neurons (see [`Backend::set_spike_source`]), with the same messages.
-pub(crate) fn check_spike_events(name: &str, size: u32, events: &[(u64, u32)]) -> crate::Result<()> {
+pub(crate) fn check_spike_events(
+    name: &str,
+    size: u32,
+    events: &[(u64, u32)],
+) -> crate::Result<()> {
     if let Some(&(step, id)) = events.iter().find(|e| e.1 >= size) {
         return Err(crate::Error::Invalid(format!(
             "spike source '{name}': id {id} at step {step} is outside its {size} neurons"

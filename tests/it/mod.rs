@@ -14,6 +14,7 @@ mod determinism;
 mod gpu_leak;
 mod gpu_parity;
 mod gpu_plasticity;
+mod gpu_reset;
 mod gpu_size;
 mod gpu_three_factor;
 mod izhikevich_presets;

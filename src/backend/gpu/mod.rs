@@ -619,7 +619,11 @@ impl GpuBackend {
                     go(pl.as_ref().expect("built"), &pp.group, grid(pp.threads));
                 }
             }
-            for (sp, g) in self.sources.iter().zip(self.source_dev.iter().flat_map(|d| &d.groups)) {
+            for (sp, g) in self
+                .sources
+                .iter()
+                .zip(self.source_dev.iter().flat_map(|d| &d.groups))
+            {
                 let count = sp.count(step);
                 if count > 0 {
                     let pl = &self.source_dev.as_ref().expect("built").pipe;
@@ -672,7 +676,9 @@ impl GpuBackend {
         let bytes = table.len() as u64 * 8;
         if bytes > dev.events.size() {
             let size = bytes.max(dev.events.size().saturating_mul(3) / 2);
-            let size = size.min(self.ctx.limits.max_storage_buffer_binding_size).max(bytes);
+            let size = size
+                .min(self.ctx.limits.max_storage_buffer_binding_size)
+                .max(bytes);
             dev.events = storage_sized(&self.ctx, "source events", size.next_multiple_of(8))?;
             dev.groups = upload::source_groups(
                 &self.ctx.device,
@@ -1009,7 +1015,10 @@ impl Backend for GpuBackend {
         };
         super::check_spike_events(name, sp.size, &events)?;
         sp.events[instance] = upload::source_events(&events);
-        self.source_dev.as_mut().expect("a spike source is uploaded").dirty = true;
+        self.source_dev
+            .as_mut()
+            .expect("a spike source is uploaded")
+            .dirty = true;
         Ok(())
     }
 

@@ -645,6 +645,13 @@ pub(super) fn source_groups(
 ) -> Vec<wgpu::BindGroup> {
     params
         .iter()
-        .map(|ub| bind(device, "spike source", &pipe.groups[0], &[ub, events, rec, ctl]))
+        .map(|ub| {
+            bind(
+                device,
+                "spike source",
+                &pipe.groups[0],
+                &[ub, events, rec, ctl],
+            )
+        })
         .collect()
 }
