@@ -267,9 +267,9 @@ fn gpu_reset_run_reproduces_the_first_run() {
     gpu.read_astrocyte(0, 0, &mut astro).unwrap();
     // Run on partly (undrained spikes are dropped by the reset), then reset.
     gpu.run(0, 10).unwrap();
-    for b in 0..2 {
+    for (b, w0) in w0.iter().enumerate() {
         gpu.reset(b).unwrap();
-        for (w, &k) in w0[b].iter().zip(&plastic) {
+        for (w, &k) in w0.iter().zip(&plastic) {
             gpu.write_weights(b, k, w).unwrap();
         }
     }
@@ -290,7 +290,8 @@ fn gpu_bad_spike_source_events_are_refused_as_on_cpu() {
     let mut cpu = CpuBackend::new(built.clone());
     let mut gpu = GpuBackend::with_context(ctx.clone(), &built).unwrap();
     let exc = built.pops.iter().position(|p| p.name == "exc").unwrap();
-    let cases: Vec<(usize, Vec<(u64, u32)>, &str)> = vec![
+    type Case = (usize, Vec<(u64, u32)>, &'static str);
+    let cases: Vec<Case> = vec![
         (exc, vec![(0, 0)], "is not a spike source"),
         (99, vec![(0, 0)], "no population with index 99"),
         (input, vec![(0, 1), (3, 32)], "outside its 32 neurons"),
