@@ -18,8 +18,14 @@
 //! pairs to one device record with an atomic counter and read back once per
 //! `run`; `drain_spikes` sorts them.
 //!
+//! Between samples, [`Backend::reset`] writes an instance's state as built back
+//! to the device (keeping plastic weights and frozen HLOP rows) and
+//! [`Backend::set_spike_source`] replaces an instance's spike-source events (the
+//! events table is uploaded again, grown if needed, before the next submission).
+//!
 //! Batches ([`GpuBackend::batched`]): B instances share the connectivity,
-//! parameters and input tables (uploaded once); per-instance arrays (neuron state,
+//! parameters and input tables other than spike-source events (uploaded once;
+//! each instance has its own events); per-instance arrays (neuron state,
 //! i_ext, delay rings, non-finite flags, Philox keys, plastic weights, traces,
 //! coefficients, third factors, HLOP rows and astrocyte states) hold the instances
 //! one after the other, instance-major. Every
