@@ -1,7 +1,7 @@
-// Spike-source populations: the sorted (step, local id) event list is uploaded once;
-// each step, invocation i appends the i-th event of that step (found by binary
-// search), as src/backend/cpu.rs does with its event pointer. The events are the
-// same in every instance; workgroup z = instance.
+// Spike-source populations: every instance's sorted (step, local id) event list
+// (replaced between runs by `set_spike_source`); each step, invocation i appends
+// the i-th event of that step (found by binary search), as the CPU does with its
+// event pointer. Workgroup z = instance.
 
 // The step being run and the batch geometry (same in every slot).
 struct Step {
@@ -17,10 +17,11 @@ struct Step {
 
 struct Params {
     gid0: u32,
-    // This population's events in `events`: [first, first + count).
-    first: u32,
-    count: u32,
+    // events[range_at + instance] = (first, count): that instance's events of this
+    // population are events[first .. first + count).
+    range_at: u32,
     _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> st: Step;
@@ -32,9 +33,11 @@ struct Params {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = g.x + g.y * nwg.x * 64u;
+    let range = events[p.range_at + g.z];
+    let end = range.x + range.y;
     // First event at or after this step.
-    var lo = p.first;
-    var hi = p.first + p.count;
+    var lo = range.x;
+    var hi = end;
     while (lo < hi) {
         let mid = lo + (hi - lo) / 2u;
         if (events[mid].x < st.step) {
@@ -44,7 +47,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         }
     }
     let e = lo + i;
-    if (e >= p.first + p.count || events[e].x != st.step) {
+    if (e >= end || events[e].x != st.step) {
         return;
     }
     let at = atomicAdd(&ctl[0], 1u);

@@ -151,6 +151,28 @@ pub trait Backend {
     }
 }
 
+/// The checks every backend makes on new events for spike source `name` of
+/// `size` neurons (see [`Backend::set_spike_source`]), with the same messages.
+pub(crate) fn check_spike_events(
+    name: &str,
+    size: u32,
+    events: &[(u64, u32)],
+) -> crate::Result<()> {
+    if let Some(&(step, id)) = events.iter().find(|e| e.1 >= size) {
+        return Err(crate::Error::Invalid(format!(
+            "spike source '{name}': id {id} at step {step} is outside its {size} neurons"
+        )));
+    }
+    if let Some(w) = events.windows(2).find(|w| w[1] <= w[0]) {
+        return Err(crate::Error::Invalid(format!(
+            "spike source '{name}': events must be sorted by step, then id, without \
+             repeats; {:?} follows {:?}",
+            w[1], w[0]
+        )));
+    }
+    Ok(())
+}
+
 /// The checks every backend makes on third-factor command `cmd` to projection
 /// `pr` (`n_post` postsynaptic neurons), with the same messages.
 pub(crate) fn check_third_factor(

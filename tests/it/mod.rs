@@ -15,6 +15,7 @@ mod experiment;
 mod gpu_leak;
 mod gpu_parity;
 mod gpu_plasticity;
+mod gpu_reset;
 mod gpu_size;
 mod gpu_three_factor;
 mod izhikevich_presets;

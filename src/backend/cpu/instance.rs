@@ -731,19 +731,7 @@ impl Instance {
                 p.name
             )));
         };
-        if let Some(&(step, id)) = events.iter().find(|e| e.1 >= p.size) {
-            return Err(crate::Error::Invalid(format!(
-                "spike source '{}': id {id} at step {step} is outside its {} neurons",
-                p.name, p.size
-            )));
-        }
-        if let Some(w) = events.windows(2).find(|w| w[1] <= w[0]) {
-            return Err(crate::Error::Invalid(format!(
-                "spike source '{}': events must be sorted by step, then id, without \
-                 repeats; {:?} follows {:?}",
-                p.name, w[1], w[0]
-            )));
-        }
+        crate::backend::check_spike_events(&p.name, p.size, &events)?;
         *ev = events;
         self.source_ptr[pop] = 0;
         Ok(())

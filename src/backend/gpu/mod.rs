@@ -18,8 +18,14 @@
 //! pairs to one device record with an atomic counter and read back once per
 //! `run`; `drain_spikes` sorts them.
 //!
+//! Between samples, [`Backend::reset`] writes an instance's state as built back
+//! to the device (keeping plastic weights and frozen HLOP rows) and
+//! [`Backend::set_spike_source`] replaces an instance's spike-source events (the
+//! events table is uploaded again, grown if needed, before the next submission).
+//!
 //! Batches ([`GpuBackend::batched`]): B instances share the connectivity,
-//! parameters and input tables (uploaded once); per-instance arrays (neuron state,
+//! parameters and input tables other than spike-source events (uploaded once;
+//! each instance has its own events); per-instance arrays (neuron state,
 //! i_ext, delay rings, non-finite flags, Philox keys, plastic weights, traces,
 //! coefficients, third factors, HLOP rows and astrocyte states) hold the instances
 //! one after the other, instance-major. Every
@@ -193,6 +199,8 @@ struct NeuronPop {
     pop: usize,
     n: u32,
     state: wgpu::Buffer,
+    /// The state as built, every instance's (for [`Backend::reset`]).
+    init: Vec<f32>,
     i_ext: wgpu::Buffer,
     group: wgpu::BindGroup,
     /// Bind group of the noise/current shader when the population has inputs.
@@ -208,9 +216,39 @@ struct PoissonPop {
 }
 
 struct SourcePop {
-    /// Sorted steps of the uploaded events (to size each step's dispatch).
-    steps: Vec<u64>,
-    group: wgpu::BindGroup,
+    pop: usize,
+    size: u32,
+    gid0: u32,
+    /// Per instance: its sorted (step, id) events (to size each step's dispatch
+    /// and to upload again when one instance's change).
+    events: Vec<Vec<[u32; 2]>>,
+}
+
+impl SourcePop {
+    /// Invocations step `step` needs: the most events any instance has then.
+    fn count(&self, step: u64) -> u32 {
+        let Ok(step) = u32::try_from(step) else {
+            return 0;
+        };
+        self.events
+            .iter()
+            .map(|ev| ev.partition_point(|e| e[0] <= step) - ev.partition_point(|e| e[0] < step))
+            .max()
+            .unwrap_or(0) as u32
+    }
+}
+
+/// The spike sources on the device: one events buffer (see
+/// [`upload::source_table`]), uploaded again before the next submission once
+/// some instance's events change.
+struct SourceDevice {
+    pipe: Pipe,
+    /// Per source: its parameter block.
+    params: Vec<wgpu::Buffer>,
+    events: wgpu::Buffer,
+    /// Per source: its bind group.
+    groups: Vec<wgpu::BindGroup>,
+    dirty: bool,
 }
 
 /// Phases to encode for a step.
@@ -247,7 +285,7 @@ pub struct GpuBackend {
     noise_pipe: Option<Pipe>,
     bernoulli_pipe: Option<Pipe>,
     chunks_pipe: Option<Pipe>,
-    source_pipe: Option<Pipe>,
+    source_dev: Option<SourceDevice>,
     args_pipe: Pipe,
     prop_pipe: Pipe,
     step_buf: wgpu::Buffer,
@@ -468,7 +506,7 @@ impl GpuBackend {
         let (mut neurons, pipes) = load.neurons(&rings.base, &ring, &rec, &ctl)?;
         let noise_pipe = load.currents(&mut neurons)?;
         let (poisson, chunks_pipe, bernoulli_pipe) = load.poisson(&rec, &ctl)?;
-        let (sources, source_pipe) = load.spike_sources(&rec, &ctl)?;
+        let (sources, source_dev) = load.spike_sources(&rec, &ctl)?;
         let plastic_layout = plasticity::Layout::new(net, batch)?;
         let [tab, row_ptr, targets, wfix, delays] =
             load.connectivity(&rings.base, &plastic_layout)?;
@@ -523,7 +561,7 @@ impl GpuBackend {
             noise_pipe,
             bernoulli_pipe,
             chunks_pipe,
-            source_pipe,
+            source_dev,
             args_pipe,
             prop_pipe,
             step_buf,
@@ -587,12 +625,15 @@ impl GpuBackend {
                     go(pl.as_ref().expect("built"), &pp.group, grid(pp.threads));
                 }
             }
-            for sp in &self.sources {
-                let count = sp.steps.partition_point(|&s| s <= step)
-                    - sp.steps.partition_point(|&s| s < step);
+            for (sp, g) in self
+                .sources
+                .iter()
+                .zip(self.source_dev.iter().flat_map(|d| &d.groups))
+            {
+                let count = sp.count(step);
                 if count > 0 {
-                    let pl = self.source_pipe.as_ref().expect("built");
-                    go(pl, &sp.group, grid(count as u32));
+                    let pl = &self.source_dev.as_ref().expect("built").pipe;
+                    go(pl, g, grid(count));
                 }
             }
         }
@@ -628,8 +669,44 @@ impl GpuBackend {
         }
     }
 
+    /// Uploads the spike sources' events again if some changed, in a larger
+    /// buffer (and new bind groups) when they no longer fit.
+    fn sync_sources(&mut self) -> crate::Result<()> {
+        let Some(dev) = self.source_dev.as_mut().filter(|d| d.dirty) else {
+            return Ok(());
+        };
+        let table = upload::source_table(&self.sources);
+        if table.len() as u64 >= u64::from(u32::MAX) {
+            return Err(gpu_err("spike-source events exceed 2^32 entries"));
+        }
+        let bytes = table.len() as u64 * 8;
+        if bytes > dev.events.size() {
+            let size = bytes.max(dev.events.size().saturating_mul(3) / 2);
+            let size = size
+                .min(self.ctx.limits.max_storage_buffer_binding_size)
+                .max(bytes);
+            dev.events = storage_sized(&self.ctx, "source events", size.next_multiple_of(8))?;
+            dev.groups = upload::source_groups(
+                &self.ctx.device,
+                &dev.pipe,
+                &dev.params,
+                &dev.events,
+                &self.rec,
+                &self.ctl,
+            );
+        }
+        self.ctx
+            .queue
+            .write_buffer(&dev.events, 0, bytemuck::cast_slice(&table));
+        dev.dirty = false;
+        Ok(())
+    }
+
     /// Encodes and submits steps `first..first + n` (n ≤ STEP_SLOTS) with the given phases.
     fn submit(&mut self, first: u64, n: u64, ph: Phases) -> crate::Result<()> {
+        if ph.inputs {
+            self.sync_sources()?;
+        }
         let mut slots = vec![0u8; (n * self.step_stride) as usize];
         for k in 0..n {
             let prm = StepParams {
@@ -881,6 +958,74 @@ impl Backend for GpuBackend {
             ..NO_PHASES
         };
         self.one_phase(step, ph)
+    }
+
+    /// Writes the state as built to the device (neuron state, zeroed i_ext and
+    /// delay rings, plasticity traces, third factors, coefficients and astrocyte
+    /// states) and drops the instance's spikes not yet drained. Spike sources need
+    /// nothing: each step finds its events by binary search.
+    fn reset(&mut self, instance: usize) -> crate::Result<()> {
+        self.check_instance(instance)?;
+        let b = instance as u64;
+        let np = self.names.len();
+        let queue = &self.ctx.queue;
+        // Its non-finite flags too, so that the flush below reports only others'.
+        if np > 0 {
+            queue.write_buffer(
+                &self.ctl,
+                (CTL_HEAD as u64 + b * np as u64) * 4,
+                bytemuck::cast_slice(&vec![u32::MAX; np]),
+            );
+        }
+        if self.unread_steps > 0 {
+            self.flush()?;
+        }
+        self.pending[instance].clear();
+        let queue = &self.ctx.queue;
+        for p in &self.neurons {
+            let len = p.init.len() / self.batch as usize;
+            let init = &p.init[instance * len..(instance + 1) * len];
+            if !init.is_empty() {
+                queue.write_buffer(&p.state, b * len as u64 * 4, bytemuck::cast_slice(init));
+            }
+            let n = u64::from(p.n);
+            if n > 0 {
+                queue.write_buffer(&p.i_ext, b * n * 4, &vec![0u8; n as usize * 4]);
+            }
+        }
+        let stride = u64::from(self.ring_stride);
+        if stride > 0 {
+            queue.write_buffer(&self.ring, b * stride * 4, &vec![0u8; stride as usize * 4]);
+        }
+        if let Some(pl) = &mut self.plastic {
+            pl.reset(&self.ctx, instance);
+        }
+        Ok(())
+    }
+
+    fn set_spike_source(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        events: Vec<(u64, u32)>,
+    ) -> crate::Result<()> {
+        self.check_instance(instance)?;
+        let name = self
+            .names
+            .get(pop)
+            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        let Some(sp) = self.sources.iter_mut().find(|s| s.pop == pop) else {
+            return Err(crate::Error::Invalid(format!(
+                "population '{name}' is not a spike source"
+            )));
+        };
+        super::check_spike_events(name, sp.size, &events)?;
+        sp.events[instance] = upload::source_events(&events);
+        self.source_dev
+            .as_mut()
+            .expect("a spike source is uploaded")
+            .dirty = true;
+        Ok(())
     }
 
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {

@@ -220,6 +220,10 @@ struct GpuAstro {
     /// Domains of all astrocytes (the `update` dispatch).
     domains: u32,
     state: wgpu::Buffer,
+    /// One instance's state as built (for [`GpuPlasticity::reset`]).
+    state0: Vec<f32>,
+    counts: wgpu::Buffer,
+    count_stride: u32,
     count: (Pipe, wgpu::BindGroup),
     update: (Pipe, wgpu::BindGroup),
 }
@@ -230,6 +234,9 @@ pub(super) struct GpuPlasticity {
     batch: u32,
     weights: wgpu::Buffer,
     traces: wgpu::Buffer,
+    /// One instance's coefficients as built (for [`GpuPlasticity::reset`]).
+    coef0: Vec<[f32; 4]>,
+    coef: wgpu::Buffer,
     rules: Vec<RuleParams>,
     rules_buf: wgpu::Buffer,
     prm: PlasticParams,
@@ -375,6 +382,7 @@ impl GpuPlasticity {
             coef.push([0.0; 4]);
         }
         let coef = storage(ctx, "plasticity coefficients", bytemuck::cast_slice(&coef))?;
+        let coef1 = coef0;
         let hlop_layout = HlopLayout::new(&layout.slots, vec![0; layout.slots.len()], 1)?;
         let hlop_buf = storage_sized(ctx, "HLOP rows", 4)?;
         // The rules' HLOP offsets are set by `relayout_hlop` when rows arrive.
@@ -470,6 +478,8 @@ impl GpuPlasticity {
             batch: batch as u32,
             weights,
             traces,
+            coef0: coef1,
+            coef,
             rules,
             rules_buf,
             prm,
@@ -673,6 +683,46 @@ impl GpuPlasticity {
         }
         self.write_third(ctx, t);
         Ok(())
+    }
+
+    /// Back to the state as built in `instance`: zero traces, eligibility, errors
+    /// and modulators, the coefficients and astrocyte states as uploaded. Weights
+    /// and frozen HLOP rows stay.
+    pub fn reset(&mut self, ctx: &GpuContext, instance: usize) {
+        let b = instance as u64;
+        let zero = |buf: &wgpu::Buffer, stride: u32| {
+            if stride > 0 {
+                ctx.queue.write_buffer(
+                    buf,
+                    b * u64::from(stride) * 4,
+                    &vec![0u8; stride as usize * 4],
+                );
+            }
+        };
+        zero(&self.traces, self.layout.t_stride);
+        let n = self.layout.slots.len();
+        for t in instance * n..(instance + 1) * n {
+            self.third[t][0] = 0;
+            self.third[t][1] = 0;
+            self.write_third(ctx, t);
+        }
+        if !self.coef0.is_empty() {
+            ctx.queue.write_buffer(
+                &self.coef,
+                b * u64::from(self.layout.coef_stride) * 16,
+                bytemuck::cast_slice(&self.coef0),
+            );
+        }
+        if let Some(a) = &self.astro {
+            if !a.state0.is_empty() {
+                ctx.queue.write_buffer(
+                    &a.state,
+                    b * u64::from(a.state_stride) * 4,
+                    bytemuck::cast_slice(&a.state0),
+                );
+            }
+            zero(&a.counts, a.count_stride);
+        }
     }
 
     fn write_third(&self, ctx: &GpuContext, t: usize) {
@@ -900,6 +950,9 @@ impl GpuAstro {
             state_stride,
             domains: dom0,
             state,
+            state0,
+            counts,
+            count_stride: count_at,
             count,
             update,
         }))

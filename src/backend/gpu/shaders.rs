@@ -173,9 +173,9 @@ pub struct PoissonParams {
 #[allow(missing_docs)]
 pub struct SourceParams {
     pub gid0: u32,
-    pub first: u32,
-    pub count: u32,
+    pub range_at: u32,
     pub _pad0: u32,
+    pub _pad1: u32,
 }
 
 /// `Plastic` of plasticity.wgsl and three_factor.wgsl: the plastic projections

@@ -54,7 +54,7 @@ pub(super) type NeuronPipes = Vec<(Model, Pipe)>;
 
 /// Bind group layout of the neuron shaders: params, state, rings, i_ext, record, ctl.
 const NEURON_LAYOUT: &[B] = &[B::U, B::W, B::W, B::R, B::W, B::W];
-/// Bind group layout of the source shaders: params, table, record, ctl.
+/// Bind group layout of the source shaders: params, events, record, ctl.
 const SOURCE_LAYOUT: &[B] = &[B::U, B::R, B::W, B::W];
 /// Bind group layout of the Poisson shaders: params, table, record, ctl, keys.
 const POISSON_LAYOUT: &[B] = &[B::U, B::R, B::W, B::W, B::R];
@@ -135,10 +135,11 @@ impl Loader<'_> {
                 pipes.push((model, self.pipe(name, src, "main", &[NEURON_LAYOUT])?));
             }
             let pl = &pipes.iter().find(|(m, _)| *m == model).expect("added").1;
+            let init = state;
             let state = storage(
                 self.ctx,
                 &format!("{} state", p.name),
-                bytemuck::cast_slice(&state),
+                bytemuck::cast_slice(&init),
             )?;
             let i_ext = storage(
                 self.ctx,
@@ -156,6 +157,7 @@ impl Loader<'_> {
                 pop: pi,
                 n,
                 state,
+                init,
                 i_ext,
                 group,
                 inputs: None,
@@ -474,52 +476,64 @@ impl Loader<'_> {
         })
     }
 
-    /// Spike-source populations: their sorted (step, id) events in one buffer.
+    /// Spike-source populations: every instance's sorted (step, id) events in one
+    /// buffer (see [`source_table`]), a parameter block and bind group each.
     pub fn spike_sources(
         &self,
         rec: &wgpu::Buffer,
         ctl: &wgpu::Buffer,
-    ) -> crate::Result<(Vec<SourcePop>, Option<Pipe>)> {
-        let mut events: Vec<[u32; 2]> = vec![];
-        let mut pending = vec![];
+    ) -> crate::Result<(Vec<SourcePop>, Option<SourceDevice>)> {
+        let mut sources = vec![];
         for (pi, p) in self.net.pops.iter().enumerate() {
-            let Dynamics::SpikeSource(ev) = &p.dynamics else {
+            if !matches!(p.dynamics, Dynamics::SpikeSource(_)) {
                 continue;
-            };
-            for other in &self.instances[1..] {
-                match &other.pops[pi].dynamics {
-                    Dynamics::SpikeSource(o) if o == ev => {}
-                    _ => return Err(differs("spike times", &p.name)),
-                }
             }
-            // Steps past 2^32 are never run (checked in `run`).
-            let ev: Vec<_> = ev
+            let events = self
+                .instances
                 .iter()
-                .filter(|(s, _)| *s < u64::from(u32::MAX))
-                .collect();
-            let prm = SourceParams {
+                .map(|b| match &b.pops[pi].dynamics {
+                    Dynamics::SpikeSource(ev) => Ok(source_events(ev)),
+                    _ => Err(differs("model", &p.name)),
+                })
+                .collect::<crate::Result<Vec<_>>>()?;
+            sources.push(SourcePop {
+                pop: pi,
+                size: p.size,
                 gid0: p.offset,
-                first: events.len() as u32,
-                count: ev.len() as u32,
-                ..Default::default()
-            };
-            events.extend(ev.iter().map(|&&(s, i)| [s as u32, i]));
-            pending.push((&p.name, prm, ev.iter().map(|e| e.0).collect::<Vec<_>>()));
+                events,
+            });
         }
-        if pending.is_empty() {
+        if sources.is_empty() {
             return Ok((vec![], None));
         }
-        let pl = self.pipe("inputs_source", INPUTS_SOURCE, "main", &[SOURCE_LAYOUT])?;
-        let eb = storage(self.ctx, "source events", bytemuck::cast_slice(&events))?;
-        let sources = pending
-            .into_iter()
-            .map(|(name, prm, steps)| {
-                let ub = self.uniform(name, bytemuck::bytes_of(&prm));
-                let group = self.bind(name, &pl.groups[0], &[&ub, &eb, rec, ctl]);
-                SourcePop { steps, group }
+        let pipe = self.pipe("inputs_source", INPUTS_SOURCE, "main", &[SOURCE_LAYOUT])?;
+        let table = source_table(&sources);
+        let events = storage(self.ctx, "source events", bytemuck::cast_slice(&table))?;
+        let batch = self.instances.len() as u32;
+        let params: Vec<_> = sources
+            .iter()
+            .enumerate()
+            .map(|(k, sp)| {
+                let prm = SourceParams {
+                    gid0: sp.gid0,
+                    range_at: k as u32 * batch,
+                    ..Default::default()
+                };
+                let name = &self.net.pops[sp.pop].name;
+                self.uniform(name, bytemuck::bytes_of(&prm))
             })
             .collect();
-        Ok((sources, Some(pl)))
+        let groups = source_groups(&self.ctx.device, &pipe, &params, &events, rec, ctl);
+        Ok((
+            sources,
+            Some(SourceDevice {
+                pipe,
+                params,
+                events,
+                groups,
+                dirty: false,
+            }),
+        ))
     }
 
     /// Connectivity: the lookup table of propagate.wgsl and the concatenated CSR
@@ -593,4 +607,51 @@ impl Loader<'_> {
             storage(self.ctx, "synapse delays", bytemuck::cast_slice(&delays))?,
         ])
     }
+}
+
+/// The events of a spike source the GPU can run (steps below 2^32 - 1: later
+/// ones are never run, see `check_step`), as (step, id) words.
+pub(super) fn source_events(ev: &[(u64, u32)]) -> Vec<[u32; 2]> {
+    ev.iter()
+        .filter(|(s, _)| *s < u64::from(u32::MAX))
+        .map(|&(s, i)| [s as u32, i])
+        .collect()
+}
+
+/// The device table of the spike sources: first, per source and instance
+/// (source-major), the (first, count) of its events; then the events.
+pub(super) fn source_table(sources: &[SourcePop]) -> Vec<[u32; 2]> {
+    let ranges: usize = sources.iter().map(|s| s.events.len()).sum();
+    let mut table = vec![[0u32; 2]; ranges];
+    let mut k = 0;
+    for sp in sources {
+        for ev in &sp.events {
+            table[k] = [table.len() as u32, ev.len() as u32];
+            table.extend_from_slice(ev);
+            k += 1;
+        }
+    }
+    table
+}
+
+/// The bind groups of the spike sources over the events buffer `events`.
+pub(super) fn source_groups(
+    device: &wgpu::Device,
+    pipe: &Pipe,
+    params: &[wgpu::Buffer],
+    events: &wgpu::Buffer,
+    rec: &wgpu::Buffer,
+    ctl: &wgpu::Buffer,
+) -> Vec<wgpu::BindGroup> {
+    params
+        .iter()
+        .map(|ub| {
+            bind(
+                device,
+                "spike source",
+                &pipe.groups[0],
+                &[ub, events, rec, ctl],
+            )
+        })
+        .collect()
 }
