@@ -425,6 +425,11 @@ pub fn run_compare(
                     a.modulates.retain(|m| *m != label);
                 }
             }
+            // Static weights need no snapshots.
+            if v.rule.is_none() {
+                let label = vnet.projections[k].label();
+                vnet.monitors.weights.retain(|m| m.projection != label);
+            }
         }
         vnet.validate().map_err(|e| match e {
             Error::Model { issues, .. } => Error::Usage(format!(
