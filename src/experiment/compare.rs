@@ -124,26 +124,8 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
         source_name: source_name.to_string(),
         issues,
     };
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        fail(vec![ModelIssue {
-            line: e.span().map(|s| spans::line_of_offset(text, s.start)),
-            field: "syntax".into(),
-            message: first_line(e.message()),
-        }])
-    })?;
-    let file: RulesFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        let line = inner
-            .span()
-            .map(|s| spans::line_of_offset(text, s.start))
-            .or_else(|| spans::line_of_path(text, &field));
-        fail(vec![ModelIssue {
-            line,
-            field: if field == "." { "(root)".into() } else { field },
-            message: first_line(inner.message()),
-        }])
-    })?;
+    let file: RulesFile =
+        crate::model::parse::deserialize_located(text).map_err(|i| fail(vec![i]))?;
     let mut issues = vec![];
     let mut push = |field: String, message: String| {
         issues.push(ModelIssue {
@@ -217,10 +199,6 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
 pub fn load_rules(path: &Path) -> Result<Vec<RuleVariant>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse_rules(&text, &path.display().to_string())
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
 }
 
 /// What [`run_compare`] runs.

@@ -14,7 +14,7 @@
 //! net.validate().unwrap();
 //! ```
 mod dist;
-mod parse;
+pub(crate) mod parse;
 mod presets;
 pub(crate) mod spans;
 mod validate;

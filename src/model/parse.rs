@@ -99,26 +99,7 @@ pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network
         source_name: source_name.to_string(),
         issues,
     };
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        fail(vec![ModelIssue {
-            line: e.span().map(|s| spans::line_of_offset(text, s.start)),
-            field: "syntax".into(),
-            message: first_line(e.message()),
-        }])
-    })?;
-    let net: super::Network = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        let line = inner
-            .span()
-            .map(|s| spans::line_of_offset(text, s.start))
-            .or_else(|| spans::line_of_path(text, &field));
-        fail(vec![ModelIssue {
-            line,
-            field: if field == "." { "(root)".into() } else { field },
-            message: first_line(inner.message()),
-        }])
-    })?;
+    let net: super::Network = deserialize_located(text).map_err(|i| fail(vec![i]))?;
     let mut issues = super::validate::validate(&net);
     if !issues.is_empty() {
         for i in &mut issues {
@@ -128,6 +109,32 @@ pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network
         return Err(fail(issues));
     }
     Ok(net)
+}
+
+/// Deserialises TOML `text` into `T`; a syntax or type error becomes one
+/// [`ModelIssue`] located by line and dotted field path (shared by model,
+/// rules and experiment files).
+pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> std::result::Result<T, ModelIssue> {
+    let de = toml::Deserializer::parse(text).map_err(|e| ModelIssue {
+        line: e.span().map(|s| spans::line_of_offset(text, s.start)),
+        field: "syntax".into(),
+        message: first_line(e.message()),
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        let line = inner
+            .span()
+            .map(|s| spans::line_of_offset(text, s.start))
+            .or_else(|| spans::line_of_path(text, &field));
+        ModelIssue {
+            line,
+            field: if field == "." { "(root)".into() } else { field },
+            message: first_line(inner.message()),
+        }
+    })
 }
 
 fn first_line(s: &str) -> String {

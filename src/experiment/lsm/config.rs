@@ -287,27 +287,8 @@ impl Experiment {
             source_name: source_name.to_string(),
             issues,
         };
-        let first_line = |s: &str| s.lines().next().unwrap_or("").trim().to_string();
-        let de = toml::Deserializer::parse(text).map_err(|e| {
-            fail(vec![ModelIssue {
-                line: e.span().map(|s| spans::line_of_offset(text, s.start)),
-                field: "syntax".into(),
-                message: first_line(e.message()),
-            }])
-        })?;
-        let exp: Experiment = serde_path_to_error::deserialize(de).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            let line = inner
-                .span()
-                .map(|s| spans::line_of_offset(text, s.start))
-                .or_else(|| spans::line_of_path(text, &field));
-            fail(vec![ModelIssue {
-                line,
-                field: if field == "." { "(root)".into() } else { field },
-                message: first_line(inner.message()),
-            }])
-        })?;
+        let exp: Experiment =
+            crate::model::parse::deserialize_located(text).map_err(|i| fail(vec![i]))?;
         let issues: Vec<ModelIssue> = exp
             .problems()
             .into_iter()

@@ -245,6 +245,7 @@ pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Resul
         let chunk = match cache::load(&path, chunk_refs.len(), row_len)? {
             Some(c) => {
                 cached += chunk_refs.len();
+                bar.inc(chunk_refs.len() as u64);
                 c
             }
             None => {
@@ -304,9 +305,6 @@ pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Resul
                 &path,
                 "feature chunk has the wrong number of samples",
             ));
-        }
-        if cached > 0 && chunk.labels.len() == chunk_refs.len() && simulated == 0 {
-            bar.set_position((k * CHUNK + chunk_refs.len()) as u64);
         }
         labels.extend(chunk.labels);
         rows.extend(chunk.values);
