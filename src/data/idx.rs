@@ -241,11 +241,16 @@ enum Source {
     Plain(BufReader<File>),
     /// Decoder, and the data offset it has reached.
     Gz(Box<MultiGzDecoder<BufReader<File>>>, u64),
+    /// A gzipped file's data (no header) inflated into an anonymous temporary
+    /// file, and its length.
+    Inflated(BufReader<File>, u64),
 }
 
 /// An open IDX file read one item (outermost index) at a time. Plain files are
-/// read by seeking; gzipped files by decompressing forward, starting again from
-/// the beginning when an earlier item is asked for.
+/// read by seeking; gzipped files by decompressing forward. The first time an
+/// earlier item is asked for, a gzipped file's data is inflated once into an
+/// anonymous temporary file (on disk, not in memory) and read by seeking from
+/// then on, so random access costs O(item), not O(file).
 pub struct IdxReader {
     path: PathBuf,
     dtype: IdxType,
@@ -315,7 +320,7 @@ impl IdxReader {
             Source::Plain(f)
         };
         let stream: &mut dyn Read = match &mut source {
-            Source::Plain(f) => f,
+            Source::Plain(f) | Source::Inflated(f, _) => f,
             Source::Gz(d, _) => d.as_mut(),
         };
         let gz_err = |e: std::io::Error| Error::data(path, format!("corrupt gzip data: {e}"));
@@ -331,16 +336,34 @@ impl IdxReader {
         Ok((source, header))
     }
 
-    /// Back to the first item.
-    fn rewind(&mut self) -> Result<()> {
-        match &mut self.source {
-            Source::Plain(_) => Ok(()),
-            Source::Gz(_, pos) if *pos == 0 => Ok(()),
-            Source::Gz(..) => {
-                self.source = Self::start(&self.path)?.0;
-                Ok(())
-            }
+    /// Switches a gzipped source to an inflated temporary copy of its data.
+    fn inflate(&mut self) -> Result<()> {
+        let path = &self.path;
+        let gz = |e: std::io::Error| Error::data(path, format!("corrupt gzip data: {e}"));
+        let tmp = |e: std::io::Error| {
+            Error::data(path, format!("cannot inflate into a temporary file: {e}"))
+        };
+        let (mut source, _) = Self::start(path)?;
+        let Source::Gz(d, _) = &mut source else {
+            return Ok(());
+        };
+        let mut file = std::io::BufWriter::new(tempfile::tempfile().map_err(tmp)?);
+        let mut stream = d.as_mut().take(self.data_bytes());
+        let mut chunk = vec![0u8; 1 << 16];
+        let mut got = 0u64;
+        loop {
+            let n = match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(gz(e)),
+            };
+            file.write_all(&chunk[..n]).map_err(tmp)?;
+            got += n as u64;
         }
+        let file = file.into_inner().map_err(|e| tmp(e.into_error()))?;
+        self.source = Source::Inflated(BufReader::new(file), got);
+        Ok(())
     }
 
     /// The file.
@@ -392,7 +415,7 @@ impl IdxReader {
     /// data holds.
     fn read_at(&mut self, at: u64, len: u64) -> Result<Vec<u8>> {
         if matches!(self.source, Source::Gz(_, pos) if pos > at) {
-            self.rewind()?;
+            self.inflate()?;
         }
         let path = &self.path;
         let header = self.header_len;
@@ -403,6 +426,13 @@ impl IdxReader {
                 let io = |e: std::io::Error| Error::data(path, format!("cannot read: {e}"));
                 buf = vec![0; len as usize];
                 f.seek(SeekFrom::Start(header + at)).map_err(io)?;
+                at + read_full(f, &mut buf).map_err(io)? as u64
+            }
+            Source::Inflated(f, data_len) => {
+                let io = |e: std::io::Error| Error::data(path, format!("cannot read: {e}"));
+                let n = len.min(data_len.saturating_sub(at));
+                buf = vec![0; n as usize];
+                f.seek(SeekFrom::Start(at)).map_err(io)?;
                 at + read_full(f, &mut buf).map_err(io)? as u64
             }
             Source::Gz(d, pos) => {

@@ -327,6 +327,32 @@ fn idx_round_trips_every_type_plain_and_gzipped() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 12);
 }
 
+/// Random access into a gzipped file (backward jumps inflate it once into a
+/// temporary file) gives the same items as the plain file, in any order.
+#[test]
+fn gzipped_idx_reads_items_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = IdxArray {
+        dims: vec![500, 3],
+        data: IdxData::I16((0..1500).map(|v| (v * 7 % 1000) as i16 - 500).collect()),
+    };
+    let (plain, gz) = (dir.path().join("a.idx"), dir.path().join("a.idx.gz"));
+    idx::write(&plain, &a).unwrap();
+    idx::write(&gz, &a).unwrap();
+    let (mut p, mut g) = (
+        IdxReader::open(&plain).unwrap(),
+        IdxReader::open(&gz).unwrap(),
+    );
+    for i in [7, 3, 499, 0, 250, 250, 1, 498, 100] {
+        let want = a.data.to_f32()[3 * i..3 * i + 3].to_vec();
+        assert_eq!(p.item(i).unwrap().to_f32(), want, "plain item {i}");
+        assert_eq!(g.item(i).unwrap().to_f32(), want, "gzipped item {i}");
+    }
+    assert!(g.item(500).is_err());
+    // Nothing but the two files in the directory (the inflated copy is anonymous).
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
 /// The real digits as an MNIST-style IDX pair (pixels * 15, u8).
 pub fn digits_as_idx(dir: &Path, gz: bool) -> (PathBuf, PathBuf) {
     let d = Digits::embedded().unwrap();

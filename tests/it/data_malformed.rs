@@ -283,6 +283,13 @@ fn malformed_idx_files() {
         &p,
         "truncated: the header (u8 x [1797, 8, 8]) needs 115008 data bytes, the data ends after 114944",
     );
+    // The same after a backward jump (the data inflated into a temporary file).
+    assert_eq!(set.get(10).unwrap().label, set.labels()[10] as usize);
+    assert_msg(
+        set.get(1796),
+        &p,
+        "truncated: the header (u8 x [1797, 8, 8]) needs 115008 data bytes, the data ends after 114944",
+    );
     // A gzip stream cut short (its end and checksum missing).
     let gz = gzip(&images);
     let p = put("cut_stream.gz", &gz[..gz.len() / 2]);
