@@ -36,7 +36,9 @@ enum Command {
     Compare(CompareArgs),
     /// Run a liquid-state-machine experiment (dataset → encoder → liquid →
     /// readout); write results.json, learning_curve.png, confusion.png and
-    /// raster.png, and print the accuracies.
+    /// raster.png, and print the accuracies. With [[variants]] in the file, run
+    /// each plasticity variant on the same liquid into OUT/<variant>/ and write
+    /// comparison.json, comparison.png and a table.
     Experiment(ExperimentArgs),
 }
 
@@ -262,6 +264,32 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         out: out.clone(),
         progress: !args.quiet,
     };
+    if !exp.variants.is_empty() {
+        use astroglia::experiment::lsm::{run_variants, write_comparison};
+        let quiet = args.quiet;
+        let cmp = run_variants(&exp, &base, &opts, |v, run| {
+            write_report(&out.join(&v.name), run)?;
+            if !quiet {
+                let r = &run.results;
+                print_stdout(&format!(
+                    "{}: test {:.2} %, validation {:.2} %, branching factor {}, {:.1} samples/s\n",
+                    v.name,
+                    100.0 * r.test_accuracy,
+                    100.0 * r.val_accuracy,
+                    r.branching_factor
+                        .map_or("-".to_string(), |b| format!("{b:.3}")),
+                    r.samples_per_s
+                ))
+                .map_err(|e| astroglia::Error::io(Path::new("<stdout>"), e))?;
+            }
+            Ok(())
+        })?;
+        write_comparison(&out, &cmp)?;
+        if !quiet {
+            print_stdout(&format!("{}\nwrote {}\n", cmp.table(), out.display()))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let run = run_experiment(&exp, &base, &opts)?;
     write_report(&out, &run)?;
     if !args.quiet {

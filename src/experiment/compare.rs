@@ -85,9 +85,10 @@ struct RulesFile {
     rules: Vec<RawRule>,
 }
 
-#[derive(Deserialize)]
+/// The `none = {}` table: static weights.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoRule {}
+pub struct NoRule {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +106,100 @@ struct RawRule {
     reward_stdp: Option<RewardStdpParams>,
     #[serde(default)]
     delta: Option<DeltaParams>,
+}
+
+/// One rule as a table with exactly one key: `none = {}` (static weights),
+/// `stdp`, `triplet`, `nalsm`, `reward_stdp` or `delta` (see
+/// [`Plasticity`]). Experiment variants use it per projection.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTable {
+    /// Static weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub none: Option<NoRule>,
+    /// Pair STDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdp: Option<StdpParams>,
+    /// Triplet STDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triplet: Option<TripletParams>,
+    /// NALSM's STDP (astrocyte-modulated where an astrocyte modulates it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nalsm: Option<NalsmParams>,
+    /// Reward-modulated STDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_stdp: Option<RewardStdpParams>,
+    /// The delta rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<DeltaParams>,
+}
+
+impl RuleTable {
+    /// The rule (`None`: static weights), or every problem as `(field, message)`
+    /// with fields relative to the table (`stdp.a_plus`, or `""` for the table).
+    pub fn rule(&self) -> std::result::Result<Option<Plasticity>, Vec<(String, String)>> {
+        let mut rules: Vec<(&str, Option<Plasticity>)> = vec![];
+        if self.none.is_some() {
+            rules.push(("none", None));
+        }
+        let candidates = [
+            self.stdp.clone().map(Plasticity::Stdp),
+            self.triplet.clone().map(Plasticity::Triplet),
+            self.nalsm.clone().map(Plasticity::Nalsm),
+            self.reward_stdp.clone().map(Plasticity::RewardStdp),
+            self.delta.clone().map(Plasticity::Delta),
+        ];
+        for p in candidates.into_iter().flatten() {
+            rules.push((p.key(), Some(p)));
+        }
+        match rules.len() {
+            0 => Err(vec![(
+                String::new(),
+                format!("needs one rule table: {RULE_KEYS}"),
+            )]),
+            1 => {
+                let (key, rule) = rules.pop().expect("one rule");
+                let problems: Vec<(String, String)> = rule
+                    .as_ref()
+                    .map(|r| r.check())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(field, message)| (format!("{key}.{field}"), message))
+                    .collect();
+                if problems.is_empty() {
+                    Ok(rule)
+                } else {
+                    Err(problems)
+                }
+            }
+            _ => {
+                let keys: Vec<&str> = rules.iter().map(|r| r.0).collect();
+                Err(vec![(
+                    keys[1].to_string(),
+                    format!(
+                        "several rule tables ({}): give exactly one",
+                        keys.join(", ")
+                    ),
+                )])
+            }
+        }
+    }
+}
+
+/// Puts `rule` on projection `k` of `net`. Astrocytes modulate NALSM rules only,
+/// so other rules leave the astrocytes' `modulates` lists; static weights need no
+/// weight snapshots, so a static projection's weight monitors go.
+pub(crate) fn set_rule(net: &mut Network, k: usize, rule: Option<Plasticity>) {
+    let label = net.projections[k].label();
+    if !matches!(rule, Some(Plasticity::Nalsm(_))) {
+        for a in &mut net.astrocytes {
+            a.modulates.retain(|m| *m != label);
+        }
+    }
+    if rule.is_none() {
+        net.monitors.weights.retain(|m| m.projection != label);
+    }
+    net.projections[k].plasticity = rule;
 }
 
 const RULE_KEYS: &str = "none, stdp, triplet, nalsm, reward_stdp or delta";
@@ -148,43 +243,28 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
                 format!("duplicate variant name '{}'", raw.name),
             );
         }
-        let mut rules: Vec<(&str, Option<Plasticity>)> = vec![];
-        if raw.none.is_some() {
-            rules.push(("none", None));
-        }
-        let candidates = [
-            raw.stdp.map(Plasticity::Stdp),
-            raw.triplet.map(Plasticity::Triplet),
-            raw.nalsm.map(Plasticity::Nalsm),
-            raw.reward_stdp.map(Plasticity::RewardStdp),
-            raw.delta.map(Plasticity::Delta),
-        ];
-        for p in candidates.into_iter().flatten() {
-            rules.push((p.key(), Some(p)));
-        }
-        match rules.len() {
-            0 => push(f, format!("needs one rule table: {RULE_KEYS}")),
-            1 => {
-                let (key, rule) = rules.pop().expect("one rule");
-                if let Some(r) = &rule {
-                    for (field, message) in r.check() {
-                        push(format!("{f}.{key}.{field}"), message);
-                    }
+        let table = RuleTable {
+            none: raw.none,
+            stdp: raw.stdp,
+            triplet: raw.triplet,
+            nalsm: raw.nalsm,
+            reward_stdp: raw.reward_stdp,
+            delta: raw.delta,
+        };
+        match table.rule() {
+            Ok(rule) => out.push(RuleVariant {
+                name: raw.name,
+                rule,
+            }),
+            Err(problems) => {
+                for (field, message) in problems {
+                    let field = if field.is_empty() {
+                        f.clone()
+                    } else {
+                        format!("{f}.{field}")
+                    };
+                    push(field, message);
                 }
-                out.push(RuleVariant {
-                    name: raw.name,
-                    rule,
-                });
-            }
-            _ => {
-                let keys: Vec<&str> = rules.iter().map(|r| r.0).collect();
-                push(
-                    format!("{f}.{}", keys[1]),
-                    format!(
-                        "several rule tables ({}): give exactly one",
-                        keys.join(", ")
-                    ),
-                );
             }
         }
     }
@@ -395,19 +475,7 @@ pub fn run_compare(
     for (vi, v) in variants.iter().enumerate() {
         let mut vnet = net.clone();
         for &k in &projs {
-            vnet.projections[k].plasticity = v.rule.clone();
-            // Astrocytes modulate NALSM rules only: other rules are left unmodulated.
-            if !matches!(v.rule, Some(Plasticity::Nalsm(_))) {
-                let label = vnet.projections[k].label();
-                for a in &mut vnet.astrocytes {
-                    a.modulates.retain(|m| *m != label);
-                }
-            }
-            // Static weights need no snapshots.
-            if v.rule.is_none() {
-                let label = vnet.projections[k].label();
-                vnet.monitors.weights.retain(|m| m.projection != label);
-            }
+            set_rule(&mut vnet, k, v.rule.clone());
         }
         vnet.validate().map_err(|e| match e {
             Error::Model { issues, .. } => Error::Usage(format!(

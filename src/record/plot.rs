@@ -220,6 +220,27 @@ pub fn plot_grouped_bars(
     })
 }
 
+/// One panel of [`plot_bar_panels`]: title, y-axis label and one value per group.
+pub type BarPanel = (String, String, Vec<f64>);
+
+/// Draws side-by-side bar charts sharing the groups along x to a PNG at `path`
+/// (two panels per row, 1000×450 per row): one panel per quantity, so values on
+/// different scales (accuracy, rates, costs) sit in one figure.
+pub fn plot_bar_panels(path: &Path, groups: &[String], panels: &[BarPanel]) -> Result<()> {
+    if groups.is_empty() || panels.is_empty() {
+        return Err(Error::io(path, "cannot plot: no bars"));
+    }
+    let rows = panels.len().div_ceil(2);
+    let cols = panels.len().min(2);
+    render_png(path, (CHART_SIZE.0, 450 * rows as u32), |root| {
+        for (area, (title, y_label, values)) in root.split_evenly((rows, cols)).iter().zip(panels) {
+            let series = [(String::new(), values.clone())];
+            draw_grouped_bars(area, groups, &series, title, y_label)?;
+        }
+        Ok(())
+    })
+}
+
 fn draw_grouped_bars(
     root: &Area,
     groups: &[String],
@@ -275,12 +296,14 @@ fn draw_grouped_bars(
             .label(label.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .label_font(font(14))
-        .draw()?;
+    if series.iter().any(|(label, _)| !label.is_empty()) {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font(font(14))
+            .draw()?;
+    }
     Ok(())
 }
 

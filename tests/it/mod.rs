@@ -2,7 +2,8 @@
 //! networks against published statistics, determinism, bad input, the CLI,
 //! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU,
 //! plasticity, three-factor rules and astrocytes on both backends, monitors, rule comparison, dataset readers and
-//! encoders on real and malformed files, and the readout classifiers.
+//! encoders on real and malformed files, the readout classifiers, and LSM experiments with
+//! their plasticity variants.
 mod astrocyte;
 mod bad_models;
 mod batch;
@@ -26,3 +27,4 @@ mod single_neuron;
 mod stdp;
 mod three_factor;
 mod util;
+mod variants;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelIssue;
+use crate::experiment::compare::RuleTable;
 use crate::model::spans;
 use crate::{Error, Result};
 
@@ -53,6 +54,46 @@ pub struct Experiment {
     /// Branching factor over the first feature-phase samples (default on, 20).
     #[serde(default = "twenty")]
     pub branching_samples: usize,
+    /// Variants of the network's plasticity, each run through the whole pipeline
+    /// on the same liquid and data and compared (absent: one plain run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantSpec>,
+}
+
+/// One plasticity variant of an experiment (`[[variants]]`): the model with some
+/// projections' rules replaced. Connectivity, initial weights, inputs and seeds
+/// stay the same, so only the plasticity differs.
+///
+/// ```
+/// let exp = astroglia::experiment::lsm::Experiment::parse(r#"
+///     model = "digits_nalsm_liquid.toml"
+///     data = { source = "digits" }
+///     input = { population = "input" }
+///     features = { populations = ["exc", "inh"] }
+///     [[variants]]
+///     name = "static"
+///     plasticity = { "*" = { none = {} } }
+///     [[variants]]
+///     name = "stdp"
+///     astrocytes = false
+/// "#, "exp.toml").unwrap();
+/// assert_eq!(exp.variants.len(), 2);
+/// assert!(!exp.variants[1].astrocytes);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    /// Name: the output subdirectory and the row in `comparison.json`.
+    pub name: String,
+    /// Rule per projection name (a table with one key: `none = {}`, `stdp`,
+    /// `triplet`, `nalsm`, `reward_stdp` or `delta`); `"*"` gives the rule of
+    /// every projection not named. Projections not covered keep the model's rule.
+    #[serde(default)]
+    pub plasticity: std::collections::BTreeMap<String, RuleTable>,
+    /// Keep the model's astrocytes (default true); `false` removes them, so
+    /// NALSM rules run with their fixed depression rate.
+    #[serde(default = "yes")]
+    pub astrocytes: bool,
 }
 
 /// The dataset.
@@ -389,6 +430,40 @@ impl Experiment {
             "readout.lambdas",
             format!("must be numbers >= 0, got {:?}", r.lambdas),
         );
+        for (i, v) in self.variants.iter().enumerate() {
+            let f = format!("variants[{i}]");
+            let name_ok = !v.name.trim().is_empty()
+                && !v.name.contains(['/', '\\'])
+                && v.name != "."
+                && v.name != ".."
+                && v.name != "cache";
+            check(
+                name_ok,
+                &format!("{f}.name"),
+                format!(
+                    "must be a non-empty directory name other than 'cache', got '{}'",
+                    v.name
+                ),
+            );
+            check(
+                !self.variants[..i].iter().any(|w| w.name == v.name),
+                &format!("{f}.name"),
+                format!("duplicate variant name '{}'", v.name),
+            );
+            for (proj, table) in &v.plasticity {
+                if let Err(problems) = table.rule() {
+                    for (field, message) in problems {
+                        let base = format!("{f}.plasticity.{proj}");
+                        let field = if field.is_empty() {
+                            base
+                        } else {
+                            format!("{base}.{field}")
+                        };
+                        check(false, &field, message);
+                    }
+                }
+            }
+        }
         p
     }
 }

@@ -24,11 +24,13 @@ pub mod config;
 pub mod data;
 mod readout;
 mod report;
+mod variants;
 
 pub use config::*;
 pub use data::{Dataset, SampleRef, Set};
 pub use readout::ReadoutResult;
 pub use report::write_report;
+pub use variants::{run_variants, variant_network, write_comparison, Comparison, VariantRow};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -67,7 +69,7 @@ pub struct RunOptions {
 /// Timings of the phases, s.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Timings {
-    /// Init phase (0 when loaded from the cache).
+    /// Init phase (0 without plastic projections; loading W_INI when cached).
     pub init_s: f64,
     /// Feature phase (simulated samples only).
     pub features_s: f64,
@@ -103,6 +105,8 @@ pub struct Results {
     /// Mean branching factor of the liquid over the first samples (None when no
     /// sample had a value or none was measured).
     pub branching_factor: Option<f64>,
+    /// Mean firing rate of the feature populations over all samples, Hz.
+    pub liquid_rate_hz: f64,
     /// Feature-phase samples simulated per second (all instances together).
     pub samples_per_s: f64,
     /// Whole run, s.
@@ -177,13 +181,32 @@ impl Liquid {
 /// Runs `exp` (its relative paths taken from `base`) and writes `results.json`,
 /// plots and the feature cache under `opts.out`.
 pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Result<RunArtifacts> {
-    let wall = Instant::now();
+    if !exp.variants.is_empty() {
+        return Err(Error::Usage(format!(
+            "the experiment has {} [[variants]]: run it with run_variants",
+            exp.variants.len()
+        )));
+    }
     let model_path = base.join(&exp.model);
     let net = Network::from_toml_file(&model_path)?;
     let model_text = std::fs::read_to_string(&model_path).map_err(|e| Error::io(&model_path, e))?;
+    run_network(exp, &net, &model_path, &model_text, base, opts)
+}
+
+/// [`run_experiment`] on a network already loaded from `model_path`; `model_key`
+/// (the model file's text, or the variant network) keys the feature cache.
+fn run_network(
+    exp: &Experiment,
+    net: &Network,
+    model_path: &Path,
+    model_key: &str,
+    base: &Path,
+    opts: &RunOptions,
+) -> Result<RunArtifacts> {
+    let wall = Instant::now();
     let mut ds = Dataset::open(exp, base, opts.data_dir.as_deref())?;
     ds.set_dt(net.dt_ms);
-    let input_pop = check_input(&net, exp, ds.n_channels)?;
+    let input_pop = check_input(net, exp, ds.n_channels)?;
     let steps_of = |ms: f64| ((ms / net.dt_ms).round() as u64).max(1);
     let sample_steps = steps_of(exp.input.sample_ms);
 
@@ -195,7 +218,7 @@ pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Resul
         e.name = None;
         e.batch = 0;
         h.update(serde_json::to_vec(&e).expect("serialisable"));
-        h.update(model_text.as_bytes());
+        h.update(model_key.as_bytes());
         h.update(ds.identity.as_bytes());
         h.update(format!("{:?}", opts.backend).as_bytes());
         let hex: String = h
@@ -212,8 +235,9 @@ pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Resul
     // Init phase.
     let mut timings = Timings::default();
     let t = Instant::now();
-    let w_ini = init_phase(exp, &net, &mut ds, input_pop, &cache_dir, opts)?;
-    timings.init_s = t.elapsed().as_secs_f64();
+    let w_ini = init_phase(exp, net, &mut ds, input_pop, &cache_dir, opts)?;
+    // Zero when nothing is plastic (no init phase ran).
+    timings.init_s = w_ini.as_ref().map_or(0.0, |_| t.elapsed().as_secs_f64());
 
     // Feature phase.
     let mut feat_net = net.clone();
@@ -361,6 +385,15 @@ pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Resul
         val_accuracy: liquid_r.val_accuracy,
         train_accuracy: liquid_r.train_accuracy,
         branching_factor: (!bf.is_empty()).then(|| bf.iter().sum::<f64>() / bf.len() as f64),
+        liquid_rate_hz: {
+            let spikes: f64 = rows
+                .chunks(row_len)
+                .flat_map(|r| &r[1..1 + n_liq])
+                .map(|&v| v as f64)
+                .sum();
+            let sample_s = sample_steps as f64 * net.dt_ms / 1000.0;
+            spikes / (labels.len().max(1) as f64 * liquid.size as f64 * sample_s)
+        },
         samples_per_s: if simulated > 0 {
             simulated as f64 / timings.features_s
         } else {
