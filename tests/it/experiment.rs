@@ -367,6 +367,10 @@ fn every_shipped_experiment_file_parses_and_fits_its_model() {
             for f in &exp.features.populations {
                 assert!(net.population_index(f).is_some(), "{}: {f}", p.display());
             }
+            for v in &exp.variants {
+                astroglia::experiment::lsm::variant_network(&net, v)
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            }
             n += 1;
         }
     }
