@@ -68,7 +68,10 @@ impl LifParams {
     pub fn check(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![];
         super::positive(&mut out, "c_m_pf", self.c_m_pf);
-        super::positive(&mut out, "tau_m_ms", self.tau_m_ms);
+        // An infinite tau_m is a perfect (non-leaky) integrator: NIR's IF and I.
+        if !(self.tau_m_ms > 0.0) {
+            out.push(("tau_m_ms", format!("must be a positive number or inf, got {}", self.tau_m_ms)));
+        }
         super::positive(&mut out, "tau_syn_exc_ms", self.tau_syn_exc_ms);
         super::positive(&mut out, "tau_syn_inh_ms", self.tau_syn_inh_ms);
         super::non_negative(&mut out, "t_ref_ms", self.t_ref_ms);
@@ -89,10 +92,18 @@ impl LifParams {
     /// Step constants for step `dt_ms`, computed once in f64.
     pub fn derive(&self, dt_ms: f64) -> LifConsts {
         let p33 = (-dt_ms / self.tau_m_ms).exp();
-        let p30 = self.tau_m_ms / self.c_m_pf * (1.0 - p33);
+        // tau_m = inf: the limits of the expressions below (no leak).
+        let no_leak = self.tau_m_ms.is_infinite();
+        let p30 = if no_leak {
+            dt_ms / self.c_m_pf
+        } else {
+            self.tau_m_ms / self.c_m_pf * (1.0 - p33)
+        };
         let p32 = |tau_s: f64| {
             let p22 = (-dt_ms / tau_s).exp();
-            if (tau_s - self.tau_m_ms).abs() < 1e-12 {
+            if no_leak {
+                tau_s / self.c_m_pf * (1.0 - p22)
+            } else if (tau_s - self.tau_m_ms).abs() < 1e-12 {
                 dt_ms / self.c_m_pf * p33
             } else {
                 tau_s * self.tau_m_ms / (self.c_m_pf * (tau_s - self.tau_m_ms)) * (p22 - p33)
