@@ -117,6 +117,9 @@ fn neuron_params(node: &Node, dt_ms: f64) -> std::result::Result<(LifParams, f64
         }
         Ok(first)
     };
+    if node.kind == "Threshold" {
+        return Err("Threshold nodes have no astroglia equivalent (a stateless threshold of a continuous value; astroglia transmits spikes only)".into());
+    }
     let r = one("r", None)?;
     if !(r > 0.0 && r.is_finite()) {
         return Err(format!("r must be positive and finite, got {r}"));
