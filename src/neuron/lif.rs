@@ -26,7 +26,8 @@ pub enum SynapseKind {
 pub struct LifParams {
     /// Membrane capacitance, pF (default 250).
     pub c_m_pf: f64,
-    /// Membrane time constant, ms (default 10).
+    /// Membrane time constant, ms (default 10); `inf` makes a perfect
+    /// integrator without leak (NIR's IF and I).
     pub tau_m_ms: f64,
     /// Resting (leak reversal) potential, mV (default -65).
     pub e_l_mv: f64,
@@ -70,7 +71,10 @@ impl LifParams {
         super::positive(&mut out, "c_m_pf", self.c_m_pf);
         // An infinite tau_m is a perfect (non-leaky) integrator: NIR's IF and I.
         if !(self.tau_m_ms > 0.0) {
-            out.push(("tau_m_ms", format!("must be a positive number or inf, got {}", self.tau_m_ms)));
+            out.push((
+                "tau_m_ms",
+                format!("must be a positive number or inf, got {}", self.tau_m_ms),
+            ));
         }
         super::positive(&mut out, "tau_syn_exc_ms", self.tau_syn_exc_ms);
         super::positive(&mut out, "tau_syn_inh_ms", self.tau_syn_inh_ms);
@@ -638,6 +642,23 @@ mod tests {
     use super::*;
     use crate::neuron::test_util::{available, same, Rand};
     use crate::neuron::Simd;
+
+    #[test]
+    fn infinite_tau_m_is_the_no_leak_limit() {
+        let p = |tau_m_ms| LifParams {
+            tau_m_ms,
+            c_m_pf: 4.0,
+            tau_syn_exc_ms: 2.0,
+            ..Default::default()
+        };
+        let inf = p(f64::INFINITY).derive(0.5);
+        assert!(p(f64::INFINITY).check().is_empty());
+        assert_eq!((inf.p33, inf.p30), (1.0, 0.125));
+        // The limit of the finite-tau propagator entries.
+        let big = p(1e9).derive(0.5);
+        assert!((big.p30 - inf.p30).abs() < 1e-6 && (big.p32_exc - inf.p32_exc).abs() < 1e-6);
+        assert!(!p(0.0).check().is_empty() && !p(f64::NAN).check().is_empty());
+    }
 
     /// Random state around threshold, with refractory neurons and odd values.
     fn state(r: &mut Rand, n: usize) -> LifState {

@@ -5,8 +5,8 @@ use super::graph::{Nir, Node, Value};
 use super::linear::{compose, merge, node_map, Entry};
 use crate::error::{Error, Result};
 use crate::model::{
-    Connect, CurrentInput, Input, LifParams, Network, NeuronModel, Population, Projection, Receptor,
-    SpikeSourceParams, StateMonitor, SynapseKind,
+    Connect, CurrentInput, Input, LifParams, Network, NeuronModel, Population, Projection,
+    Receptor, SpikeSourceParams, StateMonitor, SynapseKind,
 };
 use std::collections::BTreeMap;
 
@@ -63,8 +63,19 @@ struct Flat<'a> {
 
 /// Flattens nested graphs: inner nodes are named `outer.inner`; edges into a
 /// subgraph go to its Input node, edges out of it leave from its Output node.
-fn flatten<'a>(g: &'a super::Graph, prefix: &str, top: bool, flat: &mut Flat<'a>) -> std::result::Result<(), String> {
-    let full = |n: &str| if prefix.is_empty() { n.to_string() } else { format!("{prefix}.{n}") };
+fn flatten<'a>(
+    g: &'a super::Graph,
+    prefix: &str,
+    top: bool,
+    flat: &mut Flat<'a>,
+) -> std::result::Result<(), String> {
+    let full = |n: &str| {
+        if prefix.is_empty() {
+            n.to_string()
+        } else {
+            format!("{prefix}.{n}")
+        }
+    };
     // Endpoint names an outer edge uses for a subgraph node: (into, out of).
     let mut ends: BTreeMap<&str, (String, String)> = BTreeMap::new();
     for (name, node) in &g.nodes {
@@ -72,21 +83,35 @@ fn flatten<'a>(g: &'a super::Graph, prefix: &str, top: bool, flat: &mut Flat<'a>
         if let Some(sub) = &node.graph {
             flatten(sub, &f, false, flat)?;
             let pick = |kind: &str| -> std::result::Result<String, String> {
-                let v: Vec<&String> = sub.nodes.iter().filter(|(_, n)| n.kind == kind).map(|(k, _)| k).collect();
+                let v: Vec<&String> = sub
+                    .nodes
+                    .iter()
+                    .filter(|(_, n)| n.kind == kind)
+                    .map(|(k, _)| k)
+                    .collect();
                 match v.as_slice() {
                     [one] => Ok(format!("{f}.{one}")),
-                    _ => Err(format!("subgraph '{f}' needs exactly one {kind} node, found {}", v.len())),
+                    _ => Err(format!(
+                        "subgraph '{f}' needs exactly one {kind} node, found {}",
+                        v.len()
+                    )),
                 }
             };
             ends.insert(name, (pick("Input")?, pick("Output")?));
             continue;
         }
-        let shape = || node.params.get("shape").and_then(Value::ints).map(|s| s.iter().map(|&x| x.max(0) as usize).collect()).unwrap_or_default();
+        let shape = || {
+            node.params
+                .get("shape")
+                .and_then(Value::ints)
+                .map(|s| s.iter().map(|&x| x.max(0) as usize).collect())
+                .unwrap_or_default()
+        };
         let role = match node.kind.as_str() {
             "Input" if top => Role::Source(shape()),
             "Output" if top => Role::Output(shape()),
             "Input" | "Output" => Role::Identity,
-            k if matches!(k, "I" | "IF" | "LI" | "LIF" | "CubaLI" | "CubaLIF" | "Threshold") => Role::Neuron(node),
+            "I" | "IF" | "LI" | "LIF" | "CubaLI" | "CubaLIF" | "Threshold" => Role::Neuron(node),
             _ => Role::Stateless(node),
         };
         if flat.roles.insert(f.clone(), role).is_some() {
@@ -94,8 +119,14 @@ fn flatten<'a>(g: &'a super::Graph, prefix: &str, top: bool, flat: &mut Flat<'a>
         }
     }
     for [s, t] in &g.edges {
-        let s = ends.get(s.as_str()).map(|e| e.1.clone()).unwrap_or_else(|| full(s));
-        let t = ends.get(t.as_str()).map(|e| e.0.clone()).unwrap_or_else(|| full(t));
+        let s = ends
+            .get(s.as_str())
+            .map(|e| e.1.clone())
+            .unwrap_or_else(|| full(s));
+        let t = ends
+            .get(t.as_str())
+            .map(|e| e.0.clone())
+            .unwrap_or_else(|| full(t));
         flat.edges.push((s, t));
     }
     Ok(())
@@ -172,7 +203,7 @@ fn neuron_params(node: &Node, dt_ms: f64) -> std::result::Result<(LifParams, f64
 /// Converts a NIR graph into a runnable network with step `opts.dt_ms`.
 ///
 /// Every `Input` becomes a spike-source population (no spikes: set them with
-/// [`crate::sim::Simulator::set_spike_source`] or in the model file), every
+/// `spike_source` times in the model or `Backend::set_spike_source`), every
 /// neuron node a LIF population, and every path of stateless nodes between two
 /// populations one explicit projection. Errors name the node and what is wrong.
 ///
@@ -207,15 +238,27 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
         match role {
             Role::Source(shape) => {
                 let size: usize = shape.iter().product();
-                net.add_population(Population::new(name, size as u32, NeuronModel::SpikeSource(SpikeSourceParams::default())));
+                net.add_population(Population::new(
+                    name,
+                    size as u32,
+                    NeuronModel::SpikeSource(SpikeSourceParams::default()),
+                ));
                 out.inputs.push((name.clone(), shape.clone()));
                 pops.insert(name.clone(), (shape.clone(), 0.0, 0.0));
             }
             Role::Neuron(node) => {
-                let (p, factor, gain) = neuron_params(node, opts.dt_ms).map_err(|m| bad(format!("node '{name}' ({}): {m}", node.kind)))?;
-                let shape: Vec<usize> = node.params.values().next().map(|v| v.shape().to_vec()).unwrap_or_default();
+                let (p, factor, gain) = neuron_params(node, opts.dt_ms)
+                    .map_err(|m| bad(format!("node '{name}' ({}): {m}", node.kind)))?;
+                let shape: Vec<usize> = node
+                    .params
+                    .values()
+                    .next()
+                    .map(|v| v.shape().to_vec())
+                    .unwrap_or_default();
                 let size: usize = shape.iter().product();
-                net.add_population(Population::new(name, size as u32, NeuronModel::Lif(p)).init("v", 0.0));
+                net.add_population(
+                    Population::new(name, size as u32, NeuronModel::Lif(p)).init("v", 0.0),
+                );
                 pops.insert(name.clone(), (shape, factor, gain));
             }
             _ => {}
@@ -237,7 +280,9 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
         for t in succ(at) {
             match &flat.roles[&t] {
                 Role::Neuron(_) | Role::Source(_) => {
-                    let acc = reach.entry(t.clone()).or_insert_with(|| vec![vec![]; rows.len()]);
+                    let acc = reach
+                        .entry(t.clone())
+                        .or_insert_with(|| vec![vec![]; rows.len()]);
                     for (a, r) in acc.iter_mut().zip(rows) {
                         a.extend_from_slice(r);
                     }
@@ -253,9 +298,12 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
                 }
                 Role::Stateless(node) => {
                     if stack.contains(&t) {
-                        return Err(format!("cycle of stateless nodes through '{t}' (no neuron breaks it)"));
+                        return Err(format!(
+                            "cycle of stateless nodes through '{t}' (no neuron breaks it)"
+                        ));
                     }
-                    let m = node_map(node, shape, dt_s).map_err(|e| format!("node '{t}' ({}): {e}", node.kind))?;
+                    let m = node_map(node, shape, dt_s)
+                        .map_err(|e| format!("node '{t}' ({}): {e}", node.kind))?;
                     let next = compose(rows, &m.cols);
                     stack.push(t.clone());
                     walk(&t, &m.shape, &next, flat, dt_s, stack, reach, succ)?;
@@ -278,7 +326,10 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
         let rows: Vec<Vec<Entry>> = (0..n as u32).map(|j| vec![(j, 1.0, 0)]).collect();
         if let Some(Role::Neuron(node)) = flat.roles.get(name) {
             if matches!(node.kind.as_str(), "LI" | "CubaLI" | "I") {
-                if let Some(t) = succ_v(name).iter().find(|t| !matches!(flat.roles[*t], Role::Output(_))) {
+                if let Some(t) = succ_v(name)
+                    .iter()
+                    .find(|t| !matches!(flat.roles[*t], Role::Output(_)))
+                {
                     return Err(bad(format!(
                         "node '{name}' ({}) feeds '{t}', but it outputs its voltage, which astroglia cannot transmit (only spikes); only an Output may follow it",
                         node.kind
@@ -287,7 +338,17 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
             }
         }
         let mut reach = Reach::new();
-        walk(name, shape, &rows, &flat, dt_s, &mut vec![], &mut reach, &succ_v).map_err(bad)?;
+        walk(
+            name,
+            shape,
+            &rows,
+            &flat,
+            dt_s,
+            &mut vec![],
+            &mut reach,
+            &succ_v,
+        )
+        .map_err(bad)?;
         for (target, rows) in reach {
             let (tshape, factor, _) = &pops[&target];
             if matches!(flat.roles[&target], Role::Source(_)) {
@@ -308,24 +369,50 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
                     delayed |= e > 0;
                 }
             }
-            let connect = Connect::List { pre, post, weights: Some(w), delays_ms: delayed.then_some(d) };
+            let connect = Connect::List {
+                pre,
+                post,
+                weights: Some(w),
+                delays_ms: delayed.then_some(d),
+            };
             net.add_projection(Projection::new(name, &target, connect).receptor(Receptor::Exc));
         }
     }
     // Biases: each stateless node's constant output, carried to the populations.
     for (name, role) in &flat.roles {
-        let Role::Stateless(node) = role else { continue };
+        let Role::Stateless(node) = role else {
+            continue;
+        };
         if !node.params.contains_key("bias") {
             continue;
         }
         // The bias only exists once the node's input shape is known: find it from the
         // population paths (a bias on an unreachable node never acts).
-        let Some(shape) = input_shape(name, &flat, &pops, dt_s) else { continue };
+        let Some(shape) = input_shape(name, &flat, &pops, dt_s) else {
+            continue;
+        };
         let m = node_map(node, &shape, dt_s).map_err(|e| bad(format!("node '{name}': {e}")))?;
-        let Some(b) = m.bias.filter(|b| b.iter().any(|&x| x != 0.0)) else { continue };
-        let rows = vec![b.iter().enumerate().filter(|(_, &x)| x != 0.0).map(|(k, &x)| (k as u32, x, 0)).collect()];
+        let Some(b) = m.bias.filter(|b| b.iter().any(|&x| x != 0.0)) else {
+            continue;
+        };
+        let rows = vec![b
+            .iter()
+            .enumerate()
+            .filter(|(_, &x)| x != 0.0)
+            .map(|(k, &x)| (k as u32, x, 0))
+            .collect()];
         let mut reach = Reach::new();
-        walk(name, &m.shape, &rows, &flat, dt_s, &mut vec![name.clone()], &mut reach, &succ_v).map_err(bad)?;
+        walk(
+            name,
+            &m.shape,
+            &rows,
+            &flat,
+            dt_s,
+            &mut vec![name.clone()],
+            &mut reach,
+            &succ_v,
+        )
+        .map_err(bad)?;
         for (target, rows) in reach {
             let n: usize = pops[&target].0.iter().product();
             let acc = biases.entry(target).or_insert_with(|| vec![0.0; n]);
@@ -349,17 +436,29 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
     // Outputs: the population feeding each Output (through nested-graph ports).
     for (name, role) in &flat.roles {
         let Role::Output(shape) = role else { continue };
-        let mut from: Vec<&str> = flat.edges.iter().filter(|e| &e.1 == name).map(|e| e.0.as_str()).collect();
+        let mut from: Vec<&str> = flat
+            .edges
+            .iter()
+            .filter(|e| &e.1 == name)
+            .map(|e| e.0.as_str())
+            .collect();
         let mut hops = 0;
         while let [one] = from.as_slice() {
             if !matches!(flat.roles.get(*one), Some(Role::Identity)) || hops > flat.roles.len() {
                 break;
             }
-            from = flat.edges.iter().filter(|e| e.1 == *one).map(|e| e.0.as_str()).collect();
+            from = flat
+                .edges
+                .iter()
+                .filter(|e| e.1 == *one)
+                .map(|e| e.0.as_str())
+                .collect();
             hops += 1;
         }
         let [src] = from.as_slice() else {
-            out.warnings.push(format!("Output '{name}' is not fed by exactly one node; it is not recorded"));
+            out.warnings.push(format!(
+                "Output '{name}' is not fed by exactly one node; it is not recorded"
+            ));
             continue;
         };
         let Some((pshape, _, _)) = pops.get(*src) else {
@@ -371,22 +470,40 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
         }
         if let Some(Role::Neuron(n)) = flat.roles.get(*src) {
             if matches!(n.kind.as_str(), "LI" | "CubaLI" | "I") {
-                net.monitors.state.push(StateMonitor { population: src.to_string(), var: "v".into(), ids: None, every: 1 });
+                net.monitors.state.push(StateMonitor {
+                    population: src.to_string(),
+                    var: "v".into(),
+                    ids: None,
+                    every: 1,
+                });
             }
         }
         out.outputs.push((name.clone(), src.to_string()));
     }
     net.name = Some("nir".into());
     net.nir = Some(Box::new(nir.clone()));
-    net.validate().map_err(|e| bad(format!("the converted network is invalid: {e}")))?;
+    net.validate()
+        .map_err(|e| bad(format!("the converted network is invalid: {e}")))?;
     out.network = net;
     Ok(out)
 }
 
 /// The input shape of a stateless node, found by walking forward from each
 /// population until the node is reached.
-fn input_shape(target: &str, flat: &Flat<'_>, pops: &BTreeMap<String, (Vec<usize>, f64, f64)>, dt_s: f64) -> Option<Vec<usize>> {
-    fn go(at: &str, shape: &[usize], target: &str, flat: &Flat<'_>, dt_s: f64, depth: usize) -> Option<Vec<usize>> {
+fn input_shape(
+    target: &str,
+    flat: &Flat<'_>,
+    pops: &BTreeMap<String, (Vec<usize>, f64, f64)>,
+    dt_s: f64,
+) -> Option<Vec<usize>> {
+    fn go(
+        at: &str,
+        shape: &[usize],
+        target: &str,
+        flat: &Flat<'_>,
+        dt_s: f64,
+        depth: usize,
+    ) -> Option<Vec<usize>> {
         if depth > flat.roles.len() {
             return None;
         }
@@ -405,5 +522,6 @@ fn input_shape(target: &str, flat: &Flat<'_>, pops: &BTreeMap<String, (Vec<usize
         }
         None
     }
-    pops.iter().find_map(|(p, (shape, _, _))| go(p, shape, target, flat, dt_s, 0))
+    pops.iter()
+        .find_map(|(p, (shape, _, _))| go(p, shape, target, flat, dt_s, 0))
 }

@@ -41,7 +41,13 @@ pub fn from_model(net: &Network) -> Result<Nir> {
 /// Whether `net` is still what importing `orig` at its step gives (spike-source
 /// contents, monitors, name, seed and duration may differ).
 fn unchanged(net: &Network, orig: &Nir) -> bool {
-    let Ok(fresh) = to_model(orig, &ImportOptions { dt_ms: net.dt_ms, duration_ms: net.duration_ms }) else {
+    let Ok(fresh) = to_model(
+        orig,
+        &ImportOptions {
+            dt_ms: net.dt_ms,
+            duration_ms: net.duration_ms,
+        },
+    ) else {
         return false;
     };
     let f = fresh.network;
@@ -54,7 +60,11 @@ fn unchanged(net: &Network, orig: &Nir) -> bool {
             })
             .collect()
     };
-    strip(net) == strip(&f) && net.projections == f.projections && net.inputs == f.inputs && net.astrocytes.is_empty() && net.grids.is_empty()
+    strip(net) == strip(&f)
+        && net.projections == f.projections
+        && net.inputs == f.inputs
+        && net.astrocytes.is_empty()
+        && net.grids.is_empty()
 }
 
 fn f32s(shape: &[usize], v: Vec<f64>) -> Value {
@@ -71,11 +81,18 @@ fn translate(net: &Network) -> Result<Nir> {
         let n = p.size as usize;
         let full = |x: f64| f32s(&[n], vec![x; n]);
         let (kind, params, factor): (&str, Vec<(&str, Value)>, f64) = match &p.model {
-            NeuronModel::SpikeSource(_) => ("Input", vec![("shape", Value::i64(&[1], vec![n as i64]))], 0.0),
+            NeuronModel::SpikeSource(_) => (
+                "Input",
+                vec![("shape", Value::i64(&[1], vec![n as i64]))],
+                0.0,
+            ),
             NeuronModel::Lif(l) => {
                 let mut why = vec![];
                 if l.t_ref_ms != 0.0 {
-                    why.push(format!("t_ref_ms = {} (NIR neurons have no refractory period)", l.t_ref_ms));
+                    why.push(format!(
+                        "t_ref_ms = {} (NIR neurons have no refractory period)",
+                        l.t_ref_ms
+                    ));
                 }
                 if l.i_bias_pa != 0.0 {
                     why.push(format!("i_bias_pa = {} (not exported)", l.i_bias_pa));
@@ -83,14 +100,21 @@ fn translate(net: &Network) -> Result<Nir> {
                 if l.synapse == SynapseKind::Exponential && l.tau_syn_exc_ms != l.tau_syn_inh_ms {
                     why.push("different excitatory and inhibitory synaptic time constants".into());
                 }
-                if p.init.iter().any(|(k, d)| k != "v" || d.constant() != Some(0.0)) {
+                if p.init
+                    .iter()
+                    .any(|(k, d)| k != "v" || d.constant() != Some(0.0))
+                {
                     why.push("initial state other than v = 0 (NIR states start at 0)".into());
                 }
                 if !why.is_empty() {
                     problems.push(format!("population '{}': {}", p.name, why.join(", ")));
                     continue;
                 }
-                let r = if l.tau_m_ms.is_infinite() { dt / l.c_m_pf } else { l.tau_m_ms / l.c_m_pf };
+                let r = if l.tau_m_ms.is_infinite() {
+                    dt / l.c_m_pf
+                } else {
+                    l.tau_m_ms / l.c_m_pf
+                };
                 let spiking = l.v_th_mv.is_finite();
                 let mut v = vec![("r", full(r))];
                 if spiking {
@@ -109,7 +133,11 @@ fn translate(net: &Network) -> Result<Nir> {
                         v.push(("tau_syn", full(l.tau_syn_exc_ms * 1e-3)));
                         v.push(("v_leak", full(l.e_l_mv)));
                         v.push(("w_in", full(1.0)));
-                        (if spiking { "CubaLIF" } else { "CubaLI" }, v, l.tau_syn_exc_ms / dt)
+                        (
+                            if spiking { "CubaLIF" } else { "CubaLI" },
+                            v,
+                            l.tau_syn_exc_ms / dt,
+                        )
                     }
                     (SynapseKind::Exponential, true) => {
                         problems.push(format!("population '{}': exponential synapses on a non-leaky membrane have no NIR node", p.name));
@@ -118,14 +146,21 @@ fn translate(net: &Network) -> Result<Nir> {
                 }
             }
             m => {
-                problems.push(format!("population '{}': {} neurons have no NIR equivalent", p.name, m.key()));
+                problems.push(format!(
+                    "population '{}': {} neurons have no NIR equivalent",
+                    p.name,
+                    m.key()
+                ));
                 continue;
             }
         };
         to_nir.insert(&p.name, factor);
         let node = Node {
             kind: kind.into(),
-            params: params.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            params: params
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             graph: None,
         };
         graph.nodes.insert(p.name.clone(), node);
@@ -155,7 +190,10 @@ fn translate(net: &Network) -> Result<Nir> {
         problems.push(format!("astrocyte '{}': NIR has no astrocytes", a.name));
     }
     if !problems.is_empty() {
-        return Err(Error::Invalid(format!("cannot export to NIR: {}", problems.join("; "))));
+        return Err(Error::Invalid(format!(
+            "cannot export to NIR: {}",
+            problems.join("; ")
+        )));
     }
     let built = build(net, net.seed)?;
     let mut has_out = vec![false; net.populations.len()];
@@ -172,18 +210,37 @@ fn translate(net: &Network) -> Result<Nir> {
         }
         let name = format!("{}.weight", pr.label());
         if graph.nodes.contains_key(&name) {
-            return Err(Error::Invalid(format!("cannot export to NIR: node name '{name}' is used twice")));
+            return Err(Error::Invalid(format!(
+                "cannot export to NIR: node name '{name}' is used twice"
+            )));
         }
-        graph.nodes.insert(name.clone(), Node { kind: "Linear".into(), params: [("weight".to_string(), f32s(&[rows, cols], w))].into(), graph: None });
+        graph.nodes.insert(
+            name.clone(),
+            Node {
+                kind: "Linear".into(),
+                params: [("weight".to_string(), f32s(&[rows, cols], w))].into(),
+                graph: None,
+            },
+        );
         graph.edges.push([pr.from.clone(), name.clone()]);
         graph.edges.push([name, pr.to.clone()]);
     }
     for (i, p) in net.populations.iter().enumerate() {
         if !has_out[i] && !p.model.is_source() {
             let name = format!("{}.output", p.name);
-            graph.nodes.insert(name.clone(), Node { kind: "Output".into(), params: [("shape".to_string(), Value::i64(&[1], vec![p.size as i64]))].into(), graph: None });
+            graph.nodes.insert(
+                name.clone(),
+                Node {
+                    kind: "Output".into(),
+                    params: [("shape".to_string(), Value::i64(&[1], vec![p.size as i64]))].into(),
+                    graph: None,
+                },
+            );
             graph.edges.push([p.name.clone(), name]);
         }
     }
-    Ok(Nir { version: VERSION.into(), graph })
+    Ok(Nir {
+        version: VERSION.into(),
+        graph,
+    })
 }

@@ -136,10 +136,14 @@ impl Value {
     pub fn same_bits(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::F32 { shape: a, data: x }, Value::F32 { shape: b, data: y }) => {
-                a == b && x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+                a == b
+                    && x.len() == y.len()
+                    && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
             }
             (Value::F64 { shape: a, data: x }, Value::F64 { shape: b, data: y }) => {
-                a == b && x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+                a == b
+                    && x.len() == y.len()
+                    && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
             }
             _ => self == other,
         }
@@ -151,17 +155,24 @@ impl Graph {
     pub fn same_bits(&self, other: &Graph) -> bool {
         self.edges == other.edges
             && self.nodes.len() == other.nodes.len()
-            && self.nodes.iter().zip(&other.nodes).all(|((n1, a), (n2, b))| {
-                n1 == n2
-                    && a.kind == b.kind
-                    && a.params.len() == b.params.len()
-                    && a.params.iter().zip(&b.params).all(|((k1, v1), (k2, v2))| k1 == k2 && v1.same_bits(v2))
-                    && match (&a.graph, &b.graph) {
-                        (Some(g), Some(h)) => g.same_bits(h),
-                        (None, None) => true,
-                        _ => false,
-                    }
-            })
+            && self
+                .nodes
+                .iter()
+                .zip(&other.nodes)
+                .all(|((n1, a), (n2, b))| {
+                    n1 == n2
+                        && a.kind == b.kind
+                        && a.params.len() == b.params.len()
+                        && a.params
+                            .iter()
+                            .zip(&b.params)
+                            .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.same_bits(v2))
+                        && match (&a.graph, &b.graph) {
+                            (Some(g), Some(h)) => g.same_bits(h),
+                            (None, None) => true,
+                            _ => false,
+                        }
+                })
     }
 }
 
@@ -172,8 +183,16 @@ pub const NODE_TYPES: &[(&str, &[&str], &[&str])] = &[
     ("Affine", &["weight", "bias"], &[]),
     ("Linear", &["weight"], &[]),
     ("Scale", &["scale"], &[]),
-    ("Conv1d", &["weight", "stride", "padding", "dilation", "groups", "bias"], &["input_shape"]),
-    ("Conv2d", &["weight", "stride", "padding", "dilation", "groups", "bias"], &["input_shape"]),
+    (
+        "Conv1d",
+        &["weight", "stride", "padding", "dilation", "groups", "bias"],
+        &["input_shape"],
+    ),
+    (
+        "Conv2d",
+        &["weight", "stride", "padding", "dilation", "groups", "bias"],
+        &["input_shape"],
+    ),
     ("SumPool2d", &["kernel_size", "stride", "padding"], &[]),
     ("AvgPool2d", &["kernel_size", "stride", "padding"], &[]),
     ("Flatten", &["start_dim", "end_dim"], &["input_type"]),
@@ -184,13 +203,20 @@ pub const NODE_TYPES: &[(&str, &[&str], &[&str])] = &[
     ("LI", &["tau", "r", "v_leak"], &[]),
     ("LIF", &["tau", "r", "v_leak", "v_threshold"], &["v_reset"]),
     ("CubaLI", &["tau_syn", "tau_mem", "r", "v_leak"], &["w_in"]),
-    ("CubaLIF", &["tau_syn", "tau_mem", "r", "v_leak", "v_threshold"], &["v_reset", "w_in"]),
+    (
+        "CubaLIF",
+        &["tau_syn", "tau_mem", "r", "v_leak", "v_threshold"],
+        &["v_reset", "w_in"],
+    ),
     ("NIRGraph", &[], &[]),
 ];
 
 /// Whether `kind` is a neuron (stateful, per-neuron parameters of one shape).
 pub fn is_neuron(kind: &str) -> bool {
-    matches!(kind, "I" | "IF" | "LI" | "LIF" | "CubaLI" | "CubaLIF" | "Threshold" | "Delay")
+    matches!(
+        kind,
+        "I" | "IF" | "LI" | "LIF" | "CubaLI" | "CubaLIF" | "Threshold" | "Delay"
+    )
 }
 
 /// Checks one node's datasets against [`NODE_TYPES`]: every required dataset
@@ -199,7 +225,11 @@ pub fn is_neuron(kind: &str) -> bool {
 pub fn check_node(at: &str, node: &Node, problems: &mut Vec<String>) {
     let Some((_, required, optional)) = NODE_TYPES.iter().find(|t| t.0 == node.kind) else {
         let known: Vec<&str> = NODE_TYPES.iter().map(|t| t.0).collect();
-        problems.push(format!("{at}: unknown node type '{}' (known: {})", node.kind, known.join(", ")));
+        problems.push(format!(
+            "{at}: unknown node type '{}' (known: {})",
+            node.kind,
+            known.join(", ")
+        ));
         return;
     };
     for r in *required {
@@ -209,20 +239,39 @@ pub fn check_node(at: &str, node: &Node, problems: &mut Vec<String>) {
     }
     for (k, v) in &node.params {
         if !required.contains(&k.as_str()) && !optional.contains(&k.as_str()) {
-            problems.push(format!("{at}/{k}: unexpected dataset for a {} node", node.kind));
+            problems.push(format!(
+                "{at}/{k}: unexpected dataset for a {} node",
+                node.kind
+            ));
         }
         let is_float = matches!(v, Value::F32 { .. } | Value::F64 { .. });
         let int_param = matches!(
             k.as_str(),
-            "shape" | "stride" | "padding" | "dilation" | "groups" | "input_shape" | "kernel_size" | "start_dim" | "end_dim" | "input_type"
+            "shape"
+                | "stride"
+                | "padding"
+                | "dilation"
+                | "groups"
+                | "input_shape"
+                | "kernel_size"
+                | "start_dim"
+                | "end_dim"
+                | "input_type"
         );
         if int_param {
-            let ok = matches!(v, Value::I64 { .. }) || (k == "padding" && matches!(v, Value::Str { .. }));
+            let ok = matches!(v, Value::I64 { .. })
+                || (k == "padding" && matches!(v, Value::Str { .. }));
             if !ok {
-                problems.push(format!("{at}/{k}: expected integers, found {}", v.describe()));
+                problems.push(format!(
+                    "{at}/{k}: expected integers, found {}",
+                    v.describe()
+                ));
             }
         } else if !is_float {
-            problems.push(format!("{at}/{k}: expected a float array, found {}", v.describe()));
+            problems.push(format!(
+                "{at}/{k}: expected a float array, found {}",
+                v.describe()
+            ));
         }
     }
     let shape = |k: &str| node.params.get(k).map(|v| v.shape().to_vec());
@@ -237,14 +286,26 @@ pub fn check_node(at: &str, node: &Node, problems: &mut Vec<String>) {
         "Affine" | "Linear" => {
             expect("weight", &|s| s.len() == 2, "a 2-d matrix (out, in)");
             if let Some(w) = shape("weight").filter(|s| s.len() == 2) {
-                expect("bias", &|s| s == [w[0]], &format!("shape [{}] (the weight's rows)", w[0]));
+                expect(
+                    "bias",
+                    &|s| s == [w[0]],
+                    &format!("shape [{}] (the weight's rows)", w[0]),
+                );
             }
         }
         "Conv1d" | "Conv2d" => {
             let d = if node.kind == "Conv1d" { 3 } else { 4 };
-            expect("weight", &|s| s.len() == d, &format!("a {d}-d kernel (C_out, C_in, ...)"));
+            expect(
+                "weight",
+                &|s| s.len() == d,
+                &format!("a {d}-d kernel (C_out, C_in, ...)"),
+            );
             if let Some(w) = shape("weight").filter(|s| s.len() == d) {
-                expect("bias", &|s| s == [w[0]], &format!("shape [{}] (C_out)", w[0]));
+                expect(
+                    "bias",
+                    &|s| s == [w[0]],
+                    &format!("shape [{}] (C_out)", w[0]),
+                );
             }
         }
         "Input" | "Output" => expect("shape", &|s| s.len() == 1, "a 1-d int64 shape"),

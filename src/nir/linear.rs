@@ -17,7 +17,10 @@ pub(crate) struct Map {
 }
 
 fn floats(node: &Node, k: &str) -> Vec<f64> {
-    node.params.get(k).and_then(Value::to_f64).unwrap_or_default()
+    node.params
+        .get(k)
+        .and_then(Value::to_f64)
+        .unwrap_or_default()
 }
 
 /// An int parameter broadcast to `n` values (NIR stores some as scalars).
@@ -25,7 +28,10 @@ fn ints(node: &Node, k: &str, n: usize) -> Result<Vec<i64>, String> {
     match node.params.get(k) {
         Some(Value::I64 { data, .. }) if data.len() == n => Ok(data.clone()),
         Some(Value::I64 { data, .. }) if data.len() == 1 => Ok(vec![data[0]; n]),
-        Some(v) => Err(format!("'{k}' must hold 1 or {n} integers, found {}", v.describe())),
+        Some(v) => Err(format!(
+            "'{k}' must hold 1 or {n} integers, found {}",
+            v.describe()
+        )),
         None => Err(format!("'{k}' is missing")),
     }
 }
@@ -34,26 +40,49 @@ fn ints(node: &Node, k: &str, n: usize) -> Result<Vec<i64>, String> {
 /// Affine, Linear, Scale and Delay). `dt_s` converts Delay's seconds to steps.
 pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, String> {
     let n_in: usize = input.iter().product();
-    let shape_of = |k: &str| node.params.get(k).map(|v| v.shape().to_vec()).unwrap_or_default();
+    let shape_of = |k: &str| {
+        node.params
+            .get(k)
+            .map(|v| v.shape().to_vec())
+            .unwrap_or_default()
+    };
     match node.kind.as_str() {
         "Affine" | "Linear" => {
             let ws = shape_of("weight");
             let (rows, cols) = (ws[0], ws[1]);
             if cols != n_in {
-                return Err(format!("weight has {cols} columns but the input has {n_in} elements (shape {input:?})"));
+                return Err(format!(
+                    "weight has {cols} columns but the input has {n_in} elements (shape {input:?})"
+                ));
             }
             let w = floats(node, "weight");
             let map_cols = (0..cols)
-                .map(|k| (0..rows).filter(|&o| w[o * cols + k] != 0.0).map(|o| (o as u32, w[o * cols + k], 0)).collect())
+                .map(|k| {
+                    (0..rows)
+                        .filter(|&o| w[o * cols + k] != 0.0)
+                        .map(|o| (o as u32, w[o * cols + k], 0))
+                        .collect()
+                })
                 .collect();
             let bias = (node.kind == "Affine").then(|| floats(node, "bias"));
-            Ok(Map { shape: vec![rows], cols: map_cols, bias })
+            Ok(Map {
+                shape: vec![rows],
+                cols: map_cols,
+                bias,
+            })
         }
         "Scale" | "Delay" => {
-            let key = if node.kind == "Scale" { "scale" } else { "delay" };
+            let key = if node.kind == "Scale" {
+                "scale"
+            } else {
+                "delay"
+            };
             let v = floats(node, key);
             if v.len() != n_in && v.len() != 1 {
-                return Err(format!("'{key}' has {} elements but the input has {n_in}", v.len()));
+                return Err(format!(
+                    "'{key}' has {} elements but the input has {n_in}",
+                    v.len()
+                ));
             }
             let at = |k: usize| if v.len() == 1 { v[0] } else { v[k] };
             let mut cols = Vec::with_capacity(n_in);
@@ -63,17 +92,30 @@ pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, S
                 } else {
                     let steps = (at(k) / dt_s).round();
                     if !(steps >= 0.0 && steps < u32::MAX as f64) {
-                        return Err(format!("delay[{k}] = {} s is not a non-negative time", at(k)));
+                        return Err(format!(
+                            "delay[{k}] = {} s is not a non-negative time",
+                            at(k)
+                        ));
                     }
                     vec![(k as u32, 1.0, steps as u32)]
                 });
             }
-            Ok(Map { shape: input.to_vec(), cols, bias: None })
+            Ok(Map {
+                shape: input.to_vec(),
+                cols,
+                bias: None,
+            })
         }
         "Flatten" => {
             let nd = input.len() as i64;
             let norm = |d: i64| if d < 0 { d + nd } else { d };
-            let get = |k: &str| node.params.get(k).and_then(Value::ints).and_then(|v| v.first().copied()).unwrap_or(0);
+            let get = |k: &str| {
+                node.params
+                    .get(k)
+                    .and_then(Value::ints)
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(0)
+            };
             let (s, e) = (norm(get("start_dim")), norm(get("end_dim")));
             if let Some(t) = node.params.get("input_type").and_then(Value::ints) {
                 let want: i64 = t.iter().product();
@@ -90,7 +132,11 @@ pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, S
                 out.extend_from_slice(&input[e + 1..]);
                 out
             };
-            Ok(Map { shape, cols: (0..n_in).map(|k| vec![(k as u32, 1.0, 0)]).collect(), bias: None })
+            Ok(Map {
+                shape,
+                cols: (0..n_in).map(|k| vec![(k as u32, 1.0, 0)]).collect(),
+                bias: None,
+            })
         }
         "Conv1d" | "Conv2d" => conv(node, input),
         "SumPool2d" | "AvgPool2d" => pool(node, input),
@@ -100,7 +146,12 @@ pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, S
 
 /// Spatial input dims `[C, ...]` of a convolution or pool: the incoming shape if
 /// it has the right rank, else `input_shape` with `c` channels.
-fn spatial(node: &Node, input: &[usize], dims: usize, c: Option<usize>) -> Result<Vec<usize>, String> {
+fn spatial(
+    node: &Node,
+    input: &[usize],
+    dims: usize,
+    c: Option<usize>,
+) -> Result<Vec<usize>, String> {
     let n_in: usize = input.iter().product();
     let shape = if input.len() == dims + 1 {
         input.to_vec()
@@ -109,10 +160,14 @@ fn spatial(node: &Node, input: &[usize], dims: usize, c: Option<usize>) -> Resul
         v.extend(s.iter().map(|&x| x.max(0) as usize));
         v
     } else {
-        return Err(format!("cannot tell the (C, spatial) shape of an input of shape {input:?}"));
+        return Err(format!(
+            "cannot tell the (C, spatial) shape of an input of shape {input:?}"
+        ));
     };
     if shape.iter().product::<usize>() != n_in || shape.len() != dims + 1 {
-        return Err(format!("input of shape {input:?} does not fit the expected [C, ...] shape {shape:?}"));
+        return Err(format!(
+            "input of shape {input:?} does not fit the expected [C, ...] shape {shape:?}"
+        ));
     }
     Ok(shape)
 }
@@ -125,18 +180,28 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
     let shape = spatial(node, input, d, Some(c_in_g * groups))?;
     let c_in = shape[0];
     if c_in != c_in_g * groups || c_out % groups != 0 {
-        return Err(format!("{c_in} input channels do not fit weight {ws:?} with groups = {groups}"));
+        return Err(format!(
+            "{c_in} input channels do not fit weight {ws:?} with groups = {groups}"
+        ));
     }
     let stride = ints(node, "stride", d)?;
     let dil = ints(node, "dilation", d)?;
     let pad: Vec<i64> = match node.params.get("padding") {
         Some(Value::Str { value }) if value == "valid" => vec![0; d],
-        Some(Value::Str { value }) if value == "same" => (0..d).map(|i| dil[i] * (k[i] as i64 - 1) / 2).collect(),
-        Some(Value::Str { value }) => return Err(format!("padding '{value}' is not 'same', 'valid' or integers")),
+        Some(Value::Str { value }) if value == "same" => {
+            (0..d).map(|i| dil[i] * (k[i] as i64 - 1) / 2).collect()
+        }
+        Some(Value::Str { value }) => {
+            return Err(format!(
+                "padding '{value}' is not 'same', 'valid' or integers"
+            ))
+        }
         _ => ints(node, "padding", d)?,
     };
     if stride.iter().chain(&dil).any(|&x| x < 1) || pad.iter().any(|&x| x < 0) {
-        return Err(format!("stride {stride:?} and dilation {dil:?} must be >= 1, padding {pad:?} >= 0"));
+        return Err(format!(
+            "stride {stride:?} and dilation {dil:?} must be >= 1, padding {pad:?} >= 0"
+        ));
     }
     let same = matches!(node.params.get("padding"), Some(Value::Str { value }) if value == "same");
     let out_sp: Vec<usize> = (0..d)
@@ -145,14 +210,26 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
                 shape[1 + i]
             } else {
                 let span = shape[1 + i] as i64 + 2 * pad[i] - dil[i] * (k[i] as i64 - 1) - 1;
-                if span < 0 { 0 } else { (span / stride[i] + 1) as usize }
+                if span < 0 {
+                    0
+                } else {
+                    (span / stride[i] + 1) as usize
+                }
             }
         })
         .collect();
     let w = floats(node, "weight");
     let b = floats(node, "bias");
-    let (h_in, w_in) = if d == 1 { (1, shape[1]) } else { (shape[1], shape[2]) };
-    let (h_out, w_out) = if d == 1 { (1, out_sp[0]) } else { (out_sp[0], out_sp[1]) };
+    let (h_in, w_in) = if d == 1 {
+        (1, shape[1])
+    } else {
+        (shape[1], shape[2])
+    };
+    let (h_out, w_out) = if d == 1 {
+        (1, out_sp[0])
+    } else {
+        (out_sp[0], out_sp[1])
+    };
     let (kh, kw) = if d == 1 { (1, k[0]) } else { (k[0], k[1]) };
     let (sh, sw, ph, pw, dh, dw) = if d == 1 {
         (1, stride[0], 0, pad[0], 1, dil[0])
@@ -181,7 +258,8 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
                             }
                             let wv = w[((co * ig + cl) * kh + ky) * kw + kx];
                             if wv != 0.0 {
-                                cols[(ci * h_in + iy as usize) * w_in + ix as usize].push((o, wv, 0));
+                                cols[(ci * h_in + iy as usize) * w_in + ix as usize]
+                                    .push((o, wv, 0));
                             }
                         }
                     }
@@ -192,8 +270,15 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
     let mut out_shape = vec![c_out];
     out_shape.extend(&out_sp);
     let plane = h_out * w_out;
-    let bias = b.iter().any(|&x| x != 0.0).then(|| (0..c_out * plane).map(|i| b[i / plane]).collect());
-    Ok(Map { shape: out_shape, cols, bias })
+    let bias = b
+        .iter()
+        .any(|&x| x != 0.0)
+        .then(|| (0..c_out * plane).map(|i| b[i / plane]).collect());
+    Ok(Map {
+        shape: out_shape,
+        cols,
+        bias,
+    })
 }
 
 fn pool(node: &Node, input: &[usize]) -> Result<Map, String> {
@@ -202,13 +287,19 @@ fn pool(node: &Node, input: &[usize]) -> Result<Map, String> {
     let s = ints(node, "stride", 2)?;
     let p = ints(node, "padding", 2)?;
     if k.iter().chain(&s).any(|&x| x < 1) || p.iter().any(|&x| x < 0) {
-        return Err(format!("kernel_size {k:?} and stride {s:?} must be >= 1, padding {p:?} >= 0"));
+        return Err(format!(
+            "kernel_size {k:?} and stride {s:?} must be >= 1, padding {p:?} >= 0"
+        ));
     }
     let (c, h, w) = (shape[0], shape[1] as i64, shape[2] as i64);
     let ho = ((h + 2 * p[0] - k[0]) / s[0] + 1).max(0) as usize;
     let wo = ((w + 2 * p[1] - k[1]) / s[1] + 1).max(0) as usize;
     // AvgPool2d divides by the kernel area, padding included (PyTorch's default).
-    let scale = if node.kind == "AvgPool2d" { 1.0 / (k[0] * k[1]) as f64 } else { 1.0 };
+    let scale = if node.kind == "AvgPool2d" {
+        1.0 / (k[0] * k[1]) as f64
+    } else {
+        1.0
+    };
     let mut cols: Vec<Vec<Entry>> = vec![vec![]; c * (h * w) as usize];
     for ch in 0..c {
         for y in 0..ho {
@@ -226,7 +317,11 @@ fn pool(node: &Node, input: &[usize]) -> Result<Map, String> {
             }
         }
     }
-    Ok(Map { shape: vec![c, ho, wo], cols, bias: None })
+    Ok(Map {
+        shape: vec![c, ho, wo],
+        cols,
+        bias: None,
+    })
 }
 
 /// Composes `rows` (per source element: entries into the current node's input)

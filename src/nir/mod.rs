@@ -1,7 +1,7 @@
 //! NIR (Neuromorphic Intermediate Representation) import and export.
 //!
 //! [`read`] loads a `.nir` HDF5 file into a [`Nir`] that keeps every dataset
-//! exactly as stored (dtype, shape, bits); [`write`] writes one back in the
+//! exactly as stored (dtype, shape, bits); [`write()`] writes one back in the
 //! layout of the reference `nir.write` (gzip arrays, UTF-8 strings). [`to_model`]
 //! turns a graph into a runnable [`Network`](crate::model::Network), and
 //! [`from_model`] does the reverse for the subset NIR can express.
@@ -89,8 +89,12 @@ pub use write::write;
 
 /// Writes a model file (TOML) atomically; [`Network::from_toml_file`](crate::model::Network::from_toml_file)
 /// reads it back to the same network, `nir` graph included.
-pub fn write_model(net: &crate::model::Network, path: impl AsRef<std::path::Path>) -> crate::Result<()> {
+pub fn write_model(
+    net: &crate::model::Network,
+    path: impl AsRef<std::path::Path>,
+) -> crate::Result<()> {
     let path = path.as_ref();
-    let text = toml::to_string(net).map_err(|e| crate::Error::io(path, format!("cannot serialise the model: {e}")))?;
+    let text = toml::to_string(net)
+        .map_err(|e| crate::Error::io(path, format!("cannot serialise the model: {e}")))?;
     crate::record::write_atomic(path, text.as_bytes())
 }

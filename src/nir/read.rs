@@ -58,7 +58,9 @@ fn check_graph(g: &Graph, at: &str, problems: &mut Vec<String>) {
         let here = format!("{at}/nodes/{name}");
         match (&node.graph, node.kind.as_str()) {
             (Some(sub), "NIRGraph") => check_graph(sub, &here, problems),
-            (None, "NIRGraph") => problems.push(format!("{here}: NIRGraph node without nodes/edges")),
+            (None, "NIRGraph") => {
+                problems.push(format!("{here}: NIRGraph node without nodes/edges"))
+            }
             _ => check_node(&here, node, problems),
         }
     }
@@ -187,7 +189,10 @@ fn read_string(ds: &Dataset) -> std::result::Result<String, String> {
     let v = read_strings(ds)?;
     match (ds.ndim(), v.len()) {
         (0, 1) => Ok(v.into_iter().next().expect("one")),
-        _ => Err(format!("expected a scalar string, found shape {:?}", ds.shape())),
+        _ => Err(format!(
+            "expected a scalar string, found shape {:?}",
+            ds.shape()
+        )),
     }
 }
 
@@ -221,7 +226,9 @@ fn read_edges(ds: &Dataset) -> std::result::Result<Vec<[String; 2]>, String> {
         return Ok(vec![]);
     }
     if shape.len() != 2 || shape[1] != 2 {
-        return Err(format!("expected shape (E, 2) of node names, found {shape:?}"));
+        return Err(format!(
+            "expected shape (E, 2) of node names, found {shape:?}"
+        ));
     }
     Ok(flat
         .chunks(2)

@@ -17,7 +17,8 @@ use std::path::Path;
 /// ```
 pub fn write(nir: &Nir, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    super::read::check(&nir.graph, "/node").map_err(|m| Error::io(path, format!("invalid graph: {m}")))?;
+    super::read::check(&nir.graph, "/node")
+        .map_err(|m| Error::io(path, format!("invalid graph: {m}")))?;
     let tmp = TempFile::new(path)?;
     write_file(tmp.path(), nir).map_err(|e| Error::io(path, e))?;
     std::fs::File::open(tmp.path())
@@ -76,7 +77,12 @@ fn write_str(g: &Group, name: &str, s: &str) -> ::hdf5::Result<()> {
         .write_scalar(&vlen(s)?)
 }
 
-fn write_array<T: H5Type>(g: &Group, name: &str, shape: &[usize], data: &[T]) -> ::hdf5::Result<()> {
+fn write_array<T: H5Type>(
+    g: &Group,
+    name: &str,
+    shape: &[usize],
+    data: &[T],
+) -> ::hdf5::Result<()> {
     let ds = if shape.is_empty() || data.is_empty() {
         g.new_dataset::<T>().shape(shape).create(name)?
     } else {

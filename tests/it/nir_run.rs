@@ -31,11 +31,24 @@ fn rms(a: &[f64], b: &[f64]) -> f64 {
 fn lif_norse_reproduces_the_reference_spikes_and_voltage() {
     let dt = 0.1;
     let g = nir::read(data("lif_norse.nir")).unwrap();
-    let mut net = nir::to_model(&g, &ImportOptions { dt_ms: dt, ..Default::default() }).unwrap().network;
+    let mut net = nir::to_model(
+        &g,
+        &ImportOptions {
+            dt_ms: dt,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .network;
     let norse = reference("norse");
     let input: Vec<usize> = (0..norse.len()).filter(|&t| norse[t][0] != 0.0).collect();
     assert_eq!(input.len(), 34);
-    set_source(&mut net, "input", input.iter().map(|&t| t as f64 * dt).collect(), vec![0; input.len()]);
+    set_source(
+        &mut net,
+        "input",
+        input.iter().map(|&t| t as f64 * dt).collect(),
+        vec![0; input.len()],
+    );
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     // Engine step s + 1 is reference step s: the input spike of step s reaches the
     // LIF population through its one-step projection.
@@ -49,7 +62,9 @@ fn lif_norse_reproduces_the_reference_spikes_and_voltage() {
     let out = rec.spikes.iter().find(|p| p.population == "1").unwrap();
     let steps: Vec<u64> = out.steps.iter().map(|s| s - 1).collect();
     for sim in ["exact", "norse", "snntorch"] {
-        let r: Vec<u64> = (0..1000).filter(|&t| reference(sim)[t as usize][2] != 0.0).collect();
+        let r: Vec<u64> = (0..1000)
+            .filter(|&t| reference(sim)[t as usize][2] != 0.0)
+            .collect();
         assert_eq!(steps, r, "{sim}");
     }
     assert_eq!(steps, [460, 510, 710, 760]);
@@ -66,19 +81,25 @@ fn lif_norse_reproduces_the_reference_spikes_and_voltage() {
         v.iter().zip(&norse_v).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
     );
     // Exact propagator vs the two Euler/exact references: within twice their own distance.
-    assert!(e_exact <= 2.0 * spread_lo && e_norse <= 2.0 * spread_lo, "{e_exact} {e_norse} vs {spread_lo}");
+    assert!(
+        e_exact <= 2.0 * spread_lo && e_norse <= 2.0 * spread_lo,
+        "{e_exact} {e_norse} vs {spread_lo}"
+    );
     assert!(e_rock <= spread_hi);
 }
 
 /// N-MNIST events in 1 ms frames: per frame, `(flat input index, count)`,
 /// index `(p·34 + y)·34 + x` as the CNN's `[2, 34, 34]` input.
 fn frames() -> Vec<Vec<(usize, u32)>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nmnist/tonic_sample_nmnist.bin");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/nmnist/tonic_sample_nmnist.bin");
     let ev = astroglia::data::nmnist::read_file(&path).unwrap();
     let n = (ev.events.iter().map(|e| e.t_us).max().unwrap() / 1000 + 1) as usize;
     let mut f: Vec<std::collections::BTreeMap<usize, u32>> = vec![Default::default(); n];
     for e in &ev.events {
-        *f[(e.t_us / 1000) as usize].entry((e.p as usize * 34 + e.y as usize) * 34 + e.x as usize).or_default() += 1;
+        *f[(e.t_us / 1000) as usize]
+            .entry((e.p as usize * 34 + e.y as usize) * 34 + e.x as usize)
+            .or_default() += 1;
     }
     f.into_iter().map(|m| m.into_iter().collect()).collect()
 }
@@ -90,7 +111,14 @@ fn frames() -> Vec<Vec<(usize, u32)>> {
 /// summed in f64 and rounded to f32 once, then added to an f32 membrane.
 fn dense_reference(g: &nir::Nir, frames: &[Vec<(usize, u32)>], steps: usize) -> Vec<u32> {
     let w = |n: &str| g.graph.nodes[n].params["weight"].to_f64().unwrap();
-    let conv = |x: &[f64], c_in: usize, hw: usize, wt: &[f64], c_out: usize, k: usize, s: usize, p: usize| {
+    let conv = |x: &[f64],
+                c_in: usize,
+                hw: usize,
+                wt: &[f64],
+                c_out: usize,
+                k: usize,
+                s: usize,
+                p: usize| {
         let ho = (hw + 2 * p - k) / s + 1;
         let mut y = vec![0.0; c_out * ho * ho];
         for co in 0..c_out {
@@ -100,9 +128,13 @@ fn dense_reference(g: &nir::Nir, frames: &[Vec<(usize, u32)>], steps: usize) -> 
                     for ci in 0..c_in {
                         for ky in 0..k {
                             for kx in 0..k {
-                                let (iy, ix) = ((oy * s + ky) as i64 - p as i64, (ox * s + kx) as i64 - p as i64);
+                                let (iy, ix) = (
+                                    (oy * s + ky) as i64 - p as i64,
+                                    (ox * s + kx) as i64 - p as i64,
+                                );
                                 if iy >= 0 && ix >= 0 && (iy as usize) < hw && (ix as usize) < hw {
-                                    acc += wt[((co * c_in + ci) * k + ky) * k + kx] * x[(ci * hw + iy as usize) * hw + ix as usize];
+                                    acc += wt[((co * c_in + ci) * k + ky) * k + kx]
+                                        * x[(ci * hw + iy as usize) * hw + ix as usize];
                                 }
                             }
                         }
@@ -129,7 +161,9 @@ fn dense_reference(g: &nir::Nir, frames: &[Vec<(usize, u32)>], steps: usize) -> 
     };
     let dense = |x: &[f64], wt: &[f64], rows: usize| -> Vec<f64> {
         let cols = x.len();
-        (0..rows).map(|o| (0..cols).map(|k| wt[o * cols + k] * x[k]).sum()).collect()
+        (0..rows)
+            .map(|o| (0..cols).map(|k| wt[o * cols + k] * x[k]).sum())
+            .collect()
     };
     let sizes = [16 * 16 * 16, 16 * 16 * 16, 8 * 8 * 8, 256, 10];
     let mut v: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
@@ -170,9 +204,18 @@ fn dense_reference(g: &nir::Nir, frames: &[Vec<(usize, u32)>], steps: usize) -> 
 fn cnn_network(g: &nir::Nir, frames: &[Vec<(usize, u32)>]) -> Network {
     let mut net = nir::to_model(g, &ImportOptions::default()).unwrap().network;
     let max = frames.iter().flatten().map(|e| e.1).max().unwrap();
-    let proj = net.projections.iter().find(|p| p.from == "input").unwrap().clone();
+    let proj = net
+        .projections
+        .iter()
+        .find(|p| p.from == "input")
+        .unwrap()
+        .clone();
     for copy in 0..max {
-        let name = if copy == 0 { "input".to_string() } else { format!("input.{copy}") };
+        let name = if copy == 0 {
+            "input".to_string()
+        } else {
+            format!("input.{copy}")
+        };
         let (mut times, mut ids) = (vec![], vec![]);
         for (t, f) in frames.iter().enumerate() {
             for &(i, c) in f.iter().filter(|e| e.1 > copy) {
@@ -229,41 +272,89 @@ fn imported_networks_give_the_same_spikes_on_cpu_and_gpu() {
     // CubaLIF with recurrence and per-neuron biases (exponential synapses), and the
     // IF CNN (tau_m = inf), on both backends.
     let braille = nir::read(data("braille_noDelay_bias_zero.nir")).unwrap();
-    let mut b = nir::to_model(&braille, &ImportOptions { dt_ms: 0.1, duration_ms: 50.0 }).unwrap().network;
-    let (times, ids): (Vec<f64>, Vec<u32>) = (0..500u32).filter(|k| k % 7 < 3).map(|k| ((k / 12) as f64 * 0.1 * 3.0, k % 12)).unzip();
+    let mut b = nir::to_model(
+        &braille,
+        &ImportOptions {
+            dt_ms: 0.1,
+            duration_ms: 50.0,
+        },
+    )
+    .unwrap()
+    .network;
+    let (times, ids): (Vec<f64>, Vec<u32>) = (0..500u32)
+        .filter(|k| k % 7 < 3)
+        .map(|k| ((k / 12) as f64 * 0.1 * 3.0, k % 12))
+        .unzip();
     set_source(&mut b, "input", times, ids);
-    let cnn = cnn_network(&nir::read(data("cnn_sinabs_nmnist.nir")).unwrap(), &frames()[..120]);
+    let cnn = cnn_network(
+        &nir::read(data("cnn_sinabs_nmnist.nir")).unwrap(),
+        &frames()[..120],
+    );
     for (name, net, ms) in [("braille", b, 50.0), ("cnn", cnn, 125.0)] {
         let run = |backend| {
-            let mut sim = Simulator::new(&net, SimOptions { backend, ..Default::default() }).unwrap();
+            let mut sim = Simulator::new(
+                &net,
+                SimOptions {
+                    backend,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             sim.run_ms(ms).unwrap();
             (sim.spikes_sha256(), sim.spike_counts())
         };
         let (cpu, gpu) = (run(BackendKind::Cpu), run(BackendKind::Gpu));
-        assert!(cpu.1.iter().filter(|c| !c.0.starts_with("input")).any(|c| c.1 > 0), "{name}: {:?}", cpu.1);
+        assert!(
+            cpu.1
+                .iter()
+                .filter(|c| !c.0.starts_with("input"))
+                .any(|c| c.1 > 0),
+            "{name}: {:?}",
+            cpu.1
+        );
         assert_eq!(cpu, gpu, "{name}");
     }
 }
 
 #[test]
 fn exported_files_load_in_the_python_nir_package() {
-    let ok = std::process::Command::new("python3").args(["-c", "import nir"]).output().is_ok_and(|o| o.status.success());
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import nir"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("python3 with the nir package not available: skipped");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
-    for f in ["cnn_sinabs_nmnist.nir", "braille_noDelay_bias_zero_subgraph.nir", "two_lif_neurons.nir"] {
+    for f in [
+        "cnn_sinabs_nmnist.nir",
+        "braille_noDelay_bias_zero_subgraph.nir",
+        "two_lif_neurons.nir",
+    ] {
         let g = nir::read(data(f)).unwrap();
         let imp = nir::to_model(&g, &ImportOptions::default()).unwrap();
         let out = dir.path().join(f);
         nir::write(&nir::from_model(&imp.network).unwrap(), &out).unwrap();
-        let script = "import nir, sys; g = nir.read(sys.argv[1]); print(len(g.nodes), len(g.edges))";
-        let o = std::process::Command::new("python3").args(["-c", script]).arg(&out).output().unwrap();
-        assert!(o.status.success(), "{f}: {}", String::from_utf8_lossy(&o.stderr));
+        let script =
+            "import nir, sys; g = nir.read(sys.argv[1]); print(len(g.nodes), len(g.edges))";
+        let o = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let text = String::from_utf8_lossy(&o.stdout);
-        assert_eq!(text.trim(), format!("{} {}", g.graph.nodes.len(), g.graph.edges.len()), "{f}");
+        assert_eq!(
+            text.trim(),
+            format!("{} {}", g.graph.nodes.len(), g.graph.edges.len()),
+            "{f}"
+        );
         checked += 1;
     }
     // A translated (not imported) model too.
@@ -277,6 +368,9 @@ fn exported_files_load_in_the_python_nir_package() {
     nir::write(&nir::from_model(&net).unwrap(), &out).unwrap();
     let o = std::process::Command::new("python3").args(["-c", "import nir, sys; g = nir.read(sys.argv[1]); print(sorted(type(n).__name__ for n in g.nodes.values()))"]).arg(&out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "['Input', 'LIF', 'Linear', 'Output']");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "['Input', 'LIF', 'Linear', 'Output']"
+    );
     println!("python nir read {} exported files", checked + 1);
 }
