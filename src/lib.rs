@@ -41,6 +41,7 @@ pub mod error;
 pub mod experiment;
 pub mod model;
 pub mod neuron;
+pub mod nir;
 pub mod plasticity;
 pub mod readout;
 pub mod record;

@@ -40,6 +40,35 @@ enum Command {
     /// each plasticity variant on the same liquid into OUT/<variant>/ and write
     /// comparison.json, comparison.png and a table.
     Experiment(ExperimentArgs),
+    /// Convert between NIR graphs (.nir) and model files.
+    #[command(subcommand)]
+    Nir(NirCommand),
+}
+
+#[derive(Subcommand)]
+enum NirCommand {
+    /// Import a .nir file as a runnable model file (discretisation: see the
+    /// `astroglia::nir` docs).
+    Import {
+        /// NIR file (HDF5).
+        file: PathBuf,
+        /// Model file to write (TOML).
+        #[arg(long, value_name = "MODEL.toml")]
+        out: PathBuf,
+        /// Integration step in ms (NIR files carry none).
+        #[arg(long, default_value_t = 1.0)]
+        dt_ms: f64,
+        /// Default simulated time of the model in ms.
+        #[arg(long, default_value_t = 1000.0)]
+        duration_ms: f64,
+    },
+    /// Export a model file as a .nir file (the NIR-expressible subset).
+    Export {
+        /// Model file (TOML).
+        model: PathBuf,
+        /// NIR file to write.
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -196,6 +225,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_model(args),
         Command::Compare(args) => compare(args),
         Command::Experiment(args) => experiment(args),
+        Command::Nir(cmd) => nir(cmd),
         Command::Devices => {
             let list = astroglia::backend::gpu::list_adapters();
             if list.is_empty() {
@@ -227,6 +257,65 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn nir(cmd: NirCommand) -> anyhow::Result<ExitCode> {
+    use astroglia::nir;
+    match cmd {
+        NirCommand::Import {
+            file,
+            out,
+            dt_ms,
+            duration_ms,
+        } => {
+            let graph = nir::read(&file)?;
+            let opts = nir::ImportOptions { dt_ms, duration_ms };
+            let imported = nir::to_model(&graph, &opts)
+                .with_context(|| format!("{}: cannot import", file.display()))?;
+            for w in &imported.warnings {
+                eprintln!("warning: {}: {w}", file.display());
+            }
+            nir::write_model(&imported.network, &out)?;
+            let net = &imported.network;
+            let inputs: Vec<String> = imported
+                .inputs
+                .iter()
+                .map(|(n, s)| format!("{n} {s:?}"))
+                .collect();
+            let outputs: Vec<String> = imported
+                .outputs
+                .iter()
+                .map(|(o, p)| format!("{o} <- {p}"))
+                .collect();
+            print_stdout(&format!(
+                "{} (NIR {}): {} populations, {} projections, {} bias inputs, dt {} ms; inputs: {}; outputs: {}\n  wrote {}\n",
+                file.display(),
+                graph.version,
+                net.populations.len(),
+                net.projections.len(),
+                net.inputs.len(),
+                dt_ms,
+                inputs.join(", "),
+                outputs.join(", "),
+                out.display()
+            ))?;
+        }
+        NirCommand::Export { model, file } => {
+            let net = Network::from_toml_file(&model)?;
+            let graph = nir::from_model(&net)
+                .with_context(|| format!("{}: cannot export", model.display()))?;
+            nir::write(&graph, &file)?;
+            print_stdout(&format!(
+                "{}: {} nodes, {} edges (NIR {})\n  wrote {}\n",
+                model.display(),
+                graph.graph.nodes.len(),
+                graph.graph.edges.len(),
+                graph.version,
+                file.display()
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes to stdout; a closed pipe (`astroglia run ... | head`) is not an error.

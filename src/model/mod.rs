@@ -83,6 +83,10 @@ pub struct Network {
     /// What to record.
     #[serde(default)]
     pub monitors: Monitors,
+    /// The NIR graph this model was imported from, kept verbatim so that
+    /// [`crate::nir::from_model`] can export it bit for bit (see [`crate::nir`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nir: Option<Box<crate::nir::Nir>>,
 }
 
 /// A group of identical-model neurons (or spike sources).
@@ -483,6 +487,7 @@ impl Network {
             grids: vec![],
             astrocytes: vec![],
             monitors: Monitors::default(),
+            nir: None,
         }
     }
 

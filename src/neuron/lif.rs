@@ -26,7 +26,8 @@ pub enum SynapseKind {
 pub struct LifParams {
     /// Membrane capacitance, pF (default 250).
     pub c_m_pf: f64,
-    /// Membrane time constant, ms (default 10).
+    /// Membrane time constant, ms (default 10); `inf` makes a perfect
+    /// integrator without leak (NIR's IF and I).
     pub tau_m_ms: f64,
     /// Resting (leak reversal) potential, mV (default -65).
     pub e_l_mv: f64,
@@ -68,7 +69,13 @@ impl LifParams {
     pub fn check(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![];
         super::positive(&mut out, "c_m_pf", self.c_m_pf);
-        super::positive(&mut out, "tau_m_ms", self.tau_m_ms);
+        // An infinite tau_m is a perfect (non-leaky) integrator: NIR's IF and I.
+        if !(self.tau_m_ms > 0.0) {
+            out.push((
+                "tau_m_ms",
+                format!("must be a positive number or inf, got {}", self.tau_m_ms),
+            ));
+        }
         super::positive(&mut out, "tau_syn_exc_ms", self.tau_syn_exc_ms);
         super::positive(&mut out, "tau_syn_inh_ms", self.tau_syn_inh_ms);
         super::non_negative(&mut out, "t_ref_ms", self.t_ref_ms);
@@ -89,10 +96,18 @@ impl LifParams {
     /// Step constants for step `dt_ms`, computed once in f64.
     pub fn derive(&self, dt_ms: f64) -> LifConsts {
         let p33 = (-dt_ms / self.tau_m_ms).exp();
-        let p30 = self.tau_m_ms / self.c_m_pf * (1.0 - p33);
+        // tau_m = inf: the limits of the expressions below (no leak).
+        let no_leak = self.tau_m_ms.is_infinite();
+        let p30 = if no_leak {
+            dt_ms / self.c_m_pf
+        } else {
+            self.tau_m_ms / self.c_m_pf * (1.0 - p33)
+        };
         let p32 = |tau_s: f64| {
             let p22 = (-dt_ms / tau_s).exp();
-            if (tau_s - self.tau_m_ms).abs() < 1e-12 {
+            if no_leak {
+                tau_s / self.c_m_pf * (1.0 - p22)
+            } else if (tau_s - self.tau_m_ms).abs() < 1e-12 {
                 dt_ms / self.c_m_pf * p33
             } else {
                 tau_s * self.tau_m_ms / (self.c_m_pf * (tau_s - self.tau_m_ms)) * (p22 - p33)
@@ -627,6 +642,23 @@ mod tests {
     use super::*;
     use crate::neuron::test_util::{available, same, Rand};
     use crate::neuron::Simd;
+
+    #[test]
+    fn infinite_tau_m_is_the_no_leak_limit() {
+        let p = |tau_m_ms| LifParams {
+            tau_m_ms,
+            c_m_pf: 4.0,
+            tau_syn_exc_ms: 2.0,
+            ..Default::default()
+        };
+        let inf = p(f64::INFINITY).derive(0.5);
+        assert!(p(f64::INFINITY).check().is_empty());
+        assert_eq!((inf.p33, inf.p30), (1.0, 0.125));
+        // The limit of the finite-tau propagator entries.
+        let big = p(1e9).derive(0.5);
+        assert!((big.p30 - inf.p30).abs() < 1e-6 && (big.p32_exc - inf.p32_exc).abs() < 1e-6);
+        assert!(!p(0.0).check().is_empty() && !p(f64::NAN).check().is_empty());
+    }
 
     /// Random state around threshold, with refractory neurons and odd values.
     fn state(r: &mut Rand, n: usize) -> LifState {

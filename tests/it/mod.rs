@@ -21,6 +21,8 @@ mod gpu_size;
 mod gpu_three_factor;
 mod izhikevich_presets;
 mod monitors;
+mod nir_files;
+mod nir_run;
 mod readout;
 mod reference_networks;
 mod single_neuron;

@@ -1,0 +1,237 @@
+//! Reading `.nir` HDF5 files into a [`Nir`], with errors located by HDF5 path.
+use super::graph::{check_node, Graph, Nir, Node, Value};
+use crate::error::{Error, Result};
+use ::hdf5::types::{FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use ::hdf5::{Dataset, File, Group};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Reads a `.nir` file (any version seen so far: 0.1.1, 0.2.0, 1.x; plain or
+/// gzip-compressed datasets) and checks it: every node type known, every
+/// required dataset present with a consistent shape, every edge naming an
+/// existing node (in nested graphs too). Every problem found is listed, each
+/// with its HDF5 path.
+///
+/// ```no_run
+/// let nir = astroglia::nir::read("lif_norse.nir").unwrap();
+/// assert_eq!(nir.graph.nodes["1"].kind, "LIF");
+/// ```
+pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
+    let path = path.as_ref();
+    let fail = |m: String| Error::data(path, m);
+    if !path.is_file() {
+        return Err(fail("no such file".into()));
+    }
+    let file = File::open(path).map_err(|e| fail(format!("not an HDF5 file: {e}")))?;
+    let version = match file.dataset("version") {
+        Ok(ds) => read_string(&ds).map_err(|m| fail(format!("/version: {m}")))?,
+        Err(_) => return Err(fail("/version: missing (is this a NIR file?)".into())),
+    };
+    let root = file
+        .group("node")
+        .map_err(|_| fail("/node: missing group (the top-level NIRGraph)".into()))?;
+    let mut problems = vec![];
+    let graph = read_graph(&root, "/node", &mut problems);
+    if let Some(g) = &graph {
+        check_graph(g, "/node", &mut problems);
+    }
+    match graph {
+        Some(graph) if problems.is_empty() => Ok(Nir { version, graph }),
+        _ => Err(fail(problems.join("; "))),
+    }
+}
+
+/// Checks a graph already in memory (built in code or deserialised) the way
+/// [`read`] checks a file; `at` prefixes the messages.
+pub fn check(graph: &Graph, at: &str) -> std::result::Result<(), String> {
+    let mut problems = vec![];
+    check_graph(graph, at, &mut problems);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn check_graph(g: &Graph, at: &str, problems: &mut Vec<String>) {
+    for (name, node) in &g.nodes {
+        let here = format!("{at}/nodes/{name}");
+        match (&node.graph, node.kind.as_str()) {
+            (Some(sub), "NIRGraph") => check_graph(sub, &here, problems),
+            (None, "NIRGraph") => {
+                problems.push(format!("{here}: NIRGraph node without nodes/edges"))
+            }
+            _ => check_node(&here, node, problems),
+        }
+    }
+    for (i, [src, dst]) in g.edges.iter().enumerate() {
+        for (end, name) in [("source", src), ("destination", dst)] {
+            if !g.nodes.contains_key(name) {
+                problems.push(format!(
+                    "{at}/edges[{i}]: edge '{src}' -> '{dst}' references {end} node '{name}', which does not exist in this graph (nodes: {})",
+                    g.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+}
+
+fn read_graph(g: &Group, at: &str, problems: &mut Vec<String>) -> Option<Graph> {
+    let nodes_group = match g.group("nodes") {
+        Ok(n) => n,
+        Err(_) => {
+            problems.push(format!("{at}/nodes: missing group"));
+            return None;
+        }
+    };
+    let mut graph = Graph::default();
+    let names = match nodes_group.member_names() {
+        Ok(n) => n,
+        Err(e) => {
+            problems.push(format!("{at}/nodes: cannot list members: {e}"));
+            return None;
+        }
+    };
+    for name in names {
+        let here = format!("{at}/nodes/{name}");
+        let Ok(ng) = nodes_group.group(&name) else {
+            problems.push(format!("{here}: expected a node group"));
+            continue;
+        };
+        if let Some(node) = read_node(&ng, &here, problems) {
+            graph.nodes.insert(name, node);
+        }
+    }
+    match g.dataset("edges") {
+        Ok(ds) => match read_edges(&ds) {
+            Ok(e) => graph.edges = e,
+            Err(m) => problems.push(format!("{at}/edges: {m}")),
+        },
+        Err(_) => problems.push(format!("{at}/edges: missing dataset")),
+    }
+    Some(graph)
+}
+
+fn read_node(g: &Group, at: &str, problems: &mut Vec<String>) -> Option<Node> {
+    let kind = match g.dataset("type") {
+        Ok(ds) => match read_string(&ds) {
+            Ok(s) => s,
+            Err(m) => {
+                problems.push(format!("{at}/type: {m}"));
+                return None;
+            }
+        },
+        Err(_) => {
+            problems.push(format!("{at}/type: missing dataset"));
+            return None;
+        }
+    };
+    let mut node = Node {
+        kind,
+        params: Default::default(),
+        graph: None,
+    };
+    if node.kind == "NIRGraph" {
+        node.graph = read_graph(g, at, problems);
+        return Some(node);
+    }
+    let members = g.member_names().unwrap_or_default();
+    // Metadata never changes execution; it is not kept (documented in the module).
+    let skip: BTreeSet<&str> = ["type", "metadata"].into();
+    for k in members.iter().filter(|k| !skip.contains(k.as_str())) {
+        let here = format!("{at}/{k}");
+        let Ok(ds) = g.dataset(k) else {
+            problems.push(format!("{here}: expected a dataset, found a group"));
+            continue;
+        };
+        match read_value(&ds) {
+            Ok(v) => {
+                node.params.insert(k.clone(), v);
+            }
+            Err(m) => problems.push(format!("{here}: {m}")),
+        }
+    }
+    Some(node)
+}
+
+fn read_value(ds: &Dataset) -> std::result::Result<Value, String> {
+    let desc = ds
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(|e| format!("unreadable datatype: {e}"))?;
+    let shape = ds.shape();
+    let err = |e: ::hdf5::Error| format!("cannot read: {e}");
+    Ok(match desc {
+        TypeDescriptor::Float(FloatSize::U4) => Value::F32 {
+            shape,
+            data: ds.read_raw().map_err(err)?,
+        },
+        TypeDescriptor::Float(_) => Value::F64 {
+            shape,
+            data: ds.read_raw().map_err(err)?,
+        },
+        TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => Value::I64 {
+            shape,
+            data: ds.read_raw().map_err(err)?,
+        },
+        TypeDescriptor::VarLenUnicode
+        | TypeDescriptor::VarLenAscii
+        | TypeDescriptor::FixedAscii(_)
+        | TypeDescriptor::FixedUnicode(_) => Value::Str {
+            value: read_string(ds)?,
+        },
+        other => return Err(format!("unsupported datatype {other:?}")),
+    })
+}
+
+/// A scalar string dataset (variable-length UTF-8 as h5py writes it, or ASCII).
+fn read_string(ds: &Dataset) -> std::result::Result<String, String> {
+    let v = read_strings(ds)?;
+    match (ds.ndim(), v.len()) {
+        (0, 1) => Ok(v.into_iter().next().expect("one")),
+        _ => Err(format!(
+            "expected a scalar string, found shape {:?}",
+            ds.shape()
+        )),
+    }
+}
+
+fn read_strings(ds: &Dataset) -> std::result::Result<Vec<String>, String> {
+    let desc = ds
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(|e| format!("unreadable datatype: {e}"))?;
+    let err = |e: ::hdf5::Error| format!("cannot read strings: {e}");
+    match desc {
+        TypeDescriptor::VarLenUnicode => Ok(ds
+            .read_raw::<VarLenUnicode>()
+            .map_err(err)?
+            .iter()
+            .map(|s| s.to_string())
+            .collect()),
+        TypeDescriptor::VarLenAscii => Ok(ds
+            .read_raw::<VarLenAscii>()
+            .map_err(err)?
+            .iter()
+            .map(|s| s.to_string())
+            .collect()),
+        other => Err(format!("expected variable-length strings, found {other:?}")),
+    }
+}
+
+fn read_edges(ds: &Dataset) -> std::result::Result<Vec<[String; 2]>, String> {
+    let shape = ds.shape();
+    let flat = read_strings(ds)?;
+    if flat.is_empty() && shape.iter().product::<usize>() == 0 {
+        return Ok(vec![]);
+    }
+    if shape.len() != 2 || shape[1] != 2 {
+        return Err(format!(
+            "expected shape (E, 2) of node names, found {shape:?}"
+        ));
+    }
+    Ok(flat
+        .chunks(2)
+        .map(|c| [c[0].clone(), c[1].clone()])
+        .collect())
+}
