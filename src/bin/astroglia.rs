@@ -152,6 +152,11 @@ struct RunArgs {
     /// batch equals a single run with the same --seed and `--instance-seeds` its seed.
     #[arg(long, value_name = "S,S,...", value_delimiter = ',', num_args = 1..)]
     instance_seeds: Option<Vec<u64>>,
+    /// Run every `lif` population in fixed point with this many state bits (the
+    /// other settings at their defaults; a model's own `fixed_point` blocks are
+    /// replaced). See README "Fixed-point mode".
+    #[arg(long, value_name = "BITS")]
+    fixed_point: Option<u32>,
     /// Skip raster.png (plotting large rasters takes time).
     #[arg(long)]
     no_plot: bool,
@@ -409,6 +414,11 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             "--duration-ms must be a finite number >= 0, got {d}"
         );
         net.duration_ms = d;
+    }
+    if let Some(bits) = args.fixed_point {
+        net.set_fixed_point(Some(astroglia::model::FixedPoint::with_state_bits(bits)));
+        net.validate()
+            .with_context(|| format!("--fixed-point {bits} on {}", args.model.display()))?;
     }
     let name = net.name.clone().unwrap_or_else(|| "model".into());
     let out = args
