@@ -38,6 +38,53 @@ enum Command {
     /// readout); write results.json, learning_curve.png, confusion.png and
     /// raster.png, and print the accuracies.
     Experiment(ExperimentArgs),
+    /// Run a model in float and with its `lif` populations in fixed point at
+    /// several state widths; print the rates and write fixed_point.json.
+    FixedPoint(FixedPointArgs),
+    /// Check a model against a neuromorphic chip's published limits.
+    Fit(FitArgs),
+}
+
+#[derive(clap::Args)]
+struct FixedPointArgs {
+    /// Model file (TOML).
+    model: PathBuf,
+    /// State widths to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "8,12,16,24")]
+    bits: Vec<u32>,
+    /// Seeds (rates are pooled over them), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
+    seeds: Vec<u64>,
+    /// Weight mantissa bits.
+    #[arg(long, default_value_t = 8)]
+    weight_bits: u32,
+    /// Decay fraction bits.
+    #[arg(long, default_value_t = 12)]
+    decay_bits: u32,
+    /// Simulated time per run in ms (default: the model's `duration_ms`).
+    #[arg(long, value_name = "T")]
+    duration_ms: Option<f64>,
+    /// Backend of every run.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendArg,
+    /// Output directory (default: out/<model name>-fixed-point).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct FitArgs {
+    /// Model file (TOML).
+    model: PathBuf,
+    /// Target chip.
+    #[arg(long, value_enum)]
+    target: astroglia::fit::Target,
+    /// Seed used to build the network (default: the model's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -168,7 +215,8 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments, model or data file).
+/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments, model or data
+/// file), 3 a model that does not fit the `fit` target.
 fn main() -> ExitCode {
     astroglia::backend::gpu::quiet_device_select();
     let cli = Cli::parse();
@@ -199,6 +247,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_model(args),
         Command::Compare(args) => compare(args),
         Command::Experiment(args) => experiment(args),
+        Command::FixedPoint(args) => fixed_point(args),
+        Command::Fit(args) => {
+            let net = Network::from_toml_file(&args.model)?;
+            let built = astroglia::build::build(&net, args.seed.unwrap_or(net.seed))?;
+            let report = astroglia::fit::check(&net, &built, args.target);
+            if args.json {
+                let mut text = serde_json::to_string_pretty(&report)?;
+                text.push('\n');
+                print_stdout(&text)?;
+            } else {
+                print_stdout(&report.text())?;
+            }
+            // 3: the model does not fit (distinct from bad input, 2).
+            Ok(if report.fits {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
         Command::Devices => {
             let list = astroglia::backend::gpu::list_adapters();
             if list.is_empty() {
@@ -298,6 +365,35 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
             out.display()
         ))?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
+    use astroglia::experiment::fixed_error::{fixed_point_error, ErrorOptions};
+    let net = Network::from_toml_file(&args.model)?;
+    let opts = ErrorOptions {
+        state_bits: args.bits,
+        base: astroglia::model::FixedPoint {
+            weight_bits: args.weight_bits,
+            decay_bits: args.decay_bits,
+            ..Default::default()
+        },
+        seeds: args.seeds,
+        duration_ms: args.duration_ms,
+        backend: match args.backend {
+            BackendArg::Cpu => BackendKind::Cpu,
+            BackendArg::Gpu => BackendKind::Gpu,
+        },
+    };
+    let report = fixed_point_error(&net, &opts)?;
+    let name = net.name.clone().unwrap_or_else(|| "model".into());
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("{name}-fixed-point")));
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    write_json_atomic(&out.join("fixed_point.json"), &report)?;
+    print_stdout(&format!("{}  wrote {}\n", report.table(), out.display()))?;
     Ok(ExitCode::SUCCESS)
 }
 
