@@ -248,12 +248,13 @@ pub struct FixedConsts {
 
 impl FixedConsts {
     /// The ring value of a weight `w` (model units) on receptor `r`:
-    /// `clamp(round(w·g_r·2^(f_r - e_r)), ±(2^(W-1) - 1)) · 2^e_r`.
+    /// `clamp(round(w·g_r·2^(f_r - e_r)), ±(2^(W-1) - 1)) · 2^e_r` (at most 2^30).
     pub fn weight(&self, r: usize, w: f64) -> i32 {
         let m = (w * self.gain[r] * (self.frac[r] as f64 - self.weight_exp[r] as f64).exp2())
             .round()
-            .clamp(-self.weight_max as f64, self.weight_max as f64) as i32;
-        m << self.weight_exp[r]
+            .clamp(-self.weight_max as f64, self.weight_max as f64) as i64;
+        // Beyond 2^30 the build refuses the population (see `build`'s ring check).
+        (m << self.weight_exp[r]).clamp(-(1 << 30), 1 << 30) as i32
     }
 
     /// Model units (pA or mV) of one ring LSB on receptor `r`.
