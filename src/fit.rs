@@ -2,9 +2,10 @@
 //! per-core and per-chip limits (`astroglia fit MODEL.toml --target loihi2`)?
 //!
 //! The mapping assumed is the simple one toolchains start from: each population
-//! gets whole cores of its own (populations never share a core), a core holding
-//! `min(neurons_per_core, synapses_per_core / fan-in)` neurons. Real compilers
-//! pack better or worse; the report says which limit binds and by how much.
+//! gets whole cores of its own (populations never share a core; on a one-core
+//! chip such as Xylo they all share it), enough for its neurons and for its
+//! incoming synapses. Real compilers pack better or worse; the report says which
+//! limit binds and by how much.
 //!
 //! Sources of the numbers (each [`Limits`] lists its own, with what is uncertain):
 //! - Loihi 2: Intel Labs, "Taking Neuromorphic Computing to the Next Level with
@@ -214,11 +215,18 @@ pub fn check(net: &Network, built: &Built, target: Target) -> FitReport {
             .div_ceil(lim.neurons_per_core)
             .max(syn_in[pi].div_ceil(lim.synapses_per_core));
     }
-    let chips = cores.div_ceil(lim.cores_per_chip).max(1);
     let neurons: u64 = (0..n)
         .filter(|&pi| !is_source(pi))
         .map(|pi| u64::from(built.pops[pi].size))
         .sum();
+    if lim.cores_per_chip == 1 {
+        // A single-core chip (Xylo) holds every population in one array.
+        let syn: u64 = syn_in.iter().sum();
+        cores = neurons
+            .div_ceil(lim.neurons_per_core)
+            .max(syn.div_ceil(lim.synapses_per_core));
+    }
+    let chips = cores.div_ceil(lim.cores_per_chip).max(1);
     let bad = if cores > lim.cores_per_chip {
         vec![format!(
             "{neurons} neurons and their synapses need {cores} cores ({chips} chips) at \

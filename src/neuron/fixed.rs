@@ -519,9 +519,10 @@ mod tests {
         assert_eq!(k.reset, (-11.0 / k.q_v).round() as i32);
         assert_eq!(k.d_m, ((-0.1f64 / 20.0).exp() * 4096.0).round() as i32);
         assert_eq!(k.d_inh, ((-0.1f64 / 10.0).exp() * 4096.0).round() as i32);
-        // The largest input sum fits the state; one more fraction bit would not.
+        // The largest input sum (capped at 8 of the largest weights) fits the
+        // state; one more fraction bit would not.
         for r in 0..2 {
-            let a = [1000.0, 2000.0][r] * k.gain[r];
+            let a = [8.0 * 16.2, 8.0 * 90.0][r] * k.gain[r];
             assert!(a * (k.frac[r] as f64).exp2() <= k.smax as f64);
             assert!(a * (k.frac[r] as f64 + 1.0).exp2() > k.smax as f64);
             // The largest weight uses the mantissa without overflowing it.

@@ -235,10 +235,10 @@ fn fit_reports_each_kind_of_limit() {
     let net = super::util::load("cuba.toml");
     let r = check(&net, &build(&net, 1).unwrap(), Target::Loihi2);
     assert!(r.fits && r.cores == 2 && r.chips == 1, "{}", r.text());
-    // 3200 + 800 neurons at 1000 per core: 5 cores, Xylo has one.
+    // 3200 + 800 neurons at 1000 per core: 4 cores, Xylo has one.
     let r = check(&net, &build(&net, 1).unwrap(), Target::Xylo);
     assert_eq!(violated(&r), ["cores_per_chip"]);
-    assert_eq!((r.cores, r.chips, r.fits), (5, 5, false));
+    assert_eq!((r.cores, r.chips, r.fits), (4, 4, false));
 
     let pop = |name: &str, size: u32, model: &str| {
         format!("[[populations]]\nname = \"{name}\"\nsize = {size}\n{model}\n")
@@ -312,7 +312,7 @@ fn cli_fit_and_fixed_point_report() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["fits"], false);
-    assert_eq!(v["cores"], 5);
+    assert_eq!(v["cores"], 4);
     let out = bin()
         .args(["fit", "--target", "loihi2"])
         .arg(&cuba)
