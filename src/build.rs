@@ -3,6 +3,7 @@
 //! weights and integer delays, and input schedules.
 use crate::connect::{self, Ends, Rows};
 use crate::model::{Connect, Dist, Input, Network, NeuronModel, Receptor, Sign};
+use crate::neuron::fixed::{FixedConsts, FixedState};
 use crate::neuron::izhikevich::{IzhConsts, IzhState};
 use crate::neuron::lif::{LifConsts, LifState};
 use crate::neuron::lif_cond::{LifCondConsts, LifCondState};
@@ -38,6 +39,8 @@ pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
 pub enum Dynamics {
     /// Current-based LIF.
     Lif(LifConsts, LifState),
+    /// Current-based LIF in fixed point ([`crate::neuron::fixed`]).
+    LifFixed(FixedConsts, FixedState),
     /// Conductance-based LIF.
     LifCond(LifCondConsts, LifCondState),
     /// Izhikevich.
@@ -303,7 +306,13 @@ impl Built {
                 name: base.name.clone(),
                 offset: base.offset,
                 size: base.size,
-                dynamics: f.dynamics,
+                // A fixed-point population keeps its constants and quantises the new state.
+                dynamics: match (&base.dynamics, f.dynamics) {
+                    (Dynamics::LifFixed(k, _), Dynamics::Lif(_, s)) => {
+                        Dynamics::LifFixed(*k, k.quantise_state(&s))
+                    }
+                    (_, d) => d,
+                },
                 ring_depth: base.ring_depth,
                 inv_scale: base.inv_scale,
                 scale_log2: base.scale_log2,
@@ -345,7 +354,7 @@ impl Built {
             .map(|p| {
                 let n = p.size as usize;
                 let state = match &p.dynamics {
-                    Dynamics::Lif(..) | Dynamics::LifCond(..) => 16 * n,
+                    Dynamics::Lif(..) | Dynamics::LifFixed(..) | Dynamics::LifCond(..) => 16 * n,
                     Dynamics::Izhikevich(..) => 24 * n,
                     Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => 0,
                 };
@@ -669,7 +678,19 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         };
         pops[r.post].ring_depth = pops[r.post].ring_depth.max(maxd);
     }
+    fixed_point_pops(
+        net,
+        &mut pops,
+        &sums,
+        &raws
+            .iter()
+            .map(|r| (r.post, r.receptor, &r.w[..]))
+            .collect::<Vec<_>>(),
+    );
     for (p, s) in pops.iter_mut().zip(&sums) {
+        if matches!(p.dynamics, Dynamics::LifFixed(..)) {
+            continue;
+        }
         for (rc, sums) in s.iter().enumerate() {
             let max = sums.iter().cloned().fold(0.0f64, f64::max);
             let k = if max > 0.0 {
@@ -686,7 +707,10 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     let mut out_degree = vec![0u32; total as usize];
     for r in raws {
         let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
-        let wfix: Vec<i32> = r.w.iter().map(|w| round_to_i32(w * scale)).collect();
+        let wfix: Vec<i32> = match &pops[r.post].dynamics {
+            Dynamics::LifFixed(k, _) => r.w.iter().map(|&w| k.weight(r.receptor, w)).collect(),
+            _ => r.w.iter().map(|w| round_to_i32(w * scale)).collect(),
+        };
         let base = pops[r.pre].offset as usize;
         for j in 0..pops[r.pre].size as usize {
             out_degree[base + j] += r.rows.row_ptr[j + 1] - r.rows.row_ptr[j];
@@ -712,6 +736,8 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             plastic,
         });
     }
+
+    check_fixed_rings(&pops, &projs)?;
 
     let mut inputs = Vec::with_capacity(net.inputs.len());
     for (k, inp) in net.inputs.iter().enumerate() {
@@ -750,6 +776,64 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         inputs,
         out_degree,
     })
+}
+
+/// Turns the `lif` populations that have a `fixed_point` block into
+/// [`Dynamics::LifFixed`]: the current scales come from the largest per-neuron
+/// sum of |w| (`sums`) and the weight exponents from the largest |w| of the
+/// `(post, receptor, weights)` projections. `inv_scale` becomes the model units
+/// of one ring LSB (read back by `read_weights`).
+fn fixed_point_pops(
+    net: &Network,
+    pops: &mut [BuiltPop],
+    sums: &[[Vec<f64>; 2]],
+    projs: &[(usize, usize, &[f64])],
+) {
+    for (pi, (p, model)) in pops.iter_mut().zip(&net.populations).enumerate() {
+        let (Some(fp), NeuronModel::Lif(lif)) = (&model.fixed_point, &model.model) else {
+            continue;
+        };
+        let Dynamics::Lif(_, state) = &p.dynamics else {
+            continue;
+        };
+        let max_sum = [0, 1].map(|r| sums[pi][r].iter().cloned().fold(0.0f64, f64::max));
+        let max_abs = [0, 1].map(|r| {
+            projs
+                .iter()
+                .filter(|(post, rc, _)| *post == pi && *rc == r)
+                .flat_map(|(_, _, w)| w.iter())
+                .fold(0.0f64, |m, w| m.max(w.abs()))
+        });
+        let k = fp.derive(lif, net.dt_ms, max_sum, max_abs);
+        let st = k.quantise_state(state);
+        p.inv_scale = [0, 1].map(|r| k.weight_unit(r) as f32);
+        p.dynamics = Dynamics::LifFixed(k, st);
+    }
+}
+
+/// Checks that one step's ring input of a fixed-point population stays below
+/// 2^30 whatever arrives (so the two receptors' sum fits an i32).
+fn check_fixed_rings(pops: &[BuiltPop], projs: &[BuiltProj]) -> crate::Result<()> {
+    for (pi, p) in pops.iter().enumerate() {
+        if !matches!(p.dynamics, Dynamics::LifFixed(..)) {
+            continue;
+        }
+        let mut sum = vec![[0i64; 2]; p.size as usize];
+        for pr in projs.iter().filter(|pr| pr.post == pi) {
+            for (t, w) in pr.targets.iter().zip(&pr.wfix) {
+                sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
+            }
+        }
+        if let Some(worst) = sum.iter().flatten().max().filter(|&&m| m >= 1 << 30) {
+            return Err(crate::Error::Invalid(format!(
+                "fixed-point population '{}': one step's input can reach {worst} LSB, \
+                 more than the 2^30 the integer ring holds; use fewer state_bits or a \
+                 larger v_range_mv",
+                p.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

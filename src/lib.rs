@@ -39,6 +39,7 @@ pub mod connect;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod fit;
 pub mod model;
 pub mod neuron;
 pub mod nir;

@@ -43,6 +43,11 @@ enum Command {
     /// Convert between NIR graphs (.nir) and model files.
     #[command(subcommand)]
     Nir(NirCommand),
+    /// Run a model in float and with its `lif` populations in fixed point at
+    /// several state widths; print the rates and write fixed_point.json.
+    FixedPoint(FixedPointArgs),
+    /// Check a model against a neuromorphic chip's published limits.
+    Fit(FitArgs),
 }
 
 #[derive(Subcommand)]
@@ -69,6 +74,49 @@ enum NirCommand {
         /// NIR file to write.
         file: PathBuf,
     },
+}
+
+
+#[derive(clap::Args)]
+struct FixedPointArgs {
+    /// Model file (TOML).
+    model: PathBuf,
+    /// State widths to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "8,12,16,24")]
+    bits: Vec<u32>,
+    /// Seeds (rates are pooled over them), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
+    seeds: Vec<u64>,
+    /// Weight mantissa bits.
+    #[arg(long, default_value_t = 8)]
+    weight_bits: u32,
+    /// Decay fraction bits.
+    #[arg(long, default_value_t = 12)]
+    decay_bits: u32,
+    /// Simulated time per run in ms (default: the model's `duration_ms`).
+    #[arg(long, value_name = "T")]
+    duration_ms: Option<f64>,
+    /// Backend of every run.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendArg,
+    /// Output directory (default: out/<model name>-fixed-point).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct FitArgs {
+    /// Model file (TOML).
+    model: PathBuf,
+    /// Target chip.
+    #[arg(long, value_enum)]
+    target: astroglia::fit::Target,
+    /// Seed used to build the network (default: the model's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -183,6 +231,11 @@ struct RunArgs {
     /// batch equals a single run with the same --seed and `--instance-seeds` its seed.
     #[arg(long, value_name = "S,S,...", value_delimiter = ',', num_args = 1..)]
     instance_seeds: Option<Vec<u64>>,
+    /// Run every `lif` population in fixed point with this many state bits (the
+    /// other settings at their defaults; a model's own `fixed_point` blocks are
+    /// replaced). See README "Fixed-point mode".
+    #[arg(long, value_name = "BITS")]
+    fixed_point: Option<u32>,
     /// Skip raster.png (plotting large rasters takes time).
     #[arg(long)]
     no_plot: bool,
@@ -194,7 +247,8 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments, model or data file).
+/// Exit codes: 0 success, 1 run failure, 2 bad input (arguments, model or data
+/// file), 3 a model that does not fit the `fit` target.
 fn main() -> ExitCode {
     astroglia::backend::gpu::quiet_device_select();
     let cli = Cli::parse();
@@ -226,6 +280,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare(args),
         Command::Experiment(args) => experiment(args),
         Command::Nir(cmd) => nir(cmd),
+        Command::FixedPoint(args) => fixed_point(args),
+        Command::Fit(args) => {
+            let net = Network::from_toml_file(&args.model)?;
+            let built = astroglia::build::build(&net, args.seed.unwrap_or(net.seed))?;
+            let report = astroglia::fit::check(&net, &built, args.target);
+            if args.json {
+                let mut text = serde_json::to_string_pretty(&report)?;
+                text.push('\n');
+                print_stdout(&text)?;
+            } else {
+                print_stdout(&report.text())?;
+            }
+            // 3: the model does not fit (distinct from bad input, 2).
+            Ok(if report.fits {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
         Command::Devices => {
             let list = astroglia::backend::gpu::list_adapters();
             if list.is_empty() {
@@ -413,6 +486,35 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
+    use astroglia::experiment::fixed_error::{fixed_point_error, ErrorOptions};
+    let net = Network::from_toml_file(&args.model)?;
+    let opts = ErrorOptions {
+        state_bits: args.bits,
+        base: astroglia::model::FixedPoint {
+            weight_bits: args.weight_bits,
+            decay_bits: args.decay_bits,
+            ..Default::default()
+        },
+        seeds: args.seeds,
+        duration_ms: args.duration_ms,
+        backend: match args.backend {
+            BackendArg::Cpu => BackendKind::Cpu,
+            BackendArg::Gpu => BackendKind::Gpu,
+        },
+    };
+    let report = fixed_point_error(&net, &opts)?;
+    let name = net.name.clone().unwrap_or_else(|| "model".into());
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("{name}-fixed-point")));
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    write_json_atomic(&out.join("fixed_point.json"), &report)?;
+    print_stdout(&format!("{}  wrote {}\n", report.table(), out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     use astroglia::experiment::compare::{load_rules, run_compare, table, write_plots};
     let net = Network::from_toml_file(&args.model)?;
@@ -526,6 +628,11 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             "--duration-ms must be a finite number >= 0, got {d}"
         );
         net.duration_ms = d;
+    }
+    if let Some(bits) = args.fixed_point {
+        net.set_fixed_point(Some(astroglia::model::FixedPoint::with_state_bits(bits)));
+        net.validate()
+            .with_context(|| format!("--fixed-point {bits} on {}", args.model.display()))?;
     }
     let name = net.name.clone().unwrap_or_else(|| "model".into());
     let out = args

@@ -23,7 +23,8 @@ pub use dist::Dist;
 pub use parse::parse_toml;
 
 pub use crate::neuron::{
-    IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams, SynapseKind,
+    FixedPoint, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams,
+    Rounding, SynapseKind,
 };
 pub use crate::plasticity::astrocyte::Astrocyte;
 pub use crate::plasticity::Plasticity;
@@ -101,6 +102,9 @@ pub struct Population {
     pub model: NeuronModel,
     /// Initial values of state variables (e.g. `v`, `u`, `ge`, `gi`), constants or distributions.
     pub init: BTreeMap<String, Dist>,
+    /// Run a `lif` population in integer arithmetic with these bit widths
+    /// (see [`crate::neuron::fixed`]); `None` (the default) runs it in f32.
+    pub fixed_point: Option<FixedPoint>,
 }
 
 /// Which neuron model a population runs, with its parameters.
@@ -520,6 +524,17 @@ impl Network {
         self
     }
 
+    /// Runs every `lif` population in fixed point with `fp` (or every one in
+    /// float with `None`); other models are left as they are.
+    pub fn set_fixed_point(&mut self, fp: Option<FixedPoint>) -> &mut Self {
+        for p in &mut self.populations {
+            if matches!(p.model, NeuronModel::Lif(_)) {
+                p.fixed_point = fp.clone();
+            }
+        }
+        self
+    }
+
     /// Index of a population by name.
     pub fn population_index(&self, name: &str) -> Option<usize> {
         self.populations.iter().position(|p| p.name == name)
@@ -547,7 +562,14 @@ impl Population {
             size,
             model,
             init: BTreeMap::new(),
+            fixed_point: None,
         }
+    }
+
+    /// Runs the population in fixed point (`lif` populations only).
+    pub fn fixed_point(mut self, fp: FixedPoint) -> Self {
+        self.fixed_point = Some(fp);
+        self
     }
 
     /// Sets the initial value (or distribution) of a state variable.

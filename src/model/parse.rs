@@ -24,6 +24,8 @@ pub struct PopulationRaw {
     spike_source: Option<SpikeSourceParams>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     init: BTreeMap<String, Dist>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fixed_point: Option<crate::neuron::FixedPoint>,
 }
 
 impl TryFrom<PopulationRaw> for Population {
@@ -57,6 +59,7 @@ impl TryFrom<PopulationRaw> for Population {
             size: r.size,
             model: models.pop().expect("one model"),
             init: r.init,
+            fixed_point: r.fixed_point,
         })
     }
 }
@@ -72,6 +75,7 @@ impl From<Population> for PopulationRaw {
             poisson: None,
             spike_source: None,
             init: p.init,
+            fixed_point: p.fixed_point,
         };
         match p.model {
             NeuronModel::Lif(x) => r.lif = Some(x),

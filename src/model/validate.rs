@@ -149,6 +149,17 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         for (field, msg) in param_issues {
             c.push(format!("{f}.{key}.{field}"), msg);
         }
+        if let Some(fp) = &p.fixed_point {
+            if !matches!(p.model, NeuronModel::Lif(_)) {
+                c.push(
+                    format!("{f}.fixed_point"),
+                    format!("only 'lif' populations have a fixed-point mode, not '{key}'"),
+                );
+            }
+            for (field, msg) in fp.check() {
+                c.push(format!("{f}.fixed_point.{field}"), msg);
+            }
+        }
         let vars = p.model.state_vars();
         for (var, d) in &p.init {
             if !vars.contains(&var.as_str()) {
@@ -216,6 +227,17 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         if let Some(rule) = &pr.plasticity {
             for (field, msg) in rule.check() {
                 c.push(format!("{f}.plasticity.{}.{field}", rule.key()), msg);
+            }
+            if let Some((pi, _)) = post {
+                if net.populations[pi].fixed_point.is_some() {
+                    c.push(
+                        format!("{f}.plasticity"),
+                        format!(
+                            "'{}' runs in fixed point, which has no plastic synapses",
+                            pr.to
+                        ),
+                    );
+                }
             }
         }
         if let Some(d) = pr.delay_ms {

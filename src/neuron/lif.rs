@@ -93,8 +93,9 @@ impl LifParams {
         out
     }
 
-    /// Step constants for step `dt_ms`, computed once in f64.
-    pub fn derive(&self, dt_ms: f64) -> LifConsts {
+    /// The exact propagator entries for step `dt_ms` in f64:
+    /// `[p33, p30, p32_exc, p32_inh, p22_exc, p22_inh]` (see [`LifConsts`]).
+    pub fn propagator(&self, dt_ms: f64) -> [f64; 6] {
         let p33 = (-dt_ms / self.tau_m_ms).exp();
         // tau_m = inf: the limits of the expressions below (no leak).
         let no_leak = self.tau_m_ms.is_infinite();
@@ -113,16 +114,29 @@ impl LifParams {
                 tau_s * self.tau_m_ms / (self.c_m_pf * (tau_s - self.tau_m_ms)) * (p22 - p33)
             }
         };
+        [
+            p33,
+            p30,
+            p32(self.tau_syn_exc_ms),
+            p32(self.tau_syn_inh_ms),
+            (-dt_ms / self.tau_syn_exc_ms).exp(),
+            (-dt_ms / self.tau_syn_inh_ms).exp(),
+        ]
+    }
+
+    /// Step constants for step `dt_ms`, computed once in f64.
+    pub fn derive(&self, dt_ms: f64) -> LifConsts {
+        let [p33, p30, p32_exc, p32_inh, p22_exc, p22_inh] = self.propagator(dt_ms);
         LifConsts {
             e_l: self.e_l_mv as f32,
             v_reset: self.v_reset_mv as f32,
             v_th: self.v_th_mv as f32,
             p33: p33 as f32,
             p30: p30 as f32,
-            p32_exc: p32(self.tau_syn_exc_ms) as f32,
-            p32_inh: p32(self.tau_syn_inh_ms) as f32,
-            p22_exc: (-dt_ms / self.tau_syn_exc_ms).exp() as f32,
-            p22_inh: (-dt_ms / self.tau_syn_inh_ms).exp() as f32,
+            p32_exc: p32_exc as f32,
+            p32_inh: p32_inh as f32,
+            p22_exc: p22_exc as f32,
+            p22_inh: p22_inh as f32,
             i_bias: self.i_bias_pa as f32,
             ref_steps: super::ref_steps(self.t_ref_ms, dt_ms),
             delta: self.synapse == SynapseKind::Delta,

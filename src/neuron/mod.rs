@@ -1,9 +1,11 @@
 //! Neuron models: parameters (with units and defaults), per-step constants, state
 //! arrays and the CPU update of each model.
+pub mod fixed;
 pub mod izhikevich;
 pub mod lif;
 pub mod lif_cond;
 
+pub use fixed::{FixedPoint, Rounding};
 pub use izhikevich::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams};
 pub use lif::{LifParams, SynapseKind};
 pub use lif_cond::LifCondParams;

@@ -13,6 +13,7 @@ mod data;
 mod data_malformed;
 mod determinism;
 mod experiment;
+mod fixed_point;
 mod gpu_leak;
 mod gpu_parity;
 mod gpu_plasticity;

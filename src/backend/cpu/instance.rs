@@ -3,7 +3,7 @@
 use super::plasticity::{apply_modulation, to_fixed, AstroState, PlasticState};
 use crate::backend::Spike;
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
-use crate::neuron::{izhikevich, lif, lif_cond, AlignedVec};
+use crate::neuron::{fixed, izhikevich, lif, lif_cond, AlignedVec};
 use crate::rng::{normal_f32, CounterRng};
 use std::sync::Arc;
 
@@ -503,6 +503,9 @@ impl Instance {
                     Dynamics::Lif(k, s) => {
                         (lif::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
                     }
+                    Dynamics::LifFixed(k, s) => {
+                        (fixed::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
+                    }
                     Dynamics::LifCond(k, s) => {
                         (lif_cond::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
                     }
@@ -530,6 +533,9 @@ impl Instance {
                 };
                 match &mut pop.dynamics {
                     Dynamics::Lif(k, s) => (chunks.run(k, lif::update, s.chunks(&lens)), "v"),
+                    Dynamics::LifFixed(k, s) => {
+                        (chunks.run(k, fixed::update, s.chunks(&lens)), "v")
+                    }
                     Dynamics::LifCond(k, s) => {
                         (chunks.run(k, lif_cond::update, s.chunks(&lens)), "v")
                     }
@@ -809,10 +815,23 @@ impl Instance {
             .pops
             .get(pop)
             .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        if let (Dynamics::LifFixed(k, s), "v" | "i_exc" | "i_inh") = (&p.dynamics, var) {
+            let q: &[i32] = match var {
+                "v" => &s.v,
+                "i_exc" => &s.i_exc,
+                _ => &s.i_inh,
+            };
+            *out = q.iter().map(|&q| k.value(var, q)).collect();
+            return Ok(());
+        }
         let src: &[f32] = match (&p.dynamics, var) {
-            (Dynamics::Lif(..) | Dynamics::LifCond(..) | Dynamics::Izhikevich(..), "i_ext") => {
-                &self.i_ext[pop]
-            }
+            (
+                Dynamics::Lif(..)
+                | Dynamics::LifFixed(..)
+                | Dynamics::LifCond(..)
+                | Dynamics::Izhikevich(..),
+                "i_ext",
+            ) => &self.i_ext[pop],
             (Dynamics::Lif(_, s), "v") => &s.v,
             (Dynamics::Lif(_, s), "i_exc") => &s.i_exc,
             (Dynamics::Lif(_, s), "i_inh") => &s.i_inh,

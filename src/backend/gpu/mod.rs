@@ -179,6 +179,7 @@ fn grid(threads: u32) -> (u32, u32) {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Model {
     Lif,
+    LifFixed,
     LifCond,
     Izhikevich,
 }
@@ -187,7 +188,7 @@ impl Model {
     /// State sections of the population's state buffer, in order.
     fn vars(self) -> &'static [&'static str] {
         match self {
-            Model::Lif => &["v", "i_exc", "i_inh", "refrac"],
+            Model::Lif | Model::LifFixed => &["v", "i_exc", "i_inh", "refrac"],
             Model::LifCond => &["v", "ge", "gi", "refrac"],
             Model::Izhikevich => &["v", "u", "a", "b", "c", "d"],
         }
@@ -205,6 +206,8 @@ struct NeuronPop {
     group: wgpu::BindGroup,
     /// Bind group of the noise/current shader when the population has inputs.
     inputs: Option<wgpu::BindGroup>,
+    /// A fixed-point population's constants (its state words are i32).
+    fixed: Option<crate::neuron::fixed::FixedConsts>,
 }
 
 struct PoissonPop {
@@ -1071,12 +1074,17 @@ impl Backend for GpuBackend {
                 "population '{name}' has no state variable '{var}'"
             )));
         }
-        let n = u64::from(np.expect("neuron population").n);
+        let np = np.expect("neuron population");
+        let n = u64::from(np.n);
         *out = if n == 0 {
             vec![]
         } else {
             read_buffer(&self.ctx, buf, at as u64 * n * 4, n * 4)?
         };
+        if let (Some(k), true) = (&np.fixed, var != "i_ext") {
+            out.iter_mut()
+                .for_each(|x| *x = k.value(var, x.to_bits() as i32));
+        }
         Ok(())
     }
 

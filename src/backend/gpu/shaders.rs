@@ -4,6 +4,8 @@ use bytemuck::{Pod, Zeroable};
 
 /// Current-based LIF update (src/neuron/lif.rs).
 pub const NEURON_LIF: &str = include_str!("../../../shaders/neuron_lif.wgsl");
+/// Fixed-point current-based LIF update (src/neuron/fixed.rs).
+pub const NEURON_LIF_FIXED: &str = include_str!("../../../shaders/neuron_lif_fixed.wgsl");
 /// Conductance-based LIF update (src/neuron/lif_cond.rs).
 pub const NEURON_LIF_COND: &str = include_str!("../../../shaders/neuron_lif_cond.wgsl");
 /// Izhikevich update (src/neuron/izhikevich.rs).
@@ -25,8 +27,9 @@ pub const THREE_FACTOR: &str = include_str!("../../../shaders/three_factor.wgsl"
 pub const ASTROCYTE: &str = include_str!("../../../shaders/astrocyte.wgsl");
 
 /// Every shader with its file name.
-pub const ALL: [(&str, &str); 10] = [
+pub const ALL: [(&str, &str); 11] = [
     ("neuron_lif.wgsl", NEURON_LIF),
+    ("neuron_lif_fixed.wgsl", NEURON_LIF_FIXED),
     ("neuron_lif_cond.wgsl", NEURON_LIF_COND),
     ("neuron_izhikevich.wgsl", NEURON_IZHIKEVICH),
     ("inputs_noise.wgsl", INPUTS_NOISE),
@@ -78,6 +81,33 @@ pub struct LifParams {
     pub p22_exc: f32,
     pub p22_inh: f32,
     pub i_bias: f32,
+}
+
+/// `Params` of neuron_lif_fixed.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct LifFixedParams {
+    pub n: u32,
+    pub gid0: u32,
+    pub ring: u32,
+    pub depth: u32,
+    pub pop: u32,
+    pub ref_steps: i32,
+    pub delta: u32,
+    pub toward_zero: u32,
+    pub smin: i32,
+    pub smax: i32,
+    pub theta: i32,
+    pub reset: i32,
+    pub decay_bits: u32,
+    pub d_m: i32,
+    pub d_exc: i32,
+    pub d_inh: i32,
+    pub frac_exc: u32,
+    pub frac_inh: u32,
+    pub bias: i32,
+    pub k_ext: f32,
 }
 
 /// `Params` of neuron_lif_cond.wgsl.
@@ -344,6 +374,10 @@ mod tests {
             size(size_of::<LifParams>())
         );
         assert_eq!(
+            wgsl_size(NEURON_LIF_FIXED, "Params"),
+            size(size_of::<LifFixedParams>())
+        );
+        assert_eq!(
             wgsl_size(NEURON_LIF_COND, "Params"),
             size(size_of::<LifCondParams>())
         );
@@ -389,6 +423,7 @@ mod tests {
             size_of::<PlasticParams>(),
             size_of::<AstroParams>(),
             size_of::<LifParams>(),
+            size_of::<LifFixedParams>(),
             size_of::<LifCondParams>(),
             size_of::<IzhParams>(),
             size_of::<NoiseParams>(),

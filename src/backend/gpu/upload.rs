@@ -129,6 +129,7 @@ impl Loader<'_> {
             if !pipes.iter().any(|(m, _)| *m == model) {
                 let (name, src) = match model {
                     Model::Lif => ("neuron_lif", NEURON_LIF),
+                    Model::LifFixed => ("neuron_lif_fixed", NEURON_LIF_FIXED),
                     Model::LifCond => ("neuron_lif_cond", NEURON_LIF_COND),
                     Model::Izhikevich => ("neuron_izhikevich", NEURON_IZHIKEVICH),
                 };
@@ -161,6 +162,10 @@ impl Loader<'_> {
                 i_ext,
                 group,
                 inputs: None,
+                fixed: match &p.dynamics {
+                    Dynamics::LifFixed(k, _) => Some(*k),
+                    _ => None,
+                },
             });
         }
         Ok((neurons, pipes))
@@ -205,6 +210,37 @@ impl Loader<'_> {
                     .chain(refrac)
                     .collect();
                 (Model::Lif, bytemuck::bytes_of(&prm).to_vec(), st)
+            }
+            Dynamics::LifFixed(k, s) => {
+                let prm = LifFixedParams {
+                    n,
+                    gid0: p.offset,
+                    ring: ring_base[pi],
+                    depth: p.ring_depth,
+                    pop: pi as u32,
+                    ref_steps: k.ref_steps,
+                    delta: k.delta as u32,
+                    toward_zero: k.toward_zero as u32,
+                    smin: k.smin,
+                    smax: k.smax,
+                    theta: k.theta,
+                    reset: k.reset,
+                    decay_bits: k.decay_bits,
+                    d_m: k.d_m,
+                    d_exc: k.d_exc,
+                    d_inh: k.d_inh,
+                    frac_exc: k.frac[0],
+                    frac_inh: k.frac[1],
+                    bias: k.bias,
+                    k_ext: k.k_ext,
+                };
+                // The shader reads these words as i32.
+                let st = [&s.v[..], &s.i_exc, &s.i_inh, &s.refrac]
+                    .concat()
+                    .into_iter()
+                    .map(|q| f32::from_bits(q as u32))
+                    .collect();
+                (Model::LifFixed, bytemuck::bytes_of(&prm).to_vec(), st)
             }
             Dynamics::LifCond(k, s) => {
                 let prm = LifCondParams {
