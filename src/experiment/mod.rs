@@ -1,5 +1,7 @@
 //! Experiments built on [`Simulator`](crate::Simulator): [`compare`] runs one
 //! network and input under several plasticity rules side by side; [`lsm`] runs
-//! liquid-state-machine experiments on datasets.
+//! liquid-state-machine experiments on datasets; [`continual`] runs continual-learning
+//! task streams (HLOP against sequential and multitask training).
 pub mod compare;
+pub mod continual;
 pub mod lsm;
