@@ -1,13 +1,15 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
 //! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU,
-//! plasticity, three-factor rules and astrocytes on both backends, monitors, rule comparison, dataset readers and
+//! plasticity, three-factor rules and astrocytes on both backends, continual learning with HLOP,
+//! monitors, rule comparison, dataset readers and
 //! encoders on real and malformed files, and the readout classifiers.
 mod astrocyte;
 mod bad_models;
 mod batch;
 mod cli;
 mod compare;
+mod continual;
 mod data;
 mod data_malformed;
 mod determinism;

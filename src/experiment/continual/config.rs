@@ -426,7 +426,10 @@ impl Continual {
         check(
             pos(self.input.sample_ms),
             "input.sample_ms",
-            format!("must be a positive time in ms, got {}", self.input.sample_ms),
+            format!(
+                "must be a positive time in ms, got {}",
+                self.input.sample_ms
+            ),
         );
         let n = &self.network;
         check(
@@ -441,7 +444,8 @@ impl Continual {
         );
         let list_ok = |len: usize| len == 1 || len == n_proj;
         check(
-            list_ok(n.init_gain_mv.len()) && n.init_gain_mv.iter().all(|&g| g.is_finite() && g >= 0.0),
+            list_ok(n.init_gain_mv.len())
+                && n.init_gain_mv.iter().all(|&g| g.is_finite() && g >= 0.0),
             "network.init_gain_mv",
             format!(
                 "must be one value >= 0 or one per trained projection ({n_proj}), got {:?}",

@@ -341,7 +341,11 @@ fn train_items(
         )));
         correct = 0;
         for &(t, s) in &order {
-            let seed = sub_seed(sub_seed(exp.seed, TAG_TRAIN, t as u64), epoch as u64, s as u64);
+            let seed = sub_seed(
+                sub_seed(exp.seed, TAG_TRAIN, t as u64),
+                epoch as u64,
+                s as u64,
+            );
             let (events, label) = stream.encode(
                 t,
                 true,
@@ -417,19 +421,28 @@ fn evaluate(
 ) -> Result<f64> {
     let task = &stream.tasks[j];
     let mut correct = 0usize;
-    counts_of(exp, stream, c, j, false, &task.test, TAG_TEST, |label, counts| {
-        let out = counts.last().expect("output layer");
-        if network::predict(out, &task.head) == label {
-            correct += 1;
-        }
-        stats.spikes.resize(counts.len(), 0.0);
-        for (s, layer) in stats.spikes.iter_mut().zip(&counts) {
-            *s += layer.iter().map(|&v| v as f64).sum::<f64>();
-        }
-        stats.samples += 1;
-        stats.silent += usize::from(task.head.iter().all(|&o| out[o] == 0.0));
-        bar.inc(1);
-    })?;
+    counts_of(
+        exp,
+        stream,
+        c,
+        j,
+        false,
+        &task.test,
+        TAG_TEST,
+        |label, counts| {
+            let out = counts.last().expect("output layer");
+            if network::predict(out, &task.head) == label {
+                correct += 1;
+            }
+            stats.spikes.resize(counts.len(), 0.0);
+            for (s, layer) in stats.spikes.iter_mut().zip(&counts) {
+                *s += layer.iter().map(|&v| v as f64).sum::<f64>();
+            }
+            stats.samples += 1;
+            stats.silent += usize::from(task.head.iter().all(|&o| out[o] == 0.0));
+            bar.inc(1);
+        },
+    )?;
     Ok(100.0 * correct as f64 / task.test.len() as f64)
 }
 
@@ -497,7 +510,11 @@ fn learn_subspaces(
             rows: h.k(),
             frozen,
             frozen_drift: drift,
-            captured_energy: if total > 0.0 { 1.0 - sq(&resid) / total } else { 0.0 },
+            captured_energy: if total > 0.0 {
+                1.0 - sq(&resid) / total
+            } else {
+                0.0
+            },
         });
     }
     Ok(())

@@ -52,7 +52,10 @@ pub fn write_report(dir: &Path, r: &Results) -> Result<()> {
                 .enumerate()
                 .map(|(i, row)| {
                     let seen: Vec<f64> = row.iter().flatten().copied().collect();
-                    (i as f64, seen.iter().sum::<f64>() / seen.len().max(1) as f64)
+                    (
+                        i as f64,
+                        seen.iter().sum::<f64>() / seen.len().max(1) as f64,
+                    )
                 })
                 .collect(),
         });

@@ -102,7 +102,10 @@ impl Stream {
             }
             DataSource::Idx => {
                 let p = dir.clone().ok_or_else(|| {
-                    Error::Usage("data.source = \"idx\" needs a directory: set data.path or --data DIR".into())
+                    Error::Usage(
+                        "data.source = \"idx\" needs a directory: set data.path or --data DIR"
+                            .into(),
+                    )
                 })?;
                 let tr = IdxDataset::open_dir(&p, Split::Train)?;
                 let te = IdxDataset::open_dir(&p, Split::Test)?;
@@ -122,7 +125,8 @@ impl Stream {
                 test_src.n_channels()
             )));
         }
-        let labels_of = |all: &[u8], idx: &[usize]| -> Vec<u8> { idx.iter().map(|&i| all[i]).collect() };
+        let labels_of =
+            |all: &[u8], idx: &[usize]| -> Vec<u8> { idx.iter().map(|&i| all[i]).collect() };
         let t = &exp.tasks;
         let cap = |v: Vec<usize>, n: Option<usize>| -> Vec<usize> {
             let m = n.map_or(v.len(), |n| n.min(v.len()));
@@ -135,11 +139,7 @@ impl Stream {
                     let tr = cap((0..train_idx.len()).collect(), t.train_samples);
                     let te = cap((0..test_idx.len()).collect(), t.test_samples);
                     let head: Vec<usize> = (0..n_classes).collect();
-                    (
-                        vec![tr; t.count],
-                        vec![te; t.count],
-                        vec![head; t.count],
-                    )
+                    (vec![tr; t.count], vec![te; t.count], vec![head; t.count])
                 }
                 TaskKind::ClassSplit => {
                     let need = t.count * t.classes_per_task;
@@ -171,11 +171,12 @@ impl Stream {
             };
         // Load every image used once; tasks refer to the loaded copies.
         let load = |src: &mut Box<dyn SampleSource>,
-                        idx: &[usize],
-                        per_task: &[Vec<usize>]|
+                    idx: &[usize],
+                    per_task: &[Vec<usize>]|
          -> Result<(Images, Vec<Vec<usize>>)> {
             let mut used: Vec<usize> = per_task.iter().flatten().copied().collect();
-            used.sort_unstable();
+            // In file order: a gzipped IDX file rewinds on every backward read.
+            used.sort_unstable_by_key(|&pos| idx[pos]);
             used.dedup();
             let mut at = vec![usize::MAX; idx.len()];
             let mut images = Images::default();
@@ -198,13 +199,14 @@ impl Stream {
         let (test, task_test) = load(&mut test_src, &test_idx, &task_test)?;
         let tasks = (0..t.count)
             .map(|k| {
-                let perm = (t.kind == TaskKind::Permuted && (k > 0 || t.permute_first)).then(|| {
-                    let mut p: Vec<u32> = (0..n_channels as u32).collect();
-                    p.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
-                        exp.seed, TAG_PERM, k as u64,
-                    )));
-                    p
-                });
+                let perm =
+                    (t.kind == TaskKind::Permuted && (k > 0 || t.permute_first)).then(|| {
+                        let mut p: Vec<u32> = (0..n_channels as u32).collect();
+                        p.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
+                            exp.seed, TAG_PERM, k as u64,
+                        )));
+                        p
+                    });
                 let mut tr = task_train[k].clone();
                 // A seeded order per task (the epochs reshuffle it).
                 tr.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
