@@ -25,7 +25,7 @@ fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
 }
 
-/// A small stream: 2 permuted digit tasks, a 64-24-10 network, few samples.
+/// A small stream: 2 permuted digit tasks, a 64-48-10 network, 400 samples per task.
 fn small(methods: &str) -> Continual {
     Continual::parse(
         &format!(
@@ -37,17 +37,17 @@ fn small(methods: &str) -> Continual {
             source = "digits"
             [tasks]
             count = 2
-            train_samples = 120
+            train_samples = 400
             test_samples = 40
             [input]
             max_rate_hz = 400.0
-            sample_ms = 20.0
+            sample_ms = 30.0
             [network]
-            hidden = [24]
+            hidden = [48]
             init_gain_mv = [20.0]
             [learning]
             lr = [0.005, 0.02]
-            warmup_ms = 5.0
+            warmup_ms = 10.0
             [hlop]
             initial = [12, 8]
             growth = [7, 5]
@@ -100,7 +100,7 @@ fn hlop_subspaces_grow_per_task_and_earlier_rows_stay_frozen() {
     for s in subs {
         let l = (s.projection == "w1") as usize;
         let (init, grow) = (exp.hlop.initial[l], exp.hlop.growth[l]);
-        assert_eq!(s.n, [64, 24][l]);
+        assert_eq!(s.n, [64, 48][l]);
         assert_eq!(s.rows, init + grow * s.task, "{s:?}");
         let frozen = if s.task == 0 {
             0
@@ -134,8 +134,8 @@ fn continual_stream_gives_the_same_accuracy_matrix_on_cpu_and_gpu() {
     for m in ["hlop", "sequential"] {
         let (c, g) = (method(&cpu, m), method(&gpu, m));
         println!("{m}: cpu {:?}, gpu {:?}", c.acc_matrix, g.acc_matrix);
-        // Learned something: task 0 above chance on CPU.
-        assert!(c.acc_matrix[0][0].unwrap() > 20.0, "{:?}", c.acc_matrix);
+        // Learned something: task 0 well above chance (10 %).
+        assert!(c.acc_matrix[0][0].unwrap() > 30.0, "{:?}", c.acc_matrix);
         if exact(&ctx) {
             assert_eq!(c.acc_matrix, g.acc_matrix, "{m}");
             assert_eq!(c.train_accuracy, g.train_accuracy, "{m}");
@@ -168,9 +168,9 @@ fn class_split_stream_scores_each_task_on_its_own_classes() {
     let m = method(&r, "multitask");
     assert_eq!(m.acc_matrix.len(), 1);
     assert!(m.bwt.is_none());
-    // Three-way choices: above 1/3 chance on every task when trained together.
+    // Three-way choices: far above 1/3 chance on every task when trained together.
     for a in &m.acc_matrix[0] {
-        assert!(a.unwrap() > 40.0, "{:?}", m.acc_matrix);
+        assert!(a.unwrap() > 60.0, "{:?}", m.acc_matrix);
     }
     // Too many classes for the data.
     exp.tasks.count = 4;

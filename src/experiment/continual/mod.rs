@@ -250,14 +250,14 @@ pub fn run_method(
             let mut before: Vec<Vec<f32>> = vec![vec![]; exp.n_projections()];
             for i in 0..n_tasks {
                 if hlop {
-                    for l in 0..exp.n_projections() {
+                    for (l, b) in before.iter_mut().enumerate() {
                         let k = if i == 0 {
                             exp.hlop.initial[l]
                         } else {
                             exp.hlop.growth[l]
                         };
                         c.hlop_task(l, k, sub_seed(exp.seed, TAG_HLOP, (i * 64 + l) as u64))?;
-                        before[l] = c.hlop(l)?.frozen_weights().to_vec();
+                        *b = c.hlop(l)?.frozen_weights().to_vec();
                     }
                 }
                 let items: Vec<(usize, usize)> =
@@ -367,6 +367,7 @@ fn train_items(
 
 /// Spike counts (`[input, hidden…, output]`) of `samples` of task `t` (training
 /// or test images), presented without learning, batch by batch.
+#[allow(clippy::too_many_arguments)]
 fn counts_of(
     exp: &Continual,
     stream: &Stream,

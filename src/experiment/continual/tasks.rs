@@ -23,6 +23,9 @@ pub const TAG_TEST: u64 = 0xC0_7E57;
 /// Seed tag of the input spikes of a training presentation.
 pub const TAG_TRAIN: u64 = 0xC0_7A19;
 
+/// A list of indices per task.
+type PerTask = Vec<Vec<usize>>;
+
 /// One task: its pixel permutation, the classes it is scored on, and its samples
 /// (indices into [`Stream::train`] and [`Stream::test`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -133,42 +136,41 @@ impl Stream {
             v.into_iter().take(m).collect()
         };
         // Which source samples each task uses (positions in train_idx / test_idx).
-        let (task_train, task_test, heads): (Vec<Vec<usize>>, Vec<Vec<usize>>, Vec<Vec<usize>>) =
-            match t.kind {
-                TaskKind::Permuted => {
-                    let tr = cap((0..train_idx.len()).collect(), t.train_samples);
-                    let te = cap((0..test_idx.len()).collect(), t.test_samples);
-                    let head: Vec<usize> = (0..n_classes).collect();
-                    (vec![tr; t.count], vec![te; t.count], vec![head; t.count])
-                }
-                TaskKind::ClassSplit => {
-                    let need = t.count * t.classes_per_task;
-                    if need > n_classes {
-                        return Err(Error::Usage(format!(
+        let (task_train, task_test, heads): (PerTask, PerTask, PerTask) = match t.kind {
+            TaskKind::Permuted => {
+                let tr = cap((0..train_idx.len()).collect(), t.train_samples);
+                let te = cap((0..test_idx.len()).collect(), t.test_samples);
+                let head: Vec<usize> = (0..n_classes).collect();
+                (vec![tr; t.count], vec![te; t.count], vec![head; t.count])
+            }
+            TaskKind::ClassSplit => {
+                let need = t.count * t.classes_per_task;
+                if need > n_classes {
+                    return Err(Error::Usage(format!(
                             "tasks: {} class-split tasks of {} classes need {need} classes; the data has {n_classes}",
                             t.count, t.classes_per_task
                         )));
-                    }
-                    let ltr = labels_of(&train_lab, &train_idx);
-                    let lte = labels_of(&test_lab, &test_idx);
-                    let mut a = vec![];
-                    let mut b = vec![];
-                    let mut h = vec![];
-                    for k in 0..t.count {
-                        let head: Vec<usize> =
-                            (k * t.classes_per_task..(k + 1) * t.classes_per_task).collect();
-                        let pick = |l: &[u8]| -> Vec<usize> {
-                            (0..l.len())
-                                .filter(|&i| head.contains(&(l[i] as usize)))
-                                .collect()
-                        };
-                        a.push(cap(pick(&ltr), t.train_samples));
-                        b.push(cap(pick(&lte), t.test_samples));
-                        h.push(head);
-                    }
-                    (a, b, h)
                 }
-            };
+                let ltr = labels_of(&train_lab, &train_idx);
+                let lte = labels_of(&test_lab, &test_idx);
+                let mut a = vec![];
+                let mut b = vec![];
+                let mut h = vec![];
+                for k in 0..t.count {
+                    let head: Vec<usize> =
+                        (k * t.classes_per_task..(k + 1) * t.classes_per_task).collect();
+                    let pick = |l: &[u8]| -> Vec<usize> {
+                        (0..l.len())
+                            .filter(|&i| head.contains(&(l[i] as usize)))
+                            .collect()
+                    };
+                    a.push(cap(pick(&ltr), t.train_samples));
+                    b.push(cap(pick(&lte), t.test_samples));
+                    h.push(head);
+                }
+                (a, b, h)
+            }
+        };
         // Load every image used once; tasks refer to the loaded copies.
         let load = |src: &mut Box<dyn SampleSource>,
                     idx: &[usize],
