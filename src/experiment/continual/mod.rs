@@ -14,7 +14,7 @@
 //! * **multitask**: every task's samples interleaved (the upper bound).
 //!
 //! After each task every task seen so far is scored on its test samples:
-//! `acc[i][j]`, ACC = mean_j acc[T−1][j], BWT = mean_{j<T−1} (acc[T−1][j] − acc[j][j])
+//! `acc[i][j]`, `ACC = mean_j acc[T−1][j]`, `BWT = mean_{j<T−1} (acc[T−1][j] − acc[j][j])`
 //! (ALGORITHMS.md §2.6), in percent. Input spikes of a sample depend only on the
 //! seed, its task, epoch and index, so every method sees the same spikes.
 
