@@ -105,6 +105,18 @@ pub trait Backend {
         proj: usize,
         cmd: ThirdFactor<'_>,
     ) -> crate::Result<()>;
+    /// A copy of the HLOP learner (lateral weights, frozen rows, momentum) of
+    /// plastic projection `proj` of `instance`; fails when it has no HLOP.
+    fn read_hlop(
+        &mut self,
+        instance: usize,
+        proj: usize,
+    ) -> crate::Result<crate::plasticity::hlop::Hlop> {
+        Err(crate::Error::Invalid(format!(
+            "the {} backend cannot read the HLOP subspace of projection {proj} of instance {instance}",
+            self.name()
+        )))
+    }
     /// Copies the depression rate A of every domain of astrocyte `astro` of `instance`.
     fn read_astrocyte(
         &mut self,

@@ -48,6 +48,10 @@ enum Command {
     FixedPoint(FixedPointArgs),
     /// Check a model against a neuromorphic chip's published limits.
     Fit(FitArgs),
+    /// Run a continual-learning experiment (a spiking classifier trained online on
+    /// a stream of tasks with HLOP, plain sequential and multitask training); write
+    /// results.json and accuracy.png and print ACC, BWT and the accuracy matrices.
+    Continual(ContinualArgs),
 }
 
 #[derive(Subcommand)]
@@ -117,6 +121,35 @@ struct FitArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Args)]
+struct ContinualArgs {
+    /// Experiment file (TOML), e.g. models/continual_digits.toml; its `data.path`
+    /// is relative to it.
+    experiment: PathBuf,
+    /// Directory of MNIST-style IDX files (overrides the file's `data.path`).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Backend that simulates the network.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendArg,
+    /// GPU adapter by name substring (see `astroglia devices`).
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+    /// Output directory (default: out/<experiment name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed (default: the file's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads for the test batches (results are the same for any count).
+    /// Default: every core.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print nothing but errors (no progress bars, no table).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -299,6 +332,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(3)
             })
         }
+        Command::Continual(args) => continual(args),
         Command::Devices => {
             let list = astroglia::backend::gpu::list_adapters();
             if list.is_empty() {
@@ -512,6 +546,49 @@ fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     write_json_atomic(&out.join("fixed_point.json"), &report)?;
     print_stdout(&format!("{}  wrote {}\n", report.table(), out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn continual(args: ContinualArgs) -> anyhow::Result<ExitCode> {
+    use astroglia::experiment::continual::{run_continual, table, write_report, Continual};
+    use astroglia::experiment::lsm::RunOptions;
+    let mut exp = Continual::load(&args.experiment)?;
+    if let Some(seed) = args.seed {
+        exp.seed = seed;
+    }
+    let base = args
+        .experiment
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let name = exp.name.clone().unwrap_or_else(|| "continual".into());
+    let out = args.out.unwrap_or_else(|| PathBuf::from("out").join(&name));
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = RunOptions {
+        data_dir: args.data,
+        backend: match args.backend {
+            BackendArg::Cpu => BackendKind::Cpu,
+            BackendArg::Gpu => BackendKind::Gpu,
+        },
+        adapter: args.adapter,
+        threads,
+        out: out.clone(),
+        progress: !args.quiet,
+    };
+    let r = run_continual(&exp, &base, &opts)?;
+    write_report(&out, &r)?;
+    if !args.quiet {
+        print_stdout(&format!(
+            "{}  wall {:.1} s; wrote {}\n",
+            table(&r),
+            r.wall_s,
+            out.display()
+        ))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

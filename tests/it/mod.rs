@@ -1,14 +1,16 @@
 //! Integration tests: analytic single neurons, Izhikevich presets, reference
 //! networks against published statistics, determinism, bad input, the CLI,
 //! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU,
-//! plasticity, three-factor rules and astrocytes on both backends, monitors, rule comparison, dataset readers and
-//! encoders on real and malformed files, the readout classifiers, and LSM experiments with
-//! their plasticity variants.
+//! plasticity, three-factor rules and astrocytes on both backends, continual learning with HLOP,
+//! monitors, rule comparison, dataset readers and encoders on real and malformed files, the
+//! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
+//! and fixed-point mode.
 mod astrocyte;
 mod bad_models;
 mod batch;
 mod cli;
 mod compare;
+mod continual;
 mod data;
 mod data_malformed;
 mod determinism;

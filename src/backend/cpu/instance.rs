@@ -780,6 +780,15 @@ impl Instance {
         Ok(())
     }
 
+    /// A copy of the HLOP learner of plastic projection `proj`.
+    pub(super) fn read_hlop(&self, proj: usize) -> crate::Result<crate::plasticity::hlop::Hlop> {
+        self.plastic
+            .get(proj)
+            .and_then(|p| p.as_ref())
+            .and_then(|p| p.hlop.clone())
+            .ok_or_else(|| crate::Error::Invalid(format!("projection {proj} has no HLOP")))
+    }
+
     /// A trace (`r1`, `r2`, `o1`, `o2`) of plastic projection `proj`.
     pub(super) fn read_trace(
         &self,

@@ -181,6 +181,14 @@ impl Backend for CpuBackend {
         self.instance_mut(instance)?.third_factor(proj, cmd)
     }
 
+    fn read_hlop(
+        &mut self,
+        instance: usize,
+        proj: usize,
+    ) -> crate::Result<crate::plasticity::hlop::Hlop> {
+        self.instance(instance)?.read_hlop(proj)
+    }
+
     fn read_astrocyte(
         &mut self,
         instance: usize,

@@ -1147,6 +1147,18 @@ impl Backend for GpuBackend {
         pl.third_factor(&self.ctx, instance, proj, cmd)
     }
 
+    fn read_hlop(
+        &mut self,
+        instance: usize,
+        proj: usize,
+    ) -> crate::Result<crate::plasticity::hlop::Hlop> {
+        self.check_instance(instance)?;
+        self.plastic
+            .as_ref()
+            .and_then(|pl| pl.hlop(instance, proj))
+            .ok_or_else(|| crate::Error::Invalid(format!("projection {proj} has no HLOP")))
+    }
+
     fn read_astrocyte(
         &mut self,
         instance: usize,

@@ -619,6 +619,13 @@ impl GpuPlasticity {
         Some(read_f32(ctx, &self.traces, at, n))
     }
 
+    /// A copy of the host-side HLOP learner of projection `proj` in `instance`
+    /// (None if it has none).
+    pub fn hlop(&self, instance: usize, proj: usize) -> Option<Hlop> {
+        let k = self.layout.slot_index(proj)?;
+        self.hlops.get(instance)?.get(k)?.clone()
+    }
+
     /// The depression rate A of every domain of astrocyte `astro` in `instance`
     /// (None without such an astrocyte).
     pub fn read_astrocyte(

@@ -259,7 +259,7 @@ fn run_network(
     let n_liq = liquid.size as usize * bins;
     let row_len = 1 + n_liq + ds.n_channels;
     let n = ds.samples.len();
-    let bar = bar(opts.progress, n as u64, "features");
+    let bar = progress_bar(opts.progress, n as u64, "features");
     let mut rows: Vec<f32> = Vec::with_capacity(n * row_len);
     let mut labels: Vec<u32> = Vec::with_capacity(n);
     let (mut simulated, mut cached) = (0usize, 0usize);
@@ -547,7 +547,7 @@ fn init_phase(
         crate::build::sub_seed(exp.seed, 0x1A17, 0),
     );
     let mut order = vec![];
-    let bar = bar(opts.progress, init.samples as u64, "init");
+    let bar = progress_bar(opts.progress, init.samples as u64, "init");
     let mut sink = vec![vec![]];
     for _ in 0..init.samples {
         if order.is_empty() {
@@ -576,7 +576,8 @@ fn init_phase(
     Ok(Some(w))
 }
 
-fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
+/// A progress bar over `len` samples labelled `what` (hidden unless `show`).
+pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
     let bar = if show {
         ProgressBar::new(len)
     } else {
