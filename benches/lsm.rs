@@ -49,8 +49,8 @@ fn setup() -> Setup {
     let mut ds = Dataset::open(&exp, &models(), None).unwrap();
     ds.set_dt(net.dt_ms);
     let steps = (SAMPLE_MS / net.dt_ms).round() as usize;
-    let inputs = ds.samples[..64]
-        .to_vec()
+    let refs = ds.samples[..64].to_vec();
+    let inputs = refs
         .into_iter()
         .map(|r| ds.encode(r, steps, exp.seed).unwrap().1)
         .collect();

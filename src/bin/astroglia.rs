@@ -80,7 +80,6 @@ enum NirCommand {
     },
 }
 
-
 #[derive(clap::Args)]
 struct FixedPointArgs {
     /// Model file (TOML).
