@@ -228,6 +228,36 @@ enum BackendArg {
     Gpu,
 }
 
+impl From<BackendArg> for BackendKind {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Cpu => BackendKind::Cpu,
+            BackendArg::Gpu => BackendKind::Gpu,
+        }
+    }
+}
+
+/// `out`, or `out/<name>` when not given, created.
+fn output_dir(out: Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
+    let out = out.unwrap_or_else(|| PathBuf::from("out").join(name));
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    Ok(out)
+}
+
+/// The directory an experiment file's relative paths start from.
+fn base_of(experiment: &Path) -> PathBuf {
+    experiment
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Worker threads: `threads`, or every core.
+fn threads_or_all(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// Model file (TOML). See README.md for the format; examples in models/.
@@ -436,26 +466,13 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     use astroglia::experiment::lsm::{run_experiment, write_report, Experiment, RunOptions};
     let exp = Experiment::load(&args.experiment)?;
-    let base = args
-        .experiment
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let name = exp.name.clone().unwrap_or_else(|| "experiment".into());
-    let out = args.out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let base = base_of(&args.experiment);
+    let out = output_dir(args.out, exp.name.as_deref().unwrap_or("experiment"))?;
     let opts = RunOptions {
         data_dir: args.data,
-        backend: match args.backend {
-            BackendArg::Cpu => BackendKind::Cpu,
-            BackendArg::Gpu => BackendKind::Gpu,
-        },
+        backend: args.backend.into(),
         adapter: args.adapter,
-        threads,
+        threads: threads_or_all(args.threads),
         out: out.clone(),
         progress: !args.quiet,
     };
@@ -531,18 +548,11 @@ fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
         },
         seeds: args.seeds,
         duration_ms: args.duration_ms,
-        backend: match args.backend {
-            BackendArg::Cpu => BackendKind::Cpu,
-            BackendArg::Gpu => BackendKind::Gpu,
-        },
+        backend: args.backend.into(),
     };
     let report = fixed_point_error(&net, &opts)?;
-    let name = net.name.clone().unwrap_or_else(|| "model".into());
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("{name}-fixed-point")));
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let name = net.name.as_deref().unwrap_or("model");
+    let out = output_dir(args.out, &format!("{name}-fixed-point"))?;
     write_json_atomic(&out.join("fixed_point.json"), &report)?;
     print_stdout(&format!("{}  wrote {}\n", report.table(), out.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -555,26 +565,13 @@ fn continual(args: ContinualArgs) -> anyhow::Result<ExitCode> {
     if let Some(seed) = args.seed {
         exp.seed = seed;
     }
-    let base = args
-        .experiment
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let name = exp.name.clone().unwrap_or_else(|| "continual".into());
-    let out = args.out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let base = base_of(&args.experiment);
+    let out = output_dir(args.out, exp.name.as_deref().unwrap_or("continual"))?;
     let opts = RunOptions {
         data_dir: args.data,
-        backend: match args.backend {
-            BackendArg::Cpu => BackendKind::Cpu,
-            BackendArg::Gpu => BackendKind::Gpu,
-        },
+        backend: args.backend.into(),
         adapter: args.adapter,
-        threads,
+        threads: threads_or_all(args.threads),
         out: out.clone(),
         progress: !args.quiet,
     };
@@ -711,16 +708,8 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--fixed-point {bits} on {}", args.model.display()))?;
     }
     let name = net.name.clone().unwrap_or_else(|| "model".into());
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(&name));
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let backend = match args.backend {
-        BackendArg::Cpu => BackendKind::Cpu,
-        BackendArg::Gpu => BackendKind::Gpu,
-    };
+    let out = output_dir(args.out.clone(), &name)?;
+    let backend = args.backend.into();
     let mut sim = Simulator::new(
         &net,
         SimOptions {

@@ -144,3 +144,26 @@ pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
+
+/// Deserialises TOML `text` into `T` ([`deserialize_located`]) and checks it:
+/// `problems` lists every value out of range as `(field, message)`, each located
+/// by the field's line. Experiment files of every kind share it.
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+    text: &str,
+    problems: impl FnOnce(&T) -> Vec<(String, String)>,
+) -> std::result::Result<T, Vec<ModelIssue>> {
+    let value: T = deserialize_located(text).map_err(|i| vec![i])?;
+    let issues: Vec<ModelIssue> = problems(&value)
+        .into_iter()
+        .map(|(field, message)| ModelIssue {
+            line: spans::line_of_path(text, &field),
+            field,
+            message,
+        })
+        .collect();
+    if issues.is_empty() {
+        Ok(value)
+    } else {
+        Err(issues)
+    }
+}

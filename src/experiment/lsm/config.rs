@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ModelIssue;
 use crate::experiment::compare::RuleTable;
-use crate::model::spans;
 use crate::{Error, Result};
 
 /// A liquid-state-machine experiment.
@@ -324,26 +322,12 @@ impl Experiment {
 
     /// Parses and checks experiment TOML; `source_name` names it in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self> {
-        let fail = |issues: Vec<ModelIssue>| Error::Experiment {
-            source_name: source_name.to_string(),
-            issues,
-        };
-        let exp: Experiment =
-            crate::model::parse::deserialize_located(text).map_err(|i| fail(vec![i]))?;
-        let issues: Vec<ModelIssue> = exp
-            .problems()
-            .into_iter()
-            .map(|(field, message)| ModelIssue {
-                line: spans::line_of_path(text, &field),
-                field,
-                message,
-            })
-            .collect();
-        if issues.is_empty() {
-            Ok(exp)
-        } else {
-            Err(fail(issues))
-        }
+        crate::model::parse::parse_checked(text, Experiment::problems).map_err(|issues| {
+            Error::Experiment {
+                source_name: source_name.to_string(),
+                issues,
+            }
+        })
     }
 
     /// Every value out of range, as `(field, message)`.

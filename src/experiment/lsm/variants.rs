@@ -138,7 +138,8 @@ pub fn run_variants(
     let mut single = exp.clone();
     single.variants.clear();
     let mut rows = vec![];
-    let mut first: Option<RunArtifacts> = None;
+    // Only the first run's results are kept: they name the backend and splits.
+    let mut first: Option<super::Results> = None;
     for (v, vnet) in exp.variants.iter().zip(&nets) {
         let mut vopts = opts.clone();
         vopts.out = opts.out.join(&v.name);
@@ -169,9 +170,9 @@ pub fn run_variants(
             init_s: r.timings.init_s,
             wall_s: r.wall_s,
         });
-        first.get_or_insert(run);
+        first.get_or_insert(run.results);
     }
-    let r = &first.expect("at least one variant").results;
+    let r = &first.expect("at least one variant");
     Ok(Comparison {
         name: exp.name.clone().unwrap_or_else(|| "experiment".into()),
         backend: r.backend.clone(),
