@@ -193,6 +193,51 @@ pub fn poisson(
     bernoulli(&p, n_steps, seed)
 }
 
+/// Regular rate coding: channel `i` adds `max_rate_hz * intensity[i] * dt` to a
+/// phase that starts at a seeded uniform value in `[0, 1)` and fires whenever the
+/// phase reaches 1. Over `n` steps it fires `floor(n p + phase)` times: the mean
+/// rate of [`poisson`] without its count variance (at most one spike of jitter).
+/// Intensities must be in `[0, 1]`.
+///
+/// ```
+/// let s = astroglia::data::encode::regular(&[0.5, 0.0], 200.0, 1.0, 1000, 3).unwrap();
+/// assert_eq!(s.counts(), vec![100, 0]); // 100 Hz for 1 s, to the spike
+/// ```
+pub fn regular(
+    intensity: &[f32],
+    max_rate_hz: f64,
+    dt_ms: f64,
+    n_steps: usize,
+    seed: u64,
+) -> Result<SpikeSteps> {
+    let p_max = max_rate_hz * dt_ms / 1000.0;
+    if !(dt_ms > 0.0 && (0.0..=1.0).contains(&p_max)) {
+        return Err(Error::Invalid(format!(
+            "regular encoding: need dt_ms > 0 and 0 <= max_rate_hz * dt_ms / 1000 <= 1, got {max_rate_hz} Hz and {dt_ms} ms"
+        )));
+    }
+    check_unit(intensity, "intensity")?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut phase: Vec<f64> = intensity.iter().map(|_| rng.random::<f64>()).collect();
+    let steps = (0..n_steps)
+        .map(|_| {
+            let mut fired = vec![];
+            for (i, (ph, &x)) in phase.iter_mut().zip(intensity).enumerate() {
+                *ph += f64::from(x) * p_max;
+                if *ph >= 1.0 {
+                    *ph -= 1.0;
+                    fired.push(i as u32);
+                }
+            }
+            fired
+        })
+        .collect();
+    Ok(SpikeSteps {
+        n_channels: intensity.len(),
+        steps,
+    })
+}
+
 /// Latency (time-to-first-spike) coding: one spike per channel whose intensity
 /// exceeds `threshold`, at step `round((1 - x) * (n_steps - 1))`, so brighter
 /// inputs fire earlier (`x = 1` in step 0). Intensities must be in `[0, 1]`.

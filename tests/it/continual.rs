@@ -193,7 +193,11 @@ fn permuted_tasks_permute_pixels_with_a_fixed_seeded_permutation() {
     // The same image through task 1 at full rate: channel c spikes every step
     // exactly when pixel p[c] is 1.
     let i = a.tasks[1].train[0];
-    let (ev, _) = a.encode(1, true, i, 4, 1000.0, 1.0, 7).unwrap();
+    let input = astroglia::experiment::continual::InputSpec {
+        max_rate_hz: 1000.0,
+        ..Default::default()
+    };
+    let (ev, _) = a.encode(1, true, i, 4, &input, 1.0, 7).unwrap();
     let px = &a.train.pixels[i];
     for (step, c) in ev {
         assert!(step < 4 && px[p[c as usize] as usize] > 0.0);

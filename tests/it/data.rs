@@ -440,6 +440,20 @@ fn rate_encoders_match_their_probabilities() {
     assert!((hz - 80.0).abs() < 5.0 * (80.0f64 / 50.0).sqrt(), "{hz} Hz");
     assert!(encode::poisson(&x, 3000.0, 0.5, 10, 5).is_err()); // p > 1
     assert!(encode::poisson(&[1.5], 10.0, 1.0, 10, 5).is_err());
+    // Regular: the same rates, counts within one spike of n·p, spikes evenly
+    // spaced (gaps differ by at most one step), the phase set by the seed.
+    let n = 1000;
+    let r = encode::regular(&x, 80.0, 0.5, n, 5).unwrap();
+    for (c, &xi) in r.counts().iter().zip(&x) {
+        let expected = f64::from(xi) * 0.04 * n as f64;
+        assert!((f64::from(*c) - expected).abs() <= 1.0, "{c} vs {expected}");
+    }
+    let times: Vec<usize> = (0..n).filter(|&k| r.steps[k].contains(&3)).collect();
+    let gaps: Vec<usize> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| (99..=101).contains(g)), "{gaps:?}");
+    assert_ne!(r, encode::regular(&x, 80.0, 0.5, n, 6).unwrap());
+    assert!(encode::regular(&x, 3000.0, 0.5, 10, 5).is_err());
+    assert!(encode::regular(&[-0.1], 10.0, 1.0, 10, 5).is_err());
 }
 
 #[test]

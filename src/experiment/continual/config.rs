@@ -147,10 +147,25 @@ pub struct TaskSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InputSpec {
-    /// Poisson rate of a full-intensity pixel, Hz (default 200).
+    /// Rate of a full-intensity pixel, Hz (default 200).
     pub max_rate_hz: f64,
     /// Presentation of one sample, ms (default 30).
     pub sample_ms: f64,
+    /// `poisson` (default: independent spikes) or `regular` (the same rates, spikes
+    /// evenly spaced from a random phase, so counts barely vary between
+    /// presentations).
+    pub coding: InputCoding,
+}
+
+/// How pixel intensities become input spikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputCoding {
+    /// [`crate::data::encode::poisson`].
+    #[default]
+    Poisson,
+    /// [`crate::data::encode::regular`].
+    Regular,
 }
 
 impl Default for InputSpec {
@@ -158,6 +173,7 @@ impl Default for InputSpec {
         InputSpec {
             max_rate_hz: 200.0,
             sample_ms: 30.0,
+            coding: InputCoding::Poisson,
         }
     }
 }

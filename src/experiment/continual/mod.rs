@@ -64,6 +64,9 @@ pub struct SubspaceRecord {
     pub frozen_drift: f32,
     /// Fraction of the task's (scaled) activity energy inside the learned subspace.
     pub captured_energy: f64,
+    /// Smallest and largest singular value of `H` (all rows). The projection
+    /// `x − HᵀHx` only removes the subspace when both are near 1 (`HHᵀ = I`).
+    pub singular_range: [f64; 2],
 }
 
 /// What one method measured.
@@ -346,15 +349,8 @@ fn train_items(
                 epoch as u64,
                 s as u64,
             );
-            let (events, label) = stream.encode(
-                t,
-                true,
-                s,
-                steps,
-                exp.input.max_rate_hz,
-                exp.network.dt_ms,
-                seed,
-            )?;
+            let (events, label) =
+                stream.encode(t, true, s, steps, &exp.input, exp.network.dt_ms, seed)?;
             let head = &stream.tasks[t].head;
             if c.train_sample(events, label, head)? == label {
                 correct += 1;
@@ -384,15 +380,8 @@ fn counts_of(
         let mut labels = vec![];
         for &s in group {
             let seed = sub_seed(sub_seed(exp.seed, tag, t as u64), 0, s as u64);
-            let (ev, label) = stream.encode(
-                t,
-                train,
-                s,
-                steps,
-                exp.input.max_rate_hz,
-                exp.network.dt_ms,
-                seed,
-            )?;
+            let (ev, label) =
+                stream.encode(t, train, s, steps, &exp.input, exp.network.dt_ms, seed)?;
             inputs.push(ev);
             labels.push(label);
         }
@@ -511,6 +500,7 @@ fn learn_subspaces(
             rows: h.k(),
             frozen,
             frozen_drift: drift,
+            singular_range: singular_range(h.weights(), h.k(), dim),
             captured_energy: if total > 0.0 {
                 1.0 - sq(&resid) / total
             } else {
@@ -519,4 +509,14 @@ fn learn_subspaces(
         });
     }
     Ok(())
+}
+
+/// `[min, max]` singular value of the `k × n` row-major matrix `h`.
+fn singular_range(h: &[f32], k: usize, n: usize) -> [f64; 2] {
+    if k == 0 {
+        return [0.0, 0.0];
+    }
+    let m = nalgebra::DMatrix::from_row_iterator(k, n, h.iter().map(|&v| v as f64));
+    let sv = m.singular_values();
+    [sv.min(), sv.max()]
 }

@@ -249,8 +249,9 @@ impl Stream {
         })
     }
 
-    /// Image `i` of `train` (or the test set) as task `task` shows it, Poisson
-    /// encoded over `steps` steps with `seed`: `(step, channel)` events and the label.
+    /// Image `i` of `train` (or the test set) as task `task` shows it, encoded as
+    /// `input` says over `steps` steps with `seed`: `(step, channel)` events and the
+    /// label.
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
@@ -258,7 +259,7 @@ impl Stream {
         train: bool,
         i: usize,
         steps: usize,
-        max_rate_hz: f64,
+        input: &super::InputSpec,
         dt_ms: f64,
         seed: u64,
     ) -> Result<(Vec<(u64, u32)>, usize)> {
@@ -268,7 +269,11 @@ impl Stream {
             Some(p) => p.iter().map(|&j| px[j as usize]).collect(),
             None => px.clone(),
         };
-        let s = poisson(&shown, max_rate_hz, dt_ms, steps, seed)?;
+        let code = match input.coding {
+            super::InputCoding::Poisson => poisson,
+            super::InputCoding::Regular => crate::data::encode::regular,
+        };
+        let s = code(&shown, input.max_rate_hz, dt_ms, steps, seed)?;
         let events = s
             .steps
             .iter()

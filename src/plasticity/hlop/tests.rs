@@ -261,6 +261,13 @@ fn frozen_rows_stay_put_and_grown_rows_are_orthonormal() {
     assert_eq!((hlop.k(), hlop.frozen_rows()), (5, 3));
     assert_eq!(&hlop.weights()[..3 * n], &h_old[..]);
     assert!(orthonormality_error(hlop.weights(), n, 3..5) < 1e-5);
+    // The new rows start orthogonal to the frozen ones.
+    for new in hlop.weights()[3 * n..].chunks(n) {
+        for old in h_old.chunks(n) {
+            let dot: f32 = new.iter().zip(old).map(|(a, b)| a * b).sum();
+            assert!(dot.abs() < 1e-5, "grown row overlaps a frozen row: {dot}");
+        }
+    }
     let h_grown = hlop.weights()[3 * n..].to_vec();
     for _ in 0..20 {
         hlop.hebbian_update(&data(&mut rng), 8).unwrap();
@@ -408,6 +415,10 @@ fn bad_lengths_are_errors() {
     let mut hlop = Hlop::new(5, HlopParams::default()).unwrap();
     assert!(is_invalid(hlop.grow(6, 0)));
     hlop.grow(2, 0).unwrap();
+    assert!(
+        is_invalid(hlop.grow(4, 0)),
+        "2 + 4 rows cannot be orthonormal in 5-d"
+    );
     assert!(is_invalid(hlop.hebbian_update(&[0.0; 9], 2)));
     assert!(is_invalid(hlop.hebbian_update(&[], 0)));
     assert!(is_invalid(hlop.hebbian_update(&[0.0; 5], usize::MAX)));
