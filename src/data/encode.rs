@@ -179,18 +179,30 @@ pub fn poisson(
     n_steps: usize,
     seed: u64,
 ) -> Result<SpikeSteps> {
+    let p: Vec<f32> = step_probabilities("Poisson", intensity, max_rate_hz, dt_ms)?
+        .into_iter()
+        .map(|q| q as f32)
+        .collect();
+    bernoulli(&p, n_steps, seed)
+}
+
+/// Per-step spike probability `max_rate_hz * intensity[i] * dt` of each channel of a
+/// rate code; `code` names the encoding in the error when the rate or step makes it
+/// exceed 1 or an intensity is outside `[0, 1]`.
+fn step_probabilities(
+    code: &str,
+    intensity: &[f32],
+    max_rate_hz: f64,
+    dt_ms: f64,
+) -> Result<Vec<f64>> {
     let p_max = max_rate_hz * dt_ms / 1000.0;
     if !(dt_ms > 0.0 && (0.0..=1.0).contains(&p_max)) {
         return Err(Error::Invalid(format!(
-            "Poisson encoding: need dt_ms > 0 and 0 <= max_rate_hz * dt_ms / 1000 <= 1, got {max_rate_hz} Hz and {dt_ms} ms"
+            "{code} encoding: need dt_ms > 0 and 0 <= max_rate_hz * dt_ms / 1000 <= 1, got {max_rate_hz} Hz and {dt_ms} ms"
         )));
     }
     check_unit(intensity, "intensity")?;
-    let p: Vec<f32> = intensity
-        .iter()
-        .map(|&x| (f64::from(x) * p_max) as f32)
-        .collect();
-    bernoulli(&p, n_steps, seed)
+    Ok(intensity.iter().map(|&x| f64::from(x) * p_max).collect())
 }
 
 /// Regular rate coding: channel `i` adds `max_rate_hz * intensity[i] * dt` to a
@@ -210,20 +222,14 @@ pub fn regular(
     n_steps: usize,
     seed: u64,
 ) -> Result<SpikeSteps> {
-    let p_max = max_rate_hz * dt_ms / 1000.0;
-    if !(dt_ms > 0.0 && (0.0..=1.0).contains(&p_max)) {
-        return Err(Error::Invalid(format!(
-            "regular encoding: need dt_ms > 0 and 0 <= max_rate_hz * dt_ms / 1000 <= 1, got {max_rate_hz} Hz and {dt_ms} ms"
-        )));
-    }
-    check_unit(intensity, "intensity")?;
+    let p = step_probabilities("regular", intensity, max_rate_hz, dt_ms)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut phase: Vec<f64> = intensity.iter().map(|_| rng.random::<f64>()).collect();
+    let mut phase: Vec<f64> = p.iter().map(|_| rng.random::<f64>()).collect();
     let steps = (0..n_steps)
         .map(|_| {
             let mut fired = vec![];
-            for (i, (ph, &x)) in phase.iter_mut().zip(intensity).enumerate() {
-                *ph += f64::from(x) * p_max;
+            for (i, (ph, &q)) in phase.iter_mut().zip(&p).enumerate() {
+                *ph += q;
                 if *ph >= 1.0 {
                     *ph -= 1.0;
                     fired.push(i as u32);

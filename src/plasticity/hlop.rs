@@ -219,7 +219,7 @@ impl Hlop {
     /// existing rows, so new rows start orthogonal to them. The rule would drive them
     /// there only along directions the data excites. On permuted Fashion-MNIST, rows
     /// grown inside the old span kept overlapping it: after 4 tasks the singular
-    /// values of `H` ranged over 0.57–1.37. `x − HᵀHx` then reverses the part of an
+    /// values of `H` ranged over 0.45–1.40. `x − HᵀHx` then reverses the part of an
     /// update along the top singular directions, and training diverged.
     /// Fails when `k() + k_new > n` (more than `n` rows cannot be orthonormal).
     pub fn grow(&mut self, k_new: usize, seed: u64) -> Result<()> {
