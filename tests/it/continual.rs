@@ -4,7 +4,7 @@
 //! same accuracy matrix; bad experiment files are reported with their place.
 use super::gpu_parity::{exact, gpu};
 use astroglia::experiment::continual::{
-    run_continual, Continual, Method, MethodResult, Results, Stream,
+    run_continual, Continual, Feedback, Method, MethodResult, Results, Stream,
 };
 use astroglia::experiment::lsm::RunOptions;
 use astroglia::sim::BackendKind;
@@ -243,4 +243,26 @@ fn bad_continual_files_name_the_line_and_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("set data.path or --data DIR"), "{e}");
+}
+
+#[test]
+fn sign_symmetric_feedback_trains_the_hidden_layer_through_a_fixed_readout() {
+    // Only the hidden layer learns (the readout's rate is negligible), so the
+    // hidden error alone decides. Sign-symmetric feedback sends back sign(W1ᵀ),
+    // aligned with the true gradient; feedback alignment's fixed random B is
+    // unrelated to a readout that never changes, so it cannot align.
+    let run = |feedback: Feedback| {
+        let mut exp = small(r#"["sequential"]"#);
+        exp.tasks.count = 1;
+        exp.learning.lr = vec![0.02, 1e-9];
+        exp.tasks.test_samples = Some(200);
+        exp.learning.feedback = feedback;
+        let out = format!("continual-feedback-{feedback:?}");
+        let r = run_continual(&exp, &models(), &opts(BackendKind::Cpu, &out)).unwrap();
+        method(&r, "sequential").acc_matrix[0][0].unwrap()
+    };
+    let (ss, fa) = (run(Feedback::SignSymmetric), run(Feedback::Alignment));
+    println!("task accuracy: sign-symmetric {ss:.1} %, alignment {fa:.1} %");
+    assert!(ss > 50.0, "sign-symmetric {ss}");
+    assert!(ss - fa >= 15.0, "sign-symmetric {ss} vs alignment {fa}");
 }
