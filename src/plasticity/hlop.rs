@@ -147,6 +147,8 @@ pub struct Hlop {
     h: Vec<f32>,
     /// `k × n` momentum of `dH`.
     m: Vec<f32>,
+    /// The frozen rows transposed (`n × frozen`), for [`lateral`].
+    ht_frozen: Vec<f32>,
 }
 
 impl Hlop {
@@ -168,6 +170,7 @@ impl Hlop {
             params,
             h: vec![],
             m: vec![],
+            ht_frozen: vec![],
         })
     }
 
@@ -256,6 +259,7 @@ impl Hlop {
     /// End of a task: merges every current row into the frozen subspace.
     pub fn freeze(&mut self) {
         self.frozen = self.k;
+        transpose(&self.h, self.n, &mut self.ht_frozen);
     }
 
     /// Runs `params.iterations` iterations of the rule on the minibatch `x`
@@ -277,10 +281,12 @@ impl Hlop {
         let mut y = vec![0.0f32; k];
         let mut resid = vec![0.0f32; n];
         let mut dh = vec![0.0f32; (k - f) * n];
+        let mut ht = vec![];
         for _ in 0..p.iterations {
             dh.fill(0.0);
+            transpose(&self.h, n, &mut ht);
             for xb in x.chunks_exact(n) {
-                lateral(&self.h, n, p.spiking.as_ref(), xb, &mut y);
+                lateral(&ht, p.spiking.as_ref(), xb, &mut y);
                 resid.copy_from_slice(xb);
                 for (yj, hj) in y.iter().zip(self.h.chunks_exact(n)) {
                     axpy(-yj, hj, &mut resid);
@@ -326,7 +332,7 @@ impl Hlop {
         let h_old = self.frozen_weights();
         let mut y = vec![0.0f32; self.frozen];
         for xb in x.chunks_exact_mut(self.n) {
-            lateral(h_old, self.n, self.params.spiking.as_ref(), xb, &mut y);
+            lateral(&self.ht_frozen, self.params.spiking.as_ref(), xb, &mut y);
             for (yj, hj) in y.iter().zip(h_old.chunks_exact(self.n)) {
                 axpy(-yj, hj, xb);
             }
@@ -335,11 +341,37 @@ impl Hlop {
     }
 }
 
-/// `y = q(H x)` for the rows of `h` (`y.len()` rows of length `n`).
-fn lateral(h: &[f32], n: usize, spiking: Option<&SpikingLateral>, x: &[f32], y: &mut [f32]) {
-    for (yj, hj) in y.iter_mut().zip(h.chunks_exact(n)) {
-        let v = hj.iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
-        *yj = spiking.map_or(v, |s| s.quantise(v));
+/// `y = q(H x)`, from `ht` = `Hᵀ` (`x.len() × y.len()`, from [`transpose`]).
+///
+/// Each `y_j` is `Σ_i H_ji x_i` summed from -0 in ascending i (as `Iterator::sum`
+/// and the shader's `hlop_y`, so the backends agree bit for bit), but all rows
+/// advance together: the inner loop runs over j, and vectorises.
+fn lateral(ht: &[f32], spiking: Option<&SpikingLateral>, x: &[f32], y: &mut [f32]) {
+    let k = y.len();
+    debug_assert_eq!(ht.len(), x.len() * k);
+    y.fill(-0.0);
+    if k == 0 {
+        return;
+    }
+    for (&xi, col) in x.iter().zip(ht.chunks_exact(k)) {
+        for (yj, &h) in y.iter_mut().zip(col) {
+            *yj += h * xi;
+        }
+    }
+    if let Some(s) = spiking {
+        y.iter_mut().for_each(|v| *v = s.quantise(*v));
+    }
+}
+
+/// `out` = the transpose (`n × k`) of `h` (`k × n` row-major).
+fn transpose(h: &[f32], n: usize, out: &mut Vec<f32>) {
+    let k = h.len() / n;
+    out.clear();
+    out.resize(h.len(), 0.0);
+    for (j, row) in h.chunks_exact(n).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            out[i * k + j] = v;
+        }
     }
 }
 

@@ -91,11 +91,11 @@ impl Route {
                 .targets
                 .chunks(n.max(1))
                 .all(|row| row.iter().zip(0..).all(|(&t, i)| t == i));
-        let targets = if pr.plastic.is_some() {
+        let targets = if dense {
+            Targets::Dense
+        } else if pr.plastic.is_some() {
             // Plastic delivery reads the projection's own targets and live weights.
             Targets::U32
-        } else if dense {
-            Targets::Dense
         } else if post_size <= 1 << 16 {
             Targets::U16(pr.targets.iter().map(|&t| t as u16).collect())
         } else {
@@ -211,7 +211,7 @@ impl Instance {
             .map(|pr| {
                 pr.plastic.as_ref().map(|pl| {
                     let size = |p: usize| net.pops[p].size as usize;
-                    PlasticState::new(pl, size(pr.pre), size(pr.post))
+                    PlasticState::new(pl, pr, size(pr.pre), size(pr.post))
                 })
             })
             .collect();
@@ -381,6 +381,29 @@ crate::neuron::simd_dispatch! {
 crate::neuron::simd_dispatch! {
     /// Adds `w[i]` to `dst[i]` (an all-to-all row).
     fn add_row(dst: &mut [i32], w: &[i32]) -> () => add_row_body
+}
+
+crate::neuron::simd_dispatch! {
+    /// Adds `to_fixed(w[i], scale)` to `dst[i]` (an all-to-all plastic row). Under
+    /// the AVX2 dispatch `round_ties_even` is one vector instruction; only the
+    /// portable path (CPUs without AVX2) calls libm per element.
+    fn add_fixed_row(dst: &mut [i32], w: &[f32], scale: f32) -> () => add_fixed_row_body
+}
+
+#[inline(always)]
+fn add_fixed_row_body(dst: &mut [i32], w: &[f32], scale: f32) {
+    assert_eq!(dst.len(), w.len());
+    dst.iter_mut()
+        .zip(w)
+        .for_each(|(x, &w)| *x = x.wrapping_add((w * scale).round_ties_even() as i32));
+}
+
+/// Adds `to_fixed(w[s], scale)` to `dst[targets[s]]` (a plastic row).
+#[inline(always)]
+fn scatter_fixed(dst: &mut [i32], targets: &[u32], w: &[f32], scale: f32) {
+    for (&t, &w) in targets.iter().zip(w) {
+        dst[t as usize] = dst[t as usize].wrapping_add(to_fixed(w, scale));
+    }
 }
 
 #[inline(always)]
@@ -574,16 +597,34 @@ impl Instance {
                 let rows =
                     |j: u32| pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
                 if let (Some(ps), Some(pl)) = (&self.plastic[k], &pr.plastic) {
-                    let delay = |s: usize| match &pr.delays {
-                        Delays::Const(d) => *d as usize,
-                        Delays::PerSynapse(ds) => ds[s] as usize,
-                    };
-                    for &j in spikes {
-                        for s in rows(j) {
-                            let slot = wrap(now + delay(s), depth);
-                            let x = &mut ring
-                                [(slot * 2 + pr.receptor) * stride + pr.targets[s] as usize];
-                            *x = x.wrapping_add(to_fixed(ps.w[s], pl.scale));
+                    // Live weights, rounded to the ring's fixed point per event.
+                    match &pr.delays {
+                        Delays::Const(d) => {
+                            let slot = wrap(now + *d as usize, depth);
+                            let base = (slot * 2 + pr.receptor) * stride;
+                            let dst = &mut ring[base..base + n];
+                            for &j in spikes {
+                                let r = rows(j);
+                                match route.targets {
+                                    Targets::Dense => add_fixed_row(dst, &ps.w[r], pl.scale),
+                                    _ => scatter_fixed(
+                                        dst,
+                                        &pr.targets[r.clone()],
+                                        &ps.w[r],
+                                        pl.scale,
+                                    ),
+                                }
+                            }
+                        }
+                        Delays::PerSynapse(ds) => {
+                            for &j in spikes {
+                                for s in rows(j) {
+                                    let slot = wrap(now + ds[s] as usize, depth);
+                                    let x = &mut ring[(slot * 2 + pr.receptor) * stride
+                                        + pr.targets[s] as usize];
+                                    *x = x.wrapping_add(to_fixed(ps.w[s], pl.scale));
+                                }
+                            }
                         }
                     }
                     continue;

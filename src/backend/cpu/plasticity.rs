@@ -4,7 +4,7 @@
 use crate::build::{BuiltPlastic, BuiltProj};
 use crate::plasticity::astrocyte::{astro_step, BuiltAstro, Modulation};
 use crate::plasticity::hlop::Hlop;
-use crate::plasticity::stdp::{apply, bump, on_post, on_pre};
+use crate::plasticity::stdp::{apply, bump, on_post, on_pre, StdpConsts};
 use crate::plasticity::three_factor::Third;
 
 /// Per-instance state of one plastic projection.
@@ -28,10 +28,15 @@ pub(super) struct PlasticState {
     pub(super) hlop: Option<Hlop>,
     /// Scratch: projected presynaptic traces.
     xbuf: Vec<f32>,
+    /// Scratch: `lr · error` per postsynaptic neuron.
+    gbuf: Vec<f32>,
+    /// Every row targets `0..n_post` in order (all-to-all): the delta rule's
+    /// row update is then a vectorised loop.
+    dense: bool,
 }
 
 impl PlasticState {
-    pub(super) fn new(pl: &BuiltPlastic, n_pre: usize, n_post: usize) -> Self {
+    pub(super) fn new(pl: &BuiltPlastic, pr: &BuiltProj, n_pre: usize, n_post: usize) -> Self {
         let second = |n: usize| {
             if pl.rule.triplet {
                 vec![0.0; n]
@@ -58,6 +63,15 @@ impl PlasticState {
                 .as_ref()
                 .map(|p| Hlop::new(n_pre, p.clone()).expect("validated parameters")),
             xbuf: vec![],
+            gbuf: vec![],
+            dense: pr
+                .row_ptr
+                .windows(2)
+                .all(|w| (w[1] - w[0]) as usize == n_post)
+                && pr
+                    .targets
+                    .chunks(n_post.max(1))
+                    .all(|row| row.iter().zip(0..).all(|(&t, i)| t == i)),
         }
     }
 
@@ -184,12 +198,40 @@ impl PlasticState {
             }
             _ => r1,
         };
+        self.gbuf.clear();
+        self.gbuf.extend(self.error.iter().map(|&e| lr * e));
+        let g = &self.gbuf[..];
         for (j, &xj) in x.iter().enumerate() {
             let row = pr.row_ptr[j] as usize..pr.row_ptr[j + 1] as usize;
-            for (ws, &t) in self.w[row.clone()].iter_mut().zip(&pr.targets[row]) {
-                *ws = apply(k, *ws, (lr * self.error[t as usize]) * xj);
+            if self.dense {
+                delta_row(k, &mut self.w[row], g, xj);
+            } else {
+                for (ws, &t) in self.w[row.clone()].iter_mut().zip(&pr.targets[row]) {
+                    *ws = apply(k, *ws, g[t as usize] * xj);
+                }
             }
         }
+    }
+}
+
+crate::neuron::simd_dispatch! {
+    /// `w_t = apply(w_t, g_t · x)` over an all-to-all row.
+    fn delta_row(k: &StdpConsts, w: &mut [f32], g: &[f32], x: f32) -> () => delta_row_body
+}
+
+#[inline(always)]
+fn delta_row_body(k: &StdpConsts, w: &mut [f32], g: &[f32], x: f32) {
+    assert_eq!(w.len(), g.len());
+    if k.multiplicative {
+        w.iter_mut()
+            .zip(g)
+            .for_each(|(w, &g)| *w = apply(k, *w, g * x));
+    } else {
+        // `apply` without the weight dependence, so the loop has no branch.
+        let (lo, hi) = (k.w_min, k.w_max);
+        w.iter_mut()
+            .zip(g)
+            .for_each(|(w, &g)| *w = (*w + g * x).clamp(lo, hi));
     }
 }
 
@@ -201,7 +243,24 @@ fn decay(x: &mut [f32], d: f32) {
 /// round half to even, then convert).
 #[inline(always)]
 pub(super) fn to_fixed(w: f32, scale: f32) -> i32 {
-    (w * scale).round_ties_even() as i32
+    round_even(w * scale) as i32
+}
+
+/// `x.round_ties_even()`, bit for bit, without libm (without SSE4.1 that is a call
+/// to `rintf` per synaptic event, which cost more than the event itself) and
+/// without a branch, so loops over it vectorise. Below 2^23 in magnitude, adding
+/// and subtracting 1.5·2^52 in f64 rounds to an integer in the default rounding
+/// mode (to nearest, ties to even); from 2^23 up every f32 is an integer (or not
+/// finite) already. `copysign` keeps -0.
+#[inline(always)]
+pub(super) fn round_even(x: f32) -> f32 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let r = ((f64::from(x) + MAGIC) - MAGIC) as f32;
+    if x.abs() < 8_388_608.0 {
+        r.copysign(x)
+    } else {
+        x
+    }
 }
 
 /// Per-instance state of one astrocyte (all its domains).
@@ -261,6 +320,55 @@ pub(super) fn apply_modulation(
             .and_then(|p| p.modulation.as_ref());
         if let (Some(ps), Some(m)) = (&mut plastic[k], m) {
             st.coef(m, &mut ps.coef);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{round_even, to_fixed};
+
+    #[test]
+    fn round_even_matches_round_ties_even_bit_for_bit() {
+        let mut xs = vec![
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            0.49999997,
+            4_194_303.5,
+            4_194_304.5,
+            8_388_607.5,
+            8_388_609.0,
+            1e30,
+            -1e30,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-40,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        // Every half-integer and its neighbours up to 2^12, and a sweep of bit patterns.
+        for i in -8192..8192 {
+            let h = i as f32 * 0.5;
+            xs.extend([
+                h,
+                f32::from_bits(h.to_bits() + 1),
+                f32::from_bits(h.to_bits() - 1),
+            ]);
+        }
+        xs.extend((0..200_000u32).map(|k| f32::from_bits(k.wrapping_mul(2_654_435_761))));
+        for x in xs {
+            let (a, b) = (round_even(x), x.round_ties_even());
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "{x}: {a} vs {b}"
+            );
+            assert_eq!(to_fixed(x, 1.0), x.round_ties_even() as i32, "{x}");
         }
     }
 }
