@@ -11,18 +11,6 @@
 // weights), `plastic` the plastic ones (each instance's current f32 weights, rounded
 // as the CPU's `to_fixed`); integer adds make the split invisible in the rings.
 
-// The step being run and the batch geometry (same in every slot).
-struct Step {
-    step: u32,
-    // Neurons of one instance (global ids 0..n_total); a record entry of instance
-    // b carries id + b * n_total.
-    n_total: u32,
-    // Ring entries of one instance (instance b's rings start at b * ring_stride).
-    ring_stride: u32,
-    // Populations (ctl[4 + b * n_pops + pop] is instance b's non-finite flag).
-    n_pops: u32,
-}
-
 @group(0) @binding(0) var<uniform> st: Step;
 // [0] spike count, [1] first record entry of the current step, [2] first record
 // entry of the step being propagated, [3] unused, [4 + b * n_pops + pop] first
