@@ -1,7 +1,6 @@
 //! Fixed-point LIF mode (issue 7): CPU and GPU give identical spikes and states;
 //! the CUBA benchmark's rates at 16-bit state stay within 2 % of float; bad
 //! fixed-point settings give located errors; `fit` reports each kind of limit.
-use astroglia::backend::{Backend, CpuBackend, GpuBackend};
 use astroglia::build::build;
 use astroglia::experiment::fixed_error::{fixed_point_error, ErrorOptions};
 use astroglia::fit::{check, Target};
@@ -67,9 +66,6 @@ fn fixed_point_spikes_match_on_cpu_threads_and_gpu() {
 /// state variable equal after every step on both backends.
 #[test]
 fn fixed_point_states_match_step_by_step_on_the_gpu() {
-    let Some(ctx) = super::gpu_parity::gpu() else {
-        return;
-    };
     let toml = r#"
 dt_ms = 0.1
 [[populations]]
@@ -108,33 +104,9 @@ noise = { target = "delta", mean = 300.0, std = 200.0 }
 [[inputs]]
 current = { target = "exp", amplitude = 80.0, start_ms = 5.0, stop_ms = 15.0 }
 "#;
-    let net = parse_toml(toml, "fixed.toml").unwrap();
-    let built = build(&net, 5).unwrap();
-    let mut cpu = CpuBackend::new(built.clone());
-    let mut gpu = GpuBackend::with_context(ctx, &built).unwrap();
-    let (mut a, mut b) = (vec![], vec![]);
-    let mut spikes = 0;
-    for step in 0..300 {
-        for be in [&mut cpu as &mut dyn Backend, &mut gpu] {
-            be.inputs(step).unwrap();
-            be.neurons(step).unwrap();
-            be.propagate(step).unwrap();
-        }
-        for pi in 1..3 {
-            for var in ["v", "i_exc", "i_inh"] {
-                cpu.read_state(pi, var, &mut a).unwrap();
-                gpu.read_state(pi, var, &mut b).unwrap();
-                let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&a), bits(&b), "step {step} pop {pi} {var}");
-            }
-        }
-        let (mut sa, mut sb) = (vec![], vec![]);
-        cpu.drain_spikes(&mut sa).unwrap();
-        gpu.drain_spikes(&mut sb).unwrap();
-        assert_eq!(sa, sb, "step {step}");
-        spikes += sa.len();
+    if let Some(spikes) = super::gpu_parity::assert_phases_match(toml, 5, 300) {
+        assert!(spikes > 200, "{spikes} spikes");
     }
-    assert!(spikes > 200, "{spikes} spikes");
 }
 
 #[test]

@@ -54,9 +54,10 @@ fn bits(x: &[f32]) -> Vec<u32> {
 
 /// Runs `steps` steps phase by phase on both backends and asserts after every
 /// phase: i_ext after inputs, every state variable after the neuron update, the
-/// delay rings after propagation, and the step's spikes.
-fn assert_phases_match(toml: &str, seed: u64, steps: u64) {
-    let Some(ctx) = gpu() else { return };
+/// delay rings after propagation, and the step's spikes. Returns the number of
+/// spikes, or None without a GPU.
+pub(super) fn assert_phases_match(toml: &str, seed: u64, steps: u64) -> Option<usize> {
+    let ctx = gpu()?;
     let net = parse_toml(toml, "phases.toml").expect("valid model");
     let built = build(&net, seed).unwrap();
     let mut cpu = CpuBackend::new(built.clone());
@@ -113,6 +114,7 @@ fn assert_phases_match(toml: &str, seed: u64, steps: u64) {
         spikes += a.len();
     }
     assert!(spikes > 0, "the test network should spike");
+    Some(spikes)
 }
 
 #[test]
