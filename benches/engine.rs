@@ -3,7 +3,7 @@
 //! plus network construction. Run: `cargo bench --bench engine`.
 use astroglia::model::Network;
 use astroglia::sim::{SimOptions, Simulator};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::Path;
 
 fn model(name: &str) -> Network {

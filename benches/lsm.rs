@@ -14,10 +14,10 @@
 use std::path::{Path, PathBuf};
 
 use astroglia::backend::{Backend, CpuBackend, GpuBackend};
-use astroglia::build::{build, Built};
+use astroglia::build::{Built, build};
 use astroglia::experiment::lsm::{Dataset, Experiment};
 use astroglia::model::Network;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 const SAMPLE_MS: f64 = 250.0;
 

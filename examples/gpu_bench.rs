@@ -10,7 +10,7 @@
 //! (`stdp_rule`), rows `cpu+stdp` and `gpu+stdp`.
 use astroglia::backend::gpu::{GpuContext, STEP_SLOTS};
 use astroglia::backend::{Backend, CpuBackend, GpuBackend};
-use astroglia::build::{build, Built};
+use astroglia::build::{Built, build};
 use astroglia::model::*;
 use astroglia::plasticity::StdpParams;
 use astroglia::sim::Simulator;
@@ -117,7 +117,8 @@ fn bench(ctx: &Arc<GpuContext>, n: u32, net: &Network, tag: &str, ms: f64) {
 }
 
 fn main() {
-    astroglia::backend::gpu::quiet_device_select();
+    // SAFETY: first thing in main, before any thread is spawned.
+    unsafe { astroglia::backend::gpu::quiet_device_select() };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let value = |name: &str| {
         args.iter()

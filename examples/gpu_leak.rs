@@ -38,7 +38,8 @@ fn mib(b: u64) -> f64 {
 }
 
 fn main() {
-    astroglia::backend::gpu::quiet_device_select();
+    // SAFETY: first thing in main, before any thread is spawned.
+    unsafe { astroglia::backend::gpu::quiet_device_select() };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runs: u64 = arg(&args, "--runs", 1000);
     let steps: u64 = arg(&args, "--steps", 10);

@@ -3,11 +3,11 @@
 //! weights and integer delays, and input schedules.
 use crate::connect::{self, Ends, Rows};
 use crate::model::{Connect, Dist, Input, Network, NeuronModel, Receptor, Sign};
+use crate::neuron::AlignedVec;
 use crate::neuron::fixed::{FixedConsts, FixedState};
 use crate::neuron::izhikevich::{IzhConsts, IzhState};
 use crate::neuron::lif::{LifConsts, LifState};
 use crate::neuron::lif_cond::{LifCondConsts, LifCondState};
-use crate::neuron::AlignedVec;
 use crate::rng::{BernoulliEach, PoissonSampler};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

@@ -176,7 +176,7 @@ fn add_normal_noise_body(
 /// steps and the same three `f32` operations per word.
 #[cfg(target_arch = "x86_64")]
 mod noise_avx2 {
-    use super::{normal_tables, BODY_END, TWO_POW_M19, TWO_POW_M8};
+    use super::{BODY_END, TWO_POW_M8, TWO_POW_M19, normal_tables};
     use std::arch::x86_64::*;
     use std::sync::OnceLock;
 
@@ -195,48 +195,50 @@ mod noise_avx2 {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn add(words: &[u32], mean: f32, std: f32, out: &mut [f32]) {
-        assert!(words.len() == out.len() && out.len() % 8 == 0);
-        let table = joined();
-        // Tail cells start after the 4097 body entries.
-        let tail_base = normal_tables().body.len();
-        assert!(tail_base == 4097 && table.len() == 2 * tail_base);
-        let low31 = _mm256_set1_epi32(0x7FFF_FFFF);
-        let body_end = _mm256_set1_epi32(BODY_END as i32);
-        let m19 = _mm256_set1_epi32(0x7_FFFF);
-        let m8 = _mm256_set1_epi32(0xFF);
-        let s19 = _mm256_set1_ps(TWO_POW_M19);
-        let s8 = _mm256_set1_ps(TWO_POW_M8);
-        let tail0 = _mm256_set1_epi32(tail_base as i32);
-        let one = _mm256_set1_epi32(1);
-        let sign = _mm256_set1_epi32(i32::MIN);
-        let (mean, std) = (_mm256_set1_ps(mean), _mm256_set1_ps(std));
-        for i in (0..out.len()).step_by(8) {
-            // SAFETY: i + 8 <= len for both slices (asserted above).
-            let x = _mm256_loadu_si256(words.as_ptr().add(i) as *const __m256i);
-            let u = _mm256_and_si256(x, low31);
-            // u < BODY_END (both below 2^31, so the signed compare is exact).
-            let body = _mm256_cmpgt_epi32(body_end, u);
-            let v = _mm256_sub_epi32(u, body_end);
-            let cell = _mm256_blendv_epi8(
-                _mm256_add_epi32(tail0, _mm256_srli_epi32::<8>(v)),
-                _mm256_srli_epi32::<19>(u),
-                body,
-            );
-            let f = _mm256_blendv_ps(
-                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, m8)), s8),
-                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(u, m19)), s19),
-                _mm256_castsi256_ps(body),
-            );
-            // SAFETY: body cells are <= 4094 and tail cells <= 4095, so `cell + 1`
-            // is within `table` (2 × 4097 entries).
-            let a = _mm256_i32gather_ps::<4>(table.as_ptr(), cell);
-            let b = _mm256_i32gather_ps::<4>(table.as_ptr(), _mm256_add_epi32(cell, one));
-            let z = _mm256_add_ps(a, _mm256_mul_ps(f, _mm256_sub_ps(b, a)));
-            // -z when the top bit of the word is set: flip the sign bit.
-            let z = _mm256_xor_ps(z, _mm256_castsi256_ps(_mm256_and_si256(x, sign)));
-            let o = out.as_mut_ptr().add(i);
-            let r = _mm256_add_ps(mean, _mm256_mul_ps(std, z));
-            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), r));
+        unsafe {
+            assert!(words.len() == out.len() && out.len() % 8 == 0);
+            let table = joined();
+            // Tail cells start after the 4097 body entries.
+            let tail_base = normal_tables().body.len();
+            assert!(tail_base == 4097 && table.len() == 2 * tail_base);
+            let low31 = _mm256_set1_epi32(0x7FFF_FFFF);
+            let body_end = _mm256_set1_epi32(BODY_END as i32);
+            let m19 = _mm256_set1_epi32(0x7_FFFF);
+            let m8 = _mm256_set1_epi32(0xFF);
+            let s19 = _mm256_set1_ps(TWO_POW_M19);
+            let s8 = _mm256_set1_ps(TWO_POW_M8);
+            let tail0 = _mm256_set1_epi32(tail_base as i32);
+            let one = _mm256_set1_epi32(1);
+            let sign = _mm256_set1_epi32(i32::MIN);
+            let (mean, std) = (_mm256_set1_ps(mean), _mm256_set1_ps(std));
+            for i in (0..out.len()).step_by(8) {
+                // SAFETY: i + 8 <= len for both slices (asserted above).
+                let x = _mm256_loadu_si256(words.as_ptr().add(i) as *const __m256i);
+                let u = _mm256_and_si256(x, low31);
+                // u < BODY_END (both below 2^31, so the signed compare is exact).
+                let body = _mm256_cmpgt_epi32(body_end, u);
+                let v = _mm256_sub_epi32(u, body_end);
+                let cell = _mm256_blendv_epi8(
+                    _mm256_add_epi32(tail0, _mm256_srli_epi32::<8>(v)),
+                    _mm256_srli_epi32::<19>(u),
+                    body,
+                );
+                let f = _mm256_blendv_ps(
+                    _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, m8)), s8),
+                    _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(u, m19)), s19),
+                    _mm256_castsi256_ps(body),
+                );
+                // SAFETY: body cells are <= 4094 and tail cells <= 4095, so `cell + 1`
+                // is within `table` (2 × 4097 entries).
+                let a = _mm256_i32gather_ps::<4>(table.as_ptr(), cell);
+                let b = _mm256_i32gather_ps::<4>(table.as_ptr(), _mm256_add_epi32(cell, one));
+                let z = _mm256_add_ps(a, _mm256_mul_ps(f, _mm256_sub_ps(b, a)));
+                // -z when the top bit of the word is set: flip the sign bit.
+                let z = _mm256_xor_ps(z, _mm256_castsi256_ps(_mm256_and_si256(x, sign)));
+                let o = out.as_mut_ptr().add(i);
+                let r = _mm256_add_ps(mean, _mm256_mul_ps(std, z));
+                _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), r));
+            }
         }
     }
 }
@@ -343,11 +345,7 @@ impl NormalTables {
             (self.tail[c], self.tail[c + 1], f)
         };
         let z = a + f * (b - a);
-        if x >> 31 == 1 {
-            -z
-        } else {
-            z
-        }
+        if x >> 31 == 1 { -z } else { z }
     }
 }
 
@@ -443,11 +441,7 @@ pub fn bernoulli_hit(x: u32, thr: u32) -> bool {
 }
 
 fn clamp_prob(p: f64) -> f64 {
-    if p.is_nan() {
-        0.0
-    } else {
-        p.clamp(0.0, 1.0)
-    }
+    if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) }
 }
 
 /// `n` independent sources each spiking with probability `p` per step, sampled
@@ -543,11 +537,7 @@ impl PoissonSampler {
     /// Count thresholds for a chunk of length `chunk_len()` (`last == false`) or
     /// for the shorter last chunk (`last == true`; empty if there is none).
     pub fn count_thresholds(&self, last: bool) -> &[u32] {
-        if last {
-            &self.last
-        } else {
-            &self.full
-        }
+        if last { &self.last } else { &self.full }
     }
 
     /// Appends the indices of the sources spiking at `step`, ascending.
@@ -844,9 +834,11 @@ mod tests {
         let s = PoissonSampler::new(1000, 0.01);
         assert!(!s.count_thresholds(true).is_empty());
         assert!(!s.count_thresholds(false).is_empty());
-        assert!(PoissonSampler::new(1024, 0.01)
-            .count_thresholds(true)
-            .is_empty());
+        assert!(
+            PoissonSampler::new(1024, 0.01)
+                .count_thresholds(true)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The [`Simulator`] facade: owns a backend, runs steps in chunks, keeps the
 //! summary statistics of every spike and the recordings the monitors ask for.
-use crate::analysis::{branching_factor, rate_hz, BranchingParams, BranchingReport};
+use crate::analysis::{BranchingParams, BranchingReport, branching_factor, rate_hz};
 use crate::analysis::{IsiStats, LiquidGraph, SpikeHasher};
 use crate::backend::{Backend, CpuBackend, GpuBackend, Spike, ThirdFactor};
-use crate::build::{build, Built};
+use crate::build::{Built, build};
 use crate::model::Network;
 use crate::record::{PopSpikes, RateTrace, Recording, StateTrace, WeightTrace};
 use serde::Serialize;

@@ -2,7 +2,7 @@
 //! hash, firing rates, ISI coefficient of variation, population spectra
 //! (Welch), binned counts and the branching factor of a liquid.
 
-use rustfft::{num_complex::Complex, FftPlanner};
+use rustfft::{FftPlanner, num_complex::Complex};
 use sha2::{Digest, Sha256};
 
 pub mod branching;
@@ -321,7 +321,7 @@ pub fn bin_counts(steps: &[u64], dt_ms: f64, bin_ms: f64, duration_ms: f64) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use rand::{Rng, SeedableRng, rngs::StdRng};
     use std::f64::consts::PI;
 
     #[test]

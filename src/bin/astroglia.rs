@@ -312,7 +312,8 @@ struct RunArgs {
 /// Exit codes: 0 success, 1 run failure, 2 bad input (arguments, model or data
 /// file), 3 a model that does not fit the `fit` target.
 fn main() -> ExitCode {
-    astroglia::backend::gpu::quiet_device_select();
+    // SAFETY: first thing in main, before any thread is spawned.
+    unsafe { astroglia::backend::gpu::quiet_device_select() };
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -464,7 +465,7 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
-    use astroglia::experiment::lsm::{run_experiment, write_report, Experiment, RunOptions};
+    use astroglia::experiment::lsm::{Experiment, RunOptions, run_experiment, write_report};
     let exp = Experiment::load(&args.experiment)?;
     let base = base_of(&args.experiment);
     let out = output_dir(args.out, exp.name.as_deref().unwrap_or("experiment"))?;
@@ -537,7 +538,7 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
-    use astroglia::experiment::fixed_error::{fixed_point_error, ErrorOptions};
+    use astroglia::experiment::fixed_error::{ErrorOptions, fixed_point_error};
     let net = Network::from_toml_file(&args.model)?;
     let opts = ErrorOptions {
         state_bits: args.bits,
@@ -559,7 +560,7 @@ fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn continual(args: ContinualArgs) -> anyhow::Result<ExitCode> {
-    use astroglia::experiment::continual::{run_continual, table, write_report, Continual};
+    use astroglia::experiment::continual::{Continual, run_continual, table, write_report};
     use astroglia::experiment::lsm::RunOptions;
     let mut exp = Continual::load(&args.experiment)?;
     if let Some(seed) = args.seed {

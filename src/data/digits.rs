@@ -5,7 +5,7 @@
 //! The file (`digits.csv.gz` of scikit-learn, copied to `data/digits/`) has one
 //! sample per line: 64 comma-separated pixel counts in `0..=16`, row-major, then
 //! the label `0..=9`. Pixels are scaled to `[0, 1]` by `/ 16`.
-use super::{index_error, Sample, SampleData, SampleSource};
+use super::{Sample, SampleData, SampleSource, index_error};
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
 use std::io::Read;

@@ -77,7 +77,7 @@ pub fn bernoulli(p: &[f32], n_steps: usize, seed: u64) -> Result<SpikeSteps> {
     let active: Vec<(u32, f32)> = p
         .iter()
         .enumerate()
-        .filter(|(_, &q)| q > 0.0)
+        .filter(|&(_, &q)| q > 0.0)
         .map(|(i, &q)| (i as u32, q))
         .collect();
     let steps = (0..n_steps)

@@ -250,7 +250,7 @@ impl Events {
             self.events
                 .iter()
                 .zip(&keep)
-                .filter(|(_, &k)| k)
+                .filter(|&(_, &k)| k)
                 .map(|(e, _)| *e)
                 .collect(),
         )

@@ -61,7 +61,7 @@ impl IdxDataset {
                         other.dtype(),
                         array.dims
                     ),
-                ))
+                ));
             }
         };
         if labels.len() != images.len() {
@@ -78,7 +78,7 @@ impl IdxDataset {
         if let Some((i, l)) = labels
             .iter()
             .enumerate()
-            .find(|(_, &l)| l as usize >= n_classes)
+            .find(|&(_, &l)| l as usize >= n_classes)
         {
             return Err(Error::data(
                 &labels_path,

@@ -7,7 +7,7 @@
 //! every later time stamp gains `2^13`, as in the reference readers
 //! (`eventvision.py`, tonic `read_mnist_file`).
 use super::events::{Event, Events, Sensor};
-use super::{index_error, Sample, SampleData, SampleSource, Split};
+use super::{Sample, SampleData, SampleSource, Split, index_error};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -145,7 +145,7 @@ impl NmnistDataset {
                     return Err(Error::data(
                         &dir,
                         format!("folder '{name}' is not a class folder (expected 0 to 9)"),
-                    ))
+                    ));
                 }
             };
             for (file, p) in listing(&path)? {

@@ -7,7 +7,7 @@
 //! as any float width (the releases use float16) and units and labels as any integer
 //! width; HDF5 converts them on reading.
 use super::events::{Event, Events, Sensor};
-use super::{index_error, Sample, SampleData, SampleSource};
+use super::{Sample, SampleData, SampleSource, index_error};
 use crate::error::{Error, Result};
 use ::hdf5::types::{TypeDescriptor, VarLenArray};
 use std::path::{Path, PathBuf};
@@ -220,7 +220,7 @@ impl ShdDataset {
                     return Err(err(
                         "spikes/units",
                         format!("holds unit {u} at spike {k}, outside the {n} channels"),
-                    ))
+                    ));
                 }
             }
         }

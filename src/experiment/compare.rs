@@ -60,13 +60,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{branching_factor, BranchingParams, BranchingReport, LiquidGraph};
+use crate::analysis::{BranchingParams, BranchingReport, LiquidGraph, branching_factor};
 use crate::error::ModelIssue;
 use crate::model::spans;
 use crate::model::{Network, SpikeMonitor};
 use crate::plasticity::three_factor::{DeltaParams, RewardStdpParams};
 use crate::plasticity::{NalsmParams, Plasticity, StdpParams, TripletParams};
-use crate::record::plot::{plot_grouped_bars, plot_lines, Series};
+use crate::record::plot::{Series, plot_grouped_bars, plot_lines};
 use crate::sim::{PlasticSummary, PopSummary, SimOptions, Simulator};
 use crate::{Error, Result};
 

@@ -200,7 +200,7 @@ impl<'de> Deserialize<'de> for Dist {
                         return Err(de::Error::unknown_variant(
                             other,
                             &["uniform", "normal", "lognormal", "exponential"],
-                        ))
+                        ));
                     }
                 };
                 if let Some(k) = map.next_key::<String>()? {

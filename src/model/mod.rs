@@ -26,8 +26,8 @@ pub use crate::neuron::{
     FixedPoint, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams,
     Rounding, SynapseKind,
 };
-pub use crate::plasticity::astrocyte::Astrocyte;
 pub use crate::plasticity::Plasticity;
+pub use crate::plasticity::astrocyte::Astrocyte;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! TOML reading: raw serde types, and errors located by line and field.
-use super::{spans, Dist, NeuronModel, PoissonParams, Population, SpikeSourceParams};
+use super::{Dist, NeuronModel, PoissonParams, Population, SpikeSourceParams, spans};
 use crate::error::{Error, ModelIssue};
 use crate::neuron::{IzhikevichParams, LifCondParams, LifParams};
 use serde::{Deserialize, Serialize};

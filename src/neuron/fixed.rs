@@ -319,11 +319,7 @@ pub fn decay(x: i32, d: i32, s: u32, toward_zero: bool) -> i32 {
     let (hi, lo) = (a >> s, a & ((1 << s) - 1));
     let h = if toward_zero { 0 } else { 1u32 << (s - 1) };
     let m = (hi * d as u32 + ((lo * d as u32 + h) >> s)) as i32;
-    if x < 0 {
-        -m
-    } else {
-        m
-    }
+    if x < 0 { -m } else { m }
 }
 
 /// `x / 2^f` rounded like [`decay`] (`f ≤ 30`, `|x| < 2^28`).
@@ -334,11 +330,7 @@ pub fn shift(x: i32, f: u32, toward_zero: bool) -> i32 {
     }
     let h = if toward_zero { 0 } else { 1u32 << (f - 1) };
     let m = ((x.unsigned_abs() + h) >> f) as i32;
-    if x < 0 {
-        -m
-    } else {
-        m
-    }
+    if x < 0 { -m } else { m }
 }
 
 /// State of a fixed-point LIF population, structure of arrays.
@@ -460,11 +452,7 @@ mod tests {
     fn decay_ref(x: i32, d: i32, s: u32, tz: bool) -> i32 {
         let a = (x as i64).abs() * d as i64 + if tz { 0 } else { 1 << (s - 1) };
         let m = (a >> s) as i32;
-        if x < 0 {
-            -m
-        } else {
-            m
-        }
+        if x < 0 { -m } else { m }
     }
 
     #[test]

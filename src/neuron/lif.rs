@@ -428,103 +428,112 @@ mod avx2 {
         base: u32,
         spikes: &mut Vec<u32>,
     ) -> bool {
-        let n = s.v.len();
-        let body = n - n % 8;
-        let inv_e = _mm256_set1_ps(inv[0]);
-        let inv_i = _mm256_set1_ps(inv[1]);
-        let e_l = _mm256_set1_ps(k.e_l);
-        let p33 = _mm256_set1_ps(k.p33);
-        let p30 = _mm256_set1_ps(k.p30);
-        let i_bias = _mm256_set1_ps(k.i_bias);
-        let drive_term = _mm256_set1_ps(super::const_drive(k));
-        let p32_e = _mm256_set1_ps(k.p32_exc);
-        let p32_i = _mm256_set1_ps(k.p32_inh);
-        let p22_e = _mm256_set1_ps(k.p22_exc);
-        let p22_i = _mm256_set1_ps(k.p22_inh);
-        let v_th = _mm256_set1_ps(k.v_th);
-        let v_reset = _mm256_set1_ps(k.v_reset);
-        let ref_steps = _mm256_set1_epi32(k.ref_steps);
-        let zero = _mm256_setzero_si256();
-        let minus_one = _mm256_set1_epi32(-1);
-        let abs_bits = _mm256_set1_epi32(0x7fff_ffff);
-        // Largest |v| bit pattern seen: >= 0x7f80_0000 iff some v is inf or NaN.
-        let mut worst = zero;
-        let (v, ie, ii, refrac) = (
-            s.v.as_mut_ptr(),
-            s.i_exc.as_mut_ptr(),
-            s.i_inh.as_mut_ptr(),
-            s.refrac.as_mut_ptr(),
-        );
-        let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
-        let mut sink = SpikeSink::new(spikes, n);
-        let mut i = 0;
-        while i < body {
-            // SAFETY (all pointer accesses): i + 8 <= n and every slice has length n.
-            let in_e = _mm256_mul_ps(
-                _mm256_cvtepi32_ps(_mm256_loadu_si256(pe.add(i) as *const __m256i)),
-                inv_e,
+        unsafe {
+            let n = s.v.len();
+            let body = n - n % 8;
+            let inv_e = _mm256_set1_ps(inv[0]);
+            let inv_i = _mm256_set1_ps(inv[1]);
+            let e_l = _mm256_set1_ps(k.e_l);
+            let p33 = _mm256_set1_ps(k.p33);
+            let p30 = _mm256_set1_ps(k.p30);
+            let i_bias = _mm256_set1_ps(k.i_bias);
+            let drive_term = _mm256_set1_ps(super::const_drive(k));
+            let p32_e = _mm256_set1_ps(k.p32_exc);
+            let p32_i = _mm256_set1_ps(k.p32_inh);
+            let p22_e = _mm256_set1_ps(k.p22_exc);
+            let p22_i = _mm256_set1_ps(k.p22_inh);
+            let v_th = _mm256_set1_ps(k.v_th);
+            let v_reset = _mm256_set1_ps(k.v_reset);
+            let ref_steps = _mm256_set1_epi32(k.ref_steps);
+            let zero = _mm256_setzero_si256();
+            let minus_one = _mm256_set1_epi32(-1);
+            let abs_bits = _mm256_set1_epi32(0x7fff_ffff);
+            // Largest |v| bit pattern seen: >= 0x7f80_0000 iff some v is inf or NaN.
+            let mut worst = zero;
+            let (v, ie, ii, refrac) = (
+                s.v.as_mut_ptr(),
+                s.i_exc.as_mut_ptr(),
+                s.i_inh.as_mut_ptr(),
+                s.refrac.as_mut_ptr(),
             );
-            let in_i = _mm256_mul_ps(
-                _mm256_cvtepi32_ps(_mm256_loadu_si256(pi.add(i) as *const __m256i)),
-                inv_i,
-            );
-            _mm256_storeu_si256(pe.add(i) as *mut __m256i, zero);
-            _mm256_storeu_si256(pi.add(i) as *mut __m256i, zero);
-            let r = _mm256_loadu_si256(refrac.add(i) as *const __m256i);
-            let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero));
-            let mut v0 = _mm256_loadu_ps(v.add(i));
-            let mut e = _mm256_loadu_ps(ie.add(i));
-            let mut h = _mm256_loadu_ps(ii.add(i));
-            if DELTA {
-                // Inputs arriving during the refractory period are dropped.
-                v0 = _mm256_blendv_ps(_mm256_add_ps(_mm256_add_ps(v0, in_e), in_i), v0, refractory);
-            } else {
-                e = _mm256_add_ps(e, in_e);
-                h = _mm256_add_ps(h, in_i);
-            }
-            let drive = if EXT {
-                _mm256_mul_ps(_mm256_add_ps(_mm256_loadu_ps(px.add(i)), i_bias), p30)
-            } else {
-                drive_term
-            };
-            let v1 = _mm256_add_ps(
-                _mm256_add_ps(
+            let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
+            let mut sink = SpikeSink::new(spikes, n);
+            let mut i = 0;
+            while i < body {
+                // SAFETY (all pointer accesses): i + 8 <= n and every slice has length n.
+                let in_e = _mm256_mul_ps(
+                    _mm256_cvtepi32_ps(_mm256_loadu_si256(pe.add(i) as *const __m256i)),
+                    inv_e,
+                );
+                let in_i = _mm256_mul_ps(
+                    _mm256_cvtepi32_ps(_mm256_loadu_si256(pi.add(i) as *const __m256i)),
+                    inv_i,
+                );
+                _mm256_storeu_si256(pe.add(i) as *mut __m256i, zero);
+                _mm256_storeu_si256(pi.add(i) as *mut __m256i, zero);
+                let r = _mm256_loadu_si256(refrac.add(i) as *const __m256i);
+                let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero));
+                let mut v0 = _mm256_loadu_ps(v.add(i));
+                let mut e = _mm256_loadu_ps(ie.add(i));
+                let mut h = _mm256_loadu_ps(ii.add(i));
+                if DELTA {
+                    // Inputs arriving during the refractory period are dropped.
+                    v0 = _mm256_blendv_ps(
+                        _mm256_add_ps(_mm256_add_ps(v0, in_e), in_i),
+                        v0,
+                        refractory,
+                    );
+                } else {
+                    e = _mm256_add_ps(e, in_e);
+                    h = _mm256_add_ps(h, in_i);
+                }
+                let drive = if EXT {
+                    _mm256_mul_ps(_mm256_add_ps(_mm256_loadu_ps(px.add(i)), i_bias), p30)
+                } else {
+                    drive_term
+                };
+                let v1 = _mm256_add_ps(
                     _mm256_add_ps(
-                        _mm256_add_ps(e_l, _mm256_mul_ps(_mm256_sub_ps(v0, e_l), p33)),
-                        drive,
+                        _mm256_add_ps(
+                            _mm256_add_ps(e_l, _mm256_mul_ps(_mm256_sub_ps(v0, e_l), p33)),
+                            drive,
+                        ),
+                        _mm256_mul_ps(e, p32_e),
                     ),
-                    _mm256_mul_ps(e, p32_e),
-                ),
-                _mm256_mul_ps(h, p32_i),
-            );
-            let spk = _mm256_andnot_ps(refractory, _mm256_cmp_ps::<_CMP_GE_OQ>(v1, v_th));
-            let vn = _mm256_blendv_ps(v1, v_reset, _mm256_or_ps(refractory, spk));
-            let r_dec = _mm256_max_epi32(_mm256_add_epi32(r, minus_one), zero);
-            let rn = _mm256_castps_si256(_mm256_blendv_ps(
-                _mm256_castsi256_ps(r_dec),
-                _mm256_castsi256_ps(ref_steps),
-                spk,
-            ));
-            _mm256_storeu_ps(v.add(i), vn);
-            _mm256_storeu_si256(refrac.add(i) as *mut __m256i, rn);
-            _mm256_storeu_ps(ie.add(i), _mm256_mul_ps(e, p22_e));
-            _mm256_storeu_ps(ii.add(i), _mm256_mul_ps(h, p22_i));
-            worst = _mm256_max_epu32(worst, _mm256_and_si256(_mm256_castps_si256(vn), abs_bits));
-            sink.push_mask(_mm256_movemask_ps(spk) as u32, base + i as u32);
-            i += 8;
+                    _mm256_mul_ps(h, p32_i),
+                );
+                let spk = _mm256_andnot_ps(refractory, _mm256_cmp_ps::<_CMP_GE_OQ>(v1, v_th));
+                let vn = _mm256_blendv_ps(v1, v_reset, _mm256_or_ps(refractory, spk));
+                let r_dec = _mm256_max_epi32(_mm256_add_epi32(r, minus_one), zero);
+                let rn = _mm256_castps_si256(_mm256_blendv_ps(
+                    _mm256_castsi256_ps(r_dec),
+                    _mm256_castsi256_ps(ref_steps),
+                    spk,
+                ));
+                _mm256_storeu_ps(v.add(i), vn);
+                _mm256_storeu_si256(refrac.add(i) as *mut __m256i, rn);
+                _mm256_storeu_ps(ie.add(i), _mm256_mul_ps(e, p22_e));
+                _mm256_storeu_ps(ii.add(i), _mm256_mul_ps(h, p22_i));
+                worst =
+                    _mm256_max_epu32(worst, _mm256_and_si256(_mm256_castps_si256(vn), abs_bits));
+                sink.push_mask(_mm256_movemask_ps(spk) as u32, base + i as u32);
+                i += 8;
+            }
+            drop(sink);
+            let limit = _mm256_set1_epi32(0x7f7f_ffff);
+            let finite =
+                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(worst, limit))) == 0;
+            let tail = LifView {
+                v: &mut s.v[body..],
+                i_exc: &mut s.i_exc[body..],
+                i_inh: &mut s.i_inh[body..],
+                refrac: &mut s.refrac[body..],
+            };
+            let x = if EXT { &x[body..] } else { x };
+            let (re, ri) = (&mut re[body..], &mut ri[body..]);
+            finite
+                & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
         }
-        drop(sink);
-        let limit = _mm256_set1_epi32(0x7f7f_ffff);
-        let finite = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(worst, limit))) == 0;
-        let tail = LifView {
-            v: &mut s.v[body..],
-            i_exc: &mut s.i_exc[body..],
-            i_inh: &mut s.i_inh[body..],
-            refrac: &mut s.refrac[body..],
-        };
-        let x = if EXT { &x[body..] } else { x };
-        let (re, ri) = (&mut re[body..], &mut ri[body..]);
-        finite & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
     }
 }
 
@@ -553,109 +562,115 @@ mod avx512 {
         base: u32,
         spikes: &mut Vec<u32>,
     ) -> bool {
-        let n = s.v.len();
-        let body = n - n % 16;
-        let inv_e = _mm512_set1_ps(inv[0]);
-        let inv_i = _mm512_set1_ps(inv[1]);
-        let e_l = _mm512_set1_ps(k.e_l);
-        let p33 = _mm512_set1_ps(k.p33);
-        let p30 = _mm512_set1_ps(k.p30);
-        let i_bias = _mm512_set1_ps(k.i_bias);
-        let drive_term = _mm512_set1_ps(super::const_drive(k));
-        let p32_e = _mm512_set1_ps(k.p32_exc);
-        let p32_i = _mm512_set1_ps(k.p32_inh);
-        let p22_e = _mm512_set1_ps(k.p22_exc);
-        let p22_i = _mm512_set1_ps(k.p22_inh);
-        let v_th = _mm512_set1_ps(k.v_th);
-        let v_reset = _mm512_set1_ps(k.v_reset);
-        let ref_steps = _mm512_set1_epi32(k.ref_steps);
-        let zero = _mm512_setzero_si512();
-        let one = _mm512_set1_epi32(1);
-        // Lanes where v became inf or NaN (fpclass classes QNaN, +inf, -inf, SNaN).
-        let mut bad: __mmask16 = 0;
-        let (v, ie, ii, refrac) = (
-            s.v.as_mut_ptr(),
-            s.i_exc.as_mut_ptr(),
-            s.i_inh.as_mut_ptr(),
-            s.refrac.as_mut_ptr(),
-        );
-        let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
-        let mut sink = SpikeSink::new(spikes, n);
-        let mut i = 0;
-        while i < body {
-            // SAFETY (all pointer accesses): i + 16 <= n and every slice has length n.
-            let in_e = _mm512_mul_ps(
-                _mm512_cvtepi32_ps(_mm512_loadu_si512(pe.add(i) as *const _)),
-                inv_e,
+        unsafe {
+            let n = s.v.len();
+            let body = n - n % 16;
+            let inv_e = _mm512_set1_ps(inv[0]);
+            let inv_i = _mm512_set1_ps(inv[1]);
+            let e_l = _mm512_set1_ps(k.e_l);
+            let p33 = _mm512_set1_ps(k.p33);
+            let p30 = _mm512_set1_ps(k.p30);
+            let i_bias = _mm512_set1_ps(k.i_bias);
+            let drive_term = _mm512_set1_ps(super::const_drive(k));
+            let p32_e = _mm512_set1_ps(k.p32_exc);
+            let p32_i = _mm512_set1_ps(k.p32_inh);
+            let p22_e = _mm512_set1_ps(k.p22_exc);
+            let p22_i = _mm512_set1_ps(k.p22_inh);
+            let v_th = _mm512_set1_ps(k.v_th);
+            let v_reset = _mm512_set1_ps(k.v_reset);
+            let ref_steps = _mm512_set1_epi32(k.ref_steps);
+            let zero = _mm512_setzero_si512();
+            let one = _mm512_set1_epi32(1);
+            // Lanes where v became inf or NaN (fpclass classes QNaN, +inf, -inf, SNaN).
+            let mut bad: __mmask16 = 0;
+            let (v, ie, ii, refrac) = (
+                s.v.as_mut_ptr(),
+                s.i_exc.as_mut_ptr(),
+                s.i_inh.as_mut_ptr(),
+                s.refrac.as_mut_ptr(),
             );
-            let in_i = _mm512_mul_ps(
-                _mm512_cvtepi32_ps(_mm512_loadu_si512(pi.add(i) as *const _)),
-                inv_i,
-            );
-            _mm512_storeu_si512(pe.add(i) as *mut _, zero);
-            _mm512_storeu_si512(pi.add(i) as *mut _, zero);
-            let r = _mm512_loadu_si512(refrac.add(i) as *const _);
-            let active = _mm512_cmple_epi32_mask(r, zero);
-            let mut v0 = _mm512_loadu_ps(v.add(i));
-            let mut e = _mm512_loadu_ps(ie.add(i));
-            let mut h = _mm512_loadu_ps(ii.add(i));
-            if DELTA {
-                // Inputs arriving during the refractory period are dropped.
-                v0 = _mm512_mask_blend_ps(active, v0, _mm512_add_ps(_mm512_add_ps(v0, in_e), in_i));
-            } else {
-                e = _mm512_add_ps(e, in_e);
-                h = _mm512_add_ps(h, in_i);
-            }
-            let drive = if EXT {
-                _mm512_mul_ps(_mm512_add_ps(_mm512_loadu_ps(px.add(i)), i_bias), p30)
-            } else {
-                drive_term
-            };
-            let v1 = _mm512_add_ps(
-                _mm512_add_ps(
+            let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
+            let mut sink = SpikeSink::new(spikes, n);
+            let mut i = 0;
+            while i < body {
+                // SAFETY (all pointer accesses): i + 16 <= n and every slice has length n.
+                let in_e = _mm512_mul_ps(
+                    _mm512_cvtepi32_ps(_mm512_loadu_si512(pe.add(i) as *const _)),
+                    inv_e,
+                );
+                let in_i = _mm512_mul_ps(
+                    _mm512_cvtepi32_ps(_mm512_loadu_si512(pi.add(i) as *const _)),
+                    inv_i,
+                );
+                _mm512_storeu_si512(pe.add(i) as *mut _, zero);
+                _mm512_storeu_si512(pi.add(i) as *mut _, zero);
+                let r = _mm512_loadu_si512(refrac.add(i) as *const _);
+                let active = _mm512_cmple_epi32_mask(r, zero);
+                let mut v0 = _mm512_loadu_ps(v.add(i));
+                let mut e = _mm512_loadu_ps(ie.add(i));
+                let mut h = _mm512_loadu_ps(ii.add(i));
+                if DELTA {
+                    // Inputs arriving during the refractory period are dropped.
+                    v0 = _mm512_mask_blend_ps(
+                        active,
+                        v0,
+                        _mm512_add_ps(_mm512_add_ps(v0, in_e), in_i),
+                    );
+                } else {
+                    e = _mm512_add_ps(e, in_e);
+                    h = _mm512_add_ps(h, in_i);
+                }
+                let drive = if EXT {
+                    _mm512_mul_ps(_mm512_add_ps(_mm512_loadu_ps(px.add(i)), i_bias), p30)
+                } else {
+                    drive_term
+                };
+                let v1 = _mm512_add_ps(
                     _mm512_add_ps(
-                        _mm512_add_ps(e_l, _mm512_mul_ps(_mm512_sub_ps(v0, e_l), p33)),
-                        drive,
+                        _mm512_add_ps(
+                            _mm512_add_ps(e_l, _mm512_mul_ps(_mm512_sub_ps(v0, e_l), p33)),
+                            drive,
+                        ),
+                        _mm512_mul_ps(e, p32_e),
                     ),
-                    _mm512_mul_ps(e, p32_e),
-                ),
-                _mm512_mul_ps(h, p32_i),
-            );
-            // spk = active & v1 >= v_th; keep (v1 stays) = active & !(v1 >= v_th).
-            // Masked compares rather than mask logic: the compiler does the latter
-            // in general registers, and the round trips cost more than a compare.
-            let spk = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(active, v1, v_th);
-            let keep = _mm512_mask_cmp_ps_mask::<_CMP_NGE_UQ>(active, v1, v_th);
-            let vn = _mm512_mask_blend_ps(keep, v_reset, v1);
-            let r_dec = _mm512_max_epi32(_mm512_sub_epi32(r, one), zero);
-            let rn = _mm512_mask_blend_epi32(spk, r_dec, ref_steps);
-            _mm512_storeu_ps(v.add(i), vn);
-            _mm512_storeu_si512(refrac.add(i) as *mut _, rn);
-            _mm512_storeu_ps(ie.add(i), _mm512_mul_ps(e, p22_e));
-            _mm512_storeu_ps(ii.add(i), _mm512_mul_ps(h, p22_i));
-            bad |= _mm512_fpclass_ps_mask::<0x99>(vn);
-            sink.push_mask(spk as u32, base + i as u32);
-            i += 16;
+                    _mm512_mul_ps(h, p32_i),
+                );
+                // spk = active & v1 >= v_th; keep (v1 stays) = active & !(v1 >= v_th).
+                // Masked compares rather than mask logic: the compiler does the latter
+                // in general registers, and the round trips cost more than a compare.
+                let spk = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(active, v1, v_th);
+                let keep = _mm512_mask_cmp_ps_mask::<_CMP_NGE_UQ>(active, v1, v_th);
+                let vn = _mm512_mask_blend_ps(keep, v_reset, v1);
+                let r_dec = _mm512_max_epi32(_mm512_sub_epi32(r, one), zero);
+                let rn = _mm512_mask_blend_epi32(spk, r_dec, ref_steps);
+                _mm512_storeu_ps(v.add(i), vn);
+                _mm512_storeu_si512(refrac.add(i) as *mut _, rn);
+                _mm512_storeu_ps(ie.add(i), _mm512_mul_ps(e, p22_e));
+                _mm512_storeu_ps(ii.add(i), _mm512_mul_ps(h, p22_i));
+                bad |= _mm512_fpclass_ps_mask::<0x99>(vn);
+                sink.push_mask(spk as u32, base + i as u32);
+                i += 16;
+            }
+            drop(sink);
+            let tail = LifView {
+                v: &mut s.v[body..],
+                i_exc: &mut s.i_exc[body..],
+                i_inh: &mut s.i_inh[body..],
+                refrac: &mut s.refrac[body..],
+            };
+            let x = if EXT { &x[body..] } else { x };
+            let (re, ri) = (&mut re[body..], &mut ri[body..]);
+            (bad == 0)
+                & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
         }
-        drop(sink);
-        let tail = LifView {
-            v: &mut s.v[body..],
-            i_exc: &mut s.i_exc[body..],
-            i_inh: &mut s.i_inh[body..],
-            refrac: &mut s.refrac[body..],
-        };
-        let x = if EXT { &x[body..] } else { x };
-        let (re, ri) = (&mut re[body..], &mut ri[body..]);
-        (bad == 0)
-            & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neuron::test_util::{available, same, Rand};
     use crate::neuron::Simd;
+    use crate::neuron::test_util::{Rand, available, same};
 
     #[test]
     fn infinite_tau_m_is_the_no_leak_limit() {

@@ -336,11 +336,7 @@ fn block<const EXT: bool>(
 /// add this one constant and skip reading `i_ext`.
 #[cfg(target_arch = "x86_64")]
 fn bias_term<const EXT: bool>(k: &LifCondConsts) -> f32 {
-    if EXT {
-        k.i_bias
-    } else {
-        0.0 + k.i_bias
-    }
+    if EXT { k.i_bias } else { 0.0 + k.i_bias }
 }
 
 /// Hand-written AVX2 version of [`block`]: the same IEEE operations on 8 neurons
@@ -369,95 +365,100 @@ mod avx2 {
         base: u32,
         spikes: &mut Vec<u32>,
     ) -> bool {
-        let n = s.v.len();
-        let body = n - n % 8;
-        let inv_e = _mm256_set1_ps(inv[0]);
-        let inv_i = _mm256_set1_ps(inv[1]);
-        let g_l = _mm256_set1_ps(k.g_l);
-        let e_l = _mm256_set1_ps(k.e_l);
-        let e_exc = _mm256_set1_ps(k.e_exc);
-        let e_inh = _mm256_set1_ps(k.e_inh);
-        let dt_over_c = _mm256_set1_ps(k.dt_over_c);
-        let bias = _mm256_set1_ps(super::bias_term::<EXT>(k));
-        let v_th = _mm256_set1_ps(k.v_th);
-        let v_reset = _mm256_set1_ps(k.v_reset);
-        let decay_e = _mm256_set1_ps(k.decay_exc);
-        let decay_i = _mm256_set1_ps(k.decay_inh);
-        let ref_steps = _mm256_set1_epi32(k.ref_steps);
-        let zero = _mm256_setzero_si256();
-        let minus_one = _mm256_set1_epi32(-1);
-        let abs_bits = _mm256_set1_epi32(0x7fff_ffff);
-        // Largest |v| bit pattern seen: >= 0x7f80_0000 iff some v is inf or NaN.
-        let mut worst = zero;
-        let (v, ge, gi, refrac) = (
-            s.v.as_mut_ptr(),
-            s.ge.as_mut_ptr(),
-            s.gi.as_mut_ptr(),
-            s.refrac.as_mut_ptr(),
-        );
-        let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
-        let mut sink = SpikeSink::new(spikes, n);
-        let mut i = 0;
-        while i < body {
-            // SAFETY (all pointer accesses): i + 8 <= n and every slice has length n.
-            let q_e = _mm256_loadu_si256(pe.add(i) as *const __m256i);
-            let q_i = _mm256_loadu_si256(pi.add(i) as *const __m256i);
-            _mm256_storeu_si256(pe.add(i) as *mut __m256i, zero);
-            _mm256_storeu_si256(pi.add(i) as *mut __m256i, zero);
-            let g_e = _mm256_add_ps(
-                _mm256_loadu_ps(ge.add(i)),
-                _mm256_mul_ps(_mm256_cvtepi32_ps(q_e), inv_e),
+        unsafe {
+            let n = s.v.len();
+            let body = n - n % 8;
+            let inv_e = _mm256_set1_ps(inv[0]);
+            let inv_i = _mm256_set1_ps(inv[1]);
+            let g_l = _mm256_set1_ps(k.g_l);
+            let e_l = _mm256_set1_ps(k.e_l);
+            let e_exc = _mm256_set1_ps(k.e_exc);
+            let e_inh = _mm256_set1_ps(k.e_inh);
+            let dt_over_c = _mm256_set1_ps(k.dt_over_c);
+            let bias = _mm256_set1_ps(super::bias_term::<EXT>(k));
+            let v_th = _mm256_set1_ps(k.v_th);
+            let v_reset = _mm256_set1_ps(k.v_reset);
+            let decay_e = _mm256_set1_ps(k.decay_exc);
+            let decay_i = _mm256_set1_ps(k.decay_inh);
+            let ref_steps = _mm256_set1_epi32(k.ref_steps);
+            let zero = _mm256_setzero_si256();
+            let minus_one = _mm256_set1_epi32(-1);
+            let abs_bits = _mm256_set1_epi32(0x7fff_ffff);
+            // Largest |v| bit pattern seen: >= 0x7f80_0000 iff some v is inf or NaN.
+            let mut worst = zero;
+            let (v, ge, gi, refrac) = (
+                s.v.as_mut_ptr(),
+                s.ge.as_mut_ptr(),
+                s.gi.as_mut_ptr(),
+                s.refrac.as_mut_ptr(),
             );
-            let g_i = _mm256_add_ps(
-                _mm256_loadu_ps(gi.add(i)),
-                _mm256_mul_ps(_mm256_cvtepi32_ps(q_i), inv_i),
-            );
-            let v0 = _mm256_loadu_ps(v.add(i));
-            let r = _mm256_loadu_si256(refrac.add(i) as *const __m256i);
-            let i_syn = _mm256_add_ps(
-                _mm256_add_ps(
-                    _mm256_mul_ps(g_l, _mm256_sub_ps(e_l, v0)),
-                    _mm256_mul_ps(g_e, _mm256_sub_ps(e_exc, v0)),
-                ),
-                _mm256_mul_ps(g_i, _mm256_sub_ps(e_inh, v0)),
-            );
-            let drive = if EXT {
-                _mm256_add_ps(_mm256_add_ps(i_syn, _mm256_loadu_ps(px.add(i))), bias)
-            } else {
-                _mm256_add_ps(i_syn, bias)
+            let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
+            let mut sink = SpikeSink::new(spikes, n);
+            let mut i = 0;
+            while i < body {
+                // SAFETY (all pointer accesses): i + 8 <= n and every slice has length n.
+                let q_e = _mm256_loadu_si256(pe.add(i) as *const __m256i);
+                let q_i = _mm256_loadu_si256(pi.add(i) as *const __m256i);
+                _mm256_storeu_si256(pe.add(i) as *mut __m256i, zero);
+                _mm256_storeu_si256(pi.add(i) as *mut __m256i, zero);
+                let g_e = _mm256_add_ps(
+                    _mm256_loadu_ps(ge.add(i)),
+                    _mm256_mul_ps(_mm256_cvtepi32_ps(q_e), inv_e),
+                );
+                let g_i = _mm256_add_ps(
+                    _mm256_loadu_ps(gi.add(i)),
+                    _mm256_mul_ps(_mm256_cvtepi32_ps(q_i), inv_i),
+                );
+                let v0 = _mm256_loadu_ps(v.add(i));
+                let r = _mm256_loadu_si256(refrac.add(i) as *const __m256i);
+                let i_syn = _mm256_add_ps(
+                    _mm256_add_ps(
+                        _mm256_mul_ps(g_l, _mm256_sub_ps(e_l, v0)),
+                        _mm256_mul_ps(g_e, _mm256_sub_ps(e_exc, v0)),
+                    ),
+                    _mm256_mul_ps(g_i, _mm256_sub_ps(e_inh, v0)),
+                );
+                let drive = if EXT {
+                    _mm256_add_ps(_mm256_add_ps(i_syn, _mm256_loadu_ps(px.add(i))), bias)
+                } else {
+                    _mm256_add_ps(i_syn, bias)
+                };
+                let v1 = _mm256_add_ps(v0, _mm256_mul_ps(dt_over_c, drive));
+                // refractory = r > 0; spk = !refractory & v1 >= v_th (false for NaN, as `>=`).
+                let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero));
+                let spk = _mm256_andnot_ps(refractory, _mm256_cmp_ps::<_CMP_GE_OQ>(v1, v_th));
+                // v keeps v1 only when active and not spiking.
+                let vn = _mm256_blendv_ps(v1, v_reset, _mm256_or_ps(refractory, spk));
+                let r_dec = _mm256_max_epi32(_mm256_add_epi32(r, minus_one), zero);
+                let rn = _mm256_castps_si256(_mm256_blendv_ps(
+                    _mm256_castsi256_ps(r_dec),
+                    _mm256_castsi256_ps(ref_steps),
+                    spk,
+                ));
+                _mm256_storeu_ps(v.add(i), vn);
+                _mm256_storeu_si256(refrac.add(i) as *mut __m256i, rn);
+                _mm256_storeu_ps(ge.add(i), _mm256_mul_ps(g_e, decay_e));
+                _mm256_storeu_ps(gi.add(i), _mm256_mul_ps(g_i, decay_i));
+                worst =
+                    _mm256_max_epu32(worst, _mm256_and_si256(_mm256_castps_si256(vn), abs_bits));
+                sink.push_mask(_mm256_movemask_ps(spk) as u32, base + i as u32);
+                i += 8;
+            }
+            drop(sink);
+            let limit = _mm256_set1_epi32(0x7f7f_ffff);
+            let finite =
+                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(worst, limit))) == 0;
+            let tail = LifCondView {
+                v: &mut s.v[body..],
+                ge: &mut s.ge[body..],
+                gi: &mut s.gi[body..],
+                refrac: &mut s.refrac[body..],
             };
-            let v1 = _mm256_add_ps(v0, _mm256_mul_ps(dt_over_c, drive));
-            // refractory = r > 0; spk = !refractory & v1 >= v_th (false for NaN, as `>=`).
-            let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero));
-            let spk = _mm256_andnot_ps(refractory, _mm256_cmp_ps::<_CMP_GE_OQ>(v1, v_th));
-            // v keeps v1 only when active and not spiking.
-            let vn = _mm256_blendv_ps(v1, v_reset, _mm256_or_ps(refractory, spk));
-            let r_dec = _mm256_max_epi32(_mm256_add_epi32(r, minus_one), zero);
-            let rn = _mm256_castps_si256(_mm256_blendv_ps(
-                _mm256_castsi256_ps(r_dec),
-                _mm256_castsi256_ps(ref_steps),
-                spk,
-            ));
-            _mm256_storeu_ps(v.add(i), vn);
-            _mm256_storeu_si256(refrac.add(i) as *mut __m256i, rn);
-            _mm256_storeu_ps(ge.add(i), _mm256_mul_ps(g_e, decay_e));
-            _mm256_storeu_ps(gi.add(i), _mm256_mul_ps(g_i, decay_i));
-            worst = _mm256_max_epu32(worst, _mm256_and_si256(_mm256_castps_si256(vn), abs_bits));
-            sink.push_mask(_mm256_movemask_ps(spk) as u32, base + i as u32);
-            i += 8;
+            let x = if EXT { &x[body..] } else { x };
+            let (re, ri) = (&mut re[body..], &mut ri[body..]);
+            finite
+                & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
         }
-        drop(sink);
-        let limit = _mm256_set1_epi32(0x7f7f_ffff);
-        let finite = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(worst, limit))) == 0;
-        let tail = LifCondView {
-            v: &mut s.v[body..],
-            ge: &mut s.ge[body..],
-            gi: &mut s.gi[body..],
-            refrac: &mut s.refrac[body..],
-        };
-        let x = if EXT { &x[body..] } else { x };
-        let (re, ri) = (&mut re[body..], &mut ri[body..]);
-        finite & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
     }
 }
 
@@ -488,103 +489,105 @@ mod avx512 {
         base: u32,
         spikes: &mut Vec<u32>,
     ) -> bool {
-        let n = s.v.len();
-        let body = n - n % 16;
-        let inv_e = _mm512_set1_ps(inv[0]);
-        let inv_i = _mm512_set1_ps(inv[1]);
-        let g_l = _mm512_set1_ps(k.g_l);
-        let e_l = _mm512_set1_ps(k.e_l);
-        let e_exc = _mm512_set1_ps(k.e_exc);
-        let e_inh = _mm512_set1_ps(k.e_inh);
-        let dt_over_c = _mm512_set1_ps(k.dt_over_c);
-        let bias = _mm512_set1_ps(super::bias_term::<EXT>(k));
-        let v_th = _mm512_set1_ps(k.v_th);
-        let v_reset = _mm512_set1_ps(k.v_reset);
-        let decay_e = _mm512_set1_ps(k.decay_exc);
-        let decay_i = _mm512_set1_ps(k.decay_inh);
-        let ref_steps = _mm512_set1_epi32(k.ref_steps);
-        let zero = _mm512_setzero_si512();
-        let one = _mm512_set1_epi32(1);
-        // `vn * 0` is ±0 for finite vn and NaN for inf or NaN, and a NaN stays in
-        // the sum: two vector operations per 16 neurons instead of a class test
-        // and a mask move to a general register.
-        let zero_ps = _mm512_setzero_ps();
-        let mut nan = _mm512_setzero_ps();
-        let (v, ge, gi, refrac) = (
-            s.v.as_mut_ptr(),
-            s.ge.as_mut_ptr(),
-            s.gi.as_mut_ptr(),
-            s.refrac.as_mut_ptr(),
-        );
-        let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
-        let mut sink = SpikeSink::new(spikes, n);
-        let mut i = 0;
-        while i < body {
-            // SAFETY (all pointer accesses): i + 16 <= n and every slice has length n.
-            let q_e = _mm512_loadu_si512(pe.add(i) as *const _);
-            let q_i = _mm512_loadu_si512(pi.add(i) as *const _);
-            _mm512_storeu_si512(pe.add(i) as *mut _, zero);
-            _mm512_storeu_si512(pi.add(i) as *mut _, zero);
-            let g_e = _mm512_add_ps(
-                _mm512_loadu_ps(ge.add(i)),
-                _mm512_mul_ps(_mm512_cvtepi32_ps(q_e), inv_e),
+        unsafe {
+            let n = s.v.len();
+            let body = n - n % 16;
+            let inv_e = _mm512_set1_ps(inv[0]);
+            let inv_i = _mm512_set1_ps(inv[1]);
+            let g_l = _mm512_set1_ps(k.g_l);
+            let e_l = _mm512_set1_ps(k.e_l);
+            let e_exc = _mm512_set1_ps(k.e_exc);
+            let e_inh = _mm512_set1_ps(k.e_inh);
+            let dt_over_c = _mm512_set1_ps(k.dt_over_c);
+            let bias = _mm512_set1_ps(super::bias_term::<EXT>(k));
+            let v_th = _mm512_set1_ps(k.v_th);
+            let v_reset = _mm512_set1_ps(k.v_reset);
+            let decay_e = _mm512_set1_ps(k.decay_exc);
+            let decay_i = _mm512_set1_ps(k.decay_inh);
+            let ref_steps = _mm512_set1_epi32(k.ref_steps);
+            let zero = _mm512_setzero_si512();
+            let one = _mm512_set1_epi32(1);
+            // `vn * 0` is ±0 for finite vn and NaN for inf or NaN, and a NaN stays in
+            // the sum: two vector operations per 16 neurons instead of a class test
+            // and a mask move to a general register.
+            let zero_ps = _mm512_setzero_ps();
+            let mut nan = _mm512_setzero_ps();
+            let (v, ge, gi, refrac) = (
+                s.v.as_mut_ptr(),
+                s.ge.as_mut_ptr(),
+                s.gi.as_mut_ptr(),
+                s.refrac.as_mut_ptr(),
             );
-            let g_i = _mm512_add_ps(
-                _mm512_loadu_ps(gi.add(i)),
-                _mm512_mul_ps(_mm512_cvtepi32_ps(q_i), inv_i),
-            );
-            let v0 = _mm512_loadu_ps(v.add(i));
-            let r = _mm512_loadu_si512(refrac.add(i) as *const _);
-            let active = _mm512_cmple_epi32_mask(r, zero);
-            let i_syn = _mm512_add_ps(
-                _mm512_add_ps(
-                    _mm512_mul_ps(g_l, _mm512_sub_ps(e_l, v0)),
-                    _mm512_mul_ps(g_e, _mm512_sub_ps(e_exc, v0)),
-                ),
-                _mm512_mul_ps(g_i, _mm512_sub_ps(e_inh, v0)),
-            );
-            let drive = if EXT {
-                _mm512_add_ps(_mm512_add_ps(i_syn, _mm512_loadu_ps(px.add(i))), bias)
-            } else {
-                _mm512_add_ps(i_syn, bias)
+            let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
+            let mut sink = SpikeSink::new(spikes, n);
+            let mut i = 0;
+            while i < body {
+                // SAFETY (all pointer accesses): i + 16 <= n and every slice has length n.
+                let q_e = _mm512_loadu_si512(pe.add(i) as *const _);
+                let q_i = _mm512_loadu_si512(pi.add(i) as *const _);
+                _mm512_storeu_si512(pe.add(i) as *mut _, zero);
+                _mm512_storeu_si512(pi.add(i) as *mut _, zero);
+                let g_e = _mm512_add_ps(
+                    _mm512_loadu_ps(ge.add(i)),
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(q_e), inv_e),
+                );
+                let g_i = _mm512_add_ps(
+                    _mm512_loadu_ps(gi.add(i)),
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(q_i), inv_i),
+                );
+                let v0 = _mm512_loadu_ps(v.add(i));
+                let r = _mm512_loadu_si512(refrac.add(i) as *const _);
+                let active = _mm512_cmple_epi32_mask(r, zero);
+                let i_syn = _mm512_add_ps(
+                    _mm512_add_ps(
+                        _mm512_mul_ps(g_l, _mm512_sub_ps(e_l, v0)),
+                        _mm512_mul_ps(g_e, _mm512_sub_ps(e_exc, v0)),
+                    ),
+                    _mm512_mul_ps(g_i, _mm512_sub_ps(e_inh, v0)),
+                );
+                let drive = if EXT {
+                    _mm512_add_ps(_mm512_add_ps(i_syn, _mm512_loadu_ps(px.add(i))), bias)
+                } else {
+                    _mm512_add_ps(i_syn, bias)
+                };
+                let v1 = _mm512_add_ps(v0, _mm512_mul_ps(dt_over_c, drive));
+                // spk = active & v1 >= v_th; keep (v1 stays) = active & !(v1 >= v_th).
+                // Masked compares rather than mask logic: the compiler does the latter
+                // in general registers, and the round trips cost more than a compare.
+                let spk = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(active, v1, v_th);
+                let keep = _mm512_mask_cmp_ps_mask::<_CMP_NGE_UQ>(active, v1, v_th);
+                let vn = _mm512_mask_blend_ps(keep, v_reset, v1);
+                let r_dec = _mm512_max_epi32(_mm512_sub_epi32(r, one), zero);
+                let rn = _mm512_mask_blend_epi32(spk, r_dec, ref_steps);
+                _mm512_storeu_ps(v.add(i), vn);
+                _mm512_storeu_si512(refrac.add(i) as *mut _, rn);
+                _mm512_storeu_ps(ge.add(i), _mm512_mul_ps(g_e, decay_e));
+                _mm512_storeu_ps(gi.add(i), _mm512_mul_ps(g_i, decay_i));
+                nan = _mm512_add_ps(nan, _mm512_mul_ps(vn, zero_ps));
+                sink.push_mask(spk as u32, base + i as u32);
+                i += 16;
+            }
+            drop(sink);
+            let tail = LifCondView {
+                v: &mut s.v[body..],
+                ge: &mut s.ge[body..],
+                gi: &mut s.gi[body..],
+                refrac: &mut s.refrac[body..],
             };
-            let v1 = _mm512_add_ps(v0, _mm512_mul_ps(dt_over_c, drive));
-            // spk = active & v1 >= v_th; keep (v1 stays) = active & !(v1 >= v_th).
-            // Masked compares rather than mask logic: the compiler does the latter
-            // in general registers, and the round trips cost more than a compare.
-            let spk = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(active, v1, v_th);
-            let keep = _mm512_mask_cmp_ps_mask::<_CMP_NGE_UQ>(active, v1, v_th);
-            let vn = _mm512_mask_blend_ps(keep, v_reset, v1);
-            let r_dec = _mm512_max_epi32(_mm512_sub_epi32(r, one), zero);
-            let rn = _mm512_mask_blend_epi32(spk, r_dec, ref_steps);
-            _mm512_storeu_ps(v.add(i), vn);
-            _mm512_storeu_si512(refrac.add(i) as *mut _, rn);
-            _mm512_storeu_ps(ge.add(i), _mm512_mul_ps(g_e, decay_e));
-            _mm512_storeu_ps(gi.add(i), _mm512_mul_ps(g_i, decay_i));
-            nan = _mm512_add_ps(nan, _mm512_mul_ps(vn, zero_ps));
-            sink.push_mask(spk as u32, base + i as u32);
-            i += 16;
+            let x = if EXT { &x[body..] } else { x };
+            let (re, ri) = (&mut re[body..], &mut ri[body..]);
+            let bad = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(nan, nan);
+            (bad == 0)
+                & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
         }
-        drop(sink);
-        let tail = LifCondView {
-            v: &mut s.v[body..],
-            ge: &mut s.ge[body..],
-            gi: &mut s.gi[body..],
-            refrac: &mut s.refrac[body..],
-        };
-        let x = if EXT { &x[body..] } else { x };
-        let (re, ri) = (&mut re[body..], &mut ri[body..]);
-        let bad = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(nan, nan);
-        (bad == 0)
-            & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neuron::test_util::{available, same, Rand};
     use crate::neuron::Simd;
+    use crate::neuron::test_util::{Rand, available, same};
 
     /// Random state around threshold, with refractory neurons and odd values.
     fn state(r: &mut Rand, n: usize) -> LifCondState {

@@ -2,7 +2,7 @@
 //! stateless nodes between them become explicit projections (see the module
 //! docs of [`crate::nir`] for the discretisation).
 use super::graph::{Nir, Node, Value};
-use super::linear::{compose, merge, node_map, Entry};
+use super::linear::{Entry, compose, merge, node_map};
 use crate::error::{Error, Result};
 use crate::model::{
     Connect, CurrentInput, Input, LifParams, Network, NeuronModel, Population, Projection,
@@ -195,7 +195,11 @@ fn neuron_params(node: &Node, dt_ms: f64) -> std::result::Result<(LifParams, f64
             p.tau_syn_inh_ms = tau_syn;
             (w_in * dt_ms / tau_syn, w_in)
         }
-        other => return Err(format!("{other} nodes have no astroglia equivalent (a stateless threshold of a continuous value; astroglia transmits spikes only)")),
+        other => {
+            return Err(format!(
+                "{other} nodes have no astroglia equivalent (a stateless threshold of a continuous value; astroglia transmits spikes only)"
+            ));
+        }
     };
     Ok((p, factor, gain))
 }
@@ -360,7 +364,9 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
             for (j, row) in rows.into_iter().enumerate() {
                 for (o, x, e) in merge(row) {
                     if o as usize >= want {
-                        return Err(bad(format!("the path '{name}' -> '{target}' produces more than the {want} elements of '{target}' (shape {tshape:?})")));
+                        return Err(bad(format!(
+                            "the path '{name}' -> '{target}' produces more than the {want} elements of '{target}' (shape {tshape:?})"
+                        )));
                     }
                     pre.push(j as u32);
                     post.push(o);
@@ -395,12 +401,13 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
         let Some(b) = m.bias.filter(|b| b.iter().any(|&x| x != 0.0)) else {
             continue;
         };
-        let rows = vec![b
-            .iter()
-            .enumerate()
-            .filter(|(_, &x)| x != 0.0)
-            .map(|(k, &x)| (k as u32, x, 0))
-            .collect()];
+        let rows = vec![
+            b.iter()
+                .enumerate()
+                .filter(|&(_, &x)| x != 0.0)
+                .map(|(k, &x)| (k as u32, x, 0))
+                .collect(),
+        ];
         let mut reach = Reach::new();
         walk(
             name,
@@ -423,7 +430,7 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
     }
     for (target, b) in biases {
         let gain = pops[&target].2;
-        for (i, x) in b.iter().enumerate().filter(|(_, &x)| x != 0.0) {
+        for (i, x) in b.iter().enumerate().filter(|&(_, &x)| x != 0.0) {
             net.add_input(Input::Current(CurrentInput {
                 target: target.clone(),
                 ids: Some(vec![i as u32]),

@@ -1,5 +1,5 @@
 //! astroglia [`Network`] → NIR graph, for the subset NIR can express.
-use super::convert::{to_model, ImportOptions};
+use super::convert::{ImportOptions, to_model};
 use super::graph::{Graph, Nir, Node, Value};
 use crate::build::build;
 use crate::error::{Error, Result};

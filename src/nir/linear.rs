@@ -120,7 +120,9 @@ pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, S
             if let Some(t) = node.params.get("input_type").and_then(Value::ints) {
                 let want: i64 = t.iter().product();
                 if want != n_in as i64 {
-                    return Err(format!("input_type {t:?} has {want} elements but the input has {n_in} (shape {input:?})"));
+                    return Err(format!(
+                        "input_type {t:?} has {want} elements but the input has {n_in} (shape {input:?})"
+                    ));
                 }
             }
             let shape = if nd == 0 || s > e || s < 0 || e >= nd {
@@ -194,7 +196,7 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
         Some(Value::Str { value }) => {
             return Err(format!(
                 "padding '{value}' is not 'same', 'valid' or integers"
-            ))
+            ));
         }
         _ => ints(node, "padding", d)?,
     };

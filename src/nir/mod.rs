@@ -81,9 +81,9 @@ mod linear;
 mod read;
 mod write;
 
-pub use convert::{to_model, ImportOptions, Imported};
-pub use export::{from_model, VERSION};
-pub use graph::{Graph, Nir, Node, Value, NODE_TYPES};
+pub use convert::{ImportOptions, Imported, to_model};
+pub use export::{VERSION, from_model};
+pub use graph::{Graph, NODE_TYPES, Nir, Node, Value};
 pub use read::{check, read};
 pub use write::write;
 

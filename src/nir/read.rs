@@ -1,5 +1,5 @@
 //! Reading `.nir` HDF5 files into a [`Nir`], with errors located by HDF5 path.
-use super::graph::{check_node, Graph, Nir, Node, Value};
+use super::graph::{Graph, Nir, Node, Value, check_node};
 use crate::error::{Error, Result};
 use ::hdf5::types::{FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use ::hdf5::{Dataset, File, Group};

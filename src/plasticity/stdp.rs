@@ -440,9 +440,5 @@ pub fn on_post(coef: &[f32; 4], r1: f32, o2: f32) -> f32 {
 /// Bumps a trace at a spike.
 #[inline(always)]
 pub fn bump(nearest: bool, x: f32) -> f32 {
-    if nearest {
-        1.0
-    } else {
-        x + 1.0
-    }
+    if nearest { 1.0 } else { x + 1.0 }
 }

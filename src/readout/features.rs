@@ -6,7 +6,7 @@
 //! [`Spike`](crate::backend::Spike)s. A [`Window`] picks the readout neurons
 //! and the sample's steps; spikes outside it are skipped, so the whole network's
 //! record of a run may be passed once per sample.
-use super::{err, FeatureMatrix};
+use super::{FeatureMatrix, err};
 use crate::Result;
 use serde::{Deserialize, Serialize};
 

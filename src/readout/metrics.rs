@@ -1,6 +1,6 @@
 //! Accuracy, per-class accuracy and the confusion matrix, and [`Readout`], one
 //! type over the ridge and softmax classifiers.
-use super::{check_input, err, FeatureMatrix};
+use super::{FeatureMatrix, check_input, err};
 use super::{Ridge, RidgeConfig, Softmax, SoftmaxConfig};
 use crate::Result;
 use serde::{Deserialize, Serialize};

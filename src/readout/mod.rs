@@ -39,13 +39,13 @@ pub mod softmax;
 
 pub use features::{FeatureExtractor, FeatureKind, Window};
 pub use matrix::FeatureMatrix;
-pub use metrics::{accuracy, ConfusionMatrix, Readout, ReadoutSpec};
+pub use metrics::{ConfusionMatrix, Readout, ReadoutSpec, accuracy};
 pub use normalise::{Normalisation, Normaliser};
 pub use optim::{Optimiser, OptimiserState};
 pub use ridge::{Ridge, RidgeConfig, RidgeSolver};
 pub use select::{
-    select_ridge, select_softmax, stratified_split, RidgePoint, RidgeSelection, SoftmaxSelection,
-    Split,
+    RidgePoint, RidgeSelection, SoftmaxSelection, Split, select_ridge, select_softmax,
+    stratified_split,
 };
 pub use softmax::{EpochStats, Softmax, SoftmaxConfig, SoftmaxFit, Targets};
 
@@ -88,7 +88,7 @@ pub(crate) fn check_labels(labels: &[u32], n_samples: usize, n_classes: usize) -
     if let Some((i, &l)) = labels
         .iter()
         .enumerate()
-        .find(|(_, &l)| l as usize >= n_classes)
+        .find(|&(_, &l)| l as usize >= n_classes)
     {
         return Err(err(format!(
             "label {l} of sample {i} is out of range for {n_classes} classes"

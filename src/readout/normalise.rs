@@ -1,7 +1,7 @@
 //! Feature normalisation fitted on training features and applied to any set:
 //! z-score, min-max, and NALSM's per-sample L1 followed by a division by a maximum.
 //! A fitted [`Normaliser`] is serialisable, so it can be cached beside a model.
-use super::{err, FeatureMatrix};
+use super::{FeatureMatrix, err};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -133,11 +133,7 @@ impl Normaliser {
                     .iter()
                     .map(|s| {
                         let sd = (s / n + eps as f64).sqrt() as f32;
-                        if sd > 0.0 {
-                            sd
-                        } else {
-                            1.0
-                        }
+                        if sd > 0.0 { sd } else { 1.0 }
                     })
                     .collect();
                 Normaliser::ZScore {

@@ -5,8 +5,8 @@
 //! `p × p` system) and the dual one `W = Xcᵀ (XcXcᵀ + λI)⁻¹ Yc` (an `n × n`
 //! system, cheaper when there are fewer samples than features); then
 //! `b = ȳ − Wᵀx̄`. Sums are accumulated in `f64`.
+use super::{FeatureMatrix, softmax_rows};
 use super::{argmax_rows, check_input, check_labels, check_training, err, linear_scores};
-use super::{softmax_rows, FeatureMatrix};
 use crate::Result;
 use nalgebra::{Cholesky, DMatrix, DMatrixView, DVector};
 use rayon::prelude::*;

@@ -1,12 +1,12 @@
 //! Model selection on a validation split: a deterministic stratified split, the
 //! ridge λ from a grid, and the softmax learning rate and epoch, each by best
 //! validation accuracy. Selected models are trained on the training part only.
-use super::ridge::{one_hot, RidgeSystem};
-use super::{check_labels, check_training, err, FeatureMatrix};
+use super::ridge::{RidgeSystem, one_hot};
 use super::{EpochStats, Ridge, RidgeSolver, Softmax, SoftmaxConfig};
+use super::{FeatureMatrix, check_labels, check_training, err};
 use crate::Result;
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -255,7 +255,9 @@ mod tests {
     #[test]
     fn a_split_that_leaves_a_part_empty_is_an_error() {
         assert_eq!(
-            stratified_split(&[0, 1, 1], 2, 0.1, 0).unwrap_err().to_string(),
+            stratified_split(&[0, 1, 1], 2, 0.1, 0)
+                .unwrap_err()
+                .to_string(),
             "readout: a validation fraction of 0.1 of 3 samples leaves 3 for training and 0 for validation"
         );
     }

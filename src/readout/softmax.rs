@@ -6,14 +6,14 @@
 //! `t` ([`Targets`]); the bias is not penalised. Batches are `f32`
 //! matrix–matrix products (nalgebra `gemm`).
 use super::optim::{Optimiser, OptimiserState};
+use super::{FeatureMatrix, softmax_rows};
 use super::{
     argmax_rows, check_input, check_labels, check_training, err, linear_scores, scores_block,
 };
-use super::{softmax_rows, FeatureMatrix};
 use crate::Result;
 use nalgebra::{DMatrix, DMatrixView, DVector, RealField};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

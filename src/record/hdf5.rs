@@ -650,10 +650,12 @@ mod tests {
 
         let empty = dir.path().join("empty.h5");
         std::fs::write(&empty, b"").unwrap();
-        assert!(read_hdf5(&empty)
-            .unwrap_err()
-            .to_string()
-            .contains("empty.h5"));
+        assert!(
+            read_hdf5(&empty)
+                .unwrap_err()
+                .to_string()
+                .contains("empty.h5")
+        );
 
         let missing = dir.path().join("missing.h5");
         let err = read_hdf5(&missing).unwrap_err();

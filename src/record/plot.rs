@@ -15,7 +15,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{write_atomic, Recording};
+use super::{Recording, write_atomic};
 use crate::{Error, Result};
 
 mod confusion;
@@ -579,11 +579,7 @@ fn draw_raster(root: &Area, rec: &Recording, title: &str) -> DrawResult {
 fn fmt_num(x: f64) -> String {
     let s = format!("{x:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".into()
-    } else {
-        s.into()
-    }
+    if s == "-0" { "0".into() } else { s.into() }
 }
 
 /// Tick label for a count axis: integers only, since a tick at 2.5 neurons
@@ -658,7 +654,7 @@ fn draw_histogram(
         counts
             .iter()
             .enumerate()
-            .filter(|(_, &c)| c > 0)
+            .filter(|&(_, &c)| c > 0)
             .map(|(i, &c)| {
                 let x0 = lo + i as f64 * width;
                 Rectangle::new([(x0, 0.0), (x0 + width, c as f64)], fill.filled())
@@ -669,7 +665,7 @@ fn draw_histogram(
         counts
             .iter()
             .enumerate()
-            .filter(|(_, &c)| c > 0)
+            .filter(|&(_, &c)| c > 0)
             .map(|(i, &c)| {
                 let x0 = lo + i as f64 * width;
                 Rectangle::new([(x0, 0.0), (x0 + width, c as f64)], WHITE.stroke_width(1))
@@ -681,7 +677,7 @@ fn draw_histogram(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{leftover_temp_files, PopSpikes};
+    use crate::record::{PopSpikes, leftover_temp_files};
 
     /// Decodes a PNG, returning (width, height, RGB(A) bytes).
     fn decode(path: &Path) -> (u32, u32, Vec<u8>) {

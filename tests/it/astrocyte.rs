@@ -1,7 +1,7 @@
 //! Astrocyte contracts: NALSM's astrocyte follows its update equation, pulls a
 //! plastic liquid's branching factor toward 1 compared with plain STDP, and the
 //! branching factor falls as w_A rises; domains modulate only their own neurons.
-use astroglia::analysis::{branching_factor, BranchingParams, LiquidGraph};
+use astroglia::analysis::{BranchingParams, LiquidGraph, branching_factor};
 use astroglia::model::*;
 use astroglia::sim::{SimOptions, Simulator};
 

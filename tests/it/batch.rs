@@ -4,7 +4,7 @@
 use super::gpu_parity::{exact, gpu};
 use super::util::load;
 use astroglia::backend::{Backend, CpuBackend, GpuBackend};
-use astroglia::build::{build, Built};
+use astroglia::build::{Built, build};
 use astroglia::sim::{BackendKind, SimOptions, Simulator};
 
 /// Hashes of every instance of a run (one hash for a single run).

@@ -4,7 +4,7 @@
 //! same accuracy matrix; bad experiment files are reported with their place.
 use super::gpu_parity::{exact, gpu};
 use astroglia::experiment::continual::{
-    run_continual, Continual, Feedback, Method, MethodResult, Results, Stream,
+    Continual, Feedback, Method, MethodResult, Results, Stream, run_continual,
 };
 use astroglia::experiment::lsm::RunOptions;
 use astroglia::sim::BackendKind;

@@ -6,7 +6,7 @@ use astroglia::data::idx::{self, IdxArray, IdxData, IdxReader};
 use astroglia::data::mnist::IdxDataset;
 use astroglia::data::nmnist::{self, NmnistDataset};
 use astroglia::data::shd::{ShdDataset, ShdLayout};
-use astroglia::data::{digits::Digits, SampleData, SampleSource, Split};
+use astroglia::data::{SampleData, SampleSource, Split, digits::Digits};
 use hdf5::types::VarLenArray;
 use std::path::{Path, PathBuf};
 

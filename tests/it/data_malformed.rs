@@ -1,6 +1,6 @@
 //! Malformed data files, made from the real ones: each gives one error naming the
 //! file and the problem (whole message compared); none panics.
-use super::data::{digits_as_idx, real, write_shd, DIGITS, NMNIST, SHD};
+use super::data::{DIGITS, NMNIST, SHD, digits_as_idx, real, write_shd};
 use astroglia::data::digits::Digits;
 use astroglia::data::idx::{self, IdxArray, IdxData, IdxReader};
 use astroglia::data::mnist::IdxDataset;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use astroglia::backend::{Backend, CpuBackend};
-use astroglia::experiment::lsm::{run_experiment, write_report, Experiment, RunOptions};
+use astroglia::experiment::lsm::{Experiment, RunOptions, run_experiment, write_report};
 use astroglia::sim::BackendKind;
 
 fn models() -> PathBuf {

@@ -2,9 +2,9 @@
 //! the CUBA benchmark's rates at 16-bit state stay within 2 % of float; bad
 //! fixed-point settings give located errors; `fit` reports each kind of limit.
 use astroglia::build::build;
-use astroglia::experiment::fixed_error::{fixed_point_error, ErrorOptions};
-use astroglia::fit::{check, Target};
-use astroglia::model::{parse_toml, FixedPoint, Network};
+use astroglia::experiment::fixed_error::{ErrorOptions, fixed_point_error};
+use astroglia::fit::{Target, check};
+use astroglia::model::{FixedPoint, Network, parse_toml};
 use astroglia::sim::{BackendKind, SimOptions, Simulator};
 
 /// Relative rate tolerance of fixed point vs float on CUBA (the figure).
@@ -326,6 +326,8 @@ fn cli_fit_and_fixed_point_report() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("fixed_point.state_bits: must be in 4..=28, got 99"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("fixed_point.state_bits: must be in 4..=28, got 99")
+    );
 }

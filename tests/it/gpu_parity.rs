@@ -4,10 +4,10 @@
 //!
 //! Without any GPU adapter the tests print "skipped: no GPU adapter" and pass,
 //! unless `ASTROGLIA_REQUIRE_GPU` is set (CI installs lavapipe and sets it).
-use astroglia::backend::gpu::{list_adapters, GpuContext};
+use astroglia::backend::gpu::{GpuContext, list_adapters};
 use astroglia::backend::{Backend, CpuBackend, GpuBackend, Spike};
-use astroglia::build::{build, Built};
-use astroglia::model::{parse_toml, Network};
+use astroglia::build::{Built, build};
+use astroglia::model::{Network, parse_toml};
 use astroglia::sim::{SimOptions, Simulator};
 use std::sync::{Arc, OnceLock};
 

@@ -11,7 +11,7 @@ use super::gpu_parity::{cli_summary, exact, gpu};
 use super::util::load;
 use astroglia::backend::gpu::GpuContext;
 use astroglia::backend::{Backend, CpuBackend, GpuBackend};
-use astroglia::build::{build, Built};
+use astroglia::build::{Built, build};
 use astroglia::model::*;
 use astroglia::plasticity::{
     NalsmParams, Pairing, Presynaptic, StdpParams, TripletParams, WeightDependence,

@@ -9,8 +9,8 @@
 use super::gpu_parity::{exact, gpu};
 use super::gpu_plasticity::{bits, first_diff};
 use astroglia::backend::{Backend, CpuBackend, GpuBackend, Spike};
-use astroglia::build::{build, Built};
-use astroglia::model::{parse_toml, Network};
+use astroglia::build::{Built, build};
+use astroglia::model::{Network, parse_toml};
 
 /// A spike-source input onto a small LIF liquid through NALSM-plastic
 /// projections, with an astrocyte setting their depression rate.

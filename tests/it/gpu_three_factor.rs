@@ -13,12 +13,12 @@
 //! `gpu_parity::exact`) only the shapes of the results are compared.
 use super::gpu_parity::{cli_summary, exact, gpu};
 use super::gpu_plasticity::{
-    assert_same_state, bits, cpu_sim, first_diff, gpu_sim, network, plastic, Case, W_EXC,
+    Case, W_EXC, assert_same_state, bits, cpu_sim, first_diff, gpu_sim, network, plastic,
 };
 use super::util::load;
 use astroglia::backend::gpu::GpuContext;
 use astroglia::backend::{Backend, CpuBackend, GpuBackend, ThirdFactor};
-use astroglia::build::{build, Built};
+use astroglia::build::{Built, build};
 use astroglia::model::*;
 use astroglia::plasticity::hlop::{HlopParams, SpikingLateral};
 use astroglia::plasticity::three_factor::{DeltaParams, RewardStdpParams};

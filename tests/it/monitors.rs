@@ -4,7 +4,7 @@
 //! analysis function's on the recorded liquid spikes.
 use std::process::Command;
 
-use astroglia::analysis::{branching_factor, BranchingParams, LiquidGraph};
+use astroglia::analysis::{BranchingParams, LiquidGraph, branching_factor};
 use astroglia::model::*;
 use astroglia::record::WeightTrace;
 use astroglia::sim::{SimOptions, Simulator};

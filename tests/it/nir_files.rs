@@ -69,7 +69,9 @@ fn rockpool_output_shape_is_accepted_with_a_warning() {
     let imp = nir::to_model(&g, &ImportOptions::default()).unwrap();
     assert_eq!(
         imp.warnings,
-        vec!["Output 'output' has shape [1, 1, 1] but '1_LIFNeuronTorch' has shape [1]; recording '1_LIFNeuronTorch' as it is"]
+        vec![
+            "Output 'output' has shape [1, 1, 1] but '1_LIFNeuronTorch' has shape [1]; recording '1_LIFNeuronTorch' as it is"
+        ]
     );
 }
 
@@ -150,9 +152,10 @@ fn nested_graph_imports_like_the_flat_one() {
     pb.sort_by_key(|p| (p.from.clone(), p.to.clone()));
     assert_eq!(pa, pb);
     // The recurrent projection is there.
-    assert!(pb
-        .iter()
-        .any(|p| p.from == "lif1.lif" && p.to == "lif1.lif"));
+    assert!(
+        pb.iter()
+            .any(|p| p.from == "lif1.lif" && p.to == "lif1.lif")
+    );
     assert_eq!(
         a.inputs.len(),
         38 + 7,

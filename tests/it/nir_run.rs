@@ -78,7 +78,10 @@ fn lif_norse_reproduces_the_reference_spikes_and_voltage() {
     println!(
         "lif_norse: RMS error vs exact {e_exact:.6}, norse {e_norse:.6}, rockpool {e_rock:.6}; references differ by {spread_lo:.6}..{spread_hi:.6}; \
          max |v - norse| {:.6}",
-        v.iter().zip(&norse_v).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+        v.iter()
+            .zip(&norse_v)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
     );
     // Exact propagator vs the two Euler/exact references: within twice their own distance.
     assert!(

@@ -168,7 +168,9 @@ fn continual(hlop: bool) -> (f64, f64) {
 fn delta_rule_with_hlop_protects_the_earlier_task() {
     let (with, moved_with) = continual(true);
     let (without, moved_without) = continual(false);
-    println!("task-1 output change: {with:.2e} with HLOP, {without:.2e} without; weights moved {moved_with:.2} / {moved_without:.2}");
+    println!(
+        "task-1 output change: {with:.2e} with HLOP, {without:.2e} without; weights moved {moved_with:.2} / {moved_without:.2}"
+    );
     assert!(with < 1e-3, "{with}");
     assert!(without > 0.1, "{without}");
     // Task 2 still learns with the projection.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use astroglia::experiment::lsm::{
-    run_experiment, run_variants, write_comparison, Experiment, Results, RunOptions,
+    Experiment, Results, RunOptions, run_experiment, run_variants, write_comparison,
 };
 use astroglia::sim::BackendKind;
 

@@ -1,10 +1,10 @@
 //! One instance of the CPU reference engine: its state, delay rings and per-step
 //! randomness over connectivity shared with the other instances of a batch.
-use super::plasticity::{apply_modulation, to_fixed, AstroState, PlasticState};
+use super::plasticity::{AstroState, PlasticState, apply_modulation, to_fixed};
 use crate::backend::Spike;
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
-use crate::neuron::{fixed, izhikevich, lif, lif_cond, AlignedVec};
-use crate::rng::{normal_f32, CounterRng};
+use crate::neuron::{AlignedVec, fixed, izhikevich, lif, lif_cond};
+use crate::rng::{CounterRng, normal_f32};
 use std::sync::Arc;
 
 /// One instance: the built network (its state) and all run-time state.
@@ -353,11 +353,7 @@ fn ring_stride(n: usize) -> usize {
 #[inline(always)]
 fn wrap(a: usize, m: usize) -> usize {
     debug_assert!(a < 2 * m);
-    if a >= m {
-        a - m
-    } else {
-        a
-    }
+    if a >= m { a - m } else { a }
 }
 
 /// A synapse target index as stored (u16 when the target population is small).
@@ -921,7 +917,7 @@ impl Instance {
                 return Err(crate::Error::Invalid(format!(
                     "population '{}' has no state variable '{var}'",
                     p.name
-                )))
+                )));
             }
         };
         out.clear();

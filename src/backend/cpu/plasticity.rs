@@ -2,9 +2,9 @@
 //! traces and per-instance weights of plastic projections, updated in the order
 //! [`crate::plasticity::stdp`] documents.
 use crate::build::{BuiltPlastic, BuiltProj};
-use crate::plasticity::astrocyte::{astro_step, BuiltAstro, Modulation};
+use crate::plasticity::astrocyte::{BuiltAstro, Modulation, astro_step};
 use crate::plasticity::hlop::Hlop;
-use crate::plasticity::stdp::{apply, bump, on_post, on_pre, StdpConsts};
+use crate::plasticity::stdp::{StdpConsts, apply, bump, on_post, on_pre};
 use crate::plasticity::three_factor::Third;
 
 /// Per-instance state of one plastic projection.

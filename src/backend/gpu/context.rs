@@ -278,10 +278,14 @@ impl GpuContext {
 /// Turns off Mesa's device-select Vulkan layer (unless the environment already
 /// sets `NODEVICE_SELECT`): it probes Wayland/X11 and prints "error:
 /// XDG_RUNTIME_DIR is invalid" on headless machines, and astroglia picks its
-/// adapter itself. Call it first thing in `main`, before any thread exists (it
-/// sets an environment variable).
-pub fn quiet_device_select() {
+/// adapter itself.
+///
+/// # Safety
+/// It sets an environment variable, so no other thread may exist (or read or
+/// write the environment) while it runs: call it first thing in `main`.
+pub unsafe fn quiet_device_select() {
     if std::env::var_os("NODEVICE_SELECT").is_none() {
-        std::env::set_var("NODEVICE_SELECT", "1");
+        // SAFETY: the caller guarantees that no other thread exists.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
 }

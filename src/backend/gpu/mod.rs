@@ -36,7 +36,7 @@
 use super::{Backend, Spike};
 use crate::build::{Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, STREAM_POISSON};
 use crate::neuron::izhikevich::IzhIntegration;
-use crate::rng::{normal_tables, CounterRng};
+use crate::rng::{CounterRng, normal_tables};
 use bytemuck::Pod;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
@@ -47,7 +47,7 @@ pub mod shaders;
 pub mod spirv;
 mod upload;
 
-pub use context::{list_adapters, quiet_device_select, GpuContext, ADAPTER_ENV, SHADERS_ENV};
+pub use context::{ADAPTER_ENV, GpuContext, SHADERS_ENV, list_adapters, quiet_device_select};
 use shaders::*;
 
 /// Invocations per workgroup of every per-neuron shader.
@@ -782,8 +782,8 @@ impl GpuBackend {
                 flags
                     .iter()
                     .enumerate()
-                    .filter(|(_, &s)| s != u32::MAX)
-                    .min_by_key(|(_, &s)| s)
+                    .filter(|&(_, &s)| s != u32::MAX)
+                    .min_by_key(|&(_, &s)| s)
             })
         {
             let var = match self.neurons.iter().find(|x| x.pop == pi).map(|x| x.model) {

@@ -360,15 +360,14 @@ mod tests {
     /// The WGSL struct named `ty` in `src` has the Rust struct's size.
     fn wgsl_size(src: &str, ty: &str) -> u32 {
         let module = parse(ty, src);
-        let span = module
+        module
             .types
             .iter()
             .find_map(|(_, t)| match (&t.name, &t.inner) {
                 (Some(n), naga::TypeInner::Struct { span, .. }) if n == ty => Some(*span),
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no struct {ty}"));
-        span
+            .unwrap_or_else(|| panic!("no struct {ty}"))
     }
 
     #[test]

@@ -355,11 +355,7 @@ impl Continual {
 
     /// Value `l` of a per-projection list (a single value applies to all).
     pub fn per_projection<T: Copy>(list: &[T], l: usize) -> T {
-        if list.len() == 1 {
-            list[0]
-        } else {
-            list[l]
-        }
+        if list.len() == 1 { list[0] } else { list[l] }
     }
 
     /// Every value out of range, as `(field, message)`.

@@ -24,7 +24,7 @@ mod report;
 pub mod tasks;
 
 pub use config::*;
-pub use network::{classifier_network, Classifier};
+pub use network::{Classifier, classifier_network};
 pub use report::{table, write_report};
 pub use tasks::{Stream, Task};
 
@@ -33,8 +33,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use indicatif::ProgressBar;
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 

@@ -18,7 +18,7 @@ use rand_distr::StandardNormal;
 
 use super::config::{Continual, Feedback};
 use crate::backend::{Backend, CpuBackend, GpuBackend, Spike, ThirdFactor};
-use crate::build::{build, sub_seed, Built};
+use crate::build::{Built, build, sub_seed};
 use crate::model::{
     Connect, Dist, Network, NeuronModel, Plasticity, Population, Projection, SpikeSourceParams,
 };

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::Results;
-use crate::record::plot::{plot_lines, Series};
-use crate::record::write_json_atomic;
 use crate::Result;
+use crate::record::plot::{Series, plot_lines};
+use crate::record::write_json_atomic;
 
 /// Writes `results.json` and `accuracy.png` into `dir`: one panel per sequential
 /// method with each task's test accuracy as tasks are added, and one with the mean

@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{Continual, DataSource, TaskKind};
 use crate::build::sub_seed;
 use crate::data::encode::poisson;
-use crate::data::{digits::Digits, mnist::IdxDataset, SampleData, SampleSource, Split};
+use crate::data::{SampleData, SampleSource, Split, digits::Digits, mnist::IdxDataset};
 use crate::{Error, Result};
 
 /// Seed tags of the stream's random choices.
@@ -147,9 +147,9 @@ impl Stream {
                 let need = t.count * t.classes_per_task;
                 if need > n_classes {
                     return Err(Error::Usage(format!(
-                            "tasks: {} class-split tasks of {} classes need {need} classes; the data has {n_classes}",
-                            t.count, t.classes_per_task
-                        )));
+                        "tasks: {} class-split tasks of {} classes need {need} classes; the data has {n_classes}",
+                        t.count, t.classes_per_task
+                    )));
                 }
                 let ltr = labels_of(&train_lab, &train_idx);
                 let lte = labels_of(&test_lab, &test_idx);

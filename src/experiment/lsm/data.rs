@@ -3,15 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{DataSource, EncodingKind, Experiment};
 use crate::build::sub_seed;
 use crate::data::encode::{Encoding, NalsmRate};
 use crate::data::events::Rounding;
-use crate::data::{digits::Digits, SampleData, SampleSource, Split};
+use crate::data::{SampleData, SampleSource, Split, digits::Digits};
 use crate::{Error, Result};
 
 /// Which set a sample belongs to.

@@ -30,7 +30,7 @@ pub use config::*;
 pub use data::{Dataset, SampleRef, Set};
 pub use readout::ReadoutResult;
 pub use report::write_report;
-pub use variants::{run_variants, variant_network, write_comparison, Comparison, VariantRow};
+pub use variants::{Comparison, VariantRow, run_variants, variant_network, write_comparison};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,9 +39,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::analysis::{branching_factor, BranchingParams, LiquidGraph};
+use crate::analysis::{BranchingParams, LiquidGraph, branching_factor};
 use crate::backend::{Backend, CpuBackend, GpuBackend, Spike};
-use crate::build::{build, Built};
+use crate::build::{Built, build};
 use crate::model::Network;
 use crate::sim::BackendKind;
 use crate::{Error, Result};

@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use super::config::{NormKind, ReadoutKind, ReadoutSpecFile};
 use super::Set;
-use crate::readout::{
-    select_ridge, select_softmax, ConfusionMatrix, EpochStats, FeatureMatrix, Normalisation,
-    Normaliser, RidgeSolver, SoftmaxConfig, Split,
-};
+use super::config::{NormKind, ReadoutKind, ReadoutSpecFile};
 use crate::Result;
+use crate::readout::{
+    ConfusionMatrix, EpochStats, FeatureMatrix, Normalisation, Normaliser, RidgeSolver,
+    SoftmaxConfig, Split, select_ridge, select_softmax,
+};
 
 /// A fitted readout's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -70,7 +70,7 @@ pub fn fit_and_score(
         labels
             .iter()
             .zip(sets)
-            .filter(|(_, &t)| t == s)
+            .filter(|&(_, &t)| t == s)
             .map(|(&l, _)| l)
             .collect()
     };

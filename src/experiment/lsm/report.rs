@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::RunArtifacts;
-use crate::record::plot::{plot_confusion, plot_lines, plot_raster, Series};
-use crate::record::{write_json_atomic, PopSpikes, Recording};
 use crate::Result;
+use crate::record::plot::{Series, plot_confusion, plot_lines, plot_raster};
+use crate::record::{PopSpikes, Recording, write_json_atomic};
 
 /// Writes `results.json`, `learning_curve.png` (softmax), `confusion.png` and
 /// `raster.png` into `dir`.

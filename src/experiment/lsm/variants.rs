@@ -13,11 +13,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{run_network, Experiment, RunArtifacts, RunOptions, VariantSpec};
+use super::{Experiment, RunArtifacts, RunOptions, VariantSpec, run_network};
 use crate::build::build;
 use crate::experiment::compare::set_rule;
 use crate::model::Network;
-use crate::record::plot::{plot_bar_panels, BarPanel};
+use crate::record::plot::{BarPanel, plot_bar_panels};
 use crate::record::write_json_atomic;
 use crate::{Error, Result};
 

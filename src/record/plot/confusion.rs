@@ -5,7 +5,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{font, render_png, PALETTE};
+use super::{PALETTE, font, render_png};
 use crate::{Error, Result};
 
 /// Draws `counts[truth][predicted]` as a heat map (shade = fraction of the true

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{fmt_integer, font, integer_label_count, render_png, thousands, Area, DrawResult};
+use super::{Area, DrawResult, fmt_integer, font, integer_label_count, render_png, thousands};
 use super::{CHART_SIZE, PALETTE};
 use crate::{Error, Result};
 
@@ -145,7 +145,7 @@ fn draw_bars(
         counts
             .iter()
             .enumerate()
-            .filter(|(_, &c)| c > 0)
+            .filter(|&(_, &c)| c > 0)
             .map(|(i, &c)| {
                 let x0 = w_min + i as f64 * width;
                 Rectangle::new([(x0, 0.0), (x0 + width, c as f64)], PALETTE[0].filled())
