@@ -212,10 +212,12 @@ impl Instance {
         let mut plastic: Vec<Option<PlasticState>> = net
             .projs
             .iter()
-            .map(|pr| {
+            .zip(routes.iter())
+            .map(|(pr, route)| {
                 pr.plastic.as_ref().map(|pl| {
                     let size = |p: usize| net.pops[p].size as usize;
-                    PlasticState::new(pl, pr, size(pr.pre), size(pr.post))
+                    let dense = matches!(route.targets, Targets::Dense);
+                    PlasticState::new(pl, size(pr.pre), size(pr.post), dense)
                 })
             })
             .collect();
@@ -619,39 +621,12 @@ impl Instance {
                 let ring = &mut self.rings[pr.post];
                 let rows =
                     |j: u32| pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
-                if let (Some(ps), Some(pl)) = (&self.plastic[k], &pr.plastic) {
-                    // Live weights, rounded to the ring's fixed point per event.
-                    match &pr.delays {
-                        Delays::Const(d) => {
-                            let slot = wrap(now + *d as usize, depth);
-                            let base = (slot * 2 + pr.receptor) * stride;
-                            let dst = &mut ring[base..base + n];
-                            for &j in spikes {
-                                let r = rows(j);
-                                match route.targets {
-                                    Targets::Dense => add_fixed_row(dst, &ps.w[r], pl.scale),
-                                    _ => scatter_fixed(
-                                        dst,
-                                        &pr.targets[r.clone()],
-                                        &ps.w[r],
-                                        pl.scale,
-                                    ),
-                                }
-                            }
-                        }
-                        Delays::PerSynapse(ds) => {
-                            for &j in spikes {
-                                for s in rows(j) {
-                                    let slot = wrap(now + ds[s] as usize, depth);
-                                    let x = &mut ring[(slot * 2 + pr.receptor) * stride
-                                        + pr.targets[s] as usize];
-                                    *x = x.wrapping_add(to_fixed(ps.w[s], pl.scale));
-                                }
-                            }
-                        }
-                    }
-                    continue;
-                }
+                // Plastic projections deliver their live weights, rounded to the
+                // ring's fixed point per event.
+                let plastic = match (&self.plastic[k], &pr.plastic) {
+                    (Some(ps), Some(pl)) => Some((&ps.w[..], pl.scale)),
+                    _ => None,
+                };
                 match &pr.delays {
                     Delays::Const(d) => {
                         // 1 <= d <= depth, so one conditional subtraction replaces `% depth`.
@@ -660,13 +635,23 @@ impl Instance {
                         let dst = &mut ring[base..base + n];
                         for &j in spikes {
                             let r = rows(j);
-                            match (&route.targets, route.weight) {
-                                (Targets::Dense, Some(w)) => add_const(dst, w),
-                                (Targets::Dense, None) => add_row(dst, &pr.wfix[r]),
-                                (Targets::U16(t), Some(w)) => scatter_const(dst, &t[r], w),
-                                (Targets::U16(t), None) => scatter(dst, &t[r.clone()], &pr.wfix[r]),
-                                (Targets::U32, Some(w)) => scatter_const(dst, &pr.targets[r], w),
-                                (Targets::U32, None) => {
+                            match (plastic, &route.targets, route.weight) {
+                                (Some((w, scale)), Targets::Dense, _) => {
+                                    add_fixed_row(dst, &w[r], scale)
+                                }
+                                (Some((w, scale)), _, _) => {
+                                    scatter_fixed(dst, &pr.targets[r.clone()], &w[r], scale)
+                                }
+                                (None, Targets::Dense, Some(w)) => add_const(dst, w),
+                                (None, Targets::Dense, None) => add_row(dst, &pr.wfix[r]),
+                                (None, Targets::U16(t), Some(w)) => scatter_const(dst, &t[r], w),
+                                (None, Targets::U16(t), None) => {
+                                    scatter(dst, &t[r.clone()], &pr.wfix[r])
+                                }
+                                (None, Targets::U32, Some(w)) => {
+                                    scatter_const(dst, &pr.targets[r], w)
+                                }
+                                (None, Targets::U32, None) => {
                                     scatter(dst, &pr.targets[r.clone()], &pr.wfix[r])
                                 }
                             }
@@ -678,7 +663,11 @@ impl Instance {
                                 let slot = wrap(now + ds[s] as usize, depth);
                                 let x = &mut ring
                                     [(slot * 2 + pr.receptor) * stride + pr.targets[s] as usize];
-                                *x = x.wrapping_add(pr.wfix[s]);
+                                let w = match plastic {
+                                    Some((w, scale)) => to_fixed(w[s], scale),
+                                    None => pr.wfix[s],
+                                };
+                                *x = x.wrapping_add(w);
                             }
                         }
                     }

@@ -36,7 +36,8 @@ pub(super) struct PlasticState {
 }
 
 impl PlasticState {
-    pub(super) fn new(pl: &BuiltPlastic, pr: &BuiltProj, n_pre: usize, n_post: usize) -> Self {
+    /// `dense`: the projection's route is all-to-all in order (`Targets::Dense`).
+    pub(super) fn new(pl: &BuiltPlastic, n_pre: usize, n_post: usize, dense: bool) -> Self {
         let second = |n: usize| {
             if pl.rule.triplet {
                 vec![0.0; n]
@@ -64,14 +65,7 @@ impl PlasticState {
                 .map(|p| Hlop::new(n_pre, p.clone()).expect("validated parameters")),
             xbuf: vec![],
             gbuf: vec![],
-            dense: pr
-                .row_ptr
-                .windows(2)
-                .all(|w| (w[1] - w[0]) as usize == n_post)
-                && pr
-                    .targets
-                    .chunks(n_post.max(1))
-                    .all(|row| row.iter().zip(0..).all(|(&t, i)| t == i)),
+            dense,
         }
     }
 
