@@ -466,7 +466,8 @@ fn build_pops(
                         v: v.into(),
                         ge: ge.into(),
                         gi: gi.into(),
-                        refrac: AlignedVec::zeroed(n),
+                        until: AlignedVec::zeroed(n),
+                        now: 0,
                     },
                 )
             }

@@ -125,6 +125,13 @@ pub struct LifCondConsts {
 }
 
 /// State of a conductance-based LIF population.
+///
+/// The refractory period is kept as the step of the state's own clock [`now`]
+/// from which a neuron may fire again, not as a countdown: the array is then
+/// written only at spikes, where a countdown was read, decremented and stored
+/// for every neuron at every step (about 6 % of a COBA step).
+///
+/// [`now`]: LifCondState::now
 #[derive(Debug, Clone, Default)]
 pub struct LifCondState {
     /// Membrane potential, mV.
@@ -133,9 +140,18 @@ pub struct LifCondState {
     pub ge: super::AlignedVec<f32>,
     /// Inhibitory conductance, nS.
     pub gi: super::AlignedVec<f32>,
-    /// Remaining refractory steps.
-    pub refrac: super::AlignedVec<i32>,
+    /// Clock step from which each neuron may fire again: refractory while
+    /// `until > now`. Never negative.
+    pub until: super::AlignedVec<i32>,
+    /// The state's clock: steps taken since it was built or last rebased
+    /// (always below [`CLOCK_LIMIT`]).
+    pub now: i32,
 }
+
+/// [`LifCondState::tick`] moves the clock and every `until` back by this much when
+/// the clock reaches it, so `now + ref_steps + 1` always fits an `i32`
+/// (refractory periods are at most `CLOCK_LIMIT - 1` steps; see `ref_steps`).
+pub const CLOCK_LIMIT: i32 = 1 << 30;
 
 /// Mutable slices of a [`LifCondState`].
 pub struct LifCondView<'a> {
@@ -145,8 +161,10 @@ pub struct LifCondView<'a> {
     pub ge: &'a mut [f32],
     /// Inhibitory conductance.
     pub gi: &'a mut [f32],
-    /// Refractory counters.
-    pub refrac: &'a mut [i32],
+    /// Clock step from which each neuron may fire again.
+    pub until: &'a mut [i32],
+    /// The state's clock at this step.
+    pub now: i32,
 }
 
 impl LifCondState {
@@ -156,23 +174,57 @@ impl LifCondState {
             v: &mut self.v,
             ge: &mut self.ge,
             gi: &mut self.gi,
-            refrac: &mut self.refrac,
+            until: &mut self.until,
+            now: self.now,
         }
     }
 
     /// Views the state as slices split into chunks of the given lengths.
     pub fn chunks(&mut self, lens: &[usize]) -> Vec<LifCondView<'_>> {
+        let now = self.now;
         let v = super::split_mut(&mut self.v, lens);
         let e = super::split_mut(&mut self.ge, lens);
         let i = super::split_mut(&mut self.gi, lens);
-        let r = super::split_mut(&mut self.refrac, lens);
+        let r = super::split_mut(&mut self.until, lens);
         v.into_iter()
             .zip(e)
             .zip(i)
             .zip(r)
-            .map(|(((v, ge), gi), refrac)| LifCondView { v, ge, gi, refrac })
+            .map(|(((v, ge), gi), until)| LifCondView {
+                v,
+                ge,
+                gi,
+                until,
+                now,
+            })
             .collect()
     }
+
+    /// Advances the clock by one step; call it once after each [`update`] of the
+    /// whole state (the views' kernels cannot, as they may be chunks).
+    pub fn tick(&mut self) {
+        self.now += 1;
+        if self.now >= CLOCK_LIMIT {
+            // Remaining periods are unchanged; ended ones stay ended.
+            for u in self.until.iter_mut() {
+                *u = (*u - self.now).max(0);
+            }
+            self.now = 0;
+        }
+    }
+
+    /// Remaining refractory steps of each neuron (0 when it may fire).
+    pub fn refrac_steps(&self) -> impl Iterator<Item = i32> + '_ {
+        self.until.iter().map(|&u| (u - self.now).max(0))
+    }
+}
+
+/// `until` of a neuron that spikes at clock step `now`: it is refractory for the
+/// next `ref_steps` steps. Fits an `i32` as `now < CLOCK_LIMIT` and
+/// `ref_steps < CLOCK_LIMIT`.
+fn until_after_spike(k: &LifCondConsts, now: i32) -> i32 {
+    debug_assert!((0..CLOCK_LIMIT).contains(&now) && k.ref_steps < CLOCK_LIMIT);
+    now + k.ref_steps + 1
 }
 
 /// One step: adds this step's synaptic input from the ring slots (fixed point,
@@ -218,9 +270,10 @@ fn update_with(
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
-    assert!(s.ge.len() == n && s.gi.len() == n && s.refrac.len() == n);
+    assert!(s.ge.len() == n && s.gi.len() == n && s.until.len() == n);
     assert!(re.len() == n && ri.len() == n);
     assert!(i_ext.is_none_or(|x| x.len() == n));
+    assert!((0..CLOCK_LIMIT).contains(&s.now) && k.ref_steps < CLOCK_LIMIT);
     match (simd, i_ext) {
         // SAFETY (all arms): the CPU supports the extension (`simd()` checked it)
         // and every slice has length n (asserted above).
@@ -274,7 +327,8 @@ fn update_blocks<const EXT: bool>(
             &mut s.v[a..b],
             &mut s.ge[a..b],
             &mut s.gi[a..b],
-            &mut s.refrac[a..b],
+            &mut s.until[a..b],
+            s.now,
             &mut ring_exc[a..b],
             &mut ring_inh[a..b],
             inv,
@@ -296,7 +350,8 @@ fn block<const EXT: bool>(
     v: &mut [f32],
     ge: &mut [f32],
     gi: &mut [f32],
-    refrac: &mut [i32],
+    until: &mut [i32],
+    now: i32,
     re: &mut [i32],
     ri: &mut [i32],
     inv: [f32; 2],
@@ -304,7 +359,8 @@ fn block<const EXT: bool>(
     flags: &mut [u8],
 ) -> bool {
     let n = v.len();
-    assert!(ge.len() == n && gi.len() == n && refrac.len() == n);
+    assert!(ge.len() == n && gi.len() == n && until.len() == n);
+    let after_spike = until_after_spike(k, now);
     assert!(re.len() == n && ri.len() == n && flags.len() == n && (!EXT || x.len() == n));
     let mut bad = false;
     for i in 0..n {
@@ -313,15 +369,14 @@ fn block<const EXT: bool>(
         re[i] = 0;
         ri[i] = 0;
         let v0 = v[i];
-        let r = refrac[i];
         let i_syn = k.g_l * (k.e_l - v0) + g_e * (k.e_exc - v0) + g_i * (k.e_inh - v0);
         let x_i = if EXT { x[i] } else { 0.0 };
         let v1 = v0 + k.dt_over_c * (i_syn + x_i + k.i_bias);
-        let active = r <= 0;
+        let active = until[i] <= now;
         let spk = active & (v1 >= k.v_th);
         let vn = if active & !spk { v1 } else { k.v_reset };
         v[i] = vn;
-        refrac[i] = if spk { k.ref_steps } else { (r - 1).max(0) };
+        until[i] = if spk { after_spike } else { until[i] };
         ge[i] = g_e * k.decay_exc;
         gi[i] = g_i * k.decay_inh;
         flags[i] = spk as u8;
@@ -339,11 +394,20 @@ fn bias_term<const EXT: bool>(k: &LifCondConsts) -> f32 {
     if EXT { k.i_bias } else { 0.0 + k.i_bias }
 }
 
+/// Whether every `v` is finite, given `sums`: per lane, the sum of the values of
+/// that lane. A sum of finite values is finite unless it overflows, so only a
+/// non-finite sum needs the exact scan. One vector addition per block of neurons
+/// is the cheapest check the kernels found.
+#[cfg(target_arch = "x86_64")]
+fn all_finite(sums: &[f32], v: &[f32]) -> bool {
+    sums.iter().all(|s| s.is_finite()) || v.iter().all(|x| x.is_finite())
+}
+
 /// Hand-written AVX2 version of [`block`]: the same IEEE operations on 8 neurons
 /// at a time. Compared with the auto-vectorised loop it keeps the constants in
 /// registers, tests for spikes with one `movemask` per 8 neurons instead of
-/// storing and scanning a flag per neuron, and checks finiteness with two integer
-/// operations instead of packing a flag per neuron.
+/// storing and scanning a flag per neuron, writes `until` only for blocks with a
+/// spike, and checks finiteness with one running sum (see [`all_finite`]).
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{LifCondConsts, LifCondView};
@@ -380,17 +444,15 @@ mod avx2 {
             let v_reset = _mm256_set1_ps(k.v_reset);
             let decay_e = _mm256_set1_ps(k.decay_exc);
             let decay_i = _mm256_set1_ps(k.decay_inh);
-            let ref_steps = _mm256_set1_epi32(k.ref_steps);
+            let now = _mm256_set1_epi32(s.now);
+            let after_spike = _mm256_set1_epi32(super::until_after_spike(k, s.now));
             let zero = _mm256_setzero_si256();
-            let minus_one = _mm256_set1_epi32(-1);
-            let abs_bits = _mm256_set1_epi32(0x7fff_ffff);
-            // Largest |v| bit pattern seen: >= 0x7f80_0000 iff some v is inf or NaN.
-            let mut worst = zero;
-            let (v, ge, gi, refrac) = (
+            let mut sum = _mm256_setzero_ps();
+            let (v, ge, gi, until) = (
                 s.v.as_mut_ptr(),
                 s.ge.as_mut_ptr(),
                 s.gi.as_mut_ptr(),
-                s.refrac.as_mut_ptr(),
+                s.until.as_mut_ptr(),
             );
             let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
             let mut sink = SpikeSink::new(spikes, n);
@@ -410,7 +472,7 @@ mod avx2 {
                     _mm256_mul_ps(_mm256_cvtepi32_ps(q_i), inv_i),
                 );
                 let v0 = _mm256_loadu_ps(v.add(i));
-                let r = _mm256_loadu_si256(refrac.add(i) as *const __m256i);
+                let u = _mm256_loadu_si256(until.add(i) as *const __m256i);
                 let i_syn = _mm256_add_ps(
                     _mm256_add_ps(
                         _mm256_mul_ps(g_l, _mm256_sub_ps(e_l, v0)),
@@ -424,35 +486,33 @@ mod avx2 {
                     _mm256_add_ps(i_syn, bias)
                 };
                 let v1 = _mm256_add_ps(v0, _mm256_mul_ps(dt_over_c, drive));
-                // refractory = r > 0; spk = !refractory & v1 >= v_th (false for NaN, as `>=`).
-                let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero));
+                // refractory = until > now; spk = !refractory & v1 >= v_th (false
+                // for NaN, as `>=`).
+                let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(u, now));
                 let spk = _mm256_andnot_ps(refractory, _mm256_cmp_ps::<_CMP_GE_OQ>(v1, v_th));
                 // v keeps v1 only when active and not spiking.
                 let vn = _mm256_blendv_ps(v1, v_reset, _mm256_or_ps(refractory, spk));
-                let r_dec = _mm256_max_epi32(_mm256_add_epi32(r, minus_one), zero);
-                let rn = _mm256_castps_si256(_mm256_blendv_ps(
-                    _mm256_castsi256_ps(r_dec),
-                    _mm256_castsi256_ps(ref_steps),
-                    spk,
-                ));
                 _mm256_storeu_ps(v.add(i), vn);
-                _mm256_storeu_si256(refrac.add(i) as *mut __m256i, rn);
                 _mm256_storeu_ps(ge.add(i), _mm256_mul_ps(g_e, decay_e));
                 _mm256_storeu_ps(gi.add(i), _mm256_mul_ps(g_i, decay_i));
-                worst =
-                    _mm256_max_epu32(worst, _mm256_and_si256(_mm256_castps_si256(vn), abs_bits));
-                sink.push_mask(_mm256_movemask_ps(spk) as u32, base + i as u32);
+                sum = _mm256_add_ps(sum, vn);
+                let m = _mm256_movemask_ps(spk) as u32;
+                if m != 0 {
+                    let lanes = _mm256_castps_si256(spk);
+                    _mm256_maskstore_epi32(until.add(i), lanes, after_spike);
+                    sink.push_mask(m, base + i as u32);
+                }
                 i += 8;
             }
             drop(sink);
-            let limit = _mm256_set1_epi32(0x7f7f_ffff);
-            let finite =
-                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(worst, limit))) == 0;
+            let sum: [f32; 8] = std::mem::transmute(sum);
+            let finite = super::all_finite(&sum, &s.v[..body]);
             let tail = LifCondView {
                 v: &mut s.v[body..],
                 ge: &mut s.ge[body..],
                 gi: &mut s.gi[body..],
-                refrac: &mut s.refrac[body..],
+                until: &mut s.until[body..],
+                now: s.now,
             };
             let x = if EXT { &x[body..] } else { x };
             let (re, ri) = (&mut re[body..], &mut ri[body..]);
@@ -464,8 +524,9 @@ mod avx2 {
 
 /// AVX-512 version of [`block`], 16 neurons at a time: the same IEEE operations
 /// as the AVX2 kernel, with compare results in mask registers (masked compares
-/// and blends, `fpclass` for finiteness) and 32 vector registers. Zen 4 executes each 512-bit operation as two 256-bit ones,
-/// yet the halved instruction count still makes this about a quarter faster.
+/// and blends) and 32 vector registers. Zen 4 executes each 512-bit operation as
+/// two 256-bit ones, yet the halved instruction count still makes this about a
+/// quarter faster.
 #[cfg(all(target_arch = "x86_64", avx512_kernels))]
 // Compiled only by Rust >= 1.89 (see build.rs), whatever the crate's rust-version.
 #[allow(clippy::incompatible_msrv)]
@@ -504,19 +565,15 @@ mod avx512 {
             let v_reset = _mm512_set1_ps(k.v_reset);
             let decay_e = _mm512_set1_ps(k.decay_exc);
             let decay_i = _mm512_set1_ps(k.decay_inh);
-            let ref_steps = _mm512_set1_epi32(k.ref_steps);
+            let now = _mm512_set1_epi32(s.now);
+            let after_spike = _mm512_set1_epi32(super::until_after_spike(k, s.now));
             let zero = _mm512_setzero_si512();
-            let one = _mm512_set1_epi32(1);
-            // `vn * 0` is ±0 for finite vn and NaN for inf or NaN, and a NaN stays in
-            // the sum: two vector operations per 16 neurons instead of a class test
-            // and a mask move to a general register.
-            let zero_ps = _mm512_setzero_ps();
-            let mut nan = _mm512_setzero_ps();
-            let (v, ge, gi, refrac) = (
+            let mut sum = _mm512_setzero_ps();
+            let (v, ge, gi, until) = (
                 s.v.as_mut_ptr(),
                 s.ge.as_mut_ptr(),
                 s.gi.as_mut_ptr(),
-                s.refrac.as_mut_ptr(),
+                s.until.as_mut_ptr(),
             );
             let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
             let mut sink = SpikeSink::new(spikes, n);
@@ -536,8 +593,8 @@ mod avx512 {
                     _mm512_mul_ps(_mm512_cvtepi32_ps(q_i), inv_i),
                 );
                 let v0 = _mm512_loadu_ps(v.add(i));
-                let r = _mm512_loadu_si512(refrac.add(i) as *const _);
-                let active = _mm512_cmple_epi32_mask(r, zero);
+                let active =
+                    _mm512_cmple_epi32_mask(_mm512_loadu_si512(until.add(i) as *const _), now);
                 let i_syn = _mm512_add_ps(
                     _mm512_add_ps(
                         _mm512_mul_ps(g_l, _mm512_sub_ps(e_l, v0)),
@@ -557,27 +614,30 @@ mod avx512 {
                 let spk = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(active, v1, v_th);
                 let keep = _mm512_mask_cmp_ps_mask::<_CMP_NGE_UQ>(active, v1, v_th);
                 let vn = _mm512_mask_blend_ps(keep, v_reset, v1);
-                let r_dec = _mm512_max_epi32(_mm512_sub_epi32(r, one), zero);
-                let rn = _mm512_mask_blend_epi32(spk, r_dec, ref_steps);
                 _mm512_storeu_ps(v.add(i), vn);
-                _mm512_storeu_si512(refrac.add(i) as *mut _, rn);
                 _mm512_storeu_ps(ge.add(i), _mm512_mul_ps(g_e, decay_e));
                 _mm512_storeu_ps(gi.add(i), _mm512_mul_ps(g_i, decay_i));
-                nan = _mm512_add_ps(nan, _mm512_mul_ps(vn, zero_ps));
-                sink.push_mask(spk as u32, base + i as u32);
+                sum = _mm512_add_ps(sum, vn);
+                let m = spk as u32;
+                if m != 0 {
+                    _mm512_mask_storeu_epi32(until.add(i) as *mut _, spk, after_spike);
+                    sink.push_mask(m, base + i as u32);
+                }
                 i += 16;
             }
             drop(sink);
+            let sum: [f32; 16] = std::mem::transmute(sum);
+            let finite = super::all_finite(&sum, &s.v[..body]);
             let tail = LifCondView {
                 v: &mut s.v[body..],
                 ge: &mut s.ge[body..],
                 gi: &mut s.gi[body..],
-                refrac: &mut s.refrac[body..],
+                until: &mut s.until[body..],
+                now: s.now,
             };
             let x = if EXT { &x[body..] } else { x };
             let (re, ri) = (&mut re[body..], &mut ri[body..]);
-            let bad = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(nan, nan);
-            (bad == 0)
+            finite
                 & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
         }
     }
@@ -611,22 +671,48 @@ mod tests {
                 })
                 .collect(),
             gi: (0..n).map(|_| r.f32(0.0, 300.0)).collect(),
-            refrac: (0..n).map(|_| r.refrac()).collect(),
+            // Clock 40: refractory where `until` > 40.
+            until: (0..n).map(|_| 30 + r.refrac()).collect(),
+            now: 40,
         }
     }
 
+    /// Odd values planted in the state of a kernel comparison.
+    #[derive(Clone, Copy, Debug)]
+    enum Poison {
+        None,
+        /// A NaN potential and an infinite conductance: the step must fail.
+        NonFinite,
+        /// Huge finite potentials, whose running sums overflow.
+        Huge,
+    }
+
     /// Steps the portable kernel and `simd` side by side and compares every bit.
-    fn compare(simd: Simd, k: &LifCondConsts, n: usize, ext: bool, poison: bool, seed: u64) {
+    fn compare(simd: Simd, k: &LifCondConsts, n: usize, ext: bool, poison: Poison, seed: u64) {
         let mut r = Rand(seed);
         let mut a = state(&mut r, n);
-        if poison && n > 3 {
-            a.v[n / 2] = f32::NAN;
-            a.ge[n - 1] = f32::INFINITY;
+        match poison {
+            Poison::NonFinite if n > 3 => {
+                a.v[n / 2] = f32::NAN;
+                a.ge[n - 1] = f32::INFINITY;
+            }
+            Poison::Huge => {
+                // Below f32::MAX / g_l, so each potential stays finite; a lane's
+                // sum of 16 of them is not.
+                a.v.fill(-3e37);
+                a.ge.fill(0.0);
+                a.gi.fill(0.0);
+            }
+            _ => {}
         }
         let mut b = a.clone();
         let inv = [2f32.powi(-16), 2f32.powi(-12)];
         for step in 0..20 {
-            let mut ring_a: Vec<i32> = (0..2 * n).map(|_| r.ring()).collect();
+            // No input for huge potentials: a conductance times one overflows.
+            let huge = matches!(poison, Poison::Huge);
+            let mut ring_a: Vec<i32> = (0..2 * n)
+                .map(|_| if huge { 0 } else { r.ring() })
+                .collect();
             let mut ring_b = ring_a.clone();
             let x: Vec<f32> = (0..n).map(|_| r.f32(-200.0, 400.0)).collect();
             let x = ext.then_some(&x[..]);
@@ -635,8 +721,11 @@ mod tests {
             let (eb, ib) = ring_b.split_at_mut(n);
             let ok_a = update_with(Simd::Portable, k, a.view(), ea, ia, inv, x, 100, &mut out_a);
             let ok_b = update_with(simd, k, b.view(), eb, ib, inv, x, 100, &mut out_b);
-            let what = format!("{simd:?} n {n} ext {ext} step {step}");
+            let what = format!("{simd:?} n {n} ext {ext} {poison:?} step {step}");
             assert_eq!(ok_a, ok_b, "{what}");
+            if let Poison::Huge = poison {
+                assert_eq!(ok_a, a.v.iter().all(|v| v.is_finite()), "{what}");
+            }
             assert_eq!(out_a, out_b, "{what}");
             assert_eq!(ring_a, ring_b, "{what}");
             assert!(ring_a.iter().all(|&q| q == 0), "{what}");
@@ -644,7 +733,9 @@ mod tests {
                 same(&a.v, &b.v) && same(&a.ge, &b.ge) && same(&a.gi, &b.gi),
                 "{what}"
             );
-            assert_eq!(a.refrac, b.refrac, "{what}");
+            assert_eq!(a.until, b.until, "{what}");
+            a.tick();
+            b.tick();
         }
     }
 
@@ -664,12 +755,77 @@ mod tests {
             for (j, k) in [plain, biased, neg_zero].iter().enumerate() {
                 for n in [0, 5, 8, 93, 256] {
                     for ext in [false, true] {
-                        for poison in [false, true] {
+                        for poison in [Poison::None, Poison::NonFinite, Poison::Huge] {
                             compare(simd, k, n, ext, poison, 1 + j as u64 * 1000 + n as u64);
                         }
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    /// A neuron driven far above threshold fires, is refractory for exactly
+    /// `ref_steps` steps, fires again, and so on, across a clock rebase.
+    #[test]
+    fn refractory_periods_are_exact_across_a_clock_rebase() {
+        let k = LifCondParams {
+            i_bias_pa: 1e6,
+            t_ref_ms: 0.5,
+            ..Default::default()
+        }
+        .derive(0.1);
+        assert_eq!(k.ref_steps, 5);
+        let mut s = LifCondState {
+            v: vec![-60.0; 3].into(),
+            ge: vec![0.0; 3].into(),
+            gi: vec![0.0; 3].into(),
+            // Neuron 2 starts 3 steps into a period.
+            until: vec![0, 0, CLOCK_LIMIT - 17].into(),
+            now: CLOCK_LIMIT - 20,
+        };
+        let (mut re, mut ri) = ([0; 3], [0; 3]);
+        let mut fired = vec![vec![]; 3];
+        for step in 0..40 {
+            let mut out = vec![];
+            assert!(update(
+                &k,
+                s.view(),
+                &mut re,
+                &mut ri,
+                [1.0; 2],
+                None,
+                0,
+                &mut out
+            ));
+            out.iter().for_each(|&i| fired[i as usize].push(step));
+            s.tick();
+            assert!((0..CLOCK_LIMIT).contains(&s.now));
+        }
+        assert_eq!(fired[0], (0..40).step_by(6).collect::<Vec<_>>());
+        assert_eq!(fired[1], fired[0]);
+        assert_eq!(fired[2], (3..40).step_by(6).collect::<Vec<_>>());
+        assert_eq!(s.now, 20, "the clock was rebased after 20 steps");
+    }
+
+    #[test]
+    fn refrac_steps_counts_down_and_survives_a_rebase() {
+        let mut s = LifCondState {
+            v: vec![0.0; 3].into(),
+            ge: vec![0.0; 3].into(),
+            gi: vec![0.0; 3].into(),
+            until: vec![0, CLOCK_LIMIT + 2, CLOCK_LIMIT - 1].into(),
+            now: CLOCK_LIMIT - 2,
+        };
+        assert_eq!(s.refrac_steps().collect::<Vec<_>>(), [0, 4, 1]);
+        s.tick();
+        assert_eq!(s.refrac_steps().collect::<Vec<_>>(), [0, 3, 0]);
+        s.tick();
+        assert_eq!((s.now, &s.until[..]), (0, &[0, 2, 0][..]));
+        assert_eq!(s.refrac_steps().collect::<Vec<_>>(), [0, 2, 0]);
     }
 }

@@ -28,9 +28,12 @@ fn finite(out: &mut Vec<(&'static str, String)>, field: &'static str, v: f64) {
     }
 }
 
-/// Refractory period in whole steps (rounded to nearest).
+/// Refractory period in whole steps (rounded to nearest), at most
+/// `CLOCK_LIMIT - 1` (2^30 - 1 steps: 30 hours at dt = 0.1 ms) so that a
+/// neuron's end of period stays within an `i32` (see [`lif_cond::LifCondState`]).
 fn ref_steps(t_ref_ms: f64, dt_ms: f64) -> i32 {
-    (t_ref_ms / dt_ms).round().clamp(0.0, i32::MAX as f64) as i32
+    let max = f64::from(lif_cond::CLOCK_LIMIT - 1);
+    (t_ref_ms / dt_ms).round().clamp(0.0, max) as i32
 }
 
 /// Splits a slice into consecutive chunks of the given lengths (which sum to its length).

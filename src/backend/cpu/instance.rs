@@ -554,7 +554,9 @@ impl Instance {
                         (fixed::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
                     }
                     Dynamics::LifCond(k, s) => {
-                        (lif_cond::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
+                        let ok = lif_cond::update(k, s.view(), re, ri, inv, ext, 0, out);
+                        s.tick();
+                        (ok, "v")
                     }
                     Dynamics::Izhikevich(k, s) => (
                         izhikevich::update(k, s.view(), re, ri, inv, ext, 0, out),
@@ -584,7 +586,9 @@ impl Instance {
                         (chunks.run(k, fixed::update, s.chunks(&lens)), "v")
                     }
                     Dynamics::LifCond(k, s) => {
-                        (chunks.run(k, lif_cond::update, s.chunks(&lens)), "v")
+                        let ok = chunks.run(k, lif_cond::update, s.chunks(&lens));
+                        s.tick();
+                        (ok, "v")
                     }
                     Dynamics::Izhikevich(k, s) => {
                         (chunks.run(k, izhikevich::update, s.chunks(&lens)), "v/u")

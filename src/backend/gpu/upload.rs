@@ -264,7 +264,7 @@ impl Loader<'_> {
                     i_bias: k.i_bias,
                     ..Default::default()
                 };
-                let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
+                let refrac = s.refrac_steps().map(|r| f32::from_bits(r as u32));
                 let st = [&s.v[..], &s.ge, &s.gi]
                     .concat()
                     .into_iter()
