@@ -902,6 +902,7 @@ impl Tally {
         spike_mask: &[Option<Vec<bool>>],
         rate_cfg: &[RateCfg],
     ) {
+        self.hasher.update_spikes(buf);
         // Spikes come ordered by step, then id, so they form runs of one population:
         // look the population and its monitors up once per run, not per spike.
         let mut rest = buf;
@@ -924,7 +925,6 @@ impl Tally {
             for s in run {
                 let local = s.id - offset;
                 isi.push(local as usize, s.step as u64);
-                self.hasher.update(s.step as u64, s.id);
                 self.events += out_degree[s.id as usize] as u64;
                 if let Some((mask, rec)) = &mut rec {
                     if mask[local as usize] {

@@ -62,6 +62,37 @@ impl SpikeHasher {
         self.len += 8;
     }
 
+    /// Feeds `spikes` in order, as [`SpikeHasher::update`] would one by one.
+    ///
+    /// ```
+    /// use astroglia::analysis::SpikeHasher;
+    /// use astroglia::backend::Spike;
+    /// let spikes = [Spike { step: 3, id: 7 }, Spike { step: 4, id: 1 }];
+    /// let (mut a, mut b) = (SpikeHasher::new(), SpikeHasher::new());
+    /// a.update_spikes(&spikes);
+    /// spikes.iter().for_each(|s| b.update(s.step.into(), s.id));
+    /// assert_eq!(a.finish(), b.finish());
+    /// ```
+    pub fn update_spikes(&mut self, spikes: &[crate::backend::Spike]) {
+        if cfg!(target_endian = "big") {
+            spikes.iter().for_each(|s| self.update(s.step.into(), s.id));
+            return;
+        }
+        // A spike's bytes are its two little-endian u32 (`Spike` is `repr(C)`):
+        // exactly one entry.
+        let mut bytes: &[u8] = bytemuck::cast_slice(spikes);
+        while !bytes.is_empty() {
+            if self.len == HASH_BUF {
+                self.hasher.update(self.buf);
+                self.len = 0;
+            }
+            let k = (HASH_BUF - self.len).min(bytes.len());
+            self.buf[self.len..self.len + k].copy_from_slice(&bytes[..k]);
+            self.len += k;
+            bytes = &bytes[k..];
+        }
+    }
+
     /// Lowercase hex digest (64 characters).
     pub fn finish(mut self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -7,7 +7,10 @@ pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
 
 /// One spike: step and global neuron id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
 pub struct Spike {
     /// Step index (time = step × dt).
     pub step: u32,

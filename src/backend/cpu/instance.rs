@@ -448,6 +448,26 @@ fn scatter<T: Target>(dst: &mut [i32], targets: &[T], w: &[i32]) {
     }
 }
 
+/// Asks for the first three cache lines of `row[at..]`, the next spike's targets,
+/// while the current spike's row is delivered: rows start at random places, so the
+/// hardware prefetcher misses their first lines (about 2 % of a COBA second). Only
+/// u16 targets do this: for other layouts it has not been measured.
+#[inline(always)]
+fn prefetch_row<T>(row: &[T], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let p = row.as_ptr().wrapping_add(at).cast::<i8>();
+        // SAFETY: prefetches never fault, and `wrapping_add` keeps the pointer
+        // arithmetic defined even past the end of `row`.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(128));
+        }
+    }
+}
+
 /// Whether a population of `n` neurons is updated as one chunk.
 fn single_chunk(n: usize, threads: usize) -> bool {
     threads <= 1 || n < 2 * MIN_CHUNK
@@ -637,7 +657,12 @@ impl Instance {
                         let slot = wrap(now + *d as usize, depth);
                         let base = (slot * 2 + pr.receptor) * stride;
                         let dst = &mut ring[base..base + n];
-                        for &j in spikes {
+                        for (x, &j) in spikes.iter().enumerate() {
+                            if let (Some(&next), Targets::U16(t)) =
+                                (spikes.get(x + 1), &route.targets)
+                            {
+                                prefetch_row(t, pr.row_ptr[next as usize] as usize);
+                            }
                             let r = rows(j);
                             match (plastic, &route.targets, route.weight) {
                                 (Some((w, scale)), Targets::Dense, _) => {
