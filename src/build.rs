@@ -451,7 +451,8 @@ fn build_pops(
                         v: v.into(),
                         i_exc: i_exc.into(),
                         i_inh: i_inh.into(),
-                        refrac: AlignedVec::zeroed(n),
+                        until: AlignedVec::zeroed(n),
+                        now: 0,
                     },
                 )
             }

@@ -288,7 +288,7 @@ impl FixedConsts {
             v: q("v", &s.v),
             i_exc: q("i_exc", &s.i_exc),
             i_inh: q("i_inh", &s.i_inh),
-            refrac: s.refrac.clone(),
+            refrac: s.refrac_steps().collect(),
         }
     }
 

@@ -182,8 +182,12 @@ pub struct LifState {
     pub i_exc: super::AlignedVec<f32>,
     /// Inhibitory synaptic current, pA.
     pub i_inh: super::AlignedVec<f32>,
-    /// Remaining refractory steps.
-    pub refrac: super::AlignedVec<i32>,
+    /// Clock step from which each neuron may fire again: refractory while
+    /// `until > now` (see [`super::CLOCK_LIMIT`]). Never negative.
+    pub until: super::AlignedVec<i32>,
+    /// The state's clock: steps taken since it was built or last rebased
+    /// (always below [`super::CLOCK_LIMIT`]).
+    pub now: i32,
 }
 
 /// Mutable slices of a [`LifState`] (a whole population or a chunk of it).
@@ -194,8 +198,10 @@ pub struct LifView<'a> {
     pub i_exc: &'a mut [f32],
     /// Inhibitory current.
     pub i_inh: &'a mut [f32],
-    /// Refractory counters.
-    pub refrac: &'a mut [i32],
+    /// Clock step from which each neuron may fire again.
+    pub until: &'a mut [i32],
+    /// The state's clock at this step.
+    pub now: i32,
 }
 
 impl LifState {
@@ -205,27 +211,41 @@ impl LifState {
             v: &mut self.v,
             i_exc: &mut self.i_exc,
             i_inh: &mut self.i_inh,
-            refrac: &mut self.refrac,
+            until: &mut self.until,
+            now: self.now,
         }
     }
 
     /// Views the state as slices split into chunks of the given lengths.
     pub fn chunks(&mut self, lens: &[usize]) -> Vec<LifView<'_>> {
+        let now = self.now;
         let v = super::split_mut(&mut self.v, lens);
         let e = super::split_mut(&mut self.i_exc, lens);
         let i = super::split_mut(&mut self.i_inh, lens);
-        let r = super::split_mut(&mut self.refrac, lens);
+        let r = super::split_mut(&mut self.until, lens);
         v.into_iter()
             .zip(e)
             .zip(i)
             .zip(r)
-            .map(|(((v, i_exc), i_inh), refrac)| LifView {
+            .map(|(((v, i_exc), i_inh), until)| LifView {
                 v,
                 i_exc,
                 i_inh,
-                refrac,
+                until,
+                now,
             })
             .collect()
+    }
+
+    /// Advances the clock by one step; call it once after each [`update`] of the
+    /// whole state (the views' kernels cannot, as they may be chunks).
+    pub fn tick(&mut self) {
+        super::tick_clock(&mut self.now, &mut self.until);
+    }
+
+    /// Remaining refractory steps of each neuron (0 when it may fire).
+    pub fn refrac_steps(&self) -> impl Iterator<Item = i32> + '_ {
+        super::remaining(self.now, &self.until)
     }
 }
 
@@ -272,9 +292,10 @@ fn update_with(
     spikes: &mut Vec<u32>,
 ) -> bool {
     let n = s.v.len();
-    assert!(s.i_exc.len() == n && s.i_inh.len() == n && s.refrac.len() == n);
+    assert!(s.i_exc.len() == n && s.i_inh.len() == n && s.until.len() == n);
     assert!(re.len() == n && ri.len() == n);
     assert!(i_ext.is_none_or(|x| x.len() == n));
+    assert!((0..super::CLOCK_LIMIT).contains(&s.now) && k.ref_steps < super::CLOCK_LIMIT);
     let x = i_ext.unwrap_or(&[]);
     macro_rules! kernel {
         ($m:ident) => {
@@ -331,15 +352,15 @@ fn update_blocks<const EXT: bool>(
             &mut s.v[a..b],
             &mut s.i_exc[a..b],
             &mut s.i_inh[a..b],
-            &mut s.refrac[a..b],
+            &mut s.until[a..b],
             &mut ring_exc[a..b],
             &mut ring_inh[a..b],
             if EXT { &x[a..b] } else { &[][..] },
         );
         ok &= if k.delta {
-            block::<true, EXT>(k, args, inv, f)
+            block::<true, EXT>(k, args, s.now, inv, f)
         } else {
-            block::<false, EXT>(k, args, inv, f)
+            block::<false, EXT>(k, args, s.now, inv, f)
         };
         super::collect_spikes(f, base + a as u32, spikes);
     }
@@ -361,12 +382,14 @@ type Slices<'a> = (
 fn block<const DELTA: bool, const EXT: bool>(
     k: &LifConsts,
     s: Slices<'_>,
+    now: i32,
     inv: [f32; 2],
     flags: &mut [u8],
 ) -> bool {
-    let (v, ie, ii, refrac, re, ri, x) = s;
+    let (v, ie, ii, until, re, ri, x) = s;
     let n = v.len();
-    assert!(ie.len() == n && ii.len() == n && refrac.len() == n);
+    assert!(ie.len() == n && ii.len() == n && until.len() == n);
+    let after_spike = super::until_after_spike(k.ref_steps, now);
     assert!(re.len() == n && ri.len() == n && flags.len() == n && (!EXT || x.len() == n));
     let mut bad = false;
     for i in 0..n {
@@ -374,8 +397,7 @@ fn block<const DELTA: bool, const EXT: bool>(
         let in_i = ri[i] as f32 * inv[1];
         re[i] = 0;
         ri[i] = 0;
-        let r = refrac[i];
-        let active = r <= 0;
+        let active = until[i] <= now;
         let (mut v0, mut e, mut h) = (v[i], ie[i], ii[i]);
         if DELTA {
             // Delta inputs arriving during the refractory period are dropped.
@@ -389,7 +411,7 @@ fn block<const DELTA: bool, const EXT: bool>(
         let spk = active & (v1 >= k.v_th);
         let vn = if active & !spk { v1 } else { k.v_reset };
         v[i] = vn;
-        refrac[i] = if spk { k.ref_steps } else { (r - 1).max(0) };
+        until[i] = if spk { after_spike } else { until[i] };
         ie[i] = e * k.p22_exc;
         ii[i] = h * k.p22_inh;
         flags[i] = spk as u8;
@@ -411,6 +433,7 @@ fn const_drive(k: &LifConsts) -> f32 {
 mod avx2 {
     use super::{LifConsts, LifView};
     use crate::neuron::SpikeSink;
+    use crate::neuron::until_after_spike;
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -444,17 +467,15 @@ mod avx2 {
             let p22_i = _mm256_set1_ps(k.p22_inh);
             let v_th = _mm256_set1_ps(k.v_th);
             let v_reset = _mm256_set1_ps(k.v_reset);
-            let ref_steps = _mm256_set1_epi32(k.ref_steps);
+            let now = _mm256_set1_epi32(s.now);
+            let after_spike = _mm256_set1_epi32(until_after_spike(k.ref_steps, s.now));
             let zero = _mm256_setzero_si256();
-            let minus_one = _mm256_set1_epi32(-1);
-            let abs_bits = _mm256_set1_epi32(0x7fff_ffff);
-            // Largest |v| bit pattern seen: >= 0x7f80_0000 iff some v is inf or NaN.
-            let mut worst = zero;
-            let (v, ie, ii, refrac) = (
+            let mut sum = _mm256_setzero_ps();
+            let (v, ie, ii, until) = (
                 s.v.as_mut_ptr(),
                 s.i_exc.as_mut_ptr(),
                 s.i_inh.as_mut_ptr(),
-                s.refrac.as_mut_ptr(),
+                s.until.as_mut_ptr(),
             );
             let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
             let mut sink = SpikeSink::new(spikes, n);
@@ -471,8 +492,8 @@ mod avx2 {
                 );
                 _mm256_storeu_si256(pe.add(i) as *mut __m256i, zero);
                 _mm256_storeu_si256(pi.add(i) as *mut __m256i, zero);
-                let r = _mm256_loadu_si256(refrac.add(i) as *const __m256i);
-                let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero));
+                let u = _mm256_loadu_si256(until.add(i) as *const __m256i);
+                let refractory = _mm256_castsi256_ps(_mm256_cmpgt_epi32(u, now));
                 let mut v0 = _mm256_loadu_ps(v.add(i));
                 let mut e = _mm256_loadu_ps(ie.add(i));
                 let mut h = _mm256_loadu_ps(ii.add(i));
@@ -504,30 +525,27 @@ mod avx2 {
                 );
                 let spk = _mm256_andnot_ps(refractory, _mm256_cmp_ps::<_CMP_GE_OQ>(v1, v_th));
                 let vn = _mm256_blendv_ps(v1, v_reset, _mm256_or_ps(refractory, spk));
-                let r_dec = _mm256_max_epi32(_mm256_add_epi32(r, minus_one), zero);
-                let rn = _mm256_castps_si256(_mm256_blendv_ps(
-                    _mm256_castsi256_ps(r_dec),
-                    _mm256_castsi256_ps(ref_steps),
-                    spk,
-                ));
                 _mm256_storeu_ps(v.add(i), vn);
-                _mm256_storeu_si256(refrac.add(i) as *mut __m256i, rn);
                 _mm256_storeu_ps(ie.add(i), _mm256_mul_ps(e, p22_e));
                 _mm256_storeu_ps(ii.add(i), _mm256_mul_ps(h, p22_i));
-                worst =
-                    _mm256_max_epu32(worst, _mm256_and_si256(_mm256_castps_si256(vn), abs_bits));
-                sink.push_mask(_mm256_movemask_ps(spk) as u32, base + i as u32);
+                sum = _mm256_add_ps(sum, vn);
+                let m = _mm256_movemask_ps(spk) as u32;
+                if m != 0 {
+                    let lanes = _mm256_castps_si256(spk);
+                    _mm256_maskstore_epi32(until.add(i), lanes, after_spike);
+                    sink.push_mask(m, base + i as u32);
+                }
                 i += 8;
             }
             drop(sink);
-            let limit = _mm256_set1_epi32(0x7f7f_ffff);
-            let finite =
-                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(worst, limit))) == 0;
+            let sum: [f32; 8] = std::mem::transmute(sum);
+            let finite = crate::neuron::all_finite(&sum, &s.v[..body]);
             let tail = LifView {
                 v: &mut s.v[body..],
                 i_exc: &mut s.i_exc[body..],
                 i_inh: &mut s.i_inh[body..],
-                refrac: &mut s.refrac[body..],
+                until: &mut s.until[body..],
+                now: s.now,
             };
             let x = if EXT { &x[body..] } else { x };
             let (re, ri) = (&mut re[body..], &mut ri[body..]);
@@ -545,6 +563,7 @@ mod avx2 {
 mod avx512 {
     use super::{LifConsts, LifView};
     use crate::neuron::SpikeSink;
+    use crate::neuron::until_after_spike;
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -578,16 +597,15 @@ mod avx512 {
             let p22_i = _mm512_set1_ps(k.p22_inh);
             let v_th = _mm512_set1_ps(k.v_th);
             let v_reset = _mm512_set1_ps(k.v_reset);
-            let ref_steps = _mm512_set1_epi32(k.ref_steps);
+            let now = _mm512_set1_epi32(s.now);
+            let after_spike = _mm512_set1_epi32(until_after_spike(k.ref_steps, s.now));
             let zero = _mm512_setzero_si512();
-            let one = _mm512_set1_epi32(1);
-            // Lanes where v became inf or NaN (fpclass classes QNaN, +inf, -inf, SNaN).
-            let mut bad: __mmask16 = 0;
-            let (v, ie, ii, refrac) = (
+            let mut sum = _mm512_setzero_ps();
+            let (v, ie, ii, until) = (
                 s.v.as_mut_ptr(),
                 s.i_exc.as_mut_ptr(),
                 s.i_inh.as_mut_ptr(),
-                s.refrac.as_mut_ptr(),
+                s.until.as_mut_ptr(),
             );
             let (pe, pi, px) = (re.as_mut_ptr(), ri.as_mut_ptr(), x.as_ptr());
             let mut sink = SpikeSink::new(spikes, n);
@@ -604,8 +622,8 @@ mod avx512 {
                 );
                 _mm512_storeu_si512(pe.add(i) as *mut _, zero);
                 _mm512_storeu_si512(pi.add(i) as *mut _, zero);
-                let r = _mm512_loadu_si512(refrac.add(i) as *const _);
-                let active = _mm512_cmple_epi32_mask(r, zero);
+                let u = _mm512_loadu_si512(until.add(i) as *const _);
+                let active = _mm512_cmple_epi32_mask(u, now);
                 let mut v0 = _mm512_loadu_ps(v.add(i));
                 let mut e = _mm512_loadu_ps(ie.add(i));
                 let mut h = _mm512_loadu_ps(ii.add(i));
@@ -641,26 +659,30 @@ mod avx512 {
                 let spk = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(active, v1, v_th);
                 let keep = _mm512_mask_cmp_ps_mask::<_CMP_NGE_UQ>(active, v1, v_th);
                 let vn = _mm512_mask_blend_ps(keep, v_reset, v1);
-                let r_dec = _mm512_max_epi32(_mm512_sub_epi32(r, one), zero);
-                let rn = _mm512_mask_blend_epi32(spk, r_dec, ref_steps);
                 _mm512_storeu_ps(v.add(i), vn);
-                _mm512_storeu_si512(refrac.add(i) as *mut _, rn);
                 _mm512_storeu_ps(ie.add(i), _mm512_mul_ps(e, p22_e));
                 _mm512_storeu_ps(ii.add(i), _mm512_mul_ps(h, p22_i));
-                bad |= _mm512_fpclass_ps_mask::<0x99>(vn);
-                sink.push_mask(spk as u32, base + i as u32);
+                sum = _mm512_add_ps(sum, vn);
+                let m = spk as u32;
+                if m != 0 {
+                    _mm512_mask_storeu_epi32(until.add(i) as *mut _, spk, after_spike);
+                    sink.push_mask(m, base + i as u32);
+                }
                 i += 16;
             }
             drop(sink);
+            let sum: [f32; 16] = std::mem::transmute(sum);
+            let finite = crate::neuron::all_finite(&sum, &s.v[..body]);
             let tail = LifView {
                 v: &mut s.v[body..],
                 i_exc: &mut s.i_exc[body..],
                 i_inh: &mut s.i_inh[body..],
-                refrac: &mut s.refrac[body..],
+                until: &mut s.until[body..],
+                now: s.now,
             };
             let x = if EXT { &x[body..] } else { x };
             let (re, ri) = (&mut re[body..], &mut ri[body..]);
-            (bad == 0)
+            finite
                 & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
         }
     }
@@ -711,22 +733,42 @@ mod tests {
                 })
                 .collect(),
             i_inh: (0..n).map(|_| r.f32(-500.0, 0.0)).collect(),
-            refrac: (0..n).map(|_| r.refrac()).collect(),
+            // Clock 40: refractory where `until` > 40.
+            until: (0..n).map(|_| 30 + r.refrac()).collect(),
+            now: 40,
         }
     }
 
+    /// Odd values planted in the state of a kernel comparison.
+    #[derive(Clone, Copy, Debug)]
+    enum Poison {
+        None,
+        /// A NaN potential and an infinite current: the step must fail.
+        NonFinite,
+        /// Huge finite potentials, whose running sums overflow.
+        Huge,
+    }
+
     /// Steps the portable kernel and `simd` side by side and compares every bit.
-    fn compare(simd: Simd, k: &LifConsts, n: usize, ext: bool, poison: bool, seed: u64) {
+    fn compare(simd: Simd, k: &LifConsts, n: usize, ext: bool, poison: Poison, seed: u64) {
         let mut r = Rand(seed);
         let mut a = state(&mut r, n);
-        if poison && n > 3 {
-            a.v[n / 2] = f32::NAN;
-            a.i_exc[n - 1] = f32::INFINITY;
+        match poison {
+            Poison::NonFinite if n > 3 => {
+                a.v[n / 2] = f32::NAN;
+                a.i_exc[n - 1] = f32::INFINITY;
+            }
+            // Finite after a step (|p33| <= 1); a lane's sum of 16 is not.
+            Poison::Huge => a.v.fill(-3e37),
+            _ => {}
         }
         let mut b = a.clone();
         let inv = [2f32.powi(-16), 2f32.powi(-12)];
         for step in 0..20 {
-            let mut ring_a: Vec<i32> = (0..2 * n).map(|_| r.ring()).collect();
+            let huge = matches!(poison, Poison::Huge);
+            let mut ring_a: Vec<i32> = (0..2 * n)
+                .map(|_| if huge { 0 } else { r.ring() })
+                .collect();
             let mut ring_b = ring_a.clone();
             let x: Vec<f32> = (0..n).map(|_| r.f32(-200.0, 400.0)).collect();
             let x = ext.then_some(&x[..]);
@@ -735,8 +777,14 @@ mod tests {
             let (eb, ib) = ring_b.split_at_mut(n);
             let ok_a = update_with(Simd::Portable, k, a.view(), ea, ia, inv, x, 100, &mut out_a);
             let ok_b = update_with(simd, k, b.view(), eb, ib, inv, x, 100, &mut out_b);
-            let what = format!("{simd:?} delta {} n {n} ext {ext} step {step}", k.delta);
+            let what = format!(
+                "{simd:?} delta {} n {n} ext {ext} {poison:?} step {step}",
+                k.delta
+            );
             assert_eq!(ok_a, ok_b, "{what}");
+            if huge {
+                assert_eq!(ok_a, a.v.iter().all(|v| v.is_finite()), "{what}");
+            }
             assert_eq!(out_a, out_b, "{what}");
             assert_eq!(ring_a, ring_b, "{what}");
             assert!(ring_a.iter().all(|&q| q == 0), "{what}");
@@ -744,7 +792,9 @@ mod tests {
                 same(&a.v, &b.v) && same(&a.i_exc, &b.i_exc) && same(&a.i_inh, &b.i_inh),
                 "{what}"
             );
-            assert_eq!(a.refrac, b.refrac, "{what}");
+            assert_eq!(a.until, b.until, "{what}");
+            a.tick();
+            b.tick();
         }
     }
 
@@ -778,7 +828,7 @@ mod tests {
             for (j, k) in consts.iter().enumerate() {
                 for n in [0, 5, 8, 93, 256] {
                     for ext in [false, true] {
-                        for poison in [false, true] {
+                        for poison in [Poison::None, Poison::NonFinite, Poison::Huge] {
                             compare(simd, k, n, ext, poison, 1 + j as u64 * 1000 + n as u64);
                         }
                     }

@@ -124,14 +124,8 @@ pub struct LifCondConsts {
     pub ref_steps: i32,
 }
 
-/// State of a conductance-based LIF population.
-///
-/// The refractory period is kept as the step of the state's own clock [`now`]
-/// from which a neuron may fire again, not as a countdown: the array is then
-/// written only at spikes, where a countdown was read, decremented and stored
-/// for every neuron at every step (about 6 % of a COBA step).
-///
-/// [`now`]: LifCondState::now
+/// State of a conductance-based LIF population. The refractory period is kept
+/// as the clock step it ends (see [`CLOCK_LIMIT`]).
 #[derive(Debug, Clone, Default)]
 pub struct LifCondState {
     /// Membrane potential, mV.
@@ -148,10 +142,7 @@ pub struct LifCondState {
     pub now: i32,
 }
 
-/// [`LifCondState::tick`] moves the clock and every `until` back by this much when
-/// the clock reaches it, so `now + ref_steps + 1` always fits an `i32`
-/// (refractory periods are at most `CLOCK_LIMIT - 1` steps; see `ref_steps`).
-pub const CLOCK_LIMIT: i32 = 1 << 30;
+use super::CLOCK_LIMIT;
 
 /// Mutable slices of a [`LifCondState`].
 pub struct LifCondView<'a> {
@@ -203,28 +194,13 @@ impl LifCondState {
     /// Advances the clock by one step; call it once after each [`update`] of the
     /// whole state (the views' kernels cannot, as they may be chunks).
     pub fn tick(&mut self) {
-        self.now += 1;
-        if self.now >= CLOCK_LIMIT {
-            // Remaining periods are unchanged; ended ones stay ended.
-            for u in self.until.iter_mut() {
-                *u = (*u - self.now).max(0);
-            }
-            self.now = 0;
-        }
+        super::tick_clock(&mut self.now, &mut self.until);
     }
 
     /// Remaining refractory steps of each neuron (0 when it may fire).
     pub fn refrac_steps(&self) -> impl Iterator<Item = i32> + '_ {
-        self.until.iter().map(|&u| (u - self.now).max(0))
+        super::remaining(self.now, &self.until)
     }
-}
-
-/// `until` of a neuron that spikes at clock step `now`: it is refractory for the
-/// next `ref_steps` steps. Fits an `i32` as `now < CLOCK_LIMIT` and
-/// `ref_steps < CLOCK_LIMIT`.
-fn until_after_spike(k: &LifCondConsts, now: i32) -> i32 {
-    debug_assert!((0..CLOCK_LIMIT).contains(&now) && k.ref_steps < CLOCK_LIMIT);
-    now + k.ref_steps + 1
 }
 
 /// One step: adds this step's synaptic input from the ring slots (fixed point,
@@ -360,7 +336,7 @@ fn block<const EXT: bool>(
 ) -> bool {
     let n = v.len();
     assert!(ge.len() == n && gi.len() == n && until.len() == n);
-    let after_spike = until_after_spike(k, now);
+    let after_spike = super::until_after_spike(k.ref_steps, now);
     assert!(re.len() == n && ri.len() == n && flags.len() == n && (!EXT || x.len() == n));
     let mut bad = false;
     for i in 0..n {
@@ -394,24 +370,17 @@ fn bias_term<const EXT: bool>(k: &LifCondConsts) -> f32 {
     if EXT { k.i_bias } else { 0.0 + k.i_bias }
 }
 
-/// Whether every `v` is finite, given `sums`: per lane, the sum of the values of
-/// that lane. A sum of finite values is finite unless it overflows, so only a
-/// non-finite sum needs the exact scan. One vector addition per block of neurons
-/// is the cheapest check the kernels found.
-#[cfg(target_arch = "x86_64")]
-fn all_finite(sums: &[f32], v: &[f32]) -> bool {
-    sums.iter().all(|s| s.is_finite()) || v.iter().all(|x| x.is_finite())
-}
-
 /// Hand-written AVX2 version of [`block`]: the same IEEE operations on 8 neurons
 /// at a time. Compared with the auto-vectorised loop it keeps the constants in
 /// registers, tests for spikes with one `movemask` per 8 neurons instead of
 /// storing and scanning a flag per neuron, writes `until` only for blocks with a
-/// spike, and checks finiteness with one running sum (see [`all_finite`]).
+/// spike, and checks finiteness with one running sum (see
+/// [`crate::neuron::all_finite`]).
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{LifCondConsts, LifCondView};
     use crate::neuron::SpikeSink;
+    use crate::neuron::until_after_spike;
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -445,7 +414,7 @@ mod avx2 {
             let decay_e = _mm256_set1_ps(k.decay_exc);
             let decay_i = _mm256_set1_ps(k.decay_inh);
             let now = _mm256_set1_epi32(s.now);
-            let after_spike = _mm256_set1_epi32(super::until_after_spike(k, s.now));
+            let after_spike = _mm256_set1_epi32(until_after_spike(k.ref_steps, s.now));
             let zero = _mm256_setzero_si256();
             let mut sum = _mm256_setzero_ps();
             let (v, ge, gi, until) = (
@@ -506,7 +475,7 @@ mod avx2 {
             }
             drop(sink);
             let sum: [f32; 8] = std::mem::transmute(sum);
-            let finite = super::all_finite(&sum, &s.v[..body]);
+            let finite = crate::neuron::all_finite(&sum, &s.v[..body]);
             let tail = LifCondView {
                 v: &mut s.v[body..],
                 ge: &mut s.ge[body..],
@@ -533,6 +502,7 @@ mod avx2 {
 mod avx512 {
     use super::{LifCondConsts, LifCondView};
     use crate::neuron::SpikeSink;
+    use crate::neuron::until_after_spike;
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -566,7 +536,7 @@ mod avx512 {
             let decay_e = _mm512_set1_ps(k.decay_exc);
             let decay_i = _mm512_set1_ps(k.decay_inh);
             let now = _mm512_set1_epi32(s.now);
-            let after_spike = _mm512_set1_epi32(super::until_after_spike(k, s.now));
+            let after_spike = _mm512_set1_epi32(until_after_spike(k.ref_steps, s.now));
             let zero = _mm512_setzero_si512();
             let mut sum = _mm512_setzero_ps();
             let (v, ge, gi, until) = (
@@ -627,7 +597,7 @@ mod avx512 {
             }
             drop(sink);
             let sum: [f32; 16] = std::mem::transmute(sum);
-            let finite = super::all_finite(&sum, &s.v[..body]);
+            let finite = crate::neuron::all_finite(&sum, &s.v[..body]);
             let tail = LifCondView {
                 v: &mut s.v[body..],
                 ge: &mut s.ge[body..],

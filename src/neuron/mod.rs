@@ -30,10 +30,54 @@ fn finite(out: &mut Vec<(&'static str, String)>, field: &'static str, v: f64) {
 
 /// Refractory period in whole steps (rounded to nearest), at most
 /// `CLOCK_LIMIT - 1` (2^30 - 1 steps: 30 hours at dt = 0.1 ms) so that a
-/// neuron's end of period stays within an `i32` (see [`lif_cond::LifCondState`]).
+/// neuron's end of period stays within an `i32` (see [`CLOCK_LIMIT`]).
 fn ref_steps(t_ref_ms: f64, dt_ms: f64) -> i32 {
-    let max = f64::from(lif_cond::CLOCK_LIMIT - 1);
+    let max = f64::from(CLOCK_LIMIT - 1);
     (t_ref_ms / dt_ms).round().clamp(0.0, max) as i32
+}
+
+/// Whether every `v` is finite, given `sums`: per lane, the sum of the values of
+/// that lane. A sum of finite values is finite unless it overflows, so only a
+/// non-finite sum needs the exact scan. One vector addition per block of neurons
+/// is the cheapest check the SIMD kernels found.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn all_finite(sums: &[f32], v: &[f32]) -> bool {
+    sums.iter().all(|s| s.is_finite()) || v.iter().all(|x| x.is_finite())
+}
+
+/// Bound of the refractory clock of the LIF states ([`lif::LifState`],
+/// [`lif_cond::LifCondState`]).
+///
+/// Those states keep the refractory period as the step of their own clock `now`
+/// from which a neuron may fire again (`until`), not as a countdown: the array is
+/// then written only at spikes, where a countdown was read, decremented and stored
+/// for every neuron at every step (about 10 % of a COBA second). When the clock
+/// reaches this bound, it and every `until` move back together, so
+/// `now + ref_steps + 1` always fits an `i32`.
+pub const CLOCK_LIMIT: i32 = 1 << 30;
+
+/// Advances a refractory clock by one step, rebasing it at [`CLOCK_LIMIT`]:
+/// remaining periods are unchanged and ended ones stay ended.
+fn tick_clock(now: &mut i32, until: &mut [i32]) {
+    *now += 1;
+    if *now >= CLOCK_LIMIT {
+        for u in until.iter_mut() {
+            *u = (*u - *now).max(0);
+        }
+        *now = 0;
+    }
+}
+
+/// Remaining refractory steps at clock `now` (0 when a neuron may fire).
+fn remaining(now: i32, until: &[i32]) -> impl Iterator<Item = i32> + '_ {
+    until.iter().map(move |&u| (u - now).max(0))
+}
+
+/// `until` of a neuron that spikes at clock step `now`: it is refractory for the
+/// next `ref_steps` steps. Fits an `i32`, as both are below [`CLOCK_LIMIT`].
+fn until_after_spike(ref_steps: i32, now: i32) -> i32 {
+    debug_assert!((0..CLOCK_LIMIT).contains(&now) && ref_steps < CLOCK_LIMIT);
+    now + ref_steps + 1
 }
 
 /// Splits a slice into consecutive chunks of the given lengths (which sum to its length).

@@ -568,7 +568,9 @@ impl Instance {
                 // per-step allocations of the chunked path.
                 match &mut pop.dynamics {
                     Dynamics::Lif(k, s) => {
-                        (lif::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
+                        let ok = lif::update(k, s.view(), re, ri, inv, ext, 0, out);
+                        s.tick();
+                        (ok, "v")
                     }
                     Dynamics::LifFixed(k, s) => {
                         (fixed::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
@@ -601,7 +603,11 @@ impl Instance {
                     out,
                 };
                 match &mut pop.dynamics {
-                    Dynamics::Lif(k, s) => (chunks.run(k, lif::update, s.chunks(&lens)), "v"),
+                    Dynamics::Lif(k, s) => {
+                        let ok = chunks.run(k, lif::update, s.chunks(&lens));
+                        s.tick();
+                        (ok, "v")
+                    }
                     Dynamics::LifFixed(k, s) => {
                         (chunks.run(k, fixed::update, s.chunks(&lens)), "v")
                     }

@@ -203,7 +203,7 @@ impl Loader<'_> {
                     i_bias: k.i_bias,
                     ..Default::default()
                 };
-                let refrac = s.refrac.iter().map(|&r| f32::from_bits(r as u32));
+                let refrac = s.refrac_steps().map(|r| f32::from_bits(r as u32));
                 let st = [&s.v[..], &s.i_exc, &s.i_inh]
                     .concat()
                     .into_iter()
