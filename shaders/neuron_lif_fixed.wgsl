@@ -2,13 +2,10 @@
 // arithmetic only (the one float operation, the external current's product and
 // round, is a single correctly rounded f32 multiply), so every device gives the
 // CPU's bits. One invocation per neuron and instance (workgroup z = instance).
+// Bindings: shaders/lib/neuron.wgsl.
 
+// src/neuron/fixed.rs `FixedGpu`.
 struct Params {
-    n: u32,
-    gid0: u32,
-    ring: u32,
-    depth: u32,
-    pop: u32,
     ref_steps: i32,
     // 1: delta synapses (ring input goes to V), 0: currents.
     delta: u32,
@@ -26,16 +23,15 @@ struct Params {
     frac_inh: u32,
     bias: i32,
     k_ext: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
+    _pad4: u32,
 }
 
-@group(0) @binding(0) var<uniform> st: Step;
-@group(1) @binding(0) var<uniform> k: Params;
 // Per instance (instance-major): [v | i_exc | i_inh | refrac], n each, all i32.
-@group(1) @binding(1) var<storage, read_write> state: array<i32>;
-@group(1) @binding(2) var<storage, read_write> ring: array<i32>;
-@group(1) @binding(3) var<storage, read> i_ext: array<f32>;
-@group(1) @binding(4) var<storage, read_write> rec: array<vec2<u32>>;
-@group(1) @binding(5) var<storage, read_write> ctl: array<atomic<u32>>;
+@group(1) @binding(2) var<storage, read_write> state: array<i32>;
 
 fn sat(x: i32) -> i32 {
     return clamp(x, k.smin, k.smax);
@@ -74,19 +70,17 @@ fn ext(x: f32) -> i32 {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = g.x + g.y * nwg.x * 64u;
-    if (i >= k.n) {
+    let i = neuron_index(g, nwg);
+    if (i >= pop.n) {
         return;
     }
-    let n = k.n;
+    let n = pop.n;
     let inst = g.z;
     let s0 = inst * 4u * n;
     let x0 = inst * n;
-    let slot = k.ring + inst * st.ring_stride + (st.step % k.depth) * 2u * n;
-    let in_e = ring[slot + i];
-    let in_i = ring[slot + n + i];
-    ring[slot + i] = 0;
-    ring[slot + n + i] = 0;
+    let input = take_input(ring_slot(inst), i);
+    let in_e = input.x;
+    let in_i = input.y;
     let r = state[s0 + 3u * n + i];
     let awake = r <= 0;
     var v = state[s0 + i];
@@ -111,9 +105,6 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     state[s0 + n + i] = decay(e, k.d_exc, true);
     state[s0 + 2u * n + i] = decay(h, k.d_inh, true);
     if (spk) {
-        let at = atomicAdd(&ctl[0], 1u);
-        if (at < arrayLength(&rec)) {
-            rec[at] = vec2<u32>(st.step, k.gid0 + i + inst * st.n_total);
-        }
+        emit_spike(i, inst);
     }
 }

@@ -3,14 +3,10 @@
 //! weights and integer delays, and input schedules.
 use crate::connect::{self, Ends, Rows};
 use crate::model::{Connect, Dist, Input, Network, NeuronModel, Receptor, Sign};
-use crate::neuron::AlignedVec;
-use crate::neuron::fixed::{FixedConsts, FixedState};
-use crate::neuron::izhikevich::{IzhConsts, IzhState};
-use crate::neuron::lif::{LifConsts, LifState};
-use crate::neuron::lif_cond::{LifCondConsts, LifCondState};
+use crate::neuron::{Draw, Neurons, Pop};
 use crate::rng::{BernoulliEach, PoissonSampler};
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 
@@ -37,14 +33,8 @@ pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
 /// Neuron dynamics of a built population.
 #[derive(Debug, Clone)]
 pub enum Dynamics {
-    /// Current-based LIF.
-    Lif(LifConsts, LifState),
-    /// Current-based LIF in fixed point ([`crate::neuron::fixed`]).
-    LifFixed(FixedConsts, FixedState),
-    /// Conductance-based LIF.
-    LifCond(LifCondConsts, LifCondState),
-    /// Izhikevich.
-    Izhikevich(IzhConsts, IzhState),
+    /// Neurons of a registered model ([`crate::neuron::registry`]).
+    Neurons(Neurons),
     /// Poisson sources, active on steps `[start, stop)`.
     Poisson {
         /// Sampler (uniform rate) or per-source probabilities.
@@ -308,9 +298,13 @@ impl Built {
                 size: base.size,
                 // A fixed-point population keeps its constants and quantises the new state.
                 dynamics: match (&base.dynamics, f.dynamics) {
-                    (Dynamics::LifFixed(k, _), Dynamics::Lif(_, s)) => {
-                        Dynamics::LifFixed(*k, k.quantise_state(&s))
-                    }
+                    (
+                        Dynamics::Neurons(Neurons::LifFixed(fx)),
+                        Dynamics::Neurons(Neurons::Lif(lif)),
+                    ) => Dynamics::Neurons(Neurons::LifFixed(Pop {
+                        k: fx.k,
+                        s: fx.k.quantise_state(&lif.s),
+                    })),
                     (_, d) => d,
                 },
                 ring_depth: base.ring_depth,
@@ -354,8 +348,7 @@ impl Built {
             .map(|p| {
                 let n = p.size as usize;
                 let state = match &p.dynamics {
-                    Dynamics::Lif(..) | Dynamics::LifFixed(..) | Dynamics::LifCond(..) => 16 * n,
-                    Dynamics::Izhikevich(..) => 24 * n,
+                    Dynamics::Neurons(x) => x.bytes_per_neuron() * n,
                     Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => 0,
                 };
                 let ring = if p.dynamics_is_source() {
@@ -408,18 +401,6 @@ fn steps_of(ms: f64, dt: f64) -> u64 {
     (ms / dt).round().max(0.0) as u64
 }
 
-fn init_values(
-    p: &crate::model::Population,
-    var: &str,
-    default: f64,
-    rng: &mut ChaCha8Rng,
-) -> Vec<f32> {
-    match p.init.get(var) {
-        Some(d) => (0..p.size).map(|_| d.sample(rng) as f32).collect(),
-        None => vec![default as f32; p.size as usize],
-    }
-}
-
 /// Populations with parameters drawn from `seed` and initial state from
 /// `state_seed`; ring depths and fixed-point scales are left for [`build`] to set.
 fn build_pops(
@@ -440,56 +421,6 @@ fn build_pops(
             .then(|| ChaCha8Rng::seed_from_u64(sub_seed(state_seed, TAG_POP, pi as u64)));
         let n = p.size as usize;
         let dynamics = match &p.model {
-            NeuronModel::Lif(x) => {
-                let rng = own.as_mut().unwrap_or(&mut rng);
-                let v = init_values(p, "v", x.e_l_mv, rng);
-                let i_exc = init_values(p, "i_exc", 0.0, rng);
-                let i_inh = init_values(p, "i_inh", 0.0, rng);
-                Dynamics::Lif(
-                    x.derive(dt),
-                    LifState {
-                        v: v.into(),
-                        i_exc: i_exc.into(),
-                        i_inh: i_inh.into(),
-                        until: AlignedVec::zeroed(n),
-                        now: 0,
-                    },
-                )
-            }
-            NeuronModel::LifCond(x) => {
-                let rng = own.as_mut().unwrap_or(&mut rng);
-                let v = init_values(p, "v", x.e_l_mv, rng);
-                let ge = init_values(p, "ge", 0.0, rng);
-                let gi = init_values(p, "gi", 0.0, rng);
-                Dynamics::LifCond(
-                    x.derive(dt),
-                    LifCondState {
-                        v: v.into(),
-                        ge: ge.into(),
-                        gi: gi.into(),
-                        until: AlignedVec::zeroed(n),
-                        now: 0,
-                    },
-                )
-            }
-            NeuronModel::Izhikevich(x) => {
-                let [a, b, c, d] = x.resolved();
-                let mut st = IzhState::default();
-                for _ in 0..n {
-                    let r: f64 = rng.random();
-                    st.a.push(a.at(r) as f32);
-                    st.b.push(b.at(r) as f32);
-                    st.c.push(c.at(r) as f32);
-                    st.d.push(d.at(r) as f32);
-                }
-                let rng = own.as_mut().unwrap_or(&mut rng);
-                st.v = init_values(p, "v", -65.0, rng);
-                st.u = match p.init.get("u") {
-                    Some(dist) => (0..n).map(|_| dist.sample(rng) as f32).collect(),
-                    None => st.v.iter().zip(&st.b).map(|(&v, &b)| b * v).collect(),
-                };
-                Dynamics::Izhikevich(IzhConsts::new(x, dt), st)
-            }
             NeuronModel::Poisson(x) => {
                 let to_p = |hz: f64| (hz * dt / 1000.0).clamp(0.0, 1.0);
                 let sampler = match &x.rates_hz {
@@ -514,6 +445,16 @@ fn build_pops(
                 ev.sort_unstable();
                 ev.dedup();
                 Dynamics::SpikeSource(ev)
+            }
+            neuron => {
+                let mut draw = Draw {
+                    n,
+                    init: &p.init,
+                    params: &mut rng,
+                    state: own.as_mut(),
+                };
+                let built = neuron.build_neurons(dt, &mut draw);
+                Dynamics::Neurons(built.expect("not a source"))
             }
         };
         pops.push(BuiltPop {
@@ -690,7 +631,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             .collect::<Vec<_>>(),
     );
     for (p, s) in pops.iter_mut().zip(&sums) {
-        if matches!(p.dynamics, Dynamics::LifFixed(..)) {
+        if matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_))) {
             continue;
         }
         for (rc, sums) in s.iter().enumerate() {
@@ -710,7 +651,9 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     for r in raws {
         let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
         let wfix: Vec<i32> = match &pops[r.post].dynamics {
-            Dynamics::LifFixed(k, _) => r.w.iter().map(|&w| k.weight(r.receptor, w)).collect(),
+            Dynamics::Neurons(Neurons::LifFixed(fx)) => {
+                r.w.iter().map(|&w| fx.k.weight(r.receptor, w)).collect()
+            }
             _ => r.w.iter().map(|w| round_to_i32(w * scale)).collect(),
         };
         let base = pops[r.pre].offset as usize;
@@ -781,7 +724,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
 }
 
 /// Turns the `lif` populations that have a `fixed_point` block into
-/// [`Dynamics::LifFixed`]: the current scales come from the largest per-neuron
+/// [`Neurons::LifFixed`]: the current scales come from the largest per-neuron
 /// sum of |w| (`sums`) and the weight exponents from the largest |w| of the
 /// `(post, receptor, weights)` projections. `inv_scale` becomes the model units
 /// of one ring LSB (read back by `read_weights`).
@@ -795,7 +738,7 @@ fn fixed_point_pops(
         let (Some(fp), NeuronModel::Lif(lif)) = (&model.fixed_point, &model.model) else {
             continue;
         };
-        let Dynamics::Lif(_, state) = &p.dynamics else {
+        let Dynamics::Neurons(Neurons::Lif(lif_pop)) = &p.dynamics else {
             continue;
         };
         let max_sum = [0, 1].map(|r| sums[pi][r].iter().cloned().fold(0.0f64, f64::max));
@@ -807,9 +750,9 @@ fn fixed_point_pops(
                 .fold(0.0f64, |m, w| m.max(w.abs()))
         });
         let k = fp.derive(lif, net.dt_ms, max_sum, max_abs);
-        let st = k.quantise_state(state);
+        let s = k.quantise_state(&lif_pop.s);
         p.inv_scale = [0, 1].map(|r| k.weight_unit(r) as f32);
-        p.dynamics = Dynamics::LifFixed(k, st);
+        p.dynamics = Dynamics::Neurons(Neurons::LifFixed(Pop { k, s }));
     }
 }
 
@@ -817,7 +760,7 @@ fn fixed_point_pops(
 /// 2^30 whatever arrives (so the two receptors' sum fits an i32).
 fn check_fixed_rings(pops: &[BuiltPop], projs: &[BuiltProj]) -> crate::Result<()> {
     for (pi, p) in pops.iter().enumerate() {
-        if !matches!(p.dynamics, Dynamics::LifFixed(..)) {
+        if !matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_))) {
             continue;
         }
         let mut sum = vec![[0i64; 2]; p.size as usize];

@@ -32,6 +32,23 @@
 // `v = v + a * b` is written out to mirror the WGSL shaders operation for operation.
 #![allow(clippy::assign_op_pattern)]
 
+/// The source of a WGSL shader: the shared declarations of `shaders/lib/` first,
+/// then the named file(s) of `shaders/`. WGSL module-scope declarations may come
+/// in any order, so the shared ones are simply concatenated, and every copy is the
+/// same text. Neuron shaders use `wgsl!("neuron_x.wgsl")` with the neuron library.
+macro_rules! wgsl {
+    ($($file:literal),+) => {
+        concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $file))),+)
+    };
+}
+
+/// A neuron shader: `shaders/lib/step.wgsl`, `shaders/lib/neuron.wgsl`, then `file`.
+macro_rules! neuron_wgsl {
+    ($file:literal) => {
+        wgsl!("lib/step.wgsl", "lib/neuron.wgsl", $file)
+    };
+}
+
 pub mod analysis;
 pub mod backend;
 pub mod build;

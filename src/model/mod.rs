@@ -22,9 +22,10 @@ mod validate;
 pub use dist::Dist;
 pub use parse::parse_toml;
 
+pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{
     FixedPoint, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams,
-    Rounding, SynapseKind,
+    NeuronModel, Rounding, SynapseKind,
 };
 pub use crate::plasticity::Plasticity;
 pub use crate::plasticity::astrocyte::Astrocyte;
@@ -92,7 +93,10 @@ pub struct Network {
 
 /// A group of identical-model neurons (or spike sources).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "parse::PopulationRaw", into = "parse::PopulationRaw")]
+#[serde(
+    try_from = "crate::neuron::registry::PopulationRaw",
+    into = "crate::neuron::registry::PopulationRaw"
+)]
 pub struct Population {
     /// Unique name.
     pub name: String,
@@ -105,50 +109,6 @@ pub struct Population {
     /// Run a `lif` population in integer arithmetic with these bit widths
     /// (see [`crate::neuron::fixed`]); `None` (the default) runs it in f32.
     pub fixed_point: Option<FixedPoint>,
-}
-
-/// Which neuron model a population runs, with its parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NeuronModel {
-    /// Current-based leaky integrate-and-fire (delta or exponential synapses).
-    Lif(LifParams),
-    /// Conductance-based leaky integrate-and-fire with exponential conductances.
-    LifCond(LifCondParams),
-    /// Izhikevich (2003) neuron with presets and per-neuron random parameters.
-    Izhikevich(IzhikevichParams),
-    /// Independent Poisson spike sources.
-    Poisson(PoissonParams),
-    /// Sources that spike at given times.
-    SpikeSource(SpikeSourceParams),
-}
-
-impl NeuronModel {
-    /// The key naming this model in a model file.
-    pub fn key(&self) -> &'static str {
-        match self {
-            NeuronModel::Lif(_) => "lif",
-            NeuronModel::LifCond(_) => "lif_cond",
-            NeuronModel::Izhikevich(_) => "izhikevich",
-            NeuronModel::Poisson(_) => "poisson",
-            NeuronModel::SpikeSource(_) => "spike_source",
-        }
-    }
-
-    /// Whether the population is a spike source (no membrane, receives no synapses).
-    pub fn is_source(&self) -> bool {
-        matches!(self, NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_))
-    }
-
-    /// State variables that `init` and state monitors may name.
-    pub fn state_vars(&self) -> &'static [&'static str] {
-        match self {
-            NeuronModel::Lif(_) => &["v", "i_exc", "i_inh"],
-            NeuronModel::LifCond(_) => &["v", "ge", "gi"],
-            NeuronModel::Izhikevich(_) => &["v", "u"],
-            NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => &[],
-        }
-    }
 }
 
 /// Poisson spike sources: each source spikes independently with probability rate·dt per step.

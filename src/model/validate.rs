@@ -84,9 +84,6 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         }
         let key = p.model.key();
         let param_issues = match &p.model {
-            NeuronModel::Lif(x) => x.check(),
-            NeuronModel::LifCond(x) => x.check(),
-            NeuronModel::Izhikevich(x) => x.check(),
             NeuronModel::Poisson(x) => {
                 let mut out = vec![];
                 if !(x.rate_hz >= 0.0 && x.rate_hz * dt <= 1000.0) {
@@ -145,6 +142,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                 }
                 out
             }
+            neuron => neuron.check_neuron().unwrap_or_default(),
         };
         for (field, msg) in param_issues {
             c.push(format!("{f}.{key}.{field}"), msg);
@@ -380,9 +378,8 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                 }
             }
         }
-        if matches!(net.populations[post_idx].model, NeuronModel::LifCond(_))
-            && pr.sign != Sign::Positive
-        {
+        let post_model = &net.populations[post_idx].model;
+        if post_model.conductance_weights() && pr.sign != Sign::Positive {
             let lo = match &pr.connect {
                 Connect::List {
                     weights: Some(w), ..
@@ -392,7 +389,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             if lo < 0.0 {
                 c.push(
                     format!("{f}.weight"),
-                    format!("conductance weights (nS) onto lif_cond '{}' must be >= 0; use receptor = \"inh\" for inhibition", pr.to),
+                    format!("conductance weights (nS) onto {} '{}' must be >= 0; use receptor = \"inh\" for inhibition", post_model.key(), pr.to),
                 );
             }
         }

@@ -443,6 +443,108 @@ pub fn update(
     true
 }
 
+/// A fixed-point LIF population (a `lif` population with a `fixed_point` table).
+pub type FixedPop = super::Pop<FixedConsts, FixedState>;
+
+/// `Params` of shaders/neuron_lif_fixed.wgsl: the integer constants the shader reads.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct FixedGpu {
+    ref_steps: i32,
+    delta: u32,
+    toward_zero: u32,
+    smin: i32,
+    smax: i32,
+    theta: i32,
+    reset: i32,
+    decay_bits: u32,
+    d_m: i32,
+    d_exc: i32,
+    d_inh: i32,
+    frac_exc: u32,
+    frac_inh: u32,
+    bias: i32,
+    k_ext: f32,
+    _pad: [u32; 5],
+}
+
+impl super::NeuronKernel for FixedPop {
+    type Consts = FixedConsts;
+    type View<'a> = FixedView<'a>;
+    const SHADER: &'static str = "neuron_lif_fixed.wgsl";
+    const SOURCE: &'static str = neuron_wgsl!("neuron_lif_fixed.wgsl");
+    const GPU_VARS: &'static [&'static str] = &["v", "i_exc", "i_inh", "refrac"];
+
+    fn chunks(&mut self, lens: &[usize]) -> (&FixedConsts, Vec<FixedView<'_>>) {
+        (&self.k, self.s.chunks(lens))
+    }
+
+    fn whole(&mut self) -> (&FixedConsts, FixedView<'_>) {
+        (&self.k, self.s.view())
+    }
+
+    fn update(
+        k: &FixedConsts,
+        s: FixedView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv: [f32; 2],
+        i_ext: Option<&[f32]>,
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        update(k, s, ring_exc, ring_inh, inv, i_ext, base, spikes)
+    }
+
+    fn read(&self, var: &str) -> Option<Vec<f32>> {
+        let q: &[i32] = match var {
+            "v" => &self.s.v,
+            "i_exc" => &self.s.i_exc,
+            "i_inh" => &self.s.i_inh,
+            _ => return None,
+        };
+        Some(q.iter().map(|&q| self.k.value(var, q)).collect())
+    }
+
+    fn bytes_per_neuron(&self) -> usize {
+        16
+    }
+
+    fn gpu_params(&self) -> Vec<u8> {
+        let k = &self.k;
+        bytemuck::bytes_of(&FixedGpu {
+            ref_steps: k.ref_steps,
+            delta: k.delta as u32,
+            toward_zero: k.toward_zero as u32,
+            smin: k.smin,
+            smax: k.smax,
+            theta: k.theta,
+            reset: k.reset,
+            decay_bits: k.decay_bits,
+            d_m: k.d_m,
+            d_exc: k.d_exc,
+            d_inh: k.d_inh,
+            frac_exc: k.frac[0],
+            frac_inh: k.frac[1],
+            bias: k.bias,
+            k_ext: k.k_ext,
+            _pad: [0; 5],
+        })
+        .to_vec()
+    }
+
+    fn gpu_state(&self) -> Vec<u32> {
+        let s = &self.s;
+        let all = [&s.v[..], &s.i_exc, &s.i_inh, &s.refrac].concat();
+        all.into_iter().map(|q| q as u32).collect()
+    }
+
+    fn gpu_decode(&self) -> Option<super::registry::Decode> {
+        let k = self.k;
+        Some(Box::new(move |var, word| k.value(var, word as i32)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

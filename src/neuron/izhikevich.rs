@@ -410,3 +410,102 @@ fn block<const HALF: bool, const EXT: bool>(
     }
     !bad
 }
+
+impl super::NeuronType for IzhikevichParams {
+    type Pop = super::Pop<IzhConsts, IzhState>;
+    const STATE_VARS: &'static [&'static str] = &["v", "u"];
+
+    fn check(&self) -> Vec<(&'static str, String)> {
+        IzhikevichParams::check(self)
+    }
+
+    /// Per-neuron a, b, c, d from the parameter stream (one uniform draw per
+    /// neuron for all four), then v and u (default `b·v`).
+    fn build(&self, dt_ms: f64, draw: &mut super::Draw<'_>) -> Self::Pop {
+        use rand::Rng;
+        let [a, b, c, d] = self.resolved();
+        let mut st = IzhState::default();
+        for _ in 0..draw.n {
+            let r: f64 = draw.params().random();
+            st.a.push(a.at(r) as f32);
+            st.b.push(b.at(r) as f32);
+            st.c.push(c.at(r) as f32);
+            st.d.push(d.at(r) as f32);
+        }
+        st.v = draw.state("v", -65.0);
+        st.u = draw.state_or("u", |i| st.b[i] * st.v[i]);
+        super::Pop {
+            k: IzhConsts::new(self, dt_ms),
+            s: st,
+        }
+    }
+}
+
+/// `Params` of shaders/neuron_izhikevich.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct IzhGpu {
+    dt: f32,
+    half_dt: f32,
+    v_peak: f32,
+    half: u32,
+}
+
+impl super::NeuronKernel for super::Pop<IzhConsts, IzhState> {
+    type Consts = IzhConsts;
+    type View<'a> = IzhView<'a>;
+    const CHECKED: &'static str = "v/u";
+    const SHADER: &'static str = "neuron_izhikevich.wgsl";
+    const SOURCE: &'static str = neuron_wgsl!("neuron_izhikevich.wgsl");
+    const GPU_VARS: &'static [&'static str] = &["v", "u", "a", "b", "c", "d"];
+
+    fn chunks(&mut self, lens: &[usize]) -> (&IzhConsts, Vec<IzhView<'_>>) {
+        (&self.k, self.s.chunks(lens))
+    }
+
+    fn whole(&mut self) -> (&IzhConsts, IzhView<'_>) {
+        (&self.k, self.s.view())
+    }
+
+    fn update(
+        k: &IzhConsts,
+        s: IzhView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv: [f32; 2],
+        i_ext: Option<&[f32]>,
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        update(k, s, ring_exc, ring_inh, inv, i_ext, base, spikes)
+    }
+
+    fn read(&self, var: &str) -> Option<Vec<f32>> {
+        match var {
+            "v" => Some(self.s.v.clone()),
+            "u" => Some(self.s.u.clone()),
+            _ => None,
+        }
+    }
+
+    fn bytes_per_neuron(&self) -> usize {
+        24
+    }
+
+    fn gpu_params(&self) -> Vec<u8> {
+        let k = &self.k;
+        bytemuck::bytes_of(&IzhGpu {
+            dt: k.dt,
+            half_dt: k.half_dt,
+            v_peak: k.v_peak,
+            half: (k.integration == IzhIntegration::HalfSteps) as u32,
+        })
+        .to_vec()
+    }
+
+    fn gpu_state(&self) -> Vec<u32> {
+        let s = &self.s;
+        let all = [&s.v[..], &s.u, &s.a, &s.b, &s.c, &s.d].concat();
+        all.into_iter().map(f32::to_bits).collect()
+    }
+}

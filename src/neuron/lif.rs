@@ -688,6 +688,123 @@ mod avx512 {
     }
 }
 
+impl super::NeuronType for LifParams {
+    type Pop = super::Pop<LifConsts, LifState>;
+    const STATE_VARS: &'static [&'static str] = &["v", "i_exc", "i_inh"];
+
+    fn check(&self) -> Vec<(&'static str, String)> {
+        LifParams::check(self)
+    }
+
+    fn build(&self, dt_ms: f64, draw: &mut super::Draw<'_>) -> Self::Pop {
+        let v = draw.state("v", self.e_l_mv);
+        let i_exc = draw.state("i_exc", 0.0);
+        let i_inh = draw.state("i_inh", 0.0);
+        super::Pop {
+            k: self.derive(dt_ms),
+            s: LifState {
+                v: v.into(),
+                i_exc: i_exc.into(),
+                i_inh: i_inh.into(),
+                until: super::AlignedVec::zeroed(draw.n),
+                now: 0,
+            },
+        }
+    }
+}
+
+/// `Params` of shaders/neuron_lif.wgsl: [`LifConsts`] with `delta` as a u32.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct LifGpu {
+    e_l: f32,
+    v_reset: f32,
+    v_th: f32,
+    p33: f32,
+    p30: f32,
+    p32_exc: f32,
+    p32_inh: f32,
+    p22_exc: f32,
+    p22_inh: f32,
+    i_bias: f32,
+    ref_steps: i32,
+    delta: u32,
+}
+
+impl super::NeuronKernel for super::Pop<LifConsts, LifState> {
+    type Consts = LifConsts;
+    type View<'a> = LifView<'a>;
+    const SHADER: &'static str = "neuron_lif.wgsl";
+    const SOURCE: &'static str = neuron_wgsl!("neuron_lif.wgsl");
+    const GPU_VARS: &'static [&'static str] = &["v", "i_exc", "i_inh", "refrac"];
+
+    fn chunks(&mut self, lens: &[usize]) -> (&LifConsts, Vec<LifView<'_>>) {
+        (&self.k, self.s.chunks(lens))
+    }
+
+    fn whole(&mut self) -> (&LifConsts, LifView<'_>) {
+        (&self.k, self.s.view())
+    }
+
+    fn update(
+        k: &LifConsts,
+        s: LifView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv: [f32; 2],
+        i_ext: Option<&[f32]>,
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        update(k, s, ring_exc, ring_inh, inv, i_ext, base, spikes)
+    }
+
+    fn tick(&mut self) {
+        self.s.tick();
+    }
+
+    fn read(&self, var: &str) -> Option<Vec<f32>> {
+        match var {
+            "v" => Some(self.s.v.to_vec()),
+            "i_exc" => Some(self.s.i_exc.to_vec()),
+            "i_inh" => Some(self.s.i_inh.to_vec()),
+            _ => None,
+        }
+    }
+
+    fn bytes_per_neuron(&self) -> usize {
+        16
+    }
+
+    fn gpu_params(&self) -> Vec<u8> {
+        let k = &self.k;
+        bytemuck::bytes_of(&LifGpu {
+            e_l: k.e_l,
+            v_reset: k.v_reset,
+            v_th: k.v_th,
+            p33: k.p33,
+            p30: k.p30,
+            p32_exc: k.p32_exc,
+            p32_inh: k.p32_inh,
+            p22_exc: k.p22_exc,
+            p22_inh: k.p22_inh,
+            i_bias: k.i_bias,
+            ref_steps: k.ref_steps,
+            delta: k.delta as u32,
+        })
+        .to_vec()
+    }
+
+    fn gpu_state(&self) -> Vec<u32> {
+        let s = &self.s;
+        let floats = [&s.v[..], &s.i_exc, &s.i_inh]
+            .concat()
+            .into_iter()
+            .map(f32::to_bits);
+        floats.chain(s.refrac_steps().map(|r| r as u32)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

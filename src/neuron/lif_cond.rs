@@ -93,12 +93,15 @@ impl LifCondParams {
             decay_inh: (-dt_ms / self.tau_syn_inh_ms).exp() as f32,
             i_bias: self.i_bias_pa as f32,
             ref_steps: super::ref_steps(self.t_ref_ms, dt_ms),
+            _pad0: 0,
         }
     }
 }
 
-/// Per-step constants of a conductance-based LIF population.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Per-step constants of a conductance-based LIF population; the GPU reads the
+/// same block (`Params` of shaders/neuron_lif_cond.wgsl).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct LifCondConsts {
     /// dt / C, ms/pF.
     pub dt_over_c: f32,
@@ -122,6 +125,8 @@ pub struct LifCondConsts {
     pub i_bias: f32,
     /// Refractory period in steps.
     pub ref_steps: i32,
+    /// Pads the block to 16 bytes (WGSL uniform layout).
+    pub _pad0: u32,
 }
 
 /// State of a conductance-based LIF population. The refractory period is kept
@@ -610,6 +615,94 @@ mod avx512 {
             finite
                 & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
         }
+    }
+}
+
+impl super::NeuronType for LifCondParams {
+    type Pop = super::Pop<LifCondConsts, LifCondState>;
+    const STATE_VARS: &'static [&'static str] = &["v", "ge", "gi"];
+
+    fn check(&self) -> Vec<(&'static str, String)> {
+        LifCondParams::check(self)
+    }
+
+    fn conductance_weights(&self) -> bool {
+        true
+    }
+
+    fn build(&self, dt_ms: f64, draw: &mut super::Draw<'_>) -> Self::Pop {
+        let v = draw.state("v", self.e_l_mv);
+        let ge = draw.state("ge", 0.0);
+        let gi = draw.state("gi", 0.0);
+        super::Pop {
+            k: self.derive(dt_ms),
+            s: LifCondState {
+                v: v.into(),
+                ge: ge.into(),
+                gi: gi.into(),
+                until: super::AlignedVec::zeroed(draw.n),
+                now: 0,
+            },
+        }
+    }
+}
+
+impl super::NeuronKernel for super::Pop<LifCondConsts, LifCondState> {
+    type Consts = LifCondConsts;
+    type View<'a> = LifCondView<'a>;
+    const SHADER: &'static str = "neuron_lif_cond.wgsl";
+    const SOURCE: &'static str = neuron_wgsl!("neuron_lif_cond.wgsl");
+    const GPU_VARS: &'static [&'static str] = &["v", "ge", "gi", "refrac"];
+
+    fn chunks(&mut self, lens: &[usize]) -> (&LifCondConsts, Vec<LifCondView<'_>>) {
+        (&self.k, self.s.chunks(lens))
+    }
+
+    fn whole(&mut self) -> (&LifCondConsts, LifCondView<'_>) {
+        (&self.k, self.s.view())
+    }
+
+    fn update(
+        k: &LifCondConsts,
+        s: LifCondView<'_>,
+        ring_exc: &mut [i32],
+        ring_inh: &mut [i32],
+        inv: [f32; 2],
+        i_ext: Option<&[f32]>,
+        base: u32,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        update(k, s, ring_exc, ring_inh, inv, i_ext, base, spikes)
+    }
+
+    fn tick(&mut self) {
+        self.s.tick();
+    }
+
+    fn read(&self, var: &str) -> Option<Vec<f32>> {
+        match var {
+            "v" => Some(self.s.v.to_vec()),
+            "ge" => Some(self.s.ge.to_vec()),
+            "gi" => Some(self.s.gi.to_vec()),
+            _ => None,
+        }
+    }
+
+    fn bytes_per_neuron(&self) -> usize {
+        16
+    }
+
+    fn gpu_params(&self) -> Vec<u8> {
+        bytemuck::bytes_of(&self.k).to_vec()
+    }
+
+    fn gpu_state(&self) -> Vec<u32> {
+        let s = &self.s;
+        let floats = [&s.v[..], &s.ge, &s.gi]
+            .concat()
+            .into_iter()
+            .map(f32::to_bits);
+        floats.chain(s.refrac_steps().map(|r| r as u32)).collect()
     }
 }
 

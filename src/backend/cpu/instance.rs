@@ -3,7 +3,7 @@
 use super::plasticity::{AstroState, PlasticState, apply_modulation, to_fixed};
 use crate::backend::Spike;
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
-use crate::neuron::{AlignedVec, fixed, izhikevich, lif, lif_cond};
+use crate::neuron::{AlignedVec, NeuronKernel, Visit};
 use crate::rng::{CounterRng, normal_f32};
 use std::sync::Arc;
 
@@ -112,9 +112,7 @@ impl Route {
 /// Smallest chunk worth handing to another thread.
 const MIN_CHUNK: usize = 1024;
 
-/// The signature the neuron kernels share (`lif::update` and the others).
-type Kernel<K, V> =
-    fn(&K, V, &mut [i32], &mut [i32], [f32; 2], Option<&[f32]>, u32, &mut Vec<u32>) -> bool;
+use crate::neuron::registry::Kernel;
 
 /// A population split into chunks for the worker pool: everything but the state.
 struct Chunks<'a> {
@@ -488,6 +486,63 @@ fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
     lens
 }
 
+/// One step of a neuron population: its kernel on the whole population, or on
+/// chunks on the worker pool.
+struct NeuronStep<'a> {
+    pool: Option<&'a rayon::ThreadPool>,
+    threads: usize,
+    re: &'a mut [i32],
+    ri: &'a mut [i32],
+    inv: [f32; 2],
+    ext: Option<&'a [f32]>,
+    out: &'a mut Vec<u32>,
+}
+
+impl Visit for NeuronStep<'_> {
+    /// Whether the state stayed finite, and the variables checked.
+    type Out = (bool, &'static str);
+
+    fn visit<P: NeuronKernel>(self, p: &mut P) -> (bool, &'static str) {
+        use crate::neuron::{split, split_mut};
+        let NeuronStep {
+            pool,
+            threads,
+            re,
+            ri,
+            inv,
+            ext,
+            out,
+        } = self;
+        let n = re.len();
+        let ok = if single_chunk(n, threads) {
+            // One chunk: call the kernel on the whole population, without the
+            // per-step allocations of the chunked path.
+            let (k, view) = p.whole();
+            P::update(k, view, re, ri, inv, ext, 0, out)
+        } else {
+            let lens = chunk_lens(n, threads);
+            let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
+            let ext: Vec<Option<&[f32]>> = match ext {
+                Some(x) => split(x, &lens).into_iter().map(Some).collect(),
+                None => vec![None; lens.len()],
+            };
+            let chunks = Chunks {
+                pool,
+                re,
+                ri,
+                inv,
+                ext,
+                lens: &lens,
+                out,
+            };
+            let (k, views) = p.chunks(&lens);
+            chunks.run(k, P::update, views)
+        };
+        p.tick();
+        (ok, P::CHECKED)
+    }
+}
+
 impl Instance {
     pub(super) fn inputs(&mut self, step: u64) -> crate::Result<()> {
         for pi in 0..self.net.pops.len() {
@@ -546,7 +601,6 @@ impl Instance {
     }
 
     pub(super) fn neurons(&mut self, step: u64) -> crate::Result<()> {
-        use crate::neuron::{split, split_mut};
         self.sync_slots(step);
         let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
         for pi in 0..self.net.pops.len() {
@@ -560,67 +614,17 @@ impl Instance {
             let stride = ring_stride(n);
             let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
             let (re, ri) = (&mut re[..n], &mut ri[..n]);
-            let inv = pop.inv_scale;
-            let out = &mut self.step_spikes[pi];
-            let ext = self.ext_live[pi].then_some(&self.i_ext[pi][..]);
-            let (ok, var) = if single_chunk(n, threads) {
-                // One chunk: call the kernel on the whole population, without the
-                // per-step allocations of the chunked path.
-                match &mut pop.dynamics {
-                    Dynamics::Lif(k, s) => {
-                        let ok = lif::update(k, s.view(), re, ri, inv, ext, 0, out);
-                        s.tick();
-                        (ok, "v")
-                    }
-                    Dynamics::LifFixed(k, s) => {
-                        (fixed::update(k, s.view(), re, ri, inv, ext, 0, out), "v")
-                    }
-                    Dynamics::LifCond(k, s) => {
-                        let ok = lif_cond::update(k, s.view(), re, ri, inv, ext, 0, out);
-                        s.tick();
-                        (ok, "v")
-                    }
-                    Dynamics::Izhikevich(k, s) => (
-                        izhikevich::update(k, s.view(), re, ri, inv, ext, 0, out),
-                        "v/u",
-                    ),
-                    _ => (true, ""),
-                }
-            } else {
-                let lens = chunk_lens(n, threads);
-                let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
-                let ext: Vec<Option<&[f32]>> = match ext {
-                    Some(x) => split(x, &lens).into_iter().map(Some).collect(),
-                    None => vec![None; lens.len()],
-                };
-                let chunks = Chunks {
+            let (ok, var) = match &mut pop.dynamics {
+                Dynamics::Neurons(neurons) => neurons.visit(NeuronStep {
                     pool: self.pool.as_ref(),
+                    threads,
                     re,
                     ri,
-                    inv,
-                    ext,
-                    lens: &lens,
-                    out,
-                };
-                match &mut pop.dynamics {
-                    Dynamics::Lif(k, s) => {
-                        let ok = chunks.run(k, lif::update, s.chunks(&lens));
-                        s.tick();
-                        (ok, "v")
-                    }
-                    Dynamics::LifFixed(k, s) => {
-                        (chunks.run(k, fixed::update, s.chunks(&lens)), "v")
-                    }
-                    Dynamics::LifCond(k, s) => {
-                        let ok = chunks.run(k, lif_cond::update, s.chunks(&lens));
-                        s.tick();
-                        (ok, "v")
-                    }
-                    Dynamics::Izhikevich(k, s) => {
-                        (chunks.run(k, izhikevich::update, s.chunks(&lens)), "v/u")
-                    }
-                    _ => (true, ""),
-                }
+                    inv: pop.inv_scale,
+                    ext: self.ext_live[pi].then_some(&self.i_ext[pi][..]),
+                    out: &mut self.step_spikes[pi],
+                }),
+                _ => (true, ""),
             };
             if !ok {
                 return Err(crate::Error::NonFinite {
@@ -912,40 +916,17 @@ impl Instance {
             .pops
             .get(pop)
             .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
-        if let (Dynamics::LifFixed(k, s), "v" | "i_exc" | "i_inh") = (&p.dynamics, var) {
-            let q: &[i32] = match var {
-                "v" => &s.v,
-                "i_exc" => &s.i_exc,
-                _ => &s.i_inh,
-            };
-            *out = q.iter().map(|&q| k.value(var, q)).collect();
-            return Ok(());
-        }
-        let src: &[f32] = match (&p.dynamics, var) {
-            (
-                Dynamics::Lif(..)
-                | Dynamics::LifFixed(..)
-                | Dynamics::LifCond(..)
-                | Dynamics::Izhikevich(..),
-                "i_ext",
-            ) => &self.i_ext[pop],
-            (Dynamics::Lif(_, s), "v") => &s.v,
-            (Dynamics::Lif(_, s), "i_exc") => &s.i_exc,
-            (Dynamics::Lif(_, s), "i_inh") => &s.i_inh,
-            (Dynamics::LifCond(_, s), "v") => &s.v,
-            (Dynamics::LifCond(_, s), "ge") => &s.ge,
-            (Dynamics::LifCond(_, s), "gi") => &s.gi,
-            (Dynamics::Izhikevich(_, s), "v") => &s.v,
-            (Dynamics::Izhikevich(_, s), "u") => &s.u,
-            _ => {
-                return Err(crate::Error::Invalid(format!(
-                    "population '{}' has no state variable '{var}'",
-                    p.name
-                )));
-            }
+        let values = match (&p.dynamics, var) {
+            (Dynamics::Neurons(_), "i_ext") => Some(self.i_ext[pop].clone()),
+            (Dynamics::Neurons(x), var) => x.read(var),
+            _ => None,
         };
-        out.clear();
-        out.extend_from_slice(src);
+        *out = values.ok_or_else(|| {
+            crate::Error::Invalid(format!(
+                "population '{}' has no state variable '{var}'",
+                p.name
+            ))
+        })?;
         Ok(())
     }
 }

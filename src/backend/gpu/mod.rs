@@ -35,7 +35,6 @@
 //! step's spikes over all instances, and read-back splits them again.
 use super::{Backend, Spike};
 use crate::build::{Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, STREAM_POISSON};
-use crate::neuron::izhikevich::IzhIntegration;
 use crate::rng::{CounterRng, normal_tables};
 use bytemuck::Pod;
 use std::sync::Arc;
@@ -175,39 +174,26 @@ fn grid(threads: u32) -> (u32, u32) {
     }
 }
 
-/// Which neuron shader a population runs.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Model {
-    Lif,
-    LifFixed,
-    LifCond,
-    Izhikevich,
-}
-
-impl Model {
-    /// State sections of the population's state buffer, in order.
-    fn vars(self) -> &'static [&'static str] {
-        match self {
-            Model::Lif | Model::LifFixed => &["v", "i_exc", "i_inh", "refrac"],
-            Model::LifCond => &["v", "ge", "gi", "refrac"],
-            Model::Izhikevich => &["v", "u", "a", "b", "c", "d"],
-        }
-    }
-}
-
 struct NeuronPop {
-    model: Model,
+    /// File name of its shader (the key of its pipeline).
+    shader: &'static str,
+    /// The variables named when the state becomes non-finite.
+    checked: &'static str,
+    /// Sections of the state buffer, in order.
+    vars: &'static [&'static str],
+    /// The sections that are state variables a user may read.
+    readable: Vec<&'static str>,
+    /// Turns state words into model units (None: f32 bits).
+    decode: Option<crate::neuron::registry::Decode>,
     pop: usize,
     n: u32,
     state: wgpu::Buffer,
     /// The state as built, every instance's (for [`Backend::reset`]).
-    init: Vec<f32>,
+    init: Vec<u32>,
     i_ext: wgpu::Buffer,
     group: wgpu::BindGroup,
     /// Bind group of the noise/current shader when the population has inputs.
     inputs: Option<wgpu::BindGroup>,
-    /// A fixed-point population's constants (its state words are i32).
-    fixed: Option<crate::neuron::fixed::FixedConsts>,
 }
 
 struct PoissonPop {
@@ -645,7 +631,7 @@ impl GpuBackend {
                 let pl = &self
                     .pipes
                     .iter()
-                    .find(|(m, _)| *m == np.model)
+                    .find(|(m, _)| *m == np.shader)
                     .expect("built")
                     .1;
                 go(pl, &np.group, grid(np.n));
@@ -786,10 +772,11 @@ impl GpuBackend {
                     .min_by_key(|&(_, &s)| s)
             })
         {
-            let var = match self.neurons.iter().find(|x| x.pop == pi).map(|x| x.model) {
-                Some(Model::Izhikevich) => "v/u",
-                _ => "v",
-            };
+            let var = self
+                .neurons
+                .iter()
+                .find(|x| x.pop == pi)
+                .map_or("v", |x| x.checked);
             return Err(crate::Error::NonFinite {
                 population: self.names[pi].clone(),
                 var: var.into(),
@@ -1061,10 +1048,8 @@ impl Backend for GpuBackend {
         // b × vars + k of the state buffer.
         let (buf, at) = match (np, var) {
             (Some(np), "i_ext") => (&np.i_ext, instance),
-            (Some(np), v) => match np.model.vars().iter().position(|x| *x == v) {
-                Some(k) if v != "refrac" && !matches!(v, "a" | "b" | "c" | "d") => {
-                    (&np.state, instance * np.model.vars().len() + k)
-                }
+            (Some(np), v) => match np.vars.iter().position(|x| *x == v) {
+                Some(k) if np.readable.contains(&v) => (&np.state, instance * np.vars.len() + k),
                 _ => (&np.state, usize::MAX),
             },
             (None, _) => (&self.ctl, usize::MAX),
@@ -1081,9 +1066,8 @@ impl Backend for GpuBackend {
         } else {
             read_buffer(&self.ctx, buf, at as u64 * n * 4, n * 4)?
         };
-        if let (Some(k), true) = (&np.fixed, var != "i_ext") {
-            out.iter_mut()
-                .for_each(|x| *x = k.value(var, x.to_bits() as i32));
+        if let (Some(decode), true) = (&np.decode, var != "i_ext") {
+            out.iter_mut().for_each(|x| *x = decode(var, x.to_bits()));
         }
         Ok(())
     }

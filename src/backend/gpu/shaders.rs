@@ -3,23 +3,6 @@
 //! that mirror their WGSL structs field for field.
 use bytemuck::{Pod, Zeroable};
 
-/// The source of a phase: shared declarations from `shaders/lib/` first, then the
-/// phase's own file. WGSL module-scope declarations may come in any order, so the
-/// shared ones are simply concatenated, and every copy is the same text.
-macro_rules! wgsl {
-    ($($file:literal),+) => {
-        concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $file))),+)
-    };
-}
-
-/// Current-based LIF update (src/neuron/lif.rs).
-pub const NEURON_LIF: &str = wgsl!("lib/step.wgsl", "neuron_lif.wgsl");
-/// Fixed-point current-based LIF update (src/neuron/fixed.rs).
-pub const NEURON_LIF_FIXED: &str = wgsl!("lib/step.wgsl", "neuron_lif_fixed.wgsl");
-/// Conductance-based LIF update (src/neuron/lif_cond.rs).
-pub const NEURON_LIF_COND: &str = wgsl!("lib/step.wgsl", "neuron_lif_cond.wgsl");
-/// Izhikevich update (src/neuron/izhikevich.rs).
-pub const NEURON_IZHIKEVICH: &str = wgsl!("lib/step.wgsl", "neuron_izhikevich.wgsl");
 /// Noise and constant currents (CPU `apply_inputs`).
 pub const INPUTS_NOISE: &str = wgsl!("lib/step.wgsl", "lib/philox.wgsl", "inputs_noise.wgsl");
 /// Poisson sources (src/rng.rs `PoissonSampler`, `BernoulliEach`).
@@ -36,12 +19,16 @@ pub const THREE_FACTOR: &str = wgsl!("lib/step.wgsl", "lib/plastic.wgsl", "three
 /// Astrocytes (src/plasticity/astrocyte.rs).
 pub const ASTROCYTE: &str = wgsl!("lib/step.wgsl", "astrocyte.wgsl");
 
-/// Every shader with its file name.
-pub const ALL: [(&str, &str); 11] = [
-    ("neuron_lif.wgsl", NEURON_LIF),
-    ("neuron_lif_fixed.wgsl", NEURON_LIF_FIXED),
-    ("neuron_lif_cond.wgsl", NEURON_LIF_COND),
-    ("neuron_izhikevich.wgsl", NEURON_IZHIKEVICH),
+/// Every shader with its file name: the neuron models' (from the registry,
+/// [`crate::neuron::registry::SHADERS`]) and the phases' own.
+pub fn all() -> Vec<(&'static str, &'static str)> {
+    let mut all = crate::neuron::registry::SHADERS.to_vec();
+    all.extend(PHASES);
+    all
+}
+
+/// The shaders of the phases other than the neuron update, with their file names.
+const PHASES: [(&str, &str); 7] = [
     ("inputs_noise.wgsl", INPUTS_NOISE),
     ("inputs_poisson.wgsl", INPUTS_POISSON),
     ("inputs_source.wgsl", INPUTS_SOURCE),
@@ -64,106 +51,6 @@ pub struct StepParams {
     pub ring_stride: u32,
     /// Populations: instance b's non-finite flags are ctl[4 + b × n_pops + pop].
     pub n_pops: u32,
-}
-
-/// `Params` of neuron_lif.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-#[allow(missing_docs)]
-pub struct LifParams {
-    pub n: u32,
-    pub gid0: u32,
-    pub ring: u32,
-    pub depth: u32,
-    pub pop: u32,
-    pub ref_steps: i32,
-    pub delta: u32,
-    pub _pad0: u32,
-    pub inv_exc: f32,
-    pub inv_inh: f32,
-    pub e_l: f32,
-    pub v_reset: f32,
-    pub v_th: f32,
-    pub p33: f32,
-    pub p30: f32,
-    pub p32_exc: f32,
-    pub p32_inh: f32,
-    pub p22_exc: f32,
-    pub p22_inh: f32,
-    pub i_bias: f32,
-}
-
-/// `Params` of neuron_lif_fixed.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-#[allow(missing_docs)]
-pub struct LifFixedParams {
-    pub n: u32,
-    pub gid0: u32,
-    pub ring: u32,
-    pub depth: u32,
-    pub pop: u32,
-    pub ref_steps: i32,
-    pub delta: u32,
-    pub toward_zero: u32,
-    pub smin: i32,
-    pub smax: i32,
-    pub theta: i32,
-    pub reset: i32,
-    pub decay_bits: u32,
-    pub d_m: i32,
-    pub d_exc: i32,
-    pub d_inh: i32,
-    pub frac_exc: u32,
-    pub frac_inh: u32,
-    pub bias: i32,
-    pub k_ext: f32,
-}
-
-/// `Params` of neuron_lif_cond.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-#[allow(missing_docs)]
-pub struct LifCondParams {
-    pub n: u32,
-    pub gid0: u32,
-    pub ring: u32,
-    pub depth: u32,
-    pub pop: u32,
-    pub ref_steps: i32,
-    pub inv_exc: f32,
-    pub inv_inh: f32,
-    pub dt_over_c: f32,
-    pub g_l: f32,
-    pub e_l: f32,
-    pub e_exc: f32,
-    pub e_inh: f32,
-    pub v_reset: f32,
-    pub v_th: f32,
-    pub decay_exc: f32,
-    pub decay_inh: f32,
-    pub i_bias: f32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-}
-
-/// `Params` of neuron_izhikevich.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-#[allow(missing_docs)]
-pub struct IzhParams {
-    pub n: u32,
-    pub gid0: u32,
-    pub ring: u32,
-    pub depth: u32,
-    pub pop: u32,
-    pub half: u32,
-    pub inv_exc: f32,
-    pub inv_inh: f32,
-    pub dt: f32,
-    pub half_dt: f32,
-    pub v_peak: f32,
-    pub _pad0: u32,
 }
 
 /// `Params` of inputs_noise.wgsl.
@@ -328,6 +215,7 @@ pub struct AstroRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::NeuronModel;
 
     fn parse(name: &str, src: &str) -> naga::Module {
         naga::front::wgsl::parse_str(src)
@@ -343,10 +231,10 @@ mod tests {
             .filter(|n| n.ends_with(".wgsl"))
             .collect();
         on_disk.sort();
-        let mut known: Vec<String> = ALL.iter().map(|(n, _)| n.to_string()).collect();
+        let mut known: Vec<String> = all().iter().map(|(n, _)| n.to_string()).collect();
         known.sort();
         assert_eq!(on_disk, known, "shaders/ and shaders::ALL disagree");
-        for (name, src) in ALL {
+        for (name, src) in all() {
             let module = parse(name, src);
             naga::valid::Validator::new(
                 naga::valid::ValidationFlags::all(),
@@ -374,26 +262,27 @@ mod tests {
     fn parameter_blocks_match_their_wgsl_structs() {
         use std::mem::size_of;
         let size = |t: usize| t as u32;
-        for (_, src) in ALL {
+        for (_, src) in all() {
             assert_eq!(wgsl_size(src, "Step"), size(size_of::<StepParams>()));
         }
         assert_eq!(size_of::<StepParams>(), 16);
-        assert_eq!(
-            wgsl_size(NEURON_LIF, "Params"),
-            size(size_of::<LifParams>())
-        );
-        assert_eq!(
-            wgsl_size(NEURON_LIF_FIXED, "Params"),
-            size(size_of::<LifFixedParams>())
-        );
-        assert_eq!(
-            wgsl_size(NEURON_LIF_COND, "Params"),
-            size(size_of::<LifCondParams>())
-        );
-        assert_eq!(
-            wgsl_size(NEURON_IZHIKEVICH, "Params"),
-            size(size_of::<IzhParams>())
-        );
+        for model in [
+            NeuronModel::Lif(Default::default()),
+            NeuronModel::LifCond(Default::default()),
+            NeuronModel::Izhikevich(Default::default()),
+        ] {
+            let pop = crate::neuron::registry::test_pop(&model, 2);
+            let (name, src) = pop.shader();
+            assert_eq!(
+                wgsl_size(src, "Params") as usize,
+                pop.gpu_params().len(),
+                "{name}"
+            );
+            assert_eq!(
+                wgsl_size(src, "Pop"),
+                size(size_of::<super::super::upload::PopBlock>())
+            );
+        }
         assert_eq!(
             wgsl_size(INPUTS_NOISE, "Params"),
             size(size_of::<NoiseParams>())
@@ -431,10 +320,7 @@ mod tests {
         for t in [
             size_of::<PlasticParams>(),
             size_of::<AstroParams>(),
-            size_of::<LifParams>(),
-            size_of::<LifFixedParams>(),
-            size_of::<LifCondParams>(),
-            size_of::<IzhParams>(),
+            size_of::<super::super::upload::PopBlock>(),
             size_of::<NoiseParams>(),
             size_of::<PoissonParams>(),
             size_of::<SourceParams>(),

@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn every_float_operation_is_marked_no_contraction() {
-        for (name, src) in super::super::shaders::ALL {
+        for (name, src) in super::super::shaders::all() {
             let words = exact_spirv(name, src).unwrap();
             let mut decorated = std::collections::HashSet::new();
             let mut ops = vec![];

@@ -49,11 +49,26 @@ struct PoissonData {
     stop: u64,
 }
 
-/// One pipeline per neuron model in use.
-pub(super) type NeuronPipes = Vec<(Model, Pipe)>;
+/// One pipeline per neuron shader in use, by shader file name.
+pub(super) type NeuronPipes = Vec<(&'static str, Pipe)>;
 
-/// Bind group layout of the neuron shaders: params, state, rings, i_ext, record, ctl.
-const NEURON_LAYOUT: &[B] = &[B::U, B::W, B::W, B::R, B::W, B::W];
+/// Bind group layout of the neuron shaders (shaders/lib/neuron.wgsl): population
+/// block, model parameters, state, rings, i_ext, record, ctl.
+const NEURON_LAYOUT: &[B] = &[B::U, B::U, B::W, B::W, B::R, B::W, B::W];
+
+/// `Pop` of shaders/lib/neuron.wgsl: where a neuron population lies in the network.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, bytemuck::Zeroable)]
+pub(super) struct PopBlock {
+    n: u32,
+    gid0: u32,
+    ring: u32,
+    depth: u32,
+    pop: u32,
+    _pad0: u32,
+    inv_exc: f32,
+    inv_inh: f32,
+}
 /// Bind group layout of the source shaders: params, events, record, ctl.
 const SOURCE_LAYOUT: &[B] = &[B::U, B::R, B::W, B::W];
 /// Bind group layout of the Poisson shaders: params, table, record, ctl, keys.
@@ -111,32 +126,40 @@ impl Loader<'_> {
         rec: &wgpu::Buffer,
         ctl: &wgpu::Buffer,
     ) -> crate::Result<(Vec<NeuronPop>, NeuronPipes)> {
-        let mut pipes: Vec<(Model, Pipe)> = vec![];
+        let mut pipes: NeuronPipes = vec![];
         let mut neurons = vec![];
         for (pi, p) in self.net.pops.iter().enumerate() {
             let n = p.size;
-            let Some((model, params, mut state)) = Self::neuron_data(pi, p, ring_base) else {
+            let Dynamics::Neurons(kernel) = &p.dynamics else {
                 continue;
             };
+            let (shader, src) = kernel.shader();
+            let head = PopBlock {
+                n,
+                gid0: p.offset,
+                ring: ring_base[pi],
+                depth: p.ring_depth,
+                pop: pi as u32,
+                _pad0: 0,
+                inv_exc: p.inv_scale[0],
+                inv_inh: p.inv_scale[1],
+            };
+            let params = kernel.gpu_params();
+            let mut init = kernel.gpu_state();
             for other in &self.instances[1..] {
-                let (m, prm, st) = Self::neuron_data(pi, &other.pops[pi], ring_base)
-                    .ok_or_else(|| differs("model", &p.name))?;
-                if m != model || prm != params {
+                let Dynamics::Neurons(k) = &other.pops[pi].dynamics else {
+                    return Err(differs("model", &p.name));
+                };
+                if k.shader().0 != shader || k.gpu_params() != params {
                     return Err(differs("parameters", &p.name));
                 }
-                state.extend(st);
+                init.extend(k.gpu_state());
             }
-            if !pipes.iter().any(|(m, _)| *m == model) {
-                let (name, src) = match model {
-                    Model::Lif => ("neuron_lif", NEURON_LIF),
-                    Model::LifFixed => ("neuron_lif_fixed", NEURON_LIF_FIXED),
-                    Model::LifCond => ("neuron_lif_cond", NEURON_LIF_COND),
-                    Model::Izhikevich => ("neuron_izhikevich", NEURON_IZHIKEVICH),
-                };
-                pipes.push((model, self.pipe(name, src, "main", &[NEURON_LAYOUT])?));
+            if !pipes.iter().any(|(m, _)| *m == shader) {
+                let label = shader.trim_end_matches(".wgsl");
+                pipes.push((shader, self.pipe(label, src, "main", &[NEURON_LAYOUT])?));
             }
-            let pl = &pipes.iter().find(|(m, _)| *m == model).expect("added").1;
-            let init = state;
+            let pl = &pipes.iter().find(|(m, _)| *m == shader).expect("added").1;
             let state = storage(
                 self.ctx,
                 &format!("{} state", p.name),
@@ -147,14 +170,24 @@ impl Loader<'_> {
                 &format!("{} i_ext", p.name),
                 bytemuck::cast_slice(&vec![0f32; n as usize * self.instances.len()]),
             )?;
-            let ub = self.uniform(&p.name, &params);
+            let hb = self.uniform(&p.name, bytemuck::bytes_of(&head));
+            let kb = self.uniform(&format!("{} params", p.name), &params);
             let group = self.bind(
                 &p.name,
                 &pl.groups[0],
-                &[&ub, &state, ring, &i_ext, rec, ctl],
+                &[&hb, &kb, &state, ring, &i_ext, rec, ctl],
             );
+            let vars = kernel.gpu_vars();
             neurons.push(NeuronPop {
-                model,
+                shader,
+                checked: kernel.checked(),
+                vars,
+                readable: vars
+                    .iter()
+                    .copied()
+                    .filter(|v| kernel.read(v).is_some())
+                    .collect(),
+                decode: kernel.gpu_decode(),
                 pop: pi,
                 n,
                 state,
@@ -162,136 +195,9 @@ impl Loader<'_> {
                 i_ext,
                 group,
                 inputs: None,
-                fixed: match &p.dynamics {
-                    Dynamics::LifFixed(k, _) => Some(*k),
-                    _ => None,
-                },
             });
         }
         Ok((neurons, pipes))
-    }
-
-    /// The model, parameter block and initial state (the model's variables one
-    /// after the other) of neuron population `pi`; None for sources.
-    fn neuron_data(
-        pi: usize,
-        p: &BuiltPop,
-        ring_base: &[u32],
-    ) -> Option<(Model, Vec<u8>, Vec<f32>)> {
-        let n = p.size;
-        Some(match &p.dynamics {
-            Dynamics::Lif(k, s) => {
-                let prm = LifParams {
-                    n,
-                    gid0: p.offset,
-                    ring: ring_base[pi],
-                    depth: p.ring_depth,
-                    pop: pi as u32,
-                    ref_steps: k.ref_steps,
-                    delta: k.delta as u32,
-                    inv_exc: p.inv_scale[0],
-                    inv_inh: p.inv_scale[1],
-                    e_l: k.e_l,
-                    v_reset: k.v_reset,
-                    v_th: k.v_th,
-                    p33: k.p33,
-                    p30: k.p30,
-                    p32_exc: k.p32_exc,
-                    p32_inh: k.p32_inh,
-                    p22_exc: k.p22_exc,
-                    p22_inh: k.p22_inh,
-                    i_bias: k.i_bias,
-                    ..Default::default()
-                };
-                let refrac = s.refrac_steps().map(|r| f32::from_bits(r as u32));
-                let st = [&s.v[..], &s.i_exc, &s.i_inh]
-                    .concat()
-                    .into_iter()
-                    .chain(refrac)
-                    .collect();
-                (Model::Lif, bytemuck::bytes_of(&prm).to_vec(), st)
-            }
-            Dynamics::LifFixed(k, s) => {
-                let prm = LifFixedParams {
-                    n,
-                    gid0: p.offset,
-                    ring: ring_base[pi],
-                    depth: p.ring_depth,
-                    pop: pi as u32,
-                    ref_steps: k.ref_steps,
-                    delta: k.delta as u32,
-                    toward_zero: k.toward_zero as u32,
-                    smin: k.smin,
-                    smax: k.smax,
-                    theta: k.theta,
-                    reset: k.reset,
-                    decay_bits: k.decay_bits,
-                    d_m: k.d_m,
-                    d_exc: k.d_exc,
-                    d_inh: k.d_inh,
-                    frac_exc: k.frac[0],
-                    frac_inh: k.frac[1],
-                    bias: k.bias,
-                    k_ext: k.k_ext,
-                };
-                // The shader reads these words as i32.
-                let st = [&s.v[..], &s.i_exc, &s.i_inh, &s.refrac]
-                    .concat()
-                    .into_iter()
-                    .map(|q| f32::from_bits(q as u32))
-                    .collect();
-                (Model::LifFixed, bytemuck::bytes_of(&prm).to_vec(), st)
-            }
-            Dynamics::LifCond(k, s) => {
-                let prm = LifCondParams {
-                    n,
-                    gid0: p.offset,
-                    ring: ring_base[pi],
-                    depth: p.ring_depth,
-                    pop: pi as u32,
-                    ref_steps: k.ref_steps,
-                    inv_exc: p.inv_scale[0],
-                    inv_inh: p.inv_scale[1],
-                    dt_over_c: k.dt_over_c,
-                    g_l: k.g_l,
-                    e_l: k.e_l,
-                    e_exc: k.e_exc,
-                    e_inh: k.e_inh,
-                    v_reset: k.v_reset,
-                    v_th: k.v_th,
-                    decay_exc: k.decay_exc,
-                    decay_inh: k.decay_inh,
-                    i_bias: k.i_bias,
-                    ..Default::default()
-                };
-                let refrac = s.refrac_steps().map(|r| f32::from_bits(r as u32));
-                let st = [&s.v[..], &s.ge, &s.gi]
-                    .concat()
-                    .into_iter()
-                    .chain(refrac)
-                    .collect();
-                (Model::LifCond, bytemuck::bytes_of(&prm).to_vec(), st)
-            }
-            Dynamics::Izhikevich(k, s) => {
-                let prm = IzhParams {
-                    n,
-                    gid0: p.offset,
-                    ring: ring_base[pi],
-                    depth: p.ring_depth,
-                    pop: pi as u32,
-                    half: (k.integration == IzhIntegration::HalfSteps) as u32,
-                    inv_exc: p.inv_scale[0],
-                    inv_inh: p.inv_scale[1],
-                    dt: k.dt,
-                    half_dt: k.half_dt,
-                    v_peak: k.v_peak,
-                    ..Default::default()
-                };
-                let st = [&s.v[..], &s.u, &s.a, &s.b, &s.c, &s.d].concat();
-                (Model::Izhikevich, bytemuck::bytes_of(&prm).to_vec(), st)
-            }
-            Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => return None,
-        })
     }
 
     /// Noise and constant currents: one term per input in model order (so the
