@@ -396,6 +396,8 @@ macro_rules! registry {
 }
 
 use super::{fixed, izhikevich, lif, lif_cond};
+#[path = "adex.rs"]
+pub mod adex;
 
 registry! {
     models {
@@ -405,6 +407,8 @@ registry! {
         LifCond(lif_cond::LifCondParams) = lif_cond,
         /// Izhikevich (2003) neuron with presets and per-neuron random parameters.
         Izhikevich(izhikevich::IzhikevichParams) = izhikevich,
+        /// Adaptive exponential integrate-and-fire (Brette & Gerstner 2005).
+        AdEx(adex::AdExParams) = adex,
     }
     kernels {
         /// Current-based LIF in fixed point (`lif` with a `fixed_point` table).

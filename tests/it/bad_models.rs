@@ -75,7 +75,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "two_models.toml",
-        "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model table (lif, lif_cond, izhikevich, poisson or spike_source), found 2",
+        "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model table (lif, lif_cond, izhikevich, adex, poisson or spike_source), found 2",
     ),
     (
         "unknown_key.toml",

@@ -5,6 +5,7 @@
 //! monitors, rule comparison, dataset readers and encoders on real and malformed files, the
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
 //! and fixed-point mode.
+mod adex;
 mod astrocyte;
 mod bad_models;
 mod batch;
