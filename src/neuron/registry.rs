@@ -4,7 +4,7 @@
 //! table, defaults, validation, state variables and how a population is built)
 //! whose built population implements [`NeuronKernel`] (its CPU update, state
 //! access and WGSL shader with the parameter block the shader reads). The
-//! [`registry!`] invocation at the end of this file turns the list into the
+//! `registry!` invocation at the end of this file turns the list into the
 //! [`NeuronModel`] enum of model files and the Rust API, the [`Neurons`] enum
 //! of built populations both backends run, and the raw population table the
 //! TOML reader fills; parsing, validation, building, state access, monitors and

@@ -62,7 +62,9 @@ pub(super) fn assert_phases_match(toml: &str, seed: u64, steps: u64) -> Option<u
     let built = build(&net, seed).unwrap();
     let mut cpu = CpuBackend::new(built.clone());
     let mut gpu = gpu_backend(&ctx, &built);
-    let vars = ["v", "u", "w", "i_exc", "i_inh", "ge", "gi", "syn_exc", "syn_inh"];
+    let vars = [
+        "v", "u", "w", "i_exc", "i_inh", "ge", "gi", "syn_exc", "syn_inh",
+    ];
     let mut spikes = 0;
     for step in 0..steps {
         cpu.inputs(step).unwrap();
@@ -364,7 +366,13 @@ fn all_spikes(sim: &Simulator, built: &Built) -> Vec<Spike> {
 
 /// Runs `net` for `ms` with `seed` on both backends; equal hashes on a bit-exact
 /// device, else the first differing step is reported and rates must agree.
-pub(super) fn assert_run_matches(ctx: &Arc<GpuContext>, name: &str, net: &Network, seed: u64, ms: f64) {
+pub(super) fn assert_run_matches(
+    ctx: &Arc<GpuContext>,
+    name: &str,
+    net: &Network,
+    seed: u64,
+    ms: f64,
+) {
     let built = build(net, seed).unwrap();
     let mut cpu = Simulator::new(
         net,
