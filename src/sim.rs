@@ -99,6 +99,12 @@ pub struct Summary {
     pub build_s: f64,
     /// Simulation loop time, s.
     pub sim_s: f64,
+    /// Wall time per phase of the step (`inputs`, `neurons`, `propagate`,
+    /// `plasticity`: within `sim_s`, estimated by timing one step in 8, instance
+    /// 0 of a batch; absent on the GPU, whose phases overlap on the device) and
+    /// `record` (draining, tallying and monitoring spikes, outside `sim_s`), s.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub phase_s: BTreeMap<String, f64>,
     /// Whole run time (set by the caller), s.
     pub wall_s: f64,
     /// Per population.
@@ -282,6 +288,8 @@ pub struct Simulator {
     step: u64,
     build_s: f64,
     sim_s: f64,
+    /// Time spent draining spikes, tallying and monitoring, s.
+    record_s: f64,
     spike_mask: Vec<Option<Vec<bool>>>,
     state_cfg: Vec<StateCfg>,
     rate_cfg: Vec<RateCfg>,
@@ -508,6 +516,7 @@ impl Simulator {
             step: 0,
             build_s: t0.elapsed().as_secs_f64(),
             sim_s: 0.0,
+            record_s: 0.0,
             spike_mask,
             state_cfg,
             rate_cfg,
@@ -557,7 +566,8 @@ impl Simulator {
             }
             let t = Instant::now();
             self.backend.run(self.step, chunk)?;
-            self.sim_s += t.elapsed().as_secs_f64();
+            let t_record = Instant::now();
+            self.sim_s += (t_record - t).as_secs_f64();
             self.step += chunk;
             self.absorb_spikes()?;
             let last = self.step - 1;
@@ -597,9 +607,23 @@ impl Simulator {
                     }
                 }
             }
+            self.record_s += t_record.elapsed().as_secs_f64();
             progress(self.step - start);
         }
         Ok(())
+    }
+
+    /// See [`Summary::phase_s`].
+    fn phase_s(&self) -> BTreeMap<String, f64> {
+        let mut out: BTreeMap<String, f64> = self
+            .backend
+            .phase_times()
+            .iter()
+            .flat_map(|t| t.named())
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        out.insert("record".into(), self.record_s);
+        out
     }
 
     fn absorb_spikes(&mut self) -> crate::Result<()> {
@@ -867,6 +891,7 @@ impl Simulator {
             steps: self.step,
             build_s: self.build_s,
             sim_s: self.sim_s,
+            phase_s: self.phase_s(),
             wall_s: 0.0,
             populations: first.populations,
             synaptic_events: first.synaptic_events,

@@ -2,9 +2,11 @@
 //! the reference; others must produce the same spikes.
 pub mod cpu;
 pub mod gpu;
+pub mod schedule;
 
 pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
+pub use schedule::{Phase, PhaseTimes};
 
 /// One spike: step and global neuron id.
 #[derive(
@@ -154,15 +156,29 @@ pub trait Backend {
             self.name()
         )))
     }
-    /// Runs steps `first..first + n` in schedule order. Backends override it to batch steps.
+    /// Runs `phase` of `step`.
+    fn phase(&mut self, phase: Phase, step: u64) -> crate::Result<()> {
+        match phase {
+            Phase::Inputs => self.inputs(step),
+            Phase::Neurons => self.neurons(step),
+            Phase::Propagate => self.propagate(step),
+            Phase::Plasticity => self.plasticity(step),
+        }
+    }
+    /// Runs steps `first..first + n` in [`schedule::STEP`] order. Backends
+    /// override it to batch steps.
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         for step in first..first + n {
-            self.inputs(step)?;
-            self.neurons(step)?;
-            self.propagate(step)?;
-            self.plasticity(step)?;
+            for phase in schedule::STEP {
+                self.phase(phase, step)?;
+            }
         }
         Ok(())
+    }
+    /// Wall time spent in each phase so far (instance 0), where the backend
+    /// measures it (the CPU does; GPU phases overlap on the device).
+    fn phase_times(&self) -> Option<PhaseTimes> {
+        None
     }
 }
 

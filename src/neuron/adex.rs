@@ -502,7 +502,10 @@ mod tests {
         let mut x = -87.0f32;
         while x < 88.0 {
             let (got, want) = (exp_f32(x) as f64, (x as f64).exp());
-            assert!((got / want - 1.0).abs() < 5e-7, "exp({x}) = {got}, exact {want}");
+            assert!(
+                (got / want - 1.0).abs() < 5e-7,
+                "exp({x}) = {got}, exact {want}"
+            );
             x += 0.0137;
         }
         assert_eq!(exp_f32(1000.0), exp_f32(88.0));

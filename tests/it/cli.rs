@@ -46,6 +46,7 @@ fn run_writes_summary_hdf5_and_raster() {
             "events_per_s",
             "memory_bytes",
             "model",
+            "phase_s",
             "populations",
             "seed",
             "sim_s",
@@ -57,6 +58,15 @@ fn run_writes_summary_hdf5_and_raster() {
     );
     assert_eq!(v["model"], "coba");
     assert_eq!(v["backend"], "cpu");
+    // Phases of the step (sampled one step in 8) and the recording outside the loop.
+    let phase = |k: &str| v["phase_s"][k].as_f64().unwrap();
+    let names = ["inputs", "neurons", "propagate", "plasticity", "record"];
+    assert_eq!(v["phase_s"].as_object().unwrap().len(), names.len());
+    assert!(names.iter().all(|k| phase(k) >= 0.0));
+    assert!(phase("neurons") > 0.0 && phase("propagate") > 0.0);
+    assert_eq!(phase("plasticity"), 0.0, "COBA has no plasticity");
+    let in_loop: f64 = names[..4].iter().map(|k| phase(k)).sum();
+    assert!(in_loop < 2.0 * v["sim_s"].as_f64().unwrap() + 0.01);
     assert_eq!(v["seed"], 4);
     assert_eq!(v["steps"], 1000);
     assert_eq!(v["spikes_sha256"].as_str().unwrap().len(), 64);

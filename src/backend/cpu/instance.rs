@@ -2,6 +2,7 @@
 //! randomness over connectivity shared with the other instances of a batch.
 use super::plasticity::{AstroState, PlasticState, apply_modulation, to_fixed};
 use crate::backend::Spike;
+use crate::backend::schedule::{self, Phase, PhaseTimes};
 use crate::build::{Built, BuiltInput, Delays, Dynamics, PoissonKind};
 use crate::neuron::{AlignedVec, NeuronKernel, Visit};
 use crate::rng::{CounterRng, normal_f32};
@@ -47,6 +48,8 @@ pub(super) struct Instance {
     initial: Vec<Option<Dynamics>>,
     /// Worker pool for neuron updates (None: single-threaded).
     pool: Option<rayon::ThreadPool>,
+    /// Wall time per phase, sampled (see [`crate::backend::schedule::SAMPLE`]).
+    times: PhaseTimes,
 }
 
 /// Compact delivery data of a projection. Propagation is bound by the bytes it
@@ -261,8 +264,33 @@ impl Instance {
                         .ok()
                 })
                 .flatten(),
+            times: PhaseTimes::default(),
             net,
         }
+    }
+
+    /// Runs steps `first..first + n`, phase by phase in [`schedule::STEP`] order.
+    pub(super) fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
+        let plastic = self.has_plasticity();
+        for step in first..first + n {
+            for phase in schedule::STEP {
+                let mut times = self.times;
+                match phase {
+                    Phase::Inputs => times.run(phase, step, || self.inputs(step))?,
+                    Phase::Neurons => times.run(phase, step, || self.neurons(step))?,
+                    Phase::Propagate => times.run(phase, step, || self.propagate(step))?,
+                    Phase::Plasticity if plastic => times.run(phase, step, || self.plasticity()),
+                    Phase::Plasticity => {}
+                }
+                self.times = times;
+            }
+        }
+        Ok(())
+    }
+
+    /// Wall time per phase so far.
+    pub(super) fn phase_times(&self) -> PhaseTimes {
+        self.times
     }
 
     /// The delay ring of population `pop`: `depth × 2 receptors × size` fixed-point

@@ -243,17 +243,10 @@ impl Backend for CpuBackend {
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         // Instances are independent: each runs all `n` steps while its state is
         // in cache.
-        self.each(|i| {
-            let plastic = i.has_plasticity();
-            for step in first..first + n {
-                i.inputs(step)?;
-                i.neurons(step)?;
-                i.propagate(step)?;
-                if plastic {
-                    i.plasticity();
-                }
-            }
-            Ok(())
-        })
+        self.each(|i| i.run(first, n))
+    }
+
+    fn phase_times(&self) -> Option<super::PhaseTimes> {
+        Some(self.instances[0].phase_times())
     }
 }

@@ -33,6 +33,7 @@
 //! instances append to the one spike record, instance b's entries as
 //! (step, id + b × n_total), so the indirect propagate dispatch is sized by the
 //! step's spikes over all instances, and read-back splits them again.
+use super::schedule::{self, Phase};
 use super::{Backend, Spike};
 use crate::build::{Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, STREAM_POISSON};
 use crate::rng::{CounterRng, normal_tables};
@@ -240,13 +241,24 @@ struct SourceDevice {
     dirty: bool,
 }
 
-/// Phases to encode for a step.
+/// Phases to encode for a step (in [`schedule::STEP`] order).
 #[derive(Clone, Copy)]
 struct Phases {
     inputs: bool,
     neurons: bool,
     propagate: bool,
     plasticity: bool,
+}
+
+impl Phases {
+    fn has(self, p: Phase) -> bool {
+        match p {
+            Phase::Inputs => self.inputs,
+            Phase::Neurons => self.neurons,
+            Phase::Propagate => self.propagate,
+            Phase::Plasticity => self.plasticity,
+        }
+    }
 }
 
 const ALL_PHASES: Phases = Phases {
@@ -587,7 +599,10 @@ impl GpuBackend {
     fn encode_step(&self, pass: &mut wgpu::ComputePass<'_>, step: u64, slot: u64, ph: Phases) {
         let off = [(slot * self.step_stride) as u32];
         let z = self.batch;
-        let mut go = |pl: &Pipe, group: &wgpu::BindGroup, (x, y): (u32, u32)| {
+        let go = |pass: &mut wgpu::ComputePass<'_>,
+                  pl: &Pipe,
+                  group: &wgpu::BindGroup,
+                  (x, y): (u32, u32)| {
             if x == 0 {
                 return;
             }
@@ -596,64 +611,85 @@ impl GpuBackend {
             pass.set_bind_group(1, group, &[]);
             pass.dispatch_workgroups(x, y, z);
         };
-        if ph.inputs {
-            if let Some(pl) = &self.noise_pipe {
-                for np in &self.neurons {
-                    if let Some(g) = &np.inputs {
-                        go(pl, g, grid(np.n));
+        for phase in schedule::STEP.into_iter().filter(|&p| ph.has(p)) {
+            self.encode_phase(pass, phase, step, &off, &go);
+        }
+    }
+
+    /// Encodes `phase` of `step` (step uniform at dynamic offset `off`).
+    fn encode_phase(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        phase: Phase,
+        step: u64,
+        off: &[u32],
+        go: &impl Fn(&mut wgpu::ComputePass<'_>, &Pipe, &wgpu::BindGroup, (u32, u32)),
+    ) {
+        match phase {
+            Phase::Inputs => {
+                if let Some(pl) = &self.noise_pipe {
+                    for np in &self.neurons {
+                        if let Some(g) = &np.inputs {
+                            go(pass, pl, g, grid(np.n));
+                        }
+                    }
+                }
+                for pp in &self.poisson {
+                    if step >= pp.start && step < pp.stop {
+                        let pl = if pp.chunks {
+                            &self.chunks_pipe
+                        } else {
+                            &self.bernoulli_pipe
+                        };
+                        go(
+                            pass,
+                            pl.as_ref().expect("built"),
+                            &pp.group,
+                            grid(pp.threads),
+                        );
+                    }
+                }
+                for (sp, g) in self
+                    .sources
+                    .iter()
+                    .zip(self.source_dev.iter().flat_map(|d| &d.groups))
+                {
+                    let count = sp.count(step);
+                    if count > 0 {
+                        let pl = &self.source_dev.as_ref().expect("built").pipe;
+                        go(pass, pl, g, grid(count));
                     }
                 }
             }
-            for pp in &self.poisson {
-                if step >= pp.start && step < pp.stop {
-                    let pl = if pp.chunks {
-                        &self.chunks_pipe
-                    } else {
-                        &self.bernoulli_pipe
-                    };
-                    go(pl.as_ref().expect("built"), &pp.group, grid(pp.threads));
+            Phase::Neurons => {
+                for np in &self.neurons {
+                    let pl = &self
+                        .pipes
+                        .iter()
+                        .find(|(m, _)| *m == np.shader)
+                        .expect("built")
+                        .1;
+                    go(pass, pl, &np.group, grid(np.n));
                 }
             }
-            for (sp, g) in self
-                .sources
-                .iter()
-                .zip(self.source_dev.iter().flat_map(|d| &d.groups))
-            {
-                let count = sp.count(step);
-                if count > 0 {
-                    let pl = &self.source_dev.as_ref().expect("built").pipe;
-                    go(pl, g, grid(count));
+            Phase::Propagate => {
+                pass.set_pipeline(&self.args_pipe.pipeline);
+                pass.set_bind_group(0, &self.step_group, off);
+                pass.set_bind_group(1, &self.args_groups[0], &[]);
+                pass.set_bind_group(2, &self.args_groups[1], &[]);
+                pass.dispatch_workgroups(1, 1, 1);
+                pass.set_pipeline(&self.prop_pipe.pipeline);
+                pass.set_bind_group(0, &self.step_group, off);
+                pass.set_bind_group(1, &self.prop_group, &[]);
+                pass.dispatch_workgroups_indirect(&self.dispatch, 0);
+                if let Some(pl) = &self.plastic {
+                    pl.encode_delivery(pass, &self.step_group, off, &self.dispatch);
                 }
             }
-        }
-        if ph.neurons {
-            for np in &self.neurons {
-                let pl = &self
-                    .pipes
-                    .iter()
-                    .find(|(m, _)| *m == np.shader)
-                    .expect("built")
-                    .1;
-                go(pl, &np.group, grid(np.n));
-            }
-        }
-        if ph.propagate {
-            pass.set_pipeline(&self.args_pipe.pipeline);
-            pass.set_bind_group(0, &self.step_group, &off);
-            pass.set_bind_group(1, &self.args_groups[0], &[]);
-            pass.set_bind_group(2, &self.args_groups[1], &[]);
-            pass.dispatch_workgroups(1, 1, 1);
-            pass.set_pipeline(&self.prop_pipe.pipeline);
-            pass.set_bind_group(0, &self.step_group, &off);
-            pass.set_bind_group(1, &self.prop_group, &[]);
-            pass.dispatch_workgroups_indirect(&self.dispatch, 0);
-            if let Some(pl) = &self.plastic {
-                pl.encode_delivery(pass, &self.step_group, &off, &self.dispatch);
-            }
-        }
-        if ph.plasticity {
-            if let Some(pl) = &self.plastic {
-                pl.encode_rules(pass, &self.step_group, &off, &self.dispatch);
+            Phase::Plasticity => {
+                if let Some(pl) = &self.plastic {
+                    pl.encode_rules(pass, &self.step_group, off, &self.dispatch);
+                }
             }
         }
     }
