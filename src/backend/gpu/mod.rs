@@ -287,7 +287,7 @@ pub struct GpuBackend {
     pipes: upload::NeuronPipes,
     noise_pipe: Option<Pipe>,
     /// Per population with Poisson drives: its size and bind group.
-    drives: Vec<(u32, wgpu::BindGroup)>,
+    drives: upload::DrivePops,
     drive_pipe: Option<Pipe>,
     bernoulli_pipe: Option<Pipe>,
     chunks_pipe: Option<Pipe>,

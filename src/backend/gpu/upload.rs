@@ -52,6 +52,9 @@ struct PoissonData {
 /// One pipeline per neuron model in use.
 pub(super) type NeuronPipes = Vec<(Model, Pipe)>;
 
+/// Per population with Poisson drives: its size and the drive shader's bind group.
+pub(super) type DrivePops = Vec<(u32, wgpu::BindGroup)>;
+
 /// Bind group layout of the neuron shaders: params, state, rings, i_ext, record, ctl.
 const NEURON_LAYOUT: &[B] = &[B::U, B::W, B::W, B::R, B::W, B::W];
 /// Bind group layout of the source shaders: params, events, record, ctl.
@@ -412,7 +415,7 @@ impl Loader<'_> {
         &self,
         ring_base: &[u32],
         ring: &wgpu::Buffer,
-    ) -> crate::Result<(Vec<(u32, wgpu::BindGroup)>, Option<Pipe>)> {
+    ) -> crate::Result<(DrivePops, Option<Pipe>)> {
         let net = self.net;
         let mut terms: Vec<DriveTerm> = vec![];
         let mut masks: Vec<u32> = vec![];
