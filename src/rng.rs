@@ -1285,17 +1285,29 @@ mod binomial_tests {
     #[test]
     fn drive_matches_the_scalar_sampler() {
         let rng = CounterRng::new(0xABCD);
-        for (n, p) in [(1000u32, 0.002), (10_000_000, 0.01), (5, 1.0)] {
+        // Short tables (counted), long tables (binary search), constant draws.
+        for (n, p) in [
+            (1000u32, 0.002),
+            (1000, 0.02),
+            (100, 0.5),
+            (10_000_000, 0.01),
+            (5, 1.0),
+            (3, 0.0),
+        ] {
             let t = BinomialTable::new(n, p).unwrap();
             for len in [0usize, 3, 64, 1000, 1001] {
-                let mut dst: Vec<i32> = (0..len as i32).map(|i| i * 7 - 300).collect();
-                let mut want = dst.clone();
+                let start: Vec<i32> = (0..len as i32).map(|i| i * 7 - 300).collect();
+                let mut want = start.clone();
                 for (i, x) in want.iter_mut().enumerate() {
                     let word = rng.block(5, 0, 99, (i / 4) as u32)[i % 4];
                     *x = x.wrapping_add(-3 * t.sample(word) as i32);
                 }
+                let mut dst = start.clone();
                 add_binomial_drive(&rng, 5, 99, &t, -3, &mut dst);
                 assert_eq!(dst, want, "n {n} p {p} len {len}");
+                let mut dst = start.clone();
+                add_binomial_drive_body(&rng, 5, 99, &t, -3, &mut dst);
+                assert_eq!(dst, want, "portable: n {n} p {p} len {len}");
             }
         }
     }

@@ -214,15 +214,27 @@ fn thread_count_and_batch_do_not_change_the_drive() {
 
 #[test]
 fn reduced_brunel_network_is_asynchronous_irregular() {
-    for seed in [1, 2] {
-        let s = run(
+    // The spikes are pinned too: a change to the drive's draws or to where they
+    // enter must show here (CPU–GPU parity alone would not see one made to both).
+    for (seed, sha) in [
+        (
+            1,
+            "aebd18d50d7754aff6903ce7393a30b039d5f2ee927a78482f7d5a6694305fbc",
+        ),
+        (
+            2,
+            "27c705d8c774130cfd66366a4cd5f31722a2247f49b357240b27fd122870f783",
+        ),
+    ] {
+        let sim = run(
             &small_brunel(1000.0),
             SimOptions {
                 seed: Some(seed),
                 ..Default::default()
             },
-        )
-        .summary();
+        );
+        assert_eq!(sim.spikes_sha256(), sha, "seed {seed}");
+        let s = sim.summary();
         for pop in ["exc", "inh"] {
             let p = &s.populations[pop];
             let cv = p.cv_isi.unwrap();
@@ -244,15 +256,29 @@ fn reduced_brunel_network_is_asynchronous_irregular() {
 #[ignore]
 fn brunel_model_reaches_the_asynchronous_irregular_state() {
     let net = super::util::load("brunel.toml");
-    for seed in [1, 2, 3] {
-        let s = run(
+    for (seed, sha) in [
+        (
+            1,
+            "4e6b0ff486cc32ce5fc79375dc5556a8f66d2551127447db3bca9e62103e86e4",
+        ),
+        (
+            2,
+            "9e0f167ee6fdd1be45c676240663d05affcda15d7672ee292a79a66a1044dcc5",
+        ),
+        (
+            3,
+            "776a816a09a3c1da41b4a1e4e6f36f049a26cf85273f13a1c80c637779255177",
+        ),
+    ] {
+        let sim = run(
             &net,
             SimOptions {
                 seed: Some(seed),
                 ..Default::default()
             },
-        )
-        .summary();
+        );
+        assert_eq!(sim.spikes_sha256(), sha, "seed {seed}");
+        let s = sim.summary();
         let e = &s.populations["exc"];
         let cv = e.cv_isi.unwrap();
         eprintln!("seed {seed}: exc {:.2} Hz, CV ISI {cv:.3}", e.rate_hz);
