@@ -291,7 +291,8 @@ fn brunel_model_reaches_the_asynchronous_irregular_state() {
     }
 }
 
-/// Every model a drive can target, with drives on both receptors and on a subset.
+/// Every model a drive can target (fixed-point LIF included), with drives on both
+/// receptors and on a subset.
 const PHASES: &str = r#"
 dt_ms = 0.1
 [[populations]]
@@ -310,6 +311,11 @@ lif_cond = {}
 name = "izh"
 size = 50
 izhikevich = { a = 0.02, b = 0.2, c = -65.0, d = 8.0 }
+[[populations]]
+name = "fixed"
+size = 60
+lif = { synapse = "delta", tau_m_ms = 20.0, e_l_mv = 0.0, v_reset_mv = 10.0, v_th_mv = 20.0, t_ref_ms = 2.0 }
+fixed_point = { state_bits = 16 }
 [[projections]]
 from = "delta"
 to = "delta"
@@ -336,6 +342,10 @@ poisson = { target = "coba", n = 400, rate_hz = 30.0, weight = 6.0 }
 poisson = { target = "coba", n = 100, rate_hz = 30.0, weight = 67.0, receptor = "inh" }
 [[inputs]]
 poisson = { target = "izh", n = 50, rate_hz = 500.0, weight = 3.0 }
+[[inputs]]
+poisson = { target = "fixed", n = 1000, rate_hz = 20.0, weight = 0.15 }
+[[inputs]]
+poisson = { target = "fixed", n = 300, rate_hz = 20.0, weight = -0.2, ids = [0, 59] }
 "#;
 
 #[test]
