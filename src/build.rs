@@ -4,7 +4,7 @@
 use crate::connect::{self, Ends, Rows};
 use crate::model::{Connect, Dist, Input, Network, NeuronModel, Receptor, Sign};
 use crate::neuron::{Draw, Neurons, Pop};
-use crate::rng::{BernoulliEach, PoissonSampler};
+use crate::rng::{BernoulliEach, BinomialTable, PoissonSampler};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +20,8 @@ const TAG_GRID: u64 = 4;
 pub const STREAM_NOISE: u32 = 0x1_0000;
 /// First counter-RNG stream of Poisson populations (stream = base + population index).
 pub const STREAM_POISSON: u32 = 0x2_0000;
+/// First counter-RNG stream of Poisson drives (stream = base + input index).
+pub const STREAM_POISSON_INPUT: u32 = 0x3_0000;
 
 /// SplitMix64 mixing of (seed, tag, index) into an independent sub-seed.
 pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
@@ -234,6 +236,35 @@ pub enum BuiltInput {
         /// First step after.
         stop: u64,
     },
+    /// A private Poisson drive ([`crate::model::PoissonInput`]): `wfix × k` into
+    /// the ring slot of the current step, `k` drawn per neuron from `table` with
+    /// word `i % 4` of block `(stream, 0, step, i / 4)` (see
+    /// [`crate::rng::add_binomial_drive`]).
+    Poisson {
+        /// Target population.
+        pop: usize,
+        /// Neurons (None: all); no repeats.
+        ids: Option<Vec<u32>>,
+        /// Receptor index (0 exc, 1 inh).
+        receptor: usize,
+        /// Weight of one source spike in the receptor's fixed point.
+        wfix: i32,
+        /// Binomial(n, rate·dt) sampler.
+        table: BinomialTable,
+        /// Counter-RNG stream.
+        stream: u32,
+    },
+}
+
+impl BuiltInput {
+    /// The population the input acts on.
+    pub fn pop(&self) -> usize {
+        match self {
+            BuiltInput::Noise { pop, .. }
+            | BuiltInput::Current { pop, .. }
+            | BuiltInput::Poisson { pop, .. } => *pop,
+        }
+    }
 }
 
 /// A network turned into arrays.
@@ -594,13 +625,49 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         });
     }
 
+    // Poisson drives: their largest count per step enters the receptor scales below.
+    struct Drive {
+        input: usize,
+        pop: usize,
+        receptor: usize,
+        weight: f64,
+        table: BinomialTable,
+    }
+    let mut drives = vec![];
+    for (k, inp) in net.inputs.iter().enumerate() {
+        if let Input::Poisson(x) = inp {
+            drives.push(Drive {
+                input: k,
+                pop: net.population_index(&x.target).expect("validated"),
+                receptor: match x.resolved_receptor() {
+                    Receptor::Exc => 0,
+                    Receptor::Inh => 1,
+                },
+                weight: x.weight,
+                table: BinomialTable::new(x.n, x.rate_hz * dt / 1000.0)
+                    .map_err(crate::Error::Invalid)?,
+            });
+        }
+    }
+
     // Fixed-point scale per (post population, receptor): the largest power of two such
-    // that the sum of |w| over all synapses onto any neuron fits in an i32, so ring
-    // accumulation can never overflow whatever arrives in one step.
+    // that the sum of |w| over all synapses onto any neuron, plus the most any Poisson
+    // drive can add in one step, fits in an i32, so ring accumulation can never
+    // overflow whatever arrives in one step.
     let mut sums: Vec<[Vec<f64>; 2]> = pops
         .iter()
         .map(|p| [vec![0.0; p.size as usize], vec![0.0; p.size as usize]])
         .collect();
+    for d in &drives {
+        let most = f64::from(d.table.max()) * d.weight.abs();
+        let s = &mut sums[d.pop][d.receptor];
+        match &net.inputs[d.input] {
+            Input::Poisson(x) if x.ids.is_some() => {
+                x.ids.iter().flatten().for_each(|&i| s[i as usize] += most)
+            }
+            _ => s.iter_mut().for_each(|x| *x += most),
+        }
+    }
     for r in &raws {
         let s = &mut sums[r.post][r.receptor];
         match r.rule.map(|rule| rule.bounds()) {
@@ -621,6 +688,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         };
         pops[r.post].ring_depth = pops[r.post].ring_depth.max(maxd);
     }
+    let drive_w: Vec<[f64; 1]> = drives.iter().map(|d| [d.weight]).collect();
     fixed_point_pops(
         net,
         &mut pops,
@@ -628,6 +696,12 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         &raws
             .iter()
             .map(|r| (r.post, r.receptor, &r.w[..]))
+            .chain(
+                drives
+                    .iter()
+                    .zip(&drive_w)
+                    .map(|(d, w)| (d.pop, d.receptor, &w[..])),
+            )
             .collect::<Vec<_>>(),
     );
     for (p, s) in pops.iter_mut().zip(&sums) {
@@ -682,9 +756,29 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         });
     }
 
-    check_fixed_rings(&pops, &projs)?;
+    // The Poisson drives in the receptors' fixed point.
+    let mut drive_fix = Vec::with_capacity(drives.len());
+    for d in &drives {
+        let p = &pops[d.pop];
+        let wfix = match &p.dynamics {
+            Dynamics::Neurons(Neurons::LifFixed(fx)) => fx.k.weight(d.receptor, d.weight),
+            _ => round_to_i32(d.weight * (2.0f64).powi(p.scale_log2[d.receptor])),
+        };
+        if wfix == 0 && d.weight != 0.0 {
+            return Err(crate::Error::Invalid(format!(
+                "inputs[{}] (poisson into '{}'): weight {} rounds to 0 at the receptor's \
+                 fixed-point scale (one unit is {}); the other input onto the receptor \
+                 is too large next to it",
+                d.input, p.name, d.weight, p.inv_scale[d.receptor]
+            )));
+        }
+        drive_fix.push((d.pop, d.receptor, d.input, wfix, d.table.max()));
+    }
+    check_fixed_rings(&pops, &projs, &drive_fix, net)?;
+    check_drive_rings(&pops, &projs, &drive_fix, net)?;
 
     let mut inputs = Vec::with_capacity(net.inputs.len());
+    let mut drives = drives.into_iter().zip(&drive_fix);
     for (k, inp) in net.inputs.iter().enumerate() {
         inputs.push(match inp {
             Input::Noise(x) => BuiltInput::Noise {
@@ -701,6 +795,18 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                 start: steps_of(x.start_ms, dt),
                 stop: x.stop_ms.map_or(u64::MAX, |s| steps_of(s, dt)),
             },
+            Input::Poisson(x) => {
+                let (d, &(_, _, _, wfix, _)) = drives.next().expect("one per Poisson input");
+                debug_assert_eq!(d.input, k);
+                BuiltInput::Poisson {
+                    pop: d.pop,
+                    ids: x.ids.clone(),
+                    receptor: d.receptor,
+                    wfix,
+                    table: d.table,
+                    stream: STREAM_POISSON_INPUT + k as u32,
+                }
+            }
         });
     }
 
@@ -756,9 +862,98 @@ fn fixed_point_pops(
     }
 }
 
+/// A Poisson drive in fixed point: (population, receptor, input index, weight,
+/// largest count per step).
+type DriveFix = (usize, usize, usize, i32, u32);
+
+/// Adds the most each Poisson drive onto population `pi` can put into one step's
+/// ring slot to the per-neuron `sum` (by receptor).
+fn add_drive_sums(sum: &mut [[i64; 2]], pi: usize, drives: &[DriveFix], net: &Network) {
+    for &(pop, rc, input, wfix, most) in drives.iter().filter(|d| d.0 == pi) {
+        let add = i64::from(wfix.unsigned_abs()) * i64::from(most);
+        match &net.inputs[input] {
+            Input::Poisson(x) if x.ids.is_some() => {
+                for &i in x.ids.iter().flatten() {
+                    sum[i as usize][rc] += add;
+                }
+            }
+            _ => sum.iter_mut().for_each(|s| s[rc] += add),
+        }
+        debug_assert_eq!(pop, pi);
+    }
+}
+
+/// Checks that whatever arrives in one step (every synapse's |weight|, a plastic
+/// one at its larger bound, plus each Poisson drive's largest count) fits the i32
+/// ring of every float population with a Poisson drive. The scales are chosen so
+/// that it does; this refuses the configurations where rounding or the scale's
+/// clamp would still let it overflow.
+fn check_drive_rings(
+    pops: &[BuiltPop],
+    projs: &[BuiltProj],
+    drives: &[DriveFix],
+    net: &Network,
+) -> crate::Result<()> {
+    for (pi, p) in pops.iter().enumerate() {
+        if matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_)))
+            || !drives.iter().any(|d| d.0 == pi)
+        {
+            continue;
+        }
+        let mut sum = vec![[0i64; 2]; p.size as usize];
+        for pr in projs.iter().filter(|pr| pr.post == pi) {
+            match &pr.plastic {
+                Some(pl) => {
+                    let (lo, hi) = (pl.rule.w_min, pl.rule.w_max);
+                    let m = i64::from(
+                        round_to_i32(f64::from(lo.abs().max(hi.abs())) * f64::from(pl.scale))
+                            .unsigned_abs(),
+                    );
+                    pr.targets
+                        .iter()
+                        .for_each(|&t| sum[t as usize][pr.receptor] += m);
+                }
+                None => {
+                    for (t, w) in pr.targets.iter().zip(&pr.wfix) {
+                        sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
+                    }
+                }
+            }
+        }
+        add_drive_sums(&mut sum, pi, drives, net);
+        for rc in 0..2 {
+            if let Some(worst) = sum
+                .iter()
+                .map(|s| s[rc])
+                .max()
+                .filter(|&m| m > i64::from(i32::MAX))
+            {
+                let (_, _, input, _, _) = *drives
+                    .iter()
+                    .find(|d| d.0 == pi && d.1 == rc)
+                    .unwrap_or(&drives[0]);
+                return Err(crate::Error::Invalid(format!(
+                    "inputs[{input}] (poisson into '{}'): one step's input onto receptor {} \
+                     can reach {worst} fixed-point units, more than the i32 ring holds; \
+                     use a smaller n, rate_hz or weight",
+                    p.name,
+                    ["exc", "inh"][rc]
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks that one step's ring input of a fixed-point population stays below
-/// 2^30 whatever arrives (so the two receptors' sum fits an i32).
-fn check_fixed_rings(pops: &[BuiltPop], projs: &[BuiltProj]) -> crate::Result<()> {
+/// 2^30 whatever arrives (so the two receptors' sum fits an i32), Poisson drives
+/// included.
+fn check_fixed_rings(
+    pops: &[BuiltPop],
+    projs: &[BuiltProj],
+    drives: &[DriveFix],
+    net: &Network,
+) -> crate::Result<()> {
     for (pi, p) in pops.iter().enumerate() {
         if !matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_))) {
             continue;
@@ -769,6 +964,7 @@ fn check_fixed_rings(pops: &[BuiltPop], projs: &[BuiltProj]) -> crate::Result<()
                 sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
             }
         }
+        add_drive_sums(&mut sum, pi, drives, net);
         if let Some(worst) = sum.iter().flatten().max().filter(|&&m| m >= 1 << 30) {
             return Err(crate::Error::Invalid(format!(
                 "fixed-point population '{}': one step's input can reach {worst} LSB, \

@@ -11,6 +11,7 @@
 //!   seed; the counter encodes (index, step, stream, sub).
 //! * [`unit_f32`], [`uniform_below`], [`normal_f32`]: transforms of one 32-bit word.
 //! * [`PoissonSampler`], [`BernoulliEach`]: per-step spike sources.
+//! * [`BinomialTable`], [`add_binomial_drive`]: per-neuron Binomial counts (Poisson drives).
 
 use std::sync::OnceLock;
 
@@ -599,6 +600,188 @@ fn count_thresholds(m: u32, p: f64) -> Vec<u32> {
     out
 }
 
+/// Longest threshold table [`BinomialTable::new`] accepts (about 13 standard
+/// deviations of the binomial fit in it: `n·p·(1 − p)` up to about 2·10^7).
+pub const MAX_BINOMIAL_TABLE: usize = 1 << 16;
+
+/// Binomial(n, p) variates from one 32-bit word each, by inverse CDF over a table
+/// built on the host: `k = base + #{ j : thr[j] <= x }`, where
+/// `thr[j] = round(2^32 · P(K ≤ base + j))` (non-decreasing, the first one above
+/// zero, stopping before the first value that reaches 2^32). Sampling is integer
+/// compares only, so a shader reproduces it bit for bit with any search order.
+///
+/// The table is built in `f64` by the ratio recurrence of the probability mass
+/// function from the mode outwards (no `lgamma`), cut where the mass falls below
+/// `2^-50` of the mode's and normalised by the sum, so it holds for any `n`
+/// whose distribution is narrow enough to fit [`MAX_BINOMIAL_TABLE`] entries.
+///
+/// ```
+/// use astroglia::rng::BinomialTable;
+/// let t = BinomialTable::new(1000, 0.002).unwrap();
+/// assert_eq!(t.sample(0), t.base());
+/// assert_eq!(t.sample(u32::MAX), t.max());
+/// assert!(t.max() < 30);
+/// assert_eq!(BinomialTable::new(7, 1.0).unwrap().sample(123), 7);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinomialTable {
+    base: u32,
+    thr: Vec<u32>,
+}
+
+impl BinomialTable {
+    /// The table of Binomial(`n`, `p`), `p` clamped to `[0, 1]` (NaN → 0). Fails
+    /// when the table would be longer than [`MAX_BINOMIAL_TABLE`].
+    pub fn new(n: u32, p: f64) -> Result<Self, String> {
+        let p = clamp_prob(p);
+        if n == 0 || p == 0.0 {
+            return Ok(Self {
+                base: 0,
+                thr: vec![],
+            });
+        }
+        if p == 1.0 {
+            return Ok(Self {
+                base: n,
+                thr: vec![],
+            });
+        }
+        let q = 1.0 - p;
+        let too_long = || {
+            format!(
+                "Binomial({n}, {p}) needs more than {MAX_BINOMIAL_TABLE} table entries \
+                 (n·p·(1 − p) = {:.3e} is too large)",
+                f64::from(n) * p * q
+            )
+        };
+        let mode = ((f64::from(n) + 1.0) * p).floor().min(f64::from(n)) as u32;
+        // Masses relative to the mode's, walking down then up.
+        const CUT: f64 = 1.0 / 1_125_899_906_842_624.0; // 2^-50
+        let (mut below, mut above) = (vec![], vec![]);
+        let (mut w, mut k) = (1.0f64, mode);
+        while k > 0 {
+            w *= f64::from(k) / f64::from(n - k + 1) * (q / p);
+            if w < CUT {
+                break;
+            }
+            below.push(w);
+            k -= 1;
+            if below.len() > 2 * MAX_BINOMIAL_TABLE {
+                return Err(too_long());
+            }
+        }
+        let (mut w, mut k) = (1.0f64, mode);
+        while k < n {
+            w *= f64::from(n - k) / f64::from(k + 1) * (p / q);
+            if w < CUT {
+                break;
+            }
+            above.push(w);
+            k += 1;
+            if above.len() > 2 * MAX_BINOMIAL_TABLE {
+                return Err(too_long());
+            }
+        }
+        let masses: Vec<f64> = below
+            .iter()
+            .rev()
+            .copied()
+            .chain(std::iter::once(1.0))
+            .chain(above.iter().copied())
+            .collect();
+        let total: f64 = masses.iter().sum();
+        let mut base = mode - below.len() as u32;
+        let (mut cdf, mut thr) = (0.0f64, Vec::new());
+        for m in masses {
+            cdf += m;
+            let t = libm::round(cdf / total * TWO_POW_32);
+            if t >= TWO_POW_32 {
+                break;
+            }
+            if t == 0.0 && thr.is_empty() {
+                // Every word counts this entry: fold it into the base.
+                base += 1;
+                continue;
+            }
+            thr.push(t as u32);
+        }
+        if thr.len() > MAX_BINOMIAL_TABLE {
+            return Err(too_long());
+        }
+        Ok(Self { base, thr })
+    }
+
+    /// The smallest value drawn (values below it have probability under 2^-33).
+    pub fn base(&self) -> u32 {
+        self.base
+    }
+
+    /// The largest value drawn: `base() + thresholds().len()`.
+    pub fn max(&self) -> u32 {
+        self.base + self.thr.len() as u32
+    }
+
+    /// The thresholds (for uploading to a shader).
+    pub fn thresholds(&self) -> &[u32] {
+        &self.thr
+    }
+
+    /// The variate of word `x`.
+    #[inline]
+    pub fn sample(&self, x: u32) -> u32 {
+        self.base + self.thr.partition_point(|&t| t <= x) as u32
+    }
+}
+
+crate::neuron::simd_dispatch! {
+    /// Adds `w · k_i` (wrapping) to `dst[i]`, where `k_i = table.sample(x)` and `x`
+    /// is word `i % 4` of `rng.block(stream, 0, step, i / 4)`: a private
+    /// Binomial(n, p) count for every neuron of a population, 64 at a time.
+    pub fn add_binomial_drive(rng: &CounterRng, stream: u32, step: u64, table: &BinomialTable, w: i32, dst: &mut [i32]) -> () => add_binomial_drive_body
+}
+
+/// Tables up to this length are searched by counting every entry (branch-free,
+/// vectorised over 64 neurons); longer ones by binary search.
+const SHORT_TABLE: usize = 64;
+
+#[inline(always)]
+fn add_binomial_drive_body(
+    rng: &CounterRng,
+    stream: u32,
+    step: u64,
+    table: &BinomialTable,
+    w: i32,
+    dst: &mut [i32],
+) {
+    const N: usize = NOISE_BLOCKS;
+    if table.thr.is_empty() {
+        let add = w.wrapping_mul(table.base as i32);
+        if add != 0 {
+            dst.iter_mut().for_each(|x| *x = x.wrapping_add(add));
+        }
+        return;
+    }
+    for (c, chunk) in dst.chunks_mut(4 * N).enumerate() {
+        let words = rng.blocks::<N>(stream, 0, step, (c * N) as u32);
+        let flat: [u32; 4 * N] = std::array::from_fn(|i| words[i % 4][i / 4]);
+        let mut k = [table.base; 4 * N];
+        if table.thr.len() <= SHORT_TABLE {
+            for &t in &table.thr {
+                for (k, &x) in k.iter_mut().zip(&flat) {
+                    *k += (t <= x) as u32;
+                }
+            }
+        } else {
+            for (k, &x) in k.iter_mut().zip(&flat) {
+                *k = table.sample(x);
+            }
+        }
+        for (d, &k) in chunk.iter_mut().zip(&k) {
+            *d = d.wrapping_add(w.wrapping_mul(k as i32));
+        }
+    }
+}
+
 /// Independent sources with individual per-step probabilities; one word each.
 ///
 /// Source `i` spikes at `step` iff
@@ -1019,6 +1202,113 @@ mod batch_tests {
                 out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 expect.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod binomial_tests {
+    use super::*;
+
+    /// Mean and variance of the table's distribution, exactly: each word value
+    /// range between thresholds has its count.
+    fn moments(t: &BinomialTable) -> (f64, f64) {
+        let mut edges = vec![0f64];
+        edges.extend(t.thresholds().iter().map(|&x| f64::from(x)));
+        edges.push(TWO_POW_32);
+        let (mut m1, mut m2) = (0.0, 0.0);
+        for (j, w) in edges.windows(2).enumerate() {
+            let pr = (w[1] - w[0]) / TWO_POW_32;
+            let k = f64::from(t.base()) + j as f64;
+            m1 += pr * k;
+            m2 += pr * k * k;
+        }
+        (m1, m2 - m1 * m1)
+    }
+
+    #[test]
+    fn small_tables_equal_the_direct_cdf() {
+        for (n, p) in [
+            (1000u32, 0.002),
+            (100, 0.05),
+            (20, 0.3),
+            (1, 0.5),
+            (3, 0.999),
+        ] {
+            let t = BinomialTable::new(n, p).unwrap();
+            assert_eq!(t.base(), 0, "n {n} p {p}");
+            let direct = count_thresholds(n, p);
+            assert_eq!(t.thresholds().len(), direct.len(), "n {n} p {p}");
+            for (a, b) in t.thresholds().iter().zip(&direct) {
+                assert!(a.abs_diff(*b) <= 1, "n {n} p {p}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn moments_match_the_binomial_for_small_and_huge_n() {
+        for (n, p) in [
+            (1000u32, 0.002),
+            (1, 0.3),
+            (50, 0.5),
+            (1_000_000, 0.3),
+            (4_000_000_000, 1e-6),
+            (100_000, 0.9999),
+        ] {
+            let t = BinomialTable::new(n, p).unwrap();
+            let (mean, var) = moments(&t);
+            let (bm, bv) = (f64::from(n) * p, f64::from(n) * p * (1.0 - p));
+            assert!(
+                (mean - bm).abs() < 1e-6 * bm.max(1.0),
+                "n {n} p {p}: mean {mean} vs {bm}"
+            );
+            assert!(
+                (var - bv).abs() < 1e-5 * bv.max(1.0),
+                "n {n} p {p}: var {var} vs {bv}"
+            );
+            assert!(t.thresholds().windows(2).all(|w| w[0] <= w[1]));
+            assert!(t.thresholds().first().is_none_or(|&x| x > 0));
+            assert!(t.max() <= n);
+        }
+    }
+
+    #[test]
+    fn extremes_and_too_wide() {
+        assert_eq!(BinomialTable::new(0, 0.5).unwrap().max(), 0);
+        assert_eq!(BinomialTable::new(9, 0.0).unwrap().max(), 0);
+        let one = BinomialTable::new(9, 1.0).unwrap();
+        assert_eq!((one.base(), one.max(), one.sample(0)), (9, 9, 9));
+        let err = BinomialTable::new(u32::MAX, 0.5).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+    }
+
+    #[test]
+    fn drive_matches_the_scalar_sampler() {
+        let rng = CounterRng::new(0xABCD);
+        // Short tables (counted), long tables (binary search), constant draws.
+        for (n, p) in [
+            (1000u32, 0.002),
+            (1000, 0.02),
+            (100, 0.5),
+            (10_000_000, 0.01),
+            (5, 1.0),
+            (3, 0.0),
+        ] {
+            let t = BinomialTable::new(n, p).unwrap();
+            for len in [0usize, 3, 64, 1000, 1001] {
+                let start: Vec<i32> = (0..len as i32).map(|i| i * 7 - 300).collect();
+                let mut want = start.clone();
+                for (i, x) in want.iter_mut().enumerate() {
+                    let word = rng.block(5, 0, 99, (i / 4) as u32)[i % 4];
+                    *x = x.wrapping_add(-3 * t.sample(word) as i32);
+                }
+                let mut dst = start.clone();
+                add_binomial_drive(&rng, 5, 99, &t, -3, &mut dst);
+                assert_eq!(dst, want, "n {n} p {p} len {len}");
+                let mut dst = start.clone();
+                add_binomial_drive_body(&rng, 5, 99, &t, -3, &mut dst);
+                assert_eq!(dst, want, "portable: n {n} p {p} len {len}");
+            }
         }
     }
 }

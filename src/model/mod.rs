@@ -73,7 +73,7 @@ pub struct Network {
     /// Synaptic projections between populations.
     #[serde(default)]
     pub projections: Vec<Projection>,
-    /// Currents injected into populations.
+    /// Currents and Poisson drives injected into populations.
     #[serde(default)]
     pub inputs: Vec<Input>,
     /// 3-D grids that give neurons positions (for distance-dependent connectivity).
@@ -258,7 +258,8 @@ pub enum Connect {
     },
 }
 
-/// Currents injected into a population (applied in the input phase of every step).
+/// Inputs of populations (applied in the input phase of every step): currents and
+/// noise add to the external current, Poisson drives to the delay rings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Input {
@@ -267,6 +268,10 @@ pub enum Input {
     Noise(NoiseInput),
     /// A constant current switched on at `start_ms` and off at `stop_ms`.
     Current(CurrentInput),
+    /// A private Poisson drive per neuron (Brian2's `PoissonInput`, NEST's
+    /// `poisson_generator`): every step each target neuron receives
+    /// `weight × k`, `k ~ Binomial(n, rate_hz·dt)`, as synaptic input.
+    Poisson(PoissonInput),
 }
 
 /// See [`Input::Noise`].
@@ -302,6 +307,73 @@ pub struct CurrentInput {
     /// Switch-off time in ms, exclusive (default: never).
     #[serde(default)]
     pub stop_ms: Option<f64>,
+}
+
+/// See [`Input::Poisson`]: `n` independent Poisson sources of `rate_hz` per target
+/// neuron, each spike acting like one arriving through a projection of weight
+/// `weight` onto `receptor`, without the sources existing as neurons.
+///
+/// Every step, every target neuron (or each of `ids`) draws its own count
+/// `k ~ Binomial(n, rate_hz · dt_ms / 1000)` from the counter-based generator
+/// (instance seed, a stream per input, the step, the neuron), so the draws are
+/// the same on every backend, thread count and batch. `weight × k` enters the
+/// neuron's delay ring for the current step, in the receptor's fixed point, and
+/// the neuron phase of the same step integrates it exactly like recurrent input:
+/// a delta-synapse LIF jumps by `weight × k` mV (dropped while refractory), an
+/// exponential synapse or conductance is incremented. Cost O(neurons) per step.
+///
+/// ```
+/// use astroglia::model::*;
+/// let mut net = Network::new(0.1, 100.0);
+/// net.add_population(Population::new("exc", 100, NeuronModel::Lif(LifParams {
+///     synapse: SynapseKind::Delta, ..LifParams::default() })));
+/// net.add_input(Input::Poisson(PoissonInput::new("exc", 1000, 20.0, 0.1)));
+/// net.validate().unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoissonInput {
+    /// Target population (a neuron population, not a spike source).
+    pub target: String,
+    /// Optional subset of neurons, without repeats (default all).
+    #[serde(default)]
+    pub ids: Option<Vec<u32>>,
+    /// Sources per neuron (at least 1).
+    pub n: u32,
+    /// Rate of each source in Hz (`rate_hz · dt_ms / 1000 <= 1`).
+    pub rate_hz: f64,
+    /// Weight of one source spike, in the target's synaptic units as for a
+    /// projection: mV for delta-synapse LIF, pA for exponential-current LIF and
+    /// Izhikevich, nS for conductance-based LIF (which needs `weight >= 0`).
+    pub weight: f64,
+    /// Receptor on the target: `exc` or `inh`. Default: `inh` when `weight < 0`,
+    /// else `exc`.
+    #[serde(default)]
+    pub receptor: Option<Receptor>,
+}
+
+impl PoissonInput {
+    /// A drive of `n` sources at `rate_hz` with `weight` into every neuron of
+    /// `target`, on the receptor the weight's sign picks.
+    pub fn new(target: &str, n: u32, rate_hz: f64, weight: f64) -> Self {
+        PoissonInput {
+            target: target.into(),
+            ids: None,
+            n,
+            rate_hz,
+            weight,
+            receptor: None,
+        }
+    }
+
+    /// The receptor this drive feeds, resolving the default from the weight sign.
+    pub fn resolved_receptor(&self) -> Receptor {
+        self.receptor.unwrap_or(if self.weight < 0.0 {
+            Receptor::Inh
+        } else {
+            Receptor::Exc
+        })
+    }
 }
 
 /// A 3-D grid of unit spacing holding the neurons of some populations. Positions are

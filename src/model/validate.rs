@@ -399,16 +399,29 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         let (kind, target, ids) = match inp {
             Input::Noise(x) => ("noise", &x.target, &x.ids),
             Input::Current(x) => ("current", &x.target, &x.ids),
+            Input::Poisson(x) => ("poisson", &x.target, &x.ids),
         };
         let f = format!("inputs[{i}].{kind}");
         if let Some((pi, size)) = c.pop(format!("{f}.target"), target) {
             if net.populations[pi].model.is_source() {
+                let what = match inp {
+                    Input::Poisson(_) => "input",
+                    _ => "current",
+                };
                 c.push(
                     format!("{f}.target"),
-                    format!("'{target}' is a spike source and takes no current"),
+                    format!("'{target}' is a spike source and takes no {what}"),
                 );
             }
             c.ids(format!("{f}.ids"), ids, size);
+            if let Input::Poisson(x) = inp {
+                if matches!(net.populations[pi].model, NeuronModel::LifCond(_)) && x.weight < 0.0 {
+                    c.push(
+                        format!("{f}.weight"),
+                        format!("conductance weights (nS) onto lif_cond '{target}' must be >= 0; use receptor = \"inh\" for inhibition"),
+                    );
+                }
+            }
         }
         match inp {
             Input::Noise(x) => {
@@ -420,6 +433,40 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                         format!("{f}.mean"),
                         format!("must be finite, got {}", x.mean),
                     );
+                }
+            }
+            Input::Poisson(x) => {
+                if x.n == 0 {
+                    c.push(format!("{f}.n"), "must be at least 1".into());
+                }
+                let p = x.rate_hz * dt / 1000.0;
+                if !(x.rate_hz >= 0.0 && x.rate_hz.is_finite()) {
+                    c.push(
+                        format!("{f}.rate_hz"),
+                        format!("must be >= 0 Hz, got {}", x.rate_hz),
+                    );
+                } else if p > 1.0 {
+                    c.push(
+                        format!("{f}.rate_hz"),
+                        format!(
+                            "{} Hz is more than one spike per step of {dt} ms (rate_hz · dt_ms / 1000 = {p} > 1)",
+                            x.rate_hz
+                        ),
+                    );
+                } else if let Err(e) = crate::rng::BinomialTable::new(x.n, p) {
+                    c.push(format!("{f}.n"), e);
+                }
+                if !x.weight.is_finite() {
+                    c.push(
+                        format!("{f}.weight"),
+                        format!("must be finite, got {}", x.weight),
+                    );
+                }
+                if let Some(ids) = &x.ids {
+                    let mut seen = std::collections::HashSet::new();
+                    if let Some(d) = ids.iter().find(|&&i| !seen.insert(i)) {
+                        c.push(format!("{f}.ids"), format!("index {d} is listed twice"));
+                    }
                 }
             }
             Input::Current(x) => {

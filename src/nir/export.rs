@@ -183,6 +183,7 @@ fn translate(net: &Network) -> Result<Nir> {
         let what = match inp {
             crate::model::Input::Noise(x) => format!("noise into '{}'", x.target),
             crate::model::Input::Current(x) => format!("current into '{}'", x.target),
+            crate::model::Input::Poisson(x) => format!("poisson into '{}'", x.target),
         };
         problems.push(format!("inputs[{i}] ({what}): not exported"));
     }

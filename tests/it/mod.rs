@@ -27,6 +27,7 @@ mod izhikevich_presets;
 mod monitors;
 mod nir_files;
 mod nir_run;
+mod poisson_input;
 mod readout;
 mod reference_networks;
 mod single_neuron;

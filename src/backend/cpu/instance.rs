@@ -26,8 +26,10 @@ pub(super) struct Instance {
     /// Per population: whether `i_ext` may be nonzero this step (false: all zero,
     /// and the kernels skip reading it).
     ext_live: Vec<bool>,
-    /// Per population: which inputs feed it.
+    /// Per population: which current and noise inputs feed it.
     pop_inputs: Vec<Vec<usize>>,
+    /// Per population: which Poisson drives feed it (into its ring).
+    pop_drives: Vec<Vec<usize>>,
     /// Per population: active-current signature last applied (to skip recomputation).
     current_sig: Vec<Option<Vec<bool>>>,
     /// Per population: projections leaving it.
@@ -200,11 +202,12 @@ impl Instance {
             })
             .collect();
         let mut pop_inputs = vec![vec![]; np];
+        let mut pop_drives = vec![vec![]; np];
         for (k, inp) in net.inputs.iter().enumerate() {
-            let pop = match inp {
-                BuiltInput::Noise { pop, .. } | BuiltInput::Current { pop, .. } => *pop,
-            };
-            pop_inputs[pop].push(k);
+            match inp {
+                BuiltInput::Poisson { pop, .. } => pop_drives[*pop].push(k),
+                _ => pop_inputs[inp.pop()].push(k),
+            }
         }
         let mut out_projs = vec![vec![]; np];
         for (k, pr) in net.projs.iter().enumerate() {
@@ -251,6 +254,7 @@ impl Instance {
             ext_live: vec![false; np],
             rings,
             pop_inputs,
+            pop_drives,
             current_sig: vec![None; np],
             out_projs,
             step_spikes: vec![vec![]; np],
@@ -321,6 +325,7 @@ impl Instance {
             match &self.net.inputs[k] {
                 BuiltInput::Noise { .. } => has_noise = true,
                 BuiltInput::Current { start, stop, .. } => sig.push(step >= *start && step < *stop),
+                BuiltInput::Poisson { .. } => {}
             }
         }
         if !has_noise && self.current_sig[pi].as_ref() == Some(&sig) {
@@ -363,10 +368,45 @@ impl Instance {
                         Some(ids) => ids.iter().for_each(|&i| i_ext[i as usize] += draw(i)),
                     }
                 }
+                BuiltInput::Poisson { .. } => {}
             }
         }
         self.ext_live[pi] = has_noise || sig.iter().any(|&on| on);
         self.current_sig[pi] = Some(sig);
+    }
+
+    /// Adds the Poisson drives of population `pi` to its ring slot of `step`
+    /// (`slot` must be synced to `step`), which the neuron phase of the same step
+    /// reads: the drive acts like synaptic input arriving now.
+    fn apply_drives(&mut self, pi: usize, step: u64) {
+        let n = self.net.pops[pi].size as usize;
+        let stride = ring_stride(n);
+        let slot = self.slot[pi];
+        for &k in &self.pop_drives[pi] {
+            let BuiltInput::Poisson {
+                ids,
+                receptor,
+                wfix,
+                table,
+                stream,
+                ..
+            } = &self.net.inputs[k]
+            else {
+                continue;
+            };
+            let at = (slot * 2 + receptor) * stride;
+            let dst = &mut self.rings[pi][at..at + n];
+            match ids {
+                None => crate::rng::add_binomial_drive(&self.rng, *stream, step, table, *wfix, dst),
+                Some(ids) => {
+                    for &i in ids {
+                        let x = self.rng.block(*stream, 0, step, i / 4)[(i % 4) as usize];
+                        let d = &mut dst[i as usize];
+                        *d = d.wrapping_add(wfix.wrapping_mul(table.sample(x) as i32));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -573,6 +613,7 @@ impl Visit for NeuronStep<'_> {
 
 impl Instance {
     pub(super) fn inputs(&mut self, step: u64) -> crate::Result<()> {
+        self.sync_slots(step);
         for pi in 0..self.net.pops.len() {
             self.step_spikes[pi].clear();
             match &self.net.pops[pi].dynamics {
@@ -603,7 +644,12 @@ impl Instance {
                         *p += 1;
                     }
                 }
-                _ => self.apply_inputs(pi, step),
+                _ => {
+                    self.apply_inputs(pi, step);
+                    if !self.pop_drives[pi].is_empty() {
+                        self.apply_drives(pi, step);
+                    }
+                }
             }
         }
         Ok(())

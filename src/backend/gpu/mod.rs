@@ -284,6 +284,9 @@ pub struct GpuBackend {
     sources: Vec<SourcePop>,
     pipes: upload::NeuronPipes,
     noise_pipe: Option<Pipe>,
+    /// Per population with Poisson drives: its size and bind group.
+    drives: upload::DrivePops,
+    drive_pipe: Option<Pipe>,
     bernoulli_pipe: Option<Pipe>,
     chunks_pipe: Option<Pipe>,
     source_dev: Option<SourceDevice>,
@@ -506,6 +509,7 @@ impl GpuBackend {
 
         let (mut neurons, pipes) = load.neurons(&rings.base, &ring, &rec, &ctl)?;
         let noise_pipe = load.currents(&mut neurons)?;
+        let (drives, drive_pipe) = load.drives(&rings.base, &ring)?;
         let (poisson, chunks_pipe, bernoulli_pipe) = load.poisson(&rec, &ctl)?;
         let (sources, source_dev) = load.spike_sources(&rec, &ctl)?;
         let plastic_layout = plasticity::Layout::new(net, batch)?;
@@ -560,6 +564,8 @@ impl GpuBackend {
             sources,
             pipes,
             noise_pipe,
+            drives,
+            drive_pipe,
             bernoulli_pipe,
             chunks_pipe,
             source_dev,
@@ -632,6 +638,11 @@ impl GpuBackend {
                         if let Some(g) = &np.inputs {
                             go(pass, pl, g, grid(np.n));
                         }
+                    }
+                }
+                if let Some(pl) = &self.drive_pipe {
+                    for (n, g) in &self.drives {
+                        go(pass, pl, g, grid(*n));
                     }
                 }
                 for pp in &self.poisson {

@@ -7,6 +7,8 @@ use bytemuck::{Pod, Zeroable};
 pub const INPUTS_NOISE: &str = wgsl!("lib/step.wgsl", "lib/philox.wgsl", "inputs_noise.wgsl");
 /// Poisson sources (src/rng.rs `PoissonSampler`, `BernoulliEach`).
 pub const INPUTS_POISSON: &str = wgsl!("lib/step.wgsl", "lib/philox.wgsl", "inputs_poisson.wgsl");
+/// Poisson drives into the delay rings (src/rng.rs `add_binomial_drive`).
+pub const INPUTS_DRIVE: &str = wgsl!("lib/step.wgsl", "lib/philox.wgsl", "inputs_drive.wgsl");
 /// Spike-source populations.
 pub const INPUTS_SOURCE: &str = wgsl!("lib/step.wgsl", "inputs_source.wgsl");
 /// Event-driven propagation into the delay rings.
@@ -28,10 +30,11 @@ pub fn all() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The shaders of the phases other than the neuron update, with their file names.
-const PHASES: [(&str, &str); 7] = [
+const PHASES: [(&str, &str); 8] = [
     ("inputs_noise.wgsl", INPUTS_NOISE),
     ("inputs_poisson.wgsl", INPUTS_POISSON),
     ("inputs_source.wgsl", INPUTS_SOURCE),
+    ("inputs_drive.wgsl", INPUTS_DRIVE),
     ("propagate.wgsl", PROPAGATE),
     ("plasticity.wgsl", PLASTICITY),
     ("three_factor.wgsl", THREE_FACTOR),
@@ -92,6 +95,34 @@ pub struct PoissonParams {
     pub full_len: u32,
     pub last_len: u32,
     pub _pad: [u32; 5],
+}
+
+/// `Params` of inputs_drive.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct DriveParams {
+    pub n: u32,
+    pub ring: u32,
+    pub depth: u32,
+    pub first_term: u32,
+    pub n_terms: u32,
+    pub _pad: [u32; 3],
+}
+
+/// `Term` of inputs_drive.wgsl: one Poisson drive of a population.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[allow(missing_docs)]
+pub struct DriveTerm {
+    pub stream: u32,
+    pub mask: u32,
+    pub receptor: u32,
+    pub wfix: i32,
+    pub base: u32,
+    pub t0: u32,
+    pub len: u32,
+    pub _pad: u32,
 }
 
 /// `Params` of inputs_source.wgsl.
@@ -300,6 +331,14 @@ mod tests {
             size(size_of::<SourceParams>())
         );
         assert_eq!(
+            wgsl_size(INPUTS_DRIVE, "Params"),
+            size(size_of::<DriveParams>())
+        );
+        assert_eq!(
+            wgsl_size(INPUTS_DRIVE, "Term"),
+            size(size_of::<DriveTerm>())
+        );
+        assert_eq!(
             wgsl_size(PLASTICITY, "Plastic"),
             size(size_of::<PlasticParams>())
         );
@@ -324,6 +363,7 @@ mod tests {
             size_of::<NoiseParams>(),
             size_of::<PoissonParams>(),
             size_of::<SourceParams>(),
+            size_of::<DriveParams>(),
         ] {
             assert_eq!(t % 16, 0, "uniform blocks are multiples of 16 bytes");
         }

@@ -69,6 +69,9 @@ pub(super) struct PopBlock {
     inv_exc: f32,
     inv_inh: f32,
 }
+
+/// Per population with Poisson drives: its size and the drive shader's bind group.
+pub(super) type DrivePops = Vec<(u32, wgpu::BindGroup)>;
 /// Bind group layout of the source shaders: params, events, record, ctl.
 const SOURCE_LAYOUT: &[B] = &[B::U, B::R, B::W, B::W];
 /// Bind group layout of the Poisson shaders: params, table, record, ctl, keys.
@@ -223,6 +226,8 @@ impl Loader<'_> {
                     BuiltInput::Noise { pop, ids, .. } | BuiltInput::Current { pop, ids, .. } => {
                         (*pop, ids)
                     }
+                    // Into the rings: see `drives`.
+                    BuiltInput::Poisson { .. } => continue,
                 };
                 if pop != pi {
                     continue;
@@ -264,6 +269,7 @@ impl Loader<'_> {
                         b: *std,
                         ..Default::default()
                     },
+                    BuiltInput::Poisson { .. } => unreachable!("skipped above"),
                 });
             }
             let count = terms.len() as u32 - first;
@@ -306,6 +312,105 @@ impl Loader<'_> {
             ));
         }
         Ok(Some(pl))
+    }
+
+    /// Poisson drives: one term per drive in model order, 0/1 flags for drives
+    /// restricted to ids, the binomial thresholds of all drives in one buffer; a
+    /// (size, bind group) per population with drives, and the pipeline if any.
+    pub fn drives(
+        &self,
+        ring_base: &[u32],
+        ring: &wgpu::Buffer,
+    ) -> crate::Result<(DrivePops, Option<Pipe>)> {
+        let net = self.net;
+        let mut terms: Vec<DriveTerm> = vec![];
+        let mut masks: Vec<u32> = vec![];
+        let mut thresholds: Vec<u32> = vec![];
+        let mut per_pop: Vec<(usize, u32, u32)> = vec![];
+        for (pi, p) in net.pops.iter().enumerate() {
+            let first = terms.len() as u32;
+            for inp in &net.inputs {
+                let BuiltInput::Poisson {
+                    pop,
+                    ids,
+                    receptor,
+                    wfix,
+                    table,
+                    stream,
+                } = inp
+                else {
+                    continue;
+                };
+                if *pop != pi {
+                    continue;
+                }
+                let mask = match ids {
+                    None => u32::MAX,
+                    Some(ids) => {
+                        let at = masks.len();
+                        masks.resize(at + p.size as usize, 0);
+                        for &i in ids {
+                            masks[at + i as usize] = 1;
+                        }
+                        at as u32
+                    }
+                };
+                let t0 = thresholds.len() as u32;
+                thresholds.extend_from_slice(table.thresholds());
+                terms.push(DriveTerm {
+                    stream: *stream,
+                    mask,
+                    receptor: *receptor as u32,
+                    wfix: *wfix,
+                    base: table.base(),
+                    t0,
+                    len: table.thresholds().len() as u32,
+                    _pad: 0,
+                });
+            }
+            let count = terms.len() as u32 - first;
+            if count > 0 {
+                per_pop.push((pi, first, count));
+            }
+        }
+        if per_pop.is_empty() {
+            return Ok((vec![], None));
+        }
+        let pl = self.pipe(
+            "inputs_drive",
+            INPUTS_DRIVE,
+            "main",
+            &[&[B::U, B::R, B::R, B::R, B::W, B::R]],
+        )?;
+        let terms_buf = storage(self.ctx, "drive terms", bytemuck::cast_slice(&terms))?;
+        let masks_buf = storage(self.ctx, "drive masks", bytemuck::cast_slice(&masks))?;
+        let thr_buf = storage(
+            self.ctx,
+            "drive thresholds",
+            bytemuck::cast_slice(&thresholds),
+        )?;
+        let groups = per_pop
+            .into_iter()
+            .map(|(pi, first, count)| {
+                let p = &net.pops[pi];
+                let prm = DriveParams {
+                    n: p.size,
+                    ring: ring_base[pi],
+                    depth: p.ring_depth,
+                    first_term: first,
+                    n_terms: count,
+                    ..Default::default()
+                };
+                let ub = self.uniform("drive params", bytemuck::bytes_of(&prm));
+                let group = self.bind(
+                    &format!("{} drives", p.name),
+                    &pl.groups[0],
+                    &[&ub, &terms_buf, &masks_buf, &thr_buf, ring, self.keys],
+                );
+                (p.size, group)
+            })
+            .collect();
+        Ok((groups, Some(pl)))
     }
 
     /// Poisson populations: thresholds (count tables or per-source), parameter
