@@ -1,12 +1,16 @@
 //! The CPU reference backend: time-driven neuron updates, event-driven propagation
 //! through integer delay rings, counter-based per-step randomness, and a batch of
 //! independent instances over one copy of the connectivity.
+mod inputs;
 mod instance;
+mod neurons;
 mod plasticity;
+mod propagate;
 
 use super::{Backend, Spike};
 use crate::build::Built;
-use instance::{Instance, Route};
+use instance::Instance;
+use propagate::Route;
 use std::sync::Arc;
 
 /// The reference engine: one or more instances of a built network.

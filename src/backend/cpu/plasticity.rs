@@ -318,6 +318,27 @@ pub(super) fn apply_modulation(
     }
 }
 
+impl super::instance::Instance {
+    /// Phase 4: every plastic projection's rule over this step's spikes.
+    pub(super) fn plasticity(&mut self) {
+        for (k, pr) in self.net.projs.iter().enumerate() {
+            if let (Some(ps), Some(pl)) = (&mut self.plastic[k], &pr.plastic) {
+                ps.step(
+                    pr,
+                    pl,
+                    &self.step_spikes[pr.pre],
+                    &self.step_spikes[pr.post],
+                );
+            }
+        }
+        // Astrocytes integrate this step's spikes; the rates they set act next step.
+        for (st, b) in self.astros.iter_mut().zip(self.net.astros.iter()) {
+            st.step(b, &self.step_spikes);
+            apply_modulation(st, b, &self.net.projs, &mut self.plastic);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{round_even, to_fixed};
