@@ -100,8 +100,9 @@ pub struct Summary {
     /// Simulation loop time, s.
     pub sim_s: f64,
     /// Wall time per phase of the step (`inputs`, `neurons`, `propagate`,
-    /// `plasticity`: within `sim_s`, estimated by timing one step in 8, instance
-    /// 0 of a batch; absent on the GPU, whose phases overlap on the device) and
+    /// `plasticity`: `sim_s` shared out by the phases' shares of the steps timed,
+    /// one in 8, of instance 0 of a batch; absent on the GPU, whose phases
+    /// overlap on the device) and
     /// `record` (draining, tallying and monitoring spikes, outside `sim_s`), s.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub phase_s: BTreeMap<String, f64>,
@@ -615,12 +616,16 @@ impl Simulator {
 
     /// See [`Summary::phase_s`].
     fn phase_s(&self) -> BTreeMap<String, f64> {
-        let mut out: BTreeMap<String, f64> = self
-            .backend
-            .phase_times()
+        // The sampled times give each phase's share; the measured loop time
+        // is what is shared out, so one preempted sampled step (counted 8 times)
+        // skews the split but not the total.
+        let sampled = self.backend.phase_times();
+        let total: f64 = sampled.iter().flat_map(|t| t.seconds).sum();
+        let scale = if total > 0.0 { self.sim_s / total } else { 0.0 };
+        let mut out: BTreeMap<String, f64> = sampled
             .iter()
             .flat_map(|t| t.named())
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(k, v)| (k.to_string(), v * scale))
             .collect();
         out.insert("record".into(), self.record_s);
         out

@@ -496,14 +496,16 @@ impl super::NeuronKernel for FixedPop {
         update(k, s, ring_exc, ring_inh, inv, i_ext, base, spikes)
     }
 
-    fn read(&self, var: &str) -> Option<Vec<f32>> {
+    fn read(&self, var: &str, out: &mut Vec<f32>) -> bool {
         let q: &[i32] = match var {
             "v" => &self.s.v,
             "i_exc" => &self.s.i_exc,
             "i_inh" => &self.s.i_inh,
-            _ => return None,
+            _ => return false,
         };
-        Some(q.iter().map(|&q| self.k.value(var, q)).collect())
+        out.clear();
+        out.extend(q.iter().map(|&q| self.k.value(var, q)));
+        true
     }
 
     fn bytes_per_neuron(&self) -> usize {

@@ -480,12 +480,13 @@ impl super::NeuronKernel for super::Pop<IzhConsts, IzhState> {
         update(k, s, ring_exc, ring_inh, inv, i_ext, base, spikes)
     }
 
-    fn read(&self, var: &str) -> Option<Vec<f32>> {
-        match var {
-            "v" => Some(self.s.v.clone()),
-            "u" => Some(self.s.u.clone()),
-            _ => None,
-        }
+    fn read(&self, var: &str, out: &mut Vec<f32>) -> bool {
+        let src: &[f32] = match var {
+            "v" => &self.s.v,
+            "u" => &self.s.u,
+            _ => return false,
+        };
+        crate::neuron::registry::copy_into(out, src)
     }
 
     fn bytes_per_neuron(&self) -> usize {

@@ -763,13 +763,14 @@ impl super::NeuronKernel for super::Pop<LifConsts, LifState> {
         self.s.tick();
     }
 
-    fn read(&self, var: &str) -> Option<Vec<f32>> {
-        match var {
-            "v" => Some(self.s.v.to_vec()),
-            "i_exc" => Some(self.s.i_exc.to_vec()),
-            "i_inh" => Some(self.s.i_inh.to_vec()),
-            _ => None,
-        }
+    fn read(&self, var: &str, out: &mut Vec<f32>) -> bool {
+        let src: &[f32] = match var {
+            "v" => &self.s.v,
+            "i_exc" => &self.s.i_exc,
+            "i_inh" => &self.s.i_inh,
+            _ => return false,
+        };
+        crate::neuron::registry::copy_into(out, src)
     }
 
     fn bytes_per_neuron(&self) -> usize {

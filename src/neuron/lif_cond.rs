@@ -679,13 +679,14 @@ impl super::NeuronKernel for super::Pop<LifCondConsts, LifCondState> {
         self.s.tick();
     }
 
-    fn read(&self, var: &str) -> Option<Vec<f32>> {
-        match var {
-            "v" => Some(self.s.v.to_vec()),
-            "ge" => Some(self.s.ge.to_vec()),
-            "gi" => Some(self.s.gi.to_vec()),
-            _ => None,
-        }
+    fn read(&self, var: &str, out: &mut Vec<f32>) -> bool {
+        let src: &[f32] = match var {
+            "v" => &self.s.v,
+            "ge" => &self.s.ge,
+            "gi" => &self.s.gi,
+            _ => return false,
+        };
+        crate::neuron::registry::copy_into(out, src)
     }
 
     fn bytes_per_neuron(&self) -> usize {

@@ -79,8 +79,9 @@ pub trait NeuronKernel: Clone + std::fmt::Debug + Send + Sync + 'static {
     ) -> bool;
     /// Called once after every step of the whole population.
     fn tick(&mut self) {}
-    /// The values of state variable `var` in model units, if it has one.
-    fn read(&self, var: &str) -> Option<Vec<f32>>;
+    /// Copies the values of state variable `var`, in model units, into `out`
+    /// (reusing its allocation); false when the model has no such variable.
+    fn read(&self, var: &str, out: &mut Vec<f32>) -> bool;
     /// Bytes of state per neuron.
     fn bytes_per_neuron(&self) -> usize;
     /// The shader's `Params` block (bytes of a `#[repr(C)]` Pod struct that
@@ -97,6 +98,13 @@ pub trait NeuronKernel: Clone + std::fmt::Debug + Send + Sync + 'static {
 
 /// Turns a GPU state word of variable `var` into model units.
 pub type Decode = Box<dyn Fn(&str, u32) -> f32 + Send + Sync>;
+
+/// `out` = `src`, reusing `out`'s allocation; true (for [`NeuronKernel::read`]).
+pub fn copy_into(out: &mut Vec<f32>, src: &[f32]) -> bool {
+    out.clear();
+    out.extend_from_slice(src);
+    true
+}
 
 /// A population's constants and state: the usual [`NeuronKernel`] implementor.
 #[derive(Debug, Clone)]
@@ -243,10 +251,10 @@ macro_rules! registry {
             }
 
             /// See [`NeuronKernel::read`].
-            pub fn read(&self, var: &str) -> Option<Vec<f32>> {
+            pub fn read(&self, var: &str, out: &mut Vec<f32>) -> bool {
                 match self {
-                    $( Neurons::$var(p) => p.read(var), )*
-                    $( Neurons::$kvar(p) => p.read(var), )*
+                    $( Neurons::$var(p) => p.read(var, out), )*
+                    $( Neurons::$kvar(p) => p.read(var, out), )*
                 }
             }
 
@@ -459,7 +467,9 @@ mod tests {
             assert_eq!(pop.gpu_params().len() % 16, 0, "{}", model.key());
             assert_eq!(pop.gpu_state().len(), 3 * pop.gpu_vars().len());
             for var in model.state_vars() {
-                assert_eq!(pop.read(var).map(|v| v.len()), Some(3), "{var}");
+                let mut out = vec![];
+                assert!(pop.read(var, &mut out), "{var}");
+                assert_eq!(out.len(), 3, "{var}");
             }
         }
     }

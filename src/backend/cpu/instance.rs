@@ -392,17 +392,20 @@ impl Instance {
             .pops
             .get(pop)
             .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
-        let values = match (&p.dynamics, var) {
-            (Dynamics::Neurons(_), "i_ext") => Some(self.i_ext[pop].clone()),
-            (Dynamics::Neurons(x), var) => x.read(var),
-            _ => None,
+        let found = match (&p.dynamics, var) {
+            (Dynamics::Neurons(_), "i_ext") => {
+                crate::neuron::registry::copy_into(out, &self.i_ext[pop])
+            }
+            (Dynamics::Neurons(x), var) => x.read(var, out),
+            _ => false,
         };
-        *out = values.ok_or_else(|| {
-            crate::Error::Invalid(format!(
+        if found {
+            Ok(())
+        } else {
+            Err(crate::Error::Invalid(format!(
                 "population '{}' has no state variable '{var}'",
                 p.name
-            ))
-        })?;
-        Ok(())
+            )))
+        }
     }
 }

@@ -181,6 +181,7 @@ impl Loader<'_> {
                 &[&hb, &kb, &state, ring, &i_ext, rec, ctl],
             );
             let vars = kernel.gpu_vars();
+            let mut scratch = vec![];
             neurons.push(NeuronPop {
                 shader,
                 checked: kernel.checked(),
@@ -188,7 +189,7 @@ impl Loader<'_> {
                 readable: vars
                     .iter()
                     .copied()
-                    .filter(|v| kernel.read(v).is_some())
+                    .filter(|v| kernel.read(v, &mut scratch))
                     .collect(),
                 decode: kernel.gpu_decode(),
                 pop: pi,
