@@ -29,37 +29,85 @@ pub struct Ends<'a> {
     pub post_pos: Option<&'a [[f64; 3]]>,
 }
 
-fn from_pairs(n_pre: u32, mut pairs: Vec<(u32, u32)>) -> Rows {
-    pairs.sort_unstable();
+/// CSR rows from `(pre, post)` pairs given in ascending `post` order within each
+/// `pre` (as a rule that draws post by post, or a sorted list, yields them): a
+/// stable counting sort by `pre`, O(pairs), equal to sorting the pairs.
+fn from_pairs(n_pre: u32, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> Rows {
     let mut row_ptr = vec![0u32; n_pre as usize + 1];
-    for &(p, _) in &pairs {
+    for (p, _) in pairs.clone() {
         row_ptr[p as usize + 1] += 1;
     }
     for j in 0..n_pre as usize {
         row_ptr[j + 1] += row_ptr[j];
     }
+    let mut next = row_ptr.clone();
+    let mut targets = vec![0u32; row_ptr[n_pre as usize] as usize];
+    for (p, t) in pairs {
+        let at = &mut next[p as usize];
+        targets[*at as usize] = t;
+        *at += 1;
+    }
     Rows {
         row_ptr,
-        targets: pairs.into_iter().map(|(_, t)| t).collect(),
+        targets,
         list_index: None,
     }
 }
 
-/// Draws `k` distinct values from `0..n` skipping `skip`, by Floyd's algorithm, sorted.
-fn choose_distinct(rng: &mut ChaCha8Rng, n: u32, k: u32, skip: Option<u32>, out: &mut Vec<u32>) {
-    out.clear();
-    let avail = n - skip.map_or(0, |_| 1);
-    let mut chosen = std::collections::HashSet::with_capacity(k as usize);
-    for j in (avail - k)..avail {
-        let t = rng.random_range(0..=j);
-        let pick = if chosen.contains(&t) { j } else { t };
-        chosen.insert(pick);
+/// Scratch for [`Distinct::choose`], reused across the rows of a projection.
+#[derive(Default)]
+struct Distinct {
+    /// One bit per candidate value; all clear between calls.
+    bits: Vec<u64>,
+    picks: Vec<u32>,
+}
+
+impl Distinct {
+    /// Draws `k` distinct values from `0..n` skipping `skip`, by Floyd's algorithm,
+    /// sorted into `out`.
+    fn choose(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        n: u32,
+        k: u32,
+        skip: Option<u32>,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        let avail = n - skip.map_or(0, |_| 1);
+        let words = (avail as usize).div_ceil(64);
+        if self.bits.len() < words {
+            self.bits.resize(words, 0);
+        }
+        let bits = &mut self.bits[..words];
+        let has = |b: &[u64], x: u32| b[x as usize / 64] >> (x % 64) & 1 != 0;
+        self.picks.clear();
+        for j in (avail - k)..avail {
+            let t = rng.random_range(0..=j);
+            let pick = if has(bits, t) { j } else { t };
+            bits[pick as usize / 64] |= 1 << (pick % 64);
+            self.picks.push(pick);
+        }
+        // Sorted either by scanning the bits (dense draws) or by sorting the picks.
+        if words <= 4 * k as usize {
+            for (w, word) in bits.iter_mut().enumerate() {
+                let mut b = std::mem::take(word);
+                while b != 0 {
+                    out.push(w as u32 * 64 + b.trailing_zeros());
+                    b &= b - 1;
+                }
+            }
+        } else {
+            for &x in &self.picks {
+                bits[x as usize / 64] = 0;
+            }
+            out.extend_from_slice(&self.picks);
+            out.sort_unstable();
+        }
+        if let Some(s) = skip {
+            out.iter_mut().filter(|x| **x >= s).for_each(|x| *x += 1);
+        }
     }
-    out.extend(chosen.into_iter().map(|x| match skip {
-        Some(s) if x >= s => x + 1,
-        _ => x,
-    }));
-    out.sort_unstable();
 }
 
 /// Generates the synapses of a rule. The rule has been validated.
@@ -126,22 +174,27 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
             }
         }
         Connect::FixedIndegree { k, allow_self } => {
-            let mut pairs = Vec::with_capacity((n_post as usize) * (*k as usize));
-            let mut buf = vec![];
+            // The presynaptic ids of each postsynaptic neuron in turn.
+            let mut pres = Vec::with_capacity((n_post as usize) * (*k as usize));
+            let (mut d, mut buf) = (Distinct::default(), vec![]);
             for i in 0..n_post {
                 let skip = (e.same && !allow_self).then_some(i);
-                choose_distinct(rng, n_pre, *k, skip, &mut buf);
-                pairs.extend(buf.iter().map(|&j| (j, i)));
+                d.choose(rng, n_pre, *k, skip, &mut buf);
+                pres.extend_from_slice(&buf);
             }
-            from_pairs(n_pre, pairs)
+            let k = *k as usize;
+            from_pairs(
+                n_pre,
+                pres.iter().enumerate().map(|(s, &j)| (j, (s / k) as u32)),
+            )
         }
         Connect::FixedOutdegree { k, allow_self } => {
             let mut row_ptr = vec![0u32];
             let mut targets = Vec::with_capacity((n_pre as usize) * (*k as usize));
-            let mut buf = vec![];
+            let (mut d, mut buf) = (Distinct::default(), vec![]);
             for j in 0..n_pre {
                 let skip = (e.same && !allow_self).then_some(j);
-                choose_distinct(rng, n_post, *k, skip, &mut buf);
+                d.choose(rng, n_post, *k, skip, &mut buf);
                 targets.extend_from_slice(&buf);
                 row_ptr.push(targets.len() as u32);
             }
@@ -185,9 +238,7 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
             idx.sort_by_key(|&k| (pre[k as usize], post[k as usize], k));
             let mut rows = from_pairs(
                 n_pre,
-                idx.iter()
-                    .map(|&k| (pre[k as usize], post[k as usize]))
-                    .collect(),
+                idx.iter().map(|&k| (pre[k as usize], post[k as usize])),
             );
             rows.list_index = Some(idx);
             rows
@@ -231,6 +282,78 @@ mod tests {
             let row = &r.targets[r.row_ptr[j] as usize..r.row_ptr[j + 1] as usize];
             assert!(row.windows(2).all(|w| w[0] < w[1]));
             assert!(!row.contains(&(j as u32)));
+        }
+    }
+
+    /// Floyd's algorithm over a hash set, then sorted: what `Distinct::choose` must equal.
+    fn choose_reference(rng: &mut ChaCha8Rng, n: u32, k: u32, skip: Option<u32>) -> Vec<u32> {
+        let avail = n - skip.map_or(0, |_| 1);
+        let mut chosen = std::collections::HashSet::new();
+        for j in (avail - k)..avail {
+            let t = rng.random_range(0..=j);
+            chosen.insert(if chosen.contains(&t) { j } else { t });
+        }
+        let mut out: Vec<u32> = chosen
+            .into_iter()
+            .map(|x| match skip {
+                Some(s) if x >= s => x + 1,
+                _ => x,
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn distinct_draws_equal_floyd_with_a_hash_set() {
+        let (mut a, mut b) = (ChaCha8Rng::seed_from_u64(9), ChaCha8Rng::seed_from_u64(9));
+        let (mut d, mut out) = (Distinct::default(), vec![]);
+        // Dense and sparse draws (both output paths), with and without a skipped id,
+        // on one scratch so stale bits would show.
+        for &(n, k) in &[
+            (10, 10),
+            (100, 7),
+            (10_000, 1000),
+            (100_000, 3),
+            (65, 64),
+            (1, 1),
+        ] {
+            for skip in [None, Some(0), Some(n / 2)] {
+                let n = if skip.is_some() { n + 1 } else { n };
+                for _ in 0..20 {
+                    d.choose(&mut a, n, k, skip, &mut out);
+                    assert_eq!(out, choose_reference(&mut b, n, k, skip), "n {n} k {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counting_sort_equals_sorting_the_pairs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (n_pre, n_post, k) = (300u32, 200u32, 30u32);
+        let r = generate(
+            &Connect::FixedIndegree {
+                k,
+                allow_self: true,
+            },
+            &ends(n_pre, n_post, false),
+            &mut rng,
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let mut pairs = vec![];
+        for i in 0..n_post {
+            pairs.extend(
+                choose_reference(&mut rng, n_pre, k, None)
+                    .into_iter()
+                    .map(|j| (j, i)),
+            );
+        }
+        pairs.sort_unstable();
+        assert_eq!(r.targets, pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        for j in 0..n_pre as usize {
+            let n = pairs.iter().filter(|p| p.0 as usize == j).count() as u32;
+            assert_eq!(r.row_ptr[j + 1] - r.row_ptr[j], n);
         }
     }
 

@@ -339,7 +339,7 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> std::result::Result<Vec<u8>, pn
     enc.set_depth(png::BitDepth::Eight);
     // Plots are mostly flat colour; adaptive filtering shrinks them severalfold.
     enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
-    enc.set_compression(png::Compression::Best);
+    enc.set_compression(png::Compression::Default);
     let mut writer = enc.write_header()?;
     writer.write_image_data(rgb)?;
     writer.finish()?;
