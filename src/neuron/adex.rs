@@ -360,7 +360,19 @@ pub fn update(
 
 impl crate::neuron::NeuronType for AdExParams {
     type Pop = crate::neuron::Pop<AdExConsts, AdExState>;
-    const STATE_VARS: &'static [&'static str] = &["v", "w", "syn_exc", "syn_inh"];
+    const STATE: &'static [crate::neuron::StateVar] = &[
+        crate::neuron::StateVar::new("v", "mV"),
+        crate::neuron::StateVar::new("w", "pA"),
+        crate::neuron::StateVar::new("syn_exc", "pA"),
+        crate::neuron::StateVar::new("syn_inh", "pA"),
+    ];
+
+    fn unit(&self, var: &str) -> Option<&'static str> {
+        match var {
+            "syn_exc" | "syn_inh" if self.synapse == AdExSynapse::Conductance => Some("nS"),
+            _ => Self::STATE.iter().find(|s| s.name == var).map(|s| s.unit),
+        }
+    }
 
     fn check(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![];

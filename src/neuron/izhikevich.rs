@@ -413,7 +413,11 @@ fn block<const HALF: bool, const EXT: bool>(
 
 impl super::NeuronType for IzhikevichParams {
     type Pop = super::Pop<IzhConsts, IzhState>;
-    const STATE_VARS: &'static [&'static str] = &["v", "u"];
+    // u has the units of dv/dt (Brian2's example: volt/second).
+    const STATE: &'static [super::StateVar] = &[
+        super::StateVar::new("v", "mV"),
+        super::StateVar::new("u", "mV/ms"),
+    ];
 
     fn check(&self) -> Vec<(&'static str, String)> {
         IzhikevichParams::check(self)

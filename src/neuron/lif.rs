@@ -690,7 +690,11 @@ mod avx512 {
 
 impl super::NeuronType for LifParams {
     type Pop = super::Pop<LifConsts, LifState>;
-    const STATE_VARS: &'static [&'static str] = &["v", "i_exc", "i_inh"];
+    const STATE: &'static [super::StateVar] = &[
+        super::StateVar::new("v", "mV"),
+        super::StateVar::new("i_exc", "pA"),
+        super::StateVar::new("i_inh", "pA"),
+    ];
 
     fn check(&self) -> Vec<(&'static str, String)> {
         LifParams::check(self)

@@ -620,7 +620,11 @@ mod avx512 {
 
 impl super::NeuronType for LifCondParams {
     type Pop = super::Pop<LifCondConsts, LifCondState>;
-    const STATE_VARS: &'static [&'static str] = &["v", "ge", "gi"];
+    const STATE: &'static [super::StateVar] = &[
+        super::StateVar::new("v", "mV"),
+        super::StateVar::new("ge", "nS"),
+        super::StateVar::new("gi", "nS"),
+    ];
 
     fn check(&self) -> Vec<(&'static str, String)> {
         LifCondParams::check(self)

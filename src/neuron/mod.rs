@@ -10,7 +10,7 @@ pub use fixed::{FixedPoint, Rounding};
 pub use izhikevich::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams};
 pub use lif::{LifParams, SynapseKind};
 pub use lif_cond::LifCondParams;
-pub use registry::{Draw, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, Visit};
+pub use registry::{Draw, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, StateVar, Visit};
 
 fn positive(out: &mut Vec<(&'static str, String)>, field: &'static str, v: f64) {
     if !(v > 0.0 && v.is_finite()) {

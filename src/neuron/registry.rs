@@ -22,8 +22,14 @@ pub trait NeuronType:
 {
     /// The built population.
     type Pop: NeuronKernel;
-    /// State variables that `init` and state monitors may name.
-    const STATE_VARS: &'static [&'static str];
+    /// State variables that `init` and state monitors may name, with their units.
+    const STATE: &'static [StateVar];
+    /// The unit of state variable `var` for these parameters (where a model
+    /// option changes it, as a synapse kind does); `None` when there is no such
+    /// variable.
+    fn unit(&self, var: &str) -> Option<&'static str> {
+        Self::STATE.iter().find(|s| s.name == var).map(|s| s.unit)
+    }
     /// Invalid parameters as (field, message); empty when valid.
     fn check(&self) -> Vec<(&'static str, String)>;
     /// Whether synaptic weights onto this model are conductances (nS), which
@@ -34,6 +40,22 @@ pub trait NeuronType:
     /// A population of `draw.n` neurons at step `dt_ms`, parameters and initial
     /// state drawn through `draw`.
     fn build(&self, dt_ms: f64, draw: &mut Draw<'_>) -> Self::Pop;
+}
+
+/// A state variable of a neuron model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateVar {
+    /// Its name in `init`, state monitors and HDF5 files.
+    pub name: &'static str,
+    /// Its unit (`mV`, `pA`, `nS`, ...; see [`NeuronType::unit`]).
+    pub unit: &'static str,
+}
+
+impl StateVar {
+    /// Variable `name` in `unit`.
+    pub const fn new(name: &'static str, unit: &'static str) -> Self {
+        StateVar { name, unit }
+    }
 }
 
 /// The signature of every CPU neuron kernel: constants, a view of (a chunk of) the
@@ -202,10 +224,19 @@ macro_rules! registry {
             }
 
             /// State variables that `init` and state monitors may name.
-            pub fn state_vars(&self) -> &'static [&'static str] {
-                match self {
-                    $( NeuronModel::$var(_) => <$module::$pty as NeuronType>::STATE_VARS, )*
+            pub fn state_vars(&self) -> Vec<&'static str> {
+                let state: &[StateVar] = match self {
+                    $( NeuronModel::$var(_) => <$module::$pty as NeuronType>::STATE, )*
                     NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => &[],
+                };
+                state.iter().map(|s| s.name).collect()
+            }
+
+            /// The unit of state variable `var` (see [`NeuronType::unit`]).
+            pub fn unit(&self, var: &str) -> Option<&'static str> {
+                match self {
+                    $( NeuronModel::$var(x) => x.unit(var), )*
+                    NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => None,
                 }
             }
 
@@ -467,6 +498,7 @@ mod tests {
             assert_eq!(pop.gpu_params().len() % 16, 0, "{}", model.key());
             assert_eq!(pop.gpu_state().len(), 3 * pop.gpu_vars().len());
             for var in model.state_vars() {
+                assert!(model.unit(var).is_some_and(|u| !u.is_empty()), "{var}");
                 let mut out = vec![];
                 assert!(pop.read(var, &mut out), "{var}");
                 assert_eq!(out.len(), 3, "{var}");
