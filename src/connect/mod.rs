@@ -37,11 +37,8 @@ fn from_pairs(n_pre: u32, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> Ro
     for (p, _) in pairs.clone() {
         row_ptr[p as usize + 1] += 1;
     }
-    for j in 0..n_pre as usize {
-        row_ptr[j + 1] += row_ptr[j];
-    }
+    let mut targets = scatter_rows(&mut row_ptr);
     let mut next = row_ptr.clone();
-    let mut targets = vec![0u32; row_ptr[n_pre as usize] as usize];
     for (p, t) in pairs {
         let at = &mut next[p as usize];
         targets[*at as usize] = t;
@@ -52,6 +49,38 @@ fn from_pairs(n_pre: u32, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> Ro
         targets,
         list_index: None,
     }
+}
+
+/// CSR rows from the presynaptic ids drawn for each postsynaptic neuron in turn
+/// (`pres[i·k..(i+1)·k]`, ascending): [`from_pairs`] without the pairs.
+fn from_columns(n_pre: u32, k: usize, pres: &[u32]) -> Rows {
+    let mut row_ptr = vec![0u32; n_pre as usize + 1];
+    for &p in pres {
+        row_ptr[p as usize + 1] += 1;
+    }
+    let mut targets = scatter_rows(&mut row_ptr);
+    let mut next = row_ptr.clone();
+    for (i, col) in pres.chunks(k.max(1)).enumerate() {
+        for &p in col {
+            let at = &mut next[p as usize];
+            targets[*at as usize] = i as u32;
+            *at += 1;
+        }
+    }
+    Rows {
+        row_ptr,
+        targets,
+        list_index: None,
+    }
+}
+
+/// Turns per-row counts (`row_ptr[j + 1]` = length of row j) into row pointers
+/// and returns the target array they index.
+fn scatter_rows(row_ptr: &mut [u32]) -> Vec<u32> {
+    for j in 1..row_ptr.len() {
+        row_ptr[j] += row_ptr[j - 1];
+    }
+    vec![0u32; *row_ptr.last().unwrap_or(&0) as usize]
 }
 
 /// Scratch for [`Distinct::choose`], reused across the rows of a projection.
@@ -182,11 +211,7 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
                 d.choose(rng, n_pre, *k, skip, &mut buf);
                 pres.extend_from_slice(&buf);
             }
-            let k = *k as usize;
-            from_pairs(
-                n_pre,
-                pres.iter().enumerate().map(|(s, &j)| (j, (s / k) as u32)),
-            )
+            from_columns(n_pre, *k as usize, &pres)
         }
         Connect::FixedOutdegree { k, allow_self } => {
             let mut row_ptr = vec![0u32];
