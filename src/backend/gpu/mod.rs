@@ -33,7 +33,6 @@
 //! instances append to the one spike record, instance b's entries as
 //! (step, id + b × n_total), so the indirect propagate dispatch is sized by the
 //! step's spikes over all instances, and read-back splits them again.
-use super::schedule::{self, Phase};
 use super::{Backend, Spike};
 use crate::build::{Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, STREAM_POISSON};
 use crate::rng::{CounterRng, normal_tables};
@@ -41,13 +40,21 @@ use bytemuck::Pod;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
+mod access;
 mod context;
+mod pipelines;
 mod plasticity;
+mod record;
+mod schedule;
 pub mod shaders;
 pub mod spirv;
 mod upload;
 
 pub use context::{ADAPTER_ENV, GpuContext, SHADERS_ENV, list_adapters, quiet_device_select};
+use pipelines::{
+    B, Pipe, bind, gpu_err, grid, layout, pipe, read_buffer, storage, storage_sized, uniform,
+};
+use schedule::{ALL_PHASES, NO_PHASES, Phases, check_step};
 use shaders::*;
 
 /// Invocations per workgroup of every per-neuron shader.
@@ -60,120 +67,6 @@ pub const STEP_SLOTS: u64 = 1000;
 const MAX_RECORD: u64 = 1 << 23;
 /// Words of `ctl` before the per-population non-finite flags.
 const CTL_HEAD: usize = 4;
-
-fn gpu_err(msg: impl Into<String>) -> crate::Error {
-    crate::Error::Gpu(msg.into())
-}
-
-/// Binding kinds of an explicit bind group layout.
-#[derive(Clone, Copy)]
-enum B {
-    /// Uniform read at a dynamic offset.
-    Dyn,
-    /// Uniform.
-    U,
-    /// Read-only storage.
-    R,
-    /// Read-write storage.
-    W,
-}
-
-fn layout(device: &wgpu::Device, label: &str, kinds: &[B]) -> wgpu::BindGroupLayout {
-    let entries: Vec<_> = kinds
-        .iter()
-        .enumerate()
-        .map(|(i, k)| wgpu::BindGroupLayoutEntry {
-            binding: i as u32,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: match k {
-                    B::Dyn | B::U => wgpu::BufferBindingType::Uniform,
-                    B::R => wgpu::BufferBindingType::Storage { read_only: true },
-                    B::W => wgpu::BufferBindingType::Storage { read_only: false },
-                },
-                has_dynamic_offset: matches!(k, B::Dyn),
-                min_binding_size: None,
-            },
-            count: None,
-        })
-        .collect();
-    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(label),
-        entries: &entries,
-    })
-}
-
-/// A compute pipeline and the layouts of its bind groups after group 0 (the step).
-struct Pipe {
-    pipeline: wgpu::ComputePipeline,
-    groups: Vec<wgpu::BindGroupLayout>,
-}
-
-fn pipe(
-    ctx: &GpuContext,
-    step: &wgpu::BindGroupLayout,
-    name: &str,
-    src: &str,
-    entry: &str,
-    groups: &[&[B]],
-) -> crate::Result<Pipe> {
-    let device = &ctx.device;
-    let module = ctx.shader(name, src, &[entry])?;
-    let groups: Vec<_> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| layout(device, &format!("{name} group {}", i + 1), g))
-        .collect();
-    let mut all = vec![Some(step)];
-    all.extend(groups.iter().map(Some));
-    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(name),
-        bind_group_layouts: &all,
-        immediate_size: 0,
-    });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(name),
-        layout: Some(&pl),
-        module: &module,
-        entry_point: Some(entry),
-        compilation_options: Default::default(),
-        cache: None,
-    });
-    Ok(Pipe { pipeline, groups })
-}
-
-/// Bind group of `bufs` in binding order.
-fn bind(
-    device: &wgpu::Device,
-    label: &str,
-    layout: &wgpu::BindGroupLayout,
-    bufs: &[&wgpu::Buffer],
-) -> wgpu::BindGroup {
-    let entries: Vec<_> = bufs
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(label),
-        layout,
-        entries: &entries,
-    })
-}
-
-/// Workgroup grid covering `threads` invocations of `WG` (2-D past 65,535 groups;
-/// the shaders linearise `x + y * num_workgroups.x * WG`).
-fn grid(threads: u32) -> (u32, u32) {
-    let groups = threads.div_ceil(WG);
-    if groups <= MAX_WG {
-        (groups, 1)
-    } else {
-        (MAX_WG, groups.div_ceil(MAX_WG))
-    }
-}
 
 struct NeuronPop {
     /// File name of its shader (the key of its pipeline).
@@ -240,40 +133,6 @@ struct SourceDevice {
     groups: Vec<wgpu::BindGroup>,
     dirty: bool,
 }
-
-/// Phases to encode for a step (in [`schedule::STEP`] order).
-#[derive(Clone, Copy)]
-struct Phases {
-    inputs: bool,
-    neurons: bool,
-    propagate: bool,
-    plasticity: bool,
-}
-
-impl Phases {
-    fn has(self, p: Phase) -> bool {
-        match p {
-            Phase::Inputs => self.inputs,
-            Phase::Neurons => self.neurons,
-            Phase::Propagate => self.propagate,
-            Phase::Plasticity => self.plasticity,
-        }
-    }
-}
-
-const ALL_PHASES: Phases = Phases {
-    inputs: true,
-    neurons: true,
-    propagate: true,
-    plasticity: true,
-};
-
-const NO_PHASES: Phases = Phases {
-    inputs: false,
-    neurons: false,
-    propagate: false,
-    plasticity: false,
-};
 
 /// The GPU engine: device buffers for the whole network and the pipelines it needs.
 pub struct GpuBackend {
@@ -379,25 +238,6 @@ impl GpuBackend {
         c.scoped("uploading the network", || {
             Self::upload(ctx, instances, entries)
         })?
-    }
-
-    /// The delay ring of population `pop` of instance 0, laid out as
-    /// [`CpuBackend::ring`] (empty for sources). For per-phase parity tests.
-    ///
-    /// [`CpuBackend::ring`]: super::CpuBackend::ring
-    pub fn ring(&self, pop: usize) -> crate::Result<Vec<i32>> {
-        self.instance_ring(0, pop)
-    }
-
-    /// The delay ring of population `pop` of `instance` (see [`Self::ring`]).
-    pub fn instance_ring(&self, instance: usize, pop: usize) -> crate::Result<Vec<i32>> {
-        self.check_instance(instance)?;
-        let (base, len) = self.ring_at.get(pop).copied().unwrap_or((0, 0));
-        if len == 0 {
-            return Ok(vec![]);
-        }
-        let at = base + instance as u64 * u64::from(self.ring_stride);
-        read_buffer(&self.ctx, &self.ring, at * 4, len * 4)
     }
 
     fn check_instance(&self, instance: usize) -> crate::Result<()> {
@@ -600,342 +440,6 @@ impl GpuBackend {
             ctx,
         })
     }
-
-    /// Encodes the chosen phases of `step`, reading the step from uniform slot `slot`.
-    fn encode_step(&self, pass: &mut wgpu::ComputePass<'_>, step: u64, slot: u64, ph: Phases) {
-        let off = [(slot * self.step_stride) as u32];
-        let z = self.batch;
-        let go = |pass: &mut wgpu::ComputePass<'_>,
-                  pl: &Pipe,
-                  group: &wgpu::BindGroup,
-                  (x, y): (u32, u32)| {
-            if x == 0 {
-                return;
-            }
-            pass.set_pipeline(&pl.pipeline);
-            pass.set_bind_group(0, &self.step_group, &off);
-            pass.set_bind_group(1, group, &[]);
-            pass.dispatch_workgroups(x, y, z);
-        };
-        for phase in schedule::STEP.into_iter().filter(|&p| ph.has(p)) {
-            self.encode_phase(pass, phase, step, &off, &go);
-        }
-    }
-
-    /// Encodes `phase` of `step` (step uniform at dynamic offset `off`).
-    fn encode_phase(
-        &self,
-        pass: &mut wgpu::ComputePass<'_>,
-        phase: Phase,
-        step: u64,
-        off: &[u32],
-        go: &impl Fn(&mut wgpu::ComputePass<'_>, &Pipe, &wgpu::BindGroup, (u32, u32)),
-    ) {
-        match phase {
-            Phase::Inputs => {
-                if let Some(pl) = &self.noise_pipe {
-                    for np in &self.neurons {
-                        if let Some(g) = &np.inputs {
-                            go(pass, pl, g, grid(np.n));
-                        }
-                    }
-                }
-                if let Some(pl) = &self.drive_pipe {
-                    for (n, g) in &self.drives {
-                        go(pass, pl, g, grid(*n));
-                    }
-                }
-                for pp in &self.poisson {
-                    if step >= pp.start && step < pp.stop {
-                        let pl = if pp.chunks {
-                            &self.chunks_pipe
-                        } else {
-                            &self.bernoulli_pipe
-                        };
-                        go(
-                            pass,
-                            pl.as_ref().expect("built"),
-                            &pp.group,
-                            grid(pp.threads),
-                        );
-                    }
-                }
-                for (sp, g) in self
-                    .sources
-                    .iter()
-                    .zip(self.source_dev.iter().flat_map(|d| &d.groups))
-                {
-                    let count = sp.count(step);
-                    if count > 0 {
-                        let pl = &self.source_dev.as_ref().expect("built").pipe;
-                        go(pass, pl, g, grid(count));
-                    }
-                }
-            }
-            Phase::Neurons => {
-                for np in &self.neurons {
-                    let pl = &self
-                        .pipes
-                        .iter()
-                        .find(|(m, _)| *m == np.shader)
-                        .expect("built")
-                        .1;
-                    go(pass, pl, &np.group, grid(np.n));
-                }
-            }
-            Phase::Propagate => {
-                pass.set_pipeline(&self.args_pipe.pipeline);
-                pass.set_bind_group(0, &self.step_group, off);
-                pass.set_bind_group(1, &self.args_groups[0], &[]);
-                pass.set_bind_group(2, &self.args_groups[1], &[]);
-                pass.dispatch_workgroups(1, 1, 1);
-                pass.set_pipeline(&self.prop_pipe.pipeline);
-                pass.set_bind_group(0, &self.step_group, off);
-                pass.set_bind_group(1, &self.prop_group, &[]);
-                pass.dispatch_workgroups_indirect(&self.dispatch, 0);
-                if let Some(pl) = &self.plastic {
-                    pl.encode_delivery(pass, &self.step_group, off, &self.dispatch);
-                }
-            }
-            Phase::Plasticity => {
-                if let Some(pl) = &self.plastic {
-                    pl.encode_rules(pass, &self.step_group, off, &self.dispatch);
-                }
-            }
-        }
-    }
-
-    /// Uploads the spike sources' events again if some changed, in a larger
-    /// buffer (and new bind groups) when they no longer fit.
-    fn sync_sources(&mut self) -> crate::Result<()> {
-        let Some(dev) = self.source_dev.as_mut().filter(|d| d.dirty) else {
-            return Ok(());
-        };
-        let table = upload::source_table(&self.sources);
-        if table.len() as u64 >= u64::from(u32::MAX) {
-            return Err(gpu_err("spike-source events exceed 2^32 entries"));
-        }
-        let bytes = table.len() as u64 * 8;
-        if bytes > dev.events.size() {
-            let size = bytes.max(dev.events.size().saturating_mul(3) / 2);
-            let size = size
-                .min(self.ctx.limits.max_storage_buffer_binding_size)
-                .max(bytes);
-            dev.events = storage_sized(&self.ctx, "source events", size.next_multiple_of(8))?;
-            dev.groups = upload::source_groups(
-                &self.ctx.device,
-                &dev.pipe,
-                &dev.params,
-                &dev.events,
-                &self.rec,
-                &self.ctl,
-            );
-        }
-        self.ctx
-            .queue
-            .write_buffer(&dev.events, 0, bytemuck::cast_slice(&table));
-        dev.dirty = false;
-        Ok(())
-    }
-
-    /// Encodes and submits steps `first..first + n` (n ≤ STEP_SLOTS) with the given phases.
-    fn submit(&mut self, first: u64, n: u64, ph: Phases) -> crate::Result<()> {
-        if ph.inputs {
-            self.sync_sources()?;
-        }
-        let mut slots = vec![0u8; (n * self.step_stride) as usize];
-        for k in 0..n {
-            let prm = StepParams {
-                step: (first + k) as u32,
-                n_total: self.n_total,
-                ring_stride: self.ring_stride,
-                n_pops: self.names.len() as u32,
-            };
-            let at = (k * self.step_stride) as usize;
-            slots[at..at + std::mem::size_of::<StepParams>()]
-                .copy_from_slice(bytemuck::bytes_of(&prm));
-        }
-        let ctx = self.ctx.clone();
-        ctx.scoped("running steps", || {
-            ctx.queue.write_buffer(&self.step_buf, 0, &slots);
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("steps"),
-                });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("steps"),
-                    timestamp_writes: None,
-                });
-                for k in 0..n {
-                    self.encode_step(&mut pass, first + k, k, ph);
-                }
-            }
-            ctx.queue.submit([enc.finish()]);
-        })
-    }
-
-    /// Reads the device spike record into `pending`, resets it, and reports
-    /// overflow and non-finite state.
-    fn flush(&mut self) -> crate::Result<()> {
-        let np = self.names.len();
-        let ctl_words = CTL_HEAD + np * self.batch as usize;
-        let ctl: Vec<u32> = read_buffer(&self.ctx, &self.ctl, 0, (ctl_words * 4) as u64)?;
-        let count = u64::from(ctl[0]);
-        if count > self.rec_cap {
-            return Err(gpu_err(format!(
-                "spike record overflow: {count} spikes in {} steps, the record holds {} \
-                 (device limit max_storage_buffer_binding_size {} bytes)",
-                self.unread_steps, self.rec_cap, self.ctx.limits.max_storage_buffer_binding_size
-            )));
-        }
-        if count > 0 {
-            let rec: Vec<[u32; 2]> = read_buffer(&self.ctx, &self.rec, 0, count * 8)?;
-            let n = self.n_total;
-            for &[step, id] in &rec {
-                let b = id / n;
-                self.pending[b as usize].push(Spike {
-                    step,
-                    id: id - b * n,
-                });
-            }
-        }
-        self.ctx
-            .queue
-            .write_buffer(&self.ctl, 0, bytemuck::cast_slice(&[0u32; CTL_HEAD]));
-        self.unread_steps = 0;
-        // The record no longer holds that step's spikes.
-        self.propagated = None;
-        // As the CPU reports it: the first instance that blew up, its first step.
-        if let Some((pi, &step)) = ctl[CTL_HEAD..]
-            .chunks(np.max(1))
-            .find(|flags| flags.iter().any(|&s| s != u32::MAX))
-            .and_then(|flags| {
-                flags
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &s)| s != u32::MAX)
-                    .min_by_key(|&(_, &s)| s)
-            })
-        {
-            let var = self
-                .neurons
-                .iter()
-                .find(|x| x.pop == pi)
-                .map_or("v", |x| x.checked);
-            return Err(crate::Error::NonFinite {
-                population: self.names[pi].clone(),
-                var: var.into(),
-                step: u64::from(step),
-            });
-        }
-        Ok(())
-    }
-
-    /// Makes room in the record for `steps` more steps.
-    fn reserve(&mut self, steps: u64) -> crate::Result<()> {
-        if self.unread_steps > 0 && self.unread_steps + steps > self.batch_steps {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn one_phase(&mut self, step: u64, ph: Phases) -> crate::Result<()> {
-        check_step(step, 1)?;
-        if ph.inputs {
-            self.reserve(1)?;
-        }
-        self.submit(step, 1, ph)?;
-        if ph.propagate {
-            self.unread_steps += 1;
-        }
-        Ok(())
-    }
-}
-
-fn check_step(first: u64, n: u64) -> crate::Result<()> {
-    if first + n > u64::from(u32::MAX) {
-        return Err(gpu_err("the GPU backend runs at most 2^32 - 1 steps"));
-    }
-    Ok(())
-}
-
-fn uniform(device: &wgpu::Device, label: &str, data: &[u8]) -> wgpu::Buffer {
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: data,
-        usage: wgpu::BufferUsages::UNIFORM,
-    })
-}
-
-const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
-    .union(wgpu::BufferUsages::COPY_SRC)
-    .union(wgpu::BufferUsages::COPY_DST);
-
-/// A storage buffer holding `data` (at least 4 bytes: bindings cannot be empty).
-fn storage(ctx: &GpuContext, label: &str, data: &[u8]) -> crate::Result<wgpu::Buffer> {
-    ctx.check_size(label, data.len() as u64)?;
-    let contents: &[u8] = if data.is_empty() { &[0; 4] } else { data };
-    Ok(ctx
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents,
-            usage: STORAGE_USAGE,
-        }))
-}
-
-/// A zeroed storage buffer of `bytes`.
-fn storage_sized(ctx: &GpuContext, label: &str, bytes: u64) -> crate::Result<wgpu::Buffer> {
-    ctx.check_size(label, bytes)?;
-    Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes.max(4),
-        usage: STORAGE_USAGE,
-        mapped_at_creation: false,
-    }))
-}
-
-/// Copies `bytes` of `buf` from `offset` to the host (waits for the device).
-fn read_buffer<T: Pod>(
-    ctx: &GpuContext,
-    buf: &wgpu::Buffer,
-    offset: u64,
-    bytes: u64,
-) -> crate::Result<Vec<T>> {
-    let staging = ctx.scoped("reading back", || {
-        let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("read back"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("read back"),
-            });
-        enc.copy_buffer_to_buffer(buf, offset, &staging, 0, bytes);
-        ctx.queue.submit([enc.finish()]);
-        staging
-    })?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        let _ = tx.send(r);
-    });
-    ctx.wait()?;
-    rx.recv()
-        .map_err(|_| gpu_err("read-back callback never ran"))?
-        .map_err(|e| gpu_err(format!("mapping a read-back buffer: {e}")))?;
-    let out = {
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| gpu_err(format!("mapping a read-back buffer: {e}")))?;
-        bytemuck::cast_slice::<u8, T>(&view).to_vec()
-    };
-    staging.unmap();
-    Ok(out)
 }
 
 impl Backend for GpuBackend {
@@ -1066,16 +570,7 @@ impl Backend for GpuBackend {
     }
 
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {
-        super::check_batch_len(out.len(), self.batch as usize)?;
-        if self.unread_steps > 0 {
-            self.flush()?;
-        }
-        // The order inside a step depends on scheduling; the contract is (step, id).
-        for (pending, out) in self.pending.iter_mut().zip(out) {
-            pending.sort_unstable();
-            out.append(pending);
-        }
-        Ok(())
+        self.drain(out)
     }
 
     fn read_instance_state(
@@ -1085,38 +580,7 @@ impl Backend for GpuBackend {
         var: &str,
         out: &mut Vec<f32>,
     ) -> crate::Result<()> {
-        self.check_instance(instance)?;
-        let name = self
-            .names
-            .get(pop)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
-        let np = self.neurons.iter().find(|x| x.pop == pop);
-        // Blocks of n values: instance b's i_ext is block b, its variable k block
-        // b × vars + k of the state buffer.
-        let (buf, at) = match (np, var) {
-            (Some(np), "i_ext") => (&np.i_ext, instance),
-            (Some(np), v) => match np.vars.iter().position(|x| *x == v) {
-                Some(k) if np.readable.contains(&v) => (&np.state, instance * np.vars.len() + k),
-                _ => (&np.state, usize::MAX),
-            },
-            (None, _) => (&self.ctl, usize::MAX),
-        };
-        if at == usize::MAX {
-            return Err(crate::Error::Invalid(format!(
-                "population '{name}' has no state variable '{var}'"
-            )));
-        }
-        let np = np.expect("neuron population");
-        let n = u64::from(np.n);
-        *out = if n == 0 {
-            vec![]
-        } else {
-            read_buffer(&self.ctx, buf, at as u64 * n * 4, n * 4)?
-        };
-        if let (Some(decode), true) = (&np.decode, var != "i_ext") {
-            out.iter_mut().for_each(|x| *x = decode(var, x.to_bits()));
-        }
-        Ok(())
+        self.instance_state_into(instance, pop, var, out)
     }
 
     fn read_weights(
@@ -1125,23 +589,7 @@ impl Backend for GpuBackend {
         proj: usize,
         out: &mut Vec<f32>,
     ) -> crate::Result<()> {
-        self.check_instance(instance)?;
-        let pr = self
-            .projs
-            .get(proj)
-            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
-        if let Some(w) = self
-            .plastic
-            .as_ref()
-            .and_then(|pl| pl.read_weights(&self.ctx, instance, proj))
-        {
-            *out = w?;
-            return Ok(());
-        }
-        let inv = self.proj_inv_scale[proj];
-        out.clear();
-        out.extend(pr.wfix.iter().map(|&w| w as f32 * inv));
-        Ok(())
+        self.weights_into(instance, proj, out)
     }
 
     fn write_weights(&mut self, instance: usize, proj: usize, w: &[f32]) -> crate::Result<()> {

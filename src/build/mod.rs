@@ -1,14 +1,17 @@
 //! Turns a validated [`Network`] into seeded arrays both backends run on:
 //! per-population parameters and initial state, CSR projections with fixed-point
 //! weights and integer delays, and input schedules.
-use crate::connect::{self, Ends, Rows};
-use crate::model::{Connect, Dist, Input, Network, NeuronModel, Receptor, Sign};
-use crate::neuron::{Draw, Neurons, Pop};
+use crate::connect::Rows;
+use crate::model::{Input, Network};
+use crate::neuron::{Neurons, Pop};
 use crate::rng::{BernoulliEach, BinomialTable, PoissonSampler};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
+
+mod populations;
+mod projections;
+
+use populations::{build_inputs, build_pops, fixed_point_pops, grid_positions, poisson_drives};
+use projections::{check_drive_rings, check_fixed_rings, quantise_projections, raw_projections};
 
 /// Tags separating the construction random streams.
 const TAG_POP: u64 = 1;
@@ -403,15 +406,6 @@ impl Built {
     }
 }
 
-impl BuiltPop {
-    fn dynamics_is_source(&self) -> bool {
-        matches!(
-            self.dynamics,
-            Dynamics::Poisson { .. } | Dynamics::SpikeSource(_)
-        )
-    }
-}
-
 /// `x.round() as i32`, without the libm call that `round()` is on the baseline
 /// x86-64 target (it dominated the quantisation of large projections).
 fn round_to_i32(x: f64) -> i32 {
@@ -432,223 +426,19 @@ fn steps_of(ms: f64, dt: f64) -> u64 {
     (ms / dt).round().max(0.0) as u64
 }
 
-/// Populations with parameters drawn from `seed` and initial state from
-/// `state_seed`; ring depths and fixed-point scales are left for [`build`] to set.
-fn build_pops(
-    net: &Network,
-    seed: u64,
-    state_seed: u64,
-    positions: &mut [Option<Vec<[f64; 3]>>],
-) -> crate::Result<Vec<BuiltPop>> {
-    let dt = net.dt_ms;
-    let mut pops = Vec::with_capacity(net.populations.len());
-    let mut offset = 0u32;
-    for (pi, p) in net.populations.iter().enumerate() {
-        let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_POP, pi as u64));
-        // With another state seed, initial values come from a stream of their own
-        // (parameters stay those of `seed`); with the same, they continue `rng` as
-        // they always have, so single runs keep their spikes.
-        let mut own = (state_seed != seed)
-            .then(|| ChaCha8Rng::seed_from_u64(sub_seed(state_seed, TAG_POP, pi as u64)));
-        let n = p.size as usize;
-        let dynamics = match &p.model {
-            NeuronModel::Poisson(x) => {
-                let to_p = |hz: f64| (hz * dt / 1000.0).clamp(0.0, 1.0);
-                let sampler = match &x.rates_hz {
-                    Some(r) => PoissonKind::Each(BernoulliEach::new(
-                        &r.iter().map(|&h| to_p(h)).collect::<Vec<_>>(),
-                    )),
-                    None => PoissonKind::Uniform(PoissonSampler::new(p.size, to_p(x.rate_hz))),
-                };
-                Dynamics::Poisson {
-                    sampler,
-                    start: steps_of(x.start_ms, dt),
-                    stop: x.stop_ms.map_or(u64::MAX, |s| steps_of(s, dt)),
-                }
-            }
-            NeuronModel::SpikeSource(x) => {
-                let mut ev: Vec<(u64, u32)> = x
-                    .times_ms
-                    .iter()
-                    .zip(&x.ids)
-                    .map(|(&t, &i)| (steps_of(t, dt), i))
-                    .collect();
-                ev.sort_unstable();
-                ev.dedup();
-                Dynamics::SpikeSource(ev)
-            }
-            neuron => {
-                let mut draw = Draw {
-                    n,
-                    init: &p.init,
-                    params: &mut rng,
-                    state: own.as_mut(),
-                };
-                let built = neuron.build_neurons(dt, &mut draw);
-                Dynamics::Neurons(built.expect("not a source"))
-            }
-        };
-        pops.push(BuiltPop {
-            name: p.name.clone(),
-            offset,
-            size: p.size,
-            dynamics,
-            ring_depth: 1,
-            inv_scale: [1.0; 2],
-            scale_log2: [0; 2],
-            positions: positions[pi].take(),
-        });
-        offset = offset
-            .checked_add(p.size)
-            .ok_or_else(|| crate::Error::Invalid("more than 2^32 neurons in total".into()))?;
-    }
-
-    Ok(pops)
-}
-
 /// Builds the network with `seed`. The network must have passed validation.
 pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     net.validate()?;
     let dt = net.dt_ms;
-    let mut positions: Vec<Option<Vec<[f64; 3]>>> = vec![None; net.populations.len()];
-    for (gi, g) in net.grids.iter().enumerate() {
-        let [sx, sy, sz] = g.shape;
-        let mut pts: Vec<[f64; 3]> = Vec::with_capacity((sx * sy * sz) as usize);
-        for x in 0..sx {
-            for y in 0..sy {
-                for z in 0..sz {
-                    pts.push([
-                        x as f64 * g.spacing,
-                        y as f64 * g.spacing,
-                        z as f64 * g.spacing,
-                    ]);
-                }
-            }
-        }
-        if g.shuffle {
-            pts.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
-                seed, TAG_GRID, gi as u64,
-            )));
-        }
-        let mut at = 0;
-        for name in &g.populations {
-            let pi = net.population_index(name).expect("validated");
-            let n = net.populations[pi].size as usize;
-            positions[pi] = Some(pts[at..at + n].to_vec());
-            at += n;
-        }
-    }
+    let mut positions = grid_positions(net, seed);
 
     let mut pops = build_pops(net, seed, seed, &mut positions)?;
 
     // Connectivity and float weights first; quantised once every incoming sum is known.
-    struct Raw<'a> {
-        pre: usize,
-        post: usize,
-        receptor: usize,
-        rows: Rows,
-        w: Vec<f64>,
-        delays: Delays,
-        name: String,
-        rule: Option<&'a crate::plasticity::Plasticity>,
-    }
-    let mut raws = Vec::with_capacity(net.projections.len());
-    for (k, pr) in net.projections.iter().enumerate() {
-        let pre = net.population_index(&pr.from).expect("validated");
-        let post = net.population_index(&pr.to).expect("validated");
-        let ends = Ends {
-            n_pre: pops[pre].size,
-            n_post: pops[post].size,
-            same: pre == post,
-            pre_pos: pops[pre].positions.as_deref(),
-            post_pos: pops[post].positions.as_deref(),
-        };
-        let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_PROJ, k as u64));
-        let rows = connect::generate(&pr.connect, &ends, &mut rng);
-        let mut wrng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_WEIGHT, k as u64));
-        let ns = rows.targets.len();
-        let bounds = pr.plasticity.as_ref().map(|r| r.bounds());
-        let clip = |w: f64| {
-            let w = match pr.sign {
-                Sign::Any => w,
-                Sign::Positive => w.max(0.0),
-                Sign::Negative => w.min(0.0),
-            };
-            match bounds {
-                Some((lo, hi)) => w.clamp(lo, hi),
-                None => w,
-            }
-        };
-        let (list_w, list_d) = match &pr.connect {
-            Connect::List {
-                weights, delays_ms, ..
-            } => (weights.as_ref(), delays_ms.as_ref()),
-            _ => (None, None),
-        };
-        let w: Vec<f64> = match (list_w, &rows.list_index) {
-            (Some(lw), Some(idx)) => idx.iter().map(|&i| clip(lw[i as usize])).collect(),
-            // A constant draws nothing from `wrng`, so this fast path leaves the
-            // delay stream below unchanged.
-            _ => match pr.weight.constant() {
-                Some(c) => vec![clip(c); ns],
-                None => (0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect(),
-            },
-        };
-        let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
-        let delay_dist = pr.delay_ms.unwrap_or(Dist::Const(dt));
-        let delays = match (list_d, &rows.list_index) {
-            (Some(ld), Some(idx)) => {
-                Delays::PerSynapse(idx.iter().map(|&i| to_steps(ld[i as usize])).collect())
-            }
-            _ => match delay_dist.constant() {
-                Some(d) => Delays::Const(to_steps(d)),
-                None => Delays::PerSynapse(
-                    (0..ns)
-                        .map(|_| to_steps(delay_dist.sample(&mut wrng)))
-                        .collect(),
-                ),
-            },
-        };
-        let receptor = match pr.resolved_receptor() {
-            Receptor::Exc => 0,
-            Receptor::Inh => 1,
-        };
-        raws.push(Raw {
-            pre,
-            post,
-            receptor,
-            rows,
-            w,
-            delays,
-            name: pr.label(),
-            rule: pr.plasticity.as_ref(),
-        });
-    }
+    let raws = raw_projections(net, seed, &pops);
 
     // Poisson drives: their largest count per step enters the receptor scales below.
-    struct Drive {
-        input: usize,
-        pop: usize,
-        receptor: usize,
-        weight: f64,
-        table: BinomialTable,
-    }
-    let mut drives = vec![];
-    for (k, inp) in net.inputs.iter().enumerate() {
-        if let Input::Poisson(x) = inp {
-            drives.push(Drive {
-                input: k,
-                pop: net.population_index(&x.target).expect("validated"),
-                receptor: match x.resolved_receptor() {
-                    Receptor::Exc => 0,
-                    Receptor::Inh => 1,
-                },
-                weight: x.weight,
-                table: BinomialTable::new(x.n, x.rate_hz * dt / 1000.0)
-                    .map_err(crate::Error::Invalid)?,
-            });
-        }
-    }
+    let drives = poisson_drives(net)?;
 
     // Fixed-point scale per (post population, receptor): the largest power of two such
     // that the sum of |w| over all synapses onto any neuron, plus the most any Poisson
@@ -719,42 +509,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             p.inv_scale[rc] = (2.0f64).powi(-k) as f32;
         }
     }
-    let mut projs = Vec::with_capacity(raws.len());
-    let total: u32 = pops.iter().map(|p| p.size).sum();
-    let mut out_degree = vec![0u32; total as usize];
-    for r in raws {
-        let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
-        let wfix: Vec<i32> = match &pops[r.post].dynamics {
-            Dynamics::Neurons(Neurons::LifFixed(fx)) => {
-                r.w.iter().map(|&w| fx.k.weight(r.receptor, w)).collect()
-            }
-            _ => r.w.iter().map(|w| round_to_i32(w * scale)).collect(),
-        };
-        let base = pops[r.pre].offset as usize;
-        for j in 0..pops[r.pre].size as usize {
-            out_degree[base + j] += r.rows.row_ptr[j + 1] - r.rows.row_ptr[j];
-        }
-        let plastic = r.rule.map(|rule| {
-            let w0 = r.w.iter().map(|&w| w as f32).collect();
-            let n_post = pops[r.post].size as usize;
-            let mut pl = BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post);
-            if let crate::plasticity::Plasticity::Delta(d) = rule {
-                pl.hlop = d.hlop.clone();
-            }
-            pl
-        });
-        projs.push(BuiltProj {
-            name: r.name,
-            pre: r.pre,
-            post: r.post,
-            receptor: r.receptor,
-            row_ptr: r.rows.row_ptr,
-            targets: r.rows.targets,
-            wfix,
-            delays: r.delays,
-            plastic,
-        });
-    }
+    let (mut projs, out_degree) = quantise_projections(raws, &pops, dt);
 
     // The Poisson drives in the receptors' fixed point.
     let mut drive_fix = Vec::with_capacity(drives.len());
@@ -777,38 +532,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     check_fixed_rings(&pops, &projs, &drive_fix, net)?;
     check_drive_rings(&pops, &projs, &drive_fix, net)?;
 
-    let mut inputs = Vec::with_capacity(net.inputs.len());
-    let mut drives = drives.into_iter().zip(&drive_fix);
-    for (k, inp) in net.inputs.iter().enumerate() {
-        inputs.push(match inp {
-            Input::Noise(x) => BuiltInput::Noise {
-                pop: net.population_index(&x.target).expect("validated"),
-                ids: x.ids.clone(),
-                mean: x.mean as f32,
-                std: x.std as f32,
-                stream: STREAM_NOISE + k as u32,
-            },
-            Input::Current(x) => BuiltInput::Current {
-                pop: net.population_index(&x.target).expect("validated"),
-                ids: x.ids.clone(),
-                amplitude: x.amplitude as f32,
-                start: steps_of(x.start_ms, dt),
-                stop: x.stop_ms.map_or(u64::MAX, |s| steps_of(s, dt)),
-            },
-            Input::Poisson(x) => {
-                let (d, &(_, _, _, wfix, _)) = drives.next().expect("one per Poisson input");
-                debug_assert_eq!(d.input, k);
-                BuiltInput::Poisson {
-                    pop: d.pop,
-                    ids: x.ids.clone(),
-                    receptor: d.receptor,
-                    wfix,
-                    table: d.table,
-                    stream: STREAM_POISSON_INPUT + k as u32,
-                }
-            }
-        });
-    }
+    let inputs = build_inputs(net, drives, &drive_fix);
 
     let (astros, mods) = crate::plasticity::astrocyte::build_astrocytes(net, &pops);
     for (pr, m) in projs.iter_mut().zip(mods) {
@@ -827,154 +551,6 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         inputs,
         out_degree,
     })
-}
-
-/// Turns the `lif` populations that have a `fixed_point` block into
-/// [`Neurons::LifFixed`]: the current scales come from the largest per-neuron
-/// sum of |w| (`sums`) and the weight exponents from the largest |w| of the
-/// `(post, receptor, weights)` projections. `inv_scale` becomes the model units
-/// of one ring LSB (read back by `read_weights`).
-fn fixed_point_pops(
-    net: &Network,
-    pops: &mut [BuiltPop],
-    sums: &[[Vec<f64>; 2]],
-    projs: &[(usize, usize, &[f64])],
-) {
-    for (pi, (p, model)) in pops.iter_mut().zip(&net.populations).enumerate() {
-        let (Some(fp), NeuronModel::Lif(lif)) = (&model.fixed_point, &model.model) else {
-            continue;
-        };
-        let Dynamics::Neurons(Neurons::Lif(lif_pop)) = &p.dynamics else {
-            continue;
-        };
-        let max_sum = [0, 1].map(|r| sums[pi][r].iter().cloned().fold(0.0f64, f64::max));
-        let max_abs = [0, 1].map(|r| {
-            projs
-                .iter()
-                .filter(|(post, rc, _)| *post == pi && *rc == r)
-                .flat_map(|(_, _, w)| w.iter())
-                .fold(0.0f64, |m, w| m.max(w.abs()))
-        });
-        let k = fp.derive(lif, net.dt_ms, max_sum, max_abs);
-        let s = k.quantise_state(&lif_pop.s);
-        p.inv_scale = [0, 1].map(|r| k.weight_unit(r) as f32);
-        p.dynamics = Dynamics::Neurons(Neurons::LifFixed(Pop { k, s }));
-    }
-}
-
-/// A Poisson drive in fixed point: (population, receptor, input index, weight,
-/// largest count per step).
-type DriveFix = (usize, usize, usize, i32, u32);
-
-/// Adds the most each Poisson drive onto population `pi` can put into one step's
-/// ring slot to the per-neuron `sum` (by receptor).
-fn add_drive_sums(sum: &mut [[i64; 2]], pi: usize, drives: &[DriveFix], net: &Network) {
-    for &(pop, rc, input, wfix, most) in drives.iter().filter(|d| d.0 == pi) {
-        let add = i64::from(wfix.unsigned_abs()) * i64::from(most);
-        match &net.inputs[input] {
-            Input::Poisson(x) if x.ids.is_some() => {
-                for &i in x.ids.iter().flatten() {
-                    sum[i as usize][rc] += add;
-                }
-            }
-            _ => sum.iter_mut().for_each(|s| s[rc] += add),
-        }
-        debug_assert_eq!(pop, pi);
-    }
-}
-
-/// Checks that whatever arrives in one step (every synapse's |weight|, a plastic
-/// one at its larger bound, plus each Poisson drive's largest count) fits the i32
-/// ring of every float population with a Poisson drive. The scales are chosen so
-/// that it does; this refuses the configurations where rounding or the scale's
-/// clamp would still let it overflow.
-fn check_drive_rings(
-    pops: &[BuiltPop],
-    projs: &[BuiltProj],
-    drives: &[DriveFix],
-    net: &Network,
-) -> crate::Result<()> {
-    for (pi, p) in pops.iter().enumerate() {
-        if matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_)))
-            || !drives.iter().any(|d| d.0 == pi)
-        {
-            continue;
-        }
-        let mut sum = vec![[0i64; 2]; p.size as usize];
-        for pr in projs.iter().filter(|pr| pr.post == pi) {
-            match &pr.plastic {
-                Some(pl) => {
-                    let (lo, hi) = (pl.rule.w_min, pl.rule.w_max);
-                    let m = i64::from(
-                        round_to_i32(f64::from(lo.abs().max(hi.abs())) * f64::from(pl.scale))
-                            .unsigned_abs(),
-                    );
-                    pr.targets
-                        .iter()
-                        .for_each(|&t| sum[t as usize][pr.receptor] += m);
-                }
-                None => {
-                    for (t, w) in pr.targets.iter().zip(&pr.wfix) {
-                        sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
-                    }
-                }
-            }
-        }
-        add_drive_sums(&mut sum, pi, drives, net);
-        for rc in 0..2 {
-            if let Some(worst) = sum
-                .iter()
-                .map(|s| s[rc])
-                .max()
-                .filter(|&m| m > i64::from(i32::MAX))
-            {
-                let (_, _, input, _, _) = *drives
-                    .iter()
-                    .find(|d| d.0 == pi && d.1 == rc)
-                    .unwrap_or(&drives[0]);
-                return Err(crate::Error::Invalid(format!(
-                    "inputs[{input}] (poisson into '{}'): one step's input onto receptor {} \
-                     can reach {worst} fixed-point units, more than the i32 ring holds; \
-                     use a smaller n, rate_hz or weight",
-                    p.name,
-                    ["exc", "inh"][rc]
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Checks that one step's ring input of a fixed-point population stays below
-/// 2^30 whatever arrives (so the two receptors' sum fits an i32), Poisson drives
-/// included.
-fn check_fixed_rings(
-    pops: &[BuiltPop],
-    projs: &[BuiltProj],
-    drives: &[DriveFix],
-    net: &Network,
-) -> crate::Result<()> {
-    for (pi, p) in pops.iter().enumerate() {
-        if !matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_))) {
-            continue;
-        }
-        let mut sum = vec![[0i64; 2]; p.size as usize];
-        for pr in projs.iter().filter(|pr| pr.post == pi) {
-            for (t, w) in pr.targets.iter().zip(&pr.wfix) {
-                sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
-            }
-        }
-        add_drive_sums(&mut sum, pi, drives, net);
-        if let Some(worst) = sum.iter().flatten().max().filter(|&&m| m >= 1 << 30) {
-            return Err(crate::Error::Invalid(format!(
-                "fixed-point population '{}': one step's input can reach {worst} LSB, \
-                 more than the 2^30 the integer ring holds; use fewer state_bits or a \
-                 larger v_range_mv",
-                p.name
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,263 @@
+//! Building projections: connectivity, float weights and delays, their
+//! quantisation to the receptors' fixed point with the plastic parts, and the
+//! checks that one step's input fits the integer rings.
+use super::{
+    BuiltPlastic, BuiltPop, BuiltProj, Delays, Dynamics, TAG_PROJ, TAG_WEIGHT, round_to_i32,
+    sub_seed,
+};
+use crate::connect::{self, Ends, Rows};
+use crate::model::{Connect, Dist, Input, Network, Receptor, Sign};
+use crate::neuron::Neurons;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// A projection's connectivity, float weights and delays, before quantisation.
+pub(super) struct Raw<'a> {
+    pub(super) pre: usize,
+    pub(super) post: usize,
+    pub(super) receptor: usize,
+    pub(super) rows: Rows,
+    pub(super) w: Vec<f64>,
+    pub(super) delays: Delays,
+    pub(super) name: String,
+    pub(super) rule: Option<&'a crate::plasticity::Plasticity>,
+}
+
+/// Connectivity, float weights and delays of every projection of `net`.
+pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]) -> Vec<Raw<'a>> {
+    let dt = net.dt_ms;
+    let mut raws = Vec::with_capacity(net.projections.len());
+    for (k, pr) in net.projections.iter().enumerate() {
+        let pre = net.population_index(&pr.from).expect("validated");
+        let post = net.population_index(&pr.to).expect("validated");
+        let ends = Ends {
+            n_pre: pops[pre].size,
+            n_post: pops[post].size,
+            same: pre == post,
+            pre_pos: pops[pre].positions.as_deref(),
+            post_pos: pops[post].positions.as_deref(),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_PROJ, k as u64));
+        let rows = connect::generate(&pr.connect, &ends, &mut rng);
+        let mut wrng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_WEIGHT, k as u64));
+        let ns = rows.targets.len();
+        let bounds = pr.plasticity.as_ref().map(|r| r.bounds());
+        let clip = |w: f64| {
+            let w = match pr.sign {
+                Sign::Any => w,
+                Sign::Positive => w.max(0.0),
+                Sign::Negative => w.min(0.0),
+            };
+            match bounds {
+                Some((lo, hi)) => w.clamp(lo, hi),
+                None => w,
+            }
+        };
+        let (list_w, list_d) = match &pr.connect {
+            Connect::List {
+                weights, delays_ms, ..
+            } => (weights.as_ref(), delays_ms.as_ref()),
+            _ => (None, None),
+        };
+        let w: Vec<f64> = match (list_w, &rows.list_index) {
+            (Some(lw), Some(idx)) => idx.iter().map(|&i| clip(lw[i as usize])).collect(),
+            // A constant draws nothing from `wrng`, so this fast path leaves the
+            // delay stream below unchanged.
+            _ => match pr.weight.constant() {
+                Some(c) => vec![clip(c); ns],
+                None => (0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect(),
+            },
+        };
+        let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
+        let delay_dist = pr.delay_ms.unwrap_or(Dist::Const(dt));
+        let delays = match (list_d, &rows.list_index) {
+            (Some(ld), Some(idx)) => {
+                Delays::PerSynapse(idx.iter().map(|&i| to_steps(ld[i as usize])).collect())
+            }
+            _ => match delay_dist.constant() {
+                Some(d) => Delays::Const(to_steps(d)),
+                None => Delays::PerSynapse(
+                    (0..ns)
+                        .map(|_| to_steps(delay_dist.sample(&mut wrng)))
+                        .collect(),
+                ),
+            },
+        };
+        let receptor = match pr.resolved_receptor() {
+            Receptor::Exc => 0,
+            Receptor::Inh => 1,
+        };
+        raws.push(Raw {
+            pre,
+            post,
+            receptor,
+            rows,
+            w,
+            delays,
+            name: pr.label(),
+            rule: pr.plasticity.as_ref(),
+        });
+    }
+    raws
+}
+
+/// Quantises the weights of `raws` at their receptors' scales and adds the
+/// plastic parts; returns the projections and every neuron's out-degree.
+pub(super) fn quantise_projections(
+    raws: Vec<Raw>,
+    pops: &[BuiltPop],
+    dt: f64,
+) -> (Vec<BuiltProj>, Vec<u32>) {
+    let mut projs = Vec::with_capacity(raws.len());
+    let total: u32 = pops.iter().map(|p| p.size).sum();
+    let mut out_degree = vec![0u32; total as usize];
+    for r in raws {
+        let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
+        let wfix: Vec<i32> = match &pops[r.post].dynamics {
+            Dynamics::Neurons(Neurons::LifFixed(fx)) => {
+                r.w.iter().map(|&w| fx.k.weight(r.receptor, w)).collect()
+            }
+            _ => r.w.iter().map(|w| round_to_i32(w * scale)).collect(),
+        };
+        let base = pops[r.pre].offset as usize;
+        for j in 0..pops[r.pre].size as usize {
+            out_degree[base + j] += r.rows.row_ptr[j + 1] - r.rows.row_ptr[j];
+        }
+        let plastic = r.rule.map(|rule| {
+            let w0 = r.w.iter().map(|&w| w as f32).collect();
+            let n_post = pops[r.post].size as usize;
+            let mut pl = BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post);
+            if let crate::plasticity::Plasticity::Delta(d) = rule {
+                pl.hlop = d.hlop.clone();
+            }
+            pl
+        });
+        projs.push(BuiltProj {
+            name: r.name,
+            pre: r.pre,
+            post: r.post,
+            receptor: r.receptor,
+            row_ptr: r.rows.row_ptr,
+            targets: r.rows.targets,
+            wfix,
+            delays: r.delays,
+            plastic,
+        });
+    }
+    (projs, out_degree)
+}
+
+/// A Poisson drive in fixed point: (population, receptor, input index, weight,
+/// largest count per step).
+pub(super) type DriveFix = (usize, usize, usize, i32, u32);
+
+/// Adds the most each Poisson drive onto population `pi` can put into one step's
+/// ring slot to the per-neuron `sum` (by receptor).
+pub(super) fn add_drive_sums(sum: &mut [[i64; 2]], pi: usize, drives: &[DriveFix], net: &Network) {
+    for &(pop, rc, input, wfix, most) in drives.iter().filter(|d| d.0 == pi) {
+        let add = i64::from(wfix.unsigned_abs()) * i64::from(most);
+        match &net.inputs[input] {
+            Input::Poisson(x) if x.ids.is_some() => {
+                for &i in x.ids.iter().flatten() {
+                    sum[i as usize][rc] += add;
+                }
+            }
+            _ => sum.iter_mut().for_each(|s| s[rc] += add),
+        }
+        debug_assert_eq!(pop, pi);
+    }
+}
+
+/// Checks that whatever arrives in one step (every synapse's |weight|, a plastic
+/// one at its larger bound, plus each Poisson drive's largest count) fits the i32
+/// ring of every float population with a Poisson drive. The scales are chosen so
+/// that it does; this refuses the configurations where rounding or the scale's
+/// clamp would still let it overflow.
+pub(super) fn check_drive_rings(
+    pops: &[BuiltPop],
+    projs: &[BuiltProj],
+    drives: &[DriveFix],
+    net: &Network,
+) -> crate::Result<()> {
+    for (pi, p) in pops.iter().enumerate() {
+        if matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_)))
+            || !drives.iter().any(|d| d.0 == pi)
+        {
+            continue;
+        }
+        let mut sum = vec![[0i64; 2]; p.size as usize];
+        for pr in projs.iter().filter(|pr| pr.post == pi) {
+            match &pr.plastic {
+                Some(pl) => {
+                    let (lo, hi) = (pl.rule.w_min, pl.rule.w_max);
+                    let m = i64::from(
+                        round_to_i32(f64::from(lo.abs().max(hi.abs())) * f64::from(pl.scale))
+                            .unsigned_abs(),
+                    );
+                    pr.targets
+                        .iter()
+                        .for_each(|&t| sum[t as usize][pr.receptor] += m);
+                }
+                None => {
+                    for (t, w) in pr.targets.iter().zip(&pr.wfix) {
+                        sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
+                    }
+                }
+            }
+        }
+        add_drive_sums(&mut sum, pi, drives, net);
+        for rc in 0..2 {
+            if let Some(worst) = sum
+                .iter()
+                .map(|s| s[rc])
+                .max()
+                .filter(|&m| m > i64::from(i32::MAX))
+            {
+                let (_, _, input, _, _) = *drives
+                    .iter()
+                    .find(|d| d.0 == pi && d.1 == rc)
+                    .unwrap_or(&drives[0]);
+                return Err(crate::Error::Invalid(format!(
+                    "inputs[{input}] (poisson into '{}'): one step's input onto receptor {} \
+                     can reach {worst} fixed-point units, more than the i32 ring holds; \
+                     use a smaller n, rate_hz or weight",
+                    p.name,
+                    ["exc", "inh"][rc]
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks that one step's ring input of a fixed-point population stays below
+/// 2^30 whatever arrives (so the two receptors' sum fits an i32), Poisson drives
+/// included.
+pub(super) fn check_fixed_rings(
+    pops: &[BuiltPop],
+    projs: &[BuiltProj],
+    drives: &[DriveFix],
+    net: &Network,
+) -> crate::Result<()> {
+    for (pi, p) in pops.iter().enumerate() {
+        if !matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_))) {
+            continue;
+        }
+        let mut sum = vec![[0i64; 2]; p.size as usize];
+        for pr in projs.iter().filter(|pr| pr.post == pi) {
+            for (t, w) in pr.targets.iter().zip(&pr.wfix) {
+                sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
+            }
+        }
+        add_drive_sums(&mut sum, pi, drives, net);
+        if let Some(worst) = sum.iter().flatten().max().filter(|&&m| m >= 1 << 30) {
+            return Err(crate::Error::Invalid(format!(
+                "fixed-point population '{}': one step's input can reach {worst} LSB, \
+                 more than the 2^30 the integer ring holds; use fewer state_bits or a \
+                 larger v_range_mv",
+                p.name
+            )));
+        }
+    }
+    Ok(())
+}
