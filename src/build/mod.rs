@@ -11,7 +11,9 @@ mod populations;
 mod projections;
 
 use populations::{build_inputs, build_pops, fixed_point_pops, grid_positions, poisson_drives};
-use projections::{check_drive_rings, check_fixed_rings, quantise_projections, raw_projections};
+use projections::{
+    Weights, check_drive_rings, check_fixed_rings, quantise_projections, raw_projections,
+};
 
 /// Tags separating the construction random streams.
 const TAG_POP: u64 = 1;
@@ -466,11 +468,17 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
                 let m = lo.abs().max(hi.abs());
                 r.rows.targets.iter().for_each(|t| s[*t as usize] += m);
             }
-            None => {
-                for (t, w) in r.rows.targets.iter().zip(&r.w) {
-                    s[*t as usize] += w.abs();
+            None => match &r.w {
+                Weights::Same(c) => {
+                    let a = c.abs();
+                    r.rows.targets.iter().for_each(|t| s[*t as usize] += a);
                 }
-            }
+                Weights::Each(w) => {
+                    for (t, w) in r.rows.targets.iter().zip(w) {
+                        s[*t as usize] += w.abs();
+                    }
+                }
+            },
         }
         let maxd = match &r.delays {
             Delays::Const(d) => *d as u32,
@@ -485,7 +493,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         &sums,
         &raws
             .iter()
-            .map(|r| (r.post, r.receptor, &r.w[..]))
+            .map(|r| (r.post, r.receptor, r.w.values()))
             .chain(
                 drives
                     .iter()

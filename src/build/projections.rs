@@ -17,10 +17,36 @@ pub(super) struct Raw<'a> {
     pub(super) post: usize,
     pub(super) receptor: usize,
     pub(super) rows: Rows,
-    pub(super) w: Vec<f64>,
+    pub(super) w: Weights,
     pub(super) delays: Delays,
     pub(super) name: String,
     pub(super) rule: Option<&'a crate::plasticity::Plasticity>,
+}
+
+/// A projection's float weights: one for every synapse, or one each.
+pub(super) enum Weights {
+    /// Every synapse has this weight (and there is at least one synapse).
+    Same(f64),
+    /// Per synapse, in CSR order.
+    Each(Vec<f64>),
+}
+
+impl Weights {
+    /// The distinct weights, at least (each weight appears).
+    pub(super) fn values(&self) -> &[f64] {
+        match self {
+            Weights::Same(c) => std::slice::from_ref(c),
+            Weights::Each(w) => w,
+        }
+    }
+
+    /// `f` of every synapse's weight, `n` synapses.
+    fn map<T: Clone>(&self, n: usize, f: impl Fn(f64) -> T) -> Vec<T> {
+        match self {
+            Weights::Same(c) => vec![f(*c); n],
+            Weights::Each(w) => w.iter().map(|&w| f(w)).collect(),
+        }
+    }
 }
 
 /// Connectivity, float weights and delays of every projection of `net`.
@@ -59,13 +85,16 @@ pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]
             } => (weights.as_ref(), delays_ms.as_ref()),
             _ => (None, None),
         };
-        let w: Vec<f64> = match (list_w, &rows.list_index) {
-            (Some(lw), Some(idx)) => idx.iter().map(|&i| clip(lw[i as usize])).collect(),
+        let w = match (list_w, &rows.list_index) {
+            (Some(lw), Some(idx)) => {
+                Weights::Each(idx.iter().map(|&i| clip(lw[i as usize])).collect())
+            }
             // A constant draws nothing from `wrng`, so this fast path leaves the
             // delay stream below unchanged.
             _ => match pr.weight.constant() {
-                Some(c) => vec![clip(c); ns],
-                None => (0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect(),
+                Some(c) if ns > 0 => Weights::Same(clip(c)),
+                Some(_) => Weights::Each(vec![]),
+                None => Weights::Each((0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect()),
             },
         };
         let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
@@ -113,18 +142,17 @@ pub(super) fn quantise_projections(
     let mut out_degree = vec![0u32; total as usize];
     for r in raws {
         let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
+        let ns = r.rows.targets.len();
         let wfix: Vec<i32> = match &pops[r.post].dynamics {
-            Dynamics::Neurons(Neurons::LifFixed(fx)) => {
-                r.w.iter().map(|&w| fx.k.weight(r.receptor, w)).collect()
-            }
-            _ => r.w.iter().map(|w| round_to_i32(w * scale)).collect(),
+            Dynamics::Neurons(Neurons::LifFixed(fx)) => r.w.map(ns, |w| fx.k.weight(r.receptor, w)),
+            _ => r.w.map(ns, |w| round_to_i32(w * scale)),
         };
         let base = pops[r.pre].offset as usize;
         for j in 0..pops[r.pre].size as usize {
             out_degree[base + j] += r.rows.row_ptr[j + 1] - r.rows.row_ptr[j];
         }
         let plastic = r.rule.map(|rule| {
-            let w0 = r.w.iter().map(|&w| w as f32).collect();
+            let w0 = r.w.map(ns, |w| w as f32);
             let n_post = pops[r.post].size as usize;
             let mut pl = BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post);
             if let crate::plasticity::Plasticity::Delta(d) = rule {

@@ -398,7 +398,8 @@ pub struct Grid {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Monitors {
-    /// Spike recorders; when absent every population is recorded.
+    /// Spike recorders; when absent every neuron population is recorded. Spike
+    /// sources are recorded (and their CV ISI computed) only when listed.
     #[serde(default)]
     pub spikes: Option<Vec<SpikeMonitor>>,
     /// State-variable recorders.

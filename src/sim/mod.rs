@@ -63,6 +63,8 @@ struct PopMeta {
     name: String,
     offset: u32,
     size: u32,
+    /// A spike source (its spikes are recorded and its ISIs kept only when asked).
+    source: bool,
 }
 
 /// Runs a network and collects what it produced.
@@ -200,7 +202,11 @@ impl Simulator {
             }
         };
         match &net.monitors.spikes {
-            None => (0..np).for_each(|pi| want(pi, &None)),
+            // By default what the network computes, not what it is given: sources
+            // cost a count per run of spikes unless a monitor names them.
+            None => (0..np)
+                .filter(|&pi| !meta.pops[pi].source)
+                .for_each(|pi| want(pi, &None)),
             Some(list) => list.iter().for_each(|m| want(idx(&m.population), &m.ids)),
         }
         // The branching factor needs every spike of the liquid.
@@ -289,7 +295,10 @@ impl Simulator {
                 isi: meta
                     .pops
                     .iter()
-                    .map(|p| IsiStats::new(p.size as usize))
+                    .zip(&spike_mask)
+                    .map(|(p, m)| {
+                        (!p.source || m.is_some()).then(|| IsiStats::new(p.size as usize))
+                    })
                     .collect(),
                 hasher: SpikeHasher::new(),
                 events: 0,
@@ -562,10 +571,12 @@ fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
         pops: b
             .pops
             .iter()
-            .map(|p| PopMeta {
+            .zip(&net.populations)
+            .map(|(p, model)| PopMeta {
                 name: p.name.clone(),
                 offset: p.offset,
                 size: p.size,
+                source: model.model.is_source(),
             })
             .collect(),
         out_degree: b.out_degree.clone(),

@@ -44,7 +44,8 @@ pub(super) struct RateCfg {
 pub(super) struct Tally {
     pub(super) seed: u64,
     pub(super) counts: Vec<u64>,
-    pub(super) isi: Vec<IsiStats>,
+    /// ISI statistics per population (`None`: a source nobody asked about).
+    pub(super) isi: Vec<Option<IsiStats>>,
     pub(super) hasher: SpikeHasher,
     pub(super) events: u64,
     pub(super) spike_rec: Vec<Option<PopSpikes>>,
@@ -190,7 +191,14 @@ impl Tally {
             let (run, tail) = rest.split_at(len);
             rest = tail;
             self.counts[pi] += len as u64;
-            let isi = &mut self.isi[pi];
+            let Some(isi) = &mut self.isi[pi] else {
+                self.events += run
+                    .iter()
+                    .map(|s| u64::from(out_degree[s.id as usize]))
+                    .sum::<u64>();
+                self.add_rates(pi, run, rate_cfg);
+                continue;
+            };
             let mut rec = match (&spike_mask[pi], &mut self.spike_rec[pi]) {
                 (Some(mask), Some(rec)) => Some((mask, rec)),
                 _ => None,
@@ -206,15 +214,20 @@ impl Tally {
                     }
                 }
             }
-            for (c, counts) in rate_cfg.iter().zip(&mut self.rates) {
-                if c.pop == pi {
-                    for s in run {
-                        let b = (s.step as u64 / c.bin) as usize;
-                        if counts.len() <= b {
-                            counts.resize(b + 1, 0);
-                        }
-                        counts[b] += 1;
+            self.add_rates(pi, run, rate_cfg);
+        }
+    }
+
+    /// Adds a run of spikes of population `pi` to its rate monitors.
+    fn add_rates(&mut self, pi: usize, run: &[Spike], rate_cfg: &[RateCfg]) {
+        for (c, counts) in rate_cfg.iter().zip(&mut self.rates) {
+            if c.pop == pi {
+                for s in run {
+                    let b = (s.step as u64 / c.bin) as usize;
+                    if counts.len() <= b {
+                        counts.resize(b + 1, 0);
                     }
+                    counts[b] += 1;
                 }
             }
         }

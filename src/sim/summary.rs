@@ -197,7 +197,7 @@ impl Simulator {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let cv = t.isi[i].cv();
+                let cv = t.isi[i].as_ref().map_or(f64::NAN, crate::analysis::IsiStats::cv);
                 (
                     p.name.clone(),
                     PopSummary {
