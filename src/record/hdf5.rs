@@ -7,7 +7,8 @@
 //! spikes/<population>/               attr:  size (u32)
 //! spikes/<population>/times_ms       f64 [n_spikes]   step · dt_ms
 //! spikes/<population>/ids            u32 [n_spikes]   population-local neuron ids
-//! states/<population>/<var>/         attr:  every (u32, sampling interval in steps)
+//! states/<population>/<var>/         attrs: every (u32, sampling interval in steps),
+//!                                           unit (string: mV, pA, nS, ...; 1 = dimensionless)
 //! states/<population>/<var>/values   f32 [n_samples, n_ids]
 //! states/<population>/<var>/times_ms f64 [n_samples]
 //! states/<population>/<var>/ids      u32 [n_ids]
@@ -122,6 +123,12 @@ fn validate(rec: &Recording, attrs: &[(&str, String)]) -> std::result::Result<()
                 t.population, t.var
             ));
         }
+        if t.unit.contains('\0') {
+            return Err(format!(
+                "state trace '{}.{}': its unit contains a NUL character",
+                t.population, t.var
+            ));
+        }
         if t.values.len() != t.steps.len() * t.ids.len() {
             return Err(format!(
                 "state trace '{}.{}': {} values for {} samples × {} neurons",
@@ -216,6 +223,10 @@ fn write_file(path: &Path, rec: &Recording, attrs: &[(&str, String)]) -> ::hdf5:
         };
         let g = ordered_group(&pop, &t.var)?;
         scalar_attr(&g, "every", &t.every)?;
+        if !t.unit.is_empty() {
+            let unit: VarLenUnicode = t.unit.parse().map_err(|e| format!("{e}"))?;
+            scalar_attr(&g, "unit", &unit)?;
+        }
         g.new_dataset::<f32>()
             .shape((t.steps.len(), t.ids.len()))
             .create("values")?
@@ -349,9 +360,14 @@ fn read_recording(file: &File) -> ::hdf5::Result<Recording> {
                     Ok(a) => a.read_scalar()?,
                     Err(_) => 0,
                 };
+                let unit = match g.attr("unit") {
+                    Ok(a) => a.read_scalar::<VarLenUnicode>()?.to_string(),
+                    Err(_) => String::new(),
+                };
                 rec.states.push(StateTrace {
                     population: pop.clone(),
                     var,
+                    unit,
                     ids,
                     every,
                     steps: to_steps(times),
@@ -464,6 +480,7 @@ mod tests {
                 StateTrace {
                     population: "exc".into(),
                     var: "v".into(),
+                    unit: "mV".into(),
                     ids: vec![0, 1, 2],
                     every: 10,
                     steps: vec![0, 10, 20, 30],
@@ -472,6 +489,7 @@ mod tests {
                 StateTrace {
                     population: "exc".into(),
                     var: "u".into(),
+                    unit: "mV/ms".into(),
                     ids: vec![4],
                     every: 1,
                     steps: vec![0, 1],
@@ -480,6 +498,7 @@ mod tests {
                 StateTrace {
                     population: "Inh".into(),
                     var: "v".into(),
+                    unit: String::new(),
                     ids: vec![],
                     every: 5,
                     steps: vec![],

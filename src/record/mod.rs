@@ -38,6 +38,8 @@ pub struct StateTrace {
     pub population: String,
     /// State variable name (e.g. `v`).
     pub var: String,
+    /// Its unit (`mV`, `pA`, `nS`, ...; `1`: dimensionless; empty: unknown).
+    pub unit: String,
     /// Local ids of the sampled neurons.
     pub ids: Vec<u32>,
     /// Sampling interval in steps.

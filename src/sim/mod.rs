@@ -320,6 +320,15 @@ impl Simulator {
                             meta.pops[c.pop].name.clone()
                         },
                         var: c.var.clone(),
+                        unit: if c.astro {
+                            "1".into()
+                        } else {
+                            net.populations[c.pop]
+                                .model
+                                .unit(&c.var)
+                                .unwrap_or("")
+                                .into()
+                        },
                         ids: c.ids.clone().unwrap_or_else(|| {
                             if c.astro {
                                 let [x, y, z] = net.astrocytes[c.pop].domains;

@@ -197,7 +197,9 @@ impl Simulator {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let cv = t.isi[i].as_ref().map_or(f64::NAN, crate::analysis::IsiStats::cv);
+                let cv = t.isi[i]
+                    .as_ref()
+                    .map_or(f64::NAN, crate::analysis::IsiStats::cv);
                 (
                     p.name.clone(),
                     PopSummary {

@@ -241,3 +241,52 @@ fn cli_writes_weight_plot_hdf5_snapshots_and_branching_factor() {
     );
     assert!(v["plasticity"]["syn"]["hist"].is_array());
 }
+
+#[test]
+fn state_traces_carry_their_units_into_hdf5() {
+    let net = astroglia::model::parse_toml(
+        r#"
+        name = "units"
+        dt_ms = 0.1
+        duration_ms = 1.0
+        [[populations]]
+        name = "izh"
+        size = 2
+        izhikevich = {}
+        [[populations]]
+        name = "cond"
+        size = 2
+        lif_cond = {}
+        [[populations]]
+        name = "adex"
+        size = 2
+        adex = { synapse = "conductance" }
+        [monitors]
+        state = [
+            { population = "izh", var = "u" },
+            { population = "cond", var = "ge" },
+            { population = "adex", var = "syn_exc" },
+            { population = "adex", var = "w" },
+        ]
+        "#,
+        "units.toml",
+    )
+    .unwrap();
+    let mut s = sim(&net);
+    s.run_steps(3, |_| {}).unwrap();
+    let rec = s.recording();
+    let units: Vec<(&str, &str)> = rec
+        .states
+        .iter()
+        .map(|t| (t.var.as_str(), t.unit.as_str()))
+        .collect();
+    assert_eq!(
+        units,
+        [("u", "mV/ms"), ("ge", "nS"), ("syn_exc", "nS"), ("w", "pA")]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.h5");
+    astroglia::record::write_hdf5(&path, &rec, &[]).unwrap();
+    let back = astroglia::record::read_hdf5(&path).unwrap();
+    assert_eq!(back.states, rec.states);
+}
