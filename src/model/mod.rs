@@ -24,8 +24,8 @@ pub use parse::parse_toml;
 
 pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{
-    FixedPoint, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams, LifParams,
-    NeuronModel, Rounding, SynapseKind,
+    FixedPoint, InputOrder, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams,
+    LifParams, NeuronModel, Rounding, SynapseKind,
 };
 pub use crate::plasticity::Plasticity;
 pub use crate::plasticity::astrocyte::Astrocyte;

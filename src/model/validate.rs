@@ -157,6 +157,21 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             for (field, msg) in fp.check() {
                 c.push(format!("{f}.fixed_point.{field}"), msg);
             }
+            if let NeuronModel::Lif(l) = &p.model {
+                if l.input_order != crate::neuron::InputOrder::BeforeThreshold {
+                    c.push(
+                        format!("{f}.lif.input_order"),
+                        "the fixed-point mode has only \"before_threshold\"".into(),
+                    );
+                }
+                if l.refractory_input {
+                    c.push(
+                        format!("{f}.lif.refractory_input"),
+                        "the fixed-point mode has only false (input dropped while refractory)"
+                            .into(),
+                    );
+                }
+            }
         }
         let vars = p.model.state_vars();
         for (var, d) in &p.init {

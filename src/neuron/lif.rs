@@ -6,7 +6,10 @@
 //! integrated with its exact propagator (Rotter & Diesmann 1999, as NEST's
 //! `iaf_psc_exp`), so a trace under constant input equals the closed form at every
 //! step. After a spike V is clamped to `v_reset_mv` for `t_ref_ms`; synaptic
-//! currents keep decaying and delta inputs arriving during that time are dropped.
+//! currents keep decaying and delta inputs arriving during that time are dropped
+//! (or kept, see [`LifParams::refractory_input`]). Whether a step's synaptic input
+//! enters the state before or after that step's threshold test (NEST or Brian2)
+//! is [`LifParams::input_order`].
 use serde::{Deserialize, Serialize};
 
 /// How synaptic input acts on the membrane.
@@ -18,6 +21,23 @@ pub enum SynapseKind {
     Exponential,
     /// Instantaneous voltage jump; weights in mV.
     Delta,
+}
+
+/// When a step's synaptic input (its delay-ring slot: recurrent spikes and
+/// Poisson drives) enters the state, relative to that step's threshold test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputOrder {
+    /// Input, then leak and threshold test (as NEST's `iaf_psc_delta`): the
+    /// input of step t can make the neuron fire at t.
+    #[default]
+    BeforeThreshold,
+    /// Leak, threshold test, then input, then reset (Brian2's default schedule:
+    /// `groups` → `thresholds` → `synapses` → `resets`; for exponential
+    /// currents also NEST's `iaf_psc_exp`, which adds a step's input to the
+    /// current after updating V): the input of step t acts from step t + 1 on,
+    /// and is wiped by the reset if the neuron fired at t.
+    AfterThreshold,
 }
 
 /// Parameters of [`crate::model::NeuronModel::Lif`] (defaults in brackets).
@@ -45,6 +65,46 @@ pub struct LifParams {
     pub tau_syn_exc_ms: f64,
     /// Inhibitory synaptic time constant, ms (default 5).
     pub tau_syn_inh_ms: f64,
+    /// Where a step's synaptic input enters, `"before_threshold"` (default: as
+    /// NEST's `iaf_psc_delta`) or `"after_threshold"` (Brian2). One step of
+    /// a neuron that is not refractory, with `in` this step's input (mV for delta
+    /// synapses, pA for exponential ones), `drive = i_ext + i_bias_pa`, `p33 =
+    /// exp(-dt/tau_m)`, `p30`, `p32`, `p22` the propagator entries, f32 operations
+    /// in this order (CPU and GPU alike):
+    ///
+    /// - `before_threshold`, delta: `V ← E_L + (V + in_exc + in_inh − E_L)·p33 +
+    ///   drive·p30 (+ I·p32 terms)`; spike if `V ≥ v_th_mv`, then `V ← v_reset_mv`.
+    /// - `after_threshold`, delta: `V ← E_L + (V − E_L)·p33 + drive·p30 (+ I·p32
+    ///   terms)`; spike if `V ≥ v_th_mv` (then `V ← v_reset_mv`, the input is
+    ///   lost), else `V ← V + in_exc + in_inh` (Brian2's `on_pre: v += w`).
+    /// - `before_threshold`, exponential: `I ← I + in`, then `V ← E_L + (V −
+    ///   E_L)·p33 + drive·p30 + I_exc·p32_exc + I_inh·p32_inh`, threshold, reset,
+    ///   `I ← I·p22`: the input moves V within its own step.
+    /// - `after_threshold`, exponential: V as above with the currents before the
+    ///   input, threshold, reset, then `I ← I·p22 + in` (Brian2's `on_pre: I +=
+    ///   w`, and the order of NEST's `iaf_psc_exp`): the input first moves V at
+    ///   the next step.
+    ///
+    /// Refractory steps: see `refractory_input`.
+    pub input_order: InputOrder,
+    /// Whether delta-synapse input arriving while the neuron is refractory is
+    /// kept (`true`, NEST's `refractory_input = True`) or dropped (default
+    /// `false`: NEST's default and Brian2's, whose `(unless refractory)` V ignores
+    /// synaptic writes). Only for `synapse = "delta"` (exponential currents
+    /// always integrate their input, refractory or not). With `true`, a
+    /// refractory step does `V ← v_reset_mv + (V + in_exc + in_inh −
+    /// v_reset_mv)·p33` (`before_threshold`) or `V ← v_reset_mv + (V −
+    /// v_reset_mv)·p33 + in_exc + in_inh` (`after_threshold`) instead of `V ←
+    /// v_reset_mv`: the input received during the refractory period leaks with
+    /// tau_m from its arrival and is in V when the neuron becomes active again,
+    /// as NEST adds its buffer of inputs each decayed by `exp(-r·dt/tau_m)` (r:
+    /// refractory steps left at arrival) at the end of the period (here with the
+    /// order's own convention, so an input decays exactly as much as one arriving
+    /// at an active step). So while refractory `v` reads `v_reset_mv` plus the
+    /// input held so far; the drive and the threshold are off as before. Input
+    /// arriving at the step the neuron fires is lost in either case (the reset
+    /// follows it).
+    pub refractory_input: bool,
 }
 
 impl Default for LifParams {
@@ -60,6 +120,8 @@ impl Default for LifParams {
             synapse: SynapseKind::Exponential,
             tau_syn_exc_ms: 5.0,
             tau_syn_inh_ms: 5.0,
+            input_order: InputOrder::BeforeThreshold,
+            refractory_input: false,
         }
     }
 }
@@ -88,6 +150,14 @@ impl LifParams {
                     "must be below v_th_mv ({}), got {}",
                     self.v_th_mv, self.v_reset_mv
                 ),
+            ));
+        }
+        if self.refractory_input && self.synapse != SynapseKind::Delta {
+            out.push((
+                "refractory_input",
+                "applies only to synapse = \"delta\" (exponential synaptic currents \
+                 take their input during the refractory period anyway)"
+                    .into(),
             ));
         }
         out
@@ -140,6 +210,8 @@ impl LifParams {
             i_bias: self.i_bias_pa as f32,
             ref_steps: super::ref_steps(self.t_ref_ms, dt_ms),
             delta: self.synapse == SynapseKind::Delta,
+            after: self.input_order == InputOrder::AfterThreshold,
+            keep: self.refractory_input && self.synapse == SynapseKind::Delta,
         }
     }
 }
@@ -171,6 +243,11 @@ pub struct LifConsts {
     pub ref_steps: i32,
     /// Delta synapses (inputs jump V) instead of exponential currents.
     pub delta: bool,
+    /// The step's input enters after the threshold test ([`InputOrder::AfterThreshold`]).
+    pub after: bool,
+    /// Delta input during the refractory period is kept
+    /// ([`LifParams::refractory_input`]; only with `delta`).
+    pub keep: bool,
 }
 
 /// State of a LIF population, structure of arrays.
@@ -297,6 +374,31 @@ fn update_with(
     assert!(i_ext.is_none_or(|x| x.len() == n));
     assert!((0..super::CLOCK_LIMIT).contains(&s.now) && k.ref_steps < super::CLOCK_LIMIT);
     let x = i_ext.unwrap_or(&[]);
+    if k.after || k.keep {
+        // The non-default orders: the portable kernel, monomorphised per option
+        // (chosen once per call, so the default loops below are unchanged).
+        return match (k.after, k.keep, i_ext.is_some()) {
+            (false, false, _) => unreachable!(),
+            (false, true, false) => {
+                update_blocks::<false, false, true>(k, s, re, ri, inv, x, base, spikes)
+            }
+            (false, true, true) => {
+                update_blocks::<true, false, true>(k, s, re, ri, inv, x, base, spikes)
+            }
+            (true, false, false) => {
+                update_blocks::<false, true, false>(k, s, re, ri, inv, x, base, spikes)
+            }
+            (true, false, true) => {
+                update_blocks::<true, true, false>(k, s, re, ri, inv, x, base, spikes)
+            }
+            (true, true, false) => {
+                update_blocks::<false, true, true>(k, s, re, ri, inv, x, base, spikes)
+            }
+            (true, true, true) => {
+                update_blocks::<true, true, true>(k, s, re, ri, inv, x, base, spikes)
+            }
+        };
+    }
     macro_rules! kernel {
         ($m:ident) => {
             // SAFETY: the CPU supports the extension (`simd()` checked it) and every
@@ -319,16 +421,18 @@ fn update_with(
         #[cfg(target_arch = "x86_64")]
         super::Simd::Avx2 => kernel!(avx2),
         _ => match i_ext {
-            Some(x) => update_blocks::<true>(k, s, re, ri, inv, x, base, spikes),
-            None => update_blocks::<false>(k, s, re, ri, inv, &[], base, spikes),
+            Some(x) => update_blocks::<true, false, false>(k, s, re, ri, inv, x, base, spikes),
+            None => update_blocks::<false, false, false>(k, s, re, ri, inv, &[], base, spikes),
         },
     }
 }
 
-/// Without `EXT`, `x` is empty and the external current is 0.
+/// Without `EXT`, `x` is empty and the external current is 0. `AFTER`: input
+/// after the threshold test; `KEEP`: delta input kept while refractory (only
+/// acts with delta synapses).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn update_blocks<const EXT: bool>(
+fn update_blocks<const EXT: bool, const AFTER: bool, const KEEP: bool>(
     k: &LifConsts,
     s: LifView<'_>,
     ring_exc: &mut [i32],
@@ -358,9 +462,9 @@ fn update_blocks<const EXT: bool>(
             if EXT { &x[a..b] } else { &[][..] },
         );
         ok &= if k.delta {
-            block::<true, EXT>(k, args, s.now, inv, f)
+            block::<true, EXT, AFTER, KEEP>(k, args, s.now, inv, f)
         } else {
-            block::<false, EXT>(k, args, s.now, inv, f)
+            block::<false, EXT, AFTER, false>(k, args, s.now, inv, f)
         };
         super::collect_spikes(f, base + a as u32, spikes);
     }
@@ -378,8 +482,10 @@ type Slices<'a> = (
 );
 
 /// Branch-free body so the compiler vectorises it; `flags[i]` = 1 when i spiked.
+/// The arithmetic of each order is documented at [`LifParams::input_order`] and
+/// [`LifParams::refractory_input`]; shaders/neuron_lif.wgsl does the same.
 #[inline(always)]
-fn block<const DELTA: bool, const EXT: bool>(
+fn block<const DELTA: bool, const EXT: bool, const AFTER: bool, const KEEP: bool>(
     k: &LifConsts,
     s: Slices<'_>,
     now: i32,
@@ -399,7 +505,11 @@ fn block<const DELTA: bool, const EXT: bool>(
         ri[i] = 0;
         let active = until[i] <= now;
         let (mut v0, mut e, mut h) = (v[i], ie[i], ii[i]);
-        if DELTA {
+        if AFTER {
+            // The input enters below, after the threshold test.
+        } else if DELTA && KEEP {
+            v0 = v0 + in_e + in_i;
+        } else if DELTA {
             // Delta inputs arriving during the refractory period are dropped.
             v0 = if active { v0 + in_e + in_i } else { v0 };
         } else {
@@ -409,11 +519,36 @@ fn block<const DELTA: bool, const EXT: bool>(
         let drive = if EXT { x[i] } else { 0.0 } + k.i_bias;
         let v1 = k.e_l + (v0 - k.e_l) * k.p33 + drive * k.p30 + e * k.p32_exc + h * k.p32_inh;
         let spk = active & (v1 >= k.v_th);
-        let vn = if active & !spk { v1 } else { k.v_reset };
+        let vn = if DELTA && (AFTER || KEEP) {
+            let live = if AFTER { v1 + in_e + in_i } else { v1 };
+            let held = if !KEEP {
+                k.v_reset
+            } else if AFTER {
+                k.v_reset + (v0 - k.v_reset) * k.p33 + in_e + in_i
+            } else {
+                k.v_reset + (v0 - k.v_reset) * k.p33
+            };
+            if active & !spk {
+                live
+            } else if active {
+                k.v_reset
+            } else {
+                held
+            }
+        } else if active & !spk {
+            v1
+        } else {
+            k.v_reset
+        };
         v[i] = vn;
         until[i] = if spk { after_spike } else { until[i] };
-        ie[i] = e * k.p22_exc;
-        ii[i] = h * k.p22_inh;
+        if AFTER && !DELTA {
+            ie[i] = e * k.p22_exc + in_e;
+            ii[i] = h * k.p22_inh + in_i;
+        } else {
+            ie[i] = e * k.p22_exc;
+            ii[i] = h * k.p22_inh;
+        }
         flags[i] = spk as u8;
         bad |= !vn.is_finite();
     }
@@ -550,7 +685,16 @@ mod avx2 {
             let x = if EXT { &x[body..] } else { x };
             let (re, ri) = (&mut re[body..], &mut ri[body..]);
             finite
-                & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
+                & super::update_blocks::<EXT, false, false>(
+                    k,
+                    tail,
+                    re,
+                    ri,
+                    inv,
+                    x,
+                    base + body as u32,
+                    spikes,
+                )
         }
     }
 }
@@ -683,7 +827,16 @@ mod avx512 {
             let x = if EXT { &x[body..] } else { x };
             let (re, ri) = (&mut re[body..], &mut ri[body..]);
             finite
-                & super::update_blocks::<EXT>(k, tail, re, ri, inv, x, base + body as u32, spikes)
+                & super::update_blocks::<EXT, false, false>(
+                    k,
+                    tail,
+                    re,
+                    ri,
+                    inv,
+                    x,
+                    base + body as u32,
+                    spikes,
+                )
         }
     }
 }
@@ -717,7 +870,8 @@ impl super::NeuronType for LifParams {
     }
 }
 
-/// `Params` of shaders/neuron_lif.wgsl: [`LifConsts`] with `delta` as a u32.
+/// `Params` of shaders/neuron_lif.wgsl: [`LifConsts`] with the flags as u32s
+/// (padded to 64 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct LifGpu {
@@ -733,6 +887,9 @@ struct LifGpu {
     i_bias: f32,
     ref_steps: i32,
     delta: u32,
+    after: u32,
+    keep: u32,
+    _pad: [u32; 2],
 }
 
 impl super::NeuronKernel for super::Pop<LifConsts, LifState> {
@@ -796,6 +953,9 @@ impl super::NeuronKernel for super::Pop<LifConsts, LifState> {
             i_bias: k.i_bias,
             ref_steps: k.ref_steps,
             delta: k.delta as u32,
+            after: k.after as u32,
+            keep: k.keep as u32,
+            _pad: [0; 2],
         })
         .to_vec()
     }

@@ -8,7 +8,7 @@ pub mod registry;
 
 pub use fixed::{FixedPoint, Rounding};
 pub use izhikevich::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams};
-pub use lif::{LifParams, SynapseKind};
+pub use lif::{InputOrder, LifParams, SynapseKind};
 pub use lif_cond::LifCondParams;
 pub use registry::{Draw, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, StateVar, Visit};
 

@@ -3,7 +3,7 @@ use super::convert::{ImportOptions, to_model};
 use super::graph::{Graph, Nir, Node, Value};
 use crate::build::build;
 use crate::error::{Error, Result};
-use crate::model::{Network, NeuronModel, SynapseKind};
+use crate::model::{InputOrder, Network, NeuronModel, SynapseKind};
 use std::collections::BTreeMap;
 
 /// The NIR version written by [`from_model`] for models not imported from NIR.
@@ -96,6 +96,9 @@ fn translate(net: &Network) -> Result<Nir> {
                 }
                 if l.i_bias_pa != 0.0 {
                     why.push(format!("i_bias_pa = {} (not exported)", l.i_bias_pa));
+                }
+                if l.input_order != InputOrder::BeforeThreshold {
+                    why.push("input_order = \"after_threshold\" (not exported)".into());
                 }
                 if l.synapse == SynapseKind::Exponential && l.tau_syn_exc_ms != l.tau_syn_inh_ms {
                     why.push("different excitatory and inhibitory synaptic time constants".into());

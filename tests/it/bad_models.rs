@@ -50,6 +50,10 @@ const CASES: &[(&str, &str)] = &[
         "indegree_and_dist.toml: invalid model: line 8: projections[0].connect.fixed_indegree.k: 10 exceeds the 9 available presynaptic neurons; line 9: projections[0].weight: uniform needs low <= high, got low = 1, high = 0",
     ),
     (
+        "lif_options.toml",
+        "lif_options.toml: invalid model: line 4: populations[0].lif.refractory_input: applies only to synapse = \"delta\" (exponential synaptic currents take their input during the refractory period anyway); line 9: populations[1].lif.input_order: the fixed-point mode has only \"before_threshold\"; line 9: populations[1].lif.refractory_input: the fixed-point mode has only false (input dropped while refractory)",
+    ),
+    (
         "missing_size.toml",
         "missing_size.toml: invalid model: line 2: populations[0]: missing field `size`",
     ),
@@ -78,12 +82,16 @@ const CASES: &[(&str, &str)] = &[
         "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model table (lif, lif_cond, izhikevich, adex, poisson or spike_source), found 2",
     ),
     (
+        "unknown_input_order.toml",
+        "unknown_input_order.toml: invalid model: line 4: populations[0].lif.input_order: unknown variant `brian2`, expected `before_threshold` or `after_threshold`",
+    ),
+    (
         "unknown_key.toml",
         "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`, `nir`",
     ),
     (
         "unknown_param.toml",
-        "unknown_param.toml: invalid model: line 4: populations[0].lif.tau: unknown field `tau`, expected one of `c_m_pf`, `tau_m_ms`, `e_l_mv`, `v_reset_mv`, `v_th_mv`, `t_ref_ms`, `i_bias_pa`, `synapse`, `tau_syn_exc_ms`, `tau_syn_inh_ms`",
+        "unknown_param.toml: invalid model: line 4: populations[0].lif.tau: unknown field `tau`, expected one of `c_m_pf`, `tau_m_ms`, `e_l_mv`, `v_reset_mv`, `v_th_mv`, `t_ref_ms`, `i_bias_pa`, `synapse`, `tau_syn_exc_ms`, `tau_syn_inh_ms`, `input_order`, `refractory_input`",
     ),
     (
         "unknown_stdp_param.toml",

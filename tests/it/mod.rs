@@ -2,6 +2,7 @@
 //! networks against published statistics, determinism, bad input, the CLI,
 //! CPU–GPU parity, batches, a 20M-synapse network, a leak check on the GPU,
 //! plasticity, three-factor rules and astrocytes on both backends, continual learning with HLOP,
+//! the `lif` step-order and refractory-input options,
 //! monitors, rule comparison, dataset readers and encoders on real and malformed files, the
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
 //! and fixed-point mode.
@@ -24,6 +25,7 @@ mod gpu_reset;
 mod gpu_size;
 mod gpu_three_factor;
 mod izhikevich_presets;
+mod lif_options;
 mod monitors;
 mod nir_files;
 mod nir_run;
