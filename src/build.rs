@@ -738,9 +738,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             let w0 = r.w.iter().map(|&w| w as f32).collect();
             let n_post = pops[r.post].size as usize;
             let mut pl = BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post);
-            if let crate::plasticity::Plasticity::Delta(d) = rule {
-                pl.hlop = d.hlop.clone();
-            }
+            pl.hlop = rule.hlop().cloned();
             pl
         });
         projs.push(BuiltProj {
