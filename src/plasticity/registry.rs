@@ -4,8 +4,9 @@
 //! key and table (serde, defaults), validation, weight bounds, the step
 //! constants both backends run ([`StdpConsts`], the shared trace kernel with
 //! the rule's coefficients and its update hook,
-//! [`Third`](super::kernel::Third)) and a [`RuleSpec`] naming its traces, per-synapse state, the third-factor commands it accepts
-//! and whether an astrocyte may modulate it. The `rules!` invocation at the end
+//! [`Third`](super::kernel::Third)) and a [`RuleSpec`] naming its traces,
+//! per-synapse state, the third-factor commands it accepts and whether an
+//! astrocyte may modulate it. The `rules!` invocation at the end
 //! of this file turns the list into the [`Plasticity`] enum of model files and
 //! the Rust API (`plasticity = { stdp = { … } }`) and the [`RuleTable`] of
 //! `astroglia compare` rules files and experiment variants; validation, the
