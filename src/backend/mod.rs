@@ -94,8 +94,10 @@ pub trait Backend {
     /// Overwrites the weights of plastic projection `proj` of `instance` (clipped to
     /// the rule's bounds), e.g. to reset them between samples.
     fn write_weights(&mut self, instance: usize, proj: usize, w: &[f32]) -> crate::Result<()>;
-    /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic)
-    /// of plastic projection `proj` of `instance`.
+    /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic;
+    /// `elig`: per-synapse eligibility) of plastic projection `proj` of
+    /// `instance`, where its rule declares it
+    /// ([`crate::plasticity::kernel::StdpConsts::slot`]).
     fn read_trace(
         &mut self,
         instance: usize,
