@@ -94,8 +94,10 @@ pub trait Backend {
     /// Overwrites the weights of plastic projection `proj` of `instance` (clipped to
     /// the rule's bounds), e.g. to reset them between samples.
     fn write_weights(&mut self, instance: usize, proj: usize, w: &[f32]) -> crate::Result<()>;
-    /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic)
-    /// of plastic projection `proj` of `instance`.
+    /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic;
+    /// `elig`: per-synapse eligibility) of plastic projection `proj` of
+    /// `instance`, where its rule declares it
+    /// ([`crate::plasticity::kernel::StdpConsts::slot`]).
     fn read_trace(
         &mut self,
         instance: usize,
@@ -204,14 +206,29 @@ pub(crate) fn check_spike_events(
     Ok(())
 }
 
+impl ThirdFactor<'_> {
+    /// The kind of command, as rules declare what they accept
+    /// ([`crate::plasticity::kernel::RuleSpec::commands`]).
+    pub fn kind(&self) -> crate::plasticity::kernel::Command {
+        use crate::plasticity::kernel::Command;
+        match self {
+            ThirdFactor::Modulator(_) => Command::Modulator,
+            ThirdFactor::Error(_) => Command::Error,
+            ThirdFactor::HlopLearn { .. } | ThirdFactor::HlopTask { .. } => Command::Hlop,
+        }
+    }
+}
+
 /// The checks every backend makes on third-factor command `cmd` to projection
-/// `pr` (`n_post` postsynaptic neurons), with the same messages.
+/// `pr` (`n_post` postsynaptic neurons), with the same messages: the rule must
+/// declare the command ([`crate::plasticity::kernel::RuleSpec::commands`]), an
+/// HLOP command needs an HLOP learner, values must fit.
 pub(crate) fn check_third_factor(
     pr: &crate::build::BuiltProj,
     n_post: usize,
     cmd: &ThirdFactor<'_>,
 ) -> crate::Result<()> {
-    use crate::plasticity::three_factor::Third;
+    use crate::plasticity::kernel::Command;
     let bad = |what: &str| {
         Err(crate::Error::Invalid(format!(
             "projection '{}' {what}",
@@ -221,14 +238,20 @@ pub(crate) fn check_third_factor(
     let Some(pl) = &pr.plastic else {
         return bad("is not plastic");
     };
-    match (cmd, pl.rule.third) {
-        (ThirdFactor::Modulator(m), Third::Reward { .. }) => {
-            if !m.is_finite() {
-                return bad(&format!("got a non-finite modulator {m}"));
-            }
+    let kind = cmd.kind();
+    if kind == Command::Hlop {
+        if !pl.rule.spec.accepts(kind) || pl.hlop.is_none() {
+            return bad("has no hlop");
         }
-        (ThirdFactor::Modulator(_), _) => return bad("has no reward_stdp rule"),
-        (ThirdFactor::Error(e), Third::Delta { .. }) => {
+    } else if !pl.rule.spec.accepts(kind) {
+        let rules = crate::plasticity::Plasticity::accepting(kind);
+        return bad(&format!("has no {rules} rule"));
+    }
+    match cmd {
+        ThirdFactor::Modulator(m) if !m.is_finite() => {
+            return bad(&format!("got a non-finite modulator {m}"));
+        }
+        ThirdFactor::Error(e) => {
             if e.len() != n_post {
                 return bad(&format!(
                     "has {n_post} postsynaptic neurons, got {} errors",
@@ -239,12 +262,7 @@ pub(crate) fn check_third_factor(
                 return bad(&format!("got a non-finite error {x}"));
             }
         }
-        (ThirdFactor::Error(_), _) => return bad("has no delta rule"),
-        (ThirdFactor::HlopLearn { .. } | ThirdFactor::HlopTask { .. }, _) => {
-            if pl.hlop.is_none() {
-                return bad("has no hlop");
-            }
-        }
+        _ => {}
     }
     Ok(())
 }

@@ -155,9 +155,7 @@ pub(super) fn quantise_projections(
             let w0 = r.w.map(ns, |w| w as f32);
             let n_post = pops[r.post].size as usize;
             let mut pl = BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post);
-            if let crate::plasticity::Plasticity::Delta(d) = rule {
-                pl.hlop = d.hlop.clone();
-            }
+            pl.hlop = rule.hlop().cloned();
             pl
         });
         projs.push(BuiltProj {

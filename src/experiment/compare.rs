@@ -2,8 +2,9 @@
 //! (`astroglia compare`).
 //!
 //! A rules file lists named variants, each `name` plus exactly one rule table
-//! (`stdp`, `triplet`, `nalsm`, `reward_stdp`, `delta`, read as a
-//! [`Plasticity`], or `none = {}` for static weights):
+//! ([`RuleTable`]: a registered rule's key — `stdp`, `triplet`, `nalsm`,
+//! `reward_stdp`, `delta`, read as a [`Plasticity`] — or `none = {}` for static
+//! weights):
 //!
 //! ```toml
 //! [[rules]]
@@ -64,8 +65,9 @@ use crate::analysis::{BranchingParams, BranchingReport, LiquidGraph, branching_f
 use crate::error::ModelIssue;
 use crate::model::spans;
 use crate::model::{Network, SpikeMonitor};
-use crate::plasticity::three_factor::{DeltaParams, RewardStdpParams};
-use crate::plasticity::{NalsmParams, Plasticity, StdpParams, TripletParams};
+use crate::plasticity::Plasticity;
+use crate::plasticity::registry::NamedRuleTable;
+pub use crate::plasticity::registry::{NoRule, RuleTable};
 use crate::record::plot::{Series, plot_grouped_bars, plot_lines};
 use crate::sim::{PlasticSummary, PopSummary, SimOptions, Simulator};
 use crate::{Error, Result};
@@ -82,108 +84,7 @@ pub struct RuleVariant {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
-    rules: Vec<RawRule>,
-}
-
-/// The `none = {}` table: static weights.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoRule {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    name: String,
-    #[serde(default)]
-    none: Option<NoRule>,
-    #[serde(default)]
-    stdp: Option<StdpParams>,
-    #[serde(default)]
-    triplet: Option<TripletParams>,
-    #[serde(default)]
-    nalsm: Option<NalsmParams>,
-    #[serde(default)]
-    reward_stdp: Option<RewardStdpParams>,
-    #[serde(default)]
-    delta: Option<DeltaParams>,
-}
-
-/// One rule as a table with exactly one key: `none = {}` (static weights),
-/// `stdp`, `triplet`, `nalsm`, `reward_stdp` or `delta` (see
-/// [`Plasticity`]). Experiment variants use it per projection.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleTable {
-    /// Static weights.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub none: Option<NoRule>,
-    /// Pair STDP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdp: Option<StdpParams>,
-    /// Triplet STDP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub triplet: Option<TripletParams>,
-    /// NALSM's STDP (astrocyte-modulated where an astrocyte modulates it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nalsm: Option<NalsmParams>,
-    /// Reward-modulated STDP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reward_stdp: Option<RewardStdpParams>,
-    /// The delta rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delta: Option<DeltaParams>,
-}
-
-impl RuleTable {
-    /// The rule (`None`: static weights), or every problem as `(field, message)`
-    /// with fields relative to the table (`stdp.a_plus`, or `""` for the table).
-    pub fn rule(&self) -> std::result::Result<Option<Plasticity>, Vec<(String, String)>> {
-        let mut rules: Vec<(&str, Option<Plasticity>)> = vec![];
-        if self.none.is_some() {
-            rules.push(("none", None));
-        }
-        let candidates = [
-            self.stdp.clone().map(Plasticity::Stdp),
-            self.triplet.clone().map(Plasticity::Triplet),
-            self.nalsm.clone().map(Plasticity::Nalsm),
-            self.reward_stdp.clone().map(Plasticity::RewardStdp),
-            self.delta.clone().map(Plasticity::Delta),
-        ];
-        for p in candidates.into_iter().flatten() {
-            rules.push((p.key(), Some(p)));
-        }
-        match rules.len() {
-            0 => Err(vec![(
-                String::new(),
-                format!("needs one rule table: {RULE_KEYS}"),
-            )]),
-            1 => {
-                let (key, rule) = rules.pop().expect("one rule");
-                let problems: Vec<(String, String)> = rule
-                    .as_ref()
-                    .map(|r| r.check())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(field, message)| (format!("{key}.{field}"), message))
-                    .collect();
-                if problems.is_empty() {
-                    Ok(rule)
-                } else {
-                    Err(problems)
-                }
-            }
-            _ => {
-                let keys: Vec<&str> = rules.iter().map(|r| r.0).collect();
-                Err(vec![(
-                    keys[1].to_string(),
-                    format!(
-                        "several rule tables ({}): give exactly one",
-                        keys.join(", ")
-                    ),
-                )])
-            }
-        }
-    }
+    rules: Vec<NamedRuleTable>,
 }
 
 /// Puts `rule` on projection `k` of `net`. Astrocytes modulate NALSM rules only,
@@ -191,7 +92,7 @@ impl RuleTable {
 /// weight snapshots, so a static projection's weight monitors go.
 pub(crate) fn set_rule(net: &mut Network, k: usize, rule: Option<Plasticity>) {
     let label = net.projections[k].label();
-    if !matches!(rule, Some(Plasticity::Nalsm(_))) {
+    if !rule.as_ref().is_some_and(|r| r.spec().astrocyte) {
         for a in &mut net.astrocytes {
             a.modulates.retain(|m| *m != label);
         }
@@ -201,8 +102,6 @@ pub(crate) fn set_rule(net: &mut Network, k: usize, rule: Option<Plasticity>) {
     }
     net.projections[k].plasticity = rule;
 }
-
-const RULE_KEYS: &str = "none, stdp, triplet, nalsm, reward_stdp or delta";
 
 /// Parses a rules file (see the [module docs](self)). Every problem is an
 /// [`Error::Rules`] naming `source_name`, the line and the field, e.g.
@@ -243,19 +142,9 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
                 format!("duplicate variant name '{}'", raw.name),
             );
         }
-        let table = RuleTable {
-            none: raw.none,
-            stdp: raw.stdp,
-            triplet: raw.triplet,
-            nalsm: raw.nalsm,
-            reward_stdp: raw.reward_stdp,
-            delta: raw.delta,
-        };
-        match table.rule() {
-            Ok(rule) => out.push(RuleVariant {
-                name: raw.name,
-                rule,
-            }),
+        let name = raw.name.clone();
+        match raw.table().rule() {
+            Ok(rule) => out.push(RuleVariant { name, rule }),
             Err(problems) => {
                 for (field, message) in problems {
                     let field = if field.is_empty() {

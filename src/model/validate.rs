@@ -670,10 +670,13 @@ fn astrocytes(c: &mut Ctx<'_>, on_grid: &HashMap<&str, usize>) {
                 );
                 continue;
             };
-            if !matches!(pr.plasticity, Some(super::Plasticity::Nalsm(_))) {
+            if !pr.plasticity.as_ref().is_some_and(|r| r.spec().astrocyte) {
                 c.push(
                     mf.clone(),
-                    format!("projection '{m}' needs the nalsm plasticity rule"),
+                    format!(
+                        "projection '{m}' needs the {} plasticity rule",
+                        super::Plasticity::astrocyte_keys()
+                    ),
                 );
             }
             if !a.liquid.contains(&pr.to) {

@@ -274,15 +274,15 @@ pub fn build_astrocytes(
                 .position(|p| &p.label() == m)
                 .expect("validated");
             let pr = &net.projections[k];
-            let Some(crate::plasticity::Plasticity::Nalsm(rule)) = &pr.plasticity else {
-                unreachable!("validated: modulated projections use the nalsm rule")
+            let Some(c) = pr.plasticity.as_ref().and_then(|r| r.astrocyte()) else {
+                unreachable!("validated: modulated projections have a rule astrocytes modulate")
             };
             mods[k] = Some(Modulation {
                 astro: ai,
                 domain_of_post: domain_of(idx(&pr.to)),
-                trace_step: rule.trace_step as f32,
-                eta_step: (rule.eta * rule.trace_step) as f32,
-                inhibitory: rule.presynaptic == crate::plasticity::Presynaptic::Inhibitory,
+                trace_step: c.trace_step,
+                eta_step: c.eta_step,
+                inhibitory: c.inhibitory,
             });
             modulates.push(k);
         }

@@ -26,30 +26,11 @@
 //! `c_pre2 · exp(−k·dt/tau_minus)`; simultaneous spikes (Δt = 0) do not interact.
 //! Weights are in the projection's weight unit; spikes delivered in a step use the
 //! weight from before that step's update.
+use super::kernel::check_rule;
+use super::kernel::{AstroCoupling, RuleSpec};
+pub use super::kernel::{Pairing, StdpConsts, WeightDependence, apply, bump, on_post, on_pre};
+use super::registry::PlasticityRule;
 use serde::{Deserialize, Serialize};
-
-/// Which spike pairs interact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Pairing {
-    /// Every earlier spike of the partner contributes (traces add up).
-    #[default]
-    AllToAll,
-    /// Only the most recent partner spike contributes (traces reset to 1).
-    Nearest,
-}
-
-/// How the weight limits act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WeightDependence {
-    /// Changes independent of the weight, clipped to `[w_min, w_max]` (hard bounds).
-    #[default]
-    Additive,
-    /// Potentiation scaled by `(w_max − w)/(w_max − w_min)`, depression by
-    /// `(w − w_min)/(w_max − w_min)` (soft bounds, van Rossum et al. 2000).
-    Multiplicative,
-}
 
 /// Pair-based STDP (Song, Miller & Abbott 2000; Brian2's `STDP.py` example).
 ///
@@ -223,34 +204,6 @@ impl Default for NalsmParams {
     }
 }
 
-/// The checks every trace rule shares: positive time constants, finite
-/// non-negative amplitudes, `w_min < w_max`.
-pub(super) fn check_rule(
-    taus: &[(&'static str, f64)],
-    amps: &[(&'static str, f64)],
-    w_min: f64,
-    w_max: f64,
-) -> Vec<(&'static str, String)> {
-    let mut out = vec![];
-    for &(name, t) in taus {
-        if !(t > 0.0 && t.is_finite()) {
-            out.push((name, format!("must be a positive time in ms, got {t}")));
-        }
-    }
-    for &(name, a) in amps {
-        if !(a >= 0.0 && a.is_finite()) {
-            out.push((name, format!("must be a finite number ≥ 0, got {a}")));
-        }
-    }
-    if !(w_min.is_finite() && w_max.is_finite() && w_min < w_max) {
-        out.push((
-            "w_max",
-            format!("must be finite and above w_min ({w_min}), got {w_max}"),
-        ));
-    }
-    out
-}
-
 impl StdpParams {
     /// Lists invalid parameters as (field, message).
     pub fn check(&self) -> Vec<(&'static str, String)> {
@@ -304,65 +257,15 @@ impl NalsmParams {
     }
 }
 
-/// The compiled form of a rule: what both backends run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StdpConsts {
-    /// Traces reset to 1 instead of adding 1.
-    pub nearest: bool,
-    /// Soft bounds.
-    pub multiplicative: bool,
-    /// Whether the triplet traces `r2`, `o2` exist.
-    pub triplet: bool,
-    /// Per-step decay of `[r1, r2]`.
-    pub decay_pre: [f32; 2],
-    /// Per-step decay of `[o1, o2]`.
-    pub decay_post: [f32; 2],
-    /// Initial `[c_pre2, c_pre3, c_post2, c_post3]` (modulators may change them).
-    pub coef: [f32; 4],
-    /// Lower bound.
-    pub w_min: f32,
-    /// Upper bound.
-    pub w_max: f32,
-    /// `1 / (w_max − w_min)`.
-    pub inv_range: f32,
-    /// The third factor (three-factor rules).
-    pub third: super::three_factor::Third,
-}
-
-impl StdpConsts {
-    fn new(
-        pairing: Pairing,
-        dep: WeightDependence,
-        taus: [f64; 4],
-        coef: [f64; 4],
-        (w_min, w_max): (f64, f64),
-        dt: f64,
-    ) -> Self {
-        let d = |tau: f64| (-dt / tau).exp() as f32;
-        StdpConsts {
-            nearest: pairing == Pairing::Nearest,
-            multiplicative: dep == WeightDependence::Multiplicative,
-            triplet: coef[1] != 0.0 || coef[3] != 0.0,
-            decay_pre: [d(taus[0]), d(taus[1])],
-            decay_post: [d(taus[2]), d(taus[3])],
-            coef: coef.map(|c| c as f32),
-            w_min: w_min as f32,
-            w_max: w_max as f32,
-            inv_range: (1.0 / (w_max - w_min)) as f32,
-            third: Default::default(),
-        }
-    }
-}
-
 impl StdpParams {
     /// Step constants for step `dt_ms`.
     pub fn derive(&self, dt_ms: f64) -> StdpConsts {
-        let (tp, tm) = (self.tau_plus_ms, self.tau_minus_ms);
-        StdpConsts::new(
+        StdpConsts::pair(
+            Self::SPEC,
             self.pairing,
             self.weight_dependence,
-            [tp, tp, tm, tm],
-            [-self.a_minus, 0.0, self.a_plus, 0.0],
+            (self.tau_plus_ms, self.tau_minus_ms),
+            (self.a_plus, self.a_minus),
             (self.w_min, self.w_max),
             dt_ms,
         )
@@ -373,6 +276,7 @@ impl TripletParams {
     /// Step constants for step `dt_ms`.
     pub fn derive(&self, dt_ms: f64) -> StdpConsts {
         StdpConsts::new(
+            Self::SPEC,
             self.pairing,
             self.weight_dependence,
             [
@@ -402,6 +306,7 @@ impl NalsmParams {
             Presynaptic::Inhibitory => [pot, 0.0, -dep, 0.0],
         };
         StdpConsts::new(
+            Self::SPEC,
             Pairing::AllToAll,
             WeightDependence::Additive,
             [t, t, t, t],
@@ -412,33 +317,73 @@ impl NalsmParams {
     }
 }
 
-/// Applies a change `dw` to `w` under the rule's weight dependence. Plain f32
-/// operations in a fixed order, so a shader can repeat them bit for bit.
-#[inline(always)]
-pub fn apply(k: &StdpConsts, w: f32, dw: f32) -> f32 {
-    let step = if k.multiplicative {
-        let room = if dw > 0.0 { k.w_max - w } else { w - k.w_min };
-        dw * (room * k.inv_range)
-    } else {
-        dw
+/// The trace kernel's traces without triplet terms.
+const PAIR_TRACES: &[&str] = &["r1", "o1"];
+
+impl PlasticityRule for StdpParams {
+    const KEY: &'static str = "stdp";
+    const SPEC: &'static RuleSpec = &RuleSpec {
+        key: Self::KEY,
+        traces: PAIR_TRACES,
+        synapse_state: &["w"],
+        commands: &[],
+        astrocyte: false,
     };
-    (w + step).clamp(k.w_min, k.w_max)
+    fn check(&self) -> Vec<(&'static str, String)> {
+        StdpParams::check(self)
+    }
+    fn bounds(&self) -> (f64, f64) {
+        (self.w_min, self.w_max)
+    }
+    fn derive(&self, dt_ms: f64) -> StdpConsts {
+        StdpParams::derive(self, dt_ms)
+    }
 }
 
-/// The change at a presynaptic spike: `o1 · (c_pre2 + c_pre3 · r2)`.
-#[inline(always)]
-pub fn on_pre(coef: &[f32; 4], o1: f32, r2: f32) -> f32 {
-    o1 * (coef[0] + coef[1] * r2)
+impl PlasticityRule for TripletParams {
+    const KEY: &'static str = "triplet";
+    /// `r2`, `o2` exist when `a3_plus` or `a3_minus` is nonzero.
+    const SPEC: &'static RuleSpec = &RuleSpec {
+        key: Self::KEY,
+        traces: &["r1", "r2", "o1", "o2"],
+        synapse_state: &["w"],
+        commands: &[],
+        astrocyte: false,
+    };
+    fn check(&self) -> Vec<(&'static str, String)> {
+        TripletParams::check(self)
+    }
+    fn bounds(&self) -> (f64, f64) {
+        (self.w_min, self.w_max)
+    }
+    fn derive(&self, dt_ms: f64) -> StdpConsts {
+        TripletParams::derive(self, dt_ms)
+    }
 }
 
-/// The change at a postsynaptic spike: `r1 · (c_post2 + c_post3 · o2)`.
-#[inline(always)]
-pub fn on_post(coef: &[f32; 4], r1: f32, o2: f32) -> f32 {
-    r1 * (coef[2] + coef[3] * o2)
-}
-
-/// Bumps a trace at a spike.
-#[inline(always)]
-pub fn bump(nearest: bool, x: f32) -> f32 {
-    if nearest { 1.0 } else { x + 1.0 }
+impl PlasticityRule for NalsmParams {
+    const KEY: &'static str = "nalsm";
+    const SPEC: &'static RuleSpec = &RuleSpec {
+        key: Self::KEY,
+        traces: PAIR_TRACES,
+        synapse_state: &["w"],
+        commands: &[],
+        astrocyte: true,
+    };
+    fn check(&self) -> Vec<(&'static str, String)> {
+        NalsmParams::check(self)
+    }
+    fn bounds(&self) -> (f64, f64) {
+        (self.w_min, self.w_max)
+    }
+    fn derive(&self, dt_ms: f64) -> StdpConsts {
+        NalsmParams::derive(self, dt_ms)
+    }
+    fn astrocyte(&self) -> Option<AstroCoupling> {
+        Some(AstroCoupling {
+            trace_step: self.trace_step as f32,
+            eta_step: (self.eta * self.trace_step) as f32,
+            inhibitory: self.presynaptic == Presynaptic::Inhibitory,
+        })
+    }
 }

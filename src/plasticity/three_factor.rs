@@ -12,8 +12,9 @@
 //!   (`x − Hᵀ H x`, [`crate::plasticity::hlop`]), so updates leave earlier tasks'
 //!   responses alone.
 use super::hlop::HlopParams;
-use super::stdp::check_rule;
-use super::{Pairing, WeightDependence};
+pub use super::kernel::Third;
+use super::kernel::{Command, Pairing, RuleSpec, StdpConsts, WeightDependence, check_rule};
+use super::registry::PlasticityRule;
 use serde::{Deserialize, Serialize};
 
 /// Reward-modulated pair STDP.
@@ -104,18 +105,16 @@ impl RewardStdpParams {
     }
 
     /// Step constants: the pair-STDP kernel writing into the eligibility trace.
-    pub fn derive(&self, dt_ms: f64) -> super::stdp::StdpConsts {
-        let mut k = super::StdpParams {
-            pairing: self.pairing,
-            weight_dependence: WeightDependence::Additive,
-            tau_plus_ms: self.tau_plus_ms,
-            tau_minus_ms: self.tau_minus_ms,
-            a_plus: self.a_plus,
-            a_minus: self.a_minus,
-            w_min: self.w_min,
-            w_max: self.w_max,
-        }
-        .derive(dt_ms);
+    pub fn derive(&self, dt_ms: f64) -> StdpConsts {
+        let mut k = StdpConsts::pair(
+            Self::SPEC,
+            self.pairing,
+            WeightDependence::Additive,
+            (self.tau_plus_ms, self.tau_minus_ms),
+            (self.a_plus, self.a_minus),
+            (self.w_min, self.w_max),
+            dt_ms,
+        );
         k.third = Third::Reward {
             decay: (-dt_ms / self.tau_e_ms).exp() as f32,
             lr: self.lr as f32,
@@ -144,39 +143,61 @@ impl DeltaParams {
     }
 
     /// Step constants: only the presynaptic trace is used.
-    pub fn derive(&self, dt_ms: f64) -> super::stdp::StdpConsts {
-        let mut k = super::StdpParams {
-            tau_plus_ms: self.tau_ms,
-            tau_minus_ms: self.tau_ms,
-            a_plus: 0.0,
-            a_minus: 0.0,
-            w_min: self.w_min,
-            w_max: self.w_max,
-            ..Default::default()
-        }
-        .derive(dt_ms);
+    pub fn derive(&self, dt_ms: f64) -> StdpConsts {
+        let mut k = StdpConsts::pair(
+            Self::SPEC,
+            Pairing::AllToAll,
+            WeightDependence::Additive,
+            (self.tau_ms, self.tau_ms),
+            (0.0, 0.0),
+            (self.w_min, self.w_max),
+            dt_ms,
+        );
         k.third = Third::Delta { lr: self.lr as f32 };
         k
     }
 }
 
-/// The third factor of a rule, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum Third {
-    /// Plain two-factor STDP: changes go to the weight.
-    #[default]
-    None,
-    /// STDP changes go to an eligibility trace decaying by `decay` per step;
-    /// `w += lr · M · e` every step.
-    Reward {
-        /// Per-step eligibility decay.
-        decay: f32,
-        /// Learning rate.
-        lr: f32,
-    },
-    /// `w_ij += lr · error_i · x_j` every step.
-    Delta {
-        /// Learning rate.
-        lr: f32,
-    },
+impl PlasticityRule for RewardStdpParams {
+    const KEY: &'static str = "reward_stdp";
+    const SPEC: &'static RuleSpec = &RuleSpec {
+        key: Self::KEY,
+        traces: &["r1", "o1"],
+        synapse_state: &["w", "elig"],
+        commands: &[Command::Modulator],
+        astrocyte: false,
+    };
+    fn check(&self) -> Vec<(&'static str, String)> {
+        RewardStdpParams::check(self)
+    }
+    fn bounds(&self) -> (f64, f64) {
+        (self.w_min, self.w_max)
+    }
+    fn derive(&self, dt_ms: f64) -> StdpConsts {
+        RewardStdpParams::derive(self, dt_ms)
+    }
+}
+
+impl PlasticityRule for DeltaParams {
+    const KEY: &'static str = "delta";
+    /// `o1` is kept (always 0) so the delta rule has the trace kernel's layout.
+    const SPEC: &'static RuleSpec = &RuleSpec {
+        key: Self::KEY,
+        traces: &["r1", "o1"],
+        synapse_state: &["w"],
+        commands: &[Command::Error, Command::Hlop],
+        astrocyte: false,
+    };
+    fn check(&self) -> Vec<(&'static str, String)> {
+        DeltaParams::check(self)
+    }
+    fn bounds(&self) -> (f64, f64) {
+        (self.w_min, self.w_max)
+    }
+    fn derive(&self, dt_ms: f64) -> StdpConsts {
+        DeltaParams::derive(self, dt_ms)
+    }
+    fn hlop(&self) -> Option<&HlopParams> {
+        self.hlop.as_ref()
+    }
 }

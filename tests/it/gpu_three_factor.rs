@@ -151,6 +151,27 @@ fn reward_stdp_matches_cpu_over_one_second_with_modulators_set_mid_run() {
     assert!(moved > 0.5 && at_bound < 0.9, "{moved} {at_bound}");
 }
 
+#[test]
+fn reward_stdp_eligibility_reads_as_on_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let net = network(&reward_case(), 100.0);
+    let mut p = Pair::new(&ctx, &net, 7, 2);
+    p.run_ms(60.0);
+    p.third(1, "e->e", ThirdFactor::Modulator(1.0));
+    p.run_ms(40.0);
+    for name in plastic(&net) {
+        for b in 0..2 {
+            let x = p.cpu.trace(b, &name, "elig").unwrap();
+            let y = p.gpu.trace(b, &name, "elig").unwrap();
+            assert_eq!(x.len(), p.cpu.weights(b, &name).unwrap().len(), "{name}");
+            assert!(x.iter().any(|&e| e != 0.0), "{name}: eligibility moved");
+            if exact(&ctx) {
+                assert_eq!(first_diff(&x, &y), None, "elig of {name} in instance {b}");
+            }
+        }
+    }
+}
+
 /// A delta rule on input → E, E → E and E → I; with `hlop`, HLOP on input → E
 /// (analogue lateral neurons) and E → E (spiking ones).
 fn delta_case(hlop: bool) -> Case {

@@ -4,11 +4,14 @@
 use crate::build::{BuiltPlastic, BuiltProj};
 use crate::plasticity::astrocyte::{BuiltAstro, Modulation, astro_step};
 use crate::plasticity::hlop::Hlop;
-use crate::plasticity::stdp::{StdpConsts, apply, bump, on_post, on_pre};
-use crate::plasticity::three_factor::Third;
+use crate::plasticity::kernel::{StdpConsts, Third, TraceSlot, apply, bump, on_post, on_pre};
 
-/// Per-instance state of one plastic projection.
+/// Per-instance state of one plastic projection: what the rule's constants
+/// declare (triplet traces, an eligibility for the reward hook, errors for the
+/// delta hook, an HLOP learner where the rule has one).
 pub(super) struct PlasticState {
+    /// The rule's constants as built (what state it has).
+    k: StdpConsts,
     /// Current weight of each synapse (CSR order, weight units).
     pub(super) w: Vec<f32>,
     /// Presynaptic traces `[r1, r2]` (`r2` empty without triplet terms).
@@ -46,6 +49,7 @@ impl PlasticState {
             }
         };
         PlasticState {
+            k: pl.rule,
             w: pl.w0.clone(),
             pre: [vec![0.0; n_pre], second(n_pre)],
             post: [vec![0.0; n_post], second(n_post)],
@@ -81,16 +85,14 @@ impl PlasticState {
         self.coef = vec![pl.rule.coef];
     }
 
-    /// The trace `var` (`r1`, `r2`, `o1`, `o2`), when it exists.
+    /// The trace `var` (`r1`, `r2`, `o1`, `o2`, `elig`), when the rule declares
+    /// it ([`StdpConsts::slot`]).
     pub(super) fn trace(&self, var: &str) -> Option<&[f32]> {
-        let t = match var {
-            "r1" => &self.pre[0],
-            "r2" => &self.pre[1],
-            "o1" => &self.post[0],
-            "o2" => &self.post[1],
-            _ => return None,
-        };
-        (!t.is_empty()).then_some(&t[..])
+        Some(match self.k.slot(var)? {
+            TraceSlot::Pre(i) => &self.pre[i],
+            TraceSlot::Post(i) => &self.post[i],
+            TraceSlot::Elig => &self.elig,
+        })
     }
 
     /// One step of the rule given the step's presynaptic and postsynaptic spikes

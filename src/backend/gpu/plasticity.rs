@@ -26,18 +26,19 @@
 use super::*;
 use crate::backend::ThirdFactor;
 use crate::plasticity::hlop::Hlop;
-use crate::plasticity::three_factor::Third;
+use crate::plasticity::kernel::{StdpConsts, Third, TraceSlot};
 
 /// Where one plastic projection's state lies in an instance's blocks.
 struct Slot {
     proj: usize,
+    /// The rule's constants (what state it declares).
+    rule: StdpConsts,
     w_at: u32,
     n_syn: u32,
     r_at: u32,
     o_at: u32,
     n_pre: u32,
     n_post: u32,
-    triplet: bool,
     /// Eligibility (reward) or errors (delta) in the trace block.
     e_at: u32,
     err_at: u32,
@@ -88,13 +89,13 @@ impl Layout {
                 .map_or(1, |m| net.astros[m.astro].n_domains as u64);
             slots.push(Slot {
                 proj,
+                rule: pl.rule,
                 w_at: w as u32,
                 n_syn: n_syn as u32,
                 r_at: r_at as u32,
                 o_at: o_at as u32,
                 n_pre,
                 n_post,
-                triplet: pl.rule.triplet,
                 e_at: e_at as u32,
                 err_at: err_at as u32,
                 t_end: t as u32,
@@ -439,11 +440,8 @@ impl GpuPlasticity {
                 let g = bind(&ctx.device, &name, &p.groups[0], &bufs);
                 phases.push((p, g));
             }
-            let third_rule = |s: &Slot| {
-                let pl = net.projs[s.proj].plastic.as_ref().expect("plastic");
-                !matches!(pl.rule.third, Third::None)
-            };
-            if layout.slots.iter().any(third_rule) {
+            // three_factor.wgsl runs the update hooks (Third) rules declare.
+            if layout.slots.iter().any(|s| s.rule.third != Third::None) {
                 for entry in ["hlop_y", "hlop_x", "update"] {
                     let name = format!("three-factor {entry}");
                     three.push(load.pipe(&name, THREE_FACTOR, entry, &[THREE_LAYOUT])?);
@@ -598,8 +596,9 @@ impl GpuPlasticity {
             .write_buffer(&self.weights, at * 4, bytemuck::cast_slice(w));
     }
 
-    /// Trace `var` (`r1`, `r2`, `o1`, `o2`) of plastic projection `proj` in
-    /// `instance`; None if the projection is static or has no such trace.
+    /// Trace `var` (`r1`, `r2`, `o1`, `o2`, `elig`) of plastic projection `proj`
+    /// in `instance`; None if the projection is static or its rule declares no
+    /// such trace ([`StdpConsts::slot`]).
     pub fn read_trace(
         &self,
         ctx: &GpuContext,
@@ -608,12 +607,10 @@ impl GpuPlasticity {
         var: &str,
     ) -> Option<crate::Result<Vec<f32>>> {
         let s = self.layout.slot(proj)?;
-        let (at, n) = match (var, s.triplet) {
-            ("r1", _) => (s.r_at, s.n_pre),
-            ("r2", true) => (s.r_at + s.n_pre, s.n_pre),
-            ("o1", _) => (s.o_at, s.n_post),
-            ("o2", true) => (s.o_at + s.n_post, s.n_post),
-            _ => return None,
+        let (at, n) = match s.rule.slot(var)? {
+            TraceSlot::Pre(i) => (s.r_at + i as u32 * s.n_pre, s.n_pre),
+            TraceSlot::Post(i) => (s.o_at + i as u32 * s.n_post, s.n_post),
+            TraceSlot::Elig => (s.e_at, s.n_syn),
         };
         let at = u64::from(self.layout.t_stride) * instance as u64 + u64::from(at);
         Some(read_f32(ctx, &self.traces, at, n))
