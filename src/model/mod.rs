@@ -85,10 +85,25 @@ pub struct Network {
     /// What to record.
     #[serde(default)]
     pub monitors: Monitors,
-    /// The NIR graph this model was imported from, kept verbatim so that
-    /// [`crate::nir::from_model`] can export it bit for bit (see [`crate::nir`]).
+    /// The NIR graph this model was imported from, by reference (the graph
+    /// itself stays in its `.nir` file): the NIR export re-reads it and returns
+    /// it bit for bit while the model still matches it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nir: Option<Box<crate::nir::Nir>>,
+    pub nir: Option<NirSource>,
+}
+
+/// Where an imported NIR graph lives: its file and the SHA-256 of its content
+/// (version, nodes, datasets' dtype, shape and bits, edges), which a re-read
+/// file must still have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NirSource {
+    /// The `.nir` file (absolute; absent when the graph was never read from or
+    /// written to a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
+    /// Lowercase hex SHA-256 of the graph's content.
+    pub sha256: String,
 }
 
 /// A group of identical-model neurons (or spike sources).

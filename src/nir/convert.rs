@@ -488,7 +488,7 @@ pub fn to_model(nir: &Nir, opts: &ImportOptions) -> Result<Imported> {
         out.outputs.push((name.clone(), src.to_string()));
     }
     net.name = Some("nir".into());
-    net.nir = Some(Box::new(nir.clone()));
+    net.nir = Some(super::source::source_of(nir));
     net.validate()
         .map_err(|e| bad(format!("the converted network is invalid: {e}")))?;
     out.network = net;

@@ -12,7 +12,8 @@ pub const VERSION: &str = "1.0.0";
 /// Converts a network to a NIR graph.
 ///
 /// A model imported by [`to_model`] whose populations, projections and inputs
-/// are unchanged gives back its original graph, bit for bit. Any other model is
+/// are unchanged gives back its original graph, bit for bit, read again from
+/// the file its `nir` reference names (see [`crate::nir`]). Any other model is
 /// translated: spike sources become `Input`, LIF populations `LIF` (delta
 /// synapses), `IF` (`tau_m_ms = inf`) or `CubaLIF` (exponential synapses), and
 /// each projection, built with the model's seed, a dense `Linear` node.
@@ -30,9 +31,9 @@ pub const VERSION: &str = "1.0.0";
 /// assert_eq!(nir.graph.nodes["out"].kind, "LIF");
 /// ```
 pub fn from_model(net: &Network) -> Result<Nir> {
-    if let Some(orig) = &net.nir {
-        if unchanged(net, orig) {
-            return Ok((**orig).clone());
+    if let Some(orig) = net.nir.as_ref().and_then(super::source::resolve) {
+        if unchanged(net, &orig) {
+            return Ok(orig);
         }
     }
     translate(net)

@@ -65,9 +65,14 @@
 //!
 //! # Export
 //!
-//! The imported model keeps the original graph (the `nir` field of the model
-//! file), and [`from_model`] returns it unchanged while the populations,
-//! projections and inputs still match it: parameters round-trip bit for bit.
+//! The imported model keeps a reference to the original graph (the `nir` table
+//! of the model file, a [`NirSource`](crate::model::NirSource): the `.nir` file
+//! and the [`digest`] of its graph; [`read`] and [`write()`] note which file holds
+//! which graph, so [`to_model`] fills the file in for any graph read or written
+//! before). [`from_model`] reads that file again and returns its graph unchanged
+//! while the file still holds it and the populations, projections and inputs
+//! still match it: parameters round-trip bit for bit. Without the file (moved,
+//! changed, or a graph never in a file) the model is translated.
 //! Other models are translated (see [`from_model`]); Izhikevich and
 //! conductance-based neurons, Poisson sources, refractory periods, plasticity,
 //! astrocytes, noise and current inputs and multi-step delays are refused, with
@@ -79,16 +84,18 @@ mod export;
 mod graph;
 mod linear;
 mod read;
+mod source;
 mod write;
 
 pub use convert::{ImportOptions, Imported, to_model};
 pub use export::{VERSION, from_model};
 pub use graph::{Graph, NODE_TYPES, Nir, Node, Value};
 pub use read::{check, read};
+pub use source::digest;
 pub use write::write;
 
 /// Writes a model file (TOML) atomically; [`Network::from_toml_file`](crate::model::Network::from_toml_file)
-/// reads it back to the same network, `nir` graph included.
+/// reads it back to the same network, `nir` reference included.
 pub fn write_model(
     net: &crate::model::Network,
     path: impl AsRef<std::path::Path>,

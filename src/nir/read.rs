@@ -36,7 +36,11 @@ pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
         check_graph(g, "/node", &mut problems);
     }
     match graph {
-        Some(graph) if problems.is_empty() => Ok(Nir { version, graph }),
+        Some(graph) if problems.is_empty() => {
+            let nir = Nir { version, graph };
+            super::source::remember(&nir, path);
+            Ok(nir)
+        }
         _ => Err(fail(problems.join("; "))),
     }
 }

@@ -24,7 +24,9 @@ pub fn write(nir: &Nir, path: impl AsRef<Path>) -> Result<()> {
     std::fs::File::open(tmp.path())
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io(path, e))?;
-    tmp.commit()
+    tmp.commit()?;
+    super::source::remember(nir, path);
+    Ok(())
 }
 
 fn write_file(path: &Path, nir: &Nir) -> ::hdf5::Result<()> {
