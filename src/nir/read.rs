@@ -2,7 +2,7 @@
 use super::graph::{Graph, Nir, Node, Value, check_node};
 use crate::error::{Error, Result};
 use ::hdf5::types::{FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
-use ::hdf5::{Dataset, File, Group};
+use ::hdf5::{Dataset, Group};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -22,7 +22,8 @@ pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
     if !path.is_file() {
         return Err(fail("no such file".into()));
     }
-    let file = File::open(path).map_err(|e| fail(format!("not an HDF5 file: {e}")))?;
+    let file = crate::record::hdf5::open_unlocked(path)
+        .map_err(|e| fail(format!("not an HDF5 file: {e}")))?;
     let version = match file.dataset("version") {
         Ok(ds) => read_string(&ds).map_err(|m| fail(format!("/version: {m}")))?,
         Err(_) => return Err(fail("/version: missing (is this a NIR file?)".into())),

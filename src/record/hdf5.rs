@@ -89,7 +89,18 @@ fn open(path: &Path) -> Result<File> {
     // Checked first so a missing file gives the OS's plain message rather
     // than HDF5's error stack.
     std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    File::open(path).map_err(|e| Error::io(path, format!("not a readable HDF5 file: {e}")))
+    open_unlocked(path).map_err(|e| Error::io(path, format!("not a readable HDF5 file: {e}")))
+}
+
+/// Opens an HDF5 file read-only without HDF5's advisory lock. Outputs are written
+/// to a temporary file and renamed into place, so a reader never sees one being
+/// written; and the lock would fail spuriously when a child process started
+/// meanwhile holds an inherited descriptor of a file this process wrote
+/// (HDF5 does not open files close-on-exec).
+pub(crate) fn open_unlocked(path: &Path) -> ::hdf5::Result<File> {
+    File::with_options()
+        .with_fapl(|p| p.file_locking(false))
+        .open(path)
 }
 
 /// Checks everything HDF5 would choke on (or silently mangle) up front, so
