@@ -496,7 +496,9 @@ impl Simulator {
     }
 
     /// A plasticity trace of projection `name` in `instance`: `r1`, `r2`
-    /// (presynaptic, per pre neuron) or `o1`, `o2` (postsynaptic).
+    /// (presynaptic, per pre neuron), `o1`, `o2` (postsynaptic), or `elig`
+    /// (reward STDP's eligibility, per synapse in CSR order): whatever its
+    /// rule declares ([`crate::plasticity::PlasticityRule::SPEC`]).
     pub fn trace(&mut self, instance: usize, name: &str, var: &str) -> crate::Result<Vec<f32>> {
         let k = self.proj_index(name)?;
         self.tally(instance)?;
