@@ -374,14 +374,14 @@ fn weight_check(net: &Network, built: &Built, bits: u32) -> (String, Vec<String>
             // Ring values are proportional to the weights on one (population, receptor).
             let top = projs
                 .iter()
-                .flat_map(|pr| pr.wfix.iter())
+                .flat_map(|pr| pr.wfix.iter(pr.len()))
                 .map(|w| f64::from(w.unsigned_abs()))
                 .fold(0.0, f64::max);
             for pr in projs {
                 let zero = pr
                     .wfix
-                    .iter()
-                    .filter(|&&w| {
+                    .iter(pr.len())
+                    .filter(|&w| {
                         w != 0 && (f64::from(w.unsigned_abs()) / top * mmax).round() == 0.0
                     })
                     .count();

@@ -112,12 +112,56 @@ pub struct BuiltProj {
     pub row_ptr: Vec<u32>,
     /// Local target index of each synapse.
     pub targets: Vec<u32>,
-    /// Fixed-point weight of each synapse (scale of the target receptor).
-    pub wfix: Vec<i32>,
+    /// Fixed-point weights (scale of the target receptor).
+    pub wfix: FixedWeights,
     /// Delays.
     pub delays: Delays,
     /// Plasticity data, for plastic projections.
     pub plastic: Option<BuiltPlastic>,
+}
+
+/// The fixed-point weights of a projection's synapses: one value for all of them
+/// (constant weights are not expanded, which matters at 10^7 synapses) or one per
+/// synapse in CSR order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FixedWeights {
+    /// Every synapse has this weight.
+    Same(i32),
+    /// The weight of each synapse.
+    Each(Vec<i32>),
+}
+
+impl FixedWeights {
+    /// The weight of synapse `s`.
+    #[inline]
+    pub fn get(&self, s: usize) -> i32 {
+        match self {
+            FixedWeights::Same(w) => *w,
+            FixedWeights::Each(v) => v[s],
+        }
+    }
+
+    /// The one weight of every synapse of a projection of `n` synapses, where
+    /// they share one (`None` for an empty projection).
+    pub fn same(&self, n: usize) -> Option<i32> {
+        match self {
+            FixedWeights::Same(w) => (n > 0).then_some(*w),
+            FixedWeights::Each(v) => v.first().copied().filter(|&w| v.iter().all(|&x| x == w)),
+        }
+    }
+
+    /// The per-synapse weights, where they were given one by one.
+    pub fn each(&self) -> Option<&[i32]> {
+        match self {
+            FixedWeights::Same(_) => None,
+            FixedWeights::Each(v) => Some(v),
+        }
+    }
+
+    /// The weights of `n` synapses, in CSR order.
+    pub fn iter(&self, n: usize) -> impl Iterator<Item = i32> + '_ {
+        (0..n).map(move |s| self.get(s))
+    }
 }
 
 /// What a plastic projection adds: its rule, initial weights and an incoming index.
@@ -203,7 +247,7 @@ impl BuiltProj {
     pub fn bytes(&self) -> usize {
         self.row_ptr.len() * 4
             + self.targets.len() * 4
-            + self.wfix.len() * 4
+            + self.wfix.each().map_or(0, |w| w.len() * 4)
             + match &self.delays {
                 Delays::Const(_) => 0,
                 Delays::PerSynapse(d) => d.len() * 2,

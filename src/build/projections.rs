@@ -2,8 +2,8 @@
 //! quantisation to the receptors' fixed point with the plastic parts, and the
 //! checks that one step's input fits the integer rings.
 use super::{
-    BuiltPlastic, BuiltPop, BuiltProj, Delays, Dynamics, TAG_PROJ, TAG_WEIGHT, round_to_i32,
-    sub_seed,
+    BuiltPlastic, BuiltPop, BuiltProj, Delays, Dynamics, FixedWeights, TAG_PROJ, TAG_WEIGHT,
+    round_to_i32, sub_seed,
 };
 use crate::connect::{self, Ends, Rows};
 use crate::model::{Connect, Dist, Input, Network, Receptor, Sign};
@@ -47,12 +47,21 @@ impl Weights {
             Weights::Each(w) => w.iter().map(|&w| f(w)).collect(),
         }
     }
+
+    /// The weights in fixed point by `f`, still one value when they share one.
+    fn fixed(&self, f: impl Fn(f64) -> i32) -> FixedWeights {
+        match self {
+            Weights::Same(c) => FixedWeights::Same(f(*c)),
+            Weights::Each(w) => FixedWeights::Each(w.iter().map(|&w| f(w)).collect()),
+        }
+    }
 }
 
 /// Connectivity, float weights and delays of every projection of `net`.
 pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]) -> Vec<Raw<'a>> {
     let dt = net.dt_ms;
     let mut raws = Vec::with_capacity(net.projections.len());
+    let mut scratch = connect::Scratch::default();
     for (k, pr) in net.projections.iter().enumerate() {
         let pre = net.population_index(&pr.from).expect("validated");
         let post = net.population_index(&pr.to).expect("validated");
@@ -64,7 +73,7 @@ pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]
             post_pos: pops[post].positions.as_deref(),
         };
         let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_PROJ, k as u64));
-        let rows = connect::generate(&pr.connect, &ends, &mut rng);
+        let rows = connect::generate_with(&pr.connect, &ends, &mut rng, &mut scratch);
         let mut wrng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_WEIGHT, k as u64));
         let ns = rows.targets.len();
         let bounds = pr.plasticity.as_ref().map(|r| r.bounds());
@@ -143,9 +152,9 @@ pub(super) fn quantise_projections(
     for r in raws {
         let scale = (2.0f64).powi(pops[r.post].scale_log2[r.receptor]);
         let ns = r.rows.targets.len();
-        let wfix: Vec<i32> = match &pops[r.post].dynamics {
-            Dynamics::Neurons(Neurons::LifFixed(fx)) => r.w.map(ns, |w| fx.k.weight(r.receptor, w)),
-            _ => r.w.map(ns, |w| round_to_i32(w * scale)),
+        let wfix = match &pops[r.post].dynamics {
+            Dynamics::Neurons(Neurons::LifFixed(fx)) => r.w.fixed(|w| fx.k.weight(r.receptor, w)),
+            _ => r.w.fixed(|w| round_to_i32(w * scale)),
         };
         let base = pops[r.pre].offset as usize;
         for j in 0..pops[r.pre].size as usize {
@@ -225,7 +234,7 @@ pub(super) fn check_drive_rings(
                         .for_each(|&t| sum[t as usize][pr.receptor] += m);
                 }
                 None => {
-                    for (t, w) in pr.targets.iter().zip(&pr.wfix) {
+                    for (t, w) in pr.targets.iter().zip(pr.wfix.iter(pr.len())) {
                         sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
                     }
                 }
@@ -271,7 +280,7 @@ pub(super) fn check_fixed_rings(
         }
         let mut sum = vec![[0i64; 2]; p.size as usize];
         for pr in projs.iter().filter(|pr| pr.post == pi) {
-            for (t, w) in pr.targets.iter().zip(&pr.wfix) {
+            for (t, w) in pr.targets.iter().zip(pr.wfix.iter(pr.len())) {
                 sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
             }
         }

@@ -139,8 +139,23 @@ impl Distinct {
     }
 }
 
+/// Working memory of [`generate_with`], reused across projections: a network's
+/// fixed in-degree draws go through one buffer instead of faulting in fresh pages
+/// for every projection.
+#[derive(Default)]
+pub struct Scratch {
+    distinct: Distinct,
+    pres: Vec<u32>,
+    buf: Vec<u32>,
+}
+
 /// Generates the synapses of a rule. The rule has been validated.
 pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
+    generate_with(rule, e, rng, &mut Scratch::default())
+}
+
+/// [`generate`] with working memory kept between calls.
+pub fn generate_with(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng, sc: &mut Scratch) -> Rows {
     let (n_pre, n_post) = (e.n_pre, e.n_post);
     match rule {
         Connect::AllToAll { allow_self } => {
@@ -204,23 +219,28 @@ pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
         }
         Connect::FixedIndegree { k, allow_self } => {
             // The presynaptic ids of each postsynaptic neuron in turn.
-            let mut pres = Vec::with_capacity((n_post as usize) * (*k as usize));
-            let (mut d, mut buf) = (Distinct::default(), vec![]);
+            let Scratch {
+                distinct,
+                pres,
+                buf,
+            } = sc;
+            pres.clear();
+            pres.reserve((n_post as usize) * (*k as usize));
             for i in 0..n_post {
                 let skip = (e.same && !allow_self).then_some(i);
-                d.choose(rng, n_pre, *k, skip, &mut buf);
-                pres.extend_from_slice(&buf);
+                distinct.choose(rng, n_pre, *k, skip, buf);
+                pres.extend_from_slice(buf);
             }
-            from_columns(n_pre, *k as usize, &pres)
+            from_columns(n_pre, *k as usize, pres)
         }
         Connect::FixedOutdegree { k, allow_self } => {
             let mut row_ptr = vec![0u32];
             let mut targets = Vec::with_capacity((n_pre as usize) * (*k as usize));
-            let (mut d, mut buf) = (Distinct::default(), vec![]);
+            let Scratch { distinct, buf, .. } = sc;
             for j in 0..n_pre {
                 let skip = (e.same && !allow_self).then_some(j);
-                d.choose(rng, n_post, *k, skip, &mut buf);
-                targets.extend_from_slice(&buf);
+                distinct.choose(rng, n_post, *k, skip, buf);
+                targets.extend_from_slice(buf);
                 row_ptr.push(targets.len() as u32);
             }
             Rows {

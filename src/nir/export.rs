@@ -210,7 +210,7 @@ fn translate(net: &Network) -> Result<Nir> {
         let mut w = vec![0.0f64; rows * cols];
         for j in 0..cols {
             for s in bp.row_ptr[j] as usize..bp.row_ptr[j + 1] as usize {
-                w[bp.targets[s] as usize * cols + j] += bp.wfix[s] as f64 * unit;
+                w[bp.targets[s] as usize * cols + j] += bp.wfix.get(s) as f64 * unit;
             }
         }
         let name = format!("{}.weight", pr.label());

@@ -332,17 +332,26 @@ fn render_png(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area) -> DrawRes
     write_atomic(path, &png)
 }
 
-fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> std::result::Result<Vec<u8>, png::EncodingError> {
-    let mut out = Vec::new();
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    // Plots are flat colour: unfiltered rows at zlib level 3 come out smaller than
+    // the png crate's adaptive filter at its default level, in a third of the time
+    // (the Brunel raster: 137 KB in 21 ms against 163 KB in 65 ms).
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(3));
+    for row in rgb.chunks_exact(w as usize * 3) {
+        z.write_all(&[0])?;
+        z.write_all(row)?;
+    }
+    let idat = z.finish()?;
+    let mut out = Vec::with_capacity(idat.len() + 64);
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    // Plots are mostly flat colour; adaptive filtering shrinks them severalfold.
-    enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
-    enc.set_compression(png::Compression::Default);
     let mut writer = enc.write_header()?;
-    writer.write_image_data(rgb)?;
-    writer.finish()?;
+    writer.write_chunk(png::chunk::IDAT, &idat)?;
+    // Dropping the writer appends IEND (its `finish` wants the image data written
+    // through it); writing into a Vec cannot fail.
+    drop(writer);
     Ok(out)
 }
 

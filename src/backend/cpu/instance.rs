@@ -328,7 +328,7 @@ impl Instance {
             Some(ps) => out.extend_from_slice(&ps.w),
             None => {
                 let inv = self.net.pops[pr.post].inv_scale[pr.receptor];
-                out.extend(pr.wfix.iter().map(|&w| w as f32 * inv));
+                out.extend(pr.wfix.iter(pr.len()).map(|w| w as f32 * inv));
             }
         }
         Ok(())

@@ -46,10 +46,7 @@ impl Route {
             "projection {}: malformed row pointers",
             pr.name
         );
-        let weight = match pr.wfix.first() {
-            Some(&w) if pr.wfix.iter().all(|&x| x == w) => Some(w),
-            _ => None,
-        };
+        let weight = pr.wfix.same(pr.len());
         let n = post_size as usize;
         let dense = pr.row_ptr.windows(2).all(|w| (w[1] - w[0]) as usize == n)
             && pr
@@ -205,6 +202,8 @@ impl Instance {
                     (Some(ps), Some(pl)) => Some((&ps.w[..], pl.scale)),
                     _ => None,
                 };
+                // Per-synapse weights; only read where `route.weight` is None.
+                let wfix = pr.wfix.each().unwrap_or(&[]);
                 match &pr.delays {
                     Delays::Const(d) => {
                         // 1 <= d <= depth, so one conditional subtraction replaces `% depth`.
@@ -226,16 +225,16 @@ impl Instance {
                                     scatter_fixed(dst, &pr.targets[r.clone()], &w[r], scale)
                                 }
                                 (None, Targets::Dense, Some(w)) => add_const(dst, w),
-                                (None, Targets::Dense, None) => add_row(dst, &pr.wfix[r]),
+                                (None, Targets::Dense, None) => add_row(dst, &wfix[r]),
                                 (None, Targets::U16(t), Some(w)) => scatter_const(dst, &t[r], w),
                                 (None, Targets::U16(t), None) => {
-                                    scatter(dst, &t[r.clone()], &pr.wfix[r])
+                                    scatter(dst, &t[r.clone()], &wfix[r])
                                 }
                                 (None, Targets::U32, Some(w)) => {
                                     scatter_const(dst, &pr.targets[r], w)
                                 }
                                 (None, Targets::U32, None) => {
-                                    scatter(dst, &pr.targets[r.clone()], &pr.wfix[r])
+                                    scatter(dst, &pr.targets[r.clone()], &wfix[r])
                                 }
                             }
                         }
@@ -248,7 +247,7 @@ impl Instance {
                                     [(slot * 2 + pr.receptor) * stride + pr.targets[s] as usize];
                                 let w = match plastic {
                                     Some((w, scale)) => to_fixed(w[s], scale),
-                                    None => pr.wfix[s],
+                                    None => pr.wfix.get(s),
                                 };
                                 *x = x.wrapping_add(w);
                             }

@@ -68,7 +68,7 @@ impl GpuBackend {
         }
         let inv = self.proj_inv_scale[proj];
         out.clear();
-        out.extend(pr.wfix.iter().map(|&w| w as f32 * inv));
+        out.extend(pr.wfix.iter(pr.len()).map(|w| w as f32 * inv));
         Ok(())
     }
 }

@@ -639,7 +639,7 @@ impl Loader<'_> {
             ]);
             row_ptr.extend_from_slice(&pr.row_ptr);
             targets.extend_from_slice(&pr.targets);
-            wfix.extend_from_slice(&pr.wfix);
+            wfix.extend(pr.wfix.iter(pr.len()));
         }
         if targets.len() as u64 >= u64::from(u32::MAX)
             || row_ptr.len() as u64 >= u64::from(u32::MAX)
