@@ -180,12 +180,7 @@ pub fn check(net: &Network, built: &Built, target: Target) -> FitReport {
         });
     };
     let n = built.pops.len();
-    let is_source = |pi: usize| {
-        matches!(
-            built.pops[pi].dynamics,
-            Dynamics::Poisson { .. } | Dynamics::SpikeSource(_)
-        )
-    };
+    let is_source = |pi: usize| matches!(built.pops[pi].dynamics, Dynamics::Source(_));
     // Degrees: in-degree per post neuron, out-degree per pre neuron (global ids).
     let total = built.n_neurons() as usize;
     let mut fan_in = vec![0u64; total];

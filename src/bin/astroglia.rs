@@ -31,6 +31,13 @@ enum Command {
     },
     /// List the GPU adapters `--backend gpu` can use, best first.
     Devices,
+    /// Describe the built-in neuron models and spike sources: each model-file
+    /// table with its defaults, state variables (unit, initial value) and
+    /// receptors (weight unit, what a weight is added to).
+    Models {
+        /// Only this model (its model-file key, e.g. `adex`).
+        key: Option<String>,
+    },
     /// Run one model and input under several plasticity rules side by side; write
     /// compare.json, weights.png, rates.png (and branching.png) and print a table.
     Compare(CompareArgs),
@@ -374,6 +381,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for line in list {
                 println!("{line}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models { key } => {
+            let all = astroglia::model::NeuronModel::defaults();
+            let shown: Vec<_> = all
+                .iter()
+                .filter(|m| key.as_deref().is_none_or(|k| k == m.key()))
+                .collect();
+            if shown.is_empty() {
+                let keys: Vec<_> = all.iter().map(|m| m.key()).collect();
+                return Err(astroglia::Error::Usage(format!(
+                    "no model '{}'; the models are {}",
+                    key.unwrap_or_default(),
+                    keys.join(", ")
+                ))
+                .into());
+            }
+            let text: Vec<String> = shown.iter().map(|m| m.describe()).collect();
+            print_stdout(&text.join("\n"))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { model, seed } => {

@@ -4,7 +4,7 @@
 use crate::connect::Rows;
 use crate::model::{Input, Network};
 use crate::neuron::{Neurons, Pop};
-use crate::rng::{BernoulliEach, BinomialTable, PoissonSampler};
+use crate::rng::BinomialTable;
 use std::sync::Arc;
 
 mod populations;
@@ -37,32 +37,9 @@ pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Neuron dynamics of a built population.
-#[derive(Debug, Clone)]
-pub enum Dynamics {
-    /// Neurons of a registered model ([`crate::neuron::registry`]).
-    Neurons(Neurons),
-    /// Poisson sources, active on steps `[start, stop)`.
-    Poisson {
-        /// Sampler (uniform rate) or per-source probabilities.
-        sampler: PoissonKind,
-        /// First active step.
-        start: u64,
-        /// First inactive step.
-        stop: u64,
-    },
-    /// Spikes at given steps: `(step, id)` sorted.
-    SpikeSource(Vec<(u64, u32)>),
-}
-
-/// How a Poisson population draws its spikes.
-#[derive(Debug, Clone)]
-pub enum PoissonKind {
-    /// All sources share one rate.
-    Uniform(PoissonSampler),
-    /// Per-source rates.
-    Each(BernoulliEach),
-}
+pub use crate::neuron::poisson::{PoissonKind, PoissonSource};
+pub use crate::neuron::spike_source::SpikeTrain;
+pub use crate::neuron::{Dynamics, Sources};
 
 /// A population ready to simulate.
 #[derive(Debug, Clone)]
@@ -429,7 +406,7 @@ impl Built {
                 let n = p.size as usize;
                 let state = match &p.dynamics {
                     Dynamics::Neurons(x) => x.bytes_per_neuron() * n,
-                    Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => 0,
+                    Dynamics::Source(_) => 0,
                 };
                 let ring = if p.dynamics_is_source() {
                     0
@@ -466,10 +443,6 @@ fn round_to_i32(x: f64) -> i32 {
     let r = t + (frac >= 0.5) as i64 - (frac <= -0.5) as i64;
     // Saturate exactly as `f64 as i32` does.
     r.clamp(i32::MIN as i64, i32::MAX as i64) as i32
-}
-
-fn steps_of(ms: f64, dt: f64) -> u64 {
-    (ms / dt).round().max(0.0) as u64
 }
 
 /// Builds the network with `seed`. The network must have passed validation.

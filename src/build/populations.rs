@@ -2,12 +2,11 @@
 //! the fixed-point LIF variant) and inputs (noise, currents, Poisson drives).
 use super::projections::DriveFix;
 use super::{
-    BuiltInput, BuiltPop, Dynamics, PoissonKind, STREAM_NOISE, STREAM_POISSON_INPUT, TAG_GRID,
-    TAG_POP, steps_of, sub_seed,
+    BuiltInput, BuiltPop, Dynamics, STREAM_NOISE, STREAM_POISSON_INPUT, TAG_GRID, TAG_POP, sub_seed,
 };
 use crate::model::{Input, Network, NeuronModel, Receptor};
-use crate::neuron::{Draw, Neurons, Pop};
-use crate::rng::{BernoulliEach, BinomialTable, PoissonSampler};
+use crate::neuron::{Draw, Neurons, Pop, registry::steps_of};
+use crate::rng::BinomialTable;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -48,10 +47,7 @@ pub(super) fn grid_positions(net: &Network, seed: u64) -> Vec<Option<Vec<[f64; 3
 
 impl BuiltPop {
     pub(super) fn dynamics_is_source(&self) -> bool {
-        matches!(
-            self.dynamics,
-            Dynamics::Poisson { .. } | Dynamics::SpikeSource(_)
-        )
+        matches!(self.dynamics, Dynamics::Source(_))
     }
 }
 
@@ -74,43 +70,13 @@ pub(super) fn build_pops(
         let mut own = (state_seed != seed)
             .then(|| ChaCha8Rng::seed_from_u64(sub_seed(state_seed, TAG_POP, pi as u64)));
         let n = p.size as usize;
-        let dynamics = match &p.model {
-            NeuronModel::Poisson(x) => {
-                let to_p = |hz: f64| (hz * dt / 1000.0).clamp(0.0, 1.0);
-                let sampler = match &x.rates_hz {
-                    Some(r) => PoissonKind::Each(BernoulliEach::new(
-                        &r.iter().map(|&h| to_p(h)).collect::<Vec<_>>(),
-                    )),
-                    None => PoissonKind::Uniform(PoissonSampler::new(p.size, to_p(x.rate_hz))),
-                };
-                Dynamics::Poisson {
-                    sampler,
-                    start: steps_of(x.start_ms, dt),
-                    stop: x.stop_ms.map_or(u64::MAX, |s| steps_of(s, dt)),
-                }
-            }
-            NeuronModel::SpikeSource(x) => {
-                let mut ev: Vec<(u64, u32)> = x
-                    .times_ms
-                    .iter()
-                    .zip(&x.ids)
-                    .map(|(&t, &i)| (steps_of(t, dt), i))
-                    .collect();
-                ev.sort_unstable();
-                ev.dedup();
-                Dynamics::SpikeSource(ev)
-            }
-            neuron => {
-                let mut draw = Draw {
-                    n,
-                    init: &p.init,
-                    params: &mut rng,
-                    state: own.as_mut(),
-                };
-                let built = neuron.build_neurons(dt, &mut draw);
-                Dynamics::Neurons(built.expect("not a source"))
-            }
+        let mut draw = Draw {
+            n,
+            init: &p.init,
+            params: &mut rng,
+            state: own.as_mut(),
         };
+        let dynamics = p.model.build(dt, &mut draw);
         pops.push(BuiltPop {
             name: p.name.clone(),
             offset,

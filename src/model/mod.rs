@@ -126,36 +126,6 @@ pub struct Population {
     pub fixed_point: Option<FixedPoint>,
 }
 
-/// Poisson spike sources: each source spikes independently with probability rate·dt per step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PoissonParams {
-    /// Rate of every source in Hz (ignored when `rates_hz` is given).
-    #[serde(default)]
-    pub rate_hz: f64,
-    /// Optional per-source rates in Hz (length = population size).
-    #[serde(default)]
-    pub rates_hz: Option<Vec<f64>>,
-    /// First active time in ms (default 0).
-    #[serde(default)]
-    pub start_ms: f64,
-    /// End of activity in ms, exclusive (default: never).
-    #[serde(default)]
-    pub stop_ms: Option<f64>,
-}
-
-/// Sources that spike at listed times: spike k is source `ids[k]` at `times_ms[k]`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpikeSourceParams {
-    /// Spike times in ms (rounded to the nearest step).
-    #[serde(default)]
-    pub times_ms: Vec<f64>,
-    /// Source index of each spike.
-    #[serde(default)]
-    pub ids: Vec<u32>,
-}
-
 /// A synaptic projection from one population to another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

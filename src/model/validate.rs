@@ -83,67 +83,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             c.push(format!("{f}.size"), "must be at least 1".into());
         }
         let key = p.model.key();
-        let param_issues = match &p.model {
-            NeuronModel::Poisson(x) => {
-                let mut out = vec![];
-                if !(x.rate_hz >= 0.0 && x.rate_hz * dt <= 1000.0) {
-                    out.push((
-                        "rate_hz",
-                        format!("must be in [0, 1000/dt_ms] Hz, got {}", x.rate_hz),
-                    ));
-                }
-                if let Some(r) = &x.rates_hz {
-                    if r.len() != p.size as usize {
-                        out.push((
-                            "rates_hz",
-                            format!("has {} entries, expected size = {}", r.len(), p.size),
-                        ));
-                    }
-                    if let Some(bad) = r.iter().find(|&&v| !(v >= 0.0 && v * dt <= 1000.0)) {
-                        out.push((
-                            "rates_hz",
-                            format!("rates must be in [0, 1000/dt_ms] Hz, got {bad}"),
-                        ));
-                    }
-                }
-                if !(x.start_ms >= 0.0) {
-                    out.push(("start_ms", format!("must be >= 0, got {}", x.start_ms)));
-                }
-                if let Some(s) = x.stop_ms {
-                    if !(s >= x.start_ms) {
-                        out.push(("stop_ms", format!("must be >= start_ms, got {s}")));
-                    }
-                }
-                out
-            }
-            NeuronModel::SpikeSource(x) => {
-                let mut out = vec![];
-                if x.times_ms.len() != x.ids.len() {
-                    out.push((
-                        "ids",
-                        format!(
-                            "has {} entries but times_ms has {}",
-                            x.ids.len(),
-                            x.times_ms.len()
-                        ),
-                    ));
-                }
-                if let Some(bad) = x.ids.iter().find(|&&i| i >= p.size) {
-                    out.push((
-                        "ids",
-                        format!("index {bad} out of range for a population of {}", p.size),
-                    ));
-                }
-                if let Some(bad) = x.times_ms.iter().find(|t| !(**t >= 0.0 && t.is_finite())) {
-                    out.push((
-                        "times_ms",
-                        format!("times must be finite and >= 0, got {bad}"),
-                    ));
-                }
-                out
-            }
-            neuron => neuron.check_neuron().unwrap_or_default(),
-        };
+        let param_issues = p.model.check(p.size, dt);
         for (field, msg) in param_issues {
             c.push(format!("{f}.{key}.{field}"), msg);
         }

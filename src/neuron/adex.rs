@@ -403,8 +403,28 @@ impl crate::neuron::NeuronType for AdExParams {
         out
     }
 
-    fn conductance_weights(&self) -> bool {
-        self.synapse == AdExSynapse::Conductance
+    fn explicit(&self) -> Self {
+        let m = self.membrane().map(Some);
+        AdExParams {
+            c_m_pf: m[0],
+            g_l_ns: m[1],
+            e_l_mv: m[2],
+            v_t_mv: m[3],
+            delta_t_mv: m[4],
+            a_ns: m[5],
+            tau_w_ms: m[6],
+            b_pa: m[7],
+            v_reset_mv: m[8],
+            ..self.clone()
+        }
+    }
+
+    fn receptors(&self) -> [crate::neuron::registry::ReceptorSpec; 2] {
+        let unit = match self.synapse {
+            AdExSynapse::Current => "pA",
+            AdExSynapse::Conductance => "nS",
+        };
+        crate::neuron::registry::ReceptorSpec::pair("syn_exc", "syn_inh", unit)
     }
 
     fn build(&self, dt_ms: f64, draw: &mut crate::neuron::Draw<'_>) -> Self::Pop {

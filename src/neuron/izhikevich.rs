@@ -423,6 +423,22 @@ impl super::NeuronType for IzhikevichParams {
         IzhikevichParams::check(self)
     }
 
+    fn receptors(&self) -> [super::registry::ReceptorSpec; 2] {
+        super::registry::ReceptorSpec::pair("I", "I", "pA")
+    }
+
+    fn explicit(&self) -> Self {
+        let [a, b, c, d] = self.resolved();
+        IzhikevichParams {
+            a: Some(a),
+            b: Some(b),
+            c: Some(c),
+            d: Some(d),
+            v_peak_mv: Some(self.v_peak()),
+            ..self.clone()
+        }
+    }
+
     /// Per-neuron a, b, c, d from the parameter stream (one uniform draw per
     /// neuron for all four), then v and u (default `b·v`).
     fn build(&self, dt_ms: f64, draw: &mut super::Draw<'_>) -> Self::Pop {

@@ -853,6 +853,14 @@ impl super::NeuronType for LifParams {
         LifParams::check(self)
     }
 
+    fn receptors(&self) -> [super::registry::ReceptorSpec; 2] {
+        use super::registry::ReceptorSpec;
+        match self.synapse {
+            SynapseKind::Delta => ReceptorSpec::pair("v", "v", "mV"),
+            SynapseKind::Exponential => ReceptorSpec::pair("i_exc", "i_inh", "pA"),
+        }
+    }
+
     fn build(&self, dt_ms: f64, draw: &mut super::Draw<'_>) -> Self::Pop {
         let v = draw.state("v", self.e_l_mv);
         let i_exc = draw.state("i_exc", 0.0);

@@ -630,8 +630,8 @@ impl super::NeuronType for LifCondParams {
         LifCondParams::check(self)
     }
 
-    fn conductance_weights(&self) -> bool {
-        true
+    fn receptors(&self) -> [super::registry::ReceptorSpec; 2] {
+        super::registry::ReceptorSpec::pair("ge", "gi", "nS")
     }
 
     fn build(&self, dt_ms: f64, draw: &mut super::Draw<'_>) -> Self::Pop {

@@ -1,16 +1,22 @@
 //! Neuron models: parameters (with units and defaults), per-step constants, state
 //! arrays and the CPU update of each model.
+mod describe;
 pub mod fixed;
 pub mod izhikevich;
 pub mod lif;
 pub mod lif_cond;
+pub mod poisson;
 pub mod registry;
+pub mod spike_source;
 
 pub use fixed::{FixedPoint, Rounding};
 pub use izhikevich::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams};
 pub use lif::{InputOrder, LifParams, SynapseKind};
 pub use lif_cond::LifCondParams;
-pub use registry::{Draw, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, StateVar, Visit};
+pub use registry::{
+    Draw, Dynamics, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, ReceptorSpec,
+    SourceKernel, SourceType, Sources, StateVar, Visit,
+};
 
 fn positive(out: &mut Vec<(&'static str, String)>, field: &'static str, v: f64) {
     if !(v > 0.0 && v.is_finite()) {

@@ -11,7 +11,8 @@
 //! both backends go through them and name no model. Adding a model is one file
 //! in `src/neuron/`, its shader in `shaders/` and one line here (see
 //! ARCHITECTURE.md).
-use crate::model::{Dist, PoissonParams, SpikeSourceParams};
+use crate::model::Dist;
+use crate::rng::CounterRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::collections::BTreeMap;
@@ -32,10 +33,18 @@ pub trait NeuronType:
     }
     /// Invalid parameters as (field, message); empty when valid.
     fn check(&self) -> Vec<(&'static str, String)>;
+    /// The same parameters with every value a preset or default supplies
+    /// written out (what `astroglia models` shows).
+    fn explicit(&self) -> Self {
+        self.clone()
+    }
+    /// Its two receptors, `exc` and `inh` in that order: how a weight delivered
+    /// to each enters the state, in which unit.
+    fn receptors(&self) -> [ReceptorSpec; 2];
     /// Whether synaptic weights onto this model are conductances (nS), which
     /// must not be negative (inhibition goes through the inhibitory receptor).
     fn conductance_weights(&self) -> bool {
-        false
+        self.receptors().iter().any(|r| r.unit == "nS")
     }
     /// A population of `draw.n` neurons at step `dt_ms`, parameters and initial
     /// state drawn through `draw`.
@@ -56,6 +65,79 @@ impl StateVar {
     pub const fn new(name: &'static str, unit: &'static str) -> Self {
         StateVar { name, unit }
     }
+}
+
+/// How a weight delivered to a receptor of a neuron model enters its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceptorSpec {
+    /// `exc` or `inh`, as projections name it (`receptor = "inh"`).
+    pub name: &'static str,
+    /// The state variable the weight is added to (`v`, `i_exc`, `ge`), or `I`
+    /// for a current that acts during the step it arrives in.
+    pub enters: &'static str,
+    /// The unit of its weights (`mV`, `pA`, `nS`).
+    pub unit: &'static str,
+}
+
+impl ReceptorSpec {
+    /// The `exc` and `inh` receptors adding weights in `unit` to `exc` and `inh`.
+    pub const fn pair(exc: &'static str, inh: &'static str, unit: &'static str) -> [Self; 2] {
+        [
+            ReceptorSpec {
+                name: "exc",
+                enters: exc,
+                unit,
+            },
+            ReceptorSpec {
+                name: "inh",
+                enters: inh,
+                unit,
+            },
+        ]
+    }
+}
+
+/// A spike source's parameters: the table of its key in a model file. Sources
+/// have no membrane and receive no synapses; the inputs phase emits their spikes.
+pub trait SourceType:
+    Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The built source.
+    type Built: SourceKernel;
+    /// Invalid parameters of a source of `size` neurons at step `dt_ms`, as
+    /// (field, message); empty when valid.
+    fn check(&self, size: u32, dt_ms: f64) -> Vec<(&'static str, String)>;
+    /// The source of `size` neurons at step `dt_ms`.
+    fn build(&self, size: u32, dt_ms: f64) -> Self::Built;
+}
+
+/// A built spike source: what the CPU inputs phase runs of it (its GPU twin is
+/// an `inputs_*.wgsl` shader the GPU backend uploads it for).
+pub trait SourceKernel: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// Appends the local ids that spike at `step` to `out`, drawing from `rng`'s
+    /// `stream`; `cursor` is per-instance position state (0 after a reset).
+    fn emit(
+        &self,
+        rng: &CounterRng,
+        stream: u32,
+        step: u64,
+        cursor: &mut usize,
+        out: &mut Vec<u32>,
+    );
+}
+
+/// The step nearest to `ms` (0 for negative times).
+pub(crate) fn steps_of(ms: f64, dt: f64) -> u64 {
+    (ms / dt).round().max(0.0) as u64
+}
+
+/// What a built population runs: neurons of a registered model or a source.
+#[derive(Debug, Clone)]
+pub enum Dynamics {
+    /// Neurons of a registered model.
+    Neurons(Neurons),
+    /// A registered spike source.
+    Source(Sources),
 }
 
 /// The signature of every CPU neuron kernel: constants, a view of (a chunk of) the
@@ -188,46 +270,46 @@ macro_rules! registry {
     (
         models { $( $(#[$doc:meta])* $var:ident($module:ident :: $pty:ident) = $key:ident, )* }
         kernels { $( $(#[$kdoc:meta])* $kvar:ident($kty:ty), )* }
+        sources { $( $(#[$sdoc:meta])* $svar:ident($smod:ident :: $sty:ident) = $skey:ident, )* }
     ) => {
-        /// The parameter types of the registered models (re-exported by
-        /// [`crate::model`]).
+        /// The parameter types of the registered models and sources (re-exported
+        /// by [`crate::model`]).
         pub mod params {
             $( pub use super::$module::$pty; )*
+            $( pub use super::$smod::$sty; )*
         }
 
         /// Which neuron model a population runs, with its parameters.
         #[derive(Debug, Clone, PartialEq)]
         pub enum NeuronModel {
             $( $(#[$doc])* $var($module::$pty), )*
-            /// Independent Poisson spike sources.
-            Poisson(PoissonParams),
-            /// Sources that spike at given times.
-            SpikeSource(SpikeSourceParams),
+            $( $(#[$sdoc])* $svar($smod::$sty), )*
         }
 
         impl NeuronModel {
             /// The keys of the neuron (not source) models, in registry order.
             pub const NEURON_KEYS: &'static [&'static str] = &[$( stringify!($key), )*];
+            /// The keys of the sources, in registry order.
+            pub const SOURCE_KEYS: &'static [&'static str] = &[$( stringify!($skey), )*];
 
             /// The key naming this model in a model file.
             pub fn key(&self) -> &'static str {
                 match self {
                     $( NeuronModel::$var(_) => stringify!($key), )*
-                    NeuronModel::Poisson(_) => "poisson",
-                    NeuronModel::SpikeSource(_) => "spike_source",
+                    $( NeuronModel::$svar(_) => stringify!($skey), )*
                 }
             }
 
             /// Whether the population is a spike source (no membrane, receives no synapses).
             pub fn is_source(&self) -> bool {
-                matches!(self, NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_))
+                matches!(self, $( NeuronModel::$svar(_) )|*)
             }
 
             /// State variables that `init` and state monitors may name.
             pub fn state_vars(&self) -> Vec<&'static str> {
                 let state: &[StateVar] = match self {
                     $( NeuronModel::$var(_) => <$module::$pty as NeuronType>::STATE, )*
-                    NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => &[],
+                    $( NeuronModel::$svar(_) => &[], )*
                 };
                 state.iter().map(|s| s.name).collect()
             }
@@ -236,7 +318,32 @@ macro_rules! registry {
             pub fn unit(&self, var: &str) -> Option<&'static str> {
                 match self {
                     $( NeuronModel::$var(x) => x.unit(var), )*
-                    NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => None,
+                    $( NeuronModel::$svar(_) => None, )*
+                }
+            }
+
+            /// Every registered model and source with its default parameters, in
+            /// registry order.
+            pub fn defaults() -> Vec<NeuronModel> {
+                vec![
+                    $( NeuronModel::$var(<$module::$pty>::default()), )*
+                    $( NeuronModel::$svar(<$smod::$sty>::default()), )*
+                ]
+            }
+
+            /// See [`NeuronType::explicit`] (sources as they are).
+            pub fn explicit(&self) -> NeuronModel {
+                match self {
+                    $( NeuronModel::$var(x) => NeuronModel::$var(x.explicit()), )*
+                    $( NeuronModel::$svar(_) => self.clone(), )*
+                }
+            }
+
+            /// See [`NeuronType::receptors`]; None for sources.
+            pub fn receptors(&self) -> Option<[ReceptorSpec; 2]> {
+                match self {
+                    $( NeuronModel::$var(x) => Some(x.receptors()), )*
+                    $( NeuronModel::$svar(_) => None, )*
                 }
             }
 
@@ -244,15 +351,16 @@ macro_rules! registry {
             pub fn conductance_weights(&self) -> bool {
                 match self {
                     $( NeuronModel::$var(x) => x.conductance_weights(), )*
-                    NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => false,
+                    $( NeuronModel::$svar(_) => false, )*
                 }
             }
 
-            /// Invalid parameters of a neuron model as (field, message); None for sources.
-            pub fn check_neuron(&self) -> Option<Vec<(&'static str, String)>> {
+            /// Invalid parameters of a population of `size` at step `dt_ms` as
+            /// (field, message); empty when valid.
+            pub fn check(&self, size: u32, dt_ms: f64) -> Vec<(&'static str, String)> {
                 match self {
-                    $( NeuronModel::$var(x) => Some(x.check()), )*
-                    NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => None,
+                    $( NeuronModel::$var(x) => x.check(), )*
+                    $( NeuronModel::$svar(x) => x.check(size, dt_ms), )*
                 }
             }
 
@@ -260,7 +368,30 @@ macro_rules! registry {
             pub fn build_neurons(&self, dt_ms: f64, draw: &mut Draw<'_>) -> Option<Neurons> {
                 match self {
                     $( NeuronModel::$var(x) => Some(Neurons::$var(x.build(dt_ms, draw))), )*
-                    NeuronModel::Poisson(_) | NeuronModel::SpikeSource(_) => None,
+                    $( NeuronModel::$svar(_) => None, )*
+                }
+            }
+
+            /// The built population of `draw.n` neurons at step `dt_ms`.
+            pub fn build(&self, dt_ms: f64, draw: &mut Draw<'_>) -> Dynamics {
+                match self {
+                    $( NeuronModel::$var(x) => Dynamics::Neurons(Neurons::$var(x.build(dt_ms, draw))), )*
+                    $( NeuronModel::$svar(x) => Dynamics::Source(Sources::$svar(x.build(draw.n as u32, dt_ms))), )*
+                }
+            }
+        }
+
+        /// A built spike source of any registered kind.
+        #[derive(Debug, Clone)]
+        pub enum Sources {
+            $( $(#[$sdoc])* $svar(<$smod::$sty as SourceType>::Built), )*
+        }
+
+        impl Sources {
+            /// See [`SourceKernel::emit`].
+            pub fn emit(&self, rng: &CounterRng, stream: u32, step: u64, cursor: &mut usize, out: &mut Vec<u32>) {
+                match self {
+                    $( Sources::$svar(x) => x.emit(rng, stream, step, cursor, out), )*
                 }
             }
         }
@@ -373,10 +504,10 @@ macro_rules! registry {
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 $key: Option<$module::$pty>,
             )*
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            poisson: Option<PoissonParams>,
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            spike_source: Option<SpikeSourceParams>,
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $skey: Option<$smod::$sty>,
+            )*
             #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
             init: BTreeMap<String, Dist>,
             #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -388,17 +519,14 @@ macro_rules! registry {
             fn try_from(r: PopulationRaw) -> Result<Self, String> {
                 let mut models = vec![];
                 $( if let Some(p) = r.$key { models.push(NeuronModel::$var(p)); } )*
-                if let Some(p) = r.poisson {
-                    models.push(NeuronModel::Poisson(p));
-                }
-                if let Some(p) = r.spike_source {
-                    models.push(NeuronModel::SpikeSource(p));
-                }
+                $( if let Some(p) = r.$skey { models.push(NeuronModel::$svar(p)); } )*
                 if models.len() != 1 {
+                    let keys = [NeuronModel::NEURON_KEYS, NeuronModel::SOURCE_KEYS].concat();
+                    let (last, rest) = keys.split_last().expect("registered models");
                     return Err(format!(
-                        "population '{}' needs exactly one model table ({}, poisson or spike_source), found {}",
+                        "population '{}' needs exactly one model table ({} or {last}), found {}",
                         r.name,
-                        NeuronModel::NEURON_KEYS.join(", "),
+                        rest.join(", "),
                         models.len()
                     ));
                 }
@@ -418,15 +546,13 @@ macro_rules! registry {
                     name: p.name,
                     size: p.size,
                     $( $key: None, )*
-                    poisson: None,
-                    spike_source: None,
+                    $( $skey: None, )*
                     init: p.init,
                     fixed_point: p.fixed_point,
                 };
                 match p.model {
                     $( NeuronModel::$var(x) => r.$key = Some(x), )*
-                    NeuronModel::Poisson(x) => r.poisson = Some(x),
-                    NeuronModel::SpikeSource(x) => r.spike_source = Some(x),
+                    $( NeuronModel::$svar(x) => r.$skey = Some(x), )*
                 }
                 r
             }
@@ -434,7 +560,7 @@ macro_rules! registry {
     };
 }
 
-use super::{fixed, izhikevich, lif, lif_cond};
+use super::{fixed, izhikevich, lif, lif_cond, poisson, spike_source};
 #[path = "adex.rs"]
 pub mod adex;
 
@@ -452,6 +578,40 @@ registry! {
     kernels {
         /// Current-based LIF in fixed point (`lif` with a `fixed_point` table).
         LifFixed(fixed::FixedPop),
+    }
+    sources {
+        /// Independent Poisson spike sources.
+        Poisson(poisson::PoissonParams) = poisson,
+        /// Sources that spike at given times.
+        SpikeSource(spike_source::SpikeSourceParams) = spike_source,
+    }
+}
+
+impl NeuronModel {
+    /// The state variables with their units and the initial value a neuron of
+    /// these parameters starts from when `init` does not set it (empty for
+    /// sources).
+    pub fn initial_state(&self) -> Vec<(StateVar, f32)> {
+        let init = BTreeMap::new();
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        let mut draw = Draw {
+            n: 1,
+            init: &init,
+            params: &mut rng,
+            state: None,
+        };
+        let Some(pop) = self.build_neurons(0.1, &mut draw) else {
+            return vec![];
+        };
+        let mut out = vec![];
+        self.state_vars()
+            .into_iter()
+            .filter_map(|name| {
+                let unit = self.unit(name)?;
+                pop.read(name, &mut out)
+                    .then(|| (StateVar { name, unit }, out[0]))
+            })
+            .collect()
     }
 }
 

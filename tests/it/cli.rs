@@ -75,7 +75,12 @@ fn run_writes_summary_hdf5_and_raster() {
     let spikes = exc["spikes"].as_u64().unwrap();
     let rate = exc["rate_hz"].as_f64().unwrap();
     assert!((rate - spikes as f64 / (3200.0 * 0.1)).abs() < 1e-9);
-    assert!(v["memory_bytes"]["synapses"].as_u64().unwrap() > 320_000 * 8);
+    // Targets take 4 B per synapse; each projection's constant weight is stored once.
+    let syn_bytes = v["memory_bytes"]["synapses"].as_u64().unwrap();
+    assert!(
+        syn_bytes > 320_000 * 4 && syn_bytes < 320_000 * 5,
+        "{syn_bytes}"
+    );
 
     let rec = astroglia::record::hdf5::read_hdf5(&dir.path().join("spikes.h5")).unwrap();
     let e = rec.spikes.iter().find(|p| p.population == "exc").unwrap();
@@ -293,4 +298,56 @@ fn batch_run_writes_every_instance_and_lists_them() {
             "{bad:?}"
         );
     }
+}
+
+#[test]
+fn models_describes_every_registered_model_from_the_registry() {
+    let out = bin().arg("models").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let blocks: Vec<&str> = text.split("\n\n").collect();
+    let keys: Vec<&str> = blocks.iter().map(|b| b.lines().next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "lif",
+            "lif_cond",
+            "izhikevich",
+            "adex",
+            "poisson",
+            "spike_source"
+        ]
+    );
+    let block = |k: &str| blocks[keys.iter().position(|x| *x == k).unwrap()];
+    // Defaults written out, presets resolved (AdEx's default is Brette & Gerstner's cell).
+    assert!(
+        block("adex").contains("    c_m_pf = 281.0\n"),
+        "{}",
+        block("adex")
+    );
+    assert!(
+        block("adex").contains("    v        mV    -70.6\n"),
+        "{}",
+        block("adex")
+    );
+    assert!(block("lif").contains("    synapse = \"exponential\"\n"));
+    assert!(block("lif").contains("    exc   pA  -> i_exc\n"));
+    assert!(block("lif_cond").contains("    ge  nS    0\n"));
+    assert!(block("lif_cond").ends_with("    inh   nS  -> gi"));
+    assert!(block("izhikevich").contains("    u  mV/ms -13\n"));
+    assert!(block("poisson").contains("a spike source"));
+
+    let one = bin().args(["models", "lif_cond"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(one.stdout).unwrap(),
+        format!("{}\n", block("lif_cond"))
+    );
+
+    let bad = bin().args(["models", "hh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(bad.stderr).unwrap(),
+        "error: no model 'hh'; the models are lif, lif_cond, izhikevich, adex, poisson, \
+         spike_source\n"
+    );
 }

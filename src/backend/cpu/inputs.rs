@@ -1,7 +1,7 @@
 //! The CPU input phase: spike sources, Poisson sources, currents and noise, and
 //! Poisson drives into this step's ring slot (shaders/inputs_*.wgsl).
 use super::instance::{Instance, ring_stride};
-use crate::build::{BuiltInput, Dynamics, PoissonKind};
+use crate::build::{BuiltInput, Dynamics};
 use crate::rng::normal_f32;
 
 impl Instance {
@@ -105,33 +105,13 @@ impl Instance {
         for pi in 0..self.net.pops.len() {
             self.step_spikes[pi].clear();
             match &self.net.pops[pi].dynamics {
-                Dynamics::Poisson {
-                    sampler,
-                    start,
-                    stop,
-                } => {
-                    if step >= *start && step < *stop {
-                        let stream = crate::build::STREAM_POISSON + pi as u32;
-                        match sampler {
-                            PoissonKind::Uniform(s) => {
-                                s.sample(&self.rng, stream, step, &mut self.step_spikes[pi])
-                            }
-                            PoissonKind::Each(s) => {
-                                s.sample(&self.rng, stream, step, &mut self.step_spikes[pi])
-                            }
-                        }
-                    }
-                }
-                Dynamics::SpikeSource(ev) => {
-                    let p = &mut self.source_ptr[pi];
-                    while *p < ev.len() && ev[*p].0 < step {
-                        *p += 1;
-                    }
-                    while *p < ev.len() && ev[*p].0 == step {
-                        self.step_spikes[pi].push(ev[*p].1);
-                        *p += 1;
-                    }
-                }
+                Dynamics::Source(src) => src.emit(
+                    &self.rng,
+                    crate::build::STREAM_POISSON + pi as u32,
+                    step,
+                    &mut self.source_ptr[pi],
+                    &mut self.step_spikes[pi],
+                ),
                 _ => {
                     self.apply_inputs(pi, step);
                     if !self.pop_drives[pi].is_empty() {

@@ -6,7 +6,7 @@ use super::plasticity::{AstroState, PlasticState, apply_modulation};
 use super::propagate::Route;
 use crate::backend::Spike;
 use crate::backend::schedule::{self, Phase, PhaseTimes};
-use crate::build::{Built, BuiltInput, Dynamics};
+use crate::build::{Built, BuiltInput, Dynamics, Sources, SpikeTrain};
 use crate::neuron::AlignedVec;
 use crate::rng::CounterRng;
 use std::sync::Arc;
@@ -68,7 +68,7 @@ impl Instance {
             .iter()
             .zip(&depth)
             .map(|(p, &d)| match p.dynamics {
-                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_) => AlignedVec::zeroed(0),
+                Dynamics::Source(_) => AlignedVec::zeroed(0),
                 _ => AlignedVec::zeroed(d * 2 * ring_stride(p.size as usize)),
             })
             .collect();
@@ -104,7 +104,7 @@ impl Instance {
             .pops
             .iter()
             .map(|p| match p.dynamics {
-                Dynamics::SpikeSource(_) => None,
+                Dynamics::Source(Sources::SpikeSource(_)) => None,
                 _ => Some(p.dynamics.clone()),
             })
             .collect();
@@ -299,7 +299,7 @@ impl Instance {
             .pops
             .get_mut(pop)
             .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
-        let Dynamics::SpikeSource(ev) = &mut p.dynamics else {
+        let Dynamics::Source(Sources::SpikeSource(SpikeTrain(ev))) = &mut p.dynamics else {
             return Err(crate::Error::Invalid(format!(
                 "population '{}' is not a spike source",
                 p.name

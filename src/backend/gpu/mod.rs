@@ -34,7 +34,10 @@
 //! (step, id + b × n_total), so the indirect propagate dispatch is sized by the
 //! step's spikes over all instances, and read-back splits them again.
 use super::{Backend, Spike};
-use crate::build::{Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, STREAM_POISSON};
+use crate::build::{
+    Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, PoissonSource, STREAM_POISSON,
+    Sources, SpikeTrain,
+};
 use crate::rng::{CounterRng, normal_tables};
 use bytemuck::Pod;
 use std::sync::Arc;

@@ -102,10 +102,7 @@ impl Loader<'_> {
         let mut ring_at = vec![(0, 0); np];
         let mut ring_len = 0u64;
         for (pi, p) in self.net.pops.iter().enumerate() {
-            if !matches!(
-                p.dynamics,
-                Dynamics::Poisson { .. } | Dynamics::SpikeSource(_)
-            ) {
+            if !matches!(p.dynamics, Dynamics::Source(_)) {
                 ring_base[pi] = u32::try_from(ring_len)
                     .map_err(|_| gpu_err("delay rings exceed 2^32 entries"))?;
                 let len = u64::from(p.ring_depth) * 2 * u64::from(p.size);
@@ -481,11 +478,11 @@ impl Loader<'_> {
     /// What the Poisson shaders need of population `pi` (None if it is not
     /// Poisson; `prm` None if its rate is 0 and it never spikes).
     fn poisson_data(pi: usize, p: &BuiltPop) -> Option<PoissonData> {
-        let Dynamics::Poisson {
+        let Dynamics::Source(Sources::Poisson(PoissonSource {
             sampler,
             start,
             stop,
-        } = &p.dynamics
+        })) = &p.dynamics
         else {
             return None;
         };
@@ -533,14 +530,14 @@ impl Loader<'_> {
     ) -> crate::Result<(Vec<SourcePop>, Option<SourceDevice>)> {
         let mut sources = vec![];
         for (pi, p) in self.net.pops.iter().enumerate() {
-            if !matches!(p.dynamics, Dynamics::SpikeSource(_)) {
+            if !matches!(p.dynamics, Dynamics::Source(Sources::SpikeSource(_))) {
                 continue;
             }
             let events = self
                 .instances
                 .iter()
                 .map(|b| match &b.pops[pi].dynamics {
-                    Dynamics::SpikeSource(ev) => Ok(source_events(ev)),
+                    Dynamics::Source(Sources::SpikeSource(SpikeTrain(ev))) => Ok(source_events(ev)),
                     _ => Err(differs("model", &p.name)),
                 })
                 .collect::<crate::Result<Vec<_>>>()?;
