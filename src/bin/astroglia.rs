@@ -151,7 +151,7 @@ struct ContinualArgs {
     seed: Option<u64>,
     /// Worker threads for the test batches (results are the same for any count).
     /// Default: every core.
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Print nothing but errors (no progress bars, no table).
     #[arg(long, short)]
@@ -179,7 +179,7 @@ struct ExperimentArgs {
     out: Option<PathBuf>,
     /// Worker threads: the samples of a batch run in parallel (the results are
     /// the same for any count). Default: every core.
-    #[arg(long)]
+    #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Print nothing but errors (no progress bars).
     #[arg(long, short)]
@@ -220,7 +220,7 @@ struct CompareArgs {
     #[arg(long, value_name = "MS", default_value_t = 250.0)]
     bf_sample_ms: f64,
     /// Worker threads for neuron updates of each simulation.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = threads_arg)]
     threads: usize,
     /// Print nothing but errors.
     #[arg(long, short)]
@@ -244,12 +244,15 @@ impl From<BackendArg> for BackendKind {
     }
 }
 
-/// `out`, or `out/<name>` when not given, created.
-fn output_dir(out: Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
-    let out = out.unwrap_or_else(|| PathBuf::from("out").join(name));
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    Ok(out)
+/// `out`, or `out/<name>` when not given, created and claimed for this run
+/// (see [`astroglia::record::claim_dir`]); the claim lasts while the guard lives.
+fn output_dir(
+    out: Option<PathBuf>,
+    name: &str,
+) -> anyhow::Result<(PathBuf, astroglia::record::Claim)> {
+    let out = out.unwrap_or_else(|| PathBuf::from("out").join(astroglia::record::dir_name(name)));
+    let claim = astroglia::record::claim_dir(&out)?;
+    Ok((out, claim))
 }
 
 /// The directory an experiment file's relative paths start from.
@@ -258,6 +261,24 @@ fn base_of(experiment: &Path) -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
+}
+
+/// Parses `--threads`: at least 1; more than this machine's cores is capped
+/// there with a warning (each is an OS thread, and results are the same for
+/// any count).
+fn threads_arg(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|e| format!("expected a whole number of threads: {e}"))?;
+    if n == 0 {
+        return Err("must be at least 1".into());
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    if n > cores {
+        eprintln!("warning: --threads {n} is more than the {cores} cores here; using {cores}");
+        return Ok(cores);
+    }
+    Ok(n)
 }
 
 /// Worker threads: `threads`, or every core.
@@ -287,7 +308,7 @@ struct RunArgs {
     adapter: Option<String>,
     /// Worker threads for neuron updates, or for the instances of a batch (results
     /// are identical for any count).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = threads_arg)]
     threads: usize,
     /// Run B independent instances over one copy of the connectivity: instance b
     /// draws its initial state and per-step randomness (noise, Poisson) from
@@ -494,7 +515,7 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     use astroglia::experiment::lsm::{Experiment, RunOptions, run_experiment, write_report};
     let exp = Experiment::load(&args.experiment)?;
     let base = base_of(&args.experiment);
-    let out = output_dir(args.out, exp.name.as_deref().unwrap_or("experiment"))?;
+    let (out, _claim) = output_dir(args.out, exp.name.as_deref().unwrap_or("experiment"))?;
     let opts = RunOptions {
         data_dir: args.data,
         backend: args.backend.into(),
@@ -579,7 +600,7 @@ fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
     };
     let report = fixed_point_error(&net, &opts)?;
     let name = net.name.as_deref().unwrap_or("model");
-    let out = output_dir(args.out, &format!("{name}-fixed-point"))?;
+    let (out, _claim) = output_dir(args.out, &format!("{name}-fixed-point"))?;
     write_json_atomic(&out.join("fixed_point.json"), &report)?;
     print_stdout(&format!("{}  wrote {}\n", report.table(), out.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -593,7 +614,7 @@ fn continual(args: ContinualArgs) -> anyhow::Result<ExitCode> {
         exp.seed = seed;
     }
     let base = base_of(&args.experiment);
-    let out = output_dir(args.out, exp.name.as_deref().unwrap_or("continual"))?;
+    let (out, _claim) = output_dir(args.out, exp.name.as_deref().unwrap_or("continual"))?;
     let opts = RunOptions {
         data_dir: args.data,
         backend: args.backend.into(),
@@ -628,9 +649,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         threads: args.threads,
     };
     let name = net.name.clone().unwrap_or_else(|| "model".into());
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("{name}-compare")));
+    let (out, _claim) = output_dir(args.out, &format!("{name}-compare"))?;
     let duration = opts.duration_ms.unwrap_or(net.duration_ms);
     let steps = (duration / net.dt_ms).round().max(0.0) as u64;
     let bar = if args.quiet {
@@ -651,8 +670,6 @@ fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(v as u64 * steps + done);
     })?;
     bar.finish_and_clear();
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let sources: Vec<String> = net
         .populations
         .iter()
@@ -723,11 +740,7 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wall = Instant::now();
     let mut net = Network::from_toml_file(&args.model)?;
     if let Some(d) = args.duration_ms {
-        anyhow::ensure!(
-            d.is_finite() && d >= 0.0,
-            "--duration-ms must be a finite number >= 0, got {d}"
-        );
-        net.duration_ms = d;
+        net.set_duration_from("--duration-ms", d)?;
     }
     if let Some(bits) = args.fixed_point {
         net.set_fixed_point(Some(astroglia::model::FixedPoint::with_state_bits(bits)));
@@ -735,7 +748,7 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--fixed-point {bits} on {}", args.model.display()))?;
     }
     let name = net.name.clone().unwrap_or_else(|| "model".into());
-    let out = output_dir(args.out.clone(), &name)?;
+    let (out, _claim) = output_dir(args.out.clone(), &name)?;
     let backend = args.backend.into();
     let mut sim = Simulator::new(
         &net,

@@ -327,12 +327,7 @@ pub fn run_compare(
 ) -> Result<Comparison> {
     let mut net = net.clone();
     if let Some(d) = opts.duration_ms {
-        if !(d.is_finite() && d >= 0.0) {
-            return Err(Error::Usage(format!(
-                "--duration-ms must be a finite number >= 0, got {d}"
-            )));
-        }
-        net.duration_ms = d;
+        net.set_duration_from("--duration-ms", d)?;
     }
     if variants.is_empty() {
         return Err(Error::Usage("no rule variants to compare".into()));

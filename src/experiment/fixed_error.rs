@@ -86,7 +86,12 @@ pub fn fixed_point_error(net: &Network, opts: &ErrorOptions) -> crate::Result<Er
     if opts.seeds.is_empty() {
         return Err(crate::Error::Usage("fixed-point error: no seeds".into()));
     }
-    let duration = opts.duration_ms.unwrap_or(net.duration_ms);
+    let mut net = net.clone();
+    if let Some(d) = opts.duration_ms {
+        net.set_duration_from("--duration-ms", d)?;
+    }
+    let net = &net;
+    let duration = net.duration_ms;
     let modes: Vec<Option<u32>> = std::iter::once(None)
         .chain(opts.state_bits.iter().map(|&b| Some(b)))
         .collect();

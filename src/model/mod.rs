@@ -495,7 +495,48 @@ pub struct RateMonitor {
     pub bin_ms: f64,
 }
 
+/// The most steps one run may take: step indices reach the GPU as u32, and a
+/// run of 2^32 steps is 13 years of biological time at dt 0.1 ms.
+pub const MAX_STEPS: u64 = u32::MAX as u64;
+
+/// The number of steps of `duration_ms` at `dt_ms`, or why a run cannot take
+/// them (`what` names the duration's origin in the message).
+pub fn duration_steps(what: &str, duration_ms: f64, dt_ms: f64) -> Result<u64, String> {
+    if !(duration_ms.is_finite() && duration_ms >= 0.0) {
+        return Err(format!(
+            "{what} must be a finite number >= 0, got {duration_ms}"
+        ));
+    }
+    let steps = (duration_ms / dt_ms).round();
+    if !(steps <= MAX_STEPS as f64) {
+        // Plain `{}` would print 1e300 with all its 301 digits.
+        let num = |x: f64| {
+            if x != 0.0 && !(1e-4..1e9).contains(&x.abs()) {
+                format!("{x:e}")
+            } else {
+                format!("{x}")
+            }
+        };
+        return Err(format!(
+            "{what} = {} ms is {steps:.1e} steps of dt_ms = {}, more than the {MAX_STEPS} one \
+             run can take",
+            num(duration_ms),
+            num(dt_ms)
+        ));
+    }
+    Ok(steps as u64)
+}
+
 impl Network {
+    /// Sets `duration_ms` from the command-line option `flag`, refusing a
+    /// duration no run can take with a usage error that names the flag.
+    pub fn set_duration_from(&mut self, flag: &str, duration_ms: f64) -> crate::Result<()> {
+        let dt = if self.dt_ms > 0.0 { self.dt_ms } else { 1.0 };
+        duration_steps(flag, duration_ms, dt).map_err(crate::Error::Usage)?;
+        self.duration_ms = duration_ms;
+        Ok(())
+    }
+
     /// An empty network with the given step and duration (ms).
     pub fn new(dt_ms: f64, duration_ms: f64) -> Self {
         Network {

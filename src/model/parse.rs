@@ -9,7 +9,8 @@ use crate::error::{Error, ModelIssue};
 /// let net = astroglia::model::parse_toml(
 ///     "dt_ms = 0.1\n[[populations]]\nname = \"n\"\nsize = 2\nlif = {}\n", "inline.toml").unwrap();
 /// assert_eq!(net.populations[0].size, 2);
-/// let err = astroglia::model::parse_toml("dt_ms = -1\n", "bad.toml").unwrap_err();
+/// let err = astroglia::model::parse_toml(
+///     "dt_ms = -1\n[[populations]]\nname = \"n\"\nsize = 2\nlif = {}\n", "bad.toml").unwrap_err();
 /// assert_eq!(err.to_string(), "bad.toml: invalid model: line 1: dt_ms: must be a positive number of ms, got -1");
 /// ```
 pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network> {

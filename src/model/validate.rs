@@ -66,6 +66,16 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             "duration_ms".into(),
             format!("must be >= 0 ms, got {}", net.duration_ms),
         );
+    } else if net.dt_ms > 0.0 && net.dt_ms.is_finite() {
+        if let Err(e) = super::duration_steps("duration_ms", net.duration_ms, net.dt_ms) {
+            c.push("duration_ms".into(), e.replacen("duration_ms = ", "", 1));
+        }
+    }
+    if net.populations.is_empty() {
+        c.push(
+            "populations".into(),
+            "the model has none; it needs at least one [[populations]] table".into(),
+        );
     }
     let dt = if net.dt_ms > 0.0 { net.dt_ms } else { 1.0 };
     for (i, p) in net.populations.iter().enumerate() {
@@ -370,10 +380,15 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             }
             c.ids(format!("{f}.ids"), ids, size);
             if let Input::Poisson(x) = inp {
-                if matches!(net.populations[pi].model, NeuronModel::LifCond(_)) && x.weight < 0.0 {
+                let model = &net.populations[pi].model;
+                if model.conductance_weights() && x.weight < 0.0 {
                     c.push(
                         format!("{f}.weight"),
-                        format!("conductance weights (nS) onto lif_cond '{target}' must be >= 0; use receptor = \"inh\" for inhibition"),
+                        format!(
+                            "conductance weights (nS) onto {} '{target}' must be >= 0; use \
+                             receptor = \"inh\" for inhibition",
+                            model.key()
+                        ),
                     );
                 }
             }

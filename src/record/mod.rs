@@ -5,9 +5,11 @@
 //! target and renamed over it only once complete, so an interrupted run never
 //! leaves a truncated file where a previous good one was.
 
+mod claim;
 pub mod hdf5;
 pub mod plot;
 
+pub use self::claim::{Claim, LOCK_FILE, claim_dir};
 pub use self::hdf5::{read_hdf5, read_hdf5_attrs, write_hdf5};
 pub use self::plot::{plot_histogram, plot_raster};
 
@@ -150,6 +152,34 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     write_atomic(path, &bytes)
 }
 
+/// `name` made safe as one directory name under `out/`: characters other than
+/// letters, digits, `-`, `_` and `.` become `_`, and a name of dots only (or
+/// none) becomes `model`, so a model called `../../x` cannot write outside it.
+///
+/// ```
+/// use astroglia::record::dir_name;
+/// assert_eq!(dir_name("coba"), "coba");
+/// assert_eq!(dir_name("../../etc/x"), ".._.._etc_x");
+/// assert_eq!(dir_name(".."), "model");
+/// ```
+pub fn dir_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.chars().all(|c| c == '.') {
+        "model".into()
+    } else {
+        safe
+    }
+}
+
 /// A temporary sibling of a target file, removed on drop unless
 /// [`commit`](Self::commit)ted, so failed writes leave no debris behind.
 pub(crate) struct TempFile {
@@ -161,6 +191,18 @@ pub(crate) struct TempFile {
 impl TempFile {
     /// Picks a fresh temporary name next to `target`; creates nothing yet.
     pub(crate) fn new(target: &Path) -> Result<Self> {
+        // Renaming over a symlink, device or directory would replace it (as
+        // root, `--out /dev/full` once became a regular file): only regular
+        // files are replaced.
+        if let Ok(m) = fs::symlink_metadata(target) {
+            if !m.file_type().is_file() {
+                return Err(Error::io(
+                    target,
+                    "exists and is not a regular file (a symlink, directory or device); \
+                     refusing to replace it",
+                ));
+            }
+        }
         // Distinguishes concurrent writers within one process; the pid
         // distinguishes processes.
         static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -5,7 +5,7 @@
 //! the `lif` step-order and refractory-input options,
 //! monitors, rule comparison, dataset readers and encoders on real and malformed files, the
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
-//! and fixed-point mode.
+//! fixed-point mode, and inputs refused before any work starts (durations, outputs).
 mod adex;
 mod astrocyte;
 mod bad_models;
@@ -24,6 +24,7 @@ mod gpu_plasticity;
 mod gpu_reset;
 mod gpu_size;
 mod gpu_three_factor;
+mod hardening;
 mod izhikevich_presets;
 mod lif_options;
 mod monitors;
