@@ -146,7 +146,10 @@ pub struct Projection {
     /// Sign constraint applied (by clipping) to drawn weights. Default none.
     #[serde(default)]
     pub sign: Sign,
-    /// Transmission delay in ms, rounded to whole steps; at least one step. Default one step.
+    /// Transmission delay in ms, rounded to whole steps; at least one step and at
+    /// most [`MAX_DELAY_STEPS`] (a constant or uniform delay beyond is refused;
+    /// the rare draws of an unbounded distribution beyond are cut there). Default
+    /// one step.
     #[serde(default)]
     pub delay_ms: Option<Dist>,
     /// Receptor on the target: `exc` or `inh`. Default: `inh` when weights are all
@@ -498,6 +501,9 @@ pub struct RateMonitor {
 /// The most steps one run may take: step indices reach the GPU as u32, and a
 /// run of 2^32 steps is 13 years of biological time at dt 0.1 ms.
 pub const MAX_STEPS: u64 = u32::MAX as u64;
+
+/// The longest delay in steps: delays are stored as u16.
+pub const MAX_DELAY_STEPS: u32 = u16::MAX as u32;
 
 /// The number of steps of `duration_ms` at `dt_ms`, or why a run cannot take
 /// them (`what` names the duration's origin in the message).

@@ -1,5 +1,5 @@
 //! Semantic checks of a [`Network`]: every problem is reported with its field path.
-use super::{Connect, Input, Network, NeuronModel, Sign};
+use super::{Connect, Dist, Input, Network, NeuronModel, Sign};
 use crate::error::ModelIssue;
 use std::collections::HashMap;
 
@@ -215,6 +215,14 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                             );
                         }
                     }
+                    let high = match d {
+                        Dist::Const(v) => v,
+                        Dist::Uniform { high, .. } => high,
+                        _ => 0.0,
+                    };
+                    if let Some(e) = too_long_delay(high, dt) {
+                        c.push(format!("{f}.delay_ms"), e);
+                    }
                 }
             }
         }
@@ -339,6 +347,9 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                             format!("{lf}.delays_ms"),
                             format!("must be at least one step (dt_ms = {dt}), got {b}"),
                         );
+                    }
+                    if let Some(e) = d.iter().find_map(|&x| too_long_delay(x, dt)) {
+                        c.push(format!("{lf}.delays_ms"), e);
                     }
                 }
             }
@@ -651,4 +662,15 @@ fn astrocytes(c: &mut Ctx<'_>, on_grid: &HashMap<&str, usize>) {
             }
         }
     }
+}
+
+/// Why a delay of `ms` at step `dt` is longer than a synapse can hold, if it is.
+fn too_long_delay(ms: f64, dt: f64) -> Option<String> {
+    let steps = (ms / dt).round();
+    (steps > f64::from(super::MAX_DELAY_STEPS)).then(|| {
+        format!(
+            "{ms} ms is {steps} steps of dt_ms = {dt}, more than the {} a delay can take",
+            super::MAX_DELAY_STEPS
+        )
+    })
 }

@@ -280,3 +280,56 @@ fn one_run_per_output_directory_and_debris_of_killed_runs_is_removed() {
         "debris removed by the next claim"
     );
 }
+
+#[test]
+fn delays_longer_than_a_synapse_holds_are_refused_not_clamped() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "dt_ms = 0.1\n[[populations]]\nname = \"a\"\nsize = 2\nlif = {}\n\
+                [[projections]]\nfrom = \"a\"\nto = \"a\"\n";
+    for (delay, field, shown) in [
+        (
+            "delay_ms = 7000.0\nconnect = { all_to_all = {} }",
+            "delay_ms",
+            "7000",
+        ),
+        (
+            "delay_ms = { uniform = { low = 1.0, high = 6553.6 } }\nconnect = { all_to_all = {} }",
+            "delay_ms",
+            "6553.6",
+        ),
+        (
+            "connect = { list = { pre = [0, 1], post = [1, 0], delays_ms = [1.0, 7000.0] } }",
+            "connect.list.delays_ms",
+            "7000",
+        ),
+    ] {
+        let path = dir.path().join("delay.toml");
+        std::fs::write(&path, format!("{head}{delay}\n")).unwrap();
+        let o = bin()
+            .args(["check", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let steps = if shown == "7000" { "70000" } else { "65536" };
+        assert!(
+            stderr(&o).contains(&format!(
+                "projections[0].{field}: {shown} ms is {steps} steps of dt_ms = 0.1, more than \
+                 the 65535 a delay can take"
+            )),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // The longest delay a synapse holds is accepted.
+    let path = dir.path().join("longest.toml");
+    std::fs::write(
+        &path,
+        format!("{head}delay_ms = 6553.5\nconnect = {{ all_to_all = {{}} }}\n"),
+    )
+    .unwrap();
+    let o = bin()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
