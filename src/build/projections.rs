@@ -203,6 +203,40 @@ pub(super) fn add_drive_sums(sum: &mut [[i64; 2]], pi: usize, drives: &[DriveFix
     }
 }
 
+/// The most that can arrive in one step's ring slot of each of the `size`
+/// neurons of population `pi`, by receptor: every synapse's |weight| (a plastic
+/// one at its larger bound) plus each Poisson drive's largest count.
+fn step_input_sums(
+    pi: usize,
+    size: u32,
+    projs: &[BuiltProj],
+    drives: &[DriveFix],
+    net: &Network,
+) -> Vec<[i64; 2]> {
+    let mut sum = vec![[0i64; 2]; size as usize];
+    for pr in projs.iter().filter(|pr| pr.post == pi) {
+        match &pr.plastic {
+            Some(pl) => {
+                let (lo, hi) = (pl.rule.w_min, pl.rule.w_max);
+                let m = i64::from(
+                    round_to_i32(f64::from(lo.abs().max(hi.abs())) * f64::from(pl.scale))
+                        .unsigned_abs(),
+                );
+                pr.targets
+                    .iter()
+                    .for_each(|&t| sum[t as usize][pr.receptor] += m);
+            }
+            None => {
+                for (t, w) in pr.targets.iter().zip(pr.wfix.iter(pr.len())) {
+                    sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
+                }
+            }
+        }
+    }
+    add_drive_sums(&mut sum, pi, drives, net);
+    sum
+}
+
 /// Checks that whatever arrives in one step (every synapse's |weight|, a plastic
 /// one at its larger bound, plus each Poisson drive's largest count) fits the i32
 /// ring of every float population with a Poisson drive. The scales are chosen so
@@ -220,27 +254,7 @@ pub(super) fn check_drive_rings(
         {
             continue;
         }
-        let mut sum = vec![[0i64; 2]; p.size as usize];
-        for pr in projs.iter().filter(|pr| pr.post == pi) {
-            match &pr.plastic {
-                Some(pl) => {
-                    let (lo, hi) = (pl.rule.w_min, pl.rule.w_max);
-                    let m = i64::from(
-                        round_to_i32(f64::from(lo.abs().max(hi.abs())) * f64::from(pl.scale))
-                            .unsigned_abs(),
-                    );
-                    pr.targets
-                        .iter()
-                        .for_each(|&t| sum[t as usize][pr.receptor] += m);
-                }
-                None => {
-                    for (t, w) in pr.targets.iter().zip(pr.wfix.iter(pr.len())) {
-                        sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
-                    }
-                }
-            }
-        }
-        add_drive_sums(&mut sum, pi, drives, net);
+        let sum = step_input_sums(pi, p.size, projs, drives, net);
         for rc in 0..2 {
             if let Some(worst) = sum
                 .iter()
@@ -278,13 +292,7 @@ pub(super) fn check_fixed_rings(
         if !matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_))) {
             continue;
         }
-        let mut sum = vec![[0i64; 2]; p.size as usize];
-        for pr in projs.iter().filter(|pr| pr.post == pi) {
-            for (t, w) in pr.targets.iter().zip(pr.wfix.iter(pr.len())) {
-                sum[*t as usize][pr.receptor] += i64::from(w.unsigned_abs());
-            }
-        }
-        add_drive_sums(&mut sum, pi, drives, net);
+        let sum = step_input_sums(pi, p.size, projs, drives, net);
         if let Some(worst) = sum.iter().flatten().max().filter(|&&m| m >= 1 << 30) {
             return Err(crate::Error::Invalid(format!(
                 "fixed-point population '{}': one step's input can reach {worst} LSB, \

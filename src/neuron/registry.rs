@@ -592,15 +592,7 @@ impl NeuronModel {
     /// these parameters starts from when `init` does not set it (empty for
     /// sources).
     pub fn initial_state(&self) -> Vec<(StateVar, f32)> {
-        let init = BTreeMap::new();
-        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-        let mut draw = Draw {
-            n: 1,
-            init: &init,
-            params: &mut rng,
-            state: None,
-        };
-        let Some(pop) = self.build_neurons(0.1, &mut draw) else {
+        let Some(pop) = self.default_pop(1, 0) else {
             return vec![];
         };
         let mut out = vec![];
@@ -615,18 +607,26 @@ impl NeuronModel {
     }
 }
 
+impl NeuronModel {
+    /// `n` neurons of this model at dt 0.1 ms with no `init`, parameters drawn
+    /// from `seed`; None for sources.
+    fn default_pop(&self, n: usize, seed: u64) -> Option<Neurons> {
+        let init = BTreeMap::new();
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+        let mut draw = Draw {
+            n,
+            init: &init,
+            params: &mut rng,
+            state: None,
+        };
+        self.build_neurons(0.1, &mut draw)
+    }
+}
+
 /// A population of `n` neurons of `model` with default initial state.
 #[cfg(test)]
 pub(crate) fn test_pop(model: &NeuronModel, n: usize) -> Neurons {
-    let init = BTreeMap::new();
-    let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
-    let mut draw = Draw {
-        n,
-        init: &init,
-        params: &mut rng,
-        state: None,
-    };
-    model.build_neurons(0.1, &mut draw).expect("a neuron model")
+    model.default_pop(n, 1).expect("a neuron model")
 }
 
 #[cfg(test)]
