@@ -71,6 +71,10 @@ pub enum Error {
         /// What is wrong with it, naming the dataset, record or line where known.
         message: String,
     },
+    /// The input asks for more than this machine can give (memory, above all);
+    /// the message names the part to blame and the estimate.
+    #[error("{0}")]
+    Resources(String),
     /// A state variable became NaN or infinite.
     #[error("numerical blow-up: population '{population}' has a non-finite {var} at step {step}")]
     NonFinite {

@@ -15,6 +15,11 @@ use std::time::Instant;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Most memory a network build may need, e.g. 512M or 8G (default: what the
+    /// machine, its cgroup and `ulimit -v` leave free). A model estimated to need
+    /// more is refused before anything is allocated, naming its largest part.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = astroglia::build::memory::parse_bytes)]
+    max_memory: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -91,17 +96,18 @@ enum NirCommand {
 struct FixedPointArgs {
     /// Model file (TOML).
     model: PathBuf,
-    /// State widths to compare, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "8,12,16,24")]
+    /// State widths to compare, comma-separated (each in 4..=28).
+    #[arg(long, value_delimiter = ',', default_value = "8,12,16,24",
+          value_parser = clap::value_parser!(u32).range(4..=28))]
     bits: Vec<u32>,
     /// Seeds (rates are pooled over them), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
     seeds: Vec<u64>,
-    /// Weight mantissa bits.
-    #[arg(long, default_value_t = 8)]
+    /// Weight mantissa bits (2..=16, at most every --bits).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=16))]
     weight_bits: u32,
-    /// Decay fraction bits.
-    #[arg(long, default_value_t = 12)]
+    /// Decay fraction bits (4..=15).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=15))]
     decay_bits: u32,
     /// Simulated time per run in ms (default: the model's `duration_ms`).
     #[arg(long, value_name = "T")]
@@ -357,6 +363,7 @@ fn main() -> ExitCode {
                             | astroglia::Error::Usage(_)
                             | astroglia::Error::Io { .. }
                             | astroglia::Error::Data { .. }
+                            | astroglia::Error::Resources(_)
                     )
                 )
             });
@@ -366,6 +373,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    astroglia::build::memory::set_max_memory(cli.max_memory);
     match cli.command {
         Command::Run(args) => run_model(args),
         Command::Compare(args) => compare(args),
@@ -527,7 +535,7 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     if !exp.variants.is_empty() {
         use astroglia::experiment::lsm::{run_variants, write_comparison};
         let quiet = args.quiet;
-        let cmp = run_variants(&exp, &base, &opts, |v, run| {
+        let run = run_variants(&exp, &base, &opts, |v, run| {
             write_report(&out.join(&v.name), run)?;
             if !quiet {
                 let r = &run.results;
@@ -543,14 +551,15 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|e| astroglia::Error::io(Path::new("<stdout>"), e))?;
             }
             Ok(())
-        })?;
+        });
+        let cmp = naming(&args.experiment, run)?;
         write_comparison(&out, &cmp)?;
         if !quiet {
             print_stdout(&format!("{}\nwrote {}\n", cmp.table(), out.display()))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let run = run_experiment(&exp, &base, &opts)?;
+    let run = naming(&args.experiment, run_experiment(&exp, &base, &opts))?;
     write_report(&out, &run)?;
     if !args.quiet {
         let r = &run.results;
@@ -584,8 +593,30 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Names the experiment `file` in an error of its run that does not already:
+/// an error of its model or data then reads as experiment → model → data.
+fn naming<T>(file: &Path, r: astroglia::Result<T>) -> anyhow::Result<T> {
+    let file = file.display().to_string();
+    r.map_err(|e| {
+        let named = e.to_string().contains(&file);
+        let e = anyhow::Error::new(e);
+        if named {
+            e
+        } else {
+            e.context(format!("experiment {file}"))
+        }
+    })
+}
+
 fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
     use astroglia::experiment::fixed_error::{ErrorOptions, fixed_point_error};
+    if let Some(&b) = args.bits.iter().filter(|&&b| b < args.weight_bits).min() {
+        return Err(astroglia::Error::Usage(format!(
+            "--weight-bits {} is more than --bits {b}: a weight must fit in the state",
+            args.weight_bits
+        ))
+        .into());
+    }
     let net = Network::from_toml_file(&args.model)?;
     let opts = ErrorOptions {
         state_bits: args.bits,
@@ -623,7 +654,7 @@ fn continual(args: ContinualArgs) -> anyhow::Result<ExitCode> {
         out: out.clone(),
         progress: !args.quiet,
     };
-    let r = run_continual(&exp, &base, &opts)?;
+    let r = naming(&args.experiment, run_continual(&exp, &base, &opts))?;
     write_report(&out, &r)?;
     if !args.quiet {
         print_stdout(&format!(

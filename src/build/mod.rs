@@ -7,6 +7,7 @@ use crate::neuron::{Neurons, Pop};
 use crate::rng::BinomialTable;
 use std::sync::Arc;
 
+pub mod memory;
 mod populations;
 mod projections;
 
@@ -448,6 +449,7 @@ fn round_to_i32(x: f64) -> i32 {
 /// Builds the network with `seed`. The network must have passed validation.
 pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     net.validate()?;
+    memory::check(net, net.source_name())?;
     let dt = net.dt_ms;
     let mut positions = grid_positions(net, seed);
 

@@ -18,6 +18,7 @@ pub(crate) mod parse;
 mod presets;
 pub(crate) mod spans;
 mod validate;
+mod values;
 
 pub use dist::Dist;
 pub use parse::parse_toml;
@@ -90,6 +91,10 @@ pub struct Network {
     /// it bit for bit while the model still matches it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nir: Option<NirSource>,
+    /// The file this network was read from (`None` when built in code): errors
+    /// found later, by validation or the build, name it.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 /// Where an imported NIR graph lives: its file and the SHA-256 of its content
@@ -502,6 +507,12 @@ pub struct RateMonitor {
 /// run of 2^32 steps is 13 years of biological time at dt 0.1 ms.
 pub const MAX_STEPS: u64 = u32::MAX as u64;
 
+/// The most neurons a network holds: neuron ids are u32.
+pub const MAX_NEURONS: u64 = u32::MAX as u64;
+
+/// The most synapses one projection holds: rows index them with u32.
+pub const MAX_SYNAPSES: u64 = u32::MAX as u64;
+
 /// The longest delay in steps: delays are stored as u16.
 pub const MAX_DELAY_STEPS: u32 = u16::MAX as u32;
 
@@ -533,6 +544,27 @@ pub fn duration_steps(what: &str, duration_ms: f64, dt_ms: f64) -> Result<u64, S
     Ok(steps as u64)
 }
 
+/// The most steps one sample of an experiment may take: each step of a sample
+/// is held in memory while it is encoded (10^7 steps is 1000 s at dt 0.1 ms,
+/// a thousand times the longest N-MNIST or SHD sample).
+pub const MAX_SAMPLE_STEPS: u64 = 10_000_000;
+
+/// The number of steps of a sample of `sample_ms` at `dt_ms`, at least one, or
+/// why an experiment cannot take them.
+pub fn sample_steps(sample_ms: f64, dt_ms: f64) -> Result<u64, String> {
+    let steps = (sample_ms / dt_ms).round();
+    if !(sample_ms.is_finite() && sample_ms > 0.0) {
+        return Err(format!("must be a positive time in ms, got {sample_ms}"));
+    }
+    if !(steps <= MAX_SAMPLE_STEPS as f64) {
+        return Err(format!(
+            "{sample_ms:e} ms is {steps:.1e} steps of dt_ms = {dt_ms}, more than the \
+             {MAX_SAMPLE_STEPS} a sample can take"
+        ));
+    }
+    Ok((steps as u64).max(1))
+}
+
 impl Network {
     /// Sets `duration_ms` from the command-line option `flag`, refusing a
     /// duration no run can take with a usage error that names the flag.
@@ -557,6 +589,7 @@ impl Network {
             astrocytes: vec![],
             monitors: Monitors::default(),
             nir: None,
+            source: None,
         }
     }
 
@@ -565,6 +598,7 @@ impl Network {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
         let mut net = parse_toml(&text, &path.display().to_string())?;
+        net.source = Some(path.display().to_string());
         if net.name.is_none() {
             net.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         }
@@ -600,6 +634,11 @@ impl Network {
         self
     }
 
+    /// The file the network was read from, or `<builder>` for one built in code.
+    pub fn source_name(&self) -> &str {
+        self.source.as_deref().unwrap_or("<builder>")
+    }
+
     /// Index of a population by name.
     pub fn population_index(&self, name: &str) -> Option<usize> {
         self.populations.iter().position(|p| p.name == name)
@@ -612,7 +651,7 @@ impl Network {
             Ok(())
         } else {
             Err(crate::Error::Model {
-                source_name: "<builder>".into(),
+                source_name: self.source_name().into(),
                 issues,
             })
         }

@@ -1,5 +1,5 @@
 //! TOML reading: raw serde types, and errors located by line and field.
-use super::spans;
+use super::{spans, values};
 use crate::error::{Error, ModelIssue};
 
 /// Parses and validates a model from TOML text; `source_name` (usually the file
@@ -18,7 +18,7 @@ pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network
         source_name: source_name.to_string(),
         issues,
     };
-    let net: super::Network = deserialize_located(text).map_err(|i| fail(vec![i]))?;
+    let net: super::Network = deserialize_tables(text).map_err(|i| fail(vec![i]))?;
     let mut issues = super::validate::validate(&net);
     if !issues.is_empty() {
         for i in &mut issues {
@@ -41,6 +41,13 @@ pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
         field: "syntax".into(),
         message: first_line(e.message()),
     })?;
+    if let Some(issue) = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|doc| values::non_finite(text, &doc))
+    {
+        return Err(issue);
+    }
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
@@ -56,6 +63,22 @@ pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// [`deserialize_located`], refusing an array given where `T` has a table.
+pub(crate) fn deserialize_tables<T: serde::de::DeserializeOwned + serde::Serialize>(
+    text: &str,
+) -> std::result::Result<T, ModelIssue> {
+    let value: T = deserialize_located(text)?;
+    let doc = text.parse::<toml::Table>().ok();
+    let read = toml::Value::try_from(&value).ok();
+    if let Some(issue) = doc
+        .zip(read)
+        .and_then(|(doc, read)| values::array_for_table(text, &doc, &read))
+    {
+        return Err(issue);
+    }
+    Ok(value)
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
@@ -63,11 +86,11 @@ fn first_line(s: &str) -> String {
 /// Deserialises TOML `text` into `T` ([`deserialize_located`]) and checks it:
 /// `problems` lists every value out of range as `(field, message)`, each located
 /// by the field's line. Experiment files of every kind share it.
-pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned + serde::Serialize>(
     text: &str,
     problems: impl FnOnce(&T) -> Vec<(String, String)>,
 ) -> std::result::Result<T, Vec<ModelIssue>> {
-    let value: T = deserialize_located(text).map_err(|i| vec![i])?;
+    let value: T = deserialize_tables(text).map_err(|i| vec![i])?;
     let issues: Vec<ModelIssue> = problems(&value)
         .into_iter()
         .map(|(field, message)| ModelIssue {

@@ -1,5 +1,5 @@
 //! Semantic checks of a [`Network`]: every problem is reported with its field path.
-use super::{Connect, Dist, Input, Network, NeuronModel, Sign};
+use super::{Connect, Dist, Input, MAX_NEURONS, MAX_SYNAPSES, Network, NeuronModel, Sign};
 use crate::error::ModelIssue;
 use std::collections::HashMap;
 
@@ -78,6 +78,16 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         );
     }
     let dt = if net.dt_ms > 0.0 { net.dt_ms } else { 1.0 };
+    let neurons: u64 = net.populations.iter().map(|p| u64::from(p.size)).sum();
+    if neurons > MAX_NEURONS {
+        c.push(
+            "populations".into(),
+            format!(
+                "{neurons} neurons in all, more than the {MAX_NEURONS} a network holds \
+                 (neuron ids are u32)"
+            ),
+        );
+    }
     for (i, p) in net.populations.iter().enumerate() {
         let f = format!("populations[{i}]");
         if p.name.is_empty() {
@@ -142,10 +152,10 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
     let mut on_grid: HashMap<&str, usize> = HashMap::new();
     for (gi, g) in net.grids.iter().enumerate() {
         let f = format!("grids[{gi}]");
-        let mut total: u64 = 0;
+        let mut total: u128 = 0;
         for (k, name) in g.populations.iter().enumerate() {
             if let Some((_, size)) = c.pop(format!("{f}.populations[{k}]"), name) {
-                total += size as u64;
+                total += size as u128;
                 if on_grid.insert(name.as_str(), gi).is_some() {
                     c.push(
                         format!("{f}.populations[{k}]"),
@@ -154,7 +164,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                 }
             }
         }
-        let cells: u64 = g.shape.iter().map(|&s| s as u64).product();
+        let cells: u128 = g.shape.iter().map(|&s| s as u128).product();
         if cells != total {
             c.push(
                 format!("{f}.shape"),
@@ -231,6 +241,18 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             continue;
         };
         let cf = format!("{f}.connect");
+        // Rows index their synapses with u32; a random rule gets room for ten
+        // standard deviations above its mean.
+        let n = crate::build::memory::projection_synapses(net, pr).unwrap_or(0.0);
+        if n + 10.0 * n.sqrt() > MAX_SYNAPSES as f64 {
+            c.push(
+                cf.clone(),
+                format!(
+                    "makes about {n:.3e} synapses, more than the {MAX_SYNAPSES} a projection \
+                     holds; split it into several projections"
+                ),
+            );
+        }
         match &pr.connect {
             Connect::AllToAll { .. } => {}
             Connect::OneToOne {} => {
@@ -624,6 +646,18 @@ fn astrocytes(c: &mut Ctx<'_>, on_grid: &HashMap<&str, usize>) {
                     format!("{f}.domains"),
                     "domains need every liquid population on one grid".into(),
                 );
+            } else if let Some(&&g) = grids.first().and_then(|g| g.as_ref()) {
+                // A domain holds at least one grid point along each axis.
+                let shape = net.grids[g].shape;
+                if a.domains.iter().zip(shape).any(|(&d, s)| d > s) {
+                    c.push(
+                        format!("{f}.domains"),
+                        format!(
+                            "{:?} cuts the grid of shape {shape:?} finer than its points",
+                            a.domains
+                        ),
+                    );
+                }
             }
         }
         for (k, m) in a.modulates.iter().enumerate() {

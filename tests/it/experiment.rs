@@ -332,7 +332,8 @@ populations = []
         .unwrap()
         .to_string();
     assert!(
-        e.contains("input.population 'exc' must be a spike source"),
+        e.contains("<experiment>: invalid experiment: input.population: 'exc' of ")
+            && e.contains("must be a spike source"),
         "{e}"
     );
     bad.input.population = "nope".into();

@@ -26,6 +26,7 @@ mod gpu_size;
 mod gpu_three_factor;
 mod hardening;
 mod izhikevich_presets;
+mod limits;
 mod lif_options;
 mod monitors;
 mod nir_files;

@@ -419,15 +419,10 @@ impl Continual {
                 self.input.max_rate_hz
             ),
         );
-        check(
-            pos(self.input.sample_ms),
-            "input.sample_ms",
-            format!(
-                "must be a positive time in ms, got {}",
-                self.input.sample_ms
-            ),
-        );
         let n = &self.network;
+        if let Err(e) = crate::model::sample_steps(self.input.sample_ms, n.dt_ms) {
+            check(false, "input.sample_ms", e);
+        }
         check(
             pos(n.dt_ms),
             "network.dt_ms",

@@ -131,6 +131,19 @@ impl Stream {
         let labels_of =
             |all: &[u8], idx: &[usize]| -> Vec<u8> { idx.iter().map(|&i| all[i]).collect() };
         let t = &exp.tasks;
+        // Each task holds its sample lists, and each method a task × task accuracy
+        // matrix: refuse a count whose lists alone would not fit.
+        let per_task = (train_idx.len() + test_idx.len() + n_classes + n_channels) as f64 * 8.0;
+        let need = t.count as f64 * (per_task + t.count as f64 * 8.0 * exp.methods.len() as f64);
+        if let Some((limit, origin)) = crate::build::memory::limit().filter(|l| need > l.0 as f64) {
+            return Err(Error::Resources(format!(
+                "tasks.count = {} tasks need about {} for their sample lists and accuracy \
+                 matrices, more than the {} {origin}",
+                t.count,
+                crate::build::memory::bytes(need),
+                crate::build::memory::bytes(limit as f64)
+            )));
+        }
         let cap = |v: Vec<usize>, n: Option<usize>| -> Vec<usize> {
             let m = n.map_or(v.len(), |n| n.min(v.len()));
             v.into_iter().take(m).collect()
@@ -144,7 +157,7 @@ impl Stream {
                 (vec![tr; t.count], vec![te; t.count], vec![head; t.count])
             }
             TaskKind::ClassSplit => {
-                let need = t.count * t.classes_per_task;
+                let need = t.count.saturating_mul(t.classes_per_task);
                 if need > n_classes {
                     return Err(Error::Usage(format!(
                         "tasks: {} class-split tasks of {} classes need {need} classes; the data has {n_classes}",

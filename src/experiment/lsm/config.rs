@@ -56,6 +56,9 @@ pub struct Experiment {
     /// on the same liquid and data and compared (absent: one plain run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<VariantSpec>,
+    /// The file this experiment was read from: errors found later name it.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 /// One plasticity variant of an experiment (`[[variants]]`): the model with some
@@ -314,10 +317,29 @@ impl Experiment {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut exp = Self::parse(&text, &path.display().to_string())?;
+        exp.source = Some(path.display().to_string());
         if exp.name.is_none() {
             exp.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         }
         Ok(exp)
+    }
+
+    /// The file the experiment was read from, or `<experiment>`.
+    pub fn source_name(&self) -> &str {
+        self.source.as_deref().unwrap_or("<experiment>")
+    }
+
+    /// An error in `field` found after parsing (against the model or the data),
+    /// naming the experiment file.
+    pub fn issue(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::Experiment {
+            source_name: self.source_name().into(),
+            issues: vec![crate::error::ModelIssue {
+                line: None,
+                field: field.into(),
+                message: message.into(),
+            }],
+        }
     }
 
     /// Parses and checks experiment TOML; `source_name` names it in errors.

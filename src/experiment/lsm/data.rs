@@ -50,6 +50,8 @@ pub struct Dataset {
     pub n_channels: usize,
     /// What identifies the data in the feature cache.
     pub identity: String,
+    /// Why each sample left out by `data.skip_bad` failed to load.
+    pub skipped: Vec<String>,
     encoders: Vec<Encoding>,
 }
 
@@ -134,6 +136,36 @@ impl Dataset {
         let mut val = val;
         val.sort_unstable();
         test.sort_unstable();
+        let mut skipped = vec![];
+        if d.skip_bad {
+            let test_source = sources.len() - 1;
+            let mut sources = sources;
+            for (src, set) in [(0, &mut train), (0, &mut val), (test_source, &mut test)] {
+                set.retain(|&i| match sources[src].get(i) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        skipped.push(e.to_string());
+                        false
+                    }
+                });
+            }
+            return Self::assemble(exp, dir, sources, train, val, test, skipped);
+        }
+        Self::assemble(exp, dir, sources, train, val, test, skipped)
+    }
+
+    /// The dataset of the chosen `train`, `val` and `test` samples.
+    fn assemble(
+        exp: &Experiment,
+        dir: Option<PathBuf>,
+        sources: Vec<Box<dyn SampleSource>>,
+        train: Vec<usize>,
+        val: Vec<usize>,
+        test: Vec<usize>,
+        skipped: Vec<String>,
+    ) -> Result<Self> {
+        let d = &exp.data;
+        let (n_classes, n_channels) = (sources[0].n_classes(), sources[0].n_channels());
         if train.is_empty() || val.is_empty() || test.is_empty() {
             return Err(Error::Usage(format!(
                 "the split leaves {} training, {} validation and {} test samples; \
@@ -177,6 +209,7 @@ impl Dataset {
             n_channels,
             identity,
             encoders: vec![],
+            skipped,
         };
         ds.encoders = ds.fit_encoders(exp)?;
         Ok(ds)
@@ -193,7 +226,11 @@ impl Dataset {
                     let src = &mut self.sources[s];
                     let mut images = vec![];
                     for i in 0..src.len() {
-                        if let SampleData::Image { pixels, .. } = src.get(i)?.data {
+                        let sample = match src.get(i) {
+                            Err(_) if exp.data.skip_bad => continue,
+                            r => r?,
+                        };
+                        if let SampleData::Image { pixels, .. } = sample.data {
                             images.push(pixels);
                         } else {
                             return Err(Error::Usage(

@@ -205,10 +205,24 @@ fn run_network(
 ) -> Result<RunArtifacts> {
     let wall = Instant::now();
     let mut ds = Dataset::open(exp, base, opts.data_dir.as_deref())?;
+    if let Some(first) = ds.skipped.first() {
+        eprintln!(
+            "warning: data.skip_bad: left out {} samples that failed to load (the first: {first})",
+            ds.skipped.len()
+        );
+    }
     ds.set_dt(net.dt_ms);
     let input_pop = check_input(net, exp, ds.n_channels)?;
-    let steps_of = |ms: f64| ((ms / net.dt_ms).round() as u64).max(1);
-    let sample_steps = steps_of(exp.input.sample_ms);
+    let sample_steps = steps_of(exp, "input.sample_ms", exp.input.sample_ms, net.dt_ms)?;
+    if exp.features.bins as u64 > sample_steps {
+        return Err(exp.issue(
+            "features.bins",
+            format!(
+                "{} bins is more than the {sample_steps} steps of a sample",
+                exp.features.bins
+            ),
+        ));
+    }
 
     let key = {
         let mut h = Sha256::new();
@@ -259,6 +273,17 @@ fn run_network(
     let n_liq = liquid.size as usize * bins;
     let row_len = 1 + n_liq + ds.n_channels;
     let n = ds.samples.len();
+    let need = n as f64 * row_len as f64 * 4.0;
+    if let Some((limit, origin)) = crate::build::memory::limit().filter(|l| need > l.0 as f64) {
+        return Err(Error::Resources(format!(
+            "{}: the features of {n} samples ({row_len} values each: {} liquid neurons \
+             × {bins} bins, the input counts and the label) need about {}, more than the {} {origin}",
+            exp.source_name(),
+            liquid.size,
+            crate::build::memory::bytes(need),
+            crate::build::memory::bytes(limit as f64)
+        )));
+    }
     let bar = progress_bar(opts.progress, n as u64, "features");
     let mut rows: Vec<f32> = Vec::with_capacity(n * row_len);
     let mut labels: Vec<u32> = Vec::with_capacity(n);
@@ -415,21 +440,31 @@ fn run_network(
 }
 
 /// The input population's index; it must be a spike source with a neuron per channel.
+/// The steps of a sample of `ms` from the experiment's field `what`.
+fn steps_of(exp: &Experiment, what: &str, ms: f64, dt_ms: f64) -> Result<u64> {
+    crate::model::sample_steps(ms, dt_ms).map_err(|message| exp.issue(what, message))
+}
+
 fn check_input(net: &Network, exp: &Experiment, channels: usize) -> Result<usize> {
     let name = &exp.input.population;
+    let model = net.source_name();
     let pi = net.population_index(name).ok_or_else(|| {
-        Error::Usage(format!(
-            "input.population: no population '{name}' in the model"
-        ))
+        exp.issue(
+            "input.population",
+            format!("no population '{name}' in the model {model}"),
+        )
     })?;
     let p = &net.populations[pi];
     if !matches!(p.model, crate::model::NeuronModel::SpikeSource(_)) || (p.size as usize) < channels
     {
-        return Err(Error::Usage(format!(
-            "input.population '{name}' must be a spike source (spike_source = {{}}) with at \
-             least {channels} neurons, one per input channel; it has {} neurons",
-            p.size
-        )));
+        return Err(exp.issue(
+            "input.population",
+            format!(
+                "'{name}' of {model} must be a spike source (spike_source = {{}}) with at \
+                 least {channels} neurons, one per input channel of the data; it has {} neurons",
+                p.size
+            ),
+        ));
     }
     Ok(pi)
 }
@@ -536,7 +571,7 @@ fn init_phase(
         ));
     }
     let mut b = make_backend(&built, 1, opts)?;
-    let steps = ((init.sample_ms / net.dt_ms).round() as u64).max(1);
+    let steps = steps_of(exp, "init.sample_ms", init.sample_ms, net.dt_ms)?;
     let train: Vec<SampleRef> = ds
         .samples
         .iter()
