@@ -71,6 +71,10 @@ pub enum Error {
         /// What is wrong with it, naming the dataset, record or line where known.
         message: String,
     },
+    /// A NIR graph cannot be imported or a model cannot be exported to NIR: the
+    /// message names the NIR node (or the population, projection) and parameter.
+    #[error("{0}")]
+    Nir(String),
     /// A state variable became NaN or infinite.
     #[error("numerical blow-up: population '{population}' has a non-finite {var} at step {step}")]
     NonFinite {

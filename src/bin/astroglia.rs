@@ -357,6 +357,7 @@ fn main() -> ExitCode {
                             | astroglia::Error::Usage(_)
                             | astroglia::Error::Io { .. }
                             | astroglia::Error::Data { .. }
+                            | astroglia::Error::Nir(_)
                     )
                 )
             });
