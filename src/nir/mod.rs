@@ -90,7 +90,7 @@ mod write;
 pub use convert::{ImportOptions, Imported, to_model};
 pub use export::{VERSION, from_model};
 pub use graph::{Graph, NODE_TYPES, Nir, Node, Value};
-pub use read::{check, read};
+pub use read::{MAX_DATASET_ELEMENTS, MAX_DEPTH, check, read};
 pub use source::digest;
 pub use write::write;
 
