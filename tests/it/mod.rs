@@ -29,6 +29,7 @@ mod izhikevich_presets;
 mod lif_options;
 mod monitors;
 mod nir_files;
+mod nir_hardening;
 mod nir_run;
 mod poisson_input;
 mod readout;
