@@ -116,7 +116,9 @@ fn link_cycles_and_shared_groups_are_refused_naming_the_path() {
             graph: Some(sub.graph),
         },
     );
-    let cases: [(&str, fn(&hdf5::Group), &str); 3] = [
+    // File name, the link made in a `nodes` group, the error.
+    type Link = fn(&hdf5::Group);
+    let cases: [(&str, Link, &str); 3] = [
         (
             "hard.nir",
             |n| n.link_hard("/node", "back").unwrap(),
