@@ -538,7 +538,7 @@ fn finite_product(x: f64, factor: f64) -> std::result::Result<f64, String> {
         Ok(y)
     } else {
         Err(format!(
-            "{x} (the product of the weights on the way) times {factor} (from the node's r and tau) is {y}"
+            "{x:?} (the weights on the way multiplied) times {factor:?} (from the node's parameters) is {y}"
         ))
     }
 }

@@ -549,6 +549,16 @@ fn non_finite_parameters_are_refused_on_import_and_export() {
         let p = written(dir.path(), name, &g);
         assert_refused(&p, &[], want);
     }
+    // Finite parameters whose product is not.
+    let mut g = through(node("Scale", vec![("scale", Value::f64(&[], vec![1e300]))]));
+    g.graph.nodes.insert("lif".into(), lif(2, 0.01, 1e10));
+    let p = written(dir.path(), "product.nir", &g);
+    assert_refused(
+        &p,
+        &[],
+        "a weight from 'in' into node 'lif': 1e300 (the weights on the way multiplied) times",
+    );
+    assert_refused(&p, &[], "(from the node's parameters) is inf");
     // Export: a membrane capacitance so small that r = tau_m / c_m overflows,
     // and weights beyond float32.
     let lif_pop = |c_m_pf: f64| LifParams {
