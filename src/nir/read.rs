@@ -11,8 +11,9 @@ use std::path::Path;
 /// file from exhausting the stack, or memory with its long paths.
 pub const MAX_DEPTH: usize = 64;
 
-/// The most elements one dataset may hold (256 MiB of float32): read before
-/// anything is converted, so a huge compressed array is refused without reading it.
+/// The most elements one dataset may hold (256 MiB of float32), checked from its
+/// shape before its data is read: a few kB of gzip-compressed zeros can declare
+/// gigabytes.
 pub const MAX_DATASET_ELEMENTS: usize = 1 << 26;
 
 /// Reads a `.nir` file (any version seen so far: 0.1.1, 0.2.0, 1.x; plain or
