@@ -75,6 +75,10 @@ pub enum Error {
     /// the message names the part to blame and the estimate.
     #[error("{0}")]
     Resources(String),
+    /// A NIR graph cannot be imported or a model cannot be exported to NIR: the
+    /// message names the NIR node (or the population, projection) and parameter.
+    #[error("{0}")]
+    Nir(String),
     /// A state variable became NaN or infinite.
     #[error("numerical blow-up: population '{population}' has a non-finite {var} at step {step}")]
     NonFinite {

@@ -364,6 +364,7 @@ fn main() -> ExitCode {
                             | astroglia::Error::Io { .. }
                             | astroglia::Error::Data { .. }
                             | astroglia::Error::Resources(_)
+                            | astroglia::Error::Nir(_)
                     )
                 )
             });

@@ -72,6 +72,18 @@ fn f32s(shape: &[usize], v: Vec<f64>) -> Value {
     Value::f32(shape, v.into_iter().map(|x| x as f32).collect())
 }
 
+/// Why a population's NIR parameters (float32, so beyond ±3.4e38 is infinite; or the factor turning its engine weights
+/// into NIR weights) cannot be written: NIR readers expect finite numbers.
+fn non_finite(params: &[(&str, Value)], factor: f64) -> Option<String> {
+    for (k, v) in params {
+        let x = v.to_f64().unwrap_or_default();
+        if let Some(x) = x.into_iter().find(|x| !x.is_finite()) {
+            return Some(format!("the NIR parameter {k} would be {x} (not finite)"));
+        }
+    }
+    (!factor.is_finite()).then(|| format!("its weights would be scaled by {factor} (not finite)"))
+}
+
 fn translate(net: &Network) -> Result<Nir> {
     let mut problems = vec![];
     let dt = net.dt_ms;
@@ -158,6 +170,10 @@ fn translate(net: &Network) -> Result<Nir> {
                 continue;
             }
         };
+        if let Some(m) = non_finite(&params, factor) {
+            problems.push(format!("population '{}': {m}", p.name));
+            continue;
+        }
         to_nir.insert(&p.name, factor);
         let node = Node {
             kind: kind.into(),
@@ -195,7 +211,7 @@ fn translate(net: &Network) -> Result<Nir> {
         problems.push(format!("astrocyte '{}': NIR has no astrocytes", a.name));
     }
     if !problems.is_empty() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Nir(format!(
             "cannot export to NIR: {}",
             problems.join("; ")
         )));
@@ -213,9 +229,19 @@ fn translate(net: &Network) -> Result<Nir> {
                 w[bp.targets[s] as usize * cols + j] += bp.wfix.get(s) as f64 * unit;
             }
         }
+        // Written as float32: finite f64 weights beyond ±3.4e38 overflow too.
+        if let Some(i) = w.iter().position(|&x| !(x as f32).is_finite()) {
+            return Err(Error::Nir(format!(
+                "cannot export to NIR: projection '{}': the NIR weight [{}, {}] would be {:?}, not a finite float32",
+                pr.label(),
+                i / cols,
+                i % cols,
+                w[i]
+            )));
+        }
         let name = format!("{}.weight", pr.label());
         if graph.nodes.contains_key(&name) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Nir(format!(
                 "cannot export to NIR: node name '{name}' is used twice"
             )));
         }

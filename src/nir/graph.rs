@@ -131,6 +131,16 @@ impl Value {
         }
     }
 
+    /// The number of elements stored (1 for a string).
+    pub fn elements(&self) -> usize {
+        match self {
+            Value::F32 { data, .. } => data.len(),
+            Value::F64 { data, .. } => data.len(),
+            Value::I64 { data, .. } => data.len(),
+            Value::Str { .. } => 1,
+        }
+    }
+
     /// Bitwise equality (NaN equals itself, -0 differs from 0): what "round-trips
     /// bit for bit" means.
     pub fn same_bits(&self, other: &Value) -> bool {
@@ -238,6 +248,15 @@ pub fn check_node(at: &str, node: &Node, problems: &mut Vec<String>) {
         }
     }
     for (k, v) in &node.params {
+        // Graphs built in code or deserialised may disagree; files never do.
+        let count = v.shape().iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if count != Some(v.elements()) {
+            problems.push(format!(
+                "{at}/{k}: shape {:?} does not hold the {} elements stored",
+                v.shape(),
+                v.elements()
+            ));
+        }
         if !required.contains(&k.as_str()) && !optional.contains(&k.as_str()) {
             problems.push(format!(
                 "{at}/{k}: unexpected dataset for a {} node",

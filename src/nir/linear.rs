@@ -2,6 +2,26 @@
 //! Flatten, Delay) as sparse maps from input index to output entries, and their
 //! composition along a path of the graph.
 use super::graph::{Node, Value};
+use crate::model::MAX_DELAY_STEPS;
+
+/// The most elements (neurons of a population, outputs of a stateless node) one
+/// NIR node may have: the import makes every element a neuron or a row of explicit
+/// synapses, so a larger node would exhaust memory; real files stay far below.
+pub const MAX_NODE_ELEMENTS: usize = 1 << 24;
+
+/// The largest stride, dilation, padding or kernel size accepted: far beyond any
+/// real network, and small enough that index arithmetic cannot overflow.
+const MAX_CONV_PARAM: i64 = 1 << 24;
+
+/// The element count of `shape`, refused if it overflows or exceeds [`MAX_NODE_ELEMENTS`].
+pub(crate) fn elements(shape: &[usize]) -> Result<usize, String> {
+    match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
+        Some(n) if n <= MAX_NODE_ELEMENTS => Ok(n),
+        _ => Err(format!(
+            "shape {shape:?} has more than the {MAX_NODE_ELEMENTS} elements a node may have"
+        )),
+    }
+}
 
 /// One output entry of an input element: output index, weight, extra delay in steps.
 pub(crate) type Entry = (u32, f64, u32);
@@ -23,16 +43,26 @@ fn floats(node: &Node, k: &str) -> Vec<f64> {
         .unwrap_or_default()
 }
 
-/// An int parameter broadcast to `n` values (NIR stores some as scalars).
+/// An int parameter broadcast to `n` values (NIR stores some as scalars), each
+/// within ±[`MAX_CONV_PARAM`].
 fn ints(node: &Node, k: &str, n: usize) -> Result<Vec<i64>, String> {
-    match node.params.get(k) {
-        Some(Value::I64 { data, .. }) if data.len() == n => Ok(data.clone()),
-        Some(Value::I64 { data, .. }) if data.len() == 1 => Ok(vec![data[0]; n]),
-        Some(v) => Err(format!(
-            "'{k}' must hold 1 or {n} integers, found {}",
-            v.describe()
+    let v = match node.params.get(k) {
+        Some(Value::I64 { data, .. }) if data.len() == n => data.clone(),
+        Some(Value::I64 { data, .. }) if data.len() == 1 => vec![data[0]; n],
+        Some(v) => {
+            return Err(format!(
+                "'{k}' must hold 1 or {n} integers, found {}",
+                v.describe()
+            ));
+        }
+        None => return Err(format!("'{k}' is missing")),
+    };
+    match v.iter().position(|x| x.abs() > MAX_CONV_PARAM) {
+        Some(i) => Err(format!(
+            "{k}[{i}] = {} is beyond the ±{MAX_CONV_PARAM} accepted",
+            v[i]
         )),
-        None => Err(format!("'{k}' is missing")),
+        None => Ok(v),
     }
 }
 
@@ -50,6 +80,7 @@ pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, S
         "Affine" | "Linear" => {
             let ws = shape_of("weight");
             let (rows, cols) = (ws[0], ws[1]);
+            elements(&[rows]).map_err(|e| format!("weight: {e}"))?;
             if cols != n_in {
                 return Err(format!(
                     "weight has {cols} columns but the input has {n_in} elements (shape {input:?})"
@@ -91,9 +122,16 @@ pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, S
                     vec![(k as u32, at(k), 0)]
                 } else {
                     let steps = (at(k) / dt_s).round();
-                    if !(steps >= 0.0 && steps < u32::MAX as f64) {
+                    if !(steps >= 0.0) {
                         return Err(format!(
                             "delay[{k}] = {} s is not a non-negative time",
+                            at(k)
+                        ));
+                    }
+                    // The projection adds one step of its own.
+                    if steps + 1.0 > f64::from(MAX_DELAY_STEPS) {
+                        return Err(format!(
+                            "delay[{k}] = {} s is {steps:.0} steps, which with the projection's own step is more than the {MAX_DELAY_STEPS} a synapse holds",
                             at(k)
                         ));
                     }
@@ -118,8 +156,9 @@ pub(crate) fn node_map(node: &Node, input: &[usize], dt_s: f64) -> Result<Map, S
             };
             let (s, e) = (norm(get("start_dim")), norm(get("end_dim")));
             if let Some(t) = node.params.get("input_type").and_then(Value::ints) {
-                let want: i64 = t.iter().product();
-                if want != n_in as i64 {
+                let want = t.iter().try_fold(1i64, |n, &d| n.checked_mul(d));
+                if want != Some(n_in as i64) {
+                    let want = want.map_or("too many".into(), |w| w.to_string());
                     return Err(format!(
                         "input_type {t:?} has {want} elements but the input has {n_in} (shape {input:?})"
                     ));
@@ -154,7 +193,7 @@ fn spatial(
     dims: usize,
     c: Option<usize>,
 ) -> Result<Vec<usize>, String> {
-    let n_in: usize = input.iter().product();
+    let n_in = elements(input)?;
     let shape = if input.len() == dims + 1 {
         input.to_vec()
     } else if let (Some(s), Some(c)) = (node.params.get("input_shape").and_then(Value::ints), c) {
@@ -166,7 +205,7 @@ fn spatial(
             "cannot tell the (C, spatial) shape of an input of shape {input:?}"
         ));
     };
-    if shape.iter().product::<usize>() != n_in || shape.len() != dims + 1 {
+    if elements(&shape).ok() != Some(n_in) || shape.len() != dims + 1 {
         return Err(format!(
             "input of shape {input:?} does not fit the expected [C, ...] shape {shape:?}"
         ));
@@ -206,6 +245,12 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
         ));
     }
     let same = matches!(node.params.get("padding"), Some(Value::Str { value }) if value == "same");
+    if k.iter().any(|&x| x as i64 > MAX_CONV_PARAM) {
+        return Err(format!(
+            "weight's kernel {:?} is larger than the {MAX_CONV_PARAM} accepted",
+            &ws[2..]
+        ));
+    }
     let out_sp: Vec<usize> = (0..d)
         .map(|i| {
             if same {
@@ -233,6 +278,9 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
         (out_sp[0], out_sp[1])
     };
     let (kh, kw) = if d == 1 { (1, k[0]) } else { (k[0], k[1]) };
+    let mut out_shape = vec![c_out];
+    out_shape.extend(&out_sp);
+    elements(&out_shape).map_err(|e| format!("the output: {e}"))?;
     let (sh, sw, ph, pw, dh, dw) = if d == 1 {
         (1, stride[0], 0, pad[0], 1, dil[0])
     } else {
@@ -269,8 +317,6 @@ fn conv(node: &Node, input: &[usize]) -> Result<Map, String> {
             }
         }
     }
-    let mut out_shape = vec![c_out];
-    out_shape.extend(&out_sp);
     let plane = h_out * w_out;
     let bias = b
         .iter()
@@ -296,6 +342,7 @@ fn pool(node: &Node, input: &[usize]) -> Result<Map, String> {
     let (c, h, w) = (shape[0], shape[1] as i64, shape[2] as i64);
     let ho = ((h + 2 * p[0] - k[0]) / s[0] + 1).max(0) as usize;
     let wo = ((w + 2 * p[1] - k[1]) / s[1] + 1).max(0) as usize;
+    elements(&[c, ho, wo]).map_err(|e| format!("the output: {e}"))?;
     // AvgPool2d divides by the kernel area, padding included (PyTorch's default).
     let scale = if node.kind == "AvgPool2d" {
         1.0 / (k[0] * k[1]) as f64
@@ -334,7 +381,8 @@ pub(crate) fn compose(rows: &[Vec<Entry>], cols: &[Vec<Entry>]) -> Vec<Vec<Entry
             let mut out: Vec<Entry> = vec![];
             for &(k, w, d) in row {
                 for &(o, c, e) in &cols[k as usize] {
-                    out.push((o, w * c, d + e));
+                    // Saturates: a sum beyond u32 is refused later as too long a delay.
+                    out.push((o, w * c, d.saturating_add(e)));
                 }
             }
             merge(out)

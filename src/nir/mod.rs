@@ -79,6 +79,17 @@
 //! every offending item listed.
 //!
 //! Not kept: `metadata` groups (they never change execution).
+//!
+//! # Limits
+//!
+//! Files are untrusted input, so what would exhaust the stack, the memory or the
+//! time is refused with the place named: graphs nested more than [`MAX_DEPTH`]
+//! deep, HDF5 links that reach one graph group twice (a cycle, or a shared
+//! group), datasets of more than [`MAX_DATASET_ELEMENTS`] elements, nodes of more
+//! than [`MAX_NODE_ELEMENTS`], and NaN or infinite parameters (on export too).
+//! Parallel paths are summed node by node, so the import takes time linear in
+//! the graph however many paths it has; the inputs summed into one node must
+//! have one shape.
 mod convert;
 mod export;
 mod graph;
@@ -90,7 +101,8 @@ mod write;
 pub use convert::{ImportOptions, Imported, to_model};
 pub use export::{VERSION, from_model};
 pub use graph::{Graph, NODE_TYPES, Nir, Node, Value};
-pub use read::{check, read};
+pub use linear::MAX_NODE_ELEMENTS;
+pub use read::{MAX_DATASET_ELEMENTS, MAX_DEPTH, check, read};
 pub use source::digest;
 pub use write::write;
 

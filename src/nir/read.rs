@@ -3,8 +3,18 @@ use super::graph::{Graph, Nir, Node, Value, check_node};
 use crate::error::{Error, Result};
 use ::hdf5::types::{FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use ::hdf5::{Dataset, Group};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+
+/// The most levels of nested `NIRGraph`s a file may have (the top-level graph is
+/// level 1): real files use two; the limit keeps a deeply nested (or linked)
+/// file from exhausting the stack, or memory with its long paths.
+pub const MAX_DEPTH: usize = 64;
+
+/// The most elements one dataset may hold (256 MiB of float32), checked from its
+/// shape before its data is read: a few kB of gzip-compressed zeros can declare
+/// gigabytes.
+pub const MAX_DATASET_ELEMENTS: usize = 1 << 26;
 
 /// Reads a `.nir` file (any version seen so far: 0.1.1, 0.2.0, 1.x; plain or
 /// gzip-compressed datasets) and checks it: every node type known, every
@@ -31,10 +41,14 @@ pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
     let root = file
         .group("node")
         .map_err(|_| fail("/node: missing group (the top-level NIRGraph)".into()))?;
-    let mut problems = vec![];
-    let graph = read_graph(&root, "/node", &mut problems);
+    let mut walk = Walk {
+        seen: HashMap::new(),
+        problems: vec![],
+    };
+    let graph = walk.graph(&root, "/node", 1);
+    let mut problems = walk.problems;
     if let Some(g) = &graph {
-        check_graph(g, "/node", &mut problems);
+        check_graph(g, "/node", 1, &mut problems);
     }
     match graph {
         Some(graph) if problems.is_empty() => {
@@ -50,7 +64,7 @@ pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
 /// [`read`] checks a file; `at` prefixes the messages.
 pub fn check(graph: &Graph, at: &str) -> std::result::Result<(), String> {
     let mut problems = vec![];
-    check_graph(graph, at, &mut problems);
+    check_graph(graph, at, 1, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -58,11 +72,18 @@ pub fn check(graph: &Graph, at: &str) -> std::result::Result<(), String> {
     }
 }
 
-fn check_graph(g: &Graph, at: &str, problems: &mut Vec<String>) {
+/// Checks graph `g` at path `at`, `depth` graphs deep.
+fn check_graph(g: &Graph, at: &str, depth: usize, problems: &mut Vec<String>) {
+    if depth > MAX_DEPTH {
+        problems.push(format!(
+            "{at}: graphs nested {depth} deep, more than the limit of {MAX_DEPTH}"
+        ));
+        return;
+    }
     for (name, node) in &g.nodes {
         let here = format!("{at}/nodes/{name}");
         match (&node.graph, node.kind.as_str()) {
-            (Some(sub), "NIRGraph") => check_graph(sub, &here, problems),
+            (Some(sub), "NIRGraph") => check_graph(sub, &here, depth + 1, problems),
             (None, "NIRGraph") => {
                 problems.push(format!("{here}: NIRGraph node without nodes/edges"))
             }
@@ -81,82 +102,142 @@ fn check_graph(g: &Graph, at: &str, problems: &mut Vec<String>) {
     }
 }
 
-fn read_graph(g: &Group, at: &str, problems: &mut Vec<String>) -> Option<Graph> {
-    let nodes_group = match g.group("nodes") {
-        Ok(n) => n,
-        Err(_) => {
-            problems.push(format!("{at}/nodes: missing group"));
-            return None;
-        }
-    };
-    let mut graph = Graph::default();
-    let names = match nodes_group.member_names() {
-        Ok(n) => n,
-        Err(e) => {
-            problems.push(format!("{at}/nodes: cannot list members: {e}"));
-            return None;
-        }
-    };
-    for name in names {
-        let here = format!("{at}/nodes/{name}");
-        let Ok(ng) = nodes_group.group(&name) else {
-            problems.push(format!("{here}: expected a node group"));
-            continue;
-        };
-        if let Some(node) = read_node(&ng, &here, problems) {
-            graph.nodes.insert(name, node);
-        }
-    }
-    match g.dataset("edges") {
-        Ok(ds) => match read_edges(&ds) {
-            Ok(e) => graph.edges = e,
-            Err(m) => problems.push(format!("{at}/edges: {m}")),
-        },
-        Err(_) => problems.push(format!("{at}/edges: missing dataset")),
-    }
-    Some(graph)
+/// Walks the HDF5 groups of a graph, remembering every graph group read, so
+/// that links cannot make the walk endless (a link back to an ancestor) or
+/// exponential (one group linked from many places).
+struct Walk {
+    /// Every graph group read so far: (file number and object token) → its path.
+    seen: HashMap<String, String>,
+    problems: Vec<String>,
 }
 
-fn read_node(g: &Group, at: &str, problems: &mut Vec<String>) -> Option<Node> {
-    let kind = match g.dataset("type") {
-        Ok(ds) => match read_string(&ds) {
-            Ok(s) => s,
-            Err(m) => {
-                problems.push(format!("{at}/type: {m}"));
-                return None;
-            }
-        },
-        Err(_) => {
-            problems.push(format!("{at}/type: missing dataset"));
+impl Walk {
+    /// Reads the graph in group `g` at path `at`, `depth` graphs deep.
+    fn graph(&mut self, g: &Group, at: &str, depth: usize) -> Option<Graph> {
+        if depth > MAX_DEPTH {
+            self.problems.push(format!(
+                "{at}: graphs nested {depth} deep, more than the limit of {MAX_DEPTH}"
+            ));
             return None;
         }
-    };
-    let mut node = Node {
-        kind,
-        params: Default::default(),
-        graph: None,
-    };
-    if node.kind == "NIRGraph" {
-        node.graph = read_graph(g, at, problems);
-        return Some(node);
-    }
-    let members = g.member_names().unwrap_or_default();
-    // Metadata never changes execution; it is not kept (documented in the module).
-    let skip: BTreeSet<&str> = ["type", "metadata"].into();
-    for k in members.iter().filter(|k| !skip.contains(k.as_str())) {
-        let here = format!("{at}/{k}");
-        let Ok(ds) = g.dataset(k) else {
-            problems.push(format!("{here}: expected a dataset, found a group"));
-            continue;
-        };
-        match read_value(&ds) {
-            Ok(v) => {
-                node.params.insert(k.clone(), v);
+        self.first_visit(g, at)?;
+        let nodes_group = match g.group("nodes") {
+            Ok(n) => n,
+            Err(_) => {
+                self.problems.push(format!("{at}/nodes: missing group"));
+                return None;
             }
-            Err(m) => problems.push(format!("{here}: {m}")),
+        };
+        let mut graph = Graph::default();
+        let names = match nodes_group.member_names() {
+            Ok(n) => n,
+            Err(e) => {
+                self.problems
+                    .push(format!("{at}/nodes: cannot list members: {e}"));
+                return None;
+            }
+        };
+        for name in names {
+            let here = format!("{at}/nodes/{name}");
+            let Ok(ng) = nodes_group.group(&name) else {
+                self.problems.push(format!("{here}: expected a node group"));
+                continue;
+            };
+            if let Some(node) = self.node(&ng, &here, depth) {
+                graph.nodes.insert(name, node);
+            }
         }
+        match g.dataset("edges") {
+            Ok(ds) => match read_edges(&ds) {
+                Ok(e) => graph.edges = e,
+                Err(m) => self.problems.push(format!("{at}/edges: {m}")),
+            },
+            Err(_) => self.problems.push(format!("{at}/edges: missing dataset")),
+        }
+        Some(graph)
     }
-    Some(node)
+
+    /// Records that the group `g` is read at `at`; `None` (and a problem naming
+    /// both paths) if it was read before through another link.
+    fn first_visit(&mut self, g: &Group, at: &str) -> Option<()> {
+        let info = match g.loc_info() {
+            Ok(i) => i,
+            Err(e) => {
+                self.problems
+                    .push(format!("{at}: cannot identify the group: {e}"));
+                return None;
+            }
+        };
+        // `LocationToken` has no `Hash`; its `Debug` form is the object's address.
+        let key = format!("{}:{:?}", info.fileno, info.token);
+        let Some(before) = self.seen.get(&key) else {
+            self.seen.insert(key, at.to_string());
+            return Some(());
+        };
+        let message = if at.starts_with(&format!("{before}/")) {
+            format!("{at}: a link back to its ancestor {before} (a cycle)")
+        } else {
+            format!("{at}: the same group as {before} (linked twice)")
+        };
+        self.problems.push(message);
+        None
+    }
+
+    fn node(&mut self, g: &Group, at: &str, depth: usize) -> Option<Node> {
+        let kind = match g.dataset("type") {
+            Ok(ds) => match read_string(&ds) {
+                Ok(s) => s,
+                Err(m) => {
+                    self.problems.push(format!("{at}/type: {m}"));
+                    return None;
+                }
+            },
+            Err(_) => {
+                self.problems.push(format!("{at}/type: missing dataset"));
+                return None;
+            }
+        };
+        let mut node = Node {
+            kind,
+            params: Default::default(),
+            graph: None,
+        };
+        if node.kind == "NIRGraph" {
+            node.graph = self.graph(g, at, depth + 1);
+            return Some(node);
+        }
+        let members = g.member_names().unwrap_or_default();
+        // Metadata never changes execution; it is not kept (documented in the module).
+        let skip: BTreeSet<&str> = ["type", "metadata"].into();
+        for k in members.iter().filter(|k| !skip.contains(k.as_str())) {
+            let here = format!("{at}/{k}");
+            let Ok(ds) = g.dataset(k) else {
+                self.problems
+                    .push(format!("{here}: expected a dataset, found a group"));
+                continue;
+            };
+            match read_value(&ds) {
+                Ok(v) => {
+                    node.params.insert(k.clone(), v);
+                }
+                Err(m) => self.problems.push(format!("{here}: {m}")),
+            }
+        }
+        Some(node)
+    }
+}
+
+/// Refuses a dataset of more than [`MAX_DATASET_ELEMENTS`] before reading it: a
+/// gzip-compressed array of zeros of a few kB could otherwise fill the memory.
+fn check_size(ds: &Dataset) -> std::result::Result<(), String> {
+    let n = ds.size();
+    if n > MAX_DATASET_ELEMENTS {
+        return Err(format!(
+            "shape {:?} has {n} elements, more than the {MAX_DATASET_ELEMENTS} a dataset may hold",
+            ds.shape()
+        ));
+    }
+    Ok(())
 }
 
 fn read_value(ds: &Dataset) -> std::result::Result<Value, String> {
@@ -164,6 +245,7 @@ fn read_value(ds: &Dataset) -> std::result::Result<Value, String> {
         .dtype()
         .and_then(|t| t.to_descriptor())
         .map_err(|e| format!("unreadable datatype: {e}"))?;
+    check_size(ds)?;
     let shape = ds.shape();
     let err = |e: ::hdf5::Error| format!("cannot read: {e}");
     Ok(match desc {
@@ -206,6 +288,7 @@ fn read_strings(ds: &Dataset) -> std::result::Result<Vec<String>, String> {
         .dtype()
         .and_then(|t| t.to_descriptor())
         .map_err(|e| format!("unreadable datatype: {e}"))?;
+    check_size(ds)?;
     let err = |e: ::hdf5::Error| format!("cannot read strings: {e}");
     match desc {
         TypeDescriptor::VarLenUnicode => Ok(ds

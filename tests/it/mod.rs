@@ -30,6 +30,7 @@ mod limits;
 mod lif_options;
 mod monitors;
 mod nir_files;
+mod nir_hardening;
 mod nir_run;
 mod poisson_input;
 mod readout;
