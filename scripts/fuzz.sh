@@ -63,6 +63,8 @@ seed idx fuzz/seeds/idx/*
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then export ASTROGLIA_FUZZ_TMP=/dev/shm; fi
 
 mkdir -p fuzz/logs
+# -fork=1 with -ignore_*: a crash, timeout or out-of-memory input is saved and the run
+# goes on (the known findings in fuzz/regressions/ would otherwise end every run early).
 failed=()
 summary=()
 for t in "${targets[@]}"; do
@@ -72,16 +74,20 @@ for t in "${targets[@]}"; do
   rc=0
   cargo fuzz run "${flags[@]}" "$t" "fuzz/corpus/$t" -- \
     -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=30 \
-    -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || rc=$?
-  done_line=$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second\(s\)' "$log" | tail -1 || true)
+    -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
+    -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || rc=$?
+  # The fork driver's last status line: "#RUNS: cov: .. oom/timeout/crash: O/T/C time: Ss".
+  last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
+  runs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+  took=$(grep -Eo 'exiting: [0-9]+ time: [0-9]+s' "$log" | tail -1 | grep -Eo '[0-9]+s$' || true)
+  bad=$(grep -Eo 'oom/timeout/crash: [0-9]+/[0-9]+/[0-9]+' <<<"$last" | cut -d' ' -f2)
   corpus=$(find "fuzz/corpus/$t" -type f | wc -l)
-  if [ "$rc" -eq 0 ]; then
-    summary+=("$t: ok, ${done_line:-no summary line}, corpus $corpus files")
-  else
+  line="$t: ${runs:-?} runs in ${took:-?}, oom/timeout/crash ${bad:-?}, corpus $corpus files"
+  if [ "$rc" -ne 0 ] || [ -z "$last" ] || [ "${bad:-x}" != "0/0/0" ]; then
     failed+=("$t")
-    what=$(grep -Eo 'ERROR: libFuzzer: [a-z-]+|panicked at [^ ]+' "$log" | head -1 || true)
-    summary+=("$t: FAILED (exit $rc: ${what:-see log}), $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "$log" | tail -1 || true); input in fuzz/artifacts/$t/, log $log")
+    line="$line: FAILED (exit $rc; inputs in fuzz/artifacts/$t/, log $log)"
   fi
+  summary+=("$line")
 done
 
 echo "fuzz summary (${secs} s per target):"
