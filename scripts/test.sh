@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --all -- --check
+# The fuzz package is outside the workspace (fuzz/README.md): its formatting is checked here.
+rustfmt --edition 2024 --check fuzz/src/lib.rs fuzz/fuzz_targets/*.rs
 cargo clippy --all-targets --release --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo test --release
+# Fuzz smoke, opt-in (ASTROGLIA_FUZZ_SMOKE=1): a few seconds per target, but it installs
+# cargo-fuzz and builds every target with coverage instrumentation (minutes on 2 cores,
+# needs crates.io and a C++ compiler).
+if [ "${ASTROGLIA_FUZZ_SMOKE:-0}" = 1 ]; then
+  bash scripts/fuzz.sh 5
+fi
