@@ -525,10 +525,14 @@ fn parse_header(path: &Path, h: &[u8]) -> Result<(IdxType, Vec<usize>)> {
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let total = dims
+    // An item's size is bounded on its own: with no items the whole product is 0
+    // whatever the inner dimensions.
+    let item = dims[1..]
         .iter()
-        .try_fold(dtype.size(), |a, &d| a.checked_mul(d))
-        .filter(|&t| t <= 1 << 40);
+        .try_fold(dtype.size(), |a, &d| a.checked_mul(d));
+    let total = item
+        .and_then(|item| item.checked_mul(dims[0]))
+        .filter(|&t| t <= 1 << 40 && item.is_some_and(|i| i <= 1 << 40));
     if total.is_none() {
         return Err(bad(format!(
             "dims {dims:?} describe more than 2^40 bytes of data"

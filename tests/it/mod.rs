@@ -18,6 +18,7 @@ mod data_malformed;
 mod determinism;
 mod experiment;
 mod fixed_point;
+mod fuzz_regressions;
 mod gpu_leak;
 mod gpu_parity;
 mod gpu_plasticity;
