@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     // A parsed model is valid: validating it again must agree.
     net.validate()
         .expect("parse_toml accepted a model that validate() refuses");
-    if astroglia_fuzz::small_enough(&net) {
+    astroglia::build::memory::set_max_memory(Some(astroglia_fuzz::MAX_MEMORY));
+    if astroglia_fuzz::quick_enough(&net) {
         // Errors (e.g. connectivity the rule cannot draw) are fine; panics are not.
         let _ = astroglia::build::build(&net, net.seed);
     }
