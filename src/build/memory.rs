@@ -85,20 +85,35 @@ pub fn synapses(connect: &Connect, n_pre: u32, n_post: u32, spacing: f64) -> f64
 /// [`synapses`] of `net`'s projection `pr`, or `None` when it names an unknown
 /// population.
 pub fn projection_synapses(net: &Network, pr: &Projection) -> Option<f64> {
-    let size = |name: &str| net.populations.iter().find(|p| p.name == name).map(|p| p.size);
+    let size = |name: &str| {
+        net.populations
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.size)
+    };
     let spacing = net
         .grids
         .iter()
         .find(|g| g.populations.contains(&pr.from))
         .map_or(1.0, |g| g.spacing);
-    Some(synapses(&pr.connect, size(&pr.from)?, size(&pr.to)?, spacing))
+    Some(synapses(
+        &pr.connect,
+        size(&pr.from)?,
+        size(&pr.to)?,
+        spacing,
+    ))
 }
 
 /// Estimates what building and running `net` needs. The network should have
 /// passed validation; parts naming unknown populations are left out.
 pub fn estimate(net: &Network) -> Estimate {
     let dt = net.dt_ms;
-    let size = |name: &str| net.populations.iter().find(|p| p.name == name).map(|p| p.size);
+    let size = |name: &str| {
+        net.populations
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.size)
+    };
     let mut parts = Vec::new();
     let mut ring = vec![1.0f64; net.populations.len()];
     for (i, pr) in net.projections.iter().enumerate() {
@@ -127,7 +142,9 @@ pub fn estimate(net: &Network) -> Estimate {
         });
         let longest = pr.delay_ms.as_ref().map_or(dt, |d| d.bounds().1);
         if let Some(post) = net.population_index(&pr.to) {
-            let steps = (longest / dt).round().clamp(1.0, f64::from(crate::model::MAX_DELAY_STEPS));
+            let steps = (longest / dt)
+                .round()
+                .clamp(1.0, f64::from(crate::model::MAX_DELAY_STEPS));
             ring[post] = ring[post].max(steps);
         }
     }
@@ -227,10 +244,14 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 /// memory, the cgroup's remaining allowance and the address-space limit (less
 /// what the process holds). `None` where none of them can be read.
 pub fn available() -> Option<u64> {
-    [meminfo_available(), cgroup_remaining(), address_space_left()]
-        .into_iter()
-        .flatten()
-        .min()
+    [
+        meminfo_available(),
+        cgroup_remaining(),
+        address_space_left(),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
 }
 
 fn meminfo_available() -> Option<u64> {
@@ -305,12 +326,16 @@ mod tests {
     #[test]
     fn the_largest_part_of_a_dense_network_is_its_projection() {
         let mut net = Network::new(0.1, 100.0);
-        net.add_population(Population::new("a", 200_000, NeuronModel::Lif(Default::default())))
-            .add_projection(Projection::new(
-                "a",
-                "a",
-                Connect::AllToAll { allow_self: true },
-            ));
+        net.add_population(Population::new(
+            "a",
+            200_000,
+            NeuronModel::Lif(Default::default()),
+        ))
+        .add_projection(Projection::new(
+            "a",
+            "a",
+            Connect::AllToAll { allow_self: true },
+        ));
         let e = estimate(&net);
         assert_eq!(e.largest().unwrap().what, "projections[0] 'a->a'");
         // 4e10 synapses of 4 bytes: 160 GB.
