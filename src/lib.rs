@@ -57,6 +57,7 @@ pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod fit;
+pub mod input_file;
 pub mod model;
 pub mod neuron;
 pub mod nir;

@@ -69,9 +69,15 @@ impl Digits {
         let err = |m: String| Error::data(name, m);
         let mut text = String::new();
         if bytes.starts_with(&[0x1F, 0x8B]) {
+            // Bounded: a small gzip stream can inflate to any size.
+            let limit = crate::input_file::MAX_TEXT_BYTES;
             MultiGzDecoder::new(bytes)
+                .take(limit + 1)
                 .read_to_string(&mut text)
                 .map_err(|e| err(format!("corrupt gzip data or not UTF-8 text: {e}")))?;
+            if text.len() as u64 > limit {
+                return Err(err(format!("inflates to more than {limit} bytes")));
+            }
         } else {
             text = String::from_utf8(bytes.to_vec())
                 .map_err(|e| err(format!("not UTF-8 text: {e}")))?;

@@ -166,7 +166,7 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
 
 /// Reads and parses a rules file ([`parse_rules`]).
 pub fn load_rules(path: &Path) -> Result<Vec<RuleVariant>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input_file::read_text(path)?;
     parse_rules(&text, &path.display().to_string())
 }
 

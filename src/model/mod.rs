@@ -596,7 +596,7 @@ impl Network {
     /// Reads and validates a TOML model file. Errors name the file, line and field.
     pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+        let text = crate::input_file::read_text(path)?;
         let mut net = parse_toml(&text, &path.display().to_string())?;
         net.source = Some(path.display().to_string());
         if net.name.is_none() {

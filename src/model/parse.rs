@@ -36,10 +36,19 @@ pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network
 pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
     text: &str,
 ) -> std::result::Result<T, ModelIssue> {
-    let de = toml::Deserializer::parse(text).map_err(|e| ModelIssue {
-        line: e.span().map(|s| spans::line_of_offset(text, s.start)),
-        field: "syntax".into(),
-        message: first_line(e.message()),
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        let mut message = first_line(e.message());
+        // toml's message leaves the key out; its span points at it.
+        if message == "duplicate key" {
+            if let Some(key) = e.span().and_then(|s| text.get(s)) {
+                message = format!("duplicate key `{}`", key.trim());
+            }
+        }
+        ModelIssue {
+            line: e.span().map(|s| spans::line_of_offset(text, s.start)),
+            field: "syntax".into(),
+            message,
+        }
     })?;
     if let Some(issue) = text
         .parse::<toml::Table>()

@@ -274,7 +274,7 @@ impl Normaliser {
     /// Reads a normaliser written by [`save`](Self::save).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input_file::read_text(path)?;
         Self::from_json(&text)
     }
 

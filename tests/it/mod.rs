@@ -5,7 +5,8 @@
 //! the `lif` step-order and refractory-input options,
 //! monitors, rule comparison, dataset readers and encoders on real and malformed files, the
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
-//! fixed-point mode, and inputs refused before any work starts (durations, outputs).
+//! fixed-point mode, inputs refused before any work starts (durations, outputs), and a
+//! generated corpus of malformed inputs run through the binary under a memory cap.
 mod adex;
 mod astrocyte;
 mod bad_models;
@@ -29,6 +30,7 @@ mod hardening;
 mod izhikevich_presets;
 mod lif_options;
 mod limits;
+mod malformed_corpus;
 mod monitors;
 mod nir_files;
 mod nir_hardening;

@@ -330,7 +330,7 @@ fn all_methods() -> Vec<Method> {
 impl Continual {
     /// Reads and checks an experiment file; errors name the file, line and field.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input_file::read_text(path)?;
         let mut exp = Self::parse(&text, &path.display().to_string())?;
         if exp.name.is_none() {
             exp.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());

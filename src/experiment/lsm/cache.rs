@@ -40,9 +40,15 @@ pub fn save(path: &Path, c: &Chunk) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
-/// Reads a chunk of `rows` rows of `row_len` values; `Ok(None)` when absent, an
-/// error naming the file when it is malformed.
-pub fn load(path: &Path, rows: usize, row_len: usize) -> Result<Option<Chunk>> {
+/// Reads a chunk of `rows` rows of `row_len` values, labels below `classes`
+/// when given; `Ok(None)` when absent, an error naming the file when it is
+/// malformed.
+pub fn load(
+    path: &Path,
+    rows: usize,
+    row_len: usize,
+    classes: Option<usize>,
+) -> Result<Option<Chunk>> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -64,12 +70,31 @@ pub fn load(path: &Path, rows: usize, row_len: usize) -> Result<Option<Chunk>> {
             ),
         ));
     }
-    let labels = (0..rows).map(|i| word(12 + 4 * i)).collect();
+    let labels: Vec<u32> = (0..rows).map(|i| word(12 + 4 * i)).collect();
     let start = 12 + 4 * rows;
-    let values = bytes[start..]
+    let values: Vec<f32> = bytes[start..]
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
         .collect();
+    let corrupt = |what: String| {
+        Err(Error::io(
+            path,
+            format!("corrupt feature chunk: {what}; delete the cache directory to recompute"),
+        ))
+    };
+    if let Some((row, l)) = classes.and_then(|n| {
+        labels
+            .iter()
+            .enumerate()
+            .find(|&(_, &l)| l as usize >= n)
+            .map(|(r, &l)| (r, (l, n)))
+    }) {
+        return corrupt(format!(
+            "label {} of row {row} is not one of {} classes",
+            l.0, l.1
+        ));
+    }
+
     Ok(Some(Chunk {
         labels,
         row_len,
@@ -85,23 +110,30 @@ mod tests {
     fn chunks_round_trip_and_bad_files_are_named_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = chunk_path(dir.path(), 3);
-        assert_eq!(load(&p, 2, 3).unwrap(), None);
+        assert_eq!(load(&p, 2, 3, None).unwrap(), None);
         let c = Chunk {
             labels: vec![4, 1],
             row_len: 3,
             values: vec![1.0, f32::NAN, 2.5, 0.0, 0.0, 9.0],
         };
         save(&p, &c).unwrap();
-        let back = load(&p, 2, 3).unwrap().unwrap();
+        let back = load(&p, 2, 3, Some(5)).unwrap().unwrap();
         assert_eq!(back.labels, c.labels);
         assert_eq!(back.values[2], 2.5);
         assert!(back.values[1].is_nan());
-        let e = load(&p, 3, 3).unwrap_err().to_string();
+        let e = load(&p, 2, 3, Some(4)).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "chunk_000003.bin: corrupt feature chunk: label 4 of row 0 is not one of 4 classes"
+            ),
+            "{e}"
+        );
+        let e = load(&p, 3, 3, None).unwrap_err().to_string();
         assert!(
             e.contains("chunk_000003.bin") && e.contains("3 rows"),
             "{e}"
         );
         std::fs::write(&p, b"AGF1").unwrap();
-        assert!(load(&p, 2, 3).is_err());
+        assert!(load(&p, 2, 3, None).is_err());
     }
 }

@@ -315,7 +315,7 @@ fn lambdas() -> Vec<f64> {
 impl Experiment {
     /// Reads and checks an experiment file; errors name the file, line and field.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input_file::read_text(path)?;
         let mut exp = Self::parse(&text, &path.display().to_string())?;
         exp.source = Some(path.display().to_string());
         if exp.name.is_none() {

@@ -189,7 +189,7 @@ pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Resul
     }
     let model_path = base.join(&exp.model);
     let net = Network::from_toml_file(&model_path)?;
-    let model_text = std::fs::read_to_string(&model_path).map_err(|e| Error::io(&model_path, e))?;
+    let model_text = crate::input_file::read_text(&model_path)?;
     run_network(exp, &net, &model_path, &model_text, base, opts)
 }
 
@@ -291,7 +291,7 @@ fn run_network(
     let t = Instant::now();
     for (k, chunk_refs) in ds.samples.clone().chunks(CHUNK).enumerate() {
         let path = cache::chunk_path(&cache_dir, k);
-        let chunk = match cache::load(&path, chunk_refs.len(), row_len)? {
+        let chunk = match cache::load(&path, chunk_refs.len(), row_len, Some(ds.n_classes))? {
             Some(c) => {
                 cached += chunk_refs.len();
                 bar.inc(chunk_refs.len() as u64);
@@ -557,7 +557,7 @@ fn init_phase(
     let sizes: Vec<usize> = plastic.iter().map(|&k| built.projs[k].len()).collect();
     let path = cache::chunk_path(cache_dir, 999_999);
     let total: usize = sizes.iter().sum();
-    if let Some(c) = cache::load(&path, 1, total)? {
+    if let Some(c) = cache::load(&path, 1, total, None)? {
         let mut rest = &c.values[..];
         return Ok(Some(
             sizes
