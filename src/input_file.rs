@@ -11,8 +11,8 @@ pub const MAX_TEXT_BYTES: u64 = 1 << 30;
 
 /// The UTF-8 text of the regular file `path`.
 pub fn read_text(path: &Path) -> Result<String> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    // Checked before opening: opening a FIFO blocks until a writer comes.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
             "a directory"
@@ -30,6 +30,7 @@ pub fn read_text(path: &Path) -> Result<String> {
             ),
         ));
     }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut text = String::with_capacity(meta.len() as usize);
     file.take(MAX_TEXT_BYTES)
         .read_to_string(&mut text)

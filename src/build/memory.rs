@@ -235,7 +235,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("expected a size such as 512M or 8G, got '{s}'"))?;
     let b = x * scale;
     if !(b >= 1.0 && b < u64::MAX as f64) {
-        return Err(format!("expected a size of at least 1 byte, got '{s}'"));
+        return Err(format!("expected a size from 1 byte to 16 EB, got '{s}'"));
     }
     Ok(b as u64)
 }
@@ -286,7 +286,7 @@ fn address_space_left() -> Option<u64> {
         .and_then(|s| s.lines().find(|l| l.starts_with("VmSize:")))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0);
-    Some((lim.rlim_cur as u64).saturating_sub(used_kb * 1024))
+    Some(u64::from(lim.rlim_cur).saturating_sub(used_kb * 1024))
 }
 
 #[cfg(not(unix))]

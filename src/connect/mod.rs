@@ -200,7 +200,8 @@ pub fn generate_with(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng, sc: &mut Sc
                         } else {
                             ((1.0 - u).ln() / log_q) as i64
                         };
-                        i += skip + 1;
+                        // Saturating: a tiny p makes the skip +inf, i64::MAX.
+                        i = i.saturating_add(skip).saturating_add(1);
                         if i >= n_post as i64 {
                             break;
                         }

@@ -453,6 +453,30 @@ fn the_pipeline_reads_an_nmnist_tree_built_from_the_real_recording() {
 }
 
 #[test]
+fn skip_bad_leaves_out_samples_that_fail_to_load() {
+    let bytes = std::fs::read(super::data::real(super::data::NMNIST)).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    for (k, split, digit) in (0..12).map(|k| (k, if k < 10 { "Train" } else { "Test" }, k % 2)) {
+        let p = root.path().join(format!("{split}/{digit}/{k:05}.bin"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        // File 3 ends inside an event (N-MNIST events are 5 bytes).
+        let len = if k == 3 { 5 * 2000 + 2 } else { 5 * 2000 };
+        std::fs::write(&p, &bytes[..len]).unwrap();
+    }
+    tiny_liquid(root.path(), 2312);
+    let out = tempfile::tempdir().unwrap();
+    let mut o = opts(out.path(), 2);
+    o.data_dir = Some(root.path().to_path_buf());
+    let mut exp = events_experiment("nmnist", 20.0);
+    let e = run_experiment(&exp, root.path(), &o).err().unwrap().to_string();
+    assert!(e.contains("Train/1/00003.bin"), "{e}");
+    exp.data.skip_bad = true;
+    let run = run_experiment(&exp, root.path(), &o).unwrap();
+    let r = &run.results;
+    assert_eq!((r.n_train + r.n_val, r.n_test), (9, 2));
+}
+
+#[test]
 fn the_pipeline_reads_shd_files() {
     let root = tempfile::tempdir().unwrap();
     let write = |name: &str, n: usize| {

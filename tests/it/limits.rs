@@ -356,3 +356,24 @@ fn errors_of_an_experiment_name_it_then_its_model() {
         "{err}"
     );
 }
+
+#[test]
+fn a_population_larger_than_memory_and_duplicate_keys_are_named() {
+    let (code, err) = check(&format!("{HEAD}{}", pop("a", "4294967295")), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the largest part is populations[0] 'a' with "),
+        "{err}"
+    );
+    let (code, err) = check(&format!("{HEAD}{}size = 3\n", pop("a", "2")), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("line 7: syntax: duplicate key `size`"), "{err}");
+    for (path, what) in [("/dev/zero", "not a regular file"), ("/tmp", "a directory")] {
+        let o = bin().args(["check", path]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(
+            stderr(&o),
+            format!("error: {path}: {what}; expected a text file\n")
+        );
+    }
+}

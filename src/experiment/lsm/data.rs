@@ -219,6 +219,21 @@ impl Dataset {
     /// largest L1-normalised pixel).
     fn fit_encoders(&mut self, exp: &Experiment) -> Result<Vec<Encoding>> {
         let inp = &exp.input;
+        let events = matches!(exp.data.source, DataSource::Nmnist | DataSource::Shd);
+        if events != (inp.encoding == EncodingKind::Events) {
+            let (has, needs) = if events {
+                ("events", "\"events\"")
+            } else {
+                ("images", "\"nalsm_rate\", \"poisson\" or \"latency\"")
+            };
+            return Err(exp.issue(
+                "input.encoding",
+                format!(
+                    "{:?} cannot encode {:?} data, which holds {has}; use {needs}",
+                    inp.encoding, exp.data.source
+                ),
+            ));
+        }
         let mut out = vec![];
         for s in 0..self.sources.len() {
             out.push(match inp.encoding {
