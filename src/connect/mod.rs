@@ -188,7 +188,9 @@ pub fn generate_with(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng, sc: &mut Sc
             // Geometric skipping: O(synapses), not O(n_pre * n_post).
             let log_q = (1.0 - p).ln();
             for j in 0..n_pre {
-                if *p > 0.0 {
+                // Below 2^-53, 1 - p rounds to 1 and the skips cannot be drawn:
+                // such a p makes no synapse among fewer than 2^53 pairs.
+                if *p > 0.0 && log_q < 0.0 {
                     let mut i: i64 = -1;
                     loop {
                         let u: f64 = rng.random();
@@ -200,7 +202,7 @@ pub fn generate_with(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng, sc: &mut Sc
                         } else {
                             ((1.0 - u).ln() / log_q) as i64
                         };
-                        // Saturating: a tiny p makes the skip +inf, i64::MAX.
+                        // Saturating: a small p makes the skip +inf, i64::MAX.
                         i = i.saturating_add(skip).saturating_add(1);
                         if i >= n_post as i64 {
                             break;

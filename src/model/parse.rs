@@ -19,7 +19,7 @@ pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network
         issues,
     };
     let net: super::Network = deserialize_tables(text).map_err(|i| fail(vec![i]))?;
-    let mut issues = super::validate::validate(&net);
+    let mut issues = with_non_finite(text, super::validate::validate(&net));
     if !issues.is_empty() {
         for i in &mut issues {
             i.line = spans::line_of_path(text, &i.field);
@@ -50,13 +50,6 @@ pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
             message,
         }
     })?;
-    if let Some(issue) = text
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|doc| values::non_finite(text, &doc))
-    {
-        return Err(issue);
-    }
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
@@ -88,6 +81,26 @@ pub(crate) fn deserialize_tables<T: serde::de::DeserializeOwned + serde::Seriali
     Ok(value)
 }
 
+/// `issues` with every NaN and infinity of the document in place of what they
+/// caused: a check on another field that compared against NaN names the wrong
+/// field, so issues whose message shows a non-finite number give way.
+fn with_non_finite(text: &str, mut issues: Vec<ModelIssue>) -> Vec<ModelIssue> {
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return issues;
+    };
+    let found = values::non_finite(text, &doc);
+    if found.is_empty() {
+        return issues;
+    }
+    let shows_non_finite = |m: &str| {
+        m.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "NaN" || w == "inf")
+    };
+    issues.retain(|i| !found.iter().any(|f| f.field == i.field) && !shows_non_finite(&i.message));
+    issues.extend(found);
+    issues
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
@@ -108,6 +121,8 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned + serde::Serialize>(
             message,
         })
         .collect();
+    let mut issues = with_non_finite(text, issues);
+    issues.sort_by_key(|i| i.line);
     if issues.is_empty() {
         Ok(value)
     } else {

@@ -5,15 +5,15 @@ use super::spans;
 use crate::error::ModelIssue;
 use toml::{Table, Value};
 
-/// The first NaN or infinity in the document, as an issue at its field. Only a
+/// Every NaN and infinity in the document, as issues at their fields. Only a
 /// time constant may be `inf` (no decay: `tau_m_ms = inf` is the no-leak limit).
-pub fn non_finite(text: &str, doc: &Table) -> Option<ModelIssue> {
-    let mut found = None;
+pub fn non_finite(text: &str, doc: &Table) -> Vec<ModelIssue> {
+    let mut found = vec![];
     walk_table(doc, "", &mut |path, key, v| {
         if let Value::Float(x) = v {
             let time_constant = key.starts_with("tau") && *x == f64::INFINITY;
-            if !x.is_finite() && !time_constant && found.is_none() {
-                found = Some(issue(
+            if !x.is_finite() && !time_constant {
+                found.push(issue(
                     text,
                     path,
                     format!("must be a finite number, got {x}"),
@@ -112,13 +112,19 @@ mod tests {
     #[test]
     fn nan_and_inf_are_found_where_they_are_but_an_infinite_tau_is_not() {
         let t = "[[p]]\nx = 1.0\n[[p]]\nw = [1.0, nan]\ntau_m_ms = inf\n";
-        let i = non_finite(t, &doc(t)).unwrap();
+        let found = non_finite(t, &doc(t));
+        assert_eq!(found.len(), 1);
+        let i = &found[0];
         assert_eq!((i.line, i.field.as_str()), (Some(4), "p[1].w[1]"));
         assert_eq!(i.message, "must be a finite number, got NaN");
-        let t = "a = { b = -inf }\n";
-        assert_eq!(non_finite(t, &doc(t)).unwrap().field, "a.b");
+        let t = "a = { b = -inf, c = nan }\n";
+        let fields: Vec<String> = non_finite(t, &doc(t))
+            .into_iter()
+            .map(|i| i.field)
+            .collect();
+        assert_eq!(fields, ["a.b", "a.c"]);
         let t = "tau = inf\ntau_x = 2.0\n";
-        assert!(non_finite(t, &doc(t)).is_none());
+        assert!(non_finite(t, &doc(t)).is_empty());
     }
 
     #[test]

@@ -468,7 +468,10 @@ fn skip_bad_leaves_out_samples_that_fail_to_load() {
     let mut o = opts(out.path(), 2);
     o.data_dir = Some(root.path().to_path_buf());
     let mut exp = events_experiment("nmnist", 20.0);
-    let e = run_experiment(&exp, root.path(), &o).err().unwrap().to_string();
+    let e = run_experiment(&exp, root.path(), &o)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("Train/1/00003.bin"), "{e}");
     exp.data.skip_bad = true;
     let run = run_experiment(&exp, root.path(), &o).unwrap();

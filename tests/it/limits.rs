@@ -367,7 +367,10 @@ fn a_population_larger_than_memory_and_duplicate_keys_are_named() {
     );
     let (code, err) = check(&format!("{HEAD}{}size = 3\n", pop("a", "2")), &[]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("line 7: syntax: duplicate key `size`"), "{err}");
+    assert!(
+        err.contains("line 7: syntax: duplicate key `size`"),
+        "{err}"
+    );
     for (path, what) in [("/dev/zero", "not a regular file"), ("/tmp", "a directory")] {
         let o = bin().args(["check", path]).output().unwrap();
         assert_eq!(o.status.code(), Some(2));

@@ -432,8 +432,8 @@ poisson = { target = "src", n = 4000000000, rate_hz = 5000.0, weight = 1.0 }
          line 14: inputs[1].poisson.ids: index 10 out of range for a population of 10; \
          line 14: inputs[1].poisson.n: must be at least 1; \
          line 14: inputs[1].poisson.rate_hz: must be >= 0 Hz, got -1; \
-         line 14: inputs[1].poisson.weight: must be finite, got NaN; \
          line 14: inputs[1].poisson.ids: index 2 is listed twice; \
+         line 14: inputs[1].poisson.weight: must be a finite number, got NaN; \
          line 16: inputs[2].poisson.weight: conductance weights (nS) onto lif_cond 'a' must be >= 0; use receptor = \"inh\" for inhibition; \
          line 16: inputs[2].poisson.rate_hz: 20000 Hz is more than one spike per step of 0.1 ms (rate_hz · dt_ms / 1000 = 2 > 1); \
          line 18: inputs[3].poisson.target: 'src' is a spike source and takes no input; \
