@@ -286,7 +286,7 @@ fn address_space_left() -> Option<u64> {
         .and_then(|s| s.lines().find(|l| l.starts_with("VmSize:")))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0);
-    Some(u64::from(lim.rlim_cur).saturating_sub(used_kb * 1024))
+    Some(lim.rlim_cur.saturating_sub(used_kb * 1024))
 }
 
 #[cfg(not(unix))]
