@@ -408,12 +408,7 @@ fn write_then_read_round_trips_every_node_type_bit_for_bit() {
 fn damaged(dir: &Path, name: &str, edit: impl FnOnce(&hdf5::File)) -> PathBuf {
     let p = dir.join(name);
     nir::write(&every_node(), &p).unwrap();
-    // Unlocked, as the library opens files: a CLI child that another test
-    // spawned meanwhile may hold an inherited descriptor of it.
-    let f = hdf5::File::with_options()
-        .with_fapl(|p| p.file_locking(false))
-        .open_rw(&p)
-        .unwrap();
+    let f = super::util::open_rw_unlocked(&p);
     edit(&f);
     drop(f);
     p
