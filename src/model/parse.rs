@@ -18,8 +18,8 @@ pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network
         source_name: source_name.to_string(),
         issues,
     };
-    let net: super::Network = deserialize_tables(text).map_err(|i| fail(vec![i]))?;
-    let mut issues = with_non_finite(text, super::validate::validate(&net));
+    let (net, doc) = deserialize_tables::<super::Network>(text).map_err(|i| fail(vec![i]))?;
+    let mut issues = with_non_finite(text, &doc, super::validate::validate(&net));
     if !issues.is_empty() {
         for i in &mut issues {
             i.line = spans::line_of_path(text, &i.field);
@@ -65,30 +65,28 @@ pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// [`deserialize_located`], refusing an array given where `T` has a table.
+/// [`deserialize_located`], refusing an array given where `T` has a table;
+/// also returns the document as a plain table for the checks that follow.
 pub(crate) fn deserialize_tables<T: serde::de::DeserializeOwned + serde::Serialize>(
     text: &str,
-) -> std::result::Result<T, ModelIssue> {
+) -> std::result::Result<(T, toml::Table), ModelIssue> {
     let value: T = deserialize_located(text)?;
-    let doc = text.parse::<toml::Table>().ok();
-    let read = toml::Value::try_from(&value).ok();
-    if let Some(issue) = doc
-        .zip(read)
-        .and_then(|(doc, read)| values::array_for_table(text, &doc, &read))
+    // Parsed once more, untyped: serde accepted the text, so this succeeds.
+    let doc: toml::Table = text.parse().unwrap_or_default();
+    if let Some(issue) = toml::Value::try_from(&value)
+        .ok()
+        .and_then(|read| values::array_for_table(text, &doc, &read))
     {
         return Err(issue);
     }
-    Ok(value)
+    Ok((value, doc))
 }
 
 /// `issues` with every NaN and infinity of the document in place of what they
 /// caused: a check on another field that compared against NaN names the wrong
 /// field, so issues whose message shows a non-finite number give way.
-fn with_non_finite(text: &str, mut issues: Vec<ModelIssue>) -> Vec<ModelIssue> {
-    let Ok(doc) = text.parse::<toml::Table>() else {
-        return issues;
-    };
-    let found = values::non_finite(text, &doc);
+fn with_non_finite(text: &str, doc: &toml::Table, mut issues: Vec<ModelIssue>) -> Vec<ModelIssue> {
+    let found = values::non_finite(text, doc);
     if found.is_empty() {
         return issues;
     }
@@ -112,7 +110,7 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned + serde::Serialize>(
     text: &str,
     problems: impl FnOnce(&T) -> Vec<(String, String)>,
 ) -> std::result::Result<T, Vec<ModelIssue>> {
-    let value: T = deserialize_tables(text).map_err(|i| vec![i])?;
+    let (value, doc) = deserialize_tables::<T>(text).map_err(|i| vec![i])?;
     let issues: Vec<ModelIssue> = problems(&value)
         .into_iter()
         .map(|(field, message)| ModelIssue {
@@ -121,7 +119,7 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned + serde::Serialize>(
             message,
         })
         .collect();
-    let mut issues = with_non_finite(text, issues);
+    let mut issues = with_non_finite(text, &doc, issues);
     issues.sort_by_key(|i| i.line);
     if issues.is_empty() {
         Ok(value)

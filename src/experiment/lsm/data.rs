@@ -136,10 +136,10 @@ impl Dataset {
         let mut val = val;
         val.sort_unstable();
         test.sort_unstable();
+        let mut sources = sources;
         let mut skipped = vec![];
         if d.skip_bad {
             let test_source = sources.len() - 1;
-            let mut sources = sources;
             for (src, set) in [(0, &mut train), (0, &mut val), (test_source, &mut test)] {
                 set.retain(|&i| match sources[src].get(i) {
                     Ok(_) => true,
@@ -149,7 +149,6 @@ impl Dataset {
                     }
                 });
             }
-            return Self::assemble(exp, dir, sources, train, val, test, skipped);
         }
         Self::assemble(exp, dir, sources, train, val, test, skipped)
     }
