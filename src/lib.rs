@@ -58,6 +58,7 @@ pub mod error;
 pub mod experiment;
 pub mod fit;
 pub mod input_file;
+pub mod isolated;
 pub mod model;
 pub mod neuron;
 pub mod nir;

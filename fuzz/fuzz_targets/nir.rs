@@ -5,6 +5,8 @@ use astroglia::nir::{ImportOptions, read, to_model};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // libhdf5 runs in a child process limited to what builds may take.
+    astroglia::build::memory::set_max_memory(Some(astroglia_fuzz::MAX_MEMORY));
     let path = astroglia_fuzz::scratch_file("nir.nir", data);
     let Ok(nir) = read(&path) else {
         return;

@@ -6,6 +6,8 @@ use astroglia::data::shd::{ShdDataset, ShdLayout};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // libhdf5 runs in a child process limited to what builds may take.
+    astroglia::build::memory::set_max_memory(Some(astroglia_fuzz::MAX_MEMORY));
     let path = astroglia_fuzz::scratch_file("shd.h5", data);
     let Ok(ds) = ShdDataset::open(&path, ShdLayout::SHD) else {
         return;

@@ -280,13 +280,18 @@ fn address_space_left() -> Option<u64> {
     {
         return None;
     }
+    Some(lim.rlim_cur.saturating_sub(address_space_used()))
+}
+
+/// The address space this process holds (`VmSize`), in bytes; 0 where unknown.
+pub(crate) fn address_space_used() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").ok();
-    let used_kb: u64 = status
+    let kb: u64 = status
         .as_deref()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmSize:")))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0);
-    Some(lim.rlim_cur.saturating_sub(used_kb * 1024))
+    kb.saturating_mul(1024)
 }
 
 #[cfg(not(unix))]

@@ -9,8 +9,11 @@
 use super::events::{Event, Events, Sensor};
 use super::{Sample, SampleData, SampleSource, index_error};
 use crate::error::{Error, Result};
+use crate::isolated::Worker;
 use ::hdf5::types::{TypeDescriptor, VarLenArray};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Channel and class counts a file is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +47,9 @@ pub struct SpikeList {
 }
 
 /// An open SHD or SSC file. Opening checks the layout and reads the labels;
-/// spikes are read per sample.
+/// spikes are read per sample. The HDF5 reading runs in a child process
+/// ([`crate::isolated`]): a corrupt file that crashes or hangs libhdf5 gives an
+/// error.
 ///
 /// ```no_run
 /// use astroglia::data::shd::{ShdDataset, ShdLayout};
@@ -56,17 +61,27 @@ pub struct SpikeList {
 #[derive(Debug)]
 pub struct ShdDataset {
     path: PathBuf,
-    times: ::hdf5::Dataset,
-    units: ::hdf5::Dataset,
+    /// The process reading the file; started again after it stops on a corrupt sample.
+    reader: Mutex<Worker>,
     labels: Vec<i64>,
     layout: ShdLayout,
 }
 
-/// Whether an element type is acceptable.
-#[derive(Clone, Copy)]
-enum Want {
-    Float,
-    Int,
+/// What the parent asks the reading process.
+#[derive(Serialize, Deserialize)]
+enum Request {
+    /// Check the layout and read the labels.
+    Open,
+    /// Read the raw spikes of one sample.
+    Sample(u64),
+}
+
+/// What the reading process answers.
+#[derive(Serialize, Deserialize)]
+enum Reply {
+    Opened { labels: Vec<i64> },
+    Spikes { times: Vec<f64>, units: Vec<i64> },
+    Failed(String),
 }
 
 impl ShdDataset {
@@ -84,60 +99,10 @@ impl ShdDataset {
         if !path.is_file() {
             return Err(Error::data(&path, "no such file"));
         }
-        let file = ::hdf5::File::open(&path)
-            .map_err(|e| Error::data(&path, format!("cannot open as HDF5: {e}")))?;
-        let err = |name: &str, msg: String| Error::data(&path, format!("dataset '{name}': {msg}"));
-        let dataset = |name: &str, vlen: bool, want: Want| -> Result<(::hdf5::Dataset, usize)> {
-            let ds = file
-                .dataset(name)
-                .map_err(|_| Error::data(&path, format!("missing dataset '{name}'")))?;
-            let shape = ds.shape();
-            if shape.len() != 1 {
-                return Err(err(name, format!("expected 1-D, found shape {shape:?}")));
-            }
-            let desc = ds.dtype().and_then(|t| t.to_descriptor());
-            let elem = match (&desc, vlen) {
-                (Ok(TypeDescriptor::VarLenArray(inner)), true) => Some(&**inner),
-                (Ok(d), false) => Some(d),
-                _ => None,
-            };
-            let ok = matches!(
-                (elem, want),
-                (Some(TypeDescriptor::Float(_)), Want::Float)
-                    | (
-                        Some(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)),
-                        Want::Int
-                    )
-            );
-            if !ok {
-                let found = desc.map_or_else(|_| "an unsupported type".into(), |d| d.to_string());
-                let expected = match (vlen, want) {
-                    (true, Want::Float) => "variable-length arrays of floats (seconds)",
-                    (true, Want::Int) => "variable-length arrays of integers",
-                    (false, _) => "integers",
-                };
-                return Err(err(name, format!("expected {expected}, found {found}")));
-            }
-            Ok((ds, shape[0]))
-        };
-        let (times, n) = dataset("spikes/times", true, Want::Float)?;
-        let (units, n_units) = dataset("spikes/units", true, Want::Int)?;
-        let (labels_ds, n_labels) = dataset("labels", false, Want::Int)?;
-        if n_units != n || n_labels != n {
-            return Err(Error::data(
-                &path,
-                format!(
-                    "sample counts differ: spikes/times has {n}, spikes/units {n_units}, labels {n_labels}"
-                ),
-            ));
-        }
-        let labels = labels_ds
-            .read_raw::<i64>()
-            .map_err(|e| err("labels", format!("cannot read: {e}")))?;
+        let (reader, labels) = start_reader(&path)?;
         Ok(Self {
             path,
-            times,
-            units,
+            reader: Mutex::new(reader),
             labels,
             layout,
         })
@@ -179,18 +144,20 @@ impl ShdDataset {
         if i >= self.labels.len() {
             return Err(index_error(&self.path, i, self.labels.len()));
         }
+        let (times, units) = {
+            let mut reader = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+            if !reader.is_alive() {
+                *reader = start_reader(&self.path)?.0;
+            }
+            match reader.call(&Request::Sample(i as u64))? {
+                Reply::Spikes { times, units } => (times, units),
+                Reply::Failed(m) => return Err(Error::data(&self.path, m)),
+                Reply::Opened { .. } => unreachable!("a sample request is answered with spikes"),
+            }
+        };
         let err = |name: &str, msg: String| {
             Error::data(&self.path, format!("dataset '{name}': {name}[{i}] {msg}"))
         };
-        let times = self
-            .times
-            .read_slice_1d::<VarLenArray<f64>, _>(i..i + 1)
-            .map_err(|e| err("spikes/times", format!("cannot be read: {e}")))?;
-        let units = self
-            .units
-            .read_slice_1d::<VarLenArray<i64>, _>(i..i + 1)
-            .map_err(|e| err("spikes/units", format!("cannot be read: {e}")))?;
-        let (times, units) = (times[0].as_slice(), units[0].as_slice());
         if times.len() != units.len() {
             return Err(Error::data(
                 &self.path,
@@ -225,7 +192,7 @@ impl ShdDataset {
             }
         }
         Ok(SpikeList {
-            times_s: times.to_vec(),
+            times_s: times,
             units: out,
         })
     }
@@ -270,5 +237,118 @@ impl SampleSource for ShdDataset {
             label,
             data: SampleData::Events(self.events(i)?),
         })
+    }
+}
+
+/// What the reading process may allocate besides eight times the file's size.
+const READER_MEMORY: u64 = 64 << 20;
+
+/// Starts a process reading `path` and has it check the layout; returns it and the labels.
+fn start_reader(path: &Path) -> Result<(Worker, Vec<i64>)> {
+    let file = path.to_path_buf();
+    let mut open: Option<(::hdf5::Dataset, ::hdf5::Dataset)> = None;
+    // One sample's spikes are stored uncompressed (variable-length data is not
+    // filtered): even widened to 64 bits they take a few times the file's size.
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let memory = READER_MEMORY.saturating_add(size.saturating_mul(8));
+    let mut reader = Worker::spawn(path, Some(memory), move |request: Request| match request {
+        Request::Open => match open_datasets(&file) {
+            Ok((times, units, labels)) => {
+                open = Some((times, units));
+                Reply::Opened { labels }
+            }
+            Err(m) => Reply::Failed(m),
+        },
+        Request::Sample(i) => match &open {
+            Some((times, units)) => read_sample(times, units, i as usize),
+            None => Reply::Failed("read before it was opened".into()),
+        },
+    })?;
+    match reader.call(&Request::Open)? {
+        Reply::Opened { labels } => Ok((reader, labels)),
+        Reply::Failed(m) => Err(Error::data(path, m)),
+        Reply::Spikes { .. } => unreachable!("an open request is answered with labels"),
+    }
+}
+
+/// Whether an element type is acceptable.
+#[derive(Clone, Copy)]
+enum Want {
+    Float,
+    Int,
+}
+
+/// In the reading process: opens the file and checks the three datasets.
+fn open_datasets(
+    path: &Path,
+) -> std::result::Result<(::hdf5::Dataset, ::hdf5::Dataset, Vec<i64>), String> {
+    let file = ::hdf5::File::open(path).map_err(|e| format!("cannot open as HDF5: {e}"))?;
+    let err = |name: &str, msg: String| format!("dataset '{name}': {msg}");
+    let dataset = |name: &str,
+                   vlen: bool,
+                   want: Want|
+     -> std::result::Result<(::hdf5::Dataset, usize), String> {
+        let ds = file
+            .dataset(name)
+            .map_err(|_| format!("missing dataset '{name}'"))?;
+        let shape = ds.shape();
+        if shape.len() != 1 {
+            return Err(err(name, format!("expected 1-D, found shape {shape:?}")));
+        }
+        let desc = ds.dtype().and_then(|t| t.to_descriptor());
+        let elem = match (&desc, vlen) {
+            (Ok(TypeDescriptor::VarLenArray(inner)), true) => Some(&**inner),
+            (Ok(d), false) => Some(d),
+            _ => None,
+        };
+        let ok = matches!(
+            (elem, want),
+            (Some(TypeDescriptor::Float(_)), Want::Float)
+                | (
+                    Some(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)),
+                    Want::Int
+                )
+        );
+        if !ok {
+            let found = desc.map_or_else(|_| "an unsupported type".into(), |d| d.to_string());
+            let expected = match (vlen, want) {
+                (true, Want::Float) => "variable-length arrays of floats (seconds)",
+                (true, Want::Int) => "variable-length arrays of integers",
+                (false, _) => "integers",
+            };
+            return Err(err(name, format!("expected {expected}, found {found}")));
+        }
+        Ok((ds, shape[0]))
+    };
+    let (times, n) = dataset("spikes/times", true, Want::Float)?;
+    let (units, n_units) = dataset("spikes/units", true, Want::Int)?;
+    let (labels_ds, n_labels) = dataset("labels", false, Want::Int)?;
+    if n_units != n || n_labels != n {
+        return Err(format!(
+            "sample counts differ: spikes/times has {n}, spikes/units {n_units}, labels {n_labels}"
+        ));
+    }
+    let labels = labels_ds
+        .read_raw::<i64>()
+        .map_err(|e| err("labels", format!("cannot read: {e}")))?;
+    Ok((times, units, labels))
+}
+
+/// In the reading process: the raw spike times and units of sample `i`.
+fn read_sample(times: &::hdf5::Dataset, units: &::hdf5::Dataset, i: usize) -> Reply {
+    let err = |name: &str, e: ::hdf5::Error| {
+        Reply::Failed(format!("dataset '{name}': {name}[{i}] cannot be read: {e}"))
+    };
+    let t = match times.read_slice_1d::<VarLenArray<f64>, _>(i..i + 1) {
+        Ok(t) => t,
+        Err(e) => return err("spikes/times", e),
+    };
+    let u = match units.read_slice_1d::<VarLenArray<i64>, _>(i..i + 1) {
+        Ok(u) => u,
+        Err(e) => return err("spikes/units", e),
+    };
+    Reply::Spikes {
+        times: t[0].to_vec(),
+        units: u[0].to_vec(),
     }
 }

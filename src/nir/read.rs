@@ -20,7 +20,8 @@ pub const MAX_DATASET_ELEMENTS: usize = 1 << 26;
 /// gzip-compressed datasets) and checks it: every node type known, every
 /// required dataset present with a consistent shape, every edge naming an
 /// existing node (in nested graphs too). Every problem found is listed, each
-/// with its HDF5 path.
+/// with its HDF5 path. libhdf5 reads the file in a child process
+/// ([`crate::isolated`]): a corrupt file that crashes or hangs it gives an error.
 ///
 /// ```no_run
 /// let nir = astroglia::nir::read("lif_norse.nir").unwrap();
@@ -32,21 +33,9 @@ pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
     if !path.is_file() {
         return Err(fail("no such file".into()));
     }
-    let file = crate::record::hdf5::open_unlocked(path)
-        .map_err(|e| fail(format!("not an HDF5 file: {e}")))?;
-    let version = match file.dataset("version") {
-        Ok(ds) => read_string(&ds).map_err(|m| fail(format!("/version: {m}")))?,
-        Err(_) => return Err(fail("/version: missing (is this a NIR file?)".into())),
-    };
-    let root = file
-        .group("node")
-        .map_err(|_| fail("/node: missing group (the top-level NIRGraph)".into()))?;
-    let mut walk = Walk {
-        seen: HashMap::new(),
-        problems: vec![],
-    };
-    let graph = walk.graph(&root, "/node", 1);
-    let mut problems = walk.problems;
+    let file = path.to_path_buf();
+    let (version, graph, mut problems) =
+        crate::isolated::run(path, move || read_groups(&file))?.map_err(fail)?;
     if let Some(g) = &graph {
         check_graph(g, "/node", 1, &mut problems);
     }
@@ -58,6 +47,30 @@ pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
         }
         _ => Err(fail(problems.join("; "))),
     }
+}
+
+/// What the reading process found: the version, the graph as far as it could
+/// be read, and the problems met on the way.
+type Groups = (String, Option<Graph>, Vec<String>);
+
+/// In the reading process ([`crate::isolated`]): the file's HDF5 groups as a
+/// graph; `Err` for a problem that stops the reading.
+fn read_groups(path: &Path) -> std::result::Result<Groups, String> {
+    let file =
+        crate::record::hdf5::open_unlocked(path).map_err(|e| format!("not an HDF5 file: {e}"))?;
+    let version = match file.dataset("version") {
+        Ok(ds) => read_string(&ds).map_err(|m| format!("/version: {m}"))?,
+        Err(_) => return Err("/version: missing (is this a NIR file?)".into()),
+    };
+    let root = file
+        .group("node")
+        .map_err(|_| "/node: missing group (the top-level NIRGraph)".to_string())?;
+    let mut walk = Walk {
+        seen: HashMap::new(),
+        problems: vec![],
+    };
+    let graph = walk.graph(&root, "/node", 1);
+    Ok((version, graph, walk.problems))
 }
 
 /// Checks a graph already in memory (built in code or deserialised) the way

@@ -40,3 +40,53 @@ fn nir_graphs_found_by_fuzzing_are_refused() {
         );
     }
 }
+
+/// libhdf5 (1.10 and 2.2 alike) loops forever on these `.nir` files (a corrupt
+/// global heap under the `/version` string): the read is stopped after its time
+/// limit and reported, naming the file.
+#[test]
+fn nir_files_that_hang_libhdf5_are_refused() {
+    let reads: Vec<_> = inputs("nir")
+        .into_iter()
+        .map(|path| std::thread::spawn(move || (astroglia::nir::read(&path), path)))
+        .collect();
+    for r in reads {
+        let (result, path) = r.join().unwrap();
+        let e = result.unwrap_err().to_string();
+        assert!(
+            e.contains(&*path.to_string_lossy()) && e.contains("libhdf5 did not finish reading it"),
+            "{e}"
+        );
+    }
+}
+
+/// libhdf5 crashes (a global-heap object longer than its heap) or allocates
+/// without bound (a corrupt variable-length size) on these SHD files: every
+/// sample either reads or fails with an error naming the file.
+#[test]
+fn shd_files_that_crash_libhdf5_are_refused() {
+    use astroglia::data::SampleSource;
+    use astroglia::data::shd::{ShdDataset, ShdLayout};
+    for path in inputs("shd") {
+        let ds = ShdDataset::open(&path, ShdLayout::SHD).unwrap();
+        let errors: Vec<String> = (0..ds.len().min(64))
+            .filter_map(|i| ds.spikes(i).err().map(|e| e.to_string()))
+            .collect();
+        // The crash is reported as one; the allocation meets the reading
+        // process's memory limit and libhdf5 reports it.
+        let name = path.file_name().unwrap().to_string_lossy();
+        let expected = if name.starts_with("crash") {
+            "libhdf5 crashed reading it (signal 11, SIGSEGV)"
+        } else {
+            "memory allocation failed"
+        };
+        assert!(
+            errors.iter().any(|e| e.contains(expected)),
+            "{}: {errors:?}",
+            path.display()
+        );
+        for e in &errors {
+            assert!(e.contains(&*path.to_string_lossy()), "{e}");
+        }
+    }
+}
