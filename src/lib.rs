@@ -54,6 +54,7 @@ pub mod backend;
 pub mod build;
 pub mod connect;
 pub mod data;
+pub mod equations;
 pub mod error;
 pub mod experiment;
 pub mod fit;
