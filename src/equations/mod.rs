@@ -1,5 +1,32 @@
 //! User-written models: equation strings parsed into a typed expression tree
-//! ([`ast`]), evaluated on the CPU and translated to WGSL.
+//! ([`ast`]), checked against the model's names ([`check`]), evaluated on the
+//! CPU and translated to WGSL.
+//!
+//! ```
+//! use astroglia::equations::{Scope, check_equations, check_statements, parse_equations, parse_statements};
+//! let eqs = parse_equations("
+//!     dv/dt = (-g_l*(v - e_l) + g_l*delta_t*exp((v - v_t)/delta_t) - w + i_exc - i_inh) / c_m
+//!     dw/dt = (a*(v - e_l) - w) / tau_w
+//!     di_exc/dt = -i_exc / 5.0
+//! ").unwrap();
+//! assert_eq!(eqs.len(), 3);
+//! let scope = Scope {
+//!     parameters: &["g_l", "e_l", "delta_t", "v_t", "c_m", "a", "tau_w", "v_r", "b", "v_peak"],
+//!     state: &["v", "w", "i_exc", "i_inh"],
+//!     constants: &[],
+//! };
+//! assert!(check_equations(&eqs, &scope).is_empty());
+//! let reset = parse_statements("v = v_r; w += b").unwrap();
+//! assert!(check_statements(&reset, &scope, &[]).is_empty());
+//! // Errors point into the string.
+//! let errs = parse_equations("dv/dt = -v *").unwrap_err();
+//! assert_eq!(errs[0].to_string(), "line 1, column 13: expected an expression after '*', found end of line");
+//! ```
 pub mod ast;
+pub mod check;
 pub mod eval;
 pub mod integrate;
+pub mod parse;
+
+pub use check::{Scope, check_equations, check_expr, check_statements, definition_order};
+pub use parse::{EqError, parse_equations, parse_expr, parse_statements};
