@@ -20,6 +20,12 @@ struct Cli {
     /// more is refused before anything is allocated, naming its largest part.
     #[arg(long, global = true, value_name = "SIZE", value_parser = astroglia::build::memory::parse_bytes)]
     max_memory: Option<u64>,
+    /// Overrides a constant of the model file's `[constants]` table, e.g.
+    /// `--set g=6 --set nu_ext=2.0` (repeatable). Every numeric field written
+    /// as an expression of it (`weight = "-g * J"`) follows; a name the model
+    /// does not define is an error.
+    #[arg(long = "set", global = true, value_name = "NAME=VALUE", value_parser = astroglia::model::constants::parse_override)]
+    set: Vec<(String, f64)>,
 }
 
 #[derive(Subcommand)]
@@ -375,6 +381,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     astroglia::build::memory::set_max_memory(cli.max_memory);
+    astroglia::model::constants::set_overrides(cli.set);
     match cli.command {
         Command::Run(args) => run_model(args),
         Command::Compare(args) => compare(args),

@@ -75,7 +75,10 @@ impl Program {
     /// Compiles `assigns`: `names` says where every name that is not assigned
     /// before it is read comes from (`t` and `dt` are built in). Assigning a
     /// state variable stores it at the end.
-    pub fn compile(assigns: &[Assign], names: &HashMap<String, Input>) -> Result<Self, CompileError> {
+    pub fn compile(
+        assigns: &[Assign],
+        names: &HashMap<String, Input>,
+    ) -> Result<Self, CompileError> {
         let mut c = Compiler {
             regs: HashMap::new(),
             n_regs: 2,
@@ -115,7 +118,14 @@ impl Program {
     /// Runs the program on neurons `0..n` (every slice at least `n` long):
     /// `state[i]` and `params[i]` are the arrays of state variable and parameter
     /// `i`; `first` is the first neuron's index in the population (keys draws).
-    pub fn run(&self, state: &mut [&mut [f32]], params: &[&[f32]], n: usize, first: u32, env: &StepEnv) {
+    pub fn run(
+        &self,
+        state: &mut [&mut [f32]],
+        params: &[&[f32]],
+        n: usize,
+        first: u32,
+        env: &StepEnv,
+    ) {
         let mut regs = vec![[0f32; LANES]; self.n_regs];
         let mut base = 0;
         while base < n {
@@ -304,9 +314,9 @@ fn exec(ins: &Instr, regs: &mut [[f32; LANES]], len: usize, first: u32, env: &St
                 regs[d as usize][..len].fill(f32::NAN);
                 return;
             };
-            for j in 0..len {
+            for (j, out) in regs[d as usize][..len].iter_mut().enumerate() {
                 let word = rng.block(stream, site, env.step, first + j as u32)[0];
-                regs[d as usize][j] = match f {
+                *out = match f {
                     Func::Normal => normal_f32(word),
                     _ => unit_f32(word),
                 };

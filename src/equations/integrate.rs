@@ -98,7 +98,9 @@ pub fn step(eqs: &[Equation], method: Method) -> Result<Vec<Assign>, MethodError
             let k1 = stage(&mut out, &defs, &ders, &identity(&vars), None, "1");
             let mid = shifted(&mut out, &vars, &k1, half_dt(), "2");
             let k2 = stage(&mut out, &defs, &ders, &mid, Some(half_dt()), "2");
-            finish(&mut out, &vars, |x| add(var(x), mul(var("dt"), var(&k2[x]))));
+            finish(&mut out, &vars, |x| {
+                add(var(x), mul(var("dt"), var(&k2[x])))
+            });
         }
         Method::Rk4 => {
             let k1 = stage(&mut out, &defs, &ders, &identity(&vars), None, "1");
@@ -456,9 +458,12 @@ mod tests {
     fn solve(method: Method, dt: f32, t_end: f32) -> f32 {
         let prog = Program::compile(
             &step(&equation(), method).unwrap(),
-            &[("x".to_string(), Input::State(0)), ("tau".into(), Input::Param(0))]
-                .into_iter()
-                .collect(),
+            &[
+                ("x".to_string(), Input::State(0)),
+                ("tau".into(), Input::Param(0)),
+            ]
+            .into_iter()
+            .collect(),
         )
         .unwrap();
         let mut x = [0.5f32];
@@ -490,7 +495,9 @@ mod tests {
         let rk2 = order(Method::Rk2, 0.05);
         let rk4 = order(Method::Rk4, 0.2);
         let exp_euler = order(Method::ExponentialEuler, 0.05);
-        eprintln!("orders: euler {euler:.3}, rk2 {rk2:.3}, rk4 {rk4:.3}, exponential_euler {exp_euler:.3}");
+        eprintln!(
+            "orders: euler {euler:.3}, rk2 {rk2:.3}, rk4 {rk4:.3}, exponential_euler {exp_euler:.3}"
+        );
         assert!((euler - 1.0).abs() < 0.1, "{euler}");
         assert!((rk2 - 2.0).abs() < 0.15, "{rk2}");
         assert!((rk4 - 4.0).abs() < 0.3, "{rk4}");
@@ -521,7 +528,11 @@ mod tests {
             prog.run(&mut [&mut x[..]], &[], 1, 0, &env);
         }
         let exact = 2.0 - 2.0 * (-50.0f64 / 3.0).exp();
-        assert!(((x[0] as f64 - exact) / exact).abs() < 1e-6, "{} vs {exact}", x[0]);
+        assert!(
+            ((x[0] as f64 - exact) / exact).abs() < 1e-6,
+            "{} vs {exact}",
+            x[0]
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod ast;
 pub mod check;
 pub mod eval;
 pub mod integrate;
+pub mod neuron;
 pub mod parse;
 
 pub use check::{Scope, check_equations, check_expr, check_statements, definition_order};

@@ -13,6 +13,7 @@
 //!     p: 0.1, allow_self: false }).weight(50.0));
 //! net.validate().unwrap();
 //! ```
+pub mod constants;
 mod dist;
 pub(crate) mod parse;
 mod presets;
@@ -21,7 +22,7 @@ mod validate;
 mod values;
 
 pub use dist::Dist;
-pub use parse::parse_toml;
+pub use parse::{parse_toml, parse_toml_with};
 
 pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{
@@ -69,6 +70,10 @@ pub struct Network {
     #[serde(default)]
     pub seed: u64,
     /// Neuron populations and spike sources, in global-id order.
+    /// Named constants (`[constants] g = 5.0`): any numeric field may be an
+    /// expression of them (`weight = "-g * J"`); `--set g=6` overrides one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub constants: BTreeMap<String, f64>,
     #[serde(default)]
     pub populations: Vec<Population>,
     /// Synaptic projections between populations.
@@ -582,6 +587,7 @@ impl Network {
             dt_ms,
             duration_ms,
             seed: 0,
+            constants: BTreeMap::new(),
             populations: vec![],
             projections: vec![],
             inputs: vec![],

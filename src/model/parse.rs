@@ -14,11 +14,36 @@ use crate::error::{Error, ModelIssue};
 /// assert_eq!(err.to_string(), "bad.toml: invalid model: line 1: dt_ms: must be a positive number of ms, got -1");
 /// ```
 pub fn parse_toml(text: &str, source_name: &str) -> crate::Result<super::Network> {
+    parse_toml_with(text, source_name, &super::constants::overrides())
+}
+
+/// [`parse_toml`] with `overrides` for the file's `[constants]` (what the CLI's
+/// `--set NAME=VALUE` gives).
+///
+/// ```
+/// let text = "[constants]\ng = 5.0\nJ = 0.1\n\n[[populations]]\nname = \"n\"\nsize = 2\nlif = {}\n\n\
+///             [[projections]]\nfrom = \"n\"\nto = \"n\"\nconnect = { all_to_all = {} }\nweight = \"-g * J\"\n";
+/// let net = astroglia::model::parse_toml(text, "m.toml").unwrap();
+/// assert_eq!(net.projections[0].weight, astroglia::model::Dist::Const(-0.5));
+/// let net = astroglia::model::parse_toml_with(text, "m.toml", &[("g".into(), 6.0)]).unwrap();
+/// assert_eq!(net.projections[0].weight, astroglia::model::Dist::Const(-0.6000000000000001));
+/// assert_eq!(net.constants["g"], 6.0);
+/// ```
+pub fn parse_toml_with(
+    text: &str,
+    source_name: &str,
+    overrides: &[(String, f64)],
+) -> crate::Result<super::Network> {
     let fail = |issues: Vec<ModelIssue>| Error::Model {
         source_name: source_name.to_string(),
         issues,
     };
-    let (net, doc) = deserialize_tables::<super::Network>(text).map_err(|i| fail(vec![i]))?;
+    let expanded = expand_constants(text, overrides).map_err(fail)?;
+    let text = expanded.as_str();
+    let (mut net, doc) = deserialize_tables::<super::Network>(text).map_err(|i| fail(vec![i]))?;
+    for (name, v) in overrides {
+        net.constants.insert(name.clone(), *v);
+    }
     let mut issues = with_non_finite(text, &doc, super::validate::validate(&net));
     if !issues.is_empty() {
         for i in &mut issues {
@@ -126,4 +151,50 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned + serde::Serialize>(
     } else {
         Err(issues)
     }
+}
+
+/// `text` with every string that stands where a number belongs replaced by the
+/// value of its expression over the file's constants ([`super::constants`]).
+fn expand_constants(text: &str, overrides: &[(String, f64)]) -> Result<String, Vec<ModelIssue>> {
+    // A syntax error is reported by the typed reading that follows.
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Ok(text.to_string());
+    };
+    let constants = super::constants::values(text, &doc, overrides)?;
+    let mut text = text.to_string();
+    // Each round replaces one string; a file has fewer strings than bytes.
+    for _ in 0..=text.len() {
+        let Ok(de) = toml::Deserializer::parse(&text) else {
+            break;
+        };
+        let Err(e) = serde_path_to_error::deserialize::<_, super::Network>(de) else {
+            break;
+        };
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.message();
+        let wants_number = message.starts_with("invalid type: string")
+            || message.contains("did not match any variant");
+        let Some(span) = inner.span().filter(|_| wants_number) else {
+            break;
+        };
+        let Some(expr) = super::constants::string_at(&text, span.clone()) else {
+            break;
+        };
+        let value = super::constants::evaluate(expr, &constants).map_err(|m| {
+            vec![ModelIssue {
+                line: Some(spans::line_of_offset(&text, span.start)),
+                field: field.clone(),
+                message: format!("\"{expr}\": {m}"),
+            }]
+        })?;
+        // Whole numbers as integers: they fit integer fields (sizes) and float ones.
+        let literal = if value.fract() == 0.0 && value.abs() < 9.0e15 {
+            format!("{}", value as i64)
+        } else {
+            format!("{value:?}")
+        };
+        text.replace_range(span, &literal);
+    }
+    Ok(text)
 }

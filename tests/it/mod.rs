@@ -13,6 +13,7 @@ mod bad_models;
 mod batch;
 mod cli;
 mod compare;
+mod constants;
 mod continual;
 mod data;
 mod data_malformed;
