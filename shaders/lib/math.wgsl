@@ -159,10 +159,10 @@ fn m_tanh(x: f32) -> f32 {
     let nan = m_is_nan(x);
     let a = select(m_clamp_sel(m_abs(x), 0.0f, 10.0f), 0.0f, nan);
     let z = a * a;
-    let small = ((((-5.7049887e-3f * z + 2.0639089e-2f) * z - 5.3739716e-2f) * z
+    let small = ((((-5.7049887e-3f * z + 2.063909e-2f) * z - 5.3739716e-2f) * z
         + 0.13331442f)
         * z
-        - 0.33333282f)
+        - 0.3333328f)
         * z
         * a
         + a;

@@ -136,7 +136,8 @@ fn scale(m: f32, k: i32) -> f32 {
 pub fn exp(x: f32) -> f32 {
     let nan = is_nan(x);
     let xs = clamp_sel(if nan { 0.0 } else { x }, -104.0, 89.0);
-    let kf = (xs * 1.442_695 + 0.5).floor();
+    // LOG2_E is 1.442695f in the WGSL (same f32), as SQRT_2 is 1.4142135f.
+    let kf = (xs * std::f32::consts::LOG2_E + 0.5).floor();
     // Cody–Waite: kf * 0.693359375 is exact (9 + 8 bits), so is the subtraction.
     let r = (xs - kf * 0.693_359_4) - kf * -2.121_944_4e-4;
     let z = r * r;
@@ -157,7 +158,7 @@ pub fn exp(x: f32) -> f32 {
 fn log_parts(x: f32) -> (f32, f32) {
     let (m, e) = frexp(x);
     // m in [sqrt(1/2), sqrt(2)) so that f = m - 1 is small; m - 1 is exact.
-    let big = m > 1.414_213_5;
+    let big = m > std::f32::consts::SQRT_2;
     let m = if big { m * 0.5 } else { m };
     let fe = (if big { e + 1 } else { e }) as f32;
     let f = m - 1.0;
@@ -240,12 +241,12 @@ pub fn tanh(x: f32) -> f32 {
     let a = clamp_sel(abs(x), 0.0, 10.0);
     let a = if is_nan(x) { 0.0 } else { a };
     let z = a * a;
-    let small =
-        ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 0.133_314_42) * z
-            - 0.333_332_82)
-            * z
-            * a
-            + a;
+    let small = ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 0.133_314_42)
+        * z
+        - 0.333_332_8)
+        * z
+        * a
+        + a;
     let (m, e) = frexp(exp(a + a) + 1.0);
     let large = 1.0 - scale(div_core(1.0, m), 1 - e);
     let t = if a < 0.625 { small } else { large };

@@ -104,8 +104,8 @@ fn inputs() -> Vec<[f32; 3]> {
         -104.0,
         1e4,
         -1e4,
-        1.570_796_4,
-        3.141_592_7,
+        std::f32::consts::FRAC_PI_2,
+        std::f32::consts::PI,
         16_777_216.0,
         1e30,
         -1e30,
@@ -267,5 +267,6 @@ fn run(ctx: &astroglia::backend::gpu::GpuContext, words: &[u32]) -> Vec<u32> {
         .slice(..)
         .map_async(wgpu::MapMode::Read, |r| r.unwrap());
     ctx.wait().unwrap();
-    bytemuck::cast_slice(&staging.slice(..).get_mapped_range()).to_vec()
+    let view = staging.get_mapped_range(..).expect("mapped");
+    bytemuck::cast_slice(&view).to_vec()
 }
