@@ -237,7 +237,8 @@ pub fn binary(op: BinOp, a: f32, b: f32) -> f32 {
         BinOp::Add => a + b,
         BinOp::Sub => a - b,
         BinOp::Mul => a * b,
-        BinOp::Div => a / b,
+        // GPUs may round a division differently: the shared sequence cannot.
+        BinOp::Div => super::math::div(a, b),
         BinOp::Lt => truth(a < b),
         BinOp::Le => truth(a <= b),
         BinOp::Gt => truth(a > b),
@@ -249,21 +250,23 @@ pub fn binary(op: BinOp, a: f32, b: f32) -> f32 {
     }
 }
 
-/// A function of up to three arguments.
+/// A function of up to three arguments: the shared sequences of
+/// [`super::math`], which the WGSL library repeats operation for operation.
 pub fn call(f: Func, a: f32, b: f32, c: f32) -> f32 {
+    use super::math;
     match f {
-        Func::Exp => a.exp(),
-        Func::Log => a.ln(),
-        Func::Sqrt => a.sqrt(),
-        Func::Pow => a.powf(b),
-        Func::Abs => a.abs(),
-        Func::Min => a.min(b),
-        Func::Max => a.max(b),
-        Func::Clip => a.max(b).min(c),
-        Func::Tanh => a.tanh(),
-        Func::Sin => a.sin(),
-        Func::Cos => a.cos(),
-        Func::Floor => a.floor(),
+        Func::Exp => math::exp(a),
+        Func::Log => math::log(a),
+        Func::Sqrt => math::sqrt(a),
+        Func::Pow => math::pow(a, b),
+        Func::Abs => math::abs(a),
+        Func::Min => math::min(a, b),
+        Func::Max => math::max(a, b),
+        Func::Clip => math::clip(a, b, c),
+        Func::Tanh => math::tanh(a),
+        Func::Sin => math::sin(a),
+        Func::Cos => math::cos(a),
+        Func::Floor => math::floor(a),
         Func::Uniform | Func::Normal => f32::NAN,
     }
 }

@@ -182,10 +182,16 @@ fn expand_constants(text: &str, overrides: &[(String, f64)]) -> Result<String, V
             break;
         };
         let value = super::constants::evaluate(expr, &constants).map_err(|m| {
+            // What the field wants comes first: the string may be a plain mistake.
+            let wanted = if message.starts_with("invalid type") {
+                first_line(message)
+            } else {
+                "expected a number".to_string()
+            };
             vec![ModelIssue {
                 line: Some(spans::line_of_offset(&text, span.start)),
                 field: field.clone(),
-                message: format!("\"{expr}\": {m}"),
+                message: format!("{wanted}; as an expression of [constants], \"{expr}\": {m}"),
             }]
         })?;
         // Whole numbers as integers: they fit integer fields (sizes) and float ones.

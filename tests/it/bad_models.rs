@@ -111,7 +111,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "wrong_type.toml",
-        "wrong_type.toml: invalid model: line 4: populations[0].size: invalid type: string \"ten\", expected u32",
+        "wrong_type.toml: invalid model: line 4: populations[0].size: invalid type: string \"ten\", expected u32; as an expression of [constants], \"ten\": unknown constant ten (constants: none; define them in [constants])",
     ),
 ];
 

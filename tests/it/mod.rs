@@ -22,6 +22,7 @@ mod experiment;
 mod fixed_point;
 mod fuzz_regressions;
 mod gpu_leak;
+mod gpu_math_parity;
 mod gpu_parity;
 mod gpu_plasticity;
 mod gpu_reset;
