@@ -87,7 +87,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "unknown_key.toml",
-        "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`, `nir`",
+        "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `constants`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`, `nir`",
     ),
     (
         "unknown_param.toml",

@@ -62,7 +62,7 @@ fn bad_constants_and_expressions_are_located() {
     ));
     assert!(
         unknown.contains(
-            "line 11: projections[0].weight: expected a number; as an expression of [constants], \"-g * K\": unknown constant K (constants: g)"
+            "line 11: projections[0].weight: invalid type: string \"-g * K\", expected a number or a table with one of uniform, normal, lognormal, exponential; as an expression of [constants], \"-g * K\": unknown constant K (constants: g)"
         ),
         "{unknown}"
     );
