@@ -139,6 +139,25 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Calls `f` on this expression and every expression inside it, parents first.
+    pub fn walk<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
+        f(self);
+        match self {
+            Expr::Num(..) | Expr::Var(..) => {}
+            Expr::Unary(_, a, _) => a.walk(f),
+            Expr::Binary(_, a, b, _) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Expr::Call(_, args, _) => args.iter().for_each(|a| a.walk(f)),
+            Expr::If(c, a, b, _) => {
+                c.walk(f);
+                a.walk(f);
+                b.walk(f);
+            }
+        }
+    }
+
     /// Where the expression is.
     pub fn span(&self) -> Span {
         match self {

@@ -170,7 +170,7 @@ pub fn check_equations(eqs: &[Equation], scope: &Scope) -> Vec<EqError> {
 /// zero.
 pub fn check_expr(e: &Expr, scope: &Scope, defs: &[&str]) -> Vec<EqError> {
     let mut errors = Vec::new();
-    walk(e, &mut |e| match e {
+    e.walk(&mut |e| match e {
         Expr::Var(name, span) if scope.kind(name, defs).is_none() => {
             errors.push(EqError::new(
                 *span,
@@ -244,25 +244,6 @@ fn is_literal_zero(e: &Expr) -> bool {
     }
 }
 
-/// Calls `f` on `e` and every expression inside it.
-fn walk<'e>(e: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
-    f(e);
-    match e {
-        Expr::Num(..) | Expr::Var(..) => {}
-        Expr::Unary(_, a, _) => walk(a, f),
-        Expr::Binary(_, a, b, _) => {
-            walk(a, f);
-            walk(b, f);
-        }
-        Expr::Call(_, args, _) => args.iter().for_each(|a| walk(a, f)),
-        Expr::If(c, a, b, _) => {
-            walk(c, f);
-            walk(a, f);
-            walk(b, f);
-        }
-    }
-}
-
 /// A dependency-first order of the definitions and one error per cycle found
 /// (reported at the name of the definition where the cycle closes).
 fn order_definitions(eqs: &[Equation]) -> (Vec<usize>, Vec<EqError>) {
@@ -288,7 +269,7 @@ fn order_definitions(eqs: &[Equation]) -> (Vec<usize>, Vec<EqError>) {
         .iter()
         .map(|d| {
             let mut uses = Vec::new();
-            walk(d.3, &mut |e| {
+            d.3.walk(&mut |e| {
                 // No let chains: the crate supports Rust 1.85.
                 let used = match e {
                     Expr::Var(name, _) => index.get(name.as_str()).copied(),

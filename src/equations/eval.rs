@@ -126,6 +126,19 @@ impl Program {
         first: u32,
         env: &StepEnv,
     ) {
+        self.run_indexed(state, params, n, &|j| first + j as u32, env);
+    }
+
+    /// [`Self::run`] where neuron `j` of the arrays is neuron `index(j)` of the
+    /// population (the key of its draws): for arrays gathered from a few neurons.
+    pub fn run_indexed(
+        &self,
+        state: &mut [&mut [f32]],
+        params: &[&[f32]],
+        n: usize,
+        index: &dyn Fn(usize) -> u32,
+        env: &StepEnv,
+    ) {
         let mut regs = vec![[0f32; LANES]; self.n_regs];
         let mut base = 0;
         while base < n {
@@ -141,7 +154,7 @@ impl Program {
                 }
             }
             for ins in &self.code {
-                exec(ins, &mut regs, len, first + base as u32, env);
+                exec(ins, &mut regs, len, &|j| index(base + j), env);
             }
             for &(i, r) in &self.stores {
                 state[i][base..base + len].copy_from_slice(&regs[r as usize][..len]);
@@ -279,7 +292,13 @@ fn get(regs: &[[f32; LANES]], a: Arg, j: usize) -> f32 {
     }
 }
 
-fn exec(ins: &Instr, regs: &mut [[f32; LANES]], len: usize, first: u32, env: &StepEnv) {
+fn exec(
+    ins: &Instr,
+    regs: &mut [[f32; LANES]],
+    len: usize,
+    index: &dyn Fn(usize) -> u32,
+    env: &StepEnv,
+) {
     match *ins {
         Instr::Un(op, a, d) => {
             for j in 0..len {
@@ -318,7 +337,7 @@ fn exec(ins: &Instr, regs: &mut [[f32; LANES]], len: usize, first: u32, env: &St
                 return;
             };
             for (j, out) in regs[d as usize][..len].iter_mut().enumerate() {
-                let word = rng.block(stream, site, env.step, first + j as u32)[0];
+                let word = rng.block(stream, site, env.step, index(j))[0];
                 *out = match f {
                     Func::Normal => normal_f32(word),
                     _ => unit_f32(word),

@@ -162,21 +162,11 @@ fn order_definitions<'a>(defs: &[(&'a str, &'a Expr)]) -> Vec<(&'a str, &'a Expr
 
 /// Every name an expression reads.
 pub fn names_in(e: &Expr, out: &mut Vec<String>) {
-    match e {
-        Expr::Num(..) => {}
-        Expr::Var(n, _) => out.push(n.clone()),
-        Expr::Unary(_, a, _) => names_in(a, out),
-        Expr::Binary(_, a, b, _) => {
-            names_in(a, out);
-            names_in(b, out);
+    e.walk(&mut |e| {
+        if let Expr::Var(n, _) = e {
+            out.push(n.clone());
         }
-        Expr::Call(_, args, _) => args.iter().for_each(|a| names_in(a, out)),
-        Expr::If(c, a, b, _) => {
-            names_in(c, out);
-            names_in(a, out);
-            names_in(b, out);
-        }
-    }
+    });
 }
 
 /// Renames the variables of `e` by `map` (names not in it stay).

@@ -350,14 +350,27 @@ impl CompiledNeuron {
                 *r = self.refractory_steps;
             }
         }
-        // Reset only the neurons that spiked: run the reset on them one by one
-        // (spikes are rare; the step is the costly part).
-        for (i, _) in spike.iter().enumerate().filter(|(_, s)| **s != 0.0) {
-            let mut one: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[i..i + 1]).collect();
-            let p: Vec<&[f32]> = params.iter().map(|p| &p[i..i + 1]).collect();
-            self.reset.run(&mut one, &p, 1, first + i as u32, env);
-            spikes.push(first + i as u32);
+        // The reset runs once over the neurons that spiked, gathered: spikes
+        // are rare and the reset's cost should follow them.
+        let ids: Vec<usize> = (0..n).filter(|&i| spike[i] != 0.0).collect();
+        if ids.is_empty() {
+            return;
         }
+        let gather = |a: &[f32]| ids.iter().map(|&i| a[i]).collect::<Vec<f32>>();
+        let mut g_vars: Vec<Vec<f32>> = vars.iter().map(|v| gather(v)).collect();
+        let g_params: Vec<Vec<f32>> = params.iter().map(|p| gather(p)).collect();
+        {
+            let mut v: Vec<&mut [f32]> = g_vars.iter_mut().map(|v| &mut v[..]).collect();
+            let p: Vec<&[f32]> = g_params.iter().map(|p| &p[..]).collect();
+            let index = |j: usize| first + ids[j] as u32;
+            self.reset.run_indexed(&mut v, &p, ids.len(), &index, env);
+        }
+        for (var, g) in vars.iter_mut().zip(&g_vars) {
+            for (&i, &x) in ids.iter().zip(g) {
+                var[i] = x;
+            }
+        }
+        spikes.extend(ids.iter().map(|&i| first + i as u32));
     }
 }
 
