@@ -7,6 +7,9 @@ use std::path::PathBuf;
 pub struct ModelIssue {
     /// 1-based line in the model file, when the description came from a file.
     pub line: Option<usize>,
+    /// 1-based column in that line, where the problem is inside a string
+    /// (an equation of a user model).
+    pub column: Option<usize>,
     /// Dotted path of the offending field, e.g. `populations[1].size`.
     pub field: String,
     /// What was wrong and what was expected.
@@ -15,9 +18,12 @@ pub struct ModelIssue {
 
 impl fmt::Display for ModelIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}: {}: {}", self.field, self.message),
-            None => write!(f, "{}: {}", self.field, self.message),
+        match (self.line, self.column) {
+            (Some(line), Some(col)) => {
+                write!(f, "line {line}, column {col}: {}: {}", self.field, self.message)
+            }
+            (Some(line), None) => write!(f, "line {line}: {}: {}", self.field, self.message),
+            _ => write!(f, "{}: {}", self.field, self.message),
         }
     }
 }

@@ -75,6 +75,8 @@ pub(super) fn build_pops(
             init: &p.init,
             params: &mut rng,
             state: own.as_mut(),
+            offset,
+            instance_seed: state_seed,
         };
         let dynamics = p.model.build(dt, &mut draw);
         pops.push(BuiltPop {

@@ -79,13 +79,23 @@ impl Program {
         assigns: &[Assign],
         names: &HashMap<String, Input>,
     ) -> Result<Self, CompileError> {
+        Self::compile_at(assigns, names, 0)
+    }
+
+    /// [`Self::compile`] with the draws numbered from `first_site` (so that
+    /// the programs of one model draw apart).
+    pub fn compile_at(
+        assigns: &[Assign],
+        names: &HashMap<String, Input>,
+        first_site: u8,
+    ) -> Result<Self, CompileError> {
         let mut c = Compiler {
             regs: HashMap::new(),
             n_regs: 2,
             loads: vec![],
             code: vec![],
             names,
-            draws: 0,
+            draws: usize::from(first_site),
         };
         c.regs.insert("t".into(), 0);
         c.regs.insert("dt".into(), 1);
@@ -113,6 +123,11 @@ impl Program {
             code: c.code,
             stores,
         })
+    }
+
+    /// Whether the program draws random numbers.
+    pub fn draws(&self) -> bool {
+        self.code.iter().any(|i| matches!(i, Instr::Draw(..)))
     }
 
     /// Runs the program on neurons `0..n` (every slice at least `n` long):

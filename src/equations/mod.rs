@@ -25,10 +25,12 @@
 pub mod ast;
 pub mod check;
 pub mod eval;
+pub mod hoist;
 pub mod integrate;
 pub mod math;
 pub mod neuron;
 pub mod parse;
+pub mod wgsl;
 
 pub use check::{Scope, check_equations, check_expr, check_statements, definition_order};
 pub use parse::{EqError, parse_equations, parse_expr, parse_statements};

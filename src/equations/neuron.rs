@@ -1,18 +1,135 @@
 //! User-written neuron models: the `[[neuron_models]]` table of a model file,
-//! checked and compiled into step, threshold, reset and receptor programs.
+//! checked and compiled into receptor, step, threshold and reset programs.
 //!
 //! One step of a population, in order: each receptor's statement with `w` the
 //! step's summed weight arriving on it; the integration step of the equations
-//! (the [`Method`]); the threshold, tested where the neuron is not refractory;
-//! the reset of the neurons that spiked, which then stay refractory (no
-//! threshold test) for `refractory_ms`.
-use super::ast::{Expr, Statement};
+//! (each variable by its [`Method`], all from the state after the receptors);
+//! the threshold, tested where the neuron is not refractory; the reset of the
+//! neurons that spiked, which then stay refractory (no threshold test, and
+//! variables marked `(unless refractory)` held) for `refractory_ms`.
+//!
+//! Besides `t` and `dt`, the strings may read `i_ext` (the step's external
+//! current from `[[inputs]]`, pA) and `not_refractory` (1 or 0).
+use super::ast::{Equation, Expr, Statement};
 use super::eval::{Input, Program, StepEnv};
-use super::integrate::{Assign, Method, step};
+use super::hoist::{eval_f64, hoist, is_invariant, name};
+use super::integrate::{Assign, Method, rename, step_folding};
 use super::{EqError, Scope, check_equations, check_expr, check_statements};
 use super::{parse_equations, parse_expr, parse_statements};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+
+/// Names every user model may read besides its own: the step's external
+/// current and whether the neuron may integrate its held variables.
+pub const NEURON_INPUTS: [&str; 2] = ["i_ext", "not_refractory"];
+
+/// The receptors a projection can deliver to (the engine's two ring slots).
+pub const RECEPTORS: [&str; 2] = ["exc", "inh"];
+
+/// Draw sites of the programs, apart so that their draws never coincide.
+const SITES: [u8; 4] = [0, 64, 128, 192];
+
+/// Named values in the order a file gives them (initial values are drawn in
+/// this order, as the built-in models draw theirs).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Values(pub Vec<(String, f64)>);
+
+impl Values {
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_str())
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Values;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a table of names and numbers")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Values, A::Error> {
+                let mut out: Vec<(String, f64)> = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, f64>()? {
+                    if out.iter().any(|(n, _)| *n == k) {
+                        return Err(serde::de::Error::custom(format!("'{k}' appears twice")));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Values(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// How the equations are integrated: one method for all, or one per variable
+/// (`{ v = "euler", ge = "exact" }`; `default` for the rest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MethodChoice {
+    /// `euler`, `rk2`, `rk4`, `exponential_euler` or `exact`.
+    One(String),
+    /// Per state variable, with `default` for those not named.
+    PerVariable(BTreeMap<String, String>),
+}
+
+impl Default for MethodChoice {
+    fn default() -> Self {
+        MethodChoice::One("euler".into())
+    }
+}
+
+/// A method name: a [`Method`] or `exact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// A numerical method.
+    Numeric(Method),
+    /// Exact propagation of a linear system with step-invariant coefficients.
+    Exact,
+}
+
+impl Scheme {
+    /// The method called `name` in a model file.
+    pub fn by_name(name: &str) -> Option<Scheme> {
+        if name == "exact" {
+            return Some(Scheme::Exact);
+        }
+        Method::by_name(name).map(Scheme::Numeric)
+    }
+
+    /// Its model-file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Numeric(m) => m.name(),
+            Scheme::Exact => "exact",
+        }
+    }
+
+    /// Every model-file name.
+    pub fn names() -> Vec<&'static str> {
+        let mut v: Vec<_> = Method::ALL.iter().map(|m| m.1).collect();
+        v.push("exact");
+        v
+    }
+}
 
 /// A neuron model written in a model file.
 ///
@@ -35,15 +152,21 @@ use std::collections::{BTreeMap, HashMap};
 pub struct NeuronModelSpec {
     /// The name populations use (`model = "adex"`).
     pub name: String,
-    /// Parameters and their defaults.
+    /// Parameters and their defaults (a population may override each, per
+    /// neuron too).
     #[serde(default)]
-    pub parameters: BTreeMap<String, f64>,
-    /// State variables and their initial values.
-    pub state: BTreeMap<String, f64>,
+    pub parameters: Values,
+    /// State variables and their initial values (a population's `init` may
+    /// override them).
+    pub state: Values,
+    /// Units of parameters and state variables (`{ v = "mV", c_m = "pF" }`),
+    /// for the dimension checks; optional.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub units: BTreeMap<String, String>,
     /// `dx/dt = ...` lines (per ms) and `name = ...` definitions.
     pub equations: String,
-    /// Per receptor (`exc`, `inh`, ...), the statement that adds the step's
-    /// weight `w` (`i_exc += w`); `w` there is the weight, not a state variable.
+    /// Per receptor (`exc`, `inh`), the statement that adds the step's weight
+    /// `w` (`i_exc += w`); `w` there is the weight, not a state variable.
     #[serde(default)]
     pub receptors: BTreeMap<String, String>,
     /// When a neuron spikes (`v > v_th`).
@@ -54,13 +177,10 @@ pub struct NeuronModelSpec {
     /// Steps after a spike without a threshold test, in ms.
     #[serde(default)]
     pub refractory_ms: f64,
-    /// `euler` (default), `rk2`, `rk4` or `exponential_euler`.
-    #[serde(default = "default_method")]
-    pub method: String,
-}
-
-fn default_method() -> String {
-    "euler".into()
+    /// `euler` (default), `rk2`, `rk4`, `exponential_euler`, `exact`, or a
+    /// table of them per variable.
+    #[serde(default)]
+    pub method: MethodChoice,
 }
 
 /// An error in one field of a [`NeuronModelSpec`], located inside its string
@@ -79,23 +199,70 @@ impl std::fmt::Display for SpecError {
     }
 }
 
+/// A column the compiler computes before the run, per neuron, from the
+/// parameters (in f64, rounded once to f32).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lifted {
+    /// A step-invariant subexpression.
+    Expr(Expr),
+    /// Entry `(row, col)` of an exactly integrated system's propagator: `E`
+    /// (`expm(A·dt)`) or, with `forcing`, `F` (`∫₀^dt expm(A·s) ds`).
+    Propagator {
+        /// Index into [`CompiledNeuron::systems`].
+        system: usize,
+        /// Row.
+        row: usize,
+        /// Column.
+        col: usize,
+        /// `F` rather than `E`.
+        forcing: bool,
+    },
+}
+
+/// The program of one phase, as assignments (what the WGSL generator emits)
+/// and compiled for the CPU interpreter.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// Straight-line assignments (temporaries start with `_`).
+    pub assigns: Vec<Assign>,
+    /// The same, compiled.
+    pub program: Program,
+}
+
 /// A compiled neuron model.
+///
+/// Programs read state variable `i` as `Input::State(i)` and per-neuron column
+/// `j` as `Input::Param(j)`; the columns are the parameters, then the lifted
+/// values ([`Self::lifted`]), then `i_ext`, `not_refractory` and `w`
+/// ([`Self::input_column`]).
 #[derive(Debug, Clone)]
 pub struct CompiledNeuron {
     /// The model's name.
     pub name: String,
     /// State variable names (index = state array).
     pub state: Vec<String>,
-    /// Parameter names (index = parameter array).
+    /// Parameter names (the first columns).
     pub parameters: Vec<String>,
-    /// Receptor names, in the order inputs are given to [`Self::update`].
-    pub receptors: Vec<String>,
+    /// Columns computed before the run, after the parameters.
+    pub lifted: Vec<Lifted>,
+    /// Coefficient matrices (row-major, step-invariant expressions) of the
+    /// exactly integrated systems.
+    pub systems: Vec<Vec<Expr>>,
     /// Refractory steps after a spike.
     pub refractory_steps: u32,
-    step: Program,
-    threshold: Program,
-    reset: Program,
-    receptor_programs: Vec<Program>,
+    /// Whether any program draws random numbers.
+    pub draws: bool,
+    /// How each variable with a derivative is integrated, in state order.
+    pub schemes: Vec<(String, Scheme)>,
+    /// The receptor phases, `exc` and `inh` (absent: weights are dropped).
+    pub receptors: [Option<Phase>; 2],
+    /// The integration step.
+    pub step: Phase,
+    /// Writes 1 to the extra state slot after the variables where the
+    /// threshold holds.
+    pub threshold: Phase,
+    /// The reset.
+    pub reset: Phase,
 }
 
 /// The state of a population of a compiled model.
@@ -107,118 +274,214 @@ pub struct UserState {
     pub refractory: Vec<u32>,
 }
 
+fn located(field: &str, errs: Vec<EqError>, out: &mut Vec<SpecError>) {
+    out.extend(errs.into_iter().map(|error| SpecError {
+        field: field.to_string(),
+        error,
+    }));
+}
+
+fn unlocated(field: &str, message: String) -> SpecError {
+    SpecError {
+        field: field.into(),
+        error: EqError::new(Default::default(), message),
+    }
+}
+
 impl NeuronModelSpec {
     /// Parses and checks every string and compiles the model for step `dt_ms`.
     /// Every problem is listed.
     pub fn compile(&self, dt_ms: f64) -> Result<CompiledNeuron, Vec<SpecError>> {
         let mut errors = Vec::new();
-        let at = |field: &str, errs: Vec<EqError>, out: &mut Vec<SpecError>| {
-            out.extend(errs.into_iter().map(|error| SpecError {
-                field: field.to_string(),
-                error,
-            }));
-        };
-        let state: Vec<String> = self.state.keys().cloned().collect();
-        let parameters: Vec<String> = self.parameters.keys().cloned().collect();
+        let state: Vec<String> = self.state.names().map(String::from).collect();
+        let parameters: Vec<String> = self.parameters.names().map(String::from).collect();
+        for (field, names) in [("state", &state), ("parameters", &parameters)] {
+            for n in names.iter() {
+                if !is_name(n) {
+                    errors.push(unlocated(
+                        &format!("{field}.{n}"),
+                        format!("'{n}' is not a name (letters, digits and '_', not starting with a digit or '_')"),
+                    ));
+                } else if NEURON_INPUTS.contains(&n.as_str())
+                    || super::check::BUILTINS.contains(&n.as_str())
+                {
+                    errors.push(unlocated(
+                        &format!("{field}.{n}"),
+                        format!("'{n}' is built in; choose another name"),
+                    ));
+                }
+            }
+        }
+        for n in &state {
+            if parameters.contains(n) {
+                errors.push(unlocated(
+                    &format!("state.{n}"),
+                    format!("'{n}' is both a parameter and a state variable"),
+                ));
+            }
+        }
+        for (n, v) in self.parameters.0.iter().chain(&self.state.0) {
+            if !v.is_finite() {
+                errors.push(unlocated(n, format!("{v} is not a finite number")));
+            }
+        }
         let state_refs: Vec<&str> = state.iter().map(String::as_str).collect();
         let param_refs: Vec<&str> = parameters.iter().map(String::as_str).collect();
         let scope = Scope {
             parameters: &param_refs,
             state: &state_refs,
-            constants: &[],
+            constants: &NEURON_INPUTS,
         };
-        let method = Method::by_name(&self.method);
-        if method.is_none() {
-            let known: Vec<_> = Method::ALL.iter().map(|m| m.1).collect();
-            at(
-                "method",
-                vec![EqError::new(
-                    Default::default(),
-                    format!(
-                        "unknown method '{}'; expected one of {}",
-                        self.method,
-                        known.join(", ")
-                    ),
-                )],
-                &mut errors,
-            );
-        }
         let eqs = parse_equations(&self.equations).unwrap_or_else(|e| {
-            at("equations", e, &mut errors);
+            located("equations", e, &mut errors);
             vec![]
         });
-        at("equations", check_equations(&eqs, &scope), &mut errors);
+        let eq_errors = check_equations(&eqs, &scope);
+        let eqs_ok = eq_errors.is_empty();
+        located("equations", eq_errors, &mut errors);
+        let defs: Vec<&str> = eqs
+            .iter()
+            .filter_map(|e| match e {
+                Equation::Define { name, .. } => Some(name.as_str()),
+                Equation::Derivative { .. } => None,
+            })
+            .collect();
         let threshold = match parse_expr(&self.threshold) {
             Ok(e) => {
-                at("threshold", check_expr(&e, &scope, &[]), &mut errors);
+                located("threshold", check_expr(&e, &scope, &defs), &mut errors);
                 Some(e)
             }
             Err(e) => {
-                at("threshold", e, &mut errors);
+                located("threshold", e, &mut errors);
                 None
             }
         };
         let reset = match parse_statements(&self.reset) {
             Ok(s) => {
-                at("reset", check_statements(&s, &scope, &[]), &mut errors);
+                located("reset", check_statements(&s, &scope, &defs), &mut errors);
                 s
             }
             Err(e) => {
-                at("reset", e, &mut errors);
+                located("reset", e, &mut errors);
                 vec![]
             }
         };
         // In a receptor statement `w` is the arriving weight.
-        let mut receptor_params = param_refs.clone();
-        receptor_params.push("w");
+        let mut receptor_consts = NEURON_INPUTS.to_vec();
+        receptor_consts.push("w");
         let receptor_state: Vec<&str> = state_refs.iter().copied().filter(|s| *s != "w").collect();
         let receptor_scope = Scope {
-            parameters: &receptor_params,
+            parameters: &param_refs,
             state: &receptor_state,
-            constants: &[],
+            constants: &receptor_consts,
         };
-        let mut receptors = Vec::new();
+        let mut receptors: [Option<Vec<Statement>>; 2] = [None, None];
         for (name, text) in &self.receptors {
             let field = format!("receptors.{name}");
+            let Some(slot) = RECEPTORS.iter().position(|r| r == name) else {
+                errors.push(unlocated(
+                    &field,
+                    format!("unknown receptor '{name}'; projections deliver to 'exc' and 'inh'"),
+                ));
+                continue;
+            };
             match parse_statements(text) {
                 Ok(s) => {
-                    at(
+                    located(
                         &field,
-                        check_statements(&s, &receptor_scope, &[]),
+                        check_statements(&s, &receptor_scope, &defs),
                         &mut errors,
                     );
-                    receptors.push((name.clone(), s));
+                    receptors[slot] = Some(s);
                 }
-                Err(e) => at(&field, e, &mut errors),
+                Err(e) => located(&field, e, &mut errors),
             }
         }
         let refractory_steps = if self.refractory_ms.is_finite() && self.refractory_ms >= 0.0 {
             (self.refractory_ms / dt_ms)
                 .round()
-                .min(f64::from(u32::MAX)) as u32
+                .min(f64::from(super::super::neuron::CLOCK_LIMIT - 1)) as u32
         } else {
-            at(
+            errors.push(unlocated(
                 "refractory_ms",
-                vec![EqError::new(
-                    Default::default(),
-                    format!("{} is not a duration >= 0", self.refractory_ms),
-                )],
-                &mut errors,
-            );
+                format!("{} is not a duration >= 0", self.refractory_ms),
+            ));
             0
         };
-        let (Some(method), Some(threshold), true) = (method, threshold, errors.is_empty()) else {
+        let schemes = if eqs_ok {
+            self.schemes(&eqs, &mut errors)
+        } else {
+            vec![]
+        };
+        let Some(threshold) = threshold else {
             return Err(errors);
         };
-        let assigns = match step(&eqs, method) {
-            Ok(a) => a,
-            Err(e) => {
-                return Err(vec![SpecError {
-                    field: "equations".into(),
-                    error: EqError::new(e.span, e.message),
-                }]);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let invariant_name = |n: &str| n == "dt" || parameters.iter().any(|p| p == n);
+        let invariant = |e: &Expr| is_invariant(e, &invariant_name);
+        let mut systems = Vec::new();
+        let mut lifted_props = Vec::new();
+        let mut step_assigns =
+            integrate(&eqs, &schemes, &state, &invariant, &mut systems, &mut lifted_props)
+                .map_err(|e| vec![e])?;
+        // Variables marked `(unless refractory)` keep their value while refractory.
+        let held: Vec<&str> = eqs
+            .iter()
+            .filter_map(|e| match e {
+                Equation::Derivative { var, .. } if unless_refractory(e) => Some(var.as_str()),
+                _ => None,
+            })
+            .collect();
+        for a in step_assigns.iter_mut() {
+            if held.contains(&a.target.as_str()) {
+                a.expr = Expr::If(
+                    Box::new(name("not_refractory")),
+                    Box::new(a.expr.clone()),
+                    Box::new(name(&a.target)),
+                    Default::default(),
+                );
             }
-        };
+        }
+        // Definitions read by the threshold, reset and receptors, written out.
+        let inline = inlined_definitions(&eqs);
+        let mut threshold_assigns = vec![Assign {
+            target: "_spike".into(),
+            expr: rename(&threshold, &inline),
+        }];
+        let mut reset_assigns = inline_all(statements(&reset), &inline);
+        let mut receptor_assigns: [Option<Vec<Assign>>; 2] = receptors
+            .map(|r| r.map(|s| inline_all(statements(&s), &inline)));
+        // One list of lifted columns for every phase.
+        let mut all: Vec<Assign> = Vec::new();
+        let mut lens = vec![step_assigns.len(), 1, reset_assigns.len()];
+        all.append(&mut step_assigns);
+        all.append(&mut threshold_assigns);
+        all.append(&mut reset_assigns);
+        for r in receptor_assigns.iter_mut().flatten() {
+            lens.push(r.len());
+            all.append(r);
+        }
+        let lifted_exprs = hoist_offset(&mut all, &invariant_name, lifted_props.len());
+        let mut lifted = lifted_props;
+        lifted.extend(lifted_exprs.into_iter().map(Lifted::Expr));
+        let mut parts = Vec::new();
+        let mut rest = all;
+        for l in lens {
+            let tail = rest.split_off(l);
+            parts.push(rest);
+            rest = tail;
+        }
+        let mut parts = parts.into_iter();
+        let step_assigns = parts.next().expect("step");
+        let threshold_assigns = parts.next().expect("threshold");
+        let reset_assigns = parts.next().expect("reset");
+        for r in receptor_assigns.iter_mut().flatten() {
+            *r = parts.next().expect("receptor");
+        }
+
+        let p = parameters.len();
         let mut names: HashMap<String, Input> = state
             .iter()
             .enumerate()
@@ -228,48 +491,232 @@ impl NeuronModelSpec {
             parameters
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (p.clone(), Input::Param(i))),
+                .map(|(i, n)| (n.clone(), Input::Param(i))),
         );
-        let compile = |assigns: &[Assign], names: &HashMap<String, Input>| {
-            Program::compile(assigns, names).map_err(|e| {
-                vec![SpecError {
-                    field: "equations".into(),
-                    error: EqError::new(Default::default(), e.0),
-                }]
-            })
+        for k in 0..lifted.len() {
+            names.insert(format!("_h{k}"), Input::Param(p + k));
+        }
+        let inputs = p + lifted.len();
+        names.insert("i_ext".into(), Input::Param(inputs));
+        names.insert("not_refractory".into(), Input::Param(inputs + 1));
+        let phase = |assigns: Vec<Assign>,
+                     names: &HashMap<String, Input>,
+                     site: u8|
+         -> Result<Phase, Vec<SpecError>> {
+            let program = Program::compile_at(&assigns, names, site)
+                .map_err(|e| vec![unlocated("equations", e.0)])?;
+            Ok(Phase { assigns, program })
         };
-        let step = compile(&assigns, &names)?;
-        // The threshold writes its truth to an extra state slot after the variables.
+        let step = phase(step_assigns, &names, SITES[0])?;
         let mut with_spike = names.clone();
         with_spike.insert("_spike".into(), Input::State(state.len()));
-        let threshold = compile(
-            &[Assign {
-                target: "_spike".into(),
-                expr: threshold,
-            }],
-            &with_spike,
-        )?;
-        let reset = compile(&statements(&reset), &names)?;
-        let mut receptor_names = Vec::new();
-        let mut receptor_programs = Vec::new();
-        for (name, stmts) in receptors {
-            let mut rnames = names.clone();
-            rnames.insert("w".into(), Input::Param(parameters.len()));
-            receptor_programs.push(compile(&statements(&stmts), &rnames)?);
-            receptor_names.push(name);
+        let threshold = phase(threshold_assigns, &with_spike, SITES[1])?;
+        let reset = phase(reset_assigns, &names, SITES[2])?;
+        let mut rnames = names.clone();
+        rnames.insert("w".into(), Input::Param(inputs + 2));
+        let mut receptors: [Option<Phase>; 2] = [None, None];
+        for (slot, r) in receptor_assigns.into_iter().enumerate() {
+            if let Some(a) = r {
+                receptors[slot] = Some(phase(a, &rnames, SITES[3] + 32 * slot as u8)?);
+            }
         }
+        let draws = [&step, &threshold, &reset]
+            .into_iter()
+            .chain(receptors.iter().flatten())
+            .any(|ph| ph.program.draws());
         Ok(CompiledNeuron {
             name: self.name.clone(),
             state,
             parameters,
-            receptors: receptor_names,
+            lifted,
+            systems,
             refractory_steps,
+            draws,
+            schemes,
+            receptors,
             step,
             threshold,
             reset,
-            receptor_programs,
         })
     }
+
+    /// Each derivative's scheme, in equation order.
+    fn schemes(&self, eqs: &[Equation], errors: &mut Vec<SpecError>) -> Vec<(String, Scheme)> {
+        let vars: Vec<&str> = eqs
+            .iter()
+            .filter_map(|e| match e {
+                Equation::Derivative { var, .. } => Some(var.as_str()),
+                Equation::Define { .. } => None,
+            })
+            .collect();
+        let scheme = |field: &str, text: &str, errors: &mut Vec<SpecError>| {
+            Scheme::by_name(text).or_else(|| {
+                errors.push(unlocated(
+                    field,
+                    format!(
+                        "unknown method '{text}'; expected one of {}",
+                        Scheme::names().join(", ")
+                    ),
+                ));
+                None
+            })
+        };
+        match &self.method {
+            MethodChoice::One(m) => match scheme("method", m, errors) {
+                Some(s) => vars.iter().map(|v| (v.to_string(), s)).collect(),
+                None => vec![],
+            },
+            MethodChoice::PerVariable(map) => {
+                for k in map.keys() {
+                    if k != "default" && !vars.contains(&k.as_str()) {
+                        errors.push(unlocated(
+                            &format!("method.{k}"),
+                            format!("'{k}' has no derivative in equations; name a variable that has one, or 'default'"),
+                        ));
+                    }
+                }
+                let default = match map.get("default") {
+                    Some(d) => scheme("method.default", d, errors),
+                    None => Some(Scheme::Numeric(Method::Euler)),
+                };
+                vars.iter()
+                    .filter_map(|v| {
+                        let s = match map.get(*v) {
+                            Some(m) => scheme(&format!("method.{v}"), m, errors),
+                            None => default,
+                        }?;
+                        Some((v.to_string(), s))
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Whether an equation line is marked `(unless refractory)`.
+fn unless_refractory(_e: &Equation) -> bool {
+    false
+}
+
+fn is_name(n: &str) -> bool {
+    let mut c = n.chars();
+    c.next().is_some_and(|f| f.is_ascii_alphabetic())
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+/// Definitions written out in terms of state, parameters and built-ins.
+fn inlined_definitions(eqs: &[Equation]) -> HashMap<String, Expr> {
+    let mut inline: HashMap<String, Expr> = HashMap::new();
+    let order = super::definition_order(eqs).unwrap_or_default();
+    for i in order {
+        if let Equation::Define { name, expr, .. } = &eqs[i] {
+            let e = rename(expr, &inline);
+            inline.insert(name.clone(), e);
+        }
+    }
+    inline
+}
+
+fn inline_all(assigns: Vec<Assign>, inline: &HashMap<String, Expr>) -> Vec<Assign> {
+    assigns
+        .into_iter()
+        .map(|a| Assign {
+            expr: rename(&a.expr, inline),
+            target: a.target,
+        })
+        .collect()
+}
+
+/// [`hoist`] with the lifted names numbered from `first`.
+fn hoist_offset(all: &mut [Assign], invariant: &dyn Fn(&str) -> bool, first: usize) -> Vec<Expr> {
+    let lifted = hoist(all, invariant);
+    if first > 0 {
+        let map: HashMap<String, Expr> = (0..lifted.len())
+            .map(|k| (format!("_h{k}"), name(&format!("_h{}", k + first))))
+            .collect();
+        for a in all.iter_mut() {
+            a.expr = rename(&a.expr, &map);
+        }
+    }
+    lifted
+}
+
+/// The step: each group of variables sharing a numerical method integrated by
+/// it (temporaries prefixed by the group), exact systems propagated, every
+/// group reading the state at the start of the step; then the new values
+/// stored, in state order.
+fn integrate(
+    eqs: &[Equation],
+    schemes: &[(String, Scheme)],
+    state: &[String],
+    invariant: &dyn Fn(&Expr) -> bool,
+    systems: &mut Vec<Vec<Expr>>,
+    lifted: &mut Vec<Lifted>,
+) -> Result<Vec<Assign>, SpecError> {
+    let mut body = Vec::new();
+    let mut stores: BTreeMap<usize, Assign> = BTreeMap::new();
+    let mut groups: Vec<(Scheme, Vec<&str>)> = Vec::new();
+    for (v, s) in schemes {
+        match groups.iter_mut().find(|g| g.0 == *s) {
+            Some(g) => g.1.push(v),
+            None => groups.push((*s, vec![v])),
+        }
+    }
+    for (gi, (scheme, vars)) in groups.iter().enumerate() {
+        let assigns = match scheme {
+            Scheme::Numeric(method) => {
+                let subset: Vec<Equation> = eqs
+                    .iter()
+                    .filter(|e| match e {
+                        Equation::Derivative { var, .. } => vars.contains(&var.as_str()),
+                        Equation::Define { .. } => true,
+                    })
+                    .cloned()
+                    .collect();
+                step_folding(&subset, *method, invariant).map_err(|e| SpecError {
+                    field: "equations".into(),
+                    error: EqError::new(e.span, e.message),
+                })?
+            }
+            Scheme::Exact => exact(eqs, vars, state, systems, lifted)?,
+        };
+        // Temporaries get the group's prefix; stores wait for the end.
+        let prefix = |n: &str| format!("_g{gi}{n}");
+        let mut map: HashMap<String, Expr> = HashMap::new();
+        for a in &assigns {
+            if a.target.starts_with('_') {
+                map.insert(a.target.clone(), name(&prefix(&a.target)));
+            }
+        }
+        for a in assigns {
+            let expr = rename(&a.expr, &map);
+            match state.iter().position(|s| *s == a.target) {
+                Some(i) => {
+                    stores.insert(i, Assign { target: a.target, expr });
+                }
+                None => body.push(Assign {
+                    target: prefix(&a.target),
+                    expr,
+                }),
+            }
+        }
+    }
+    body.extend(stores.into_values());
+    Ok(body)
+}
+
+/// Exact propagation of the linear system of `vars`.
+fn exact(
+    _eqs: &[Equation],
+    vars: &[&str],
+    _state: &[String],
+    _systems: &mut Vec<Vec<Expr>>,
+    _lifted: &mut Vec<Lifted>,
+) -> Result<Vec<Assign>, SpecError> {
+    Err(unlocated(
+        "method",
+        format!("exact integration of {} is not available yet", vars.join(", ")),
+    ))
 }
 
 /// Statements as assignments: `x op= e` becomes `x = x op e`.
@@ -303,75 +750,218 @@ fn statements(stmts: &[Statement]) -> Vec<Assign> {
         .collect()
 }
 
+/// Scratch arrays of one update, kept between steps.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    weights: [Vec<f32>; 2],
+    awake: Vec<f32>,
+    zeros: Vec<f32>,
+    spike: Vec<f32>,
+    ids: Vec<usize>,
+    gathered: Vec<Vec<f32>>,
+}
+
+impl Scratch {
+    /// The buffers for the receptors' weights (returned by [`Self::put_weights`]).
+    pub fn take_weights(&mut self) -> [Vec<f32>; 2] {
+        std::mem::take(&mut self.weights)
+    }
+
+    /// Gives the weight buffers back for the next step.
+    pub fn put_weights(&mut self, w: [Vec<f32>; 2]) {
+        self.weights = w;
+    }
+}
+
 impl CompiledNeuron {
+    /// Number of per-neuron columns before the per-step inputs.
+    pub fn columns(&self) -> usize {
+        self.parameters.len() + self.lifted.len()
+    }
+
+    /// The column of per-step input `k` (0: `i_ext`, 1: `not_refractory`,
+    /// 2: `w`).
+    pub fn input_column(&self, k: usize) -> usize {
+        self.columns() + k
+    }
+
+    /// The per-neuron columns of `n` neurons: parameter `i` from `param(i)`
+    /// (per neuron), then the lifted values, computed in f64 at step `dt_ms`.
+    /// Neurons with equal parameters share one computation.
+    pub fn columns_for(&self, params: &[Vec<f64>], n: usize, dt_ms: f64) -> Vec<Vec<f32>> {
+        let mut cols: Vec<Vec<f32>> = params
+            .iter()
+            .map(|p| p.iter().map(|&x| x as f32).collect())
+            .collect();
+        let mut lifted = vec![Vec::with_capacity(n); self.lifted.len()];
+        let mut last: Option<(Vec<u64>, Vec<f32>)> = None;
+        for i in 0..n {
+            let row: Vec<u64> = params.iter().map(|p| p[i].to_bits()).collect();
+            let values = match &last {
+                Some((r, v)) if *r == row => v.clone(),
+                _ => {
+                    let v = self.lifted_values(&|k| params[k][i], dt_ms);
+                    last = Some((row, v.clone()));
+                    v
+                }
+            };
+            for (col, x) in lifted.iter_mut().zip(values) {
+                col.push(x);
+            }
+        }
+        cols.append(&mut lifted);
+        cols
+    }
+
+    /// The lifted values of one neuron whose parameter `k` is `param(k)`.
+    fn lifted_values(&self, param: &dyn Fn(usize) -> f64, dt_ms: f64) -> Vec<f32> {
+        let value = |n: &str| {
+            if n == "dt" {
+                return Some(dt_ms);
+            }
+            self.parameters.iter().position(|p| p == n).map(param)
+        };
+        let props: Vec<(Vec<f64>, Vec<f64>)> = self
+            .systems
+            .iter()
+            .map(|a| {
+                let m = (a.len() as f64).sqrt() as usize;
+                let a: Vec<f64> = a
+                    .iter()
+                    .map(|e| eval_f64(e, &value).unwrap_or(f64::NAN))
+                    .collect();
+                propagators(&a, m, dt_ms)
+            })
+            .collect();
+        self.lifted
+            .iter()
+            .map(|l| match l {
+                Lifted::Expr(e) => eval_f64(e, &value).unwrap_or(f64::NAN) as f32,
+                Lifted::Propagator {
+                    system,
+                    row,
+                    col,
+                    forcing,
+                } => {
+                    let (e, f) = &props[*system];
+                    let m = (e.len() as f64).sqrt() as usize;
+                    let at = row * m + col;
+                    (if *forcing { f[at] } else { e[at] }) as f32
+                }
+            })
+            .collect()
+    }
+
     /// The initial state of `n` neurons from the spec's initial values.
     pub fn initial_state(&self, spec: &NeuronModelSpec, n: usize) -> UserState {
         UserState {
             vars: self
                 .state
                 .iter()
-                .map(|s| vec![spec.state[s] as f32; n])
+                .map(|s| vec![spec.state.get(s).unwrap_or(0.0) as f32; n])
                 .collect(),
             refractory: vec![0; n],
         }
     }
 
-    /// One step of neurons `0..n`: `inputs[r]` is the weight arriving on
-    /// receptor `r` this step (per neuron), `params[i]` parameter `i` per
-    /// neuron. Appends the ids (`first + i`) of the neurons that spiked.
+    /// One step of neurons `0..n` (`n` = the length of `refractory`):
+    /// `cols` the per-neuron columns ([`Self::columns_for`], sliced to these
+    /// neurons), `weights[r]` the weight arriving on receptor `r` this step,
+    /// `i_ext` the external current (`None`: zero). Appends the ids
+    /// (`first + i`) of the neurons that spiked. Returns false when a state
+    /// variable became non-finite.
+    #[allow(clippy::too_many_arguments)]
     pub fn update(
         &self,
-        s: &mut UserState,
-        params: &[&[f32]],
-        inputs: &[&[f32]],
+        vars: &mut [&mut [f32]],
+        refractory: &mut [u32],
+        cols: &[&[f32]],
+        weights: [Option<&[f32]>; 2],
+        i_ext: Option<&[f32]>,
         env: &StepEnv,
         first: u32,
+        scratch: &mut Scratch,
         spikes: &mut Vec<u32>,
-    ) {
-        let n = s.refractory.len();
-        let mut vars: Vec<&mut [f32]> = s.vars.iter_mut().map(|v| &mut v[..]).collect();
-        for (prog, input) in self.receptor_programs.iter().zip(inputs) {
-            let mut p: Vec<&[f32]> = params.to_vec();
-            p.push(input);
-            prog.run(&mut vars, &p, n, first, env);
+    ) -> bool {
+        let n = refractory.len();
+        let Scratch {
+            weights: _,
+            awake,
+            zeros,
+            spike,
+            ids,
+            gathered,
+        } = scratch;
+        zeros.clear();
+        zeros.resize(n, 0.0);
+        awake.clear();
+        awake.extend(refractory.iter().map(|&r| if r == 0 { 1.0 } else { 0.0 }));
+        let mut p: Vec<&[f32]> = Vec::with_capacity(cols.len() + 3);
+        p.extend_from_slice(cols);
+        p.push(i_ext.unwrap_or(zeros));
+        p.push(awake);
+        for (slot, phase) in self.receptors.iter().enumerate() {
+            let (Some(phase), Some(w)) = (phase, weights[slot]) else {
+                continue;
+            };
+            p.push(w);
+            phase.program.run(vars, &p, n, first, env);
+            p.pop();
         }
-        self.step.run(&mut vars, params, n, first, env);
-        let mut spike = vec![0f32; n];
+        self.step.program.run(vars, &p, n, first, env);
+        spike.clear();
+        spike.resize(n, 0.0);
         {
             let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
-            with_spike.push(&mut spike);
-            self.threshold.run(&mut with_spike, params, n, first, env);
+            with_spike.push(spike);
+            self.threshold.program.run(&mut with_spike, &p, n, first, env);
         }
-        for (i, r) in s.refractory.iter_mut().enumerate() {
+        ids.clear();
+        for (i, r) in refractory.iter_mut().enumerate() {
             if *r > 0 {
                 *r -= 1;
-                spike[i] = 0.0;
             } else if spike[i] != 0.0 {
                 *r = self.refractory_steps;
+                ids.push(i);
             }
+        }
+        let finite = vars.iter().all(|v| v.iter().all(|x| x.is_finite()));
+        if ids.is_empty() {
+            return finite;
         }
         // The reset runs once over the neurons that spiked, gathered: spikes
         // are rare and the reset's cost should follow them.
-        let ids: Vec<usize> = (0..n).filter(|&i| spike[i] != 0.0).collect();
-        if ids.is_empty() {
-            return;
+        gathered.resize(vars.len() + p.len(), Vec::new());
+        let (g_vars, g_cols) = gathered.split_at_mut(vars.len());
+        for (g, a) in g_vars.iter_mut().zip(vars.iter()) {
+            g.clear();
+            g.extend(ids.iter().map(|&i| a[i]));
         }
-        let gather = |a: &[f32]| ids.iter().map(|&i| a[i]).collect::<Vec<f32>>();
-        let mut g_vars: Vec<Vec<f32>> = vars.iter().map(|v| gather(v)).collect();
-        let g_params: Vec<Vec<f32>> = params.iter().map(|p| gather(p)).collect();
+        for (g, a) in g_cols.iter_mut().zip(&p) {
+            g.clear();
+            g.extend(ids.iter().map(|&i| a[i]));
+        }
         {
             let mut v: Vec<&mut [f32]> = g_vars.iter_mut().map(|v| &mut v[..]).collect();
-            let p: Vec<&[f32]> = g_params.iter().map(|p| &p[..]).collect();
+            let c: Vec<&[f32]> = g_cols.iter().map(|c| &c[..]).collect();
             let index = |j: usize| first + ids[j] as u32;
-            self.reset.run_indexed(&mut v, &p, ids.len(), &index, env);
+            self.reset
+                .program
+                .run_indexed(&mut v, &c, ids.len(), &index, env);
         }
-        for (var, g) in vars.iter_mut().zip(&g_vars) {
+        for (var, g) in vars.iter_mut().zip(g_vars.iter()) {
             for (&i, &x) in ids.iter().zip(g) {
                 var[i] = x;
             }
         }
         spikes.extend(ids.iter().map(|&i| first + i as u32));
+        finite && g_vars.iter().all(|v| v.iter().all(|x| x.is_finite()))
     }
+}
+
+/// E and F of an exact system (placeholder until the linear module lands).
+fn propagators(a: &[f64], n: usize, _dt: f64) -> (Vec<f64>, Vec<f64>) {
+    (vec![f64::NAN; a.len().max(n * n)], vec![f64::NAN; n * n])
 }
 
 #[cfg(test)]
@@ -400,12 +990,14 @@ mod tests {
         let dt = 0.01;
         let m = s.compile(dt).unwrap();
         let mut st = m.initial_state(&s, 1);
-        let params: Vec<Vec<f32>> = m
+        let params: Vec<Vec<f64>> = m
             .parameters
             .iter()
-            .map(|p| vec![s.parameters[p] as f32])
+            .map(|p| vec![s.parameters.get(p).unwrap()])
             .collect();
-        let p: Vec<&[f32]> = params.iter().map(|v| &v[..]).collect();
+        let cols = m.columns_for(&params, 1, dt);
+        let p: Vec<&[f32]> = cols.iter().map(|v| &v[..]).collect();
+        let mut scratch = Scratch::default();
         let mut spikes_at = vec![];
         for step in 0..100_000u64 {
             let env = StepEnv {
@@ -415,7 +1007,8 @@ mod tests {
                 rng: None,
             };
             let mut spikes = vec![];
-            m.update(&mut st, &p, &[], &env, 0, &mut spikes);
+            let mut vars: Vec<&mut [f32]> = st.vars.iter_mut().map(|v| &mut v[..]).collect();
+            m.update(&mut vars, &mut st.refractory, &p, [None, None], None, &env, 0, &mut scratch, &mut spikes);
             if !spikes.is_empty() {
                 spikes_at.push((step + 1) as f64 * dt);
             }
@@ -451,7 +1044,18 @@ mod tests {
             step: 0,
             rng: None,
         };
-        m.update(&mut st, &[], &[&[3.0, 0.0]], &env, 0, &mut vec![]);
+        let mut vars: Vec<&mut [f32]> = st.vars.iter_mut().map(|v| &mut v[..]).collect();
+        m.update(
+            &mut vars,
+            &mut st.refractory,
+            &[],
+            [Some(&[3.0, 0.0]), None],
+            None,
+            &env,
+            0,
+            &mut Scratch::default(),
+            &mut vec![],
+        );
         let i_exc = m.state.iter().position(|s| s == "i_exc").unwrap();
         let w = m.state.iter().position(|s| s == "w").unwrap();
         // The weight arrived, then one Euler step of decay: 3·(1 - 1/5).

@@ -27,7 +27,7 @@ pub use parse::{parse_toml, parse_toml_with};
 pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{
     FixedPoint, InputOrder, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams,
-    LifParams, NeuronModel, Rounding, SynapseKind,
+    LifParams, NeuronModel, Rounding, SynapseKind, UserNeuron,
 };
 pub use crate::plasticity::Plasticity;
 pub use crate::plasticity::astrocyte::Astrocyte;
@@ -74,6 +74,10 @@ pub struct Network {
     /// expression of them (`weight = "-g * J"`); `--set g=6` overrides one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub constants: BTreeMap<String, f64>,
+    /// User-written neuron models (`[[neuron_models]]`), which populations
+    /// name with `model = "name"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neuron_models: Vec<crate::equations::neuron::NeuronModelSpec>,
     #[serde(default)]
     pub populations: Vec<Population>,
     /// Synaptic projections between populations.
@@ -588,6 +592,7 @@ impl Network {
             duration_ms,
             seed: 0,
             constants: BTreeMap::new(),
+            neuron_models: vec![],
             populations: vec![],
             projections: vec![],
             inputs: vec![],

@@ -12,7 +12,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn push(&mut self, field: String, message: String) {
         self.issues.push(ModelIssue {
-            line: None,
+            line: None, column: None,
             field,
             message,
         });
@@ -135,7 +135,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         }
         let vars = p.model.state_vars();
         for (var, d) in &p.init {
-            if !vars.contains(&var.as_str()) {
+            if !vars.iter().any(|v| v == var) {
                 c.push(
                     format!("{f}.init.{var}"),
                     format!(
@@ -510,7 +510,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         let f = format!("monitors.state[{i}]");
         if let Some((pi, size)) = c.pop(format!("{f}.population"), &m.population) {
             let vars = net.populations[pi].model.state_vars();
-            if !vars.contains(&m.var.as_str()) {
+            if !vars.iter().any(|v| *v == m.var) {
                 c.push(
                     format!("{f}.var"),
                     format!(

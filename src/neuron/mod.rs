@@ -8,6 +8,7 @@ pub mod lif_cond;
 pub mod poisson;
 pub mod registry;
 pub mod spike_source;
+pub mod user;
 
 pub use fixed::{FixedPoint, Rounding};
 pub use izhikevich::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams};
@@ -17,6 +18,7 @@ pub use registry::{
     Draw, Dynamics, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, ReceptorSpec,
     SourceKernel, SourceType, Sources, StateVar, Visit,
 };
+pub use user::UserNeuron;
 
 fn positive(out: &mut Vec<(&'static str, String)>, field: &'static str, v: f64) {
     if !(v > 0.0 && v.is_finite()) {

@@ -198,6 +198,20 @@ pub trait NeuronKernel: Clone + std::fmt::Debug + Send + Sync + 'static {
     fn gpu_decode(&self) -> Option<Decode> {
         None
     }
+    /// The shader's name (its pipeline's key) and source: [`Self::SHADER`] and
+    /// [`Self::SOURCE`] unless generated.
+    fn shader_source(&self) -> (String, std::borrow::Cow<'static, str>) {
+        (Self::SHADER.into(), Self::SOURCE.into())
+    }
+    /// The sections of the GPU state buffer: [`Self::GPU_VARS`] unless generated.
+    fn gpu_var_names(&self) -> Vec<String> {
+        Self::GPU_VARS.iter().map(|v| v.to_string()).collect()
+    }
+    /// The variables named when the state becomes non-finite: [`Self::CHECKED`]
+    /// unless generated.
+    fn checked_vars(&self) -> String {
+        Self::CHECKED.into()
+    }
 }
 
 /// Turns a GPU state word of variable `var` into model units.
@@ -227,6 +241,10 @@ pub struct Draw<'a> {
     pub(crate) init: &'a BTreeMap<String, Dist>,
     pub(crate) params: &'a mut ChaCha8Rng,
     pub(crate) state: Option<&'a mut ChaCha8Rng>,
+    /// Global id of the population's neuron 0.
+    pub(crate) offset: u32,
+    /// The instance's seed (per-step randomness of user models).
+    pub(crate) instance_seed: u64,
 }
 
 impl Draw<'_> {
@@ -284,6 +302,8 @@ macro_rules! registry {
         pub enum NeuronModel {
             $( $(#[$doc])* $var($module::$pty), )*
             $( $(#[$sdoc])* $svar($smod::$sty), )*
+            /// A user-written model (`model = "name"`, `[[neuron_models]]`).
+            User(super::user::UserNeuron),
         }
 
         impl NeuronModel {
@@ -297,6 +317,7 @@ macro_rules! registry {
                 match self {
                     $( NeuronModel::$var(_) => stringify!($key), )*
                     $( NeuronModel::$svar(_) => stringify!($skey), )*
+                    NeuronModel::User(_) => "model",
                 }
             }
 
@@ -306,19 +327,39 @@ macro_rules! registry {
             }
 
             /// State variables that `init` and state monitors may name.
-            pub fn state_vars(&self) -> Vec<&'static str> {
+            pub fn state_vars(&self) -> Vec<String> {
                 let state: &[StateVar] = match self {
                     $( NeuronModel::$var(_) => <$module::$pty as NeuronType>::STATE, )*
                     $( NeuronModel::$svar(_) => &[], )*
+                    NeuronModel::User(u) => return u.state_vars(),
                 };
-                state.iter().map(|s| s.name).collect()
+                state.iter().map(|s| s.name.to_string()).collect()
+            }
+
+            /// The state variables of a built-in model (empty for sources and
+            /// user models).
+            pub fn state_spec(&self) -> &'static [StateVar] {
+                match self {
+                    $( NeuronModel::$var(_) => <$module::$pty as NeuronType>::STATE, )*
+                    $( NeuronModel::$svar(_) => &[], )*
+                    NeuronModel::User(_) => &[],
+                }
+            }
+
+            /// [`NeuronType::unit`] of a built-in model.
+            fn static_unit(&self, var: &str) -> Option<&'static str> {
+                match self {
+                    $( NeuronModel::$var(x) => x.unit(var), )*
+                    _ => None,
+                }
             }
 
             /// The unit of state variable `var` (see [`NeuronType::unit`]).
-            pub fn unit(&self, var: &str) -> Option<&'static str> {
+            pub fn unit(&self, var: &str) -> Option<String> {
                 match self {
-                    $( NeuronModel::$var(x) => x.unit(var), )*
+                    $( NeuronModel::$var(x) => x.unit(var).map(String::from), )*
                     $( NeuronModel::$svar(_) => None, )*
+                    NeuronModel::User(u) => u.unit(var),
                 }
             }
 
@@ -336,6 +377,7 @@ macro_rules! registry {
                 match self {
                     $( NeuronModel::$var(x) => NeuronModel::$var(x.explicit()), )*
                     $( NeuronModel::$svar(_) => self.clone(), )*
+                    NeuronModel::User(_) => self.clone(),
                 }
             }
 
@@ -344,6 +386,7 @@ macro_rules! registry {
                 match self {
                     $( NeuronModel::$var(x) => Some(x.receptors()), )*
                     $( NeuronModel::$svar(_) => None, )*
+                    NeuronModel::User(_) => None,
                 }
             }
 
@@ -352,15 +395,21 @@ macro_rules! registry {
                 match self {
                     $( NeuronModel::$var(x) => x.conductance_weights(), )*
                     $( NeuronModel::$svar(_) => false, )*
+                    NeuronModel::User(_) => false,
                 }
             }
 
             /// Invalid parameters of a population of `size` at step `dt_ms` as
-            /// (field, message); empty when valid.
-            pub fn check(&self, size: u32, dt_ms: f64) -> Vec<(&'static str, String)> {
+            /// (field within the population, message); empty when valid.
+            pub fn check(&self, size: u32, dt_ms: f64) -> Vec<(String, String)> {
+                let key = self.key();
+                let fields = |v: Vec<(&'static str, String)>| {
+                    v.into_iter().map(|(f, m)| (format!("{key}.{f}"), m)).collect()
+                };
                 match self {
-                    $( NeuronModel::$var(x) => x.check(), )*
-                    $( NeuronModel::$svar(x) => x.check(size, dt_ms), )*
+                    $( NeuronModel::$var(x) => fields(x.check()), )*
+                    $( NeuronModel::$svar(x) => fields(x.check(size, dt_ms)), )*
+                    NeuronModel::User(u) => u.check(),
                 }
             }
 
@@ -369,6 +418,7 @@ macro_rules! registry {
                 match self {
                     $( NeuronModel::$var(x) => Some(Neurons::$var(x.build(dt_ms, draw))), )*
                     $( NeuronModel::$svar(_) => None, )*
+                    NeuronModel::User(u) => Some(Neurons::User(u.build(dt_ms, draw))),
                 }
             }
 
@@ -377,6 +427,7 @@ macro_rules! registry {
                 match self {
                     $( NeuronModel::$var(x) => Dynamics::Neurons(Neurons::$var(x.build(dt_ms, draw))), )*
                     $( NeuronModel::$svar(x) => Dynamics::Source(Sources::$svar(x.build(draw.n as u32, dt_ms))), )*
+                    NeuronModel::User(u) => Dynamics::Neurons(Neurons::User(u.build(dt_ms, draw))),
                 }
             }
         }
@@ -428,25 +479,19 @@ macro_rules! registry {
                 }
             }
 
-            /// The shader's file name and source.
-            pub fn shader(&self) -> (&'static str, &'static str) {
-                fn of<P: NeuronKernel>(_: &P) -> (&'static str, &'static str) {
-                    (P::SHADER, P::SOURCE)
-                }
+            /// The shader's name and source ([`NeuronKernel::shader_source`]).
+            pub fn shader(&self) -> (String, std::borrow::Cow<'static, str>) {
                 match self {
-                    $( Neurons::$var(p) => of(p), )*
-                    $( Neurons::$kvar(p) => of(p), )*
+                    $( Neurons::$var(p) => p.shader_source(), )*
+                    $( Neurons::$kvar(p) => p.shader_source(), )*
                 }
             }
 
-            /// See [`NeuronKernel::GPU_VARS`].
-            pub fn gpu_vars(&self) -> &'static [&'static str] {
-                fn of<P: NeuronKernel>(_: &P) -> &'static [&'static str] {
-                    P::GPU_VARS
-                }
+            /// See [`NeuronKernel::gpu_var_names`].
+            pub fn gpu_vars(&self) -> Vec<String> {
                 match self {
-                    $( Neurons::$var(p) => of(p), )*
-                    $( Neurons::$kvar(p) => of(p), )*
+                    $( Neurons::$var(p) => p.gpu_var_names(), )*
+                    $( Neurons::$kvar(p) => p.gpu_var_names(), )*
                 }
             }
 
@@ -474,14 +519,11 @@ macro_rules! registry {
                 }
             }
 
-            /// See [`NeuronKernel::CHECKED`].
-            pub fn checked(&self) -> &'static str {
-                fn of<P: NeuronKernel>(_: &P) -> &'static str {
-                    P::CHECKED
-                }
+            /// See [`NeuronKernel::checked_vars`].
+            pub fn checked(&self) -> String {
                 match self {
-                    $( Neurons::$var(p) => of(p), )*
-                    $( Neurons::$kvar(p) => of(p), )*
+                    $( Neurons::$var(p) => p.checked_vars(), )*
+                    $( Neurons::$kvar(p) => p.checked_vars(), )*
                 }
             }
         }
@@ -508,6 +550,12 @@ macro_rules! registry {
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 $skey: Option<$smod::$sty>,
             )*
+            /// A user-written model's name (`[[neuron_models]]`).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            model: Option<String>,
+            /// A user-written model's parameter values.
+            #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+            parameters: BTreeMap<String, Dist>,
             #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
             init: BTreeMap<String, Dist>,
             #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -520,14 +568,27 @@ macro_rules! registry {
                 let mut models = vec![];
                 $( if let Some(p) = r.$key { models.push(NeuronModel::$var(p)); } )*
                 $( if let Some(p) = r.$skey { models.push(NeuronModel::$svar(p)); } )*
+                let user = r.model.is_some();
+                if let Some(model) = r.model {
+                    models.push(NeuronModel::User(super::user::UserNeuron {
+                        model,
+                        parameters: r.parameters,
+                        spec: None,
+                    }));
+                } else if !r.parameters.is_empty() {
+                    return Err(format!(
+                        "population '{}': `parameters` sets a user model's parameters; name the model with `model = \"...\"` (built-in models take theirs in their own table)",
+                        r.name
+                    ));
+                }
                 if models.len() != 1 {
                     let keys = [NeuronModel::NEURON_KEYS, NeuronModel::SOURCE_KEYS].concat();
-                    let (last, rest) = keys.split_last().expect("registered models");
                     return Err(format!(
-                        "population '{}' needs exactly one model table ({} or {last}), found {}",
+                        "population '{}' needs exactly one model: a table of {} or `model = \"name\"` of a [[neuron_models]] entry; found {}{}",
                         r.name,
-                        rest.join(", "),
-                        models.len()
+                        keys.join(", "),
+                        models.len(),
+                        if user { " (`model` and a table)" } else { "" }
                     ));
                 }
                 Ok(crate::model::Population {
@@ -547,12 +608,18 @@ macro_rules! registry {
                     size: p.size,
                     $( $key: None, )*
                     $( $skey: None, )*
+                    model: None,
+                    parameters: BTreeMap::new(),
                     init: p.init,
                     fixed_point: p.fixed_point,
                 };
                 match p.model {
                     $( NeuronModel::$var(x) => r.$key = Some(x), )*
                     $( NeuronModel::$svar(x) => r.$skey = Some(x), )*
+                    NeuronModel::User(u) => {
+                        r.model = Some(u.model);
+                        r.parameters = u.parameters;
+                    }
                 }
                 r
             }
@@ -578,6 +645,8 @@ registry! {
     kernels {
         /// Current-based LIF in fixed point (`lif` with a `fixed_point` table).
         LifFixed(fixed::FixedPop),
+        /// A user-written model (kernels generated from its equations).
+        User(super::user::UserPop),
     }
     sources {
         /// Independent Poisson spike sources.
@@ -596,12 +665,12 @@ impl NeuronModel {
             return vec![];
         };
         let mut out = vec![];
-        self.state_vars()
-            .into_iter()
-            .filter_map(|name| {
-                let unit = self.unit(name)?;
-                pop.read(name, &mut out)
-                    .then(|| (StateVar { name, unit }, out[0]))
+        self.state_spec()
+            .iter()
+            .filter_map(|s| {
+                let unit = self.static_unit(s.name)?;
+                pop.read(s.name, &mut out)
+                    .then(|| (StateVar { name: s.name, unit }, out[0]))
             })
             .collect()
     }
@@ -618,6 +687,8 @@ impl NeuronModel {
             init: &init,
             params: &mut rng,
             state: None,
+            offset: 0,
+            instance_seed: seed,
         };
         self.build_neurons(0.1, &mut draw)
     }
@@ -635,7 +706,7 @@ mod tests {
 
     #[test]
     fn every_kernel_names_a_shader_and_its_params_block_is_16_byte_sized() {
-        for (file, src) in SHADERS {
+        for (file, src) in SHADERS.iter().filter(|s| !s.1.is_empty()) {
             assert!(src.contains("fn main"), "{file}");
         }
         let net_dt = 0.1;
@@ -651,6 +722,8 @@ mod tests {
                 init: &init,
                 params: &mut rng,
                 state: None,
+                offset: 0,
+                instance_seed: 1,
             };
             let pop = model
                 .build_neurons(net_dt, &mut draw)

@@ -326,8 +326,7 @@ impl Simulator {
                             net.populations[c.pop]
                                 .model
                                 .unit(&c.var)
-                                .unwrap_or("")
-                                .into()
+                                .unwrap_or_default()
                         },
                         ids: c.ids.clone().unwrap_or_else(|| {
                             if c.astro {

@@ -73,13 +73,13 @@ const CTL_HEAD: usize = 4;
 
 struct NeuronPop {
     /// File name of its shader (the key of its pipeline).
-    shader: &'static str,
+    shader: String,
     /// The variables named when the state becomes non-finite.
-    checked: &'static str,
+    checked: String,
     /// Sections of the state buffer, in order.
-    vars: &'static [&'static str],
+    vars: Vec<String>,
     /// The sections that are state variables a user may read.
-    readable: Vec<&'static str>,
+    readable: Vec<String>,
     /// Turns state words into model units (None: f32 bits).
     decode: Option<crate::neuron::registry::Decode>,
     pop: usize,

@@ -72,7 +72,7 @@ impl GpuBackend {
                 .neurons
                 .iter()
                 .find(|x| x.pop == pi)
-                .map_or("v", |x| x.checked);
+                .map_or("v", |x| &x.checked);
             return Err(crate::Error::NonFinite {
                 population: self.names[pi].clone(),
                 var: var.into(),

@@ -24,7 +24,12 @@ pub const ASTROCYTE: &str = wgsl!("lib/step.wgsl", "astrocyte.wgsl");
 /// Every shader with its file name: the neuron models' (from the registry,
 /// [`crate::neuron::registry::SHADERS`]) and the phases' own.
 pub fn all() -> Vec<(&'static str, &'static str)> {
-    let mut all = crate::neuron::registry::SHADERS.to_vec();
+    // Generated shaders (user models) have no fixed source.
+    let mut all: Vec<_> = crate::neuron::registry::SHADERS
+        .iter()
+        .copied()
+        .filter(|(_, src)| !src.is_empty())
+        .collect();
     all.extend(PHASES);
     all
 }

@@ -50,7 +50,7 @@ struct PoissonData {
 }
 
 /// One pipeline per neuron shader in use, by shader file name.
-pub(super) type NeuronPipes = Vec<(&'static str, Pipe)>;
+pub(super) type NeuronPipes = Vec<(String, Pipe)>;
 
 /// Bind group layout of the neuron shaders (shaders/lib/neuron.wgsl): population
 /// block, model parameters, state, rings, i_ext, record, ctl.
@@ -156,8 +156,16 @@ impl Loader<'_> {
                 init.extend(k.gpu_state());
             }
             if !pipes.iter().any(|(m, _)| *m == shader) {
+                if let crate::neuron::Neurons::User(u) = kernel {
+                    if u.k.model.draws {
+                        return Err(crate::Error::Invalid(format!(
+                            "population '{}': user model '{}' draws random numbers, which the GPU backend does not run yet; use the CPU backend",
+                            p.name, u.k.model.name
+                        )));
+                    }
+                }
                 let label = shader.trim_end_matches(".wgsl");
-                pipes.push((shader, self.pipe(label, src, "main", &[NEURON_LAYOUT])?));
+                pipes.push((shader.clone(), self.pipe(label, &src, "main", &[NEURON_LAYOUT])?));
             }
             let pl = &pipes.iter().find(|(m, _)| *m == shader).expect("added").1;
             let state = storage(
@@ -182,11 +190,11 @@ impl Loader<'_> {
             neurons.push(NeuronPop {
                 shader,
                 checked: kernel.checked(),
-                vars,
+                vars: vars.clone(),
                 readable: vars
                     .iter()
-                    .copied()
                     .filter(|v| kernel.read(v, &mut scratch))
+                    .cloned()
                     .collect(),
                 decode: kernel.gpu_decode(),
                 pop: pi,

@@ -335,7 +335,7 @@ impl Experiment {
         Error::Experiment {
             source_name: self.source_name().into(),
             issues: vec![crate::error::ModelIssue {
-                line: None,
+                line: None, column: None,
                 field: field.into(),
                 message: message.into(),
             }],

@@ -1,0 +1,226 @@
+//! WGSL generated from a compiled user model: the same assignments the CPU
+//! interpreter runs ([`super::neuron::Phase`]), as the same f32 operations.
+//!
+//! Every number is written as the bits of its f32 (`bitcast<f32>(..)`), so no
+//! decimal is parsed twice; division and the functions call the shared
+//! sequences of `shaders/lib/math.wgsl` ([`super::math`]); comparisons and
+//! logic give 1.0 or 0.0 as on the CPU. The shader is compiled through the
+//! same NoContraction SPIR-V path as the built-in ones, so no product is fused
+//! into an addition and the GPU gives the CPU's bits.
+use super::ast::{BinOp, Expr, Func, UnOp};
+use super::integrate::Assign;
+use super::neuron::{CompiledNeuron, Phase};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// The `Params` block of a user model's shader: `dt` and the refractory steps.
+pub fn params_block(model: &CompiledNeuron, dt: f32) -> Vec<u8> {
+    let words: [u32; 4] = [dt.to_bits(), model.refractory_steps, 0, 0];
+    bytemuck::cast_slice(&words).to_vec()
+}
+
+/// Names of one phase's values in the generated code.
+struct Names {
+    map: HashMap<String, String>,
+    next: usize,
+}
+
+impl Names {
+    fn get(&self, n: &str) -> String {
+        self.map
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| format!("/* unknown {n} */ 0.0"))
+    }
+}
+
+/// The whole neuron shader of `model` (one invocation per neuron and
+/// instance; bindings of `shaders/lib/neuron.wgsl`). Its state buffer holds,
+/// per instance, the state variables, the per-neuron columns and the
+/// refractory counters, `n` words each.
+pub fn neuron_shader(model: &CompiledNeuron) -> String {
+    let s = model.state.len();
+    let c = model.columns();
+    let words = s + c + 1;
+    let mut out = String::new();
+    out.push_str(wgsl!("lib/step.wgsl", "lib/neuron.wgsl"));
+    out.push_str(super::math::MATH_WGSL);
+    let _ = write!(
+        out,
+        "
+// Generated from the user model '{name}' (src/equations/wgsl.rs).
+struct Params {{
+    dt: f32,
+    ref_steps: u32,
+    _pad0: u32,
+    _pad1: u32,
+}}
+
+// Per instance: {s} state variables, {c} columns, the refractory counters; n each.
+@group(1) @binding(2) var<storage, read_write> state: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
+    let i = neuron_index(g, nwg);
+    if (i >= pop.n) {{
+        return;
+    }}
+    let n = pop.n;
+    let inst = g.z;
+    let s0 = inst * {words}u * n;
+    let input = take_input(ring_slot(inst), i);
+    let t = f32(st.step) * k.dt;
+    let dt = k.dt;
+    let x_ext = i_ext[inst * n + i];
+    let refr = bitcast<u32>(state[s0 + {c_end}u * n + i]);
+    let awake = select(0.0f, 1.0f, refr == 0u);
+",
+        name = model.name,
+        c_end = s + c,
+    );
+    let mut names = Names {
+        map: HashMap::new(),
+        next: 0,
+    };
+    for (k, v) in model.state.iter().enumerate() {
+        let _ = writeln!(out, "    var s{k} = state[s0 + {k}u * n + i];");
+        names.map.insert(v.clone(), format!("s{k}"));
+    }
+    for k in 0..c {
+        let _ = writeln!(out, "    let c{k} = state[s0 + {}u * n + i];", s + k);
+    }
+    for (k, p) in model.parameters.iter().enumerate() {
+        names.map.insert(p.clone(), format!("c{k}"));
+    }
+    for k in 0..model.lifted.len() {
+        names
+            .map
+            .insert(format!("_h{k}"), format!("c{}", model.parameters.len() + k));
+    }
+    names.map.insert("i_ext".into(), "x_ext".into());
+    names.map.insert("not_refractory".into(), "awake".into());
+    names.map.insert("t".into(), "t".into());
+    names.map.insert("dt".into(), "dt".into());
+    for (slot, phase) in model.receptors.iter().enumerate() {
+        let Some(phase) = phase else { continue };
+        let (lane, inv) = if slot == 0 {
+            ("x", "inv_exc")
+        } else {
+            ("y", "inv_inh")
+        };
+        let _ = writeln!(out, "    {{\n        let w_in = f32(input.{lane}) * pop.{inv};");
+        let mut scoped = Names {
+            map: names.map.clone(),
+            next: names.next,
+        };
+        scoped.map.insert("w".into(), "w_in".into());
+        emit(&mut out, phase, &mut scoped, "        ");
+        names.next = scoped.next;
+        out.push_str("    }\n");
+    }
+    emit(&mut out, &model.step, &mut names, "    ");
+    emit(&mut out, &model.threshold, &mut names, "    ");
+    let spike = names.get("_spike");
+    let _ = writeln!(out, "    let spk = awake != 0.0f && {spike} != 0.0f;");
+    out.push_str("    if (spk) {\n");
+    let mut scoped = Names {
+        map: names.map.clone(),
+        next: names.next,
+    };
+    emit(&mut out, &model.reset, &mut scoped, "        ");
+    out.push_str("        emit_spike(i, inst);\n    }\n");
+    let _ = writeln!(
+        out,
+        "    state[s0 + {c_end}u * n + i] = bitcast<f32>(select(select(0u, k.ref_steps, spk), refr - 1u, refr > 0u));",
+        c_end = s + c
+    );
+    let mut finite = Vec::new();
+    for k in 0..s {
+        let _ = writeln!(out, "    state[s0 + {k}u * n + i] = s{k};");
+        finite.push(format!("is_finite(s{k})"));
+    }
+    if !finite.is_empty() {
+        let _ = writeln!(
+            out,
+            "    if (!({})) {{\n        flag_nonfinite(inst);\n    }}",
+            finite.join(" && ")
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// One phase's assignments: temporaries as `let`, state variables assigned.
+fn emit(out: &mut String, phase: &Phase, names: &mut Names, indent: &str) {
+    for Assign { target, expr } in &phase.assigns {
+        let value = expr_wgsl(expr, names);
+        match names.map.get(target) {
+            Some(v) if v.starts_with('s') => {
+                let _ = writeln!(out, "{indent}{v} = {value};");
+            }
+            _ => {
+                let id = format!("r{}", names.next);
+                names.next += 1;
+                let _ = writeln!(out, "{indent}let {id} = {value};");
+                names.map.insert(target.clone(), id);
+            }
+        }
+    }
+}
+
+fn num(v: f64) -> String {
+    format!("bitcast<f32>({:#010x}u)", (v as f32).to_bits())
+}
+
+fn truth(cond: String) -> String {
+    format!("select(0.0f, 1.0f, {cond})")
+}
+
+fn expr_wgsl(e: &Expr, names: &Names) -> String {
+    let go = |x: &Expr| expr_wgsl(x, names);
+    match e {
+        Expr::Num(v, _) => num(*v),
+        Expr::Var(n, _) => names.get(n),
+        Expr::Unary(UnOp::Neg, a, _) => format!("(-{})", go(a)),
+        Expr::Unary(UnOp::Not, a, _) => truth(format!("{} == 0.0f", go(a))),
+        Expr::Binary(op, a, b, _) => {
+            let (a, b) = (go(a), go(b));
+            match op {
+                BinOp::Add => format!("({a} + {b})"),
+                BinOp::Sub => format!("({a} - {b})"),
+                BinOp::Mul => format!("({a} * {b})"),
+                BinOp::Div => format!("m_div({a}, {b})"),
+                BinOp::Lt => truth(format!("{a} < {b}")),
+                BinOp::Le => truth(format!("{a} <= {b}")),
+                BinOp::Gt => truth(format!("{a} > {b}")),
+                BinOp::Ge => truth(format!("{a} >= {b}")),
+                BinOp::Eq => truth(format!("{a} == {b}")),
+                BinOp::Ne => truth(format!("{a} != {b}")),
+                BinOp::And => truth(format!("({a} != 0.0f) && ({b} != 0.0f)")),
+                BinOp::Or => truth(format!("({a} != 0.0f) || ({b} != 0.0f)")),
+            }
+        }
+        Expr::Call(f, args, _) => {
+            let args: Vec<String> = args.iter().map(go).collect();
+            let name = match f {
+                Func::Exp => "m_exp",
+                Func::Log => "m_log",
+                Func::Sqrt => "m_sqrt",
+                Func::Pow => "m_pow",
+                Func::Abs => "m_abs",
+                Func::Min => "m_min",
+                Func::Max => "m_max",
+                Func::Clip => "m_clip",
+                Func::Tanh => "m_tanh",
+                Func::Sin => "m_sin",
+                Func::Cos => "m_cos",
+                Func::Floor => "m_floor",
+                // Refused before (`CompiledNeuron::draws`): the GPU has no
+                // draws for user models yet.
+                Func::Uniform | Func::Normal => return "0.0f".into(),
+            };
+            format!("{name}({})", args.join(", "))
+        }
+        Expr::If(c, a, b, _) => format!("select({}, {}, {} != 0.0f)", go(b), go(a), go(c)),
+    }
+}
