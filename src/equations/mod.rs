@@ -26,6 +26,7 @@ pub mod ast;
 pub mod check;
 pub mod eval;
 pub mod integrate;
+pub mod linear;
 pub mod math;
 pub mod neuron;
 pub mod parse;
