@@ -27,6 +27,7 @@ pub mod check;
 pub mod eval;
 pub mod hoist;
 pub mod integrate;
+pub mod linear;
 pub mod math;
 pub mod neuron;
 pub mod parse;
