@@ -6,7 +6,7 @@
 //! per-neuron column evaluated in f64 when the population is built, rounded
 //! once to f32. The step then does less work per neuron, and both backends read
 //! the same column, so hoisting never costs CPU–GPU parity.
-use super::ast::{BinOp, Expr, Func, Span, UnOp};
+use super::ast::{Expr, Func, Span};
 use super::integrate::Assign;
 use std::collections::HashMap;
 
@@ -86,67 +86,6 @@ fn key(e: &Expr) -> String {
     }
 }
 
-/// The value of an invariant expression in f64 (the platform's `exp`, `ln`,
-/// ...: these run once, before the run, and need not match the GPU); names
-/// from `value`. Comparisons and logic give 1 or 0. `None` when a name has no
-/// value or the expression draws.
-pub fn eval_f64(e: &Expr, value: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
-    let truth = |b: bool| if b { 1.0 } else { 0.0 };
-    Some(match e {
-        Expr::Num(v, _) => *v,
-        Expr::Var(n, _) => value(n)?,
-        Expr::Unary(UnOp::Neg, a, _) => -eval_f64(a, value)?,
-        Expr::Unary(UnOp::Not, a, _) => truth(eval_f64(a, value)? == 0.0),
-        Expr::Binary(op, a, b, _) => {
-            let (a, b) = (eval_f64(a, value)?, eval_f64(b, value)?);
-            match op {
-                BinOp::Add => a + b,
-                BinOp::Sub => a - b,
-                BinOp::Mul => a * b,
-                BinOp::Div => a / b,
-                BinOp::Lt => truth(a < b),
-                BinOp::Le => truth(a <= b),
-                BinOp::Gt => truth(a > b),
-                BinOp::Ge => truth(a >= b),
-                BinOp::Eq => truth(a == b),
-                BinOp::Ne => truth(a != b),
-                BinOp::And => truth(a != 0.0 && b != 0.0),
-                BinOp::Or => truth(a != 0.0 || b != 0.0),
-            }
-        }
-        Expr::Call(Func::Uniform | Func::Normal, _, _) => return None,
-        Expr::Call(f, args, _) => {
-            let mut v = [0.0; 3];
-            for (slot, a) in v.iter_mut().zip(args) {
-                *slot = eval_f64(a, value)?;
-            }
-            let [a, b, c] = v;
-            match f {
-                Func::Exp => a.exp(),
-                Func::Log => a.ln(),
-                Func::Sqrt => a.sqrt(),
-                Func::Pow => a.powf(b),
-                Func::Abs => a.abs(),
-                Func::Min => a.min(b),
-                Func::Max => a.max(b),
-                Func::Clip => a.max(b).min(c),
-                Func::Tanh => a.tanh(),
-                Func::Sin => a.sin(),
-                Func::Cos => a.cos(),
-                Func::Floor => a.floor(),
-                Func::Uniform | Func::Normal => return None,
-            }
-        }
-        Expr::If(c, a, b, _) => {
-            if eval_f64(c, value)? != 0.0 {
-                eval_f64(a, value)?
-            } else {
-                eval_f64(b, value)?
-            }
-        }
-    })
-}
-
 /// A name at no place (for generated expressions).
 pub(crate) fn name(n: &str) -> Expr {
     Expr::Var(n.to_string(), Span::default())
@@ -155,6 +94,7 @@ pub(crate) fn name(n: &str) -> Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::equations::linear::eval_f64;
     use crate::equations::parse_expr;
 
     #[test]

@@ -12,7 +12,8 @@
 //! current from `[[inputs]]`, pA) and `not_refractory` (1 or 0).
 use super::ast::{Equation, Expr, Statement};
 use super::eval::{Input, Program, StepEnv};
-use super::hoist::{eval_f64, hoist, is_invariant, name};
+use super::hoist::{hoist, is_invariant, name};
+use super::linear::{eval_f64, linear_system, propagators_from_exponent};
 use super::integrate::{Assign, Method, rename, step_folding};
 use super::{EqError, Scope, check_equations, check_expr, check_statements};
 use super::{parse_equations, parse_expr, parse_statements};
@@ -245,8 +246,8 @@ pub struct CompiledNeuron {
     pub parameters: Vec<String>,
     /// Columns computed before the run, after the parameters.
     pub lifted: Vec<Lifted>,
-    /// Coefficient matrices (row-major, step-invariant expressions) of the
-    /// exactly integrated systems.
+    /// The exactly integrated systems: `A·dt` (row-major, step-invariant
+    /// expressions; see [`super::linear::LinearSystem::exponent`]).
     pub systems: Vec<Vec<Expr>>,
     /// Refractory steps after a spike.
     pub refractory_steps: u32,
@@ -320,9 +321,14 @@ impl NeuronModelSpec {
                 ));
             }
         }
-        for (n, v) in self.parameters.0.iter().chain(&self.state.0) {
-            if !v.is_finite() {
-                errors.push(unlocated(n, format!("{v} is not a finite number")));
+        for (field, values) in [("parameters", &self.parameters), ("state", &self.state)] {
+            for (n, v) in &values.0 {
+                if !v.is_finite() {
+                    errors.push(unlocated(
+                        &format!("{field}.{n}"),
+                        format!("{v} is not a finite number"),
+                    ));
+                }
             }
         }
         let state_refs: Vec<&str> = state.iter().map(String::as_str).collect();
@@ -705,18 +711,108 @@ fn integrate(
     Ok(body)
 }
 
-/// Exact propagation of the linear system of `vars`.
+/// Exact propagation of the linear system of `vars`: split into independent
+/// subsystems (no coefficient links them), each `x ← E·x + F·b` with `E`, `F`
+/// lifted columns computed before the run (see [`super::linear`]) and `b`
+/// from the state at the start of the step.
 fn exact(
-    _eqs: &[Equation],
+    eqs: &[Equation],
     vars: &[&str],
-    _state: &[String],
-    _systems: &mut Vec<Vec<Expr>>,
-    _lifted: &mut Vec<Lifted>,
+    state: &[String],
+    systems: &mut Vec<Vec<Expr>>,
+    lifted: &mut Vec<Lifted>,
 ) -> Result<Vec<Assign>, SpecError> {
-    Err(unlocated(
-        "method",
-        format!("exact integration of {} is not available yet", vars.join(", ")),
-    ))
+    use super::ast::BinOp;
+    let state_refs: Vec<&str> = state.iter().map(String::as_str).collect();
+    let sys = linear_system(eqs, vars, &state_refs).map_err(|e| SpecError {
+        field: "equations".into(),
+        error: EqError::new(e.span, e.message),
+    })?;
+    let n = sys.vars.len();
+    let zero = |e: &Expr| matches!(e, Expr::Num(v, _) if *v == 0.0);
+    // Components of the coupling graph.
+    let mut comp: Vec<usize> = (0..n).collect();
+    fn root(c: &mut [usize], mut i: usize) -> usize {
+        while c[i] != i {
+            i = c[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in 0..n {
+            if i != j && !zero(&sys.a[i][j]) {
+                let (a, b) = (root(&mut comp, i), root(&mut comp, j));
+                comp[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let exponent = sys.exponent();
+    let mut out = Vec::new();
+    let bin = |op, a: Expr, b: Expr| Expr::Binary(op, Box::new(a), Box::new(b), Default::default());
+    for r in 0..n {
+        let members: Vec<usize> = (0..n).filter(|&i| root(&mut comp, i) == r).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let system = systems.len();
+        systems.push(
+            members
+                .iter()
+                .flat_map(|&i| members.iter().map(move |&j| (i, j)))
+                .map(|(i, j)| exponent[i][j].clone())
+                .collect(),
+        );
+        let mut column = |row: usize, col: usize, forcing: bool| {
+            lifted.push(Lifted::Propagator {
+                system,
+                row,
+                col,
+                forcing,
+            });
+            name(&format!("_h{}", lifted.len() - 1))
+        };
+        for (ri, &i) in members.iter().enumerate() {
+            if !zero(&sys.b[i]) {
+                out.push(Assign {
+                    target: format!("_b_{}", sys.vars[i]),
+                    expr: sys.b[i].clone(),
+                });
+            }
+            let _ = ri;
+        }
+        for (ri, &i) in members.iter().enumerate() {
+            let mut sum: Option<Expr> = None;
+            let mut plus = |t: Expr| {
+                sum = Some(match sum.take() {
+                    None => t,
+                    Some(s) => bin(BinOp::Add, s, t),
+                });
+            };
+            for (cj, &j) in members.iter().enumerate() {
+                plus(bin(BinOp::Mul, column(ri, cj, false), name(&sys.vars[j])));
+            }
+            for (cj, &j) in members.iter().enumerate() {
+                if !zero(&sys.b[j]) {
+                    plus(bin(
+                        BinOp::Mul,
+                        column(ri, cj, true),
+                        name(&format!("_b_{}", sys.vars[j])),
+                    ));
+                }
+            }
+            out.push(Assign {
+                target: format!("_new_{}", sys.vars[i]),
+                expr: sum.expect("a term"),
+            });
+        }
+        for &i in &members {
+            out.push(Assign {
+                target: sys.vars[i].clone(),
+                expr: name(&format!("_new_{}", sys.vars[i])),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Statements as assignments: `x op= e` becomes `x = x op e`.
@@ -824,13 +920,13 @@ impl CompiledNeuron {
         let props: Vec<(Vec<f64>, Vec<f64>)> = self
             .systems
             .iter()
-            .map(|a| {
-                let m = (a.len() as f64).sqrt() as usize;
-                let a: Vec<f64> = a
+            .map(|m| {
+                let size = (m.len() as f64).sqrt() as usize;
+                let m: Vec<f64> = m
                     .iter()
                     .map(|e| eval_f64(e, &value).unwrap_or(f64::NAN))
                     .collect();
-                propagators(&a, m, dt_ms)
+                propagators_from_exponent(&m, size, dt_ms)
             })
             .collect();
         self.lifted
@@ -959,10 +1055,6 @@ impl CompiledNeuron {
     }
 }
 
-/// E and F of an exact system (placeholder until the linear module lands).
-fn propagators(a: &[f64], n: usize, _dt: f64) -> (Vec<f64>, Vec<f64>) {
-    (vec![f64::NAN; a.len().max(n * n)], vec![f64::NAN; n * n])
-}
 
 #[cfg(test)]
 mod tests {

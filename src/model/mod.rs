@@ -618,8 +618,33 @@ impl Network {
 
     /// Adds a population; returns `self` for chaining.
     pub fn add_population(&mut self, p: Population) -> &mut Self {
+        if let NeuronModel::User(UserNeuron {
+            spec: Some(spec), ..
+        }) = &p.model
+        {
+            if !self.neuron_models.iter().any(|m| m.name == spec.name) {
+                self.neuron_models.push((**spec).clone());
+            }
+        }
         self.populations.push(p);
         self
+    }
+
+    /// Gives each population of a user model named in a file (`model =
+    /// "name"`) its `[[neuron_models]]` entry.
+    pub(crate) fn resolve_models(&mut self) {
+        let models: Vec<std::sync::Arc<crate::equations::neuron::NeuronModelSpec>> = self
+            .neuron_models
+            .iter()
+            .map(|m| std::sync::Arc::new(m.clone()))
+            .collect();
+        for p in &mut self.populations {
+            if let NeuronModel::User(u) = &mut p.model {
+                if u.spec.is_none() {
+                    u.spec = models.iter().find(|m| m.name == u.model).cloned();
+                }
+            }
+        }
     }
 
     /// Adds a projection; returns `self` for chaining.

@@ -41,6 +41,7 @@ pub fn parse_toml_with(
     let expanded = expand_constants(text, overrides).map_err(fail)?;
     let text = expanded.as_str();
     let (mut net, doc) = deserialize_tables::<super::Network>(text).map_err(|i| fail(vec![i]))?;
+    net.resolve_models();
     for (name, v) in overrides {
         net.constants.insert(name.clone(), *v);
     }
@@ -48,11 +49,35 @@ pub fn parse_toml_with(
     if !issues.is_empty() {
         for i in &mut issues {
             i.line = spans::line_of_path(text, &i.field);
+            locate_in_string(text, i);
         }
         issues.sort_by_key(|i| i.line);
         return Err(fail(issues));
     }
     Ok(net)
+}
+
+/// An issue whose message starts with a place inside the field's string
+/// (`line 2, column 9: ...`, from the equations of a user model) gets the
+/// file's line and column of that place instead.
+fn locate_in_string(text: &str, issue: &mut ModelIssue) {
+    let Some(rest) = issue.message.strip_prefix("line ") else {
+        return;
+    };
+    let Some((line, rest)) = rest.split_once(", column ") else {
+        return;
+    };
+    let Some((col, message)) = rest.split_once(": ") else {
+        return;
+    };
+    let (Ok(line), Ok(col)) = (line.parse::<u32>(), col.parse::<u32>()) else {
+        return;
+    };
+    if let Some((l, c)) = spans::position_in_string(text, &issue.field, line, col) {
+        issue.line = Some(l);
+        issue.column = Some(c);
+        issue.message = message.to_string();
+    }
 }
 
 /// Deserialises TOML `text` into `T`; a syntax or type error becomes one

@@ -70,6 +70,61 @@ pub fn line_of_path(text: &str, path: &str) -> Option<usize> {
     offset.map(|o| line_of_offset(text, o))
 }
 
+/// Byte range of the value at `path`, when the whole path is present.
+fn value_span(text: &str, path: &str) -> Option<std::ops::Range<usize>> {
+    let doc = DeTable::parse(text).ok()?;
+    let mut table: Option<&DeTable> = Some(doc.get_ref());
+    let mut array: Option<&toml::de::DeArray> = None;
+    let mut span = None;
+    for seg in segments(path) {
+        let value: &toml::Spanned<DeValue> = match seg {
+            Seg::Key(k) => {
+                table
+                    .take()?
+                    .iter()
+                    .find(|(key, _)| key.get_ref().as_ref() == k)?
+                    .1
+            }
+            Seg::Index(i) => array.take()?.get(i)?,
+        };
+        span = Some(value.span());
+        match value.get_ref() {
+            DeValue::Table(t) => table = Some(t),
+            DeValue::Array(a) => array = Some(a),
+            _ => {}
+        }
+    }
+    span
+}
+
+/// File line and column (1-based) of line `line`, column `col` (1-based,
+/// in characters) inside the string value at `path`. Exact for literal
+/// strings and for basic strings without escapes before the place.
+pub fn position_in_string(text: &str, path: &str, line: u32, col: u32) -> Option<(usize, usize)> {
+    let span = value_span(text, path)?;
+    let raw = text.get(span.clone())?;
+    let quote = ["\"\"\"", "'''", "\"", "'"]
+        .into_iter()
+        .find(|q| raw.starts_with(q))?;
+    let mut start = span.start + quote.len();
+    if quote.len() == 3 {
+        // A new line right after the opening quotes is not part of the value.
+        let rest = &text[start..];
+        if rest.starts_with("\r\n") {
+            start += 2;
+        } else if rest.starts_with('\n') {
+            start += 1;
+        }
+    }
+    let mut at = start;
+    for _ in 1..line {
+        at += text[at..].find('\n')? + 1;
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before: usize = text[line_start..at].chars().count();
+    Some((line_of_offset(text, at), before + col as usize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +136,16 @@ mod tests {
         assert_eq!(line_of_path(text, "populations[1].size"), Some(6));
         assert_eq!(line_of_path(text, "populations[1].lif.tau_m_ms"), Some(8));
         assert_eq!(line_of_path(text, "populations[1].missing"), Some(4));
+    }
+
+    #[test]
+    fn places_inside_strings_map_to_the_file() {
+        let text = "[[neuron_models]]\nname = \"m\"\nthreshold = \"v > x\"\nequations = \"\"\"\ndv/dt = -v\n  dw/dt = q\n\"\"\"\n";
+        let p = |l, c| position_in_string(text, "neuron_models[0].threshold", l, c);
+        assert_eq!(p(1, 5), Some((3, 18)));
+        let p = |l, c| position_in_string(text, "neuron_models[0].equations", l, c);
+        assert_eq!(p(1, 1), Some((5, 1)));
+        assert_eq!(p(2, 11), Some((6, 11)));
+        assert_eq!(position_in_string(text, "neuron_models[1].equations", 1, 1), None);
     }
 }

@@ -78,6 +78,25 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         );
     }
     let dt = if net.dt_ms > 0.0 { net.dt_ms } else { 1.0 };
+    for (i, m) in net.neuron_models.iter().enumerate() {
+        let f = format!("neuron_models[{i}]");
+        if net.neuron_models[..i].iter().any(|o| o.name == m.name) {
+            c.push(
+                format!("{f}.name"),
+                format!("duplicate neuron model name '{}'", m.name),
+            );
+        }
+        if let Err(errors) = m.compile(dt) {
+            for e in errors {
+                let message = if e.error.span == Default::default() {
+                    e.error.message
+                } else {
+                    e.error.to_string()
+                };
+                c.push(format!("{f}.{}", e.field), message);
+            }
+        }
+    }
     let neurons: u64 = net.populations.iter().map(|p| u64::from(p.size)).sum();
     if neurons > MAX_NEURONS {
         c.push(
@@ -105,7 +124,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         let key = p.model.key();
         let param_issues = p.model.check(p.size, dt);
         for (field, msg) in param_issues {
-            c.push(format!("{f}.{key}.{field}"), msg);
+            c.push(format!("{f}.{field}"), msg);
         }
         if let Some(fp) = &p.fixed_point {
             if !matches!(p.model, NeuronModel::Lif(_)) {

@@ -261,6 +261,7 @@ impl NeuronKernel for UserPop {
             step: k.step,
             rng: Some((&k.rng, STREAM_USER)),
         };
+        let before = spikes.len();
         let ok = k.model.update(
             &mut s.vars,
             s.refractory,
@@ -273,6 +274,10 @@ impl NeuronKernel for UserPop {
             spikes,
         );
         s.scratch.put_weights(w);
+        // Draws are keyed by global ids; the spike list takes local ones.
+        for id in &mut spikes[before..] {
+            *id -= k.offset;
+        }
         ok
     }
 
