@@ -189,7 +189,8 @@ pub enum AssignOp {
 /// One line of an `equations` block.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Equation {
-    /// `dv/dt = expr`: the derivative of state variable `var` (per ms).
+    /// `dv/dt = expr [: unit] [(flags)]`: the derivative of state variable
+    /// `var` (per ms).
     Derivative {
         /// The state variable.
         var: String,
@@ -197,8 +198,13 @@ pub enum Equation {
         var_span: Span,
         /// Its derivative.
         expr: Expr,
+        /// The unit after `:` as written (trimmed, e.g. `mV`), and where it is.
+        unit: Option<(String, Span)>,
+        /// The flags in the trailing parenthesis (e.g. `unless refractory`),
+        /// each with its place.
+        flags: Vec<(String, Span)>,
     },
-    /// `name = expr`: a named definition (Brian2's subexpression), usable in
+    /// `name = expr [: unit]`: a named definition (Brian2's subexpression), usable in
     /// later lines and statements; evaluated where it is used.
     Define {
         /// The name.
@@ -207,8 +213,14 @@ pub enum Equation {
         name_span: Span,
         /// Its value.
         expr: Expr,
+        /// The unit after `:` as written (trimmed, e.g. `pA`), and where it is.
+        unit: Option<(String, Span)>,
     },
 }
+
+/// The only flag an equation line may carry: the variable is held during a
+/// neuron's refractory period.
+pub const UNLESS_REFRACTORY: &str = "unless refractory";
 
 /// One statement of a `reset`, receptor, `on_pre` or `on_post` string
 /// (statements are separated by `;` or new lines).
