@@ -29,6 +29,10 @@ use super::parse::{EqError, closest};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The largest power a unit string or a `pow` literal may raise to (larger
+/// ones are mistakes, and exponents must not overflow).
+const MAX_POWER: i32 = 100;
+
 /// How many base units a [`Unit`] has exponents for.
 const BASES: usize = 4;
 /// The base units, in the order of [`Unit`]'s exponents.
@@ -127,6 +131,18 @@ impl Unit {
         }
     }
 
+    /// `self * rhs^k`: exponents add.
+    fn times_pow(self, rhs: Unit, k: i32) -> Unit {
+        let mut dims = self.dims;
+        dims.iter_mut()
+            .zip(&rhs.dims)
+            .for_each(|(a, b)| *a += k * b);
+        Unit {
+            dims,
+            scale: self.scale + k * rhs.scale,
+        }
+    }
+
     /// `self^(num/den)`, if every exponent stays an integer.
     fn pow_ratio(self, num: i32, den: i32) -> Option<Unit> {
         let exact = |x: i32| (x * num % den == 0).then_some(x * num / den);
@@ -150,19 +166,20 @@ impl Unit {
             .iter()
             .filter_map(|&n| named(n).map(|u| (n, u)))
             .collect();
-        let find = |f: &dyn Fn(Unit) -> Option<Unit>, show: &dyn Fn(&str) -> String| {
+        // The first named unit `n` with f(n) == self, shown by `show`.
+        let find = |f: &dyn Fn(Unit) -> Unit, show: &dyn Fn(&str) -> String| {
             units
                 .iter()
-                .find(|(_, u)| f(*u) == Some(*self))
+                .find(|(_, u)| f(*u) == *self)
                 .map(|(n, _)| show(n))
         };
-        find(&Some, &|n| n.to_string())
-            .or_else(|| find(&|u| Some(u.powi(-1)), &|n| format!("1/{n}")))
-            .or_else(|| find(&|u| Some(u.powi(2)), &|n| format!("{n}^2")))
+        find(&|u| u, &|n| n.to_string())
+            .or_else(|| find(&|u| u.powi(-1), &|n| format!("1/{n}")))
+            .or_else(|| find(&|u| u.powi(2), &|n| format!("{n}^2")))
             .or_else(|| {
                 units.iter().find_map(|(a, ua)| {
-                    find(&|u| Some(*ua / u), &|b| format!("{a}/{b}"))
-                        .or_else(|| find(&|u| Some(*ua * u), &|b| format!("{a}*{b}")))
+                    find(&|u| *ua / u, &|b| format!("{a}/{b}"))
+                        .or_else(|| find(&|u| *ua * u, &|b| format!("{a}*{b}")))
                 })
             })
     }
@@ -171,24 +188,19 @@ impl Unit {
 impl std::ops::Mul for Unit {
     type Output = Unit;
     fn mul(self, rhs: Unit) -> Unit {
-        let mut dims = self.dims;
-        dims.iter_mut().zip(&rhs.dims).for_each(|(a, b)| *a += b);
-        Unit {
-            dims,
-            scale: self.scale + rhs.scale,
-        }
+        self.times_pow(rhs, 1)
     }
 }
 
 impl std::ops::Div for Unit {
     type Output = Unit;
     fn div(self, rhs: Unit) -> Unit {
-        self * rhs.powi(-1)
+        self.times_pow(rhs, -1)
     }
 }
 
 impl fmt::Display for Unit {
-    /// A name such as `mV`, `mV/ms`, `nS*mV` or `1/ms` where one fits, else
+    /// A name such as `mV`, `mV/ms`, `pA/ms`, `1/mV` or `mV^2` where one fits, else
     /// the base form, e.g. `10^-3 kg*m^2*s^-3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(name) = self.name() {
@@ -309,7 +321,9 @@ impl UnitParser<'_> {
         }
         let n: i32 = digits
             .parse()
-            .map_err(|_| format!("power {digits} is too large in unit '{}'", self.text))?;
+            .ok()
+            .filter(|n| *n <= MAX_POWER)
+            .ok_or_else(|| format!("power {digits} is too large in unit '{}'", self.text))?;
         Ok(u.powi(if neg { -n } else { n }))
     }
 
@@ -750,7 +764,7 @@ impl UnitChecker {
         let ratio = [1, 2, 3]
             .into_iter()
             .map(|den| (p * f64::from(den), den))
-            .find(|(num, _)| num.fract() == 0.0 && num.abs() < 1e6);
+            .find(|(num, _)| num.fract() == 0.0 && num.abs() <= f64::from(MAX_POWER));
         let result = ratio.and_then(|(num, den)| base.pow_ratio(num as i32, den));
         if result.is_none() {
             errors.push(EqError::new(
@@ -895,6 +909,7 @@ mod tests {
         assert!(err("mV)").contains("unmatched ')'"));
         assert!(err("mV ms").contains("unexpected"), "{}", err("mV ms"));
         assert!(err("mV+ms").contains("unexpected '+'"));
+        assert!(err("mV^1000").contains("too large"));
     }
 
     #[test]
