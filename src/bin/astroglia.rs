@@ -28,6 +28,15 @@ struct Cli {
     set: Vec<(String, f64)>,
 }
 
+/// What `check --emit` prints.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Emit {
+    /// Integration methods and compiled assignments.
+    Scheme,
+    /// The generated WGSL.
+    Wgsl,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Simulate a model file and write summary.json, spikes.h5 and raster.png.
@@ -39,6 +48,12 @@ enum Command {
         /// Seed used to build the network (default: the model's).
         #[arg(long)]
         seed: Option<u64>,
+        /// Also print, for each user-written neuron model: `scheme` the
+        /// integration methods and the compiled assignments of each phase
+        /// (with the values computed before the run), `wgsl` the generated
+        /// GPU shader. Repeatable.
+        #[arg(long, value_enum)]
+        emit: Vec<Emit>,
     },
     /// List the GPU adapters `--backend gpu` can use, best first.
     Devices,
@@ -439,8 +454,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_stdout(&text.join("\n"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { model, seed } => {
+        Command::Check { model, seed, emit } => {
             let net = Network::from_toml_file(&model)?;
+            for spec in &net.neuron_models {
+                let compiled = spec.compile(net.dt_ms).map_err(|e| {
+                    anyhow::anyhow!("{}: {}", model.display(), e[0])
+                })?;
+                for e in &emit {
+                    let text = match e {
+                        Emit::Scheme => compiled.describe(),
+                        Emit::Wgsl => astroglia::equations::wgsl::neuron_shader(&compiled),
+                    };
+                    print_stdout(&text)?;
+                }
+            }
             let t = Instant::now();
             let built = astroglia::build::build(&net, seed.unwrap_or(net.seed))?;
             print_stdout(&format!(

@@ -189,7 +189,8 @@ pub enum AssignOp {
 /// One line of an `equations` block.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Equation {
-    /// `dv/dt = expr`: the derivative of state variable `var` (per ms).
+    /// `dv/dt = expr [: unit] [(flags)]`: the derivative of state variable
+    /// `var` (per ms).
     Derivative {
         /// The state variable.
         var: String,
@@ -197,8 +198,13 @@ pub enum Equation {
         var_span: Span,
         /// Its derivative.
         expr: Expr,
+        /// The unit after `:` as written (trimmed, e.g. `mV`), and where it is.
+        unit: Option<(String, Span)>,
+        /// The flags in the trailing parenthesis (e.g. `unless refractory`),
+        /// each with its place.
+        flags: Vec<(String, Span)>,
     },
-    /// `name = expr`: a named definition (Brian2's subexpression), usable in
+    /// `name = expr [: unit]`: a named definition (Brian2's subexpression), usable in
     /// later lines and statements; evaluated where it is used.
     Define {
         /// The name.
@@ -207,8 +213,14 @@ pub enum Equation {
         name_span: Span,
         /// Its value.
         expr: Expr,
+        /// The unit after `:` as written (trimmed, e.g. `pA`), and where it is.
+        unit: Option<(String, Span)>,
     },
 }
+
+/// The only flag an equation line may carry: the variable is held during a
+/// neuron's refractory period.
+pub const UNLESS_REFRACTORY: &str = "unless refractory";
 
 /// One statement of a `reset`, receptor, `on_pre` or `on_post` string
 /// (statements are separated by `;` or new lines).
@@ -222,4 +234,45 @@ pub struct Statement {
     pub op: AssignOp,
     /// The value.
     pub expr: Expr,
+}
+
+impl std::fmt::Display for Expr {
+    /// The expression in the syntax of equation strings, fully parenthesised
+    /// (how `astroglia check --emit scheme` shows a compiled step).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expr::Num(v, _) => write!(f, "{v}"),
+            Expr::Var(n, _) => write!(f, "{n}"),
+            Expr::Unary(UnOp::Neg, a, _) => write!(f, "(-{a})"),
+            Expr::Unary(UnOp::Not, a, _) => write!(f, "(not {a})"),
+            Expr::Binary(op, a, b, _) => {
+                let sym = match op {
+                    BinOp::Add => "+",
+                    BinOp::Sub => "-",
+                    BinOp::Mul => "*",
+                    BinOp::Div => "/",
+                    BinOp::Lt => "<",
+                    BinOp::Le => "<=",
+                    BinOp::Gt => ">",
+                    BinOp::Ge => ">=",
+                    BinOp::Eq => "==",
+                    BinOp::Ne => "!=",
+                    BinOp::And => "and",
+                    BinOp::Or => "or",
+                };
+                write!(f, "({a} {sym} {b})")
+            }
+            Expr::Call(func, args, _) => {
+                write!(f, "{}(", func.name())?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                write!(f, ")")
+            }
+            Expr::If(c, a, b, _) => write!(f, "(if {c} then {a} else {b})"),
+        }
+    }
 }

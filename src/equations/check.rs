@@ -104,6 +104,7 @@ pub fn check_equations(eqs: &[Equation], scope: &Scope) -> Vec<EqError> {
                 var,
                 var_span,
                 expr,
+                ..
             } => {
                 match scope.kind(var, &defs) {
                     Some(Kind::State) => {}
@@ -138,6 +139,7 @@ pub fn check_equations(eqs: &[Equation], scope: &Scope) -> Vec<EqError> {
                 name,
                 name_span,
                 expr,
+                ..
             } => {
                 if let Some(kind) = scope.kind(name, &[]) {
                     errors.push(EqError::new(
@@ -256,6 +258,7 @@ fn order_definitions(eqs: &[Equation]) -> (Vec<usize>, Vec<EqError>) {
                 name,
                 name_span,
                 expr,
+                ..
             } => Some((i, name.as_str(), *name_span, expr)),
             Equation::Derivative { .. } => None,
         })

@@ -23,13 +23,14 @@ pub fn is_invariant(e: &Expr, invariant: &dyn Fn(&str) -> bool) -> bool {
 }
 
 /// Replaces the largest invariant subtrees of every assignment (other than
-/// single names and numbers, which cost nothing) by names `_h0`, `_h1`, ...;
+/// single names and numbers, which cost nothing) by names `_h<first>`,
+/// `_h<first + 1>`, ...;
 /// returns the lifted expressions in that order. Equal subtrees share a name.
-pub fn hoist(assigns: &mut [Assign], invariant: &dyn Fn(&str) -> bool) -> Vec<Expr> {
+pub fn hoist(assigns: &mut [Assign], invariant: &dyn Fn(&str) -> bool, first: usize) -> Vec<Expr> {
     let mut lifted: Vec<Expr> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for a in assigns.iter_mut() {
-        a.expr = lift(&a.expr, invariant, &mut lifted, &mut seen);
+        a.expr = lift(&a.expr, invariant, first, &mut lifted, &mut seen);
     }
     lifted
 }
@@ -37,6 +38,7 @@ pub fn hoist(assigns: &mut [Assign], invariant: &dyn Fn(&str) -> bool) -> Vec<Ex
 fn lift(
     e: &Expr,
     invariant: &dyn Fn(&str) -> bool,
+    first: usize,
     lifted: &mut Vec<Expr>,
     seen: &mut HashMap<String, usize>,
 ) -> Expr {
@@ -46,9 +48,9 @@ fn lift(
             lifted.push(e.clone());
             lifted.len() - 1
         });
-        return Expr::Var(format!("_h{k}"), e.span());
+        return Expr::Var(format!("_h{}", first + k), e.span());
     }
-    let mut go = |x: &Expr| Box::new(lift(x, invariant, lifted, seen));
+    let mut go = |x: &Expr| Box::new(lift(x, invariant, first, lifted, seen));
     match e {
         Expr::Num(..) | Expr::Var(..) => e.clone(),
         Expr::Unary(op, a, s) => Expr::Unary(*op, go(a), *s),
@@ -59,7 +61,7 @@ fn lift(
         Expr::Call(f, args, s) => Expr::Call(
             *f,
             args.iter()
-                .map(|x| lift(x, invariant, lifted, seen))
+                .map(|x| lift(x, invariant, first, lifted, seen))
                 .collect(),
             *s,
         ),
@@ -110,7 +112,7 @@ mod tests {
                 expr: parse_expr("exp(-dt / tau) - v").unwrap(),
             },
         ];
-        let lifted = hoist(&mut a, &params);
+        let lifted = hoist(&mut a, &params, 0);
         assert_eq!(lifted.len(), 2);
         assert_eq!(key(&a[0].expr), "(Add (Mul v _h0) (Mul _h1 v))");
         assert_eq!(key(&a[1].expr), "(Sub _h0 v)");

@@ -477,6 +477,8 @@ mod tests {
             var: "x".into(),
             var_span: Span::default(),
             expr: add(neg(div(var("x"), var("tau"))), var("t")),
+            unit: None,
+            flags: Vec::new(),
         }]
     }
 
@@ -536,6 +538,8 @@ mod tests {
             var: "x".into(),
             var_span: Span::default(),
             expr: div(sub(num(2.0), var("x")), num(3.0)),
+            unit: None,
+            flags: Vec::new(),
         }];
         let prog = Program::compile(
             &step(&eqs, Method::ExponentialEuler).unwrap(),
@@ -566,6 +570,8 @@ mod tests {
             var: "v".into(),
             var_span: Span::default(),
             expr: mul(var("v"), var("v")),
+            unit: None,
+            flags: Vec::new(),
         }];
         let e = step(&eqs, Method::ExponentialEuler).unwrap_err();
         assert!(e.message.contains("linear in v"), "{}", e.message);
@@ -579,11 +585,14 @@ mod tests {
                 name: "I".into(),
                 name_span: Span::default(),
                 expr: mul(var("g"), sub(var("v"), var("e"))),
+                unit: None,
             },
             Equation::Derivative {
                 var: "v".into(),
                 var_span: Span::default(),
                 expr: neg(var("I")),
+                unit: None,
+                flags: Vec::new(),
             },
         ];
         let names = [

@@ -1,6 +1,6 @@
 //! User-written models: equation strings parsed into a typed expression tree
-//! ([`ast`]), checked against the model's names ([`check`]), evaluated on the
-//! CPU and translated to WGSL.
+//! ([`ast`]), checked against the model's names ([`check`]) and units
+//! ([`units`]), evaluated on the CPU and translated to WGSL.
 //!
 //! ```
 //! use astroglia::equations::{Scope, check_equations, check_statements, parse_equations, parse_statements};
@@ -31,6 +31,7 @@ pub mod linear;
 pub mod math;
 pub mod neuron;
 pub mod parse;
+pub mod units;
 pub mod wgsl;
 
 pub use check::{Scope, check_equations, check_expr, check_statements, definition_order};

@@ -469,7 +469,7 @@ impl NeuronModelSpec {
             lens.push(r.len());
             all.append(r);
         }
-        let lifted_exprs = hoist_offset(&mut all, &invariant_name, lifted_props.len());
+        let lifted_exprs = hoist(&mut all, &invariant_name, lifted_props.len());
         let mut lifted = lifted_props;
         lifted.extend(lifted_exprs.into_iter().map(Lifted::Expr));
         let mut parts = Vec::new();
@@ -600,8 +600,9 @@ impl NeuronModelSpec {
 }
 
 /// Whether an equation line is marked `(unless refractory)`.
-fn unless_refractory(_e: &Equation) -> bool {
-    false
+fn unless_refractory(e: &Equation) -> bool {
+    matches!(e, Equation::Derivative { flags, .. }
+        if flags.iter().any(|f| f.0 == super::ast::UNLESS_REFRACTORY))
 }
 
 fn is_name(n: &str) -> bool {
@@ -633,19 +634,6 @@ fn inline_all(assigns: Vec<Assign>, inline: &HashMap<String, Expr>) -> Vec<Assig
         .collect()
 }
 
-/// [`hoist`] with the lifted names numbered from `first`.
-fn hoist_offset(all: &mut [Assign], invariant: &dyn Fn(&str) -> bool, first: usize) -> Vec<Expr> {
-    let lifted = hoist(all, invariant);
-    if first > 0 {
-        let map: HashMap<String, Expr> = (0..lifted.len())
-            .map(|k| (format!("_h{k}"), name(&format!("_h{}", k + first))))
-            .collect();
-        for a in all.iter_mut() {
-            a.expr = rename(&a.expr, &map);
-        }
-    }
-    lifted
-}
 
 /// The step: each group of variables sharing a numerical method integrated by
 /// it (temporaries prefixed by the group), exact systems propagated, every
@@ -870,6 +858,59 @@ impl Scratch {
 }
 
 impl CompiledNeuron {
+    /// The integration scheme and every phase's assignments, as text (what
+    /// `astroglia check --emit scheme` prints).
+    pub fn describe(&self) -> String {
+        use std::fmt::Write;
+        let mut out = format!("neuron model '{}'\n  methods:", self.name);
+        for (v, s) in &self.schemes {
+            let _ = write!(out, " {v}: {}", s.name());
+        }
+        let _ = writeln!(
+            out,
+            "\n  refractory: {} steps",
+            self.refractory_steps
+        );
+        if !self.lifted.is_empty() {
+            out.push_str("  computed before the run (f64, per neuron):\n");
+        }
+        for (k, l) in self.lifted.iter().enumerate() {
+            let what = match l {
+                Lifted::Expr(e) => e.to_string(),
+                Lifted::Propagator {
+                    system,
+                    row,
+                    col,
+                    forcing,
+                } => format!(
+                    "{}[{row}][{col}] of expm(A·dt) of system {system} (A·dt = [{}])",
+                    if *forcing { "F" } else { "E" },
+                    self.systems[*system]
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let _ = writeln!(out, "    _h{k} = {what}");
+        }
+        let phases = [
+            ("receptor exc", self.receptors[0].as_ref()),
+            ("receptor inh", self.receptors[1].as_ref()),
+            ("step", Some(&self.step)),
+            ("threshold", Some(&self.threshold)),
+            ("reset (spiking neurons)", Some(&self.reset)),
+        ];
+        for (label, phase) in phases {
+            let Some(phase) = phase else { continue };
+            let _ = writeln!(out, "  {label}:");
+            for a in &phase.assigns {
+                let _ = writeln!(out, "    {} = {}", a.target, a.expr);
+            }
+        }
+        out
+    }
+
     /// Number of per-neuron columns before the per-step inputs.
     pub fn columns(&self) -> usize {
         self.parameters.len() + self.lifted.len()

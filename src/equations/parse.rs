@@ -6,7 +6,7 @@
 //! associative, tighter than unary minus), then calls, parentheses, numbers
 //! and names. Every error carries the exact place in the string.
 
-use super::ast::{AssignOp, BinOp, Equation, Expr, Func, Span, Statement, UnOp};
+use super::ast::{AssignOp, BinOp, Equation, Expr, Func, Span, Statement, UNLESS_REFRACTORY, UnOp};
 use std::fmt;
 
 /// An error in an equation string: where it is and what is wrong.
@@ -58,9 +58,10 @@ pub fn parse_expr(src: &str) -> Result<Expr, Vec<EqError>> {
 }
 
 /// Parses an `equations` block: one `dX/dt = expr` or `name = expr` per line,
-/// optionally followed by a Brian2-style `: unit` annotation (accepted and
-/// ignored: values are in the simulator's fixed units). Blank lines and `#`
-/// comments are skipped. Every line with an error is reported.
+/// optionally followed by a Brian2-style `: unit` (kept as written, checked by
+/// [`super::units`]) and, on a derivative line, flags in parentheses: only
+/// `(unless refractory)`. Blank lines and `#` comments are skipped. Every
+/// line with an error is reported.
 pub fn parse_equations(src: &str) -> Result<Vec<Equation>, Vec<EqError>> {
     let lexed = lex(src);
     let mut eqs = Vec::new();
@@ -548,6 +549,8 @@ impl<'t> Parser<'t> {
                         ..first.span
                     },
                     expr,
+                    unit: None,
+                    flags: Vec::new(),
                 }
             }
             Tok::Ident(v) if name == "d" && self.peek2().tok == Tok::Slash => {
@@ -564,6 +567,7 @@ impl<'t> Parser<'t> {
                     name,
                     name_span: first.span,
                     expr,
+                    unit: None,
                 }
             }
         };
@@ -571,15 +575,115 @@ impl<'t> Parser<'t> {
             Tok::Eof => Ok(eq),
             Tok::Colon => {
                 self.bump();
-                if self.peek().tok == Tok::Eof {
-                    return Err(EqError::new(
-                        self.peek().span,
-                        format!("expected a unit after ':', found {}", self.eof_name),
-                    ));
-                }
-                Ok(eq)
+                self.unit_and_flags(eq)
             }
             _ => Err(self.unexpected_after_expr("an operator or end of line")),
+        }
+    }
+
+    /// The rest of a line after its `:`: a unit, then optionally flags in
+    /// parentheses (`: mV (unless refractory)`), stored into `eq`. The unit is
+    /// kept as written; [`super::units::parse_unit`] judges it.
+    fn unit_and_flags(&mut self, mut eq: Equation) -> PResult<Equation> {
+        let rest = &self.toks[self.pos..self.toks.len() - 1];
+        self.pos = self.toks.len() - 1;
+        if rest.is_empty() {
+            return Err(EqError::new(
+                self.peek().span,
+                format!("expected a unit after ':', found {}", self.eof_name),
+            ));
+        }
+        // A final parenthesised group is the flags unless it belongs to the
+        // unit, as in `mV/(ms*ms)`: then an operator stands before it.
+        let mut unit_toks = rest;
+        let mut group: Option<&[Token]> = None;
+        if let Some(open) = final_group(rest) {
+            match open.checked_sub(1).map(|k| &rest[k].tok) {
+                None => {
+                    return Err(EqError::new(
+                        rest[0].span,
+                        "expected a unit before the flags: write ': unit (flags)'",
+                    ));
+                }
+                Some(Tok::Ident(_) | Tok::Num(_) | Tok::RParen) => {
+                    unit_toks = &rest[..open];
+                    group = Some(&rest[open..]);
+                }
+                Some(_) => {}
+            }
+        }
+        let unit = Some((
+            source_text(unit_toks),
+            self.join(unit_toks[0].span, unit_toks[unit_toks.len() - 1].span),
+        ));
+        match &mut eq {
+            Equation::Derivative {
+                unit: u, flags: f, ..
+            } => {
+                *u = unit;
+                if let Some(group) = group {
+                    *f = self.flags(group)?;
+                }
+            }
+            Equation::Define { name, unit: u, .. } => {
+                *u = unit;
+                if let Some(group) = group {
+                    let span = self.join(group[0].span, group[group.len() - 1].span);
+                    return Err(EqError::new(
+                        span,
+                        format!(
+                            "the definition '{name}' cannot have flags: only a derivative \
+                             line takes '({UNLESS_REFRACTORY})'"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(eq)
+    }
+
+    /// The comma-separated flags of `( ... )` (the group with its parentheses).
+    fn flags(&self, group: &[Token]) -> PResult<Vec<(String, Span)>> {
+        let inner = &group[1..group.len() - 1];
+        let mut flags: Vec<(String, Span)> = Vec::new();
+        let mut at = 0;
+        loop {
+            let end = inner[at..]
+                .iter()
+                .position(|t| t.tok == Tok::Comma)
+                .map_or(inner.len(), |k| at + k);
+            let words = &inner[at..end];
+            let Some((first, last)) = words.first().zip(words.last()) else {
+                // An empty flag: `()`, `(a,)` or `(, a)`.
+                let t = inner.get(end).unwrap_or(&group[group.len() - 1]);
+                return Err(EqError::new(
+                    t.span,
+                    format!(
+                        "expected a flag ('{UNLESS_REFRACTORY}'), found {}",
+                        self.describe(t)
+                    ),
+                ));
+            };
+            let span = self.join(first.span, last.span);
+            // Words are compared with single spaces: `unless  refractory` is fine.
+            let text = source_text(words)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if text != UNLESS_REFRACTORY {
+                return Err(EqError::new(
+                    span,
+                    format!("unknown flag '{text}'; expected '{UNLESS_REFRACTORY}'"),
+                ));
+            }
+            if flags.iter().any(|f| f.0 == text) {
+                return Err(EqError::new(span, format!("flag '{text}' is given twice")));
+            }
+            flags.push((text, span));
+            if end == inner.len() {
+                return Ok(flags);
+            }
+            at = end + 1;
         }
     }
 
@@ -960,6 +1064,43 @@ impl<'t> Parser<'t> {
     }
 }
 
+/// Where the parenthesised group that ends `toks` opens, if they end with
+/// `)` and it is matched.
+fn final_group(toks: &[Token]) -> Option<usize> {
+    if toks.last()?.tok != Tok::RParen {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (k, t) in toks.iter().enumerate().rev() {
+        match t.tok {
+            Tok::RParen => depth += 1,
+            // Never below zero: the scan starts at a `)`.
+            Tok::LParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The text of tokens of one line as written, white space between them
+/// included (comments are not tokens, so a trailing one is left out).
+fn source_text(toks: &[Token]) -> String {
+    let mut text = String::new();
+    for (k, t) in toks.iter().enumerate() {
+        if let Some(prev) = k.checked_sub(1).map(|k| toks[k].span) {
+            let gap = t.span.col.saturating_sub(prev.col + prev.len);
+            text.extend(std::iter::repeat_n(' ', gap as usize));
+        }
+        text.push_str(&t.text);
+    }
+    text
+}
+
 /// The edit (Levenshtein) distance between two names, in characters.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -1170,12 +1311,14 @@ i_total = i_exc - i_inh
             name,
             name_span,
             expr,
+            unit,
         } = &eqs[3]
         else {
             panic!("{:?}", eqs[3])
         };
         assert_eq!((name.as_str(), *name_span), ("i_total", sp(7, 1, 7)));
         assert_eq!(show(expr), "(- i_exc i_inh)");
+        assert_eq!(*unit, None);
         let Equation::Derivative { expr, .. } = &eqs[1] else {
             panic!()
         };
@@ -1192,6 +1335,8 @@ i_total = i_exc - i_inh
             var,
             var_span,
             expr,
+            unit,
+            flags,
         } = &eqs[1]
         else {
             panic!()
@@ -1199,12 +1344,123 @@ i_total = i_exc - i_inh
         assert_eq!((var.as_str(), *var_span), ("w", sp(3, 2, 1)));
         assert_eq!(show(expr), "(- w)");
         assert_eq!(expr.span(), sp(3, 9, 2));
+        assert_eq!(unit, &Some(("1".to_string(), sp(3, 14, 1))));
+        assert!(flags.is_empty());
         err_at(
             parse_equations("dv/dt = -v\r\ndw/dt = w +\r\n"),
             2,
             12,
             &["expected an expression after '+'", "found end of line"],
         );
+    }
+
+    /// The unit and flags of each line, as (unit text, flag texts).
+    fn units_of(src: &str) -> Vec<(Option<String>, Vec<String>)> {
+        let eqs = parse_equations(src).unwrap_or_else(|e| panic!("{src:?}: {}", e[0]));
+        eqs.iter()
+            .map(|eq| match eq {
+                Equation::Derivative { unit, flags, .. } => (
+                    unit.as_ref().map(|u| u.0.clone()),
+                    flags.iter().map(|f| f.0.clone()).collect(),
+                ),
+                Equation::Define { unit, .. } => (unit.as_ref().map(|u| u.0.clone()), vec![]),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn units_and_flags_are_kept() {
+        let u = |s: &str| Some(s.to_string());
+        let flag = || vec!["unless refractory".to_string()];
+        assert_eq!(
+            units_of(
+                "dv/dt = (e_l - v)/tau : volt (unless refractory)
+                 dw/dt = -w/tau_w : pA   # adaptation
+                 dg/dt = -g : nS*mV/(ms * ms)
+                 i = g*(e - v) : pA
+                 x = 1 :  mV ^ 2
+                 dy/dt = -y : 1 (  unless   refractory  )
+                 dz/dt = -z"
+            ),
+            vec![
+                (u("volt"), flag()),
+                (u("pA"), vec![]),
+                (u("nS*mV/(ms * ms)"), vec![]),
+                (u("pA"), vec![]),
+                (u("mV ^ 2"), vec![]),
+                (u("1"), flag()),
+                (None, vec![]),
+            ]
+        );
+        let eqs = parse_equations("dv/dt = -v/tau : mV/ms (unless refractory)").unwrap();
+        let Equation::Derivative { unit, flags, .. } = &eqs[0] else {
+            panic!()
+        };
+        assert_eq!(unit, &Some(("mV/ms".to_string(), sp(1, 18, 5))));
+        assert_eq!(
+            flags,
+            &vec![("unless refractory".to_string(), sp(1, 25, 17))]
+        );
+    }
+
+    #[test]
+    fn flag_errors() {
+        err_at(
+            parse_equations("dv/dt = -v : mV (unless refractory, event-driven)"),
+            1,
+            37,
+            &[
+                "unknown flag 'event-driven'",
+                "expected 'unless refractory'",
+            ],
+        );
+        err_at(
+            parse_equations("dv/dt = -v : mV (refractory)"),
+            1,
+            18,
+            &["unknown flag 'refractory'; expected 'unless refractory'"],
+        );
+        err_at(
+            parse_equations("i = -v : pA (unless refractory)"),
+            1,
+            13,
+            &["the definition 'i' cannot have flags"],
+        );
+        err_at(
+            parse_equations("dv/dt = -v : mV (unless refractory, unless refractory)"),
+            1,
+            37,
+            &["given twice"],
+        );
+        err_at(
+            parse_equations("dv/dt = -v : mV ()"),
+            1,
+            18,
+            &["expected a flag", "found ')'"],
+        );
+        err_at(
+            parse_equations("dv/dt = -v : mV (unless refractory,)"),
+            1,
+            36,
+            &["expected a flag", "found ')'"],
+        );
+        err_at(
+            parse_equations("dv/dt = -v : (unless refractory)"),
+            1,
+            14,
+            &["expected a unit before the flags"],
+        );
+        err_at(
+            parse_equations("dv/dt = -v :   # no unit"),
+            1,
+            25,
+            &["expected a unit after ':'", "found end of line"],
+        );
+        // Errors on two lines are both reported.
+        let errs =
+            parse_equations("dv/dt = -v : mV (x)\nw = 1 : 1 (unless refractory)").unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert_eq!((errs[1].span.line, errs[1].span.col), (2, 11));
     }
 
     #[test]
@@ -1560,15 +1816,28 @@ i_total = i_exc - i_inh
             Ok(eqs) => {
                 for eq in &eqs {
                     match eq {
-                        Equation::Derivative { var_span, expr, .. } => {
+                        Equation::Derivative {
+                            var_span,
+                            expr,
+                            unit,
+                            flags,
+                            ..
+                        } => {
                             assert_span_inside(src, *var_span);
                             assert_expr_inside(src, expr);
+                            unit.iter()
+                                .chain(flags)
+                                .for_each(|u| assert_span_inside(src, u.1));
                         }
                         Equation::Define {
-                            name_span, expr, ..
+                            name_span,
+                            expr,
+                            unit,
+                            ..
                         } => {
                             assert_span_inside(src, *name_span);
                             assert_expr_inside(src, expr);
+                            unit.iter().for_each(|u| assert_span_inside(src, u.1));
                         }
                     }
                 }
@@ -1601,6 +1870,7 @@ i_total = i_exc - i_inh
             "dv/dt = (-g_l*(v - e_l) + g_l*delta_t*exp((v - v_t)/delta_t) - w + i_exc) / c_m\r\n\
              dw/dt = (a*(v - e_l) - w) / tau_w  # adapt\n",
             "x = if v > 0 and not w <= 1 then -v**2 else clip(v, 0.5e-3, .5) : volt\ny = x / 2",
+            "dv/dt = -v/tau : mV/(ms*ms) (unless refractory, x)\ni = g*v : nS*mV (a)",
             "v = v_r; w += b\nz /= 2.5E+4 ; q -= max(1, 2)",
         ];
         for src in valid {
@@ -1636,8 +1906,32 @@ i_total = i_exc - i_inh
         }
         // Keywords and operators stitched at random.
         let words = [
-            "if", "then", "else", "and", "or", "not", "true", "v", "dv/dt", "=", "+=", "(", ")",
-            "**", "-", "exp(", ",", "1e", ".5", "\n", ";", ":", "#", "<", "<=",
+            "if",
+            "then",
+            "else",
+            "and",
+            "or",
+            "not",
+            "true",
+            "v",
+            "dv/dt",
+            "=",
+            "+=",
+            "(",
+            ")",
+            "**",
+            "-",
+            "exp(",
+            ",",
+            "1e",
+            ".5",
+            "\n",
+            ";",
+            ":",
+            "#",
+            "<",
+            "<=",
+            "unless refractory",
         ];
         for _ in 0..2000 {
             let n = (next() % 12) as usize;
