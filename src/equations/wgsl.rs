@@ -83,8 +83,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         next: 0,
     };
     for (k, v) in model.state.iter().enumerate() {
-        let _ = writeln!(out, "    var s{k} = state[s0 + {k}u * n + i];");
-        names.map.insert(v.clone(), format!("s{k}"));
+        let _ = writeln!(out, "    var sv{k} = state[s0 + {k}u * n + i];");
+        names.map.insert(v.clone(), format!("sv{k}"));
     }
     for k in 0..c {
         let _ = writeln!(out, "    let c{k} = state[s0 + {}u * n + i];", s + k);
@@ -136,8 +136,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     );
     let mut finite = Vec::new();
     for k in 0..s {
-        let _ = writeln!(out, "    state[s0 + {k}u * n + i] = s{k};");
-        finite.push(format!("is_finite(s{k})"));
+        let _ = writeln!(out, "    state[s0 + {k}u * n + i] = sv{k};");
+        finite.push(format!("is_finite(sv{k})"));
     }
     if !finite.is_empty() {
         let _ = writeln!(
@@ -155,7 +155,7 @@ fn emit(out: &mut String, phase: &Phase, names: &mut Names, indent: &str) {
     for Assign { target, expr } in &phase.assigns {
         let value = expr_wgsl(expr, names);
         match names.map.get(target) {
-            Some(v) if v.starts_with('s') => {
+            Some(v) if v.starts_with("sv") => {
                 let _ = writeln!(out, "{indent}{v} = {value};");
             }
             _ => {
