@@ -414,6 +414,9 @@ impl NeuronModelSpec {
             ));
             0
         };
+        if eqs_ok {
+            self.check_units(&eqs, threshold.as_ref(), &reset, &receptors, &mut errors);
+        }
         let schemes = if eqs_ok {
             self.schemes(&eqs, &mut errors)
         } else {
@@ -544,6 +547,68 @@ impl NeuronModelSpec {
             threshold,
             reset,
         })
+    }
+
+    /// Dimensional consistency, where `units` (or `: unit` on equation lines)
+    /// declare units: each error names the term and both units.
+    fn check_units(
+        &self,
+        eqs: &[Equation],
+        threshold: Option<&Expr>,
+        reset: &[Statement],
+        receptors: &[Option<Vec<Statement>>; 2],
+        errors: &mut Vec<SpecError>,
+    ) {
+        use super::units::{Unit, UnitChecker, parse_unit};
+        let lines_declare = eqs.iter().any(|e| match e {
+            Equation::Derivative { unit, .. } | Equation::Define { unit, .. } => unit.is_some(),
+        });
+        if self.units.is_empty() && !lines_declare {
+            return;
+        }
+        let mut declared: BTreeMap<String, Unit> = BTreeMap::new();
+        for (name, text) in &self.units {
+            let known = self.state.get(name).is_some() || self.parameters.get(name).is_some();
+            if !known {
+                errors.push(unlocated(
+                    &format!("units.{name}"),
+                    format!("'{name}' is neither a parameter nor a state variable"),
+                ));
+            }
+            match parse_unit(text) {
+                Ok(u) => {
+                    declared.insert(name.clone(), u);
+                }
+                Err(e) => errors.push(unlocated(&format!("units.{name}"), e)),
+            }
+        }
+        for b in ["t", "dt"] {
+            declared.insert(b.into(), Unit::MS);
+        }
+        if let Ok(pa) = parse_unit("pA") {
+            declared.insert("i_ext".into(), pa);
+        }
+        declared.insert("not_refractory".into(), Unit::ONE);
+        let mut checker = UnitChecker::new(&declared);
+        located("equations", checker.check_equations(eqs), errors);
+        if let Some(t) = threshold {
+            located("threshold", checker.check_condition(t), errors);
+        }
+        let none = BTreeMap::new();
+        located("reset", checker.check_statements(reset, &none), errors);
+        for (slot, stmts) in receptors.iter().enumerate() {
+            let Some(stmts) = stmts else { continue };
+            // `w` arrives in the unit of what it is added to.
+            let mut extra = BTreeMap::new();
+            if let Some(u) = stmts.first().and_then(|s| checker.unit(&s.target)) {
+                extra.insert("w".to_string(), u);
+            }
+            located(
+                &format!("receptors.{}", RECEPTORS[slot]),
+                checker.check_statements(stmts, &extra),
+                errors,
+            );
+        }
     }
 
     /// Each derivative's scheme, in equation order.

@@ -48,6 +48,30 @@ impl Ctx<'_> {
     }
 }
 
+/// Why weights delivered to `receptor` of a user model would be lost: the
+/// model has no statement for it.
+fn missing_receptor(model: &NeuronModel, receptor: super::Receptor) -> Option<String> {
+    let NeuronModel::User(u) = model else {
+        return None;
+    };
+    let spec = u.spec.as_ref()?;
+    let name = match receptor {
+        super::Receptor::Exc => "exc",
+        super::Receptor::Inh => "inh",
+    };
+    (!spec.receptors.contains_key(name)).then(|| {
+        format!(
+            "neuron model '{}' has no '{name}' receptor (its receptors: {}); add `receptors = {{ {name} = \"...\" }}` to it or set receptor",
+            spec.name,
+            if spec.receptors.is_empty() {
+                "none".to_string()
+            } else {
+                spec.receptors.keys().cloned().collect::<Vec<_>>().join(", ")
+            }
+        )
+    })
+}
+
 /// Returns every problem found (empty when the network is valid).
 pub fn validate(net: &Network) -> Vec<ModelIssue> {
     let mut c = Ctx {
@@ -396,6 +420,9 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             }
         }
         let post_model = &net.populations[post_idx].model;
+        if let Some(e) = missing_receptor(post_model, pr.resolved_receptor()) {
+            c.push(format!("{f}.receptor"), e);
+        }
         if post_model.conductance_weights() && pr.sign != Sign::Positive {
             let lo = match &pr.connect {
                 Connect::List {
@@ -433,6 +460,9 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             c.ids(format!("{f}.ids"), ids, size);
             if let Input::Poisson(x) = inp {
                 let model = &net.populations[pi].model;
+                if let Some(e) = missing_receptor(model, x.resolved_receptor()) {
+                    c.push(format!("{f}.receptor"), e);
+                }
                 if model.conductance_weights() && x.weight < 0.0 {
                     c.push(
                         format!("{f}.weight"),
