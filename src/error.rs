@@ -20,7 +20,11 @@ impl fmt::Display for ModelIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
             (Some(line), Some(col)) => {
-                write!(f, "line {line}, column {col}: {}: {}", self.field, self.message)
+                write!(
+                    f,
+                    "line {line}, column {col}: {}: {}",
+                    self.field, self.message
+                )
             }
             (Some(line), None) => write!(f, "line {line}: {}: {}", self.field, self.message),
             _ => write!(f, "{}: {}", self.field, self.message),

@@ -457,9 +457,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { model, seed, emit } => {
             let net = Network::from_toml_file(&model)?;
             for spec in &net.neuron_models {
-                let compiled = spec.compile(net.dt_ms).map_err(|e| {
-                    anyhow::anyhow!("{}: {}", model.display(), e[0])
-                })?;
+                let compiled = spec
+                    .compile(net.dt_ms)
+                    .map_err(|e| anyhow::anyhow!("{}: {}", model.display(), e[0]))?;
                 for e in &emit {
                     let text = match e {
                         Emit::Scheme => compiled.describe(),

@@ -13,8 +13,8 @@
 use super::ast::{Equation, Expr, Statement};
 use super::eval::{Input, Program, StepEnv};
 use super::hoist::{hoist, is_invariant, name};
-use super::linear::{eval_f64, linear_system, propagators_from_exponent};
 use super::integrate::{Assign, Method, rename, step_folding};
+use super::linear::{eval_f64, linear_system, propagators_from_exponent};
 use super::{EqError, Scope, check_equations, check_expr, check_statements};
 use super::{parse_equations, parse_expr, parse_statements};
 use serde::{Deserialize, Serialize};
@@ -432,9 +432,15 @@ impl NeuronModelSpec {
         let invariant = |e: &Expr| is_invariant(e, &invariant_name);
         let mut systems = Vec::new();
         let mut lifted_props = Vec::new();
-        let mut step_assigns =
-            integrate(&eqs, &schemes, &state, &invariant, &mut systems, &mut lifted_props)
-                .map_err(|e| vec![e])?;
+        let mut step_assigns = integrate(
+            &eqs,
+            &schemes,
+            &state,
+            &invariant,
+            &mut systems,
+            &mut lifted_props,
+        )
+        .map_err(|e| vec![e])?;
         // Variables marked `(unless refractory)` keep their value while refractory.
         let held: Vec<&str> = eqs
             .iter()
@@ -460,8 +466,8 @@ impl NeuronModelSpec {
             expr: rename(&threshold, &inline),
         }];
         let mut reset_assigns = inline_all(statements(&reset), &inline);
-        let mut receptor_assigns: [Option<Vec<Assign>>; 2] = receptors
-            .map(|r| r.map(|s| inline_all(statements(&s), &inline)));
+        let mut receptor_assigns: [Option<Vec<Assign>>; 2] =
+            receptors.map(|r| r.map(|s| inline_all(statements(&s), &inline)));
         // One list of lifted columns for every phase.
         let mut all: Vec<Assign> = Vec::new();
         let mut lens = vec![step_assigns.len(), 1, reset_assigns.len()];
@@ -699,7 +705,6 @@ fn inline_all(assigns: Vec<Assign>, inline: &HashMap<String, Expr>) -> Vec<Assig
         .collect()
 }
 
-
 /// The step: each group of variables sharing a numerical method integrated by
 /// it (temporaries prefixed by the group), exact systems propagated, every
 /// group reading the state at the start of the step; then the new values
@@ -751,7 +756,13 @@ fn integrate(
             let expr = rename(&a.expr, &map);
             match state.iter().position(|s| *s == a.target) {
                 Some(i) => {
-                    stores.insert(i, Assign { target: a.target, expr });
+                    stores.insert(
+                        i,
+                        Assign {
+                            target: a.target,
+                            expr,
+                        },
+                    );
                 }
                 None => body.push(Assign {
                     target: prefix(&a.target),
@@ -824,14 +835,13 @@ fn exact(
             });
             name(&format!("_h{}", lifted.len() - 1))
         };
-        for (ri, &i) in members.iter().enumerate() {
+        for &i in &members {
             if !zero(&sys.b[i]) {
                 out.push(Assign {
                     target: format!("_b_{}", sys.vars[i]),
                     expr: sys.b[i].clone(),
                 });
             }
-            let _ = ri;
         }
         for (ri, &i) in members.iter().enumerate() {
             let mut sum: Option<Expr> = None;
@@ -931,11 +941,7 @@ impl CompiledNeuron {
         for (v, s) in &self.schemes {
             let _ = write!(out, " {v}: {}", s.name());
         }
-        let _ = writeln!(
-            out,
-            "\n  refractory: {} steps",
-            self.refractory_steps
-        );
+        let _ = writeln!(out, "\n  refractory: {} steps", self.refractory_steps);
         if !self.lifted.is_empty() {
             out.push_str("  computed before the run (f64, per neuron):\n");
         }
@@ -1116,7 +1122,9 @@ impl CompiledNeuron {
         {
             let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
             with_spike.push(spike);
-            self.threshold.program.run(&mut with_spike, &p, n, first, env);
+            self.threshold
+                .program
+                .run(&mut with_spike, &p, n, first, env);
         }
         ids.clear();
         for (i, r) in refractory.iter_mut().enumerate() {
@@ -1160,7 +1168,6 @@ impl CompiledNeuron {
         finite && g_vars.iter().all(|v| v.iter().all(|x| x.is_finite()))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -1206,7 +1213,17 @@ mod tests {
             };
             let mut spikes = vec![];
             let mut vars: Vec<&mut [f32]> = st.vars.iter_mut().map(|v| &mut v[..]).collect();
-            m.update(&mut vars, &mut st.refractory, &p, [None, None], None, &env, 0, &mut scratch, &mut spikes);
+            m.update(
+                &mut vars,
+                &mut st.refractory,
+                &p,
+                [None, None],
+                None,
+                &env,
+                0,
+                &mut scratch,
+                &mut spikes,
+            );
             if !spikes.is_empty() {
                 spikes_at.push((step + 1) as f64 * dt);
             }

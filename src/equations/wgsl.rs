@@ -108,7 +108,10 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         } else {
             ("y", "inv_inh")
         };
-        let _ = writeln!(out, "    {{\n        let w_in = f32(input.{lane}) * pop.{inv};");
+        let _ = writeln!(
+            out,
+            "    {{\n        let w_in = f32(input.{lane}) * pop.{inv};"
+        );
         let mut scoped = Names {
             map: names.map.clone(),
             next: names.next,

@@ -123,7 +123,8 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
     let mut issues = vec![];
     let mut push = |field: String, message: String| {
         issues.push(ModelIssue {
-            line: spans::line_of_path(text, &field), column: None,
+            line: spans::line_of_path(text, &field),
+            column: None,
             field,
             message,
         })

@@ -55,7 +55,8 @@ pub(crate) fn values(
     overrides: &[(String, f64)],
 ) -> Result<BTreeMap<String, f64>, Vec<ModelIssue>> {
     let issue = |name: &str, message: String| ModelIssue {
-        line: spans::line_of_path(text, &format!("constants.{name}")), column: None,
+        line: spans::line_of_path(text, &format!("constants.{name}")),
+        column: None,
         field: format!("constants.{name}"),
         message,
     };
@@ -64,7 +65,8 @@ pub(crate) fn values(
         Some(toml::Value::Table(t)) => t.clone(),
         Some(_) => {
             return Err(vec![ModelIssue {
-                line: spans::line_of_path(text, "constants"), column: None,
+                line: spans::line_of_path(text, "constants"),
+                column: None,
                 field: "constants".into(),
                 message: "expected a table of named numbers".into(),
             }]);
@@ -97,7 +99,8 @@ pub(crate) fn values(
         if !table.contains_key(name) {
             let names: Vec<&str> = table.keys().map(String::as_str).collect();
             issues.push(ModelIssue {
-                line: None, column: None,
+                line: None,
+                column: None,
                 field: "constants".into(),
                 message: format!(
                     "--set {name}: the model has no constant '{name}' (its constants: {})",

@@ -95,7 +95,8 @@ pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
             }
         }
         ModelIssue {
-            line: e.span().map(|s| spans::line_of_offset(text, s.start)), column: None,
+            line: e.span().map(|s| spans::line_of_offset(text, s.start)),
+            column: None,
             field: "syntax".into(),
             message,
         }
@@ -108,7 +109,8 @@ pub(crate) fn deserialize_located<T: serde::de::DeserializeOwned>(
             .map(|s| spans::line_of_offset(text, s.start))
             .or_else(|| spans::line_of_path(text, &field));
         ModelIssue {
-            line, column: None,
+            line,
+            column: None,
             field: if field == "." { "(root)".into() } else { field },
             message: first_line(inner.message()),
         }
@@ -164,7 +166,8 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned + serde::Serialize>(
     let issues: Vec<ModelIssue> = problems(&value)
         .into_iter()
         .map(|(field, message)| ModelIssue {
-            line: spans::line_of_path(text, &field), column: None,
+            line: spans::line_of_path(text, &field),
+            column: None,
             field,
             message,
         })
@@ -214,7 +217,8 @@ fn expand_constants(text: &str, overrides: &[(String, f64)]) -> Result<String, V
                 "expected a number".to_string()
             };
             vec![ModelIssue {
-                line: Some(spans::line_of_offset(&text, span.start)), column: None,
+                line: Some(spans::line_of_offset(&text, span.start)),
+                column: None,
                 field: field.clone(),
                 message: format!("{wanted}; as an expression of [constants], \"{expr}\": {m}"),
             }]

@@ -146,6 +146,9 @@ mod tests {
         let p = |l, c| position_in_string(text, "neuron_models[0].equations", l, c);
         assert_eq!(p(1, 1), Some((5, 1)));
         assert_eq!(p(2, 11), Some((6, 11)));
-        assert_eq!(position_in_string(text, "neuron_models[1].equations", 1, 1), None);
+        assert_eq!(
+            position_in_string(text, "neuron_models[1].equations", 1, 1),
+            None
+        );
     }
 }

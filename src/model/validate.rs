@@ -12,7 +12,8 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn push(&mut self, field: String, message: String) {
         self.issues.push(ModelIssue {
-            line: None, column: None,
+            line: None,
+            column: None,
             field,
             message,
         });

@@ -67,7 +67,8 @@ fn first_array_for_table(text: &str, doc: &Table, read: &Table, at: &str) -> Opt
 
 fn issue(text: &str, path: &str, message: String) -> ModelIssue {
     ModelIssue {
-        line: spans::line_of_path(text, path), column: None,
+        line: spans::line_of_path(text, path),
+        column: None,
         field: path.to_string(),
         message,
     }

@@ -111,10 +111,7 @@ impl UserNeuron {
     /// does not compile builds a population whose every step fails.
     pub fn build(&self, dt_ms: f64, draw: &mut Draw<'_>) -> UserPop {
         let spec = self.spec.as_ref().expect("validated: the model was found");
-        let model = Arc::new(
-            spec.compile(dt_ms)
-                .expect("validated: the model compiles"),
-        );
+        let model = Arc::new(spec.compile(dt_ms).expect("validated: the model compiles"));
         let n = draw.n;
         let params: Vec<Vec<f64>> = spec
             .parameters

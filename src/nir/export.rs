@@ -161,6 +161,13 @@ fn translate(net: &Network) -> Result<Nir> {
                     }
                 }
             }
+            NeuronModel::User(u) => {
+                problems.push(format!(
+                    "population '{}': user-written model '{}' is equations NIR has no node for (NIR's nodes are fixed neuron types: LIF, CubaLIF, IF, LI, ...)",
+                    p.name, u.model
+                ));
+                continue;
+            }
             m => {
                 problems.push(format!(
                     "population '{}': {} neurons have no NIR equivalent",

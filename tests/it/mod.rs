@@ -43,5 +43,6 @@ mod reference_networks;
 mod single_neuron;
 mod stdp;
 mod three_factor;
+mod user_models;
 mod util;
 mod variants;

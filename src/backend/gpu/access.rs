@@ -23,7 +23,9 @@ impl GpuBackend {
         let (buf, at) = match (np, var) {
             (Some(np), "i_ext") => (&np.i_ext, instance),
             (Some(np), v) => match np.vars.iter().position(|x| *x == v) {
-                Some(k) if np.readable.iter().any(|r| r == v) => (&np.state, instance * np.vars.len() + k),
+                Some(k) if np.readable.iter().any(|r| r == v) => {
+                    (&np.state, instance * np.vars.len() + k)
+                }
                 _ => (&np.state, usize::MAX),
             },
             (None, _) => (&self.ctl, usize::MAX),

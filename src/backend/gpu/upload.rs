@@ -165,7 +165,10 @@ impl Loader<'_> {
                     }
                 }
                 let label = shader.trim_end_matches(".wgsl");
-                pipes.push((shader.clone(), self.pipe(label, &src, "main", &[NEURON_LAYOUT])?));
+                pipes.push((
+                    shader.clone(),
+                    self.pipe(label, &src, "main", &[NEURON_LAYOUT])?,
+                ));
             }
             let pl = &pipes.iter().find(|(m, _)| *m == shader).expect("added").1;
             let state = storage(

@@ -335,7 +335,8 @@ impl Experiment {
         Error::Experiment {
             source_name: self.source_name().into(),
             issues: vec![crate::error::ModelIssue {
-                line: None, column: None,
+                line: None,
+                column: None,
                 field: field.into(),
                 message: message.into(),
             }],

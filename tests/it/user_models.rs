@@ -1,0 +1,148 @@
+//! User-written neuron models (`[[neuron_models]]`): the COBA copy gives the
+//! built-in's spikes bit for bit, every shipped user model gives the same
+//! spikes on the CPU and the GPU (alone and in a batch of 4), and a parameter
+//! change leaves the generated code as it was.
+use super::gpu_parity::{assert_run_matches, cli_summary, exact, gpu};
+use super::util::{load, model_path, run};
+use astroglia::equations::neuron::NeuronModelSpec;
+use astroglia::model::{Network, parse_toml_with};
+
+/// A shipped user model, with `overrides` of its constants (to shrink it).
+fn user_model(name: &str, overrides: &[(&str, f64)]) -> Network {
+    let path = model_path(&format!("user/{name}"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let overrides: Vec<(String, f64)> =
+        overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    parse_toml_with(&text, &path.display().to_string(), &overrides).expect("valid model")
+}
+
+#[test]
+fn coba_user_gives_the_built_in_coba_spikes_on_seeds_1_to_3() {
+    let mut builtin = load("coba.toml");
+    let mut user = user_model("coba_user.toml", &[]);
+    builtin.duration_ms = 400.0;
+    user.duration_ms = 400.0;
+    for seed in 1..=3 {
+        let (a, b) = (run(&builtin, seed).summary(), run(&user, seed).summary());
+        assert!(a.populations["exc"].spikes > 1000, "seed {seed}: too quiet");
+        assert_eq!(a.spikes_sha256, b.spikes_sha256, "seed {seed}");
+    }
+}
+
+/// The shipped user models at sizes lavapipe runs quickly.
+fn shipped() -> Vec<(&'static str, Network)> {
+    vec![
+        ("coba_user", user_model("coba_user.toml", &[])),
+        ("adex", user_model("adex.toml", &[])),
+        (
+            "brunel_user",
+            user_model("brunel_user.toml", &[("N_E", 800.0)]),
+        ),
+    ]
+}
+
+#[test]
+fn every_shipped_user_model_gives_the_same_spikes_on_cpu_and_gpu() {
+    let Some(ctx) = gpu() else { return };
+    for (name, net) in shipped() {
+        for seed in [1, 2] {
+            assert_run_matches(&ctx, name, &net, seed, 100.0);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_user_model_gives_the_cpu_instance_hashes_in_a_gpu_batch_of_4() {
+    let Some(ctx) = gpu() else { return };
+    for (file, extra) in [
+        ("user/coba_user.toml", vec![]),
+        ("user/adex.toml", vec![]),
+        ("user/brunel_user.toml", vec!["--set", "N_E=800"]),
+    ] {
+        let summary = |backend: &str| {
+            let mut args = vec!["--backend", backend, "--batch", "4", "--duration-ms", "60"];
+            args.extend(&extra);
+            cli_summary(file, &args)
+        };
+        let (cpu, gpu) = (summary("cpu"), summary("gpu"));
+        let hashes = |s: &serde_json::Value| -> Vec<String> {
+            s["instances"]
+                .as_array()
+                .expect("instances")
+                .iter()
+                .map(|i| i["spikes_sha256"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (a, b) = (hashes(&cpu), hashes(&gpu));
+        assert_eq!(a.len(), 4, "{file}");
+        assert!(
+            a.windows(2).any(|w| w[0] != w[1]),
+            "{file}: instances differ"
+        );
+        if exact(&ctx) {
+            assert_eq!(a, b, "{file}");
+        }
+    }
+}
+
+fn lif(tau: f64) -> NeuronModelSpec {
+    toml::from_str(&format!(
+        r#"
+        name = "lif"
+        parameters = {{ tau = {tau}, i = 30.0, v_th = 20.0 }}
+        state = {{ v = 0.0 }}
+        equations = "dv/dt = (i - v) / tau"
+        threshold = "v > v_th"
+        reset = "v = 0"
+        method = "rk4"
+        "#
+    ))
+    .unwrap()
+}
+
+/// Parameters live in buffers: a new value changes no generated code (no
+/// shader or program is compiled again for a sweep).
+#[test]
+fn a_parameter_change_recompiles_nothing() {
+    use astroglia::equations::wgsl::neuron_shader;
+    let (a, b) = (
+        lif(10.0).compile(0.1).unwrap(),
+        lif(20.0).compile(0.1).unwrap(),
+    );
+    assert_eq!(neuron_shader(&a), neuron_shader(&b));
+    assert_eq!(a.describe(), b.describe());
+    // The values differ only in the columns computed before the run.
+    let cols = |m: &astroglia::equations::neuron::CompiledNeuron, tau: f64| {
+        m.columns_for(&[vec![tau], vec![30.0], vec![20.0]], 1, 0.1)
+    };
+    assert_ne!(cols(&a, 10.0), cols(&b, 20.0));
+}
+
+#[test]
+fn user_models_that_draw_are_refused_by_the_gpu_with_a_reason() {
+    let Some(ctx) = gpu() else { return };
+    let text = r#"
+        [[neuron_models]]
+        name = "noisy"
+        state = { v = 0.0 }
+        equations = "dv/dt = -v / 10.0 + normal()"
+        threshold = "v > 1"
+        reset = "v = 0"
+
+        [[populations]]
+        name = "p"
+        size = 4
+        model = "noisy"
+    "#;
+    let net = parse_toml_with(text, "noisy.toml", &[]).unwrap();
+    let built = astroglia::build::build(&net, 1).unwrap();
+    let err = astroglia::backend::GpuBackend::with_context(ctx, &built)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("draws random numbers"), "{err}");
+    // The CPU runs it, and its draws repeat with the seed.
+    let a = run(&net, 3).summary();
+    assert_eq!(a.spikes_sha256, run(&net, 3).summary().spikes_sha256);
+    assert_ne!(a.spikes_sha256, run(&net, 4).summary().spikes_sha256);
+}
