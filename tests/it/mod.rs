@@ -43,5 +43,6 @@ mod reference_networks;
 mod single_neuron;
 mod stdp;
 mod three_factor;
+mod user_model_errors;
 mod util;
 mod variants;
