@@ -43,6 +43,7 @@ mod reference_networks;
 mod single_neuron;
 mod stdp;
 mod three_factor;
+mod user_model_errors;
 mod user_models;
 mod util;
 mod variants;
