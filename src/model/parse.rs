@@ -38,6 +38,7 @@ pub fn parse_toml_with(
         source_name: source_name.to_string(),
         issues,
     };
+    let original = text;
     let expanded = expand_constants(text, overrides).map_err(fail)?;
     let text = expanded.as_str();
     let (mut net, doc) = deserialize_tables::<super::Network>(text).map_err(|i| fail(vec![i]))?;
@@ -49,7 +50,9 @@ pub fn parse_toml_with(
     if !issues.is_empty() {
         for i in &mut issues {
             i.line = spans::line_of_path(text, &i.field);
-            locate_in_string(text, i);
+            // Places inside strings are counted in the file as written:
+            // the expansion of constants may shorten a line before them.
+            locate_in_string(original, i);
         }
         issues.sort_by_key(|i| i.line);
         return Err(fail(issues));

@@ -116,13 +116,46 @@ pub fn position_in_string(text: &str, path: &str, line: u32, col: u32) -> Option
             start += 1;
         }
     }
-    let mut at = start;
-    for _ in 1..line {
-        at += text[at..].find('\n')? + 1;
+    // Walk the raw text, counting the value's lines and characters: an escape
+    // (`\n`, `\"`, `\u00e9`, ...) is one character of the value, and `\n`
+    // starts a line of it.
+    let basic = quote.starts_with('"');
+    let body = &text[start..span.end];
+    let (mut l, mut c) = (1u32, 1u32);
+    let mut chars = body.char_indices().peekable();
+    let mut at = None;
+    while let Some((i, ch)) = chars.next() {
+        if l == line && c == col {
+            at = Some(start + i);
+            break;
+        }
+        let newline = if basic && ch == '\\' {
+            match chars.next() {
+                Some((_, 'n')) => true,
+                Some((_, 'u')) => {
+                    (0..4).for_each(|_| drop(chars.next()));
+                    false
+                }
+                Some((_, 'U')) => {
+                    (0..8).for_each(|_| drop(chars.next()));
+                    false
+                }
+                _ => false,
+            }
+        } else {
+            ch == '\n'
+        };
+        if newline {
+            l += 1;
+            c = 1;
+        } else {
+            c += 1;
+        }
     }
+    let at = at?;
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let before: usize = text[line_start..at].chars().count();
-    Some((line_of_offset(text, at), before + col as usize))
+    Some((line_of_offset(text, at), before + 1))
 }
 
 #[cfg(test)]

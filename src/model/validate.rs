@@ -178,12 +178,16 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             }
         }
         let vars = p.model.state_vars();
+        let label = match &p.model {
+            NeuronModel::User(u) => u.model.as_str(),
+            _ => key,
+        };
         for (var, d) in &p.init {
-            if !vars.iter().any(|v| v == var) {
+            if !vars.contains(var) {
                 c.push(
                     format!("{f}.init.{var}"),
                     format!(
-                        "'{key}' has no state variable '{var}' (it has: {})",
+                        "'{label}' has no state variable '{var}' (it has: {})",
                         vars.join(", ")
                     ),
                 );
