@@ -11,8 +11,17 @@ use super::integrate::Assign;
 use crate::rng::{CounterRng, normal_f32, unit_f32};
 use std::collections::HashMap;
 
-/// Neurons per block.
-pub const LANES: usize = 64;
+/// Neurons per block: 128 lanes amortise the dispatch while a model's
+/// registers still fit in L1/L2.
+pub const LANES: usize = 128;
+
+/// One register: a value per neuron of the block.
+type Block = [f32; LANES];
+
+thread_local! {
+    /// The registers, kept between runs so that a run does not allocate.
+    static REGS: std::cell::Cell<Vec<Block>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 /// Where a program reads a name from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +41,7 @@ enum Arg {
     Imm(f32),
 }
 
+/// What the compiler emits (operands still registers or immediates).
 #[derive(Debug, Clone, PartialEq)]
 enum Instr {
     Un(UnOp, Arg, u32),
@@ -39,6 +49,23 @@ enum Instr {
     Call(Func, [Arg; 3], u32),
     Select(Arg, Arg, Arg, u32),
     /// A counter-based draw; `site` keys it apart from the other draws.
+    Draw(Func, u8, u32),
+}
+
+/// What the interpreter runs: [`Instr`] with the operand kinds resolved, so
+/// that each inner loop is one fixed operation over whole blocks. Immediates
+/// other than a binary operation's one side live in constant registers.
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Un(UnOp, u32, u32),
+    /// Register op register.
+    BinRR(BinOp, u32, u32, u32),
+    /// Register op immediate.
+    BinRI(BinOp, u32, f32, u32),
+    /// Immediate op register.
+    BinIR(BinOp, f32, u32, u32),
+    Call(Func, [u32; 3], u32),
+    Select(u32, u32, u32, u32),
     Draw(Func, u8, u32),
 }
 
@@ -51,9 +78,11 @@ pub struct CompileError(pub String);
 pub struct Program {
     n_regs: usize,
     /// Registers 0 and 1 are `t` and `dt`; then one register per state
-    /// variable and per parameter read.
+    /// variable and per parameter read (copied per block).
     loads: Vec<(u32, Input)>,
-    code: Vec<Instr>,
+    /// Registers that hold a constant (filled once per run).
+    consts: Vec<(u32, f32)>,
+    code: Vec<Op>,
     /// State variable `i` ← register.
     stores: Vec<(usize, u32)>,
 }
@@ -117,17 +146,12 @@ impl Program {
                 stores.push((*i, reg));
             }
         }
-        Ok(Program {
-            n_regs: c.n_regs,
-            loads: c.loads,
-            code: c.code,
-            stores,
-        })
+        Ok(c.lower(stores))
     }
 
     /// Whether the program draws random numbers.
     pub fn draws(&self) -> bool {
-        self.code.iter().any(|i| matches!(i, Instr::Draw(..)))
+        self.code.iter().any(|i| matches!(i, Op::Draw(..)))
     }
 
     /// Runs the program on neurons `0..n` (every slice at least `n` long):
@@ -154,28 +178,43 @@ impl Program {
         index: &dyn Fn(usize) -> u32,
         env: &StepEnv,
     ) {
-        let mut regs = vec![[0f32; LANES]; self.n_regs];
+        let mut regs = REGS.with(|r| r.take());
+        // Every register is written before it is read (lanes past the end of
+        // the last block included), so old contents need no clearing.
+        if regs.len() < self.n_regs {
+            regs.resize(self.n_regs, [0.0; LANES]);
+        }
+        regs[0] = [env.t; LANES];
+        regs[1] = [env.dt; LANES];
+        for &(r, v) in &self.consts {
+            regs[r as usize] = [v; LANES];
+        }
         let mut base = 0;
         while base < n {
             let len = LANES.min(n - base);
-            regs[0] = [env.t; LANES];
-            regs[1] = [env.dt; LANES];
             for &(r, input) in &self.loads {
+                let src = match input {
+                    Input::State(i) => &state[i][base..base + len],
+                    Input::Param(i) => &params[i][base..base + len],
+                    Input::Const(_) => unreachable!("constants are not loaded per block"),
+                };
                 let lane = &mut regs[r as usize];
-                match input {
-                    Input::State(i) => lane[..len].copy_from_slice(&state[i][base..base + len]),
-                    Input::Param(i) => lane[..len].copy_from_slice(&params[i][base..base + len]),
-                    Input::Const(v) => *lane = [v; LANES],
+                lane[..len].copy_from_slice(src);
+                if len < LANES {
+                    // The last block computes all lanes: keep the unused ones
+                    // defined.
+                    lane[len..].fill(0.0);
                 }
             }
-            for ins in &self.code {
-                exec(ins, &mut regs, len, &|j| index(base + j), env);
+            for op in &self.code {
+                exec(op, &mut regs, len, base, index, env);
             }
             for &(i, r) in &self.stores {
                 state[i][base..base + len].copy_from_slice(&regs[r as usize][..len]);
             }
             base += len;
         }
+        REGS.with(|r| r.set(regs));
     }
 }
 
@@ -189,6 +228,58 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
+    /// Resolves the operand kinds of the code ([`Op`]) and moves constant
+    /// loads out of the per-block loads.
+    fn lower(mut self, stores: Vec<(usize, u32)>) -> Program {
+        let mut consts: Vec<(u32, f32)> = vec![];
+        let mut loads = vec![];
+        for (r, input) in std::mem::take(&mut self.loads) {
+            match input {
+                Input::Const(v) => consts.push((r, v)),
+                _ => loads.push((r, input)),
+            }
+        }
+        let mut n_regs = self.n_regs;
+        // One register per distinct constant (by bits) an operand needs.
+        let mut reg = |a: Arg| match a {
+            Arg::Reg(r) => r,
+            Arg::Imm(v) => match consts.iter().find(|c| c.1.to_bits() == v.to_bits()) {
+                Some(&(r, _)) => r,
+                None => {
+                    n_regs += 1;
+                    let r = (n_regs - 1) as u32;
+                    consts.push((r, v));
+                    r
+                }
+            },
+        };
+        let code = std::mem::take(&mut self.code)
+            .into_iter()
+            .map(|ins| match ins {
+                Instr::Un(op, a, d) => Op::Un(op, reg(a), d),
+                Instr::Bin(op, Arg::Reg(a), Arg::Imm(b), d) => Op::BinRI(op, a, b, d),
+                Instr::Bin(op, Arg::Imm(a), Arg::Reg(b), d) => Op::BinIR(op, a, b, d),
+                Instr::Bin(op, a, b, d) => {
+                    let a = reg(a);
+                    match b {
+                        Arg::Imm(b) => Op::BinRI(op, a, b, d),
+                        Arg::Reg(b) => Op::BinRR(op, a, b, d),
+                    }
+                }
+                Instr::Call(f, args, d) => Op::Call(f, args.map(&mut reg), d),
+                Instr::Select(c, a, b, d) => Op::Select(reg(c), reg(a), reg(b), d),
+                Instr::Draw(f, site, d) => Op::Draw(f, site, d),
+            })
+            .collect();
+        Program {
+            n_regs,
+            loads,
+            consts,
+            code,
+            stores,
+        }
+    }
+
     fn fresh(&mut self) -> u32 {
         self.n_regs += 1;
         (self.n_regs - 1) as u32
@@ -255,11 +346,13 @@ impl Compiler<'_> {
     }
 }
 
+#[inline]
 fn truth(b: bool) -> f32 {
     if b { 1.0 } else { 0.0 }
 }
 
 /// One scalar operation: the same IEEE operation the WGSL generator emits.
+#[inline]
 pub fn binary(op: BinOp, a: f32, b: f32) -> f32 {
     match op {
         BinOp::Add => a + b,
@@ -280,6 +373,7 @@ pub fn binary(op: BinOp, a: f32, b: f32) -> f32 {
 
 /// A function of up to three arguments: the shared sequences of
 /// [`super::math`], which the WGSL library repeats operation for operation.
+#[inline]
 pub fn call(f: Func, a: f32, b: f32, c: f32) -> f32 {
     use super::math;
     match f {
@@ -299,60 +393,124 @@ pub fn call(f: Func, a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-#[inline]
-fn get(regs: &[[f32; LANES]], a: Arg, j: usize) -> f32 {
-    match a {
-        Arg::Reg(r) => regs[r as usize][j],
-        Arg::Imm(v) => v,
+/// One operand of an element-wise loop: a register or an immediate.
+trait Lanes: Copy {
+    fn at(self, j: usize) -> f32;
+}
+
+impl Lanes for &Block {
+    #[inline(always)]
+    fn at(self, j: usize) -> f32 {
+        self[j]
     }
 }
 
+impl Lanes for f32 {
+    #[inline(always)]
+    fn at(self, _: usize) -> f32 {
+        self
+    }
+}
+
+/// `d[j] = f(a[j], b[j])` over the whole block (a fixed trip count without
+/// bounds checks, which LLVM vectorises).
+#[inline(always)]
+fn each2(d: &mut Block, a: impl Lanes, b: impl Lanes, f: impl Fn(f32, f32) -> f32) {
+    for (j, out) in d.iter_mut().enumerate() {
+        *out = f(a.at(j), b.at(j));
+    }
+}
+
+/// `d = a op b`, one loop per operation: `binary` with a constant `op` folds
+/// to the single operation.
+#[inline(always)]
+fn bin_block(op: BinOp, a: impl Lanes, b: impl Lanes, d: &mut Block) {
+    macro_rules! arms {
+        ($($o:ident),*) => {
+            match op {
+                $(BinOp::$o => each2(d, a, b, |x, y| binary(BinOp::$o, x, y)),)*
+            }
+        };
+    }
+    arms!(Add, Sub, Mul, Div, Lt, Le, Gt, Ge, Eq, Ne, And, Or)
+}
+
+/// Splits the registers into the destination `d` and the others, which the
+/// returned function reads (SSA: no operand is its own destination).
+fn split<'a>(regs: &'a mut [Block], d: u32) -> (&'a mut Block, impl Fn(u32) -> &'a Block + 'a) {
+    let d = d as usize;
+    let (lo, rest) = regs.split_at_mut(d);
+    let (dst, hi) = rest.split_first_mut().expect("destination register");
+    let (lo, hi): (&[Block], &[Block]) = (lo, hi);
+    (dst, move |r: u32| {
+        let r = r as usize;
+        if r < d { &lo[r] } else { &hi[r - d - 1] }
+    })
+}
+
 fn exec(
-    ins: &Instr,
-    regs: &mut [[f32; LANES]],
+    op: &Op,
+    regs: &mut [Block],
     len: usize,
+    base: usize,
     index: &dyn Fn(usize) -> u32,
     env: &StepEnv,
 ) {
-    match *ins {
-        Instr::Un(op, a, d) => {
-            for j in 0..len {
-                let x = get(regs, a, j);
-                regs[d as usize][j] = match op {
-                    UnOp::Neg => -x,
-                    UnOp::Not => truth(x == 0.0),
+    match *op {
+        Op::Un(op, a, d) => {
+            let (d, r) = split(regs, d);
+            let a = r(a);
+            match op {
+                UnOp::Neg => each2(d, a, 0.0, |x, _| -x),
+                UnOp::Not => each2(d, a, 0.0, |x, _| truth(x == 0.0)),
+            }
+        }
+        Op::BinRR(op, a, b, d) => {
+            let (d, r) = split(regs, d);
+            bin_block(op, r(a), r(b), d);
+        }
+        Op::BinRI(op, a, b, d) => {
+            let (d, r) = split(regs, d);
+            bin_block(op, r(a), b, d);
+        }
+        Op::BinIR(op, a, b, d) => {
+            let (d, r) = split(regs, d);
+            bin_block(op, a, r(b), d);
+        }
+        Op::Call(f, [a, b, c], d) => {
+            let (d, r) = split(regs, d);
+            let (a, b, c) = (r(a), r(b), r(c));
+            macro_rules! arms {
+                ($($f:ident),*) => {
+                    match f {
+                        $(Func::$f => {
+                            for (j, out) in d.iter_mut().enumerate() {
+                                *out = call(Func::$f, a[j], b[j], c[j]);
+                            }
+                        })*
+                    }
                 };
             }
+            arms!(
+                Exp, Log, Sqrt, Pow, Abs, Min, Max, Clip, Tanh, Sin, Cos, Floor, Uniform, Normal
+            )
         }
-        Instr::Bin(op, a, b, d) => {
-            for j in 0..len {
-                let v = binary(op, get(regs, a, j), get(regs, b, j));
-                regs[d as usize][j] = v;
+        Op::Select(c, a, b, d) => {
+            let (d, r) = split(regs, d);
+            let (c, a, b) = (r(c), r(a), r(b));
+            for (j, out) in d.iter_mut().enumerate() {
+                *out = if c[j] != 0.0 { a[j] } else { b[j] };
             }
         }
-        Instr::Call(f, [a, b, c], d) => {
-            for j in 0..len {
-                let v = call(f, get(regs, a, j), get(regs, b, j), get(regs, c, j));
-                regs[d as usize][j] = v;
-            }
-        }
-        Instr::Select(c, a, b, d) => {
-            for j in 0..len {
-                let v = if get(regs, c, j) != 0.0 {
-                    get(regs, a, j)
-                } else {
-                    get(regs, b, j)
-                };
-                regs[d as usize][j] = v;
-            }
-        }
-        Instr::Draw(f, site, d) => {
+        Op::Draw(f, site, d) => {
+            let out = &mut regs[d as usize];
+            out[len..].fill(0.0);
             let Some((rng, stream)) = env.rng else {
-                regs[d as usize][..len].fill(f32::NAN);
+                out[..len].fill(f32::NAN);
                 return;
             };
-            for (j, out) in regs[d as usize][..len].iter_mut().enumerate() {
-                let word = rng.block(stream, site, env.step, index(j))[0];
+            for (j, out) in out[..len].iter_mut().enumerate() {
+                let word = rng.block(stream, site, env.step, index(base + j))[0];
                 *out = match f {
                     Func::Normal => normal_f32(word),
                     _ => unit_f32(word),

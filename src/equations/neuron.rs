@@ -909,6 +909,12 @@ fn statements(stmts: &[Statement]) -> Vec<Assign> {
         .collect()
 }
 
+/// Whether every `x` is finite: an or over all of them rather than a search
+/// that stops at the first, so that LLVM vectorises it.
+fn all_finite(v: &[f32]) -> bool {
+    !v.iter().fold(false, |bad, x| bad | !x.is_finite())
+}
+
 /// Scratch arrays of one update, kept between steps.
 #[derive(Debug, Clone, Default)]
 pub struct Scratch {
@@ -1127,15 +1133,32 @@ impl CompiledNeuron {
                 .run(&mut with_spike, &p, n, first, env);
         }
         ids.clear();
-        for (i, r) in refractory.iter_mut().enumerate() {
-            if *r > 0 {
-                *r -= 1;
-            } else if spike[i] != 0.0 {
-                *r = self.refractory_steps;
-                ids.push(i);
+        // Spikes are rare: a chunk without one only counts its clocks down,
+        // in a loop without branches.
+        const CHUNK: usize = 64;
+        for (c, (rs, sp)) in refractory
+            .chunks_mut(CHUNK)
+            .zip(spike.chunks(CHUNK))
+            .enumerate()
+        {
+            let fired = rs
+                .iter()
+                .zip(sp)
+                .fold(false, |f, (&r, &s)| f | ((r == 0) & (s != 0.0)));
+            if !fired {
+                rs.iter_mut().for_each(|r| *r = r.saturating_sub(1));
+                continue;
+            }
+            for (k, (r, &s)) in rs.iter_mut().zip(sp).enumerate() {
+                if *r > 0 {
+                    *r -= 1;
+                } else if s != 0.0 {
+                    *r = self.refractory_steps;
+                    ids.push(c * CHUNK + k);
+                }
             }
         }
-        let finite = vars.iter().all(|v| v.iter().all(|x| x.is_finite()));
+        let finite = vars.iter().all(|v| all_finite(v));
         if ids.is_empty() {
             return finite;
         }
@@ -1165,7 +1188,7 @@ impl CompiledNeuron {
             }
         }
         spikes.extend(ids.iter().map(|&i| first + i as u32));
-        finite && g_vars.iter().all(|v| v.iter().all(|x| x.is_finite()))
+        finite && g_vars.iter().all(|v| all_finite(v))
     }
 }
 
