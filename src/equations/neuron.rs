@@ -417,11 +417,7 @@ impl NeuronModelSpec {
         if eqs_ok {
             self.check_units(&eqs, threshold.as_ref(), &reset, &receptors, &mut errors);
         }
-        let schemes = if eqs_ok {
-            self.schemes(&eqs, &mut errors)
-        } else {
-            vec![]
-        };
+        let schemes = self.schemes(&eqs, &mut errors);
         let Some(threshold) = threshold else {
             return Err(errors);
         };
@@ -1282,11 +1278,14 @@ mod tests {
             step: 0,
             rng: None,
         };
+        // The folded Euler factor dt / 5 is a column computed before the run.
+        let cols = m.columns_for(&[], 2, 1.0);
+        let cols: Vec<&[f32]> = cols.iter().map(|c| &c[..]).collect();
         let mut vars: Vec<&mut [f32]> = st.vars.iter_mut().map(|v| &mut v[..]).collect();
         m.update(
             &mut vars,
             &mut st.refractory,
-            &[],
+            &cols,
             [Some(&[3.0, 0.0]), None],
             None,
             &env,

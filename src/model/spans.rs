@@ -133,11 +133,11 @@ pub fn position_in_string(text: &str, path: &str, line: u32, col: u32) -> Option
             match chars.next() {
                 Some((_, 'n')) => true,
                 Some((_, 'u')) => {
-                    (0..4).for_each(|_| drop(chars.next()));
+                    chars.nth(3);
                     false
                 }
                 Some((_, 'U')) => {
-                    (0..8).for_each(|_| drop(chars.next()));
+                    chars.nth(7);
                     false
                 }
                 _ => false,

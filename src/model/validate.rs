@@ -564,7 +564,7 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         let f = format!("monitors.state[{i}]");
         if let Some((pi, size)) = c.pop(format!("{f}.population"), &m.population) {
             let vars = net.populations[pi].model.state_vars();
-            if !vars.iter().any(|v| *v == m.var) {
+            if !vars.contains(&m.var) {
                 c.push(
                     format!("{f}.var"),
                     format!(

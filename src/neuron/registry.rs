@@ -731,9 +731,9 @@ mod tests {
             assert_eq!(pop.gpu_params().len() % 16, 0, "{}", model.key());
             assert_eq!(pop.gpu_state().len(), 3 * pop.gpu_vars().len());
             for var in model.state_vars() {
-                assert!(model.unit(var).is_some_and(|u| !u.is_empty()), "{var}");
+                assert!(model.unit(&var).is_some_and(|u| !u.is_empty()), "{var}");
                 let mut out = vec![];
-                assert!(pop.read(var, &mut out), "{var}");
+                assert!(pop.read(&var, &mut out), "{var}");
                 assert_eq!(out.len(), 3, "{var}");
             }
         }

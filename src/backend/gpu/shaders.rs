@@ -310,12 +310,12 @@ mod tests {
             let pop = crate::neuron::registry::test_pop(&model, 2);
             let (name, src) = pop.shader();
             assert_eq!(
-                wgsl_size(src, "Params") as usize,
+                wgsl_size(&src, "Params") as usize,
                 pop.gpu_params().len(),
                 "{name}"
             );
             assert_eq!(
-                wgsl_size(src, "Pop"),
+                wgsl_size(&src, "Pop"),
                 size(size_of::<super::super::upload::PopBlock>())
             );
         }
