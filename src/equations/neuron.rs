@@ -28,7 +28,7 @@ pub const NEURON_INPUTS: [&str; 2] = ["i_ext", "not_refractory"];
 pub const RECEPTORS: [&str; 2] = ["exc", "inh"];
 
 /// Draw sites of the programs, apart so that their draws never coincide.
-const SITES: [u8; 4] = [0, 64, 128, 192];
+pub(crate) const SITES: [u8; 4] = [0, 64, 128, 192];
 
 /// Named values in the order a file gives them (initial values are drawn in
 /// this order, as the built-in models draw theirs).

@@ -23,6 +23,8 @@ pub fn params_block(model: &CompiledNeuron, dt: f32) -> Vec<u8> {
 struct Names {
     map: HashMap<String, String>,
     next: usize,
+    /// The next draw's site (as [`super::eval::Program::compile_at`] numbers them).
+    site: u32,
 }
 
 impl Names {
@@ -45,6 +47,50 @@ pub fn neuron_shader(model: &CompiledNeuron) -> String {
     let mut out = String::new();
     out.push_str(wgsl!("lib/step.wgsl", "lib/neuron.wgsl"));
     out.push_str(super::math::MATH_WGSL);
+    if model.draws {
+        out.push_str(wgsl!("lib/philox.wgsl"));
+        let _ = write!(
+            out,
+            "
+// Draws (src/equations/eval.rs `Instr::Draw`): word 0 of the Philox block of
+// (stream, site, step, global id) under the instance's key; uniform as
+// src/rng.rs `unit_f32`, normal as `NormalTables::sample`.
+@group(1) @binding(7) var<storage, read> keys: array<vec2<u32>>;
+// body[0..4097] then tail[0..4097] (src/rng.rs NormalTables).
+@group(1) @binding(8) var<storage, read> tables: array<f32>;
+
+fn draw_word(inst: u32, site: u32, i: u32) -> u32 {{
+    return rng_block(keys[inst], {stream}u, site, st.step, pop.gid0 + i).x;
+}}
+
+fn draw_uniform(x: u32) -> f32 {{
+    return f32(x >> 8u) * (1.0f / 16777216.0f);
+}}
+
+fn draw_normal(x: u32) -> f32 {{
+    let u = x & 0x7fffffffu;
+    var a: f32;
+    var b: f32;
+    var f: f32;
+    if (u < 0x7ff00000u) {{
+        let c = u >> 19u;
+        f = f32(u & 0x7ffffu) * (1.0f / 524288.0f);
+        a = tables[c];
+        b = tables[c + 1u];
+    }} else {{
+        let v = u - 0x7ff00000u;
+        let c = v >> 8u;
+        f = f32(v & 0xffu) * (1.0f / 256.0f);
+        a = tables[4097u + c];
+        b = tables[4097u + c + 1u];
+    }}
+    let z = a + f * (b - a);
+    return select(z, -z, (x >> 31u) == 1u);
+}}
+",
+            stream = crate::neuron::user::STREAM_USER,
+        );
+    }
     let _ = write!(
         out,
         "
@@ -81,7 +127,9 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let mut names = Names {
         map: HashMap::new(),
         next: 0,
+        site: 0,
     };
+    let sites = super::neuron::SITES;
     for (k, v) in model.state.iter().enumerate() {
         let _ = writeln!(out, "    var sv{k} = state[s0 + {k}u * n + i];");
         names.map.insert(v.clone(), format!("sv{k}"));
@@ -115,13 +163,16 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
         let mut scoped = Names {
             map: names.map.clone(),
             next: names.next,
+            site: u32::from(sites[3]) + 32 * slot as u32,
         };
         scoped.map.insert("w".into(), "w_in".into());
         emit(&mut out, phase, &mut scoped, "        ");
         names.next = scoped.next;
         out.push_str("    }\n");
     }
+    names.site = u32::from(sites[0]);
     emit(&mut out, &model.step, &mut names, "    ");
+    names.site = u32::from(sites[1]);
     emit(&mut out, &model.threshold, &mut names, "    ");
     let spike = names.get("_spike");
     let _ = writeln!(out, "    let spk = awake != 0.0f && {spike} != 0.0f;");
@@ -129,6 +180,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let mut scoped = Names {
         map: names.map.clone(),
         next: names.next,
+        site: u32::from(sites[2]),
     };
     emit(&mut out, &model.reset, &mut scoped, "        ");
     out.push_str("        emit_spike(i, inst);\n    }\n");
@@ -179,15 +231,16 @@ fn truth(cond: String) -> String {
     format!("select(0.0f, 1.0f, {cond})")
 }
 
-fn expr_wgsl(e: &Expr, names: &Names) -> String {
-    let go = |x: &Expr| expr_wgsl(x, names);
+/// The expression in WGSL; operands are written in the order the CPU
+/// compiler visits them, so draws get the same sites.
+fn expr_wgsl(e: &Expr, names: &mut Names) -> String {
     match e {
         Expr::Num(v, _) => num(*v),
         Expr::Var(n, _) => names.get(n),
-        Expr::Unary(UnOp::Neg, a, _) => format!("(-{})", go(a)),
-        Expr::Unary(UnOp::Not, a, _) => truth(format!("{} == 0.0f", go(a))),
+        Expr::Unary(UnOp::Neg, a, _) => format!("(-{})", expr_wgsl(a, names)),
+        Expr::Unary(UnOp::Not, a, _) => truth(format!("{} == 0.0f", expr_wgsl(a, names))),
         Expr::Binary(op, a, b, _) => {
-            let (a, b) = (go(a), go(b));
+            let (a, b) = (expr_wgsl(a, names), expr_wgsl(b, names));
             match op {
                 BinOp::Add => format!("({a} + {b})"),
                 BinOp::Sub => format!("({a} - {b})"),
@@ -203,8 +256,18 @@ fn expr_wgsl(e: &Expr, names: &Names) -> String {
                 BinOp::Or => truth(format!("({a} != 0.0f) || ({b} != 0.0f)")),
             }
         }
+        Expr::Call(f @ (Func::Uniform | Func::Normal), _, _) => {
+            let site = names.site;
+            names.site += 1;
+            let kind = if *f == Func::Normal {
+                "normal"
+            } else {
+                "uniform"
+            };
+            format!("draw_{kind}(draw_word(inst, {site}u, i))")
+        }
         Expr::Call(f, args, _) => {
-            let args: Vec<String> = args.iter().map(go).collect();
+            let args: Vec<String> = args.iter().map(|a| expr_wgsl(a, names)).collect();
             let name = match f {
                 Func::Exp => "m_exp",
                 Func::Log => "m_log",
@@ -218,12 +281,17 @@ fn expr_wgsl(e: &Expr, names: &Names) -> String {
                 Func::Sin => "m_sin",
                 Func::Cos => "m_cos",
                 Func::Floor => "m_floor",
-                // Refused before (`CompiledNeuron::draws`): the GPU has no
-                // draws for user models yet.
-                Func::Uniform | Func::Normal => return "0.0f".into(),
+                Func::Uniform | Func::Normal => unreachable!("drawn above"),
             };
             format!("{name}({})", args.join(", "))
         }
-        Expr::If(c, a, b, _) => format!("select({}, {}, {} != 0.0f)", go(b), go(a), go(c)),
+        Expr::If(c, a, b, _) => {
+            let (c, a, b) = (
+                expr_wgsl(c, names),
+                expr_wgsl(a, names),
+                expr_wgsl(b, names),
+            );
+            format!("select({b}, {a}, {c} != 0.0f)")
+        }
     }
 }

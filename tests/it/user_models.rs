@@ -1,7 +1,8 @@
 //! User-written neuron models (`[[neuron_models]]`): the COBA copy gives the
 //! built-in's spikes bit for bit, every shipped user model gives the same
 //! spikes on the CPU and the GPU (alone and in a batch of 4), and a parameter
-//! change leaves the generated code as it was.
+//! change leaves the generated code as it was. Models that draw random
+//! numbers draw the same on both.
 use super::gpu_parity::{assert_run_matches, cli_summary, exact, gpu};
 use super::util::{load, model_path, run};
 use astroglia::equations::neuron::NeuronModelSpec;
@@ -118,31 +119,42 @@ fn a_parameter_change_recompiles_nothing() {
     assert_ne!(cols(&a, 10.0), cols(&b, 20.0));
 }
 
+/// Draws in every phase (the step, the reset, a receptor): counter-based,
+/// keyed by seed, step, neuron and place, so the GPU draws what the CPU draws.
 #[test]
-fn user_models_that_draw_are_refused_by_the_gpu_with_a_reason() {
-    let Some(ctx) = gpu() else { return };
+fn user_models_that_draw_give_the_same_spikes_on_cpu_and_gpu() {
     let text = r#"
+        duration_ms = 200.0
         [[neuron_models]]
         name = "noisy"
+        parameters = { tau = 10.0, sigma = 2.0 }
         state = { v = 0.0 }
-        equations = "dv/dt = -v / 10.0 + normal()"
+        equations = "dv/dt = -v / tau + sigma * normal() + (if uniform() < 0.01 then 5.0 else 0.0)"
+        receptors = { exc = "v += w * (0.5 + uniform())" }
         threshold = "v > 1"
-        reset = "v = 0"
+        reset = "v = -uniform()"
+        refractory_ms = 1.0
+        method = "euler"
 
         [[populations]]
         name = "p"
-        size = 4
+        size = 300
         model = "noisy"
+
+        [[projections]]
+        from = "p"
+        to = "p"
+        connect = { fixed_probability = { p = 0.05 } }
+        weight = 0.2
     "#;
     let net = parse_toml_with(text, "noisy.toml", &[]).unwrap();
-    let built = astroglia::build::build(&net, 1).unwrap();
-    let err = astroglia::backend::GpuBackend::with_context(ctx, &built)
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(err.contains("draws random numbers"), "{err}");
-    // The CPU runs it, and its draws repeat with the seed.
+    // The CPU's draws repeat with the seed and change with it.
     let a = run(&net, 3).summary();
+    assert!(a.populations["p"].spikes > 100, "too quiet");
     assert_eq!(a.spikes_sha256, run(&net, 3).summary().spikes_sha256);
     assert_ne!(a.spikes_sha256, run(&net, 4).summary().spikes_sha256);
+    let Some(ctx) = gpu() else { return };
+    for seed in [3, 4] {
+        assert_run_matches(&ctx, "noisy", &net, seed, 200.0);
+    }
 }

@@ -56,6 +56,10 @@ pub(super) type NeuronPipes = Vec<(String, Pipe)>;
 /// block, model parameters, state, rings, i_ext, record, ctl.
 const NEURON_LAYOUT: &[B] = &[B::U, B::U, B::W, B::W, B::R, B::W, B::W];
 
+/// [`NEURON_LAYOUT`] and, for a user model that draws random numbers, the
+/// instances' Philox keys and the normal tables.
+const DRAW_LAYOUT: &[B] = &[B::U, B::U, B::W, B::W, B::R, B::W, B::W, B::R, B::R];
+
 /// `Pop` of shaders/lib/neuron.wgsl: where a neuron population lies in the network.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, bytemuck::Zeroable)]
@@ -128,6 +132,7 @@ impl Loader<'_> {
     ) -> crate::Result<(Vec<NeuronPop>, NeuronPipes)> {
         let mut pipes: NeuronPipes = vec![];
         let mut neurons = vec![];
+        let mut tables: Option<wgpu::Buffer> = None;
         for (pi, p) in self.net.pops.iter().enumerate() {
             let n = p.size;
             let Dynamics::Neurons(kernel) = &p.dynamics else {
@@ -155,20 +160,11 @@ impl Loader<'_> {
                 }
                 init.extend(k.gpu_state());
             }
+            let draws = matches!(kernel, crate::neuron::Neurons::User(u) if u.k.model.draws);
             if !pipes.iter().any(|(m, _)| *m == shader) {
-                if let crate::neuron::Neurons::User(u) = kernel {
-                    if u.k.model.draws {
-                        return Err(crate::Error::Invalid(format!(
-                            "population '{}': user model '{}' draws random numbers, which the GPU backend does not run yet; use the CPU backend",
-                            p.name, u.k.model.name
-                        )));
-                    }
-                }
                 let label = shader.trim_end_matches(".wgsl");
-                pipes.push((
-                    shader.clone(),
-                    self.pipe(label, &src, "main", &[NEURON_LAYOUT])?,
-                ));
+                let layout = if draws { DRAW_LAYOUT } else { NEURON_LAYOUT };
+                pipes.push((shader.clone(), self.pipe(label, &src, "main", &[layout])?));
             }
             let pl = &pipes.iter().find(|(m, _)| *m == shader).expect("added").1;
             let state = storage(
@@ -183,11 +179,28 @@ impl Loader<'_> {
             )?;
             let hb = self.uniform(&p.name, bytemuck::bytes_of(&head));
             let kb = self.uniform(&format!("{} params", p.name), &params);
-            let group = self.bind(
-                &p.name,
-                &pl.groups[0],
-                &[&hb, &kb, &state, ring, &i_ext, rec, ctl],
-            );
+            let group = if draws {
+                let t = normal_tables();
+                if tables.is_none() {
+                    tables = Some(storage(
+                        self.ctx,
+                        "normal tables",
+                        bytemuck::cast_slice(&[&t.body[..], &t.tail[..]].concat()),
+                    )?);
+                }
+                let tables = tables.as_ref().expect("made");
+                self.bind(
+                    &p.name,
+                    &pl.groups[0],
+                    &[&hb, &kb, &state, ring, &i_ext, rec, ctl, self.keys, tables],
+                )
+            } else {
+                self.bind(
+                    &p.name,
+                    &pl.groups[0],
+                    &[&hb, &kb, &state, ring, &i_ext, rec, ctl],
+                )
+            };
             let vars = kernel.gpu_vars();
             let mut scratch = vec![];
             neurons.push(NeuronPop {
