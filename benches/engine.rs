@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the CPU reference backend: one biological second of the
 //! COBA benchmark (4000 neurons, dt 0.1 ms) and of the Izhikevich 2003 network,
-//! plus network construction. Run: `cargo bench --bench engine`.
+//! plus network construction, and COBA with its neuron written as equations
+//! (`models/user/coba_user.toml`). Run: `cargo bench --bench engine`.
 use astroglia::model::Network;
 use astroglia::sim::{SimOptions, Simulator};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -18,9 +19,17 @@ fn model(name: &str) -> Network {
 fn one_second(c: &mut Criterion) {
     let mut g = c.benchmark_group("one_biological_second");
     g.sample_size(20);
-    for name in ["coba.toml", "izhikevich2003.toml", "cuba.toml"] {
+    // user/coba_user.toml: COBA's neuron as equations (the interpreter), the
+    // same spikes as coba.toml.
+    for name in [
+        "coba.toml",
+        "user/coba_user.toml",
+        "izhikevich2003.toml",
+        "cuba.toml",
+    ] {
         let net = model(name);
-        g.bench_function(name.trim_end_matches(".toml"), |b| {
+        let label = name.trim_start_matches("user/").trim_end_matches(".toml");
+        g.bench_function(label, |b| {
             b.iter_batched(
                 || {
                     Simulator::new(

@@ -2,8 +2,10 @@
 //! `benches/engine.rs` does, and prints the minimum and median: on a shared machine
 //! noise only adds time, so the minimum is the repeatable figure.
 //!
-//! `cargo run --release --example time_coba -- [RUNS]` (default 20). Pin it to one
-//! core with `taskset -c 1` to measure the one-core target.
+//! `cargo run --release --example time_coba -- [RUNS] [MODEL]` (default 20 runs
+//! of `models/coba.toml`; `models/user/coba_user.toml` times the same network
+//! with its neuron written as equations). Pin it to one core with `taskset -c 1`
+//! to measure the one-core target.
 use astroglia::model::Network;
 use astroglia::sim::{SimOptions, Simulator};
 use std::time::Instant;
@@ -15,7 +17,11 @@ fn main() -> astroglia::Result<()> {
             astroglia::Error::Invalid(format!("RUNS must be a positive integer, got '{a}'"))
         })?,
     };
-    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/coba.toml");
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        std::env::args()
+            .nth(2)
+            .unwrap_or_else(|| "models/coba.toml".into()),
+    );
     let net = Network::from_toml_file(&model)?;
     let (mut whole, mut backend) = (vec![], vec![]);
     let mut sha = String::new();
@@ -35,8 +41,9 @@ fn main() -> astroglia::Result<()> {
     whole.sort_by(f64::total_cmp);
     backend.sort_by(f64::total_cmp);
     println!(
-        "COBA, 1 s of biological time, {} runs: run_ms min {:.4} s, median {:.4} s; \
+        "{}, 1 s of biological time, {} runs: run_ms min {:.4} s, median {:.4} s; \
          backend loop min {:.4} s; spikes_sha256 {}",
+        model.display(),
         whole.len(),
         whole[0],
         whole[whole.len() / 2],

@@ -118,18 +118,34 @@ impl Program {
         names: &HashMap<String, Input>,
         first_site: u8,
     ) -> Result<Self, CompileError> {
+        Self::compile_segments(&[(assigns, first_site)], names)
+    }
+
+    /// One program of several lists of assignments run one after the other,
+    /// the draws of each numbered from its own first site (so the program
+    /// draws what the lists compiled apart would).
+    pub fn compile_segments(
+        segments: &[(&[Assign], u8)],
+        names: &HashMap<String, Input>,
+    ) -> Result<Self, CompileError> {
         let mut c = Compiler {
             regs: HashMap::new(),
             n_regs: 2,
             loads: vec![],
             code: vec![],
             names,
-            draws: usize::from(first_site),
+            draws: 0,
         };
         c.regs.insert("t".into(), 0);
         c.regs.insert("dt".into(), 1);
         let mut stores = Vec::new();
-        for a in assigns {
+        for (a, first_site) in segments
+            .iter()
+            .flat_map(|(assigns, site)| assigns.iter().enumerate().map(move |(k, a)| (a, (k == 0).then_some(*site))))
+        {
+            if let Some(site) = first_site {
+                c.draws = usize::from(site);
+            }
             // Registers are written once (the program is in SSA form), so a
             // name can alias its value's register.
             let reg = match c.expr(&a.expr)? {

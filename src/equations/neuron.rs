@@ -264,6 +264,10 @@ pub struct CompiledNeuron {
     pub threshold: Phase,
     /// The reset.
     pub reset: Phase,
+    /// The receptors, the step and the threshold as one program (one pass
+    /// over the state); the receptors' `w` are the columns after
+    /// `not_refractory`, `exc` then `inh`.
+    fused: Program,
 }
 
 /// The state of a population of a compiled model.
@@ -531,6 +535,31 @@ impl NeuronModelSpec {
                 receptors[slot] = Some(phase(a, &rnames, SITES[3] + 32 * slot as u8)?);
             }
         }
+        // One pass: the receptors (their `w` renamed apart), the step, the
+        // threshold; what the phases compiled apart compute, in that order.
+        let mut fnames = with_spike.clone();
+        let mut renamed: Vec<(Vec<Assign>, u8)> = Vec::new();
+        for (slot, r) in receptors.iter().enumerate() {
+            let Some(r) = r else { continue };
+            let w = format!("_w_{}", RECEPTORS[slot]);
+            fnames.insert(w.clone(), Input::Param(inputs + 2 + slot));
+            let map: HashMap<String, Expr> = [("w".to_string(), name(&w))].into();
+            let assigns = r
+                .assigns
+                .iter()
+                .map(|a| Assign {
+                    target: a.target.clone(),
+                    expr: rename(&a.expr, &map),
+                })
+                .collect();
+            renamed.push((assigns, SITES[3] + 32 * slot as u8));
+        }
+        let mut segments: Vec<(&[Assign], u8)> =
+            renamed.iter().map(|(a, s)| (&a[..], *s)).collect();
+        segments.push((&step.assigns, SITES[0]));
+        segments.push((&threshold.assigns, SITES[1]));
+        let fused = Program::compile_segments(&segments, &fnames)
+            .map_err(|e| vec![unlocated("equations", e.0)])?;
         let draws = [&step, &threshold, &reset]
             .into_iter()
             .chain(receptors.iter().flatten())
@@ -548,6 +577,7 @@ impl NeuronModelSpec {
             step,
             threshold,
             reset,
+            fused,
         })
     }
 
@@ -1106,28 +1136,20 @@ impl CompiledNeuron {
         zeros.resize(n, 0.0);
         awake.clear();
         awake.extend(refractory.iter().map(|&r| if r == 0 { 1.0 } else { 0.0 }));
-        let mut p: Vec<&[f32]> = Vec::with_capacity(cols.len() + 3);
+        let mut p: Vec<&[f32]> = Vec::with_capacity(cols.len() + 4);
         p.extend_from_slice(cols);
         p.push(i_ext.unwrap_or(zeros));
         p.push(awake);
-        for (slot, phase) in self.receptors.iter().enumerate() {
-            let (Some(phase), Some(w)) = (phase, weights[slot]) else {
-                continue;
-            };
-            p.push(w);
-            phase.program.run(vars, &p, n, first, env);
-            p.pop();
-        }
-        self.step.program.run(vars, &p, n, first, env);
+        p.push(weights[0].unwrap_or(zeros));
+        p.push(weights[1].unwrap_or(zeros));
         spike.clear();
         spike.resize(n, 0.0);
         {
             let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
             with_spike.push(spike);
-            self.threshold
-                .program
-                .run(&mut with_spike, &p, n, first, env);
+            self.fused.run(&mut with_spike, &p, n, first, env);
         }
+        p.truncate(cols.len() + 2);
         ids.clear();
         // Spikes are rare: a chunk without one only counts its clocks down,
         // in a loop without branches.
