@@ -139,10 +139,12 @@ impl Program {
         c.regs.insert("t".into(), 0);
         c.regs.insert("dt".into(), 1);
         let mut stores = Vec::new();
-        for (a, first_site) in segments
-            .iter()
-            .flat_map(|(assigns, site)| assigns.iter().enumerate().map(move |(k, a)| (a, (k == 0).then_some(*site))))
-        {
+        for (a, first_site) in segments.iter().flat_map(|(assigns, site)| {
+            assigns
+                .iter()
+                .enumerate()
+                .map(move |(k, a)| (a, (k == 0).then_some(*site)))
+        }) {
             if let Some(site) = first_site {
                 c.draws = usize::from(site);
             }

@@ -1132,8 +1132,12 @@ impl CompiledNeuron {
             ids,
             gathered,
         } = scratch;
-        zeros.clear();
-        zeros.resize(n, 0.0);
+        // Read-only zeros (absent inputs) and the threshold's output, which
+        // the program writes in full: sized, never cleared.
+        if zeros.len() != n {
+            zeros.clear();
+            zeros.resize(n, 0.0);
+        }
         awake.clear();
         awake.extend(refractory.iter().map(|&r| if r == 0 { 1.0 } else { 0.0 }));
         let mut p: Vec<&[f32]> = Vec::with_capacity(cols.len() + 4);
@@ -1142,7 +1146,6 @@ impl CompiledNeuron {
         p.push(awake);
         p.push(weights[0].unwrap_or(zeros));
         p.push(weights[1].unwrap_or(zeros));
-        spike.clear();
         spike.resize(n, 0.0);
         {
             let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();

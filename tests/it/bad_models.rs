@@ -79,7 +79,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "two_models.toml",
-        "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model table (lif, lif_cond, izhikevich, adex, poisson or spike_source), found 2",
+        "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model: a table of lif, lif_cond, izhikevich, adex, poisson, spike_source or `model = \"name\"` of a [[neuron_models]] entry; found 2",
     ),
     (
         "unknown_input_order.toml",
@@ -87,7 +87,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "unknown_key.toml",
-        "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `constants`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`, `nir`",
+        "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `constants`, `neuron_models`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`, `nir`",
     ),
     (
         "unknown_param.toml",

@@ -115,7 +115,7 @@ fn set_on_the_command_line_is_checked() {
     };
     let (code, err) = run(&["--set", "q=1"]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--set q: the model has no constant 'q' (its constants: C_E, D, J, N_E, epsilon, eta, g, gamma, tau, theta)"), "{err}");
+    assert!(err.contains("--set q: the model has no constant 'q' (its constants: N_E, gamma, epsilon, C_E, J, g, eta, D, theta, tau)"), "{err}");
     let (code, err) = run(&["--set=g=abc"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(

@@ -158,3 +158,28 @@ fn user_models_that_draw_give_the_same_spikes_on_cpu_and_gpu() {
         assert_run_matches(&ctx, "noisy", &net, seed, 200.0);
     }
 }
+
+/// The generated shader of every shipped user model (and of one that draws)
+/// is valid WGSL and compiles to NoContraction SPIR-V: checked without a GPU.
+#[test]
+fn generated_shaders_compile_to_exact_spirv() {
+    use astroglia::backend::gpu::spirv::exact_spirv;
+    use astroglia::equations::wgsl::neuron_shader;
+    let mut nets: Vec<Network> = shipped().into_iter().map(|(_, n)| n).collect();
+    nets.push(user_model("adex.toml", &[]));
+    let mut drawing = lif(10.0);
+    drawing.equations = "dv/dt = (i - v) / tau + normal()".into();
+    drawing.reset = "v = uniform()".into();
+    let mut count = 0;
+    for spec in nets
+        .iter()
+        .flat_map(|n| n.neuron_models.iter().cloned())
+        .chain([drawing])
+    {
+        let model = spec.compile(0.1).unwrap();
+        let src = neuron_shader(&model);
+        exact_spirv(&spec.name, &src).unwrap_or_else(|e| panic!("{}: {e}\n{src}", spec.name));
+        count += 1;
+    }
+    assert!(count >= 4);
+}
