@@ -183,3 +183,39 @@ fn generated_shaders_compile_to_exact_spirv() {
     }
     assert!(count >= 4);
 }
+
+/// A state monitor reads any state variable of a user model, the same on
+/// both backends.
+#[test]
+fn state_monitors_read_user_model_variables_on_both_backends() {
+    use astroglia::model::StateMonitor;
+    use astroglia::sim::{SimOptions, Simulator};
+    let mut net = user_model("adex.toml", &[]);
+    net.monitors.state.push(StateMonitor {
+        population: "exc".into(),
+        var: "w".into(),
+        ids: Some(vec![0, 1, 2]),
+        every: 1,
+    });
+    let built = astroglia::build::build(&net, 1).unwrap();
+    let mut cpu = Simulator::new(
+        &net,
+        SimOptions {
+            seed: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    cpu.run_ms(50.0).unwrap();
+    let w = cpu.state("exc", "w").unwrap();
+    assert_eq!(w.len(), 800);
+    assert!(w.iter().any(|&x| x != 0.0), "adaptation moved");
+    let Some(ctx) = gpu() else { return };
+    let backend = astroglia::backend::GpuBackend::with_context(ctx.clone(), &built).unwrap();
+    let mut gpu = Simulator::with_backend(&net, &built, Box::new(backend)).unwrap();
+    gpu.run_ms(50.0).unwrap();
+    if exact(&ctx) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&w), bits(&gpu.state("exc", "w").unwrap()));
+    }
+}
