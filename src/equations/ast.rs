@@ -53,6 +53,26 @@ pub enum BinOp {
     Or,
 }
 
+impl BinOp {
+    /// The operator as equation strings write it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+}
+
 /// A built-in function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
@@ -246,20 +266,7 @@ impl std::fmt::Display for Expr {
             Expr::Unary(UnOp::Neg, a, _) => write!(f, "(-{a})"),
             Expr::Unary(UnOp::Not, a, _) => write!(f, "(not {a})"),
             Expr::Binary(op, a, b, _) => {
-                let sym = match op {
-                    BinOp::Add => "+",
-                    BinOp::Sub => "-",
-                    BinOp::Mul => "*",
-                    BinOp::Div => "/",
-                    BinOp::Lt => "<",
-                    BinOp::Le => "<=",
-                    BinOp::Gt => ">",
-                    BinOp::Ge => ">=",
-                    BinOp::Eq => "==",
-                    BinOp::Ne => "!=",
-                    BinOp::And => "and",
-                    BinOp::Or => "or",
-                };
+                let sym = op.symbol();
                 write!(f, "({a} {sym} {b})")
             }
             Expr::Call(func, args, _) => {

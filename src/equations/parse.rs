@@ -1155,20 +1155,7 @@ mod tests {
             Expr::Unary(UnOp::Neg, a, _) => format!("(- {})", show(a)),
             Expr::Unary(UnOp::Not, a, _) => format!("(not {})", show(a)),
             Expr::Binary(op, a, b, _) => {
-                let sym = match op {
-                    BinOp::Add => "+",
-                    BinOp::Sub => "-",
-                    BinOp::Mul => "*",
-                    BinOp::Div => "/",
-                    BinOp::Lt => "<",
-                    BinOp::Le => "<=",
-                    BinOp::Gt => ">",
-                    BinOp::Ge => ">=",
-                    BinOp::Eq => "==",
-                    BinOp::Ne => "!=",
-                    BinOp::And => "and",
-                    BinOp::Or => "or",
-                };
+                let sym = op.symbol();
                 format!("({sym} {} {})", show(a), show(b))
             }
             Expr::Call(f, args, _) => {

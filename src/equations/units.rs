@@ -403,24 +403,6 @@ fn versus(a: Unit, b: Unit) -> String {
     }
 }
 
-/// The symbol of a binary operator in messages.
-fn symbol(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::And => "and",
-        BinOp::Or => "or",
-    }
-}
-
 /// A number literal, possibly negated (`2`, `-1`, `0.5`).
 fn literal(e: &Expr) -> Option<f64> {
     match e {
@@ -453,7 +435,7 @@ fn differ(op: BinOp, span: Span, a: Unit, b: Unit) -> EqError {
         span,
         format!(
             "units differ in '{}': {} (the left side is {a}, the right side is {b})",
-            symbol(op),
+            op.symbol(),
             versus(a, b)
         ),
     )
