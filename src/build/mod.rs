@@ -162,6 +162,9 @@ pub struct BuiltPlastic {
     pub col_syn: Vec<u32>,
     /// Presynaptic neuron of each incoming entry.
     pub col_pre: Vec<u32>,
+    /// A user-written rule's programs and columns (its `rule` then holds only
+    /// the weight bounds).
+    pub user: Option<crate::plasticity::BuiltUserRule>,
 }
 
 impl BuiltPlastic {
@@ -194,6 +197,7 @@ impl BuiltPlastic {
         }
         BuiltPlastic {
             rule,
+            user: None,
             hlop: None,
             modulation: None,
             w0,

@@ -165,6 +165,9 @@ pub(super) fn quantise_projections(
             let n_post = pops[r.post].size as usize;
             let mut pl = BuiltPlastic::new(rule.derive(dt), w0, scale as f32, &r.rows, n_post);
             pl.hlop = rule.hlop().cloned();
+            if let crate::plasticity::Plasticity::User(u) = rule {
+                pl.user = u.build(dt);
+            }
             pl
         });
         projs.push(BuiltProj {

@@ -31,6 +31,7 @@ pub mod linear;
 pub mod math;
 pub mod neuron;
 pub mod parse;
+pub mod synapse;
 pub mod units;
 pub mod wgsl;
 

@@ -279,14 +279,14 @@ pub struct UserState {
     pub refractory: Vec<u32>,
 }
 
-fn located(field: &str, errs: Vec<EqError>, out: &mut Vec<SpecError>) {
+pub(super) fn located(field: &str, errs: Vec<EqError>, out: &mut Vec<SpecError>) {
     out.extend(errs.into_iter().map(|error| SpecError {
         field: field.to_string(),
         error,
     }));
 }
 
-fn unlocated(field: &str, message: String) -> SpecError {
+pub(super) fn unlocated(field: &str, message: String) -> SpecError {
     SpecError {
         field: field.into(),
         error: EqError::new(Default::default(), message),
@@ -645,53 +645,62 @@ impl NeuronModelSpec {
 
     /// Each derivative's scheme, in equation order.
     fn schemes(&self, eqs: &[Equation], errors: &mut Vec<SpecError>) -> Vec<(String, Scheme)> {
-        let vars: Vec<&str> = eqs
-            .iter()
-            .filter_map(|e| match e {
-                Equation::Derivative { var, .. } => Some(var.as_str()),
-                Equation::Define { .. } => None,
-            })
-            .collect();
-        let scheme = |field: &str, text: &str, errors: &mut Vec<SpecError>| {
-            Scheme::by_name(text).or_else(|| {
-                errors.push(unlocated(
-                    field,
-                    format!(
-                        "unknown method '{text}'; expected one of {}",
-                        Scheme::names().join(", ")
-                    ),
-                ));
-                None
-            })
-        };
-        match &self.method {
-            MethodChoice::One(m) => match scheme("method", m, errors) {
-                Some(s) => vars.iter().map(|v| (v.to_string(), s)).collect(),
-                None => vec![],
-            },
-            MethodChoice::PerVariable(map) => {
-                for k in map.keys() {
-                    if k != "default" && !vars.contains(&k.as_str()) {
-                        errors.push(unlocated(
+        schemes(&self.method, eqs, errors)
+    }
+}
+
+/// Each derivative's scheme under `method`, in equation order.
+pub(super) fn schemes(
+    method: &MethodChoice,
+    eqs: &[Equation],
+    errors: &mut Vec<SpecError>,
+) -> Vec<(String, Scheme)> {
+    let vars: Vec<&str> = eqs
+        .iter()
+        .filter_map(|e| match e {
+            Equation::Derivative { var, .. } => Some(var.as_str()),
+            Equation::Define { .. } => None,
+        })
+        .collect();
+    let scheme = |field: &str, text: &str, errors: &mut Vec<SpecError>| {
+        Scheme::by_name(text).or_else(|| {
+            errors.push(unlocated(
+                field,
+                format!(
+                    "unknown method '{text}'; expected one of {}",
+                    Scheme::names().join(", ")
+                ),
+            ));
+            None
+        })
+    };
+    match method {
+        MethodChoice::One(m) => match scheme("method", m, errors) {
+            Some(s) => vars.iter().map(|v| (v.to_string(), s)).collect(),
+            None => vec![],
+        },
+        MethodChoice::PerVariable(map) => {
+            for k in map.keys() {
+                if k != "default" && !vars.contains(&k.as_str()) {
+                    errors.push(unlocated(
                             &format!("method.{k}"),
                             format!("'{k}' has no derivative in equations; name a variable that has one, or 'default'"),
                         ));
-                    }
                 }
-                let default = match map.get("default") {
-                    Some(d) => scheme("method.default", d, errors),
-                    None => Some(Scheme::Numeric(Method::Euler)),
-                };
-                vars.iter()
-                    .filter_map(|v| {
-                        let s = match map.get(*v) {
-                            Some(m) => scheme(&format!("method.{v}"), m, errors),
-                            None => default,
-                        }?;
-                        Some((v.to_string(), s))
-                    })
-                    .collect()
             }
+            let default = match map.get("default") {
+                Some(d) => scheme("method.default", d, errors),
+                None => Some(Scheme::Numeric(Method::Euler)),
+            };
+            vars.iter()
+                .filter_map(|v| {
+                    let s = match map.get(*v) {
+                        Some(m) => scheme(&format!("method.{v}"), m, errors),
+                        None => default,
+                    }?;
+                    Some((v.to_string(), s))
+                })
+                .collect()
         }
     }
 }
@@ -702,14 +711,14 @@ fn unless_refractory(e: &Equation) -> bool {
         if flags.iter().any(|f| f.0 == super::ast::UNLESS_REFRACTORY))
 }
 
-fn is_name(n: &str) -> bool {
+pub(super) fn is_name(n: &str) -> bool {
     let mut c = n.chars();
     c.next().is_some_and(|f| f.is_ascii_alphabetic())
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
 /// Definitions written out in terms of state, parameters and built-ins.
-fn inlined_definitions(eqs: &[Equation]) -> HashMap<String, Expr> {
+pub(super) fn inlined_definitions(eqs: &[Equation]) -> HashMap<String, Expr> {
     let mut inline: HashMap<String, Expr> = HashMap::new();
     let order = super::definition_order(eqs).unwrap_or_default();
     for i in order {
@@ -721,7 +730,7 @@ fn inlined_definitions(eqs: &[Equation]) -> HashMap<String, Expr> {
     inline
 }
 
-fn inline_all(assigns: Vec<Assign>, inline: &HashMap<String, Expr>) -> Vec<Assign> {
+pub(super) fn inline_all(assigns: Vec<Assign>, inline: &HashMap<String, Expr>) -> Vec<Assign> {
     assigns
         .into_iter()
         .map(|a| Assign {
@@ -735,7 +744,7 @@ fn inline_all(assigns: Vec<Assign>, inline: &HashMap<String, Expr>) -> Vec<Assig
 /// it (temporaries prefixed by the group), exact systems propagated, every
 /// group reading the state at the start of the step; then the new values
 /// stored, in state order.
-fn integrate(
+pub(super) fn integrate(
     eqs: &[Equation],
     schemes: &[(String, Scheme)],
     state: &[String],
@@ -905,7 +914,7 @@ fn exact(
 }
 
 /// Statements as assignments: `x op= e` becomes `x = x op e`.
-fn statements(stmts: &[Statement]) -> Vec<Assign> {
+pub(super) fn statements(stmts: &[Statement]) -> Vec<Assign> {
     use super::ast::{AssignOp, BinOp};
     stmts
         .iter()
@@ -1055,43 +1064,56 @@ impl CompiledNeuron {
 
     /// The lifted values of one neuron whose parameter `k` is `param(k)`.
     fn lifted_values(&self, param: &dyn Fn(usize) -> f64, dt_ms: f64) -> Vec<f32> {
-        let value = |n: &str| {
-            if n == "dt" {
-                return Some(dt_ms);
-            }
-            self.parameters.iter().position(|p| p == n).map(param)
-        };
-        let props: Vec<(Vec<f64>, Vec<f64>)> = self
-            .systems
-            .iter()
-            .map(|m| {
-                let size = (m.len() as f64).sqrt() as usize;
-                let m: Vec<f64> = m
-                    .iter()
-                    .map(|e| eval_f64(e, &value).unwrap_or(f64::NAN))
-                    .collect();
-                propagators_from_exponent(&m, size, dt_ms)
-            })
-            .collect();
-        self.lifted
-            .iter()
-            .map(|l| match l {
-                Lifted::Expr(e) => eval_f64(e, &value).unwrap_or(f64::NAN) as f32,
-                Lifted::Propagator {
-                    system,
-                    row,
-                    col,
-                    forcing,
-                } => {
-                    let (e, f) = &props[*system];
-                    let m = (e.len() as f64).sqrt() as usize;
-                    let at = row * m + col;
-                    (if *forcing { f[at] } else { e[at] }) as f32
-                }
-            })
-            .collect()
+        lifted_values(&self.parameters, &self.lifted, &self.systems, param, dt_ms)
     }
+}
 
+/// The lifted values (`lifted`, of the exactly integrated `systems`) where
+/// parameter `k` (of `parameters`) is `param(k)`, at step `dt_ms`.
+pub(super) fn lifted_values(
+    parameters: &[String],
+    lifted: &[Lifted],
+    systems: &[Vec<Expr>],
+    param: &dyn Fn(usize) -> f64,
+    dt_ms: f64,
+) -> Vec<f32> {
+    let value = |n: &str| {
+        if n == "dt" {
+            return Some(dt_ms);
+        }
+        parameters.iter().position(|p| p == n).map(param)
+    };
+    let props: Vec<(Vec<f64>, Vec<f64>)> = systems
+        .iter()
+        .map(|m| {
+            let size = (m.len() as f64).sqrt() as usize;
+            let m: Vec<f64> = m
+                .iter()
+                .map(|e| eval_f64(e, &value).unwrap_or(f64::NAN))
+                .collect();
+            propagators_from_exponent(&m, size, dt_ms)
+        })
+        .collect();
+    lifted
+        .iter()
+        .map(|l| match l {
+            Lifted::Expr(e) => eval_f64(e, &value).unwrap_or(f64::NAN) as f32,
+            Lifted::Propagator {
+                system,
+                row,
+                col,
+                forcing,
+            } => {
+                let (e, f) = &props[*system];
+                let m = (e.len() as f64).sqrt() as usize;
+                let at = row * m + col;
+                (if *forcing { f[at] } else { e[at] }) as f32
+            }
+        })
+        .collect()
+}
+
+impl CompiledNeuron {
     /// The initial state of `n` neurons from the spec's initial values.
     pub fn initial_state(&self, spec: &NeuronModelSpec, n: usize) -> UserState {
         UserState {

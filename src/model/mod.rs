@@ -78,6 +78,10 @@ pub struct Network {
     /// name with `model = "name"`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub neuron_models: Vec<crate::equations::neuron::NeuronModelSpec>,
+    /// User-written plasticity rules (`[[synapse_models]]`), which projections
+    /// name with `plasticity = { user = { model = "name" } }`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub synapse_models: Vec<crate::equations::synapse::SynapseModelSpec>,
     #[serde(default)]
     pub populations: Vec<Population>,
     /// Synaptic projections between populations.
@@ -593,6 +597,7 @@ impl Network {
             seed: 0,
             constants: BTreeMap::new(),
             neuron_models: vec![],
+            synapse_models: vec![],
             populations: vec![],
             projections: vec![],
             inputs: vec![],
@@ -645,10 +650,31 @@ impl Network {
                 }
             }
         }
+        let rules: Vec<std::sync::Arc<crate::equations::synapse::SynapseModelSpec>> = self
+            .synapse_models
+            .iter()
+            .map(|m| std::sync::Arc::new(m.clone()))
+            .collect();
+        for p in &mut self.projections {
+            if let Some(crate::plasticity::Plasticity::User(u)) = &mut p.plasticity {
+                if u.spec.is_none() {
+                    u.spec = rules.iter().find(|m| m.name == u.model).cloned();
+                }
+            }
+        }
     }
 
     /// Adds a projection; returns `self` for chaining.
     pub fn add_projection(&mut self, p: Projection) -> &mut Self {
+        if let Some(crate::plasticity::Plasticity::User(crate::plasticity::UserRule {
+            spec: Some(spec),
+            ..
+        })) = &p.plasticity
+        {
+            if !self.synapse_models.iter().any(|m| m.name == spec.name) {
+                self.synapse_models.push((**spec).clone());
+            }
+        }
         self.projections.push(p);
         self
     }

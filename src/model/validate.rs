@@ -122,6 +122,25 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             }
         }
     }
+    for (i, m) in net.synapse_models.iter().enumerate() {
+        let f = format!("synapse_models[{i}]");
+        if net.synapse_models[..i].iter().any(|o| o.name == m.name) {
+            c.push(
+                format!("{f}.name"),
+                format!("duplicate synapse model name '{}'", m.name),
+            );
+        }
+        if let Err(errors) = m.compile() {
+            for e in errors {
+                let message = if e.error.span == Default::default() {
+                    e.error.message
+                } else {
+                    e.error.to_string()
+                };
+                c.push(format!("{f}.{}", e.field), message);
+            }
+        }
+    }
     let neurons: u64 = net.populations.iter().map(|p| u64::from(p.size)).sum();
     if neurons > MAX_NEURONS {
         c.push(

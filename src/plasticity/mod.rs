@@ -8,7 +8,9 @@ pub mod kernel;
 pub mod registry;
 pub mod stdp;
 pub mod three_factor;
+pub mod user;
 
 pub use registry::{Plasticity, PlasticityRule, RuleTable};
 pub use stdp::{NalsmParams, Pairing, Presynaptic, StdpParams, TripletParams, WeightDependence};
 pub use three_factor::{DeltaParams, RewardStdpParams};
+pub use user::{BuiltUserRule, UserRule};

@@ -290,6 +290,7 @@ impl Plasticity {
 
 use super::stdp::{NalsmParams, StdpParams, TripletParams};
 use super::three_factor::{DeltaParams, RewardStdpParams};
+use super::user::UserRule;
 
 rules! {
     /// Pair-based STDP.
@@ -302,6 +303,8 @@ rules! {
     RewardStdp(RewardStdpParams) = reward_stdp,
     /// Error-driven delta rule (error × presynaptic trace), optionally with HLOP.
     Delta(DeltaParams) = delta,
+    /// A user-written rule (`[[synapse_models]]`).
+    User(UserRule) = user,
 }
 
 #[cfg(test)]
@@ -322,6 +325,11 @@ mod tests {
             // The serde name of the variant is the key, in a model file and a table.
             let v = toml::Value::try_from(p).unwrap();
             assert_eq!(v.as_table().unwrap().keys().collect::<Vec<_>>(), [key]);
+            if *key == "user" {
+                // A user rule names its model; it has no default table.
+                assert!(toml::from_str::<Plasticity>("user = {}").is_err());
+                continue;
+            }
             let text = format!("{key} = {{}}");
             let parsed: Plasticity = toml::from_str(&text).unwrap();
             assert_eq!(&parsed, p, "{key}");
@@ -347,10 +355,13 @@ mod tests {
         assert_eq!(none.rule().unwrap(), None);
         assert_eq!(
             RuleTable::keys(),
-            "none, stdp, triplet, nalsm, reward_stdp or delta"
+            "none, stdp, triplet, nalsm, reward_stdp, delta or user"
         );
-        assert_eq!(Plasticity::accepting(Command::Modulator), "reward_stdp");
-        assert_eq!(Plasticity::accepting(Command::Error), "delta");
+        assert_eq!(
+            Plasticity::accepting(Command::Modulator),
+            "reward_stdp or user"
+        );
+        assert_eq!(Plasticity::accepting(Command::Error), "delta or user");
         assert_eq!(Plasticity::astrocyte_keys(), "nalsm");
     }
 
@@ -371,7 +382,7 @@ mod tests {
 
     #[test]
     fn every_declared_trace_is_readable_on_the_cpu() {
-        for p in Plasticity::defaults() {
+        for p in Plasticity::defaults().into_iter().filter(|p| p.key() != "user") {
             let rule = format!("{} = {{}}", p.key());
             let text = format!(
                 "dt_ms = 0.1\n\

@@ -2,6 +2,8 @@
 //! traces and per-instance weights of plastic projections, updated in the order
 //! [`crate::plasticity::stdp`] documents.
 use crate::build::{BuiltPlastic, BuiltProj};
+use crate::equations::eval::StepEnv;
+use crate::equations::synapse::{Csr, RuleArrays, RuleScratch, Side};
 use crate::plasticity::astrocyte::{BuiltAstro, Modulation, astro_step};
 use crate::plasticity::hlop::Hlop;
 use crate::plasticity::kernel::{StdpConsts, Third, TraceSlot, apply, bump, on_post, on_pre};
@@ -36,6 +38,28 @@ pub(super) struct PlasticState {
     /// Every row targets `0..n_post` in order (all-to-all): the delta rule's
     /// row update is then a vectorised loop.
     dense: bool,
+    /// A user-written rule's variables.
+    user: Option<UserVars>,
+}
+
+/// The variables of a user-written rule: per presynaptic neuron, per
+/// postsynaptic neuron, per synapse besides `w`.
+struct UserVars {
+    model: std::sync::Arc<crate::equations::synapse::CompiledSynapse>,
+    vars: [Vec<Vec<f32>>; 3],
+    scratch: RuleScratch,
+}
+
+impl UserVars {
+    fn new(pl: &BuiltPlastic, n_pre: usize, n_post: usize) -> Option<Self> {
+        let u = pl.user.as_ref()?;
+        let sizes = [n_pre, n_post, pl.w0.len()];
+        Some(UserVars {
+            model: u.model.clone(),
+            vars: std::array::from_fn(|k| u.init[k].iter().map(|&v| vec![v; sizes[k]]).collect()),
+            scratch: RuleScratch::default(),
+        })
+    }
 }
 
 impl PlasticState {
@@ -61,6 +85,7 @@ impl PlasticState {
             modulator: 0.0,
             error: match pl.rule.third {
                 Third::Delta { .. } => vec![0.0; n_post],
+                _ if pl.user.is_some() => vec![0.0; n_post],
                 _ => vec![],
             },
             hlop: pl
@@ -70,6 +95,7 @@ impl PlasticState {
             xbuf: vec![],
             gbuf: vec![],
             dense,
+            user: UserVars::new(pl, n_pre, n_post),
         }
     }
 
@@ -83,11 +109,27 @@ impl PlasticState {
         self.error.fill(0.0);
         self.modulator = 0.0;
         self.coef = vec![pl.rule.coef];
+        if let Some(u) = &mut self.user {
+            let (n_pre, n_post) = (self.pre[0].len(), self.post[0].len());
+            *u = UserVars::new(pl, n_pre, n_post).expect("a user rule");
+        }
     }
 
     /// The trace `var` (`r1`, `r2`, `o1`, `o2`, `elig`), when the rule declares
     /// it ([`StdpConsts::slot`]).
+    /// A user rule's variables are readable by name.
     pub(super) fn trace(&self, var: &str) -> Option<&[f32]> {
+        if let Some(u) = &self.user {
+            for (k, side) in [Side::Pre, Side::Post, Side::Synapse].into_iter().enumerate() {
+                let names = u.model.vars(side);
+                // Synapse names start with `w`, which is not among the arrays.
+                let skip = usize::from(side == Side::Synapse);
+                if let Some(i) = names.iter().skip(skip).position(|n| n == var) {
+                    return Some(&u.vars[k][i]);
+                }
+            }
+            return None;
+        }
         Some(match self.k.slot(var)? {
             TraceSlot::Pre(i) => &self.pre[i],
             TraceSlot::Post(i) => &self.post[i],
@@ -97,7 +139,35 @@ impl PlasticState {
 
     /// One step of the rule given the step's presynaptic and postsynaptic spikes
     /// (local ids, ascending).
-    pub(super) fn step(&mut self, pr: &BuiltProj, pl: &BuiltPlastic, pre: &[u32], post: &[u32]) {
+    pub(super) fn step(
+        &mut self,
+        pr: &BuiltProj,
+        pl: &BuiltPlastic,
+        pre: &[u32],
+        post: &[u32],
+        env: &StepEnv,
+    ) {
+        if let (Some(u), Some(b)) = (&mut self.user, &pl.user) {
+            let [vpre, vpost, vsyn] = &mut u.vars;
+            let mut arrays = RuleArrays {
+                pre: vpre,
+                post: vpost,
+                w: &mut self.w,
+                syn: vsyn,
+                error: &self.error,
+                modulator: self.modulator,
+            };
+            let csr = Csr {
+                row_ptr: &pr.row_ptr,
+                targets: &pr.targets,
+                col_ptr: &pl.col_ptr,
+                col_syn: &pl.col_syn,
+                col_pre: &pl.col_pre,
+            };
+            b.model
+                .step(&mut arrays, &csr, &b.cols, pre, post, env, &mut u.scratch);
+            return;
+        }
         match pl.rule.third {
             Third::Delta { lr } => return self.delta_step(pr, pl, pre, lr),
             Third::Reward { decay: d, .. } => decay(&mut self.elig, d),
@@ -323,6 +393,14 @@ pub(super) fn apply_modulation(
 impl super::instance::Instance {
     /// Phase 4: every plastic projection's rule over this step's spikes.
     pub(super) fn plasticity(&mut self) {
+        let step = self.slot_step.unwrap_or(0);
+        let dt = self.net.dt_ms as f32;
+        let env = StepEnv {
+            t: step as f32 * dt,
+            dt,
+            step,
+            rng: None,
+        };
         for (k, pr) in self.net.projs.iter().enumerate() {
             if let (Some(ps), Some(pl)) = (&mut self.plastic[k], &pr.plastic) {
                 ps.step(
@@ -330,6 +408,7 @@ impl super::instance::Instance {
                     pl,
                     &self.step_spikes[pr.pre],
                     &self.step_spikes[pr.post],
+                    &env,
                 );
             }
         }
