@@ -96,6 +96,10 @@ fn decay(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) n
         if (i >= r.t_end) {
             continue;
         }
+        if ((r.flags & USER) != 0u) {
+            // Its generated shader advances a user rule's variables.
+            return;
+        }
         let per = select(1u, 2u, (r.flags & TRIPLET) != 0u);
         var d = r.decay_o1;
         if (i < r.o_at) {
@@ -134,7 +138,7 @@ fn on_pre(
     for (var k = 0u; k < pl.n_rules; k++) {
         let r = rules[k];
         let j = sp.y - r.pre_gid0;
-        if (sp.y < r.pre_gid0 || j >= r.n_pre || (r.flags & DELTA) != 0u) {
+        if (sp.y < r.pre_gid0 || j >= r.n_pre || (r.flags & (DELTA | USER)) != 0u) {
             continue;
         }
         var r2 = 0.0;
@@ -174,7 +178,7 @@ fn on_post(
     for (var k = 0u; k < pl.n_rules; k++) {
         let r = rules[k];
         let i = sp.y - r.post_gid0;
-        if (sp.y < r.post_gid0 || i >= r.n_post || (r.flags & DELTA) != 0u) {
+        if (sp.y < r.post_gid0 || i >= r.n_post || (r.flags & (DELTA | USER)) != 0u) {
             continue;
         }
         var o2 = 0.0;
@@ -215,6 +219,9 @@ fn bump_traces(
     let tb = sp.x * pl.t_stride;
     for (var k = lid; k < pl.n_rules; k += WG) {
         let r = rules[k];
+        if ((r.flags & USER) != 0u) {
+            continue;
+        }
         let nearest = (r.flags & NEAREST) != 0u;
         let triplet = (r.flags & TRIPLET) != 0u;
         let j = sp.y - r.pre_gid0;

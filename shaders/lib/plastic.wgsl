@@ -28,7 +28,7 @@ struct Rule {
     post_gid0: u32,
     n_post: u32,
     n_syn: u32,
-    // NEAREST | MULTIPLICATIVE | TRIPLET | REWARD | DELTA | HLOP | SPIKING.
+    // NEAREST | MULTIPLICATIVE | TRIPLET | REWARD | DELTA | HLOP | SPIKING | USER.
     flags: u32,
     // First weight of the projection in an instance's block (synapses in CSR order).
     w_at: u32,
@@ -83,6 +83,7 @@ const REWARD: u32 = 8u;
 const DELTA: u32 = 16u;
 const HLOP: u32 = 32u;
 const SPIKING: u32 = 64u;
+const USER: u32 = 128u;
 const NONE: u32 = 0xffffffffu;
 
 // stdp.rs `apply`: the change under the weight dependence, then f32::clamp written

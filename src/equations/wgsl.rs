@@ -10,6 +10,7 @@
 use super::ast::{BinOp, Expr, Func, UnOp};
 use super::integrate::Assign;
 use super::neuron::{CompiledNeuron, Phase};
+use super::synapse::CompiledSynapse;
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -294,4 +295,338 @@ fn expr_wgsl(e: &Expr, names: &mut Names) -> String {
             format!("select({b}, {a}, {c} != 0.0f)")
         }
     }
+}
+
+/// Where a user rule's arrays lie on the device (entries of the plasticity
+/// buffers; see `src/backend/gpu/plasticity.rs`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SynapseLayout {
+    /// Global id of presynaptic neuron 0 and the presynaptic size.
+    pub pre_gid0: u32,
+    /// Presynaptic neurons.
+    pub n_pre: u32,
+    /// Global id of postsynaptic neuron 0.
+    pub post_gid0: u32,
+    /// Postsynaptic neurons.
+    pub n_post: u32,
+    /// Synapses.
+    pub n_syn: u32,
+    /// First weight in an instance's weight block.
+    pub w_at: u32,
+    /// In an instance's trace block: presynaptic variables (variable-major),
+    /// postsynaptic ones, further synapse variables, the errors, the modulator.
+    pub r_at: u32,
+    /// Postsynaptic variables.
+    pub o_at: u32,
+    /// Further synapse variables.
+    pub e_at: u32,
+    /// Errors per postsynaptic neuron.
+    pub err_at: u32,
+    /// The modulator.
+    pub m_at: u32,
+    /// First synapse in propagate's `targets`.
+    pub syn_at: u32,
+    /// In `idx`: row pointers, column pointers, incoming entries (synapse then
+    /// presynaptic neuron), the columns as f32 bits, the presynaptic neuron of
+    /// each synapse (clock-driven rules only).
+    pub row_at: u32,
+    /// Column pointers.
+    pub col_at: u32,
+    /// Incoming entries.
+    pub ent_at: u32,
+    /// The columns.
+    pub par_at: u32,
+    /// Presynaptic neuron of each synapse.
+    pub src_at: u32,
+}
+
+/// The shader of a user rule on one projection: entry points `advance` (one
+/// invocation per presynaptic, postsynaptic neuron and, for clock-driven
+/// rules, synapse), `on_pre`, `on_post` (a workgroup per spike striding its row
+/// or column, as plasticity.wgsl) and `bump` (the neuron statements); the
+/// bindings of plasticity.wgsl.
+pub fn synapse_shader(model: &CompiledSynapse, at: &SynapseLayout, dt: f32) -> String {
+    use super::synapse::Side;
+    let mut out = String::new();
+    out.push_str(wgsl!("lib/step.wgsl", "lib/plastic.wgsl"));
+    out.push_str(super::math::MATH_WGSL);
+    let _ = write!(
+        out,
+        "
+// Generated from the user rule '{name}' (src/equations/wgsl.rs).
+@group(0) @binding(0) var<uniform> st: Step;
+@group(1) @binding(0) var<uniform> pl: Plastic;
+@group(1) @binding(1) var<storage, read> ctl: array<u32>;
+@group(1) @binding(2) var<storage, read> rec: array<vec2<u32>>;
+@group(1) @binding(4) var<storage, read> idx: array<u32>;
+@group(1) @binding(5) var<storage, read> targets: array<u32>;
+@group(1) @binding(6) var<storage, read_write> weights: array<f32>;
+@group(1) @binding(7) var<storage, read_write> traces: array<f32>;
+
+const WG: u32 = 64u;
+
+// The spike of workgroup `wid`: (instance, global id), or x = NONE past the
+// step's spikes (plasticity.wgsl `spike`).
+fn spike(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {{
+    let s = ctl[2] + wid.x + wid.y * nwg.x;
+    if (s >= ctl[1]) {{
+        return vec2<u32>(NONE, 0u);
+    }}
+    let tagged = rec[s].y;
+    let inst = tagged / st.n_total;
+    return vec2<u32>(inst, tagged - inst * st.n_total);
+}}
+",
+        name = model.name,
+    );
+    let n_cols = model.columns();
+    let np = model.vars(Side::Pre).len();
+    let nq = model.vars(Side::Post).len();
+    let ns = model.vars(Side::Synapse).len();
+    // The names every phase reads besides the variables.
+    let base = |site: u32| {
+        let mut map = HashMap::new();
+        for (k, p) in model.parameters.iter().enumerate() {
+            map.insert(p.clone(), format!("c{k}"));
+        }
+        for k in 0..model.lifted.len() {
+            map.insert(format!("_h{k}"), format!("c{}", model.parameters.len() + k));
+        }
+        for n in ["t", "dt", "modulator", "error"] {
+            map.insert(n.to_string(), n.to_string());
+        }
+        Names { map, next: 0, site }
+    };
+    let prelude = |out: &mut String, indent: &str| {
+        let _ = writeln!(out, "{indent}let tb = inst * pl.t_stride;");
+        let _ = writeln!(out, "{indent}let wb = inst * pl.w_stride;");
+        let _ = writeln!(out, "{indent}let dt = bitcast<f32>({:#010x}u);", dt.to_bits());
+        let _ = writeln!(out, "{indent}let t = f32(st.step) * dt;");
+        let _ = writeln!(out, "{indent}let modulator = traces[tb + {}u];", at.m_at);
+        for k in 0..n_cols {
+            let _ = writeln!(out, "{indent}let c{k} = bitcast<f32>(idx[{}u]);", at.par_at as usize + k);
+        }
+    };
+    // Loads of each side's variables: (own: `var sv`, other: `let`).
+    let load = |out: &mut String, names: &mut Names, side: Side, own: bool, indent: &str| {
+        let (vars, prefix) = match side {
+            Side::Pre => (model.vars(Side::Pre), "p"),
+            Side::Post => (model.vars(Side::Post), "q"),
+            Side::Synapse => (model.vars(Side::Synapse), "s"),
+        };
+        for (k, v) in vars.iter().enumerate() {
+            let addr = match side {
+                Side::Pre => format!("traces[tb + {}u + j]", at.r_at + k as u32 * at.n_pre),
+                Side::Post => format!("traces[tb + {}u + i]", at.o_at + k as u32 * at.n_post),
+                Side::Synapse if k == 0 => format!("weights[wb + {}u + s]", at.w_at),
+                Side::Synapse => format!(
+                    "traces[tb + {}u + s]",
+                    at.e_at + (k as u32 - 1) * at.n_syn
+                ),
+            };
+            let id = if own {
+                format!("sv{prefix}{k}")
+            } else {
+                format!("{prefix}v{k}")
+            };
+            let kw = if own { "var" } else { "let" };
+            let _ = writeln!(out, "{indent}{kw} {id} = {addr};");
+            names.map.insert(v.clone(), id.clone());
+            // `emit` assigns names starting with `sv`; the rest are lets.
+        }
+    };
+    let store = |out: &mut String, side: Side, indent: &str| {
+        let n = match side {
+            Side::Pre => np,
+            Side::Post => nq,
+            Side::Synapse => ns,
+        };
+        for k in 0..n {
+            let (addr, id) = match side {
+                Side::Pre => (
+                    format!("traces[tb + {}u + j]", at.r_at + k as u32 * at.n_pre),
+                    format!("svp{k}"),
+                ),
+                Side::Post => (
+                    format!("traces[tb + {}u + i]", at.o_at + k as u32 * at.n_post),
+                    format!("svq{k}"),
+                ),
+                Side::Synapse if k == 0 => {
+                    // f32::clamp written out, as plastic.wgsl `apply`.
+                    let _ = writeln!(
+                        out,
+                        "{indent}if (svs0 < {lo}) {{ svs0 = {lo}; }}\n{indent}if (svs0 > {hi}) {{ svs0 = {hi}; }}",
+                        lo = num(f64::from(model.w_min)),
+                        hi = num(f64::from(model.w_max)),
+                    );
+                    (format!("weights[wb + {}u + s]", at.w_at), "svs0".to_string())
+                }
+                Side::Synapse => (
+                    format!("traces[tb + {}u + s]", at.e_at + (k as u32 - 1) * at.n_syn),
+                    format!("svs{k}"),
+                ),
+            };
+            let _ = writeln!(out, "{indent}{addr} = {id};");
+        }
+    };
+    let error_at = |var: &str| format!("traces[tb + {}u + {var}]", at.err_at);
+    // advance
+    let _ = write!(
+        out,
+        "
+@compute @workgroup_size(64)
+fn advance(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{
+    let k = g.x + g.y * nwg.x * WG;
+    let inst = g.z;
+"
+    );
+    prelude(&mut out, "    ");
+    let (n_pre, n_post) = (at.n_pre, at.n_post);
+    if !model.advance[0].assigns.is_empty() {
+        let _ = writeln!(out, "    if (k < {n_pre}u) {{\n        let j = k;");
+        let mut names = base(0);
+        load(&mut out, &mut names, Side::Pre, true, "        ");
+        emit(&mut out, &model.advance[0], &mut names, "        ");
+        store(&mut out, Side::Pre, "        ");
+        out.push_str("        return;\n    }\n");
+    }
+    if !model.advance[1].assigns.is_empty() {
+        let _ = writeln!(
+            out,
+            "    if (k >= {n_pre}u && k < {}u) {{\n        let i = k - {n_pre}u;\n        let error = {};",
+            n_pre + n_post,
+            error_at("i")
+        );
+        let mut names = base(0);
+        load(&mut out, &mut names, Side::Post, true, "        ");
+        emit(&mut out, &model.advance[1], &mut names, "        ");
+        store(&mut out, Side::Post, "        ");
+        out.push_str("        return;\n    }\n");
+    }
+    if model.clock_driven() {
+        let _ = writeln!(
+            out,
+            "    if (k >= {}u && k < {}u) {{\n        let s = k - {}u;\n        let j = idx[{}u + s];\n        let i = targets[{}u + s];\n        let error = {};",
+            n_pre + n_post,
+            n_pre + n_post + at.n_syn,
+            n_pre + n_post,
+            at.src_at,
+            at.syn_at,
+            error_at("i")
+        );
+        let mut names = base(0);
+        load(&mut out, &mut names, Side::Pre, false, "        ");
+        load(&mut out, &mut names, Side::Post, false, "        ");
+        load(&mut out, &mut names, Side::Synapse, true, "        ");
+        emit(&mut out, &model.advance[2], &mut names, "        ");
+        store(&mut out, Side::Synapse, "        ");
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+    // on_pre / on_post
+    for (entry, phase, pre) in [
+        ("on_pre", &model.on_pre_synapse, true),
+        ("on_post", &model.on_post_synapse, false),
+    ] {
+        let _ = write!(
+            out,
+            "
+@compute @workgroup_size(64)
+fn {entry}(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {{
+    let sp = spike(wid, nwg);
+    if (sp.x == NONE) {{
+        return;
+    }}
+"
+        );
+        if phase.assigns.is_empty() {
+            out.push_str("}\n");
+            continue;
+        }
+        let (gid0, n) = if pre {
+            (at.pre_gid0, at.n_pre)
+        } else {
+            (at.post_gid0, at.n_post)
+        };
+        let _ = writeln!(
+            out,
+            "    if (sp.y < {gid0}u || sp.y - {gid0}u >= {n}u) {{\n        return;\n    }}\n    let inst = sp.x;"
+        );
+        prelude(&mut out, "    ");
+        if pre {
+            let _ = writeln!(
+                out,
+                "    let j = sp.y - {gid0}u;\n    let a = idx[{r}u + j];\n    let b = idx[{r}u + j + 1u];\n    for (var s = a + lid; s < b; s += WG) {{\n        let i = targets[{sa}u + s];",
+                r = at.row_at,
+                sa = at.syn_at
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "    let i = sp.y - {gid0}u;\n    let a = idx[{c}u + i];\n    let b = idx[{c}u + i + 1u];\n    for (var e = a + lid; e < b; e += WG) {{\n        let s = idx[{en}u + e];\n        let j = idx[{en}u + {ns}u + e];",
+                c = at.col_at,
+                en = at.ent_at,
+                ns = at.n_syn
+            );
+        }
+        let _ = writeln!(out, "        let error = {};", error_at("i"));
+        let mut names = base(0);
+        load(&mut out, &mut names, Side::Pre, false, "        ");
+        load(&mut out, &mut names, Side::Post, false, "        ");
+        load(&mut out, &mut names, Side::Synapse, true, "        ");
+        emit(&mut out, phase, &mut names, "        ");
+        store(&mut out, Side::Synapse, "        ");
+        out.push_str("    }\n}\n");
+    }
+    // bump
+    let _ = write!(
+        out,
+        "
+@compute @workgroup_size(64)
+fn bump(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {{
+    let sp = spike(wid, nwg);
+    if (sp.x == NONE || lid != 0u) {{
+        return;
+    }}
+    let inst = sp.x;
+"
+    );
+    prelude(&mut out, "    ");
+    if !model.on_pre_neuron.assigns.is_empty() {
+        let _ = writeln!(
+            out,
+            "    if (sp.y >= {g}u && sp.y - {g}u < {n}u) {{\n        let j = sp.y - {g}u;",
+            g = at.pre_gid0,
+            n = at.n_pre
+        );
+        let mut names = base(0);
+        load(&mut out, &mut names, Side::Pre, true, "        ");
+        emit(&mut out, &model.on_pre_neuron, &mut names, "        ");
+        store(&mut out, Side::Pre, "        ");
+        out.push_str("    }\n");
+    }
+    if !model.on_post_neuron.assigns.is_empty() {
+        let _ = writeln!(
+            out,
+            "    if (sp.y >= {g}u && sp.y - {g}u < {n}u) {{\n        let i = sp.y - {g}u;\n        let error = {};",
+            error_at("i"),
+            g = at.post_gid0,
+            n = at.n_post
+        );
+        let mut names = base(0);
+        load(&mut out, &mut names, Side::Post, true, "        ");
+        emit(&mut out, &model.on_post_neuron, &mut names, "        ");
+        store(&mut out, Side::Post, "        ");
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+    out
 }

@@ -26,6 +26,8 @@
 use super::*;
 use crate::backend::ThirdFactor;
 use crate::plasticity::hlop::Hlop;
+use crate::equations::synapse::Side;
+use crate::equations::wgsl::{SynapseLayout, synapse_shader};
 use crate::plasticity::kernel::{StdpConsts, Third, TraceSlot};
 
 /// Where one plastic projection's state lies in an instance's blocks.
@@ -47,6 +49,10 @@ struct Slot {
     coef_at: u32,
     n_coef: u32,
     hlop: bool,
+    /// A user rule's modulator, in the trace block after its errors.
+    m_at: u32,
+    /// A user rule's programs.
+    user: Option<std::sync::Arc<crate::equations::synapse::CompiledSynapse>>,
 }
 
 /// Where the plastic projections' weights and traces lie in an instance's blocks.
@@ -69,10 +75,27 @@ impl Layout {
             let n_syn = pr.len() as u64;
             let per = if pl.rule.triplet { 2 } else { 1 };
             let r_at = t;
-            let o_at = r_at + per * u64::from(n_pre);
-            t = o_at + per * u64::from(n_post);
-            let (mut e_at, mut err_at) = (0, 0);
+            let (mut e_at, mut err_at, mut m_at) = (0, 0, 0);
+            let user = pl.user.as_ref().map(|u| u.model.clone());
+            // A user rule: its variables (variable-major), errors, modulator.
+            let o_at = match &user {
+                Some(m) => {
+                    let nv = |s| m.vars(s).len() as u64;
+                    let o_at = r_at + nv(Side::Pre) * u64::from(n_pre);
+                    e_at = o_at + nv(Side::Post) * u64::from(n_post);
+                    err_at = e_at + (nv(Side::Synapse) - 1) * n_syn;
+                    m_at = err_at + u64::from(n_post);
+                    t = m_at + 1;
+                    o_at
+                }
+                None => {
+                    let o_at = r_at + per * u64::from(n_pre);
+                    t = o_at + per * u64::from(n_post);
+                    o_at
+                }
+            };
             match pl.rule.third {
+                _ if user.is_some() => {}
                 Third::Reward { .. } => {
                     e_at = t;
                     t += n_syn;
@@ -102,6 +125,8 @@ impl Layout {
                 coef_at: c as u32,
                 n_coef: n_coef as u32,
                 hlop: pl.hlop.is_some(),
+                m_at: m_at as u32,
+                user,
             });
             w += n_syn;
             c += n_coef;
@@ -255,6 +280,10 @@ pub(super) struct GpuPlasticity {
     deliver: Option<(Pipe, wgpu::BindGroup)>,
     /// decay, on_pre, on_post, bump_traces: the CPU's order.
     phases: Vec<(Pipe, wgpu::BindGroup)>,
+    /// Per user rule: advance (and its invocations), on_pre, on_post, bump.
+    user: Vec<(u32, [(Pipe, wgpu::BindGroup); 4])>,
+    /// One instance's trace block as built (user rules' initial values).
+    traces0: Vec<f32>,
     /// hlop_y, hlop_x, update (three_factor.wgsl), sharing one layout.
     three: Vec<Pipe>,
     three_group: wgpu::BindGroup,
@@ -281,6 +310,8 @@ impl GpuPlasticity {
             at += pr.len() as u32;
         }
         let (mut rules, mut idx, mut w0, mut coef0) = (vec![], vec![], vec![], vec![]);
+        let mut user_at = vec![];
+        let mut traces0 = vec![0.0f32; layout.t_stride as usize];
         for s in &layout.slots {
             let pr = &net.projs[s.proj];
             let pl = pr.plastic.as_ref().expect("plastic");
@@ -299,6 +330,7 @@ impl GpuPlasticity {
                 (matches!(k.third, Third::Delta { .. }), RULE_DELTA),
                 (s.hlop, RULE_HLOP),
                 (spiking.is_some(), RULE_SPIKING),
+                (s.user.is_some(), RULE_USER),
             ]
             .iter()
             .filter(|(on, _)| *on)
@@ -318,6 +350,44 @@ impl GpuPlasticity {
                 }
                 None => u32::MAX,
             };
+            if let (Some(m), Some(u)) = (&s.user, &pl.user) {
+                let par_at = idx.len() as u32;
+                idx.extend(u.cols.iter().map(|c| c.to_bits()));
+                let src_at = idx.len() as u32;
+                if m.clock_driven() {
+                    for j in 0..s.n_pre as usize {
+                        let len = (pr.row_ptr[j + 1] - pr.row_ptr[j]) as usize;
+                        idx.extend(std::iter::repeat_n(j as u32, len));
+                    }
+                }
+                user_at.push(SynapseLayout {
+                    pre_gid0: net.pops[pr.pre].offset,
+                    n_pre: s.n_pre,
+                    post_gid0: net.pops[pr.post].offset,
+                    n_post: s.n_post,
+                    n_syn: s.n_syn,
+                    w_at: s.w_at,
+                    r_at: s.r_at,
+                    o_at: s.o_at,
+                    e_at: s.e_at,
+                    err_at: s.err_at,
+                    m_at: s.m_at,
+                    syn_at: syn_at[s.proj],
+                    row_at,
+                    col_at,
+                    ent_at,
+                    par_at,
+                    src_at,
+                });
+                // Initial values, variable-major.
+                let mut at = s.r_at as usize;
+                for (k, n) in [(0, s.n_pre), (1, s.n_post), (2, s.n_syn)] {
+                    for &v in &u.init[k] {
+                        traces0[at..at + n as usize].fill(v);
+                        at += n as usize;
+                    }
+                }
+            }
             rules.push(RuleParams {
                 pre_gid0: net.pops[pr.pre].offset,
                 n_pre: s.n_pre,
@@ -372,11 +442,16 @@ impl GpuPlasticity {
         }
         let ctx = load.ctx;
         let weights = storage(ctx, "plastic weights", bytemuck::cast_slice(&weights))?;
-        let traces = storage_sized(
-            ctx,
-            "plasticity traces",
-            u64::from(layout.t_stride) * batch as u64 * 4,
-        )?;
+        let traces = if traces0.iter().all(|&v| v == 0.0) {
+            storage_sized(
+                ctx,
+                "plasticity traces",
+                u64::from(layout.t_stride) * batch as u64 * 4,
+            )?
+        } else {
+            let all: Vec<f32> = (0..batch).flat_map(|_| traces0.iter().copied()).collect();
+            storage(ctx, "plasticity traces", bytemuck::cast_slice(&all))?
+        };
         if coef.is_empty() {
             // Astrocytes without plastic projections still bind the array, and a
             // binding holds at least one element.
@@ -414,6 +489,7 @@ impl GpuPlasticity {
 
         let mut deliver = None;
         let mut phases = vec![];
+        let mut user = vec![];
         let mut three = vec![];
         if !layout.slots.is_empty() {
             let p = load.pipe(
@@ -439,6 +515,25 @@ impl GpuPlasticity {
                 let p = load.pipe(&name, PLASTICITY, entry, &[RULE_LAYOUT])?;
                 let g = bind(&ctx.device, &name, &p.groups[0], &bufs);
                 phases.push((p, g));
+            }
+            // Each user rule runs its generated shader over the same bindings.
+            let users = layout.slots.iter().filter_map(|s| s.user.as_ref());
+            for (m, at) in users.zip(&user_at) {
+                let src = synapse_shader(m, at, net.dt_ms as f32);
+                let mut pipes = vec![];
+                for entry in ["advance", "on_pre", "on_post", "bump"] {
+                    let name = format!("user rule '{}' {entry}", m.name);
+                    let p = load.pipe(&name, &src, entry, &[RULE_LAYOUT])?;
+                    let g = bind(&ctx.device, &name, &p.groups[0], &bufs);
+                    pipes.push((p, g));
+                }
+                let mut threads = at.n_pre + at.n_post;
+                if m.clock_driven() {
+                    threads += at.n_syn;
+                }
+                let pipes: [(Pipe, wgpu::BindGroup); 4] =
+                    pipes.try_into().unwrap_or_else(|_| unreachable!("four entries"));
+                user.push((threads, pipes));
             }
             // three_factor.wgsl runs the update hooks (Third) rules declare.
             if layout.slots.iter().any(|s| s.rule.third != Third::None) {
@@ -491,6 +586,8 @@ impl GpuPlasticity {
             hlop_buf,
             deliver,
             phases,
+            user,
+            traces0,
             three,
             astro,
         }))
@@ -536,6 +633,17 @@ impl GpuPlasticity {
                 pass.dispatch_workgroups(x, y, z);
             } else {
                 pass.dispatch_workgroups_indirect(dispatch, 0);
+            }
+        }
+        for (threads, pipes) in &self.user {
+            for (k, (p, g)) in pipes.iter().enumerate() {
+                set(pass, p, g);
+                if k == 0 {
+                    let (x, y) = grid(*threads);
+                    pass.dispatch_workgroups(x, y, z);
+                } else {
+                    pass.dispatch_workgroups_indirect(dispatch, 0);
+                }
             }
         }
         let n = self.layout.slots.len();
@@ -607,6 +715,21 @@ impl GpuPlasticity {
         var: &str,
     ) -> Option<crate::Result<Vec<f32>>> {
         let s = self.layout.slot(proj)?;
+        if let Some(m) = &s.user {
+            let find = |side| m.vars(side).iter().position(|v| v == var);
+            let (at, n) = if let Some(k) = find(Side::Pre) {
+                (s.r_at + k as u32 * s.n_pre, s.n_pre)
+            } else if let Some(k) = find(Side::Post) {
+                (s.o_at + k as u32 * s.n_post, s.n_post)
+            } else {
+                match find(Side::Synapse) {
+                    Some(k) if k > 0 => (s.e_at + (k as u32 - 1) * s.n_syn, s.n_syn),
+                    _ => return None,
+                }
+            };
+            let at = u64::from(self.layout.t_stride) * instance as u64 + u64::from(at);
+            return Some(read_f32(ctx, &self.traces, at, n));
+        }
         let (at, n) = match s.rule.slot(var)? {
             TraceSlot::Pre(i) => (s.r_at + i as u32 * s.n_pre, s.n_pre),
             TraceSlot::Post(i) => (s.o_at + i as u32 * s.n_post, s.n_post),
@@ -650,6 +773,24 @@ impl GpuPlasticity {
         let k = self.layout.slot_index(proj).expect("checked: plastic");
         let n = self.layout.slots.len();
         let t = instance * n + k;
+        let s = &self.layout.slots[k];
+        if s.user.is_some() {
+            // A user rule reads its modulator and errors from its trace block.
+            let base = u64::from(self.layout.t_stride) * instance as u64;
+            let (at, data) = match cmd {
+                ThirdFactor::Modulator(m) => (s.m_at, vec![m]),
+                ThirdFactor::Error(e) => (s.err_at, e.to_vec()),
+                _ => return Ok(()),
+            };
+            if !data.is_empty() {
+                ctx.queue.write_buffer(
+                    &self.traces,
+                    (base + u64::from(at)) * 4,
+                    bytemuck::cast_slice(&data),
+                );
+            }
+            return Ok(());
+        }
         match cmd {
             ThirdFactor::Modulator(m) => {
                 self.third[t][0] = m.to_bits();
@@ -703,7 +844,13 @@ impl GpuPlasticity {
                 );
             }
         };
-        zero(&self.traces, self.layout.t_stride);
+        if self.layout.t_stride > 0 {
+            ctx.queue.write_buffer(
+                &self.traces,
+                b * u64::from(self.layout.t_stride) * 4,
+                bytemuck::cast_slice(&self.traces0),
+            );
+        }
         let n = self.layout.slots.len();
         for t in instance * n..(instance + 1) * n {
             self.third[t][0] = 0;

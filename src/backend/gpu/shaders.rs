@@ -211,6 +211,8 @@ pub const RULE_DELTA: u32 = 16;
 pub const RULE_HLOP: u32 = 32;
 /// HLOP's lateral drives are quantised (spiking lateral neurons).
 pub const RULE_SPIKING: u32 = 64;
+/// A user rule: its generated shader runs it; the shared phases skip it.
+pub const RULE_USER: u32 = 128;
 
 /// `Astros` of astrocyte.wgsl: the astrocytes and the per-instance strides of
 /// their state, counts and the coefficients they write.
@@ -384,6 +386,7 @@ mod tests {
             ("DELTA", RULE_DELTA),
             ("HLOP", RULE_HLOP),
             ("SPIKING", RULE_SPIKING),
+            ("USER", RULE_USER),
         ] {
             let decl = format!("const {name}: u32 = {v}u;");
             assert!(
