@@ -468,6 +468,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     print_stdout(&text)?;
                 }
             }
+            for spec in &net.synapse_models {
+                let compiled = spec
+                    .compile()
+                    .map_err(|e| anyhow::anyhow!("{}: {}", model.display(), e[0]))?;
+                for e in &emit {
+                    let text = match e {
+                        Emit::Scheme => compiled.describe(),
+                        Emit::Wgsl => {
+                            // Offsets as for a network whose only plastic
+                            // projection has 100 presynaptic and postsynaptic
+                            // neurons, all to all.
+                            let at = astroglia::equations::wgsl::SynapseLayout::alone(
+                                &compiled, 100, 100, 10_000,
+                            );
+                            astroglia::equations::wgsl::synapse_shader(
+                                &compiled,
+                                &at,
+                                net.dt_ms as f32,
+                            )
+                        }
+                    };
+                    print_stdout(&text)?;
+                }
+            }
             let t = Instant::now();
             let built = astroglia::build::build(&net, seed.unwrap_or(net.seed))?;
             print_stdout(&format!(

@@ -340,6 +340,35 @@ pub struct SynapseLayout {
     pub src_at: u32,
 }
 
+impl SynapseLayout {
+    /// The layout of a projection of `model` that is the network's only
+    /// plastic one (what `astroglia check --emit wgsl` shows).
+    pub fn alone(model: &CompiledSynapse, n_pre: u32, n_post: u32, n_syn: u32) -> Self {
+        use super::synapse::Side;
+        let nv = |s| model.vars(s).len() as u32;
+        let o_at = nv(Side::Pre) * n_pre;
+        let e_at = o_at + nv(Side::Post) * n_post;
+        let err_at = e_at + (nv(Side::Synapse) - 1) * n_syn;
+        let col_at = n_pre + 1;
+        let ent_at = col_at + n_post + 1;
+        let par_at = ent_at + 2 * n_syn;
+        SynapseLayout {
+            n_pre,
+            n_post,
+            n_syn,
+            o_at,
+            e_at,
+            err_at,
+            m_at: err_at + n_post,
+            col_at,
+            ent_at,
+            par_at,
+            src_at: par_at + model.columns() as u32,
+            ..Default::default()
+        }
+    }
+}
+
 /// The shader of a user rule on one projection: entry points `advance` (one
 /// invocation per presynaptic, postsynaptic neuron and, for clock-driven
 /// rules, synapse), `on_pre`, `on_post` (a workgroup per spike striding its row
@@ -400,11 +429,19 @@ fn spike(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {{
     let prelude = |out: &mut String, indent: &str| {
         let _ = writeln!(out, "{indent}let tb = inst * pl.t_stride;");
         let _ = writeln!(out, "{indent}let wb = inst * pl.w_stride;");
-        let _ = writeln!(out, "{indent}let dt = bitcast<f32>({:#010x}u);", dt.to_bits());
+        let _ = writeln!(
+            out,
+            "{indent}let dt = bitcast<f32>({:#010x}u);",
+            dt.to_bits()
+        );
         let _ = writeln!(out, "{indent}let t = f32(st.step) * dt;");
         let _ = writeln!(out, "{indent}let modulator = traces[tb + {}u];", at.m_at);
         for k in 0..n_cols {
-            let _ = writeln!(out, "{indent}let c{k} = bitcast<f32>(idx[{}u]);", at.par_at as usize + k);
+            let _ = writeln!(
+                out,
+                "{indent}let c{k} = bitcast<f32>(idx[{}u]);",
+                at.par_at as usize + k
+            );
         }
     };
     // Loads of each side's variables: (own: `var sv`, other: `let`).
@@ -419,10 +456,9 @@ fn spike(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {{
                 Side::Pre => format!("traces[tb + {}u + j]", at.r_at + k as u32 * at.n_pre),
                 Side::Post => format!("traces[tb + {}u + i]", at.o_at + k as u32 * at.n_post),
                 Side::Synapse if k == 0 => format!("weights[wb + {}u + s]", at.w_at),
-                Side::Synapse => format!(
-                    "traces[tb + {}u + s]",
-                    at.e_at + (k as u32 - 1) * at.n_syn
-                ),
+                Side::Synapse => {
+                    format!("traces[tb + {}u + s]", at.e_at + (k as u32 - 1) * at.n_syn)
+                }
             };
             let id = if own {
                 format!("sv{prefix}{k}")
@@ -459,7 +495,10 @@ fn spike(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {{
                         lo = num(f64::from(model.w_min)),
                         hi = num(f64::from(model.w_max)),
                     );
-                    (format!("weights[wb + {}u + s]", at.w_at), "svs0".to_string())
+                    (
+                        format!("weights[wb + {}u + s]", at.w_at),
+                        "svs0".to_string(),
+                    )
                 }
                 Side::Synapse => (
                     format!("traces[tb + {}u + s]", at.e_at + (k as u32 - 1) * at.n_syn),

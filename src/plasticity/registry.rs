@@ -382,7 +382,10 @@ mod tests {
 
     #[test]
     fn every_declared_trace_is_readable_on_the_cpu() {
-        for p in Plasticity::defaults().into_iter().filter(|p| p.key() != "user") {
+        for p in Plasticity::defaults()
+            .into_iter()
+            .filter(|p| p.key() != "user")
+        {
             let rule = format!("{} = {{}}", p.key());
             let text = format!(
                 "dt_ms = 0.1\n\

@@ -134,7 +134,9 @@ impl PlasticityRule for UserRule {
     }
 
     fn bounds(&self) -> (f64, f64) {
-        self.spec.as_ref().map_or((0.0, 1.0), |s| (s.w_min, s.w_max))
+        self.spec
+            .as_ref()
+            .map_or((0.0, 1.0), |s| (s.w_min, s.w_max))
     }
 
     fn derive(&self, dt_ms: f64) -> StdpConsts {

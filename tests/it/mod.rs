@@ -45,5 +45,6 @@ mod stdp;
 mod three_factor;
 mod user_model_errors;
 mod user_models;
+mod user_rules;
 mod util;
 mod variants;

@@ -1,4 +1,5 @@
-//! Malformed user-written neuron models (`[[neuron_models]]`): each file in
+//! Malformed user-written neuron and synapse models (`[[neuron_models]]`,
+//! `[[synapse_models]]`): each file in
 //! tests/data/user_models/bad is a small valid network with one defect. Its
 //! error names the file, the line in the file and, for a place inside an
 //! equation, threshold, reset or receptor string, the column in the file
@@ -187,6 +188,48 @@ const CASES: &[Case] = &[
         11,
         Some(23),
         "unknown identifier 'tauw'; did you mean 'tau'?",
+    ),
+    (
+        "syn_on_pre_changes_post.toml",
+        14,
+        Some(23),
+        "on_pre cannot change 'y': it is a postsynaptic variable; change it in on_post",
+    ),
+    (
+        "syn_pre_reads_post.toml",
+        11,
+        Some(9),
+        "'x' is a presynaptic variable and cannot read 'y' (a postsynaptic variable)",
+    ),
+    (
+        "syn_unknown_identifier.toml",
+        15,
+        Some(17),
+        "unknown identifier 'b'",
+    ),
+    (
+        "syn_assigns_parameter.toml",
+        15,
+        Some(12),
+        "cannot assign to 'a': it is a parameter",
+    ),
+    (
+        "syn_bad_bounds.toml",
+        16,
+        None,
+        "must be finite and above w_min (0), got -1",
+    ),
+    (
+        "syn_unknown_model.toml",
+        34,
+        None,
+        "no synapse model named 'pairs' in synapse_models",
+    ),
+    (
+        "syn_unknown_parameter.toml",
+        34,
+        None,
+        "'pair' has no parameter 'b' (it has: tau, a)",
     ),
 ];
 

@@ -59,6 +59,8 @@ fn every_shipped_user_model_gives_the_cpu_instance_hashes_in_a_gpu_batch_of_4() 
         ("user/coba_user.toml", vec![]),
         ("user/adex.toml", vec![]),
         ("user/brunel_user.toml", vec!["--set", "N_E=800"]),
+        ("user/stdp_song_user.toml", vec![]),
+        ("user/bcm_user.toml", vec![]),
     ] {
         let summary = |backend: &str| {
             let mut args = vec!["--backend", backend, "--batch", "4", "--duration-ms", "60"];

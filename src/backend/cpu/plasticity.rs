@@ -120,7 +120,10 @@ impl PlasticState {
     /// A user rule's variables are readable by name.
     pub(super) fn trace(&self, var: &str) -> Option<&[f32]> {
         if let Some(u) = &self.user {
-            for (k, side) in [Side::Pre, Side::Post, Side::Synapse].into_iter().enumerate() {
+            for (k, side) in [Side::Pre, Side::Post, Side::Synapse]
+                .into_iter()
+                .enumerate()
+            {
                 let names = u.model.vars(side);
                 // Synapse names start with `w`, which is not among the arrays.
                 let skip = usize::from(side == Side::Synapse);

@@ -25,9 +25,9 @@
 //! [`ThirdFactor::HlopTask`]: crate::backend::ThirdFactor::HlopTask
 use super::*;
 use crate::backend::ThirdFactor;
-use crate::plasticity::hlop::Hlop;
 use crate::equations::synapse::Side;
 use crate::equations::wgsl::{SynapseLayout, synapse_shader};
+use crate::plasticity::hlop::Hlop;
 use crate::plasticity::kernel::{StdpConsts, Third, TraceSlot};
 
 /// Where one plastic projection's state lies in an instance's blocks.
@@ -531,8 +531,9 @@ impl GpuPlasticity {
                 if m.clock_driven() {
                     threads += at.n_syn;
                 }
-                let pipes: [(Pipe, wgpu::BindGroup); 4] =
-                    pipes.try_into().unwrap_or_else(|_| unreachable!("four entries"));
+                let pipes: [(Pipe, wgpu::BindGroup); 4] = pipes
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!("four entries"));
                 user.push((threads, pipes));
             }
             // three_factor.wgsl runs the update hooks (Third) rules declare.
