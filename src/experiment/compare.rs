@@ -15,6 +15,10 @@
 //! stdp = { weight_dependence = "multiplicative", a_plus = 0.006, a_minus = 0.0063, w_max = 0.6 }
 //! ```
 //!
+//! A variant may run a user-written rule (`user = { model = "pair" }`) that the
+//! rules file declares in its own `[[synapse_models]]` tables
+//! (docs/user-models.md).
+//!
 //! Every variant puts its rule on the chosen projections and runs the same model
 //! with the same seed, so connectivity, initial state and input spikes are the
 //! same; only the rule differs. [`run_compare`] returns a [`Comparison`] (rates,
@@ -85,6 +89,9 @@ pub struct RuleVariant {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     rules: Vec<NamedRuleTable>,
+    /// User-written rules the variants name (`user = { model = "name" }`).
+    #[serde(default)]
+    synapse_models: Vec<crate::equations::synapse::SynapseModelSpec>,
 }
 
 /// Puts `rule` on projection `k` of `net`. Astrocytes modulate NALSM rules only,
@@ -99,6 +106,14 @@ pub(crate) fn set_rule(net: &mut Network, k: usize, rule: Option<Plasticity>) {
     }
     if rule.is_none() {
         net.monitors.weights.retain(|m| m.projection != label);
+    }
+    if let Some(Plasticity::User(crate::plasticity::UserRule {
+        spec: Some(spec), ..
+    })) = &rule
+    {
+        if !net.synapse_models.iter().any(|m| m.name == spec.name) {
+            net.synapse_models.push((**spec).clone());
+        }
     }
     net.projections[k].plasticity = rule;
 }
@@ -132,6 +147,19 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
     if file.rules.is_empty() {
         push("rules".into(), "no variants: add [[rules]] entries".into());
     }
+    for (i, m) in file.synapse_models.iter().enumerate() {
+        for e in m.compile().err().unwrap_or_default() {
+            push(
+                format!("synapse_models[{i}].{}", e.field),
+                e.error.to_string(),
+            );
+        }
+    }
+    let models: Vec<std::sync::Arc<crate::equations::synapse::SynapseModelSpec>> = file
+        .synapse_models
+        .into_iter()
+        .map(std::sync::Arc::new)
+        .collect();
     let mut out = vec![];
     for (i, raw) in file.rules.into_iter().enumerate() {
         let f = format!("rules[{i}]");
@@ -144,7 +172,11 @@ pub fn parse_rules(text: &str, source_name: &str) -> Result<Vec<RuleVariant>> {
             );
         }
         let name = raw.name.clone();
-        match raw.table().rule() {
+        let mut table = raw.table();
+        if let Some(u) = &mut table.user {
+            u.spec = models.iter().find(|m| m.name == u.model).cloned();
+        }
+        match table.rule() {
             Ok(rule) => out.push(RuleVariant { name, rule }),
             Err(problems) => {
                 for (field, message) in problems {

@@ -214,3 +214,36 @@ fn generated_rule_shaders_compile_to_exact_spirv() {
     }
     assert!(specs.last().unwrap().compile().unwrap().clock_driven());
 }
+
+/// `astroglia compare` runs a user-written rule beside the built-ins: the
+/// rules file declares it, and its copy of pair STDP gives the built-in
+/// variant's spikes and weight statistics.
+#[test]
+fn compare_runs_a_user_rule_beside_the_built_in_one() {
+    use astroglia::experiment::compare::{CompareOptions, parse_rules, run_compare};
+    let written = user("stdp_song_user.toml");
+    let mut models = toml::Table::new();
+    models.insert(
+        "synapse_models".into(),
+        toml::Value::try_from(&written.synapse_models).unwrap(),
+    );
+    let models = toml::to_string(&models).unwrap();
+    let rules = format!(
+        "[[rules]]\nname = \"built-in\"\n\
+         stdp = {{ a_plus = 0.006, a_minus = 0.0063, w_max = 0.6 }}\n\
+         [[rules]]\nname = \"written\"\nuser = {{ model = \"pair_stdp\" }}\n{models}"
+    );
+    let variants = parse_rules(&rules, "rules.toml").unwrap();
+    let opts = CompareOptions {
+        projections: vec!["stdp".into()],
+        duration_ms: Some(2000.0),
+        ..Default::default()
+    };
+    let cmp = run_compare(&load("stdp_song.toml"), &variants, &opts, |_, _| {}).unwrap();
+    let (a, b) = (&cmp.variants[0], &cmp.variants[1]);
+    assert_eq!(a.spikes_sha256, b.spikes_sha256);
+    assert_eq!(a.plasticity["stdp"].mean_w, b.plasticity["stdp"].mean_w);
+    let bad = rules.replace("model = \"pair_stdp\" }", "model = \"pairs\" }");
+    let e = parse_rules(&bad, "rules.toml").unwrap_err().to_string();
+    assert!(e.contains("no synapse model named 'pairs'"), "{e}");
+}
