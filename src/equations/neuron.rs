@@ -268,6 +268,8 @@ pub struct CompiledNeuron {
     /// over the state); the receptors' `w` are the columns after
     /// `not_refractory`, `exc` then `inh`.
     fused: Program,
+    /// What `fused` was compiled from (for [`Self::specialised`]).
+    fused_source: (Vec<(Vec<Assign>, u8)>, HashMap<String, Input>),
 }
 
 /// The state of a population of a compiled model.
@@ -349,13 +351,7 @@ impl NeuronModelSpec {
         let eq_errors = check_equations(&eqs, &scope);
         let eqs_ok = eq_errors.is_empty();
         located("equations", eq_errors, &mut errors);
-        let defs: Vec<&str> = eqs
-            .iter()
-            .filter_map(|e| match e {
-                Equation::Define { name, .. } => Some(name.as_str()),
-                Equation::Derivative { .. } => None,
-            })
-            .collect();
+        let defs = definitions(&eqs);
         let threshold = match parse_expr(&self.threshold) {
             Ok(e) => {
                 located("threshold", check_expr(&e, &scope, &defs), &mut errors);
@@ -560,6 +556,10 @@ impl NeuronModelSpec {
         segments.push((&threshold.assigns, SITES[1]));
         let fused = Program::compile_segments(&segments, &fnames)
             .map_err(|e| vec![unlocated("equations", e.0)])?;
+        let fused_source = (
+            segments.iter().map(|(a, s)| (a.to_vec(), *s)).collect(),
+            fnames,
+        );
         let draws = [&step, &threshold, &reset]
             .into_iter()
             .chain(receptors.iter().flatten())
@@ -578,6 +578,7 @@ impl NeuronModelSpec {
             threshold,
             reset,
             fused,
+            fused_source,
         })
     }
 
@@ -703,6 +704,16 @@ pub(super) fn schemes(
                 .collect()
         }
     }
+}
+
+/// The names `eqs` define (`name = expr` lines).
+pub(super) fn definitions(eqs: &[Equation]) -> Vec<&str> {
+    eqs.iter()
+        .filter_map(|e| match e {
+            Equation::Define { name, .. } => Some(name.as_str()),
+            Equation::Derivative { .. } => None,
+        })
+        .collect()
 }
 
 /// Whether an equation line is marked `(unless refractory)`.
@@ -1023,6 +1034,25 @@ impl CompiledNeuron {
         out
     }
 
+    /// The one-pass program of a population whose column `k` holds the
+    /// same value `uniform[k]` for every neuron: those columns become
+    /// immediates (no loads, operations with an immediate), the same f32
+    /// values in the same operations. Compiling takes microseconds; the GPU
+    /// shader stays as it is.
+    pub fn specialised(&self, uniform: &[Option<f32>]) -> Program {
+        let (segments, names) = &self.fused_source;
+        let mut names = names.clone();
+        for input in names.values_mut() {
+            if let Input::Param(k) = *input {
+                if let Some(Some(v)) = uniform.get(k).filter(|_| k < self.columns()) {
+                    *input = Input::Const(*v);
+                }
+            }
+        }
+        let segments: Vec<(&[Assign], u8)> = segments.iter().map(|(a, s)| (&a[..], *s)).collect();
+        Program::compile_segments(&segments, &names).unwrap_or_else(|_| self.fused.clone())
+    }
+
     /// Number of per-neuron columns before the per-step inputs.
     pub fn columns(&self) -> usize {
         self.parameters.len() + self.lifted.len()
@@ -1145,6 +1175,36 @@ impl CompiledNeuron {
         scratch: &mut Scratch,
         spikes: &mut Vec<u32>,
     ) -> bool {
+        self.update_with(
+            &self.fused,
+            vars,
+            refractory,
+            cols,
+            weights,
+            i_ext,
+            env,
+            first,
+            scratch,
+            spikes,
+        )
+    }
+
+    /// [`Self::update`] running `fused`, the model's one-pass program or a
+    /// [`Self::specialised`] one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_with(
+        &self,
+        fused: &Program,
+        vars: &mut [&mut [f32]],
+        refractory: &mut [u32],
+        cols: &[&[f32]],
+        weights: [Option<&[f32]>; 2],
+        i_ext: Option<&[f32]>,
+        env: &StepEnv,
+        first: u32,
+        scratch: &mut Scratch,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
         let n = refractory.len();
         let Scratch {
             weights: _,
@@ -1172,7 +1232,7 @@ impl CompiledNeuron {
         {
             let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
             with_spike.push(spike);
-            self.fused.run(&mut with_spike, &p, n, first, env);
+            fused.run(&mut with_spike, &p, n, first, env);
         }
         p.truncate(cols.len() + 2);
         ids.clear();

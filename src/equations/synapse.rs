@@ -47,8 +47,9 @@ use super::eval::{Input, Program, StepEnv};
 use super::hoist::{hoist, is_invariant};
 use super::integrate::{Assign, names_in, rename};
 use super::neuron::{
-    Lifted, MethodChoice, Phase, Scheme, SpecError, Values, inline_all, inlined_definitions,
-    integrate, is_name, lifted_values, located, schemes, statements, unlocated,
+    Lifted, MethodChoice, Phase, Scheme, SpecError, Values, definitions, inline_all,
+    inlined_definitions, integrate, is_name, lifted_values, located, schemes, statements,
+    unlocated,
 };
 use super::parse::{EqError, parse_equations, parse_statements};
 use serde::{Deserialize, Serialize};
@@ -234,13 +235,7 @@ impl SynapseModelSpec {
         let eq_errors = check_equations(&eqs, &scope);
         let eqs_ok = eq_errors.is_empty();
         located("equations", eq_errors, &mut errors);
-        let defs: Vec<&str> = eqs
-            .iter()
-            .filter_map(|e| match e {
-                Equation::Define { name, .. } => Some(name.as_str()),
-                Equation::Derivative { .. } => None,
-            })
-            .collect();
+        let defs = definitions(&eqs);
         let inline = if eqs_ok {
             inlined_definitions(&eqs)
         } else {

@@ -103,42 +103,35 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         );
     }
     let dt = if net.dt_ms > 0.0 { net.dt_ms } else { 1.0 };
-    for (i, m) in net.neuron_models.iter().enumerate() {
-        let f = format!("neuron_models[{i}]");
-        if net.neuron_models[..i].iter().any(|o| o.name == m.name) {
+    // User-written models: unique names, and every compile error at its field.
+    let models = net
+        .neuron_models
+        .iter()
+        .map(|m| ("neuron", m.name.as_str(), m.compile(dt).err()))
+        .enumerate()
+        .chain(
+            net.synapse_models
+                .iter()
+                .map(|m| ("synapse", m.name.as_str(), m.compile().err()))
+                .enumerate(),
+        );
+    let mut seen: Vec<(&str, &str)> = vec![];
+    for (i, (kind, name, errors)) in models {
+        let f = format!("{kind}_models[{i}]");
+        if seen.contains(&(kind, name)) {
             c.push(
                 format!("{f}.name"),
-                format!("duplicate neuron model name '{}'", m.name),
+                format!("duplicate {kind} model name '{name}'"),
             );
         }
-        if let Err(errors) = m.compile(dt) {
-            for e in errors {
-                let message = if e.error.span == Default::default() {
-                    e.error.message
-                } else {
-                    e.error.to_string()
-                };
-                c.push(format!("{f}.{}", e.field), message);
-            }
-        }
-    }
-    for (i, m) in net.synapse_models.iter().enumerate() {
-        let f = format!("synapse_models[{i}]");
-        if net.synapse_models[..i].iter().any(|o| o.name == m.name) {
-            c.push(
-                format!("{f}.name"),
-                format!("duplicate synapse model name '{}'", m.name),
-            );
-        }
-        if let Err(errors) = m.compile() {
-            for e in errors {
-                let message = if e.error.span == Default::default() {
-                    e.error.message
-                } else {
-                    e.error.to_string()
-                };
-                c.push(format!("{f}.{}", e.field), message);
-            }
+        seen.push((kind, name));
+        for e in errors.unwrap_or_default() {
+            let message = if e.error.span == Default::default() {
+                e.error.message
+            } else {
+                e.error.to_string()
+            };
+            c.push(format!("{f}.{}", e.field), message);
         }
     }
     let neurons: u64 = net.populations.iter().map(|p| u64::from(p.size)).sum();

@@ -129,9 +129,19 @@ impl UserNeuron {
             .iter()
             .map(|(name, v)| draw.state(name, *v))
             .collect();
+        // Columns equal for every neuron become immediates of the CPU program.
+        let uniform: Vec<Option<f32>> = cols
+            .iter()
+            .map(|c| match c.first() {
+                Some(x) if c.iter().all(|y| y.to_bits() == x.to_bits()) => Some(*x),
+                _ => None,
+            })
+            .collect();
+        let fused = model.specialised(&uniform);
         UserPop {
             k: UserConsts {
                 model,
+                fused,
                 cols,
                 step: 0,
                 dt: dt_ms as f32,
@@ -150,6 +160,8 @@ impl UserNeuron {
 pub struct UserConsts {
     /// The compiled model.
     pub model: Arc<CompiledNeuron>,
+    /// Its one-pass program, specialised to this population's uniform columns.
+    pub fused: crate::equations::eval::Program,
     /// Per-neuron columns: parameters, then lifted values.
     pub cols: Vec<Vec<f32>>,
     /// Steps taken (the step's `t` and the draws' counter).
@@ -259,7 +271,8 @@ impl NeuronKernel for UserPop {
             rng: Some((&k.rng, STREAM_USER)),
         };
         let before = spikes.len();
-        let ok = k.model.update(
+        let ok = k.model.update_with(
+            &k.fused,
             &mut s.vars,
             s.refractory,
             &cols,

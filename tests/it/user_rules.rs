@@ -247,3 +247,26 @@ fn compare_runs_a_user_rule_beside_the_built_in_one() {
     let e = parse_rules(&bad, "rules.toml").unwrap_err().to_string();
     assert!(e.contains("no synapse model named 'pairs'"), "{e}");
 }
+
+/// An experiment variant names a rule of the model file's `[[synapse_models]]`.
+#[test]
+fn an_experiment_variant_runs_a_user_rule_of_the_model_file() {
+    use astroglia::experiment::lsm::{VariantSpec, variant_network};
+    use astroglia::plasticity::Plasticity;
+    let mut net = load("stdp_song.toml");
+    net.synapse_models = user("stdp_song_user.toml").synapse_models;
+    let v: VariantSpec = toml::from_str(
+        "name = \"written\"\nplasticity = { stdp = { user = { model = \"pair_stdp\" } } }",
+    )
+    .unwrap();
+    let vnet = variant_network(&net, &v).unwrap();
+    assert!(matches!(
+        &vnet.projections[0].plasticity,
+        Some(Plasticity::User(u)) if u.spec.is_some()
+    ));
+    let v: VariantSpec =
+        toml::from_str("name = \"typo\"\nplasticity = { stdp = { user = { model = \"pairs\" } } }")
+            .unwrap();
+    let e = variant_network(&net, &v).unwrap_err().to_string();
+    assert!(e.contains("no synapse model named 'pairs'"), "{e}");
+}

@@ -459,7 +459,12 @@ impl Experiment {
             );
             for (proj, table) in &v.plasticity {
                 if let Err(problems) = table.rule() {
+                    // A user rule's model is found in the model file, read later.
+                    let unresolved = table.user.as_ref().is_some_and(|u| u.spec.is_none());
                     for (field, message) in problems {
+                        if unresolved && field == "user.model" {
+                            continue;
+                        }
                         let base = format!("{f}.plasticity.{proj}");
                         let field = if field.is_empty() {
                             base

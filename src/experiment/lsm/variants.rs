@@ -84,6 +84,17 @@ pub fn variant_network(net: &Network, v: &VariantSpec) -> Result<Network> {
         let label = vnet.projections[k].label();
         let table = v.plasticity.get(&label).or_else(|| v.plasticity.get("*"));
         if let Some(table) = table {
+            // A user rule names a [[synapse_models]] entry of the model file.
+            let mut table = table.clone();
+            if let Some(u) = &mut table.user {
+                if u.spec.is_none() {
+                    u.spec = net
+                        .synapse_models
+                        .iter()
+                        .find(|m| m.name == u.model)
+                        .map(|m| std::sync::Arc::new(m.clone()));
+                }
+            }
             let rule = table
                 .rule()
                 .map_err(|p| fail(format!("plasticity.{label}: {}", p[0].1)))?;
