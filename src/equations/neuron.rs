@@ -269,8 +269,11 @@ pub struct CompiledNeuron {
     /// `not_refractory`, `exc` then `inh`.
     fused: Program,
     /// What `fused` was compiled from (for [`Self::specialised`]).
-    fused_source: (Vec<(Vec<Assign>, u8)>, HashMap<String, Input>),
+    fused_source: (Vec<Segment>, HashMap<String, Input>),
 }
+
+/// Assignments whose draws are numbered from a first site.
+type Segment = (Vec<Assign>, u8);
 
 /// The state of a population of a compiled model.
 #[derive(Debug, Clone, PartialEq)]
