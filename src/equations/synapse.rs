@@ -319,7 +319,7 @@ impl SynapseModelSpec {
                         check_reads(
                             field,
                             own,
-                            "this statement",
+                            &format!("'{}'", st.target),
                             &assign[0].expr,
                             st.expr.span(),
                             &mut errors,

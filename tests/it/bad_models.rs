@@ -87,7 +87,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "unknown_key.toml",
-        "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `constants`, `neuron_models`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`, `nir`",
+        "unknown_key.toml: invalid model: line 2: bogus: unknown field `bogus`, expected one of `name`, `dt_ms`, `duration_ms`, `seed`, `constants`, `neuron_models`, `synapse_models`, `populations`, `projections`, `inputs`, `grids`, `astrocytes`, `monitors`, `nir`",
     ),
     (
         "unknown_param.toml",

@@ -202,6 +202,12 @@ const CASES: &[Case] = &[
         "'x' is a presynaptic variable and cannot read 'y' (a postsynaptic variable)",
     ),
     (
+        "syn_bump_reads_weight.toml",
+        15,
+        Some(29),
+        "'y' is a postsynaptic variable and cannot read 'w' (a synapse variable)",
+    ),
+    (
         "syn_unknown_identifier.toml",
         15,
         Some(17),
