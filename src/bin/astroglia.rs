@@ -223,7 +223,7 @@ struct CompareArgs {
     #[arg(long, value_name = "NAME", required = true)]
     projection: Vec<String>,
     /// Rules file (TOML): `[[rules]]` entries, each `name` plus exactly one rule
-    /// table (`stdp`, `triplet`, `nalsm`, `reward_stdp`, `delta`, as in a model's
+    /// table (`stdp`, `triplet`, `nalsm`, `reward_stdp`, `delta`, `user`, as in a model's
     /// `plasticity`, or `none = {}` for static weights). Example:
     /// models/compare_song.toml.
     #[arg(long, value_name = "RULES.toml")]

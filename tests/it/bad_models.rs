@@ -103,7 +103,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "unknown_rule.toml",
-        "unknown_rule.toml: invalid model: line 15: projections[0].plasticity: unknown variant `hebbian`, expected one of `stdp`, `triplet`, `nalsm`, `reward_stdp`, `delta`",
+        "unknown_rule.toml: invalid model: line 15: projections[0].plasticity: unknown variant `hebbian`, expected one of `stdp`, `triplet`, `nalsm`, `reward_stdp`, `delta`, `user`",
     ),
     (
         "unknown_state_var.toml",

@@ -87,7 +87,7 @@ pub struct VariantSpec {
     /// Name: the output subdirectory and the row in `comparison.json`.
     pub name: String,
     /// Rule per projection name (a table with one key: `none = {}`, `stdp`,
-    /// `triplet`, `nalsm`, `reward_stdp` or `delta`); `"*"` gives the rule of
+    /// `triplet`, `nalsm`, `reward_stdp`, `delta` or `user`); `"*"` gives the rule of
     /// every projection not named. Projections not covered keep the model's rule.
     #[serde(default)]
     pub plasticity: std::collections::BTreeMap<String, RuleTable>,
