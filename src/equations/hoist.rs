@@ -35,6 +35,24 @@ pub fn hoist(assigns: &mut [Assign], invariant: &dyn Fn(&str) -> bool, first: us
     lifted
 }
 
+/// [`hoist`] over several phases at once (one list of lifted columns for
+/// all of them); returns the phases, rewritten, and the lifted expressions.
+pub fn hoist_phases(
+    phases: Vec<Vec<Assign>>,
+    invariant: &dyn Fn(&str) -> bool,
+    first: usize,
+) -> (Vec<Vec<Assign>>, Vec<Expr>) {
+    let lens: Vec<usize> = phases.iter().map(Vec::len).collect();
+    let mut all: Vec<Assign> = phases.into_iter().flatten().collect();
+    let lifted = hoist(&mut all, invariant, first);
+    let mut parts = Vec::with_capacity(lens.len());
+    let mut rest = all.into_iter();
+    for l in lens {
+        parts.push(rest.by_ref().take(l).collect());
+    }
+    (parts, lifted)
+}
+
 fn lift(
     e: &Expr,
     invariant: &dyn Fn(&str) -> bool,

@@ -12,7 +12,7 @@
 //! current from `[[inputs]]`, pA) and `not_refractory` (1 or 0).
 use super::ast::{Equation, Expr, Statement};
 use super::eval::{Input, Program, StepEnv};
-use super::hoist::{hoist, is_invariant, name};
+use super::hoist::{hoist_phases, is_invariant, name};
 use super::integrate::{Assign, Method, rename, step_folding};
 use super::linear::{eval_f64, linear_system, propagators_from_exponent};
 use super::{EqError, Scope, check_equations, check_expr, check_statements};
@@ -460,33 +460,19 @@ impl NeuronModelSpec {
         }
         // Definitions read by the threshold, reset and receptors, written out.
         let inline = inlined_definitions(&eqs);
-        let mut threshold_assigns = vec![Assign {
+        let threshold_assigns = vec![Assign {
             target: "_spike".into(),
             expr: rename(&threshold, &inline),
         }];
-        let mut reset_assigns = inline_all(statements(&reset), &inline);
+        let reset_assigns = inline_all(statements(&reset), &inline);
         let mut receptor_assigns: [Option<Vec<Assign>>; 2] =
             receptors.map(|r| r.map(|s| inline_all(statements(&s), &inline)));
         // One list of lifted columns for every phase.
-        let mut all: Vec<Assign> = Vec::new();
-        let mut lens = vec![step_assigns.len(), 1, reset_assigns.len()];
-        all.append(&mut step_assigns);
-        all.append(&mut threshold_assigns);
-        all.append(&mut reset_assigns);
-        for r in receptor_assigns.iter_mut().flatten() {
-            lens.push(r.len());
-            all.append(r);
-        }
-        let lifted_exprs = hoist(&mut all, &invariant_name, lifted_props.len());
+        let mut phases = vec![step_assigns, threshold_assigns, reset_assigns];
+        phases.extend(receptor_assigns.iter_mut().flatten().map(std::mem::take));
+        let (parts, lifted_exprs) = hoist_phases(phases, &invariant_name, lifted_props.len());
         let mut lifted = lifted_props;
         lifted.extend(lifted_exprs.into_iter().map(Lifted::Expr));
-        let mut parts = Vec::new();
-        let mut rest = all;
-        for l in lens {
-            let tail = rest.split_off(l);
-            parts.push(rest);
-            rest = tail;
-        }
         let mut parts = parts.into_iter();
         let step_assigns = parts.next().expect("step");
         let threshold_assigns = parts.next().expect("threshold");

@@ -44,7 +44,7 @@
 use super::ast::{Equation, Expr};
 use super::check::{Scope, check_equations, check_statements};
 use super::eval::{Input, Program, StepEnv};
-use super::hoist::{hoist, is_invariant};
+use super::hoist::{hoist_phases, is_invariant};
 use super::integrate::{Assign, names_in, rename};
 use super::neuron::{
     Lifted, MethodChoice, Phase, Scheme, SpecError, Values, definitions, inline_all,
@@ -377,28 +377,11 @@ impl SynapseModelSpec {
             advance.push(assigns);
         }
         let [(pre_syn, pre_neuron), (post_syn, post_neuron)] = spike_phases;
-        let mut lens = advance.iter().map(Vec::len).collect::<Vec<_>>();
-        lens.extend([
-            pre_syn.len(),
-            post_syn.len(),
-            pre_neuron.len(),
-            post_neuron.len(),
-        ]);
-        let mut all: Vec<Assign> = advance.into_iter().flatten().collect();
-        all.extend(pre_syn);
-        all.extend(post_syn);
-        all.extend(pre_neuron);
-        all.extend(post_neuron);
-        let lifted_exprs = hoist(&mut all, &invariant_name, lifted_props.len());
+        let mut phases = advance;
+        phases.extend([pre_syn, post_syn, pre_neuron, post_neuron]);
+        let (parts, lifted_exprs) = hoist_phases(phases, &invariant_name, lifted_props.len());
         let mut lifted = lifted_props;
         lifted.extend(lifted_exprs.into_iter().map(Lifted::Expr));
-        let mut parts = Vec::new();
-        let mut rest = all;
-        for l in lens {
-            let tail = rest.split_off(l);
-            parts.push(rest);
-            rest = tail;
-        }
         let c = parameters.len() + lifted.len();
         // Columns: parameters, lifted, modulator, error, then the other sides.
         let names_for = |own: Side| -> HashMap<String, Input> {
