@@ -56,7 +56,7 @@ enum Instr {
 /// that each inner loop is one fixed operation over whole blocks. Immediates
 /// other than a binary operation's one side live in constant registers.
 #[derive(Debug, Clone, PartialEq)]
-enum Op {
+pub(super) enum Op {
     Un(UnOp, u32, u32),
     /// Register op register.
     BinRR(BinOp, u32, u32, u32),
@@ -85,6 +85,19 @@ pub struct Program {
     code: Vec<Op>,
     /// State variable `i` ← register.
     stores: Vec<(usize, u32)>,
+    /// The same program compiled to native code, where it could be.
+    native: NativeCode,
+}
+
+/// A program's native code, shared by its clones; programs compare equal
+/// whatever their code (it computes what the interpreter does).
+#[derive(Debug, Clone, Default)]
+struct NativeCode(Option<std::sync::Arc<super::native::Native>>);
+
+impl PartialEq for NativeCode {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The per-step values a program reads besides state and parameters.
@@ -167,6 +180,51 @@ impl Program {
         Ok(c.lower(stores))
     }
 
+    /// The program without its native code: every run interprets it.
+    pub fn interpreted(mut self) -> Self {
+        self.native = NativeCode(None);
+        self
+    }
+
+    /// Whether runs execute native code rather than the interpreter.
+    pub fn is_native(&self) -> bool {
+        self.native.0.is_some()
+    }
+
+    pub(super) fn n_regs(&self) -> usize {
+        self.n_regs
+    }
+
+    pub(super) fn consts(&self) -> &[(u32, f32)] {
+        &self.consts
+    }
+
+    pub(super) fn loads(&self) -> &[(u32, Input)] {
+        &self.loads
+    }
+
+    pub(super) fn code(&self) -> &[Op] {
+        &self.code
+    }
+
+    pub(super) fn stores(&self) -> &[(usize, u32)] {
+        &self.stores
+    }
+
+    /// The arrays the program reads (state and parameters, in load order)
+    /// and the state arrays it writes.
+    pub(super) fn arrays(&self) -> (Vec<Input>, Vec<usize>) {
+        (
+            self.loads.iter().map(|l| l.1).collect(),
+            self.stores.iter().map(|s| s.0).collect(),
+        )
+    }
+
+    /// Whether the program loads or stores state variable `i`.
+    pub fn touches_state(&self, i: usize) -> bool {
+        self.loads.iter().any(|l| l.1 == Input::State(i)) || self.stores.iter().any(|s| s.0 == i)
+    }
+
     /// Whether the program draws random numbers.
     pub fn draws(&self) -> bool {
         self.code.iter().any(|i| matches!(i, Op::Draw(..)))
@@ -196,6 +254,10 @@ impl Program {
         index: &dyn Fn(usize) -> u32,
         env: &StepEnv,
     ) {
+        if let Some(native) = &self.native.0 {
+            native.run(self, state, params, n, env.t, env.dt);
+            return;
+        }
         let mut regs = REGS.with(|r| r.take());
         // Every register is written before it is read (lanes past the end of
         // the last block included), so old contents need no clearing.
@@ -289,13 +351,16 @@ impl Compiler<'_> {
                 Instr::Draw(f, site, d) => Op::Draw(f, site, d),
             })
             .collect();
-        Program {
+        let mut program = Program {
             n_regs,
             loads,
             consts,
             code,
             stores,
-        }
+            native: NativeCode::default(),
+        };
+        program.native = NativeCode(super::native::Native::compile(&program).map(Into::into));
+        program
     }
 
     fn fresh(&mut self) -> u32 {

@@ -29,6 +29,7 @@ pub mod hoist;
 pub mod integrate;
 pub mod linear;
 pub mod math;
+pub mod native;
 pub mod neuron;
 pub mod parse;
 pub mod synapse;

@@ -15,6 +15,7 @@ use super::eval::{Input, Program, StepEnv};
 use super::hoist::{hoist_phases, is_invariant, name};
 use super::integrate::{Assign, Method, rename, step_folding};
 use super::linear::{eval_f64, linear_system, propagators_from_exponent};
+use super::native::{Native, NeuronIo};
 use super::{EqError, Scope, check_equations, check_expr, check_statements};
 use super::{parse_equations, parse_expr, parse_statements};
 use serde::{Deserialize, Serialize};
@@ -1251,18 +1252,127 @@ impl CompiledNeuron {
             }
         }
         let finite = vars.iter().all(|v| all_finite(v));
-        if ids.is_empty() {
-            return finite;
+        finite & self.reset_fired(vars, &p, ids, gathered, first, env, spikes)
+    }
+
+    /// The model's one-pass program `fused` compiled to a native kernel that
+    /// also reads the rings, counts the clocks down and checks finiteness
+    /// ([`Self::update_native`]); `None` where it cannot be (it draws).
+    pub fn native_kernel(&self, fused: &Program) -> Option<Native> {
+        let c = self.columns();
+        Native::compile_neuron(
+            fused,
+            NeuronIo {
+                awake: c + 1,
+                rings: [c + 2, c + 3],
+                spike: self.state.len(),
+                refractory_steps: self.refractory_steps,
+            },
+        )
+    }
+
+    /// [`Self::update`] through a [`Self::native_kernel`] of `fused`, which
+    /// reads the receptors' weights from the fixed-point `rings` (scaled by
+    /// `inv`, then zeroed) in the same pass: the same values and spikes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_native(
+        &self,
+        kernel: &Native,
+        fused: &Program,
+        vars: &mut [&mut [f32]],
+        refractory: &mut [u32],
+        cols: &[&[f32]],
+        rings: [&mut [i32]; 2],
+        inv: [f32; 2],
+        i_ext: Option<&[f32]>,
+        env: &StepEnv,
+        first: u32,
+        scratch: &mut Scratch,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        let n = refractory.len();
+        let Scratch {
+            awake,
+            zeros,
+            spike,
+            ids,
+            gathered,
+            ..
+        } = scratch;
+        if zeros.len() != n {
+            zeros.clear();
+            zeros.resize(n, 0.0);
         }
-        // The reset runs once over the neurons that spiked, gathered: spikes
-        // are rare and the reset's cost should follow them.
+        // The reset runs on neurons that fired, which were awake.
+        if awake.len() != n || awake.first() != Some(&1.0) {
+            awake.clear();
+            awake.resize(n, 1.0);
+        }
+        let mut p: Vec<&[f32]> = Vec::with_capacity(cols.len() + 4);
+        p.extend_from_slice(cols);
+        p.push(i_ext.unwrap_or(zeros));
+        p.push(awake);
+        spike.resize(n, 0.0);
+        let mut finite = {
+            let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
+            with_spike.push(spike);
+            kernel.run_neurons(
+                fused,
+                &mut with_spike,
+                &p,
+                rings,
+                inv,
+                refractory,
+                n,
+                env.t,
+                env.dt,
+            )
+        };
+        for (i, v) in vars.iter().enumerate() {
+            if !fused.touches_state(i) {
+                finite &= all_finite(v);
+            }
+        }
+        ids.clear();
+        const CHUNK: usize = 64;
+        // The kernel writes exactly 1.0 or +0.0: an or of the bits finds a spike.
+        for (c, sp) in spike.chunks(CHUNK).enumerate() {
+            if sp.iter().fold(0, |f, &s| f | s.to_bits()) != 0 {
+                ids.extend(
+                    sp.iter()
+                        .enumerate()
+                        .filter(|(_, s)| **s != 0.0)
+                        .map(|(k, _)| c * CHUNK + k),
+                );
+            }
+        }
+        finite & self.reset_fired(vars, &p, ids, gathered, first, env, spikes)
+    }
+
+    /// Runs the reset on the neurons `ids` (gathered: spikes are rare and
+    /// the reset's cost should follow them), whose columns are `p`, and
+    /// appends their ids. Returns whether their reset state is finite.
+    #[allow(clippy::too_many_arguments)]
+    fn reset_fired(
+        &self,
+        vars: &mut [&mut [f32]],
+        p: &[&[f32]],
+        ids: &[usize],
+        gathered: &mut Vec<Vec<f32>>,
+        first: u32,
+        env: &StepEnv,
+        spikes: &mut Vec<u32>,
+    ) -> bool {
+        if ids.is_empty() {
+            return true;
+        }
         gathered.resize(vars.len() + p.len(), Vec::new());
         let (g_vars, g_cols) = gathered.split_at_mut(vars.len());
         for (g, a) in g_vars.iter_mut().zip(vars.iter()) {
             g.clear();
             g.extend(ids.iter().map(|&i| a[i]));
         }
-        for (g, a) in g_cols.iter_mut().zip(&p) {
+        for (g, a) in g_cols.iter_mut().zip(p) {
             g.clear();
             g.extend(ids.iter().map(|&i| a[i]));
         }
@@ -1280,7 +1390,7 @@ impl CompiledNeuron {
             }
         }
         spikes.extend(ids.iter().map(|&i| first + i as u32));
-        finite && g_vars.iter().all(|v| all_finite(v))
+        g_vars.iter().all(|v| all_finite(v))
     }
 }
 

@@ -138,10 +138,12 @@ impl UserNeuron {
             })
             .collect();
         let fused = model.specialised(&uniform);
+        let kernel = model.native_kernel(&fused).map(Arc::new);
         UserPop {
             k: UserConsts {
                 model,
                 fused,
+                kernel,
                 cols,
                 step: 0,
                 dt: dt_ms as f32,
@@ -162,6 +164,9 @@ pub struct UserConsts {
     pub model: Arc<CompiledNeuron>,
     /// Its one-pass program, specialised to this population's uniform columns.
     pub fused: crate::equations::eval::Program,
+    /// `fused` compiled to a native kernel that also reads the rings and
+    /// counts the clocks; `None` where the interpreter runs it.
+    pub kernel: Option<Arc<crate::equations::native::Native>>,
     /// Per-neuron columns: parameters, then lifted values.
     pub cols: Vec<Vec<f32>>,
     /// Steps taken (the step's `t` and the draws' counter).
@@ -258,12 +263,6 @@ impl NeuronKernel for UserPop {
         let n = s.refractory.len();
         let at = base as usize;
         let cols: Vec<&[f32]> = k.cols.iter().map(|c| &c[at..at + n]).collect();
-        let mut w = s.scratch.take_weights();
-        for ((buf, ring), inv) in w.iter_mut().zip([ring_exc, ring_inh]).zip(inv) {
-            buf.clear();
-            buf.extend(ring.iter().map(|&x| x as f32 * inv));
-            ring.fill(0);
-        }
         let env = StepEnv {
             t: k.step as f32 * k.dt,
             dt: k.dt,
@@ -271,6 +270,32 @@ impl NeuronKernel for UserPop {
             rng: Some((&k.rng, STREAM_USER)),
         };
         let before = spikes.len();
+        if let Some(kernel) = &k.kernel {
+            let ok = k.model.update_native(
+                kernel,
+                &k.fused,
+                &mut s.vars,
+                s.refractory,
+                &cols,
+                [ring_exc, ring_inh],
+                inv,
+                i_ext,
+                &env,
+                k.offset + base,
+                s.scratch,
+                spikes,
+            );
+            for id in &mut spikes[before..] {
+                *id -= k.offset;
+            }
+            return ok;
+        }
+        let mut w = s.scratch.take_weights();
+        for ((buf, ring), inv) in w.iter_mut().zip([ring_exc, ring_inh]).zip(inv) {
+            buf.clear();
+            buf.extend(ring.iter().map(|&x| x as f32 * inv));
+            ring.fill(0);
+        }
         let ok = k.model.update_with(
             &k.fused,
             &mut s.vars,
