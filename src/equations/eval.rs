@@ -6,6 +6,11 @@
 //! element-wise f32 loops. Every operation is one IEEE f32 operation (or one of
 //! the shared function sequences of [`super::math`]) in the order of the tree,
 //! which is the order the generated WGSL uses.
+//!
+//! A compiled program also carries its native code ([`super::native`]),
+//! which [`Program::run`] executes instead where there is some; the
+//! interpreter is the reference it is tested against, and runs programs that
+//! draw random numbers.
 use super::ast::{BinOp, Expr, Func, UnOp};
 use super::integrate::Assign;
 use crate::rng::{CounterRng, normal_f32, unit_f32};
