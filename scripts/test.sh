@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite: set up, formatting, lints, API docs, then every unit, integration and
-# doc test (release profile: the reference-network tests simulate seconds of activity).
+# doc test, in the `ci` profile (Cargo.toml): optimised, since the reference-network tests
+# simulate seconds of activity, but without release's LTO, which takes minutes per binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --all -- --check
 # The fuzz package is outside the workspace (fuzz/README.md): its formatting is checked here.
 rustfmt --edition 2024 --check fuzz/src/lib.rs fuzz/fuzz_targets/*.rs
-cargo clippy --all-targets --release --quiet -- -D warnings
+cargo clippy --all-targets --profile ci --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
-cargo test --release
+cargo test --profile ci
 # Fuzz smoke, opt-in (ASTROGLIA_FUZZ_SMOKE=1): a few seconds per target, but it installs
 # cargo-fuzz and builds every target with coverage instrumentation (minutes on 2 cores,
 # needs crates.io and a C++ compiler).

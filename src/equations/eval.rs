@@ -225,6 +225,11 @@ impl Program {
         )
     }
 
+    /// Whether the program loads parameter `i`.
+    pub fn reads_param(&self, i: usize) -> bool {
+        self.loads.iter().any(|l| l.1 == Input::Param(i))
+    }
+
     /// Whether the program loads or stores state variable `i`.
     pub fn touches_state(&self, i: usize) -> bool {
         self.loads.iter().any(|l| l.1 == Input::State(i)) || self.stores.iter().any(|s| s.0 == i)

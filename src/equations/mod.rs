@@ -35,6 +35,8 @@ pub mod parse;
 pub mod synapse;
 pub mod units;
 pub mod wgsl;
+#[cfg(target_arch = "x86_64")]
+mod wide;
 
 pub use check::{Scope, check_equations, check_expr, check_statements, definition_order};
 pub use parse::{EqError, parse_equations, parse_expr, parse_statements};

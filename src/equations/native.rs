@@ -72,6 +72,10 @@ pub struct Native {
     module: Option<JITModule>,
     entry: Entry,
     io: Option<NeuronIo>,
+    /// The same program on eight lanes (AVX2), for the whole groups of
+    /// eight; this code then runs the remainder.
+    #[cfg(target_arch = "x86_64")]
+    wide: Option<super::wide::Wide>,
 }
 
 // SAFETY: after `finalize_definitions` the module is never used again but to
@@ -159,6 +163,10 @@ impl Native {
         Some(Native {
             module: Some(module),
             entry,
+            #[cfg(target_arch = "x86_64")]
+            wide: wide_enabled()
+                .then(|| super::wide::Wide::compile(program, io.as_ref()))
+                .flatten(),
             io,
         })
     }
@@ -204,10 +212,91 @@ impl Native {
         dt: f32,
     ) {
         assert!(self.io.is_none(), "a neuron kernel runs with run_neurons");
-        let (s, p) = Self::pointers(program, None, state, params, n);
+        let (mut s, mut p) = Self::pointers(program, None, state, params, n);
+        let mut finite = true;
+        let rings = [std::ptr::null_mut(); 2];
+        let clocks = std::ptr::null_mut();
+        let done = self.run_wide(
+            &s,
+            &p,
+            rings,
+            clocks,
+            &mut [],
+            [0.0; 2],
+            n,
+            t,
+            dt,
+            &mut finite,
+        );
+        advance(&mut s, &mut p, done);
         // SAFETY: every array the code touches holds at least `n` values
-        // (checked above) and the arrays written are distinct `&mut` slices.
-        unsafe { (self.entry)(s.as_ptr(), p.as_ptr(), n, t, dt, std::ptr::null()) }
+        // (checked above), so `n - done` from `done` on, and the arrays
+        // written are distinct `&mut` slices.
+        unsafe { (self.entry)(s.as_ptr(), p.as_ptr(), n - done, t, dt, std::ptr::null()) }
+    }
+
+    /// Runs the eight-lane code, where there is some, over the whole groups
+    /// of eight of `0..n`, and returns how many neurons it stepped (and with
+    /// `finite` whether their state stayed finite).
+    #[allow(clippy::too_many_arguments)]
+    fn run_wide(
+        &self,
+        s: &[*mut f32],
+        p: &[*const f32],
+        rings: [*mut i32; 2],
+        refractory: *mut u32,
+        bits: &mut [u64],
+        inv: [f32; 2],
+        n: usize,
+        t: f32,
+        dt: f32,
+        finite: &mut bool,
+    ) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(w) = &self.wide {
+            use super::wide::{Array, WideArgs};
+            let m = n & !7;
+            if m == 0 || (self.io.is_some() && bits.len() < m / 8) {
+                return 0;
+            }
+            let mut bases = [std::ptr::null_mut(); 11];
+            for (b, a) in bases.iter_mut().zip(&w.arrays) {
+                *b = match *a {
+                    Array::State(i) => s[i].cast(),
+                    Array::Param(i) => p[i].cast_mut().cast(),
+                    Array::Ring(r) => rings[r].cast(),
+                    Array::Clocks => refractory.cast(),
+                    Array::Bits => bits.as_mut_ptr().cast(),
+                };
+            }
+            let mut lanes = [0u32; 8];
+            let mut args = WideArgs {
+                bases,
+                consts: std::ptr::null(),
+                n: m,
+                t: [t; 8],
+                dt: [dt; 8],
+                inv: inv.map(|x| [x; 8]),
+                finite: &mut lanes,
+            };
+            // SAFETY: the pointers are the checked arrays of `run` or
+            // `run_neurons`, each at least `n >= m` long.
+            unsafe { w.run(&mut args) };
+            *finite &= lanes.iter().all(|&x| x == 0);
+            return m;
+        }
+        let _ = (s, p, rings, refractory, bits, inv, n, t, dt, finite);
+        0
+    }
+
+    /// This code without its eight-lane part (the tests check both).
+    #[cfg(test)]
+    fn without_wide(mut self) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.wide = None;
+        }
+        self
     }
 
     /// One step of a neuron kernel ([`Self::compile_neuron`]) over neurons
@@ -215,7 +304,9 @@ impl Native {
     /// which receives 1.0 for each neuron that fired; `params` the columns
     /// and `i_ext` (the awake and weight slots are read from `rings` and
     /// `refractory`, and may be empty). Returns whether every state value
-    /// the program loads or stores is finite.
+    /// the program loads or stores is finite, and a count `m` of neurons
+    /// (a multiple of eight) whose spikes are also in `bits`: bit `k` of
+    /// `bits[g]` for neuron `8g + k` (`bits` holds at least `n / 8` words).
     ///
     /// # Panics
     /// When an array is shorter than `n`, or the code is not a neuron kernel.
@@ -228,25 +319,37 @@ impl Native {
         rings: [&mut [i32]; 2],
         inv: [f32; 2],
         refractory: &mut [u32],
+        bits: &mut [u64],
         n: usize,
         t: f32,
         dt: f32,
-    ) -> bool {
+    ) -> (bool, usize) {
         let io = self.io.as_ref().expect("compiled with compile_neuron");
         assert!(rings.iter().all(|r| r.len() >= n) && refractory.len() >= n);
-        let (s, p) = Self::pointers(program, Some(io), state, params, n);
+        let (mut s, mut p) = Self::pointers(program, Some(io), state, params, n);
         let mut finite = [0.0f32; 5];
         let [r0, r1] = rings;
+        let (r0, r1, refractory) = (r0.as_mut_ptr(), r1.as_mut_ptr(), refractory.as_mut_ptr());
+        let mut ok = true;
+        let done = self.run_wide(&s, &p, [r0, r1], refractory, bits, inv, n, t, dt, &mut ok);
+        advance(&mut s, &mut p, done);
         let k = KernelIo {
-            rings: [r0.as_mut_ptr(), r1.as_mut_ptr()],
+            rings: [r0.wrapping_add(done), r1.wrapping_add(done)],
             inv,
-            refractory: refractory.as_mut_ptr(),
+            refractory: refractory.wrapping_add(done),
             finite: finite.as_mut_ptr(),
         };
         // SAFETY: as in `run`, and the rings and clocks hold `n` values each.
-        unsafe { (self.entry)(s.as_ptr(), p.as_ptr(), n, t, dt, &k) };
-        finite.iter().all(|x| *x == 0.0)
+        unsafe { (self.entry)(s.as_ptr(), p.as_ptr(), n - done, t, dt, &k) };
+        (ok && finite.iter().all(|x| *x == 0.0), done)
     }
+}
+
+/// Moves the arrays' pointers `by` values on (never dereferenced where the
+/// array is shorter: the code then runs on no neurons or does not touch it).
+fn advance(s: &mut [*mut f32], p: &mut [*const f32], by: usize) {
+    s.iter_mut().for_each(|x| *x = x.wrapping_add(by));
+    p.iter_mut().for_each(|x| *x = x.wrapping_add(by));
 }
 
 /// Whether programs are compiled to native code: `ASTROGLIA_JIT=0` keeps
@@ -254,6 +357,13 @@ impl Native {
 pub fn enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var("ASTROGLIA_JIT").map_or(true, |v| v != "0"))
+}
+
+/// Whether the eight-lane AVX2 code runs where the CPU has it:
+/// `ASTROGLIA_JIT=cranelift` keeps to Cranelift's four lanes.
+fn wide_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("ASTROGLIA_JIT").map_or(true, |v| v != "cranelift"))
 }
 
 /// The lane shape one copy of the body computes with.
@@ -703,8 +813,24 @@ impl Lane<'_, '_> {
             self.b.ins().store(flags, v, addr, 0);
         }
         if let Some(a) = acc.as_mut() {
-            for &(_, x) in &state_values {
-                let d = self.b.ins().fsub(x, x);
+            // Summed as a tree, then once into the loop-carried sum, so that
+            // the loop's dependency chain is a single add.
+            let mut terms: Vec<Value> = state_values
+                .iter()
+                .map(|&(_, x)| self.b.ins().fsub(x, x))
+                .collect();
+            while terms.len() > 1 {
+                let pairs: Vec<Value> = terms
+                    .chunks(2)
+                    .map(|c| match *c {
+                        [x, y] => self.b.ins().fadd(x, y),
+                        [x] => x,
+                        _ => unreachable!("chunks of two"),
+                    })
+                    .collect();
+                terms = pairs;
+            }
+            if let Some(&d) = terms.first() {
                 *a = self.b.ins().fadd(*a, d);
             }
         }
@@ -901,11 +1027,26 @@ mod tests {
             .map(|c| c.iter().all(|x| *x == c[0]).then_some(c[0]))
             .collect();
         let fused = m.specialised(&uniform);
-        let kernel = m.native_kernel(&fused).expect("the host compiles kernels");
+        let wide = m.native_kernel(&fused).expect("the host compiles kernels");
+        let narrow = m.native_kernel(&fused).unwrap().without_wide();
+        for kernel in [wide, narrow] {
+            kernel_steps_as_the_interpreter_does(&spec, &m, &fused, &kernel, &cols, n);
+        }
+    }
+
+    fn kernel_steps_as_the_interpreter_does(
+        spec: &NeuronModelSpec,
+        m: &crate::equations::neuron::CompiledNeuron,
+        fused: &Program,
+        kernel: &Native,
+        cols: &[Vec<f32>],
+        n: usize,
+    ) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
         let reference = fused.clone().interpreted();
         let p: Vec<&[f32]> = cols.iter().map(|v| &v[..]).collect();
-        let mut a = m.initial_state(&spec, n);
-        let mut b = m.initial_state(&spec, n);
+        let mut a = m.initial_state(spec, n);
+        let mut b = m.initial_state(spec, n);
         for v in a.vars.iter_mut().chain(b.vars.iter_mut()) {
             let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(9);
             v.iter_mut().for_each(|x| *x = r.random_range(-70.0..-45.0));
@@ -933,8 +1074,8 @@ mod tests {
             let mut va: Vec<&mut [f32]> = a.vars.iter_mut().map(|v| &mut v[..]).collect();
             let [mut r0, mut r1] = [rings[0].clone(), rings[1].clone()];
             let ok_a = m.update_native(
-                &kernel,
-                &fused,
+                kernel,
+                fused,
                 &mut va,
                 &mut a.refractory,
                 &p,
@@ -971,29 +1112,32 @@ mod tests {
             fired += spa.len();
         }
         assert!(fired > 100, "the test drives spikes: {fired}");
-        // A non-finite value is reported.
-        a.vars[1][n - 1] = f32::INFINITY;
-        let mut va: Vec<&mut [f32]> = a.vars.iter_mut().map(|v| &mut v[..]).collect();
-        let (mut r0, mut r1) = (vec![0; n], vec![0; n]);
-        let env = StepEnv {
-            t: 0.0,
-            dt: 0.1,
-            step: 0,
-            rng: None,
-        };
-        assert!(!m.update_native(
-            &kernel,
-            &fused,
-            &mut va,
-            &mut a.refractory,
-            &p,
-            [&mut r0, &mut r1],
-            inv,
-            None,
-            &env,
-            0,
-            &mut sa,
-            &mut vec![],
-        ));
+        // A non-finite value is reported, in the vector part and the rest.
+        for at in [0, n - 1] {
+            let mut a = m.initial_state(spec, n);
+            a.vars[1][at] = f32::INFINITY;
+            let mut va: Vec<&mut [f32]> = a.vars.iter_mut().map(|v| &mut v[..]).collect();
+            let (mut r0, mut r1) = (vec![0; n], vec![0; n]);
+            let env = StepEnv {
+                t: 0.0,
+                dt: 0.1,
+                step: 0,
+                rng: None,
+            };
+            assert!(!m.update_native(
+                kernel,
+                fused,
+                &mut va,
+                &mut a.refractory,
+                &p,
+                [&mut r0, &mut r1],
+                inv,
+                None,
+                &env,
+                0,
+                &mut sa,
+                &mut vec![],
+            ));
+        }
     }
 }

@@ -18,6 +18,7 @@ use super::linear::{eval_f64, linear_system, propagators_from_exponent};
 use super::native::{Native, NeuronIo};
 use super::{EqError, Scope, check_equations, check_expr, check_statements};
 use super::{parse_equations, parse_expr, parse_statements};
+use crate::neuron::AlignedVec;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -960,6 +961,11 @@ pub struct Scratch {
     spike: Vec<f32>,
     ids: Vec<usize>,
     gathered: Vec<Vec<f32>>,
+    /// The native kernel's: zeros for an absent input, the spike slot and
+    /// the spikes' bits (cache-line aligned for its vector accesses).
+    kernel_zeros: AlignedVec<f32>,
+    kernel_spike: AlignedVec<f32>,
+    bits: Vec<u64>,
 }
 
 impl Scratch {
@@ -1203,6 +1209,7 @@ impl CompiledNeuron {
             spike,
             ids,
             gathered,
+            ..
         } = scratch;
         // Read-only zeros (absent inputs) and the threshold's output, which
         // the program writes in full: sized, never cleared.
@@ -1293,15 +1300,15 @@ impl CompiledNeuron {
         let n = refractory.len();
         let Scratch {
             awake,
-            zeros,
-            spike,
+            kernel_zeros: zeros,
+            kernel_spike: spike,
             ids,
             gathered,
+            bits,
             ..
         } = scratch;
         if zeros.len() != n {
-            zeros.clear();
-            zeros.resize(n, 0.0);
+            *zeros = AlignedVec::zeroed(n);
         }
         // The reset runs on neurons that fired, which were awake.
         if awake.len() != n || awake.first() != Some(&1.0) {
@@ -1312,8 +1319,11 @@ impl CompiledNeuron {
         p.extend_from_slice(cols);
         p.push(i_ext.unwrap_or(zeros));
         p.push(awake);
-        spike.resize(n, 0.0);
-        let mut finite = {
+        if spike.len() != n {
+            *spike = AlignedVec::zeroed(n);
+        }
+        bits.resize(n / 8, 0);
+        let (mut finite, done) = {
             let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
             with_spike.push(spike);
             kernel.run_neurons(
@@ -1323,6 +1333,7 @@ impl CompiledNeuron {
                 rings,
                 inv,
                 refractory,
+                bits,
                 n,
                 env.t,
                 env.dt,
@@ -1334,18 +1345,20 @@ impl CompiledNeuron {
             }
         }
         ids.clear();
-        const CHUNK: usize = 64;
-        // The kernel writes exactly 1.0 or +0.0: an or of the bits finds a spike.
-        for (c, sp) in spike.chunks(CHUNK).enumerate() {
-            if sp.iter().fold(0, |f, &s| f | s.to_bits()) != 0 {
-                ids.extend(
-                    sp.iter()
-                        .enumerate()
-                        .filter(|(_, s)| **s != 0.0)
-                        .map(|(k, _)| c * CHUNK + k),
-                );
+        // Spikes are few: skip eight words (64 neurons) at a time.
+        for (c, words) in bits[..done / 8].chunks(8).enumerate() {
+            if words.iter().fold(0, |f, w| f | w) != 0 {
+                for (g, &w) in words.iter().enumerate() {
+                    let mut w = w;
+                    while w != 0 {
+                        ids.push(8 * (8 * c + g) + w.trailing_zeros() as usize);
+                        w &= w - 1;
+                    }
+                }
             }
         }
+        // The kernel writes exactly 1.0 or +0.0 in the spike slot.
+        ids.extend((done..n).filter(|&i| spike[i] != 0.0));
         finite & self.reset_fired(vars, &p, ids, gathered, first, env, spikes)
     }
 
@@ -1368,13 +1381,19 @@ impl CompiledNeuron {
         }
         gathered.resize(vars.len() + p.len(), Vec::new());
         let (g_vars, g_cols) = gathered.split_at_mut(vars.len());
-        for (g, a) in g_vars.iter_mut().zip(vars.iter()) {
+        // Only what the reset reads or writes (the others stay empty).
+        let program = &self.reset.program;
+        for (j, (g, a)) in g_vars.iter_mut().zip(vars.iter()).enumerate() {
             g.clear();
-            g.extend(ids.iter().map(|&i| a[i]));
+            if program.touches_state(j) {
+                g.extend(ids.iter().map(|&i| a[i]));
+            }
         }
-        for (g, a) in g_cols.iter_mut().zip(p) {
+        for (j, (g, a)) in g_cols.iter_mut().zip(p).enumerate() {
             g.clear();
-            g.extend(ids.iter().map(|&i| a[i]));
+            if program.reads_param(j) {
+                g.extend(ids.iter().map(|&i| a[i]));
+            }
         }
         {
             let mut v: Vec<&mut [f32]> = g_vars.iter_mut().map(|v| &mut v[..]).collect();
@@ -1385,6 +1404,7 @@ impl CompiledNeuron {
                 .run_indexed(&mut v, &c, ids.len(), &index, env);
         }
         for (var, g) in vars.iter_mut().zip(g_vars.iter()) {
+            // An empty `g` (untouched) writes nothing.
             for (&i, &x) in ids.iter().zip(g) {
                 var[i] = x;
             }

@@ -3,6 +3,7 @@
 //! generated. The CPU runs the compiled programs on the interpreter; the GPU
 //! runs WGSL generated from the same assignments
 //! ([`crate::equations::wgsl`]).
+use super::AlignedVec;
 use super::registry::{Draw, NeuronKernel};
 use crate::equations::eval::StepEnv;
 use crate::equations::neuron::{CompiledNeuron, NeuronModelSpec, Scratch};
@@ -123,11 +124,11 @@ impl UserNeuron {
             })
             .collect();
         let cols = model.columns_for(&params, n, dt_ms);
-        let vars: Vec<Vec<f32>> = spec
+        let vars: Vec<AlignedVec<f32>> = spec
             .state
             .0
             .iter()
-            .map(|(name, v)| draw.state(name, *v))
+            .map(|(name, v)| draw.state(name, *v).into())
             .collect();
         // Columns equal for every neuron become immediates of the CPU program.
         let uniform: Vec<Option<f32>> = cols
@@ -151,7 +152,7 @@ impl UserNeuron {
                 offset: draw.offset,
             },
             vars,
-            refractory: vec![0; n],
+            refractory: AlignedVec::zeroed(n),
             scratch: vec![],
         }
     }
@@ -184,10 +185,11 @@ pub struct UserConsts {
 pub struct UserPop {
     /// Model and columns.
     pub k: UserConsts,
-    /// One array per state variable, in the model's order.
-    pub vars: Vec<Vec<f32>>,
+    /// One array per state variable, in the model's order (cache-line
+    /// aligned, as the kernels' vector accesses want).
+    pub vars: Vec<AlignedVec<f32>>,
     /// Remaining refractory steps per neuron.
-    pub refractory: Vec<u32>,
+    pub refractory: AlignedVec<u32>,
     scratch: Vec<Scratch>,
 }
 
@@ -337,7 +339,8 @@ impl NeuronKernel for UserPop {
 
     fn gpu_state(&self) -> Vec<u32> {
         let mut out = Vec::new();
-        for v in self.vars.iter().chain(&self.k.cols) {
+        let cols = self.k.cols.iter().map(|c| &c[..]);
+        for v in self.vars.iter().map(|v| &v[..]).chain(cols) {
             out.extend(v.iter().map(|x| x.to_bits()));
         }
         out.extend_from_slice(&self.refractory);

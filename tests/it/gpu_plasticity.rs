@@ -309,7 +309,10 @@ fn assert_steps_match(case: &Case, steps: u64) {
             be.propagate(step).unwrap();
             be.plasticity(step).unwrap();
         }
-        for &k in &projs {
+        // Weights and traces every eighth step and at the end (reading them
+        // back dominates the test's time); spikes every step.
+        let check_state = step % 8 == 7 || step + 1 == steps;
+        for &k in projs.iter().filter(|_| check_state) {
             let name = &built.projs[k].name;
             let (mut a, mut b) = (vec![], vec![]);
             cpu.read_weights(0, k, &mut a).unwrap();
@@ -399,12 +402,12 @@ fn assert_song_matches(ms: f64) {
     println!("song {ms} ms: {moved:.3} moved, {at_bound:.3} at a bound");
 }
 
-/// 20 s of the model's 100 s: lavapipe takes about 300 µs per step here (nine
+/// 10 s of the model's 100 s: lavapipe takes about 300 µs per step here (nine
 /// dispatches), so the full run would add some 5 minutes to the suite; the full
 /// 100 s is the ignored test below.
 #[test]
-fn song_benchmark_matches_cpu_over_20_s() {
-    assert_song_matches(20_000.0);
+fn song_benchmark_matches_cpu_over_10_s() {
+    assert_song_matches(10_000.0);
 }
 
 /// The full 100 s (`cargo test --release -- --ignored song_benchmark`).
