@@ -22,6 +22,9 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 
+/// The arrays' pointers, on the stack for up to 16 arrays.
+type Pointers<T> = smallvec::SmallVec<[T; 16]>;
+
 /// `fn(state, params, n, t, dt, io)`: `state[i]` and `params[i]` point at
 /// the arrays of state variable and parameter `i`, each at least `n` long;
 /// `io` is a neuron kernel's [`KernelIo`] (null for a plain program).
@@ -179,7 +182,7 @@ impl Native {
         state: &mut [&mut [f32]],
         params: &[&[f32]],
         n: usize,
-    ) -> (Vec<*mut f32>, Vec<*const f32>) {
+    ) -> (Pointers<*mut f32>, Pointers<*const f32>) {
         let special = |i: usize| io.is_some_and(|io| i == io.awake || io.rings.contains(&i));
         for &(i, _) in program.stores() {
             assert!(state[i].len() >= n, "state array {i} shorter than {n}");
@@ -216,7 +219,7 @@ impl Native {
         let mut finite = true;
         let rings = [std::ptr::null_mut(); 2];
         let clocks = std::ptr::null_mut();
-        let done = self.run_wide(
+        let (done, _) = self.run_wide(
             &s,
             &p,
             rings,
@@ -236,8 +239,9 @@ impl Native {
     }
 
     /// Runs the eight-lane code, where there is some, over the whole groups
-    /// of eight of `0..n`, and returns how many neurons it stepped (and with
-    /// `finite` whether their state stayed finite).
+    /// of eight of `0..n`, and returns how many neurons it stepped and, for a
+    /// kernel, how many spike indices it wrote to `ids` (and with `finite`
+    /// whether their state stayed finite).
     #[allow(clippy::too_many_arguments)]
     fn run_wide(
         &self,
@@ -245,19 +249,19 @@ impl Native {
         p: &[*const f32],
         rings: [*mut i32; 2],
         refractory: *mut u32,
-        bits: &mut [u64],
+        ids: &mut [u32],
         inv: [f32; 2],
         n: usize,
         t: f32,
         dt: f32,
         finite: &mut bool,
-    ) -> usize {
+    ) -> (usize, usize) {
         #[cfg(target_arch = "x86_64")]
         if let Some(w) = &self.wide {
             use super::wide::{Array, WideArgs};
             let m = n & !7;
-            if m == 0 || (self.io.is_some() && bits.len() < m / 8) {
-                return 0;
+            if m == 0 || (self.io.is_some() && ids.len() < m) {
+                return (0, 0);
             }
             let mut bases = [std::ptr::null_mut(); 11];
             for (b, a) in bases.iter_mut().zip(&w.arrays) {
@@ -266,7 +270,6 @@ impl Native {
                     Array::Param(i) => p[i].cast_mut().cast(),
                     Array::Ring(r) => rings[r].cast(),
                     Array::Clocks => refractory.cast(),
-                    Array::Bits => bits.as_mut_ptr().cast(),
                 };
             }
             let mut lanes = [0u32; 8];
@@ -278,15 +281,17 @@ impl Native {
                 dt: [dt; 8],
                 inv: inv.map(|x| [x; 8]),
                 finite: &mut lanes,
+                ids: ids.as_mut_ptr(),
+                count: 0,
             };
             // SAFETY: the pointers are the checked arrays of `run` or
             // `run_neurons`, each at least `n >= m` long.
             unsafe { w.run(&mut args) };
             *finite &= lanes.iter().all(|&x| x == 0);
-            return m;
+            return (m, args.count);
         }
-        let _ = (s, p, rings, refractory, bits, inv, n, t, dt, finite);
-        0
+        let _ = (s, p, rings, refractory, ids, inv, n, t, dt, finite);
+        (0, 0)
     }
 
     /// This code without its eight-lane part (the tests check both).
@@ -304,9 +309,9 @@ impl Native {
     /// which receives 1.0 for each neuron that fired; `params` the columns
     /// and `i_ext` (the awake and weight slots are read from `rings` and
     /// `refractory`, and may be empty). Returns whether every state value
-    /// the program loads or stores is finite, and a count `m` of neurons
-    /// (a multiple of eight) whose spikes are also in `bits`: bit `k` of
-    /// `bits[g]` for neuron `8g + k` (`bits` holds at least `n / 8` words).
+    /// the program loads or stores is finite, a count `m` of neurons (a
+    /// multiple of eight) whose spikes are in `ids` rather than the spike
+    /// slot, and how many indices it wrote there (`ids` has room for `n`).
     ///
     /// # Panics
     /// When an array is shorter than `n`, or the code is not a neuron kernel.
@@ -319,11 +324,11 @@ impl Native {
         rings: [&mut [i32]; 2],
         inv: [f32; 2],
         refractory: &mut [u32],
-        bits: &mut [u64],
+        ids: &mut [u32],
         n: usize,
         t: f32,
         dt: f32,
-    ) -> (bool, usize) {
+    ) -> (bool, usize, usize) {
         let io = self.io.as_ref().expect("compiled with compile_neuron");
         assert!(rings.iter().all(|r| r.len() >= n) && refractory.len() >= n);
         let (mut s, mut p) = Self::pointers(program, Some(io), state, params, n);
@@ -331,7 +336,8 @@ impl Native {
         let [r0, r1] = rings;
         let (r0, r1, refractory) = (r0.as_mut_ptr(), r1.as_mut_ptr(), refractory.as_mut_ptr());
         let mut ok = true;
-        let done = self.run_wide(&s, &p, [r0, r1], refractory, bits, inv, n, t, dt, &mut ok);
+        let (done, count) =
+            self.run_wide(&s, &p, [r0, r1], refractory, ids, inv, n, t, dt, &mut ok);
         advance(&mut s, &mut p, done);
         let k = KernelIo {
             rings: [r0.wrapping_add(done), r1.wrapping_add(done)],
@@ -341,7 +347,7 @@ impl Native {
         };
         // SAFETY: as in `run`, and the rings and clocks hold `n` values each.
         unsafe { (self.entry)(s.as_ptr(), p.as_ptr(), n - done, t, dt, &k) };
-        (ok && finite.iter().all(|x| *x == 0.0), done)
+        (ok && finite.iter().all(|x| *x == 0.0), done, count)
     }
 }
 

@@ -22,6 +22,9 @@ use crate::neuron::AlignedVec;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+/// A step's list of arrays, on the stack for up to 16.
+pub type Args<T> = smallvec::SmallVec<[T; 16]>;
+
 /// Names every user model may read besides its own: the step's external
 /// current and whether the neuron may integrate its held variables.
 pub const NEURON_INPUTS: [&str; 2] = ["i_ext", "not_refractory"];
@@ -961,11 +964,11 @@ pub struct Scratch {
     spike: Vec<f32>,
     ids: Vec<usize>,
     gathered: Vec<Vec<f32>>,
-    /// The native kernel's: zeros for an absent input, the spike slot and
-    /// the spikes' bits (cache-line aligned for its vector accesses).
+    /// The native kernel's: zeros for an absent input, the spike slot
+    /// (cache-line aligned for its vector accesses) and spike indices.
     kernel_zeros: AlignedVec<f32>,
     kernel_spike: AlignedVec<f32>,
-    bits: Vec<u64>,
+    kernel_ids: Vec<u32>,
 }
 
 impl Scratch {
@@ -1219,7 +1222,7 @@ impl CompiledNeuron {
         }
         awake.clear();
         awake.extend(refractory.iter().map(|&r| if r == 0 { 1.0 } else { 0.0 }));
-        let mut p: Vec<&[f32]> = Vec::with_capacity(cols.len() + 4);
+        let mut p: Args<&[f32]> = Args::with_capacity(cols.len() + 4);
         p.extend_from_slice(cols);
         p.push(i_ext.unwrap_or(zeros));
         p.push(awake);
@@ -1227,7 +1230,7 @@ impl CompiledNeuron {
         p.push(weights[1].unwrap_or(zeros));
         spike.resize(n, 0.0);
         {
-            let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
+            let mut with_spike: Args<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
             with_spike.push(spike);
             fused.run(&mut with_spike, &p, n, first, env);
         }
@@ -1304,7 +1307,7 @@ impl CompiledNeuron {
             kernel_spike: spike,
             ids,
             gathered,
-            bits,
+            kernel_ids,
             ..
         } = scratch;
         if zeros.len() != n {
@@ -1315,16 +1318,16 @@ impl CompiledNeuron {
             awake.clear();
             awake.resize(n, 1.0);
         }
-        let mut p: Vec<&[f32]> = Vec::with_capacity(cols.len() + 4);
+        let mut p: Args<&[f32]> = Args::with_capacity(cols.len() + 4);
         p.extend_from_slice(cols);
         p.push(i_ext.unwrap_or(zeros));
         p.push(awake);
         if spike.len() != n {
             *spike = AlignedVec::zeroed(n);
         }
-        bits.resize(n / 8, 0);
-        let (mut finite, done) = {
-            let mut with_spike: Vec<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
+        kernel_ids.resize(n, 0);
+        let (mut finite, done, count) = {
+            let mut with_spike: Args<&mut [f32]> = vars.iter_mut().map(|v| &mut v[..]).collect();
             with_spike.push(spike);
             kernel.run_neurons(
                 fused,
@@ -1333,7 +1336,7 @@ impl CompiledNeuron {
                 rings,
                 inv,
                 refractory,
-                bits,
+                kernel_ids,
                 n,
                 env.t,
                 env.dt,
@@ -1345,20 +1348,16 @@ impl CompiledNeuron {
             }
         }
         ids.clear();
-        // Spikes are few: skip eight words (64 neurons) at a time.
-        for (c, words) in bits[..done / 8].chunks(8).enumerate() {
-            if words.iter().fold(0, |f, w| f | w) != 0 {
-                for (g, &w) in words.iter().enumerate() {
-                    let mut w = w;
-                    while w != 0 {
-                        ids.push(8 * (8 * c + g) + w.trailing_zeros() as usize);
-                        w &= w - 1;
-                    }
-                }
+        ids.extend(kernel_ids[..count].iter().map(|&i| i as usize));
+        // Past the eight-lane part the spike slot holds exactly 1.0 or +0.0:
+        // an or of 64 values' bits finds the few chunks with a spike.
+        const CHUNK: usize = 64;
+        for (c, sp) in spike[done..].chunks(CHUNK).enumerate() {
+            if sp.iter().fold(0, |f, &s| f | s.to_bits()) != 0 {
+                let at = done + c * CHUNK;
+                ids.extend((0..sp.len()).filter(|&k| sp[k] != 0.0).map(|k| at + k));
             }
         }
-        // The kernel writes exactly 1.0 or +0.0 in the spike slot.
-        ids.extend((done..n).filter(|&i| spike[i] != 0.0));
         finite & self.reset_fired(vars, &p, ids, gathered, first, env, spikes)
     }
 
@@ -1396,8 +1395,8 @@ impl CompiledNeuron {
             }
         }
         {
-            let mut v: Vec<&mut [f32]> = g_vars.iter_mut().map(|v| &mut v[..]).collect();
-            let c: Vec<&[f32]> = g_cols.iter().map(|c| &c[..]).collect();
+            let mut v: Args<&mut [f32]> = g_vars.iter_mut().map(|v| &mut v[..]).collect();
+            let c: Args<&[f32]> = g_cols.iter().map(|c| &c[..]).collect();
             let index = |j: usize| first + ids[j] as u32;
             self.reset
                 .program

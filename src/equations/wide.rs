@@ -50,6 +50,10 @@ pub(super) struct WideArgs {
     /// Eight lanes, or-ed with `x - x` of every state value: zero when all
     /// were finite.
     pub finite: *mut [u32; 8],
+    /// Where a neuron kernel appends the indices of the neurons that fired
+    /// (room for `n`), and how many it appended.
+    pub ids: *mut u32,
+    pub count: usize,
 }
 
 const ARG_CONSTS: i32 = 8 * BASES.len() as i32;
@@ -58,6 +62,8 @@ const ARG_T: i32 = ARG_N + 8;
 const ARG_DT: i32 = ARG_T + 32;
 const ARG_INV: i32 = ARG_DT + 32;
 const ARG_FINITE: i32 = ARG_INV + 64;
+const ARG_IDS: i32 = ARG_FINITE + 8;
+const ARG_COUNT: i32 = ARG_IDS + 8;
 const _: () = {
     assert!(std::mem::offset_of!(WideArgs, consts) == ARG_CONSTS as usize);
     assert!(std::mem::offset_of!(WideArgs, n) == ARG_N as usize);
@@ -65,6 +71,8 @@ const _: () = {
     assert!(std::mem::offset_of!(WideArgs, dt) == ARG_DT as usize);
     assert!(std::mem::offset_of!(WideArgs, inv) == ARG_INV as usize);
     assert!(std::mem::offset_of!(WideArgs, finite) == ARG_FINITE as usize);
+    assert!(std::mem::offset_of!(WideArgs, ids) == ARG_IDS as usize);
+    assert!(std::mem::offset_of!(WideArgs, count) == ARG_COUNT as usize);
 };
 
 /// An array the code reads or writes, in the order of [`WideArgs::bases`].
@@ -76,9 +84,6 @@ pub(super) enum Array {
     Ring(usize),
     /// The refractory clocks.
     Clocks,
-    /// One `u64` per group of eight neurons: bit `k` set where neuron
-    /// `8g + k` fired.
-    Bits,
 }
 
 /// The assembled code of one program.
@@ -186,8 +191,8 @@ enum Kind {
     Cvt(usize),
     /// The accumulator |= `a - a` (`d` is a scratch register).
     Finite(usize),
-    /// `bits[i / 8]` = the sign bits of `mask`.
-    Bits(usize, usize),
+    /// Appends `i + k` to the spike indices for each lane `k` set in `mask`.
+    Spikes(usize),
 }
 
 impl Kind {
@@ -201,7 +206,7 @@ impl Kind {
             Kind::Cmp(_, a, b) => vec![(a, true), (b, true)],
             Kind::Blend(m, f, t) => vec![(m, true), (f, true), (t, false)],
             Kind::Cvt(a) => vec![(a, false)],
-            Kind::Finite(a) | Kind::Bits(_, a) => vec![(a, true)],
+            Kind::Finite(a) | Kind::Spikes(a) => vec![(a, true)],
         }
     }
 }
@@ -475,13 +480,13 @@ impl Body {
                         kind: Kind::Store(c, next),
                         dest: None,
                     });
-                    let b = self.array(Array::Bits);
+                    // The spikes go to the index list, not the spike slot:
+                    // one store per group fewer (stores bound this loop).
                     self.insts.push(Inst {
-                        kind: Kind::Bits(b, fired),
+                        kind: Kind::Spikes(fired),
                         dest: None,
                     });
-                    let one = self.konst(1.0f32.to_bits());
-                    self.arith(Arith::And, fired, one)
+                    continue;
                 }
                 _ => {
                     let v = self.number(r);
@@ -788,10 +793,8 @@ fn emit(ops: &mut Assembler, kind: Kind, d: Option<u8>, places: &[Place]) {
             Place::Reg(a) => dynasm!(ops ; .arch x64 ; vcvtdq2ps Ry(d), Ry(a)),
             Place::Mem(base, off) => dynasm!(ops ; .arch x64 ; vcvtdq2ps Ry(d), [Rq(base) + off]),
         },
-        Kind::Bits(k, _) => {
-            // Group i / 8's word sits at byte offset i: the index needs no
-            // division.
-            let (b, m) = (BASES[k], reg(places[0]));
+        Kind::Spikes(_) => {
+            let m = reg(places[0]);
             // vmovmskps edx, ymm(m) (VEX.256 0F 50 /r), encoded here as
             // dynasm 4.0.2 refuses a 32-bit register with a ymm one.
             ops.extend([
@@ -801,7 +804,31 @@ fn emit(ops: &mut Assembler, kind: Kind, d: Option<u8>, places: &[Place]) {
                 0x50,
                 0xd0 | (m & 7),
             ]);
-            dynasm!(ops ; .arch x64 ; mov [Rq(b) + rax], rdx);
+            // Rarely taken: borrows three base registers to append the set
+            // lanes' indices, lowest first.
+            dynasm!(ops
+                ; .arch x64
+                ; test edx, edx
+                ; jz >skip
+                ; push rcx
+                ; push rbx
+                ; push r8
+                ; mov rcx, [rdi + ARG_IDS]
+                ; mov rbx, [rdi + ARG_COUNT]
+                ; next:
+                ; bsf r8d, edx
+                ; add r8d, eax
+                ; mov [rcx + rbx * 4], r8d
+                ; inc rbx
+                ; lea r8d, [rdx - 1]
+                ; and edx, r8d
+                ; jnz <next
+                ; mov [rdi + ARG_COUNT], rbx
+                ; pop r8
+                ; pop rbx
+                ; pop rcx
+                ; skip:
+            );
         }
         Kind::Finite(_) => {
             let a = reg(places[0]);
@@ -921,6 +948,8 @@ mod tests {
                     dt: [env.dt; 8],
                     inv: [[0.0; 8]; 2],
                     finite: &mut lanes,
+                    ids: std::ptr::null_mut(),
+                    count: 0,
                 };
                 // SAFETY: every array holds `n` values; `out` is written only.
                 unsafe { wide.run(&mut args) };

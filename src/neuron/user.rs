@@ -6,7 +6,7 @@
 use super::AlignedVec;
 use super::registry::{Draw, NeuronKernel};
 use crate::equations::eval::StepEnv;
-use crate::equations::neuron::{CompiledNeuron, NeuronModelSpec, Scratch};
+use crate::equations::neuron::{Args, CompiledNeuron, NeuronModelSpec, Scratch};
 use crate::model::Dist;
 use crate::rng::CounterRng;
 use std::collections::BTreeMap;
@@ -195,7 +195,7 @@ pub struct UserPop {
 
 /// Mutable slices of (a chunk of) a user population's state.
 pub struct UserView<'a> {
-    vars: Vec<&'a mut [f32]>,
+    vars: Args<&'a mut [f32]>,
     refractory: &'a mut [u32],
     scratch: &'a mut Scratch,
 }
@@ -264,7 +264,7 @@ impl NeuronKernel for UserPop {
     ) -> bool {
         let n = s.refractory.len();
         let at = base as usize;
-        let cols: Vec<&[f32]> = k.cols.iter().map(|c| &c[at..at + n]).collect();
+        let cols: Args<&[f32]> = k.cols.iter().map(|c| &c[at..at + n]).collect();
         let env = StepEnv {
             t: k.step as f32 * k.dt,
             dt: k.dt,
