@@ -868,7 +868,7 @@ fn shim(f: Func) -> Scalar {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::equations::integrate::Assign;
     use crate::equations::neuron::{NeuronModelSpec, Scratch};
@@ -878,7 +878,7 @@ mod tests {
 
     /// Inputs mixing ordinary values with zeros of both signs, infinities,
     /// NaN, subnormals and integers.
-    fn inputs(n: usize, seed: u64) -> Vec<f32> {
+    pub(in crate::equations) fn inputs(n: usize, seed: u64) -> Vec<f32> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let special = [
             0.0,

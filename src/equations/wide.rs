@@ -845,29 +845,8 @@ fn emit(ops: &mut Assembler, kind: Kind, d: Option<u8>, places: &[Place]) {
 mod tests {
     use super::*;
     use crate::equations::integrate::Assign;
+    use crate::equations::native::tests::inputs;
     use crate::equations::parse_expr;
-    use rand::{Rng, SeedableRng};
-
-    /// Finite values, both zeros, infinities, NaN and subnormals.
-    fn inputs(n: usize, seed: u64) -> Vec<f32> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let special = [
-            0.0,
-            -0.0,
-            1.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-            1e-40,
-        ];
-        (0..n)
-            .map(|_| match rng.random_range(0..4) {
-                0 => special[rng.random_range(0..special.len())],
-                1 => f32::from_bits(rng.random()),
-                _ => rng.random_range(-100.0f32..100.0),
-            })
-            .collect()
-    }
 
     /// Every operation the eight-lane code assembles, with all fifteen
     /// registers and with four (which spills), against the interpreter.
