@@ -9,7 +9,9 @@
 //! division and the functions call the shared sequences of [`super::math`]
 //! lane by lane, so the results are the interpreter's bit for bit (tested in
 //! `tests/it/user_models.rs` and below). Programs that draw random numbers
-//! stay on the interpreter.
+//! stay on the interpreter. Where the CPU has AVX2, the call-free programs
+//! also get eight-lane code (`wide.rs`), which runs the whole groups of eight
+//! before this code runs the rest.
 use super::ast::{BinOp, Func, UnOp};
 use super::eval::{Input, Op, Program, call};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};

@@ -1,7 +1,8 @@
 //! Populations of user-written neuron models (`[[neuron_models]]`, see
 //! [`crate::equations::neuron`]): the registry entry whose kernels are
-//! generated. The CPU runs the compiled programs on the interpreter; the GPU
-//! runs WGSL generated from the same assignments
+//! generated. The CPU runs the compiled programs as native code
+//! ([`crate::equations::native`]; the interpreter where a program draws); the
+//! GPU runs WGSL generated from the same assignments
 //! ([`crate::equations::wgsl`]).
 use super::AlignedVec;
 use super::registry::{Draw, NeuronKernel};
