@@ -176,15 +176,14 @@ impl Native {
         })
     }
 
-    /// Checks that every array `program` touches holds at least `n` values
-    /// and returns the arrays' pointers.
-    fn pointers(
+    /// Checks that every array `program` touches holds at least `n` values.
+    fn check(
         program: &Program,
         io: Option<&NeuronIo>,
-        state: &mut [&mut [f32]],
+        state: &[&mut [f32]],
         params: &[&[f32]],
         n: usize,
-    ) -> (Pointers<*mut f32>, Pointers<*const f32>) {
+    ) {
         let special = |i: usize| io.is_some_and(|io| i == io.awake || io.rings.contains(&i));
         for &(i, _) in program.stores() {
             assert!(state[i].len() >= n, "state array {i} shorter than {n}");
@@ -197,8 +196,24 @@ impl Native {
                 Input::Const(_) => {}
             }
         }
-        let s = state.iter_mut().map(|a| a.as_mut_ptr()).collect();
-        let p = params.iter().map(|a| a.as_ptr()).collect();
+    }
+
+    /// The arrays' pointers, `from` values on (never dereferenced where an
+    /// array is shorter: the code then runs on no neurons or does not touch
+    /// it).
+    fn pointers(
+        state: &mut [&mut [f32]],
+        params: &[&[f32]],
+        from: usize,
+    ) -> (Pointers<*mut f32>, Pointers<*const f32>) {
+        let s = state
+            .iter_mut()
+            .map(|a| a.as_mut_ptr().wrapping_add(from))
+            .collect();
+        let p = params
+            .iter()
+            .map(|a| a.as_ptr().wrapping_add(from))
+            .collect();
         (s, p)
     }
 
@@ -217,13 +232,13 @@ impl Native {
         dt: f32,
     ) {
         assert!(self.io.is_none(), "a neuron kernel runs with run_neurons");
-        let (mut s, mut p) = Self::pointers(program, None, state, params, n);
+        Self::check(program, None, state, params, n);
         let mut finite = true;
         let rings = [std::ptr::null_mut(); 2];
         let clocks = std::ptr::null_mut();
         let (done, _) = self.run_wide(
-            &s,
-            &p,
+            state,
+            params,
             rings,
             clocks,
             &mut [],
@@ -233,7 +248,10 @@ impl Native {
             dt,
             &mut finite,
         );
-        advance(&mut s, &mut p, done);
+        if done == n {
+            return;
+        }
+        let (s, p) = Self::pointers(state, params, done);
         // SAFETY: every array the code touches holds at least `n` values
         // (checked above), so `n - done` from `done` on, and the arrays
         // written are distinct `&mut` slices.
@@ -247,8 +265,8 @@ impl Native {
     #[allow(clippy::too_many_arguments)]
     fn run_wide(
         &self,
-        s: &[*mut f32],
-        p: &[*const f32],
+        state: &mut [&mut [f32]],
+        params: &[&[f32]],
         rings: [*mut i32; 2],
         refractory: *mut u32,
         ids: &mut [u32],
@@ -268,8 +286,8 @@ impl Native {
             let mut bases = [std::ptr::null_mut(); 11];
             for (b, a) in bases.iter_mut().zip(&w.arrays) {
                 *b = match *a {
-                    Array::State(i) => s[i].cast(),
-                    Array::Param(i) => p[i].cast_mut().cast(),
+                    Array::State(i) => state[i].as_mut_ptr().cast(),
+                    Array::Param(i) => params[i].as_ptr().cast_mut().cast(),
                     Array::Ring(r) => rings[r].cast(),
                     Array::Clocks => refractory.cast(),
                 };
@@ -286,13 +304,13 @@ impl Native {
                 ids: ids.as_mut_ptr(),
                 count: 0,
             };
-            // SAFETY: the pointers are the checked arrays of `run` or
+            // SAFETY: the arrays are the checked ones of `run` or
             // `run_neurons`, each at least `n >= m` long.
             unsafe { w.run(&mut args) };
             *finite &= lanes.iter().all(|&x| x == 0);
             return (m, args.count);
         }
-        let _ = (s, p, rings, refractory, ids, inv, n, t, dt, finite);
+        let _ = (state, params, rings, refractory, ids, inv, n, t, dt, finite);
         (0, 0)
     }
 
@@ -333,14 +351,27 @@ impl Native {
     ) -> (bool, usize, usize) {
         let io = self.io.as_ref().expect("compiled with compile_neuron");
         assert!(rings.iter().all(|r| r.len() >= n) && refractory.len() >= n);
-        let (mut s, mut p) = Self::pointers(program, Some(io), state, params, n);
+        Self::check(program, Some(io), state, params, n);
         let mut finite = [0.0f32; 5];
         let [r0, r1] = rings;
         let (r0, r1, refractory) = (r0.as_mut_ptr(), r1.as_mut_ptr(), refractory.as_mut_ptr());
         let mut ok = true;
-        let (done, count) =
-            self.run_wide(&s, &p, [r0, r1], refractory, ids, inv, n, t, dt, &mut ok);
-        advance(&mut s, &mut p, done);
+        let (done, count) = self.run_wide(
+            state,
+            params,
+            [r0, r1],
+            refractory,
+            ids,
+            inv,
+            n,
+            t,
+            dt,
+            &mut ok,
+        );
+        if done == n {
+            return (ok, done, count);
+        }
+        let (s, p) = Self::pointers(state, params, done);
         let k = KernelIo {
             rings: [r0.wrapping_add(done), r1.wrapping_add(done)],
             inv,
@@ -351,13 +382,6 @@ impl Native {
         unsafe { (self.entry)(s.as_ptr(), p.as_ptr(), n - done, t, dt, &k) };
         (ok && finite.iter().all(|x| *x == 0.0), done, count)
     }
-}
-
-/// Moves the arrays' pointers `by` values on (never dereferenced where the
-/// array is shorter: the code then runs on no neurons or does not touch it).
-fn advance(s: &mut [*mut f32], p: &mut [*const f32], by: usize) {
-    s.iter_mut().for_each(|x| *x = x.wrapping_add(by));
-    p.iter_mut().for_each(|x| *x = x.wrapping_add(by));
 }
 
 /// Whether programs are compiled to native code: `ASTROGLIA_JIT=0` keeps

@@ -10,7 +10,7 @@
 //!
 //! Besides `t` and `dt`, the strings may read `i_ext` (the step's external
 //! current from `[[inputs]]`, pA) and `not_refractory` (1 or 0).
-use super::ast::{Equation, Expr, Statement};
+use super::ast::{BinOp, Equation, Expr, Statement};
 use super::eval::{Input, Program, StepEnv};
 use super::hoist::{hoist_phases, is_invariant, name};
 use super::integrate::{Assign, Method, rename, step_folding};
@@ -269,12 +269,14 @@ pub struct CompiledNeuron {
     pub threshold: Phase,
     /// The reset.
     pub reset: Phase,
-    /// The receptors, the step and the threshold as one program (one pass
-    /// over the state); the receptors' `w` are the columns after
+    /// The receptors, the step, the threshold and (where it draws nothing)
+    /// the reset as one program (one pass over the state); the receptors' `w` are the columns after
     /// `not_refractory`, `exc` then `inh`.
     fused: Program,
     /// What `fused` was compiled from (for [`Self::specialised`]).
     fused_source: (Vec<Segment>, HashMap<String, Input>),
+    /// Whether `fused` also runs the reset (on the neurons that fired).
+    reset_fused: bool,
 }
 
 /// Assignments whose draws are numbered from a first site.
@@ -548,6 +550,36 @@ impl NeuronModelSpec {
             renamed.iter().map(|(a, s)| (&a[..], *s)).collect();
         segments.push((&step.assigns, SITES[0]));
         segments.push((&threshold.assigns, SITES[1]));
+        // A reset without draws joins the pass, each statement selected on the
+        // neurons that fired (the same operations on their lanes; the others
+        // keep their values), so no second pass gathers them. A drawing reset
+        // stays apart: draws would keep the whole pass off native code.
+        let reset_fused = !reset.program.draws();
+        let guarded: Vec<Assign> = reset
+            .assigns
+            .iter()
+            .map(|a| {
+                let at = a.expr.span();
+                let fired = Expr::Binary(
+                    BinOp::And,
+                    Box::new(Expr::Var("_spike".into(), at)),
+                    Box::new(Expr::Var("not_refractory".into(), at)),
+                    at,
+                );
+                Assign {
+                    target: a.target.clone(),
+                    expr: Expr::If(
+                        Box::new(fired),
+                        Box::new(a.expr.clone()),
+                        Box::new(Expr::Var(a.target.clone(), at)),
+                        at,
+                    ),
+                }
+            })
+            .collect();
+        if reset_fused {
+            segments.push((&guarded, SITES[2]));
+        }
         let fused = Program::compile_segments(&segments, &fnames)
             .map_err(|e| vec![unlocated("equations", e.0)])?;
         let fused_source = (
@@ -573,6 +605,7 @@ impl NeuronModelSpec {
             reset,
             fused,
             fused_source,
+            reset_fused,
         })
     }
 
@@ -1318,7 +1351,7 @@ impl CompiledNeuron {
             awake.clear();
             awake.resize(n, 1.0);
         }
-        let mut p: Args<&[f32]> = Args::with_capacity(cols.len() + 4);
+        let mut p: Args<&[f32]> = Args::new();
         p.extend_from_slice(cols);
         p.push(i_ext.unwrap_or(zeros));
         p.push(awake);
@@ -1362,8 +1395,8 @@ impl CompiledNeuron {
     }
 
     /// Runs the reset on the neurons `ids` (gathered: spikes are rare and
-    /// the reset's cost should follow them), whose columns are `p`, and
-    /// appends their ids. Returns whether their reset state is finite.
+    /// the reset's cost should follow them), whose columns are `p`, unless
+    /// the one-pass program ran it, and appends their ids. Returns whether their reset state is finite.
     #[allow(clippy::too_many_arguments)]
     fn reset_fired(
         &self,
@@ -1375,6 +1408,10 @@ impl CompiledNeuron {
         env: &StepEnv,
         spikes: &mut Vec<u32>,
     ) -> bool {
+        if self.reset_fused {
+            spikes.extend(ids.iter().map(|&i| first + i as u32));
+            return true;
+        }
         if ids.is_empty() {
             return true;
         }
@@ -1482,6 +1519,82 @@ mod tests {
                 "spike {k}: {t} vs {expected}"
             );
         }
+    }
+
+    /// The reset in the one pass (selected on the neurons that fired) gives
+    /// what the reset run apart on them gives: a reset that draws stays
+    /// apart, and `+ 0.0 * uniform()` changes none of its values.
+    #[test]
+    fn the_reset_in_the_pass_matches_the_reset_apart() {
+        let model = |extra: &str| {
+            spec(&format!(
+                r#"
+                name = "reset"
+                parameters = {{ tau = 10.0, v_r = -0.25, v_th = 1.0, i = 0.0 }}
+                state = {{ v = 0.0, w = 0.0 }}
+                equations = "dv/dt = (i_ext + i - v - w) / tau\ndw/dt = -w / 30.0"
+                threshold = "v > v_th"
+                reset = "v = v_r; w = w + 0.5 * v{extra}"
+                refractory_ms = 0.5
+                "#
+            ))
+        };
+        let (fused_spec, apart_spec) = (model(""), model(" + 0.0 * uniform()"));
+        let dt = 0.1;
+        let (fused, apart) = (
+            fused_spec.compile(dt).unwrap(),
+            apart_spec.compile(dt).unwrap(),
+        );
+        assert!(fused.reset_fused && !apart.reset_fused);
+        // 37 neurons: whole groups of eight and a remainder.
+        let n = 37;
+        let drive: Vec<f32> = (0..n).map(|k| 1.5 + 2.0 * k as f32).collect();
+        let rng = crate::rng::CounterRng::new(7);
+        let run = |m: &CompiledNeuron, s: &NeuronModelSpec| {
+            let mut st = m.initial_state(s, n);
+            let params: Vec<Vec<f64>> = m
+                .parameters
+                .iter()
+                .map(|p| vec![s.parameters.get(p).unwrap(); n])
+                .collect();
+            let cols = m.columns_for(&params, n, dt);
+            let p: Vec<&[f32]> = cols.iter().map(|v| &v[..]).collect();
+            let mut scratch = Scratch::default();
+            let mut spikes = vec![];
+            for step in 0..400u64 {
+                let env = StepEnv {
+                    t: step as f32 * dt as f32,
+                    dt: dt as f32,
+                    step,
+                    rng: Some((&rng, 3)),
+                };
+                let mut vars: Vec<&mut [f32]> = st.vars.iter_mut().map(|v| &mut v[..]).collect();
+                let before = spikes.len();
+                assert!(m.update(
+                    &mut vars,
+                    &mut st.refractory,
+                    &p,
+                    [None, None],
+                    Some(&drive),
+                    &env,
+                    0,
+                    &mut scratch,
+                    &mut spikes,
+                ));
+                spikes[before..]
+                    .iter_mut()
+                    .for_each(|id| *id += (step as u32) << 8);
+            }
+            let bits: Vec<Vec<u32>> = st
+                .vars
+                .iter()
+                .map(|v| v.iter().map(|x| x.to_bits()).collect())
+                .collect();
+            (spikes, bits, st.refractory.to_vec())
+        };
+        let (want, got) = (run(&apart, &apart_spec), run(&fused, &fused_spec));
+        assert!(want.0.len() > 100, "{} spikes", want.0.len());
+        assert_eq!(got, want);
     }
 
     #[test]

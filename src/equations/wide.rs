@@ -13,7 +13,9 @@
 //! Values live in the sixteen `ymm` registers, allocated over the
 //! straight-line body by farthest next use (Belady); a value evicted while
 //! still needed goes to a stack slot, and constants and spilled values are
-//! read as memory operands where the instruction allows one.
+//! read as memory operands where the instruction allows one. The registers
+//! the body can spare hold its most used constants for the whole loop (as
+//! many as lower its memory operations: loads and stores share few ports).
 // dynasm! converts the register numbers it is given with `.into()`.
 #![allow(clippy::useless_conversion)]
 use super::ast::{BinOp, UnOp};
@@ -508,8 +510,39 @@ impl Body {
         Some(())
     }
 
+    /// The values read from memory (constants, `t`, `dt`, the rings' scales)
+    /// to keep in registers for the whole loop, loaded once before it: the
+    /// most used first, as many as lower the body's memory operations (its
+    /// reads of constants and its spills), counted by allocating the body
+    /// with the registers left.
+    fn pins(&self, registers: u8) -> Option<Vec<usize>> {
+        let mut count = vec![0usize; self.homes.len()];
+        for inst in &self.insts {
+            for (v, _) in inst.kind.operands() {
+                count[v] += 1;
+            }
+        }
+        let mut candidates: Vec<usize> = (0..self.homes.len())
+            .filter(|&v| self.homes[v] != Home::Computed && count[v] > 0)
+            .collect();
+        // Most used first; ties in order of creation (deterministic).
+        candidates.sort_by_key(|&v| std::cmp::Reverse(count[v]));
+        let most = candidates.len().min(usize::from(registers) - 4);
+        let mut scratch = Assembler::new().ok()?;
+        let k = (0..=most)
+            .min_by_key(|&k| {
+                let mut a = Alloc::new(self, registers - k as u8, &candidates[..k]);
+                a.run(&mut scratch);
+                a.memory_ops
+            })
+            .unwrap_or(0);
+        candidates.truncate(k);
+        Some(candidates)
+    }
+
     /// Allocates registers and assembles the function.
     fn assemble(&self, registers: u8) -> Option<(ExecutableBuffer, AssemblyOffset)> {
+        let pins = self.pins(registers)?;
         let mut ops = Assembler::new().ok()?;
         let entry = ops.offset();
         let frame = 32 * self.homes.len() as i32;
@@ -533,11 +566,22 @@ impl Body {
             ; mov rsi, [rdi + ARG_CONSTS]
             ; xor eax, eax
             ; vxorps ymm15, ymm15, ymm15
+        );
+        let body = registers - pins.len() as u8;
+        for (k, &v) in pins.iter().enumerate() {
+            let Home::Memory(base, off) = self.homes[v] else {
+                unreachable!("only values read from memory are pinned")
+            };
+            let r = body + k as u8;
+            dynasm!(ops ; .arch x64 ; vmovups Ry(r), [Rq(base) + off]);
+        }
+        dynasm!(ops
+            ; .arch x64
             ; =>top
             ; cmp rax, [rdi + ARG_N]
             ; jae =>done
         );
-        Alloc::new(self, registers).run(&mut ops);
+        Alloc::new(self, body, &pins).run(&mut ops);
         dynasm!(ops
             ; .arch x64
             ; add rax, 8
@@ -585,10 +629,17 @@ struct Alloc<'a> {
     holder: [Option<usize>; ALLOCATABLE as usize],
     registers: u8,
     slots: i32,
+    /// Values kept in the registers past `registers` for the whole loop.
+    pinned: Vec<bool>,
+    /// Reads and writes of memory the body does: constants and spilled
+    /// values read, spills written.
+    memory_ops: usize,
 }
 
 impl<'a> Alloc<'a> {
-    fn new(body: &'a Body, registers: u8) -> Self {
+    /// Allocates ymm0..ymm`registers` to the body; `pins[k]` stays in
+    /// ymm(`registers + k`).
+    fn new(body: &'a Body, registers: u8, pins: &[usize]) -> Self {
         let n = body.homes.len();
         let mut uses = vec![vec![]; n];
         for (p, inst) in body.insts.iter().enumerate() {
@@ -596,15 +647,23 @@ impl<'a> Alloc<'a> {
                 uses[v].push(p);
             }
         }
+        let mut reg = vec![None; n];
+        let mut pinned = vec![false; n];
+        for (k, &v) in pins.iter().enumerate() {
+            reg[v] = Some(registers + k as u8);
+            pinned[v] = true;
+        }
         Alloc {
             body,
             uses,
             cursor: vec![0; n],
-            reg: vec![None; n],
+            reg,
             slot: vec![None; n],
             holder: [None; ALLOCATABLE as usize],
             registers,
             slots: 0,
+            pinned,
+            memory_ops: 0,
         }
     }
 
@@ -635,6 +694,7 @@ impl<'a> Alloc<'a> {
             let off = 32 * self.slots;
             self.slots += 1;
             self.slot[v] = Some(off);
+            self.memory_ops += 1;
             dynasm!(ops ; .arch x64 ; vmovups [rsp + off], Ry(r));
         }
         r
@@ -657,6 +717,7 @@ impl<'a> Alloc<'a> {
             return r;
         }
         let r = self.take(ops, locked);
+        self.memory_ops += 1;
         match self.place(v) {
             Place::Mem(base, off) => dynasm!(ops ; .arch x64 ; vmovups Ry(r), [Rq(base) + off]),
             Place::Reg(_) => unreachable!("not in a register"),
@@ -678,6 +739,10 @@ impl<'a> Alloc<'a> {
                 }
             }
             let places: Vec<Place> = operands.iter().map(|&(v, _)| self.place(v)).collect();
+            self.memory_ops += places
+                .iter()
+                .filter(|p| matches!(p, Place::Mem(..)))
+                .count();
             // Operands used for the last time free their registers, which
             // the result may then take.
             for &(v, _) in &operands {
@@ -688,6 +753,9 @@ impl<'a> Alloc<'a> {
             let mut live = vec![];
             for &(v, _) in &operands {
                 if let Some(r) = self.reg[v] {
+                    if self.pinned[v] {
+                        continue;
+                    }
                     if self.next_use(v).is_none() {
                         self.reg[v] = None;
                         self.holder[r as usize] = None;

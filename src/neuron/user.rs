@@ -196,10 +196,14 @@ pub struct UserPop {
 
 /// Mutable slices of (a chunk of) a user population's state.
 pub struct UserView<'a> {
-    vars: Args<&'a mut [f32]>,
+    vars: Vars<'a>,
     refractory: &'a mut [u32],
     scratch: &'a mut Scratch,
 }
+
+/// A view's state variables: on the stack for up to six (a view is passed
+/// by value every step, so it stays small).
+type Vars<'a> = smallvec::SmallVec<[&'a mut [f32]; 6]>;
 
 impl UserPop {
     /// The state variables that became non-finite are named by these.
