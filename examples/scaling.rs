@@ -2,7 +2,9 @@
 //! COBA weights, 80 % excitatory): prints construction time, simulation time per
 //! biological second, synaptic events/s and bytes per synapse.
 //!
-//! `cargo run --release --example scaling -- [sizes...] [--ms T]` (default 16000 64000 256000, 200 ms).
+//! `cargo run --release --example scaling -- [sizes...] [--ms T] [--threads N]`
+//! (default 16000 64000 256000, 200 ms, the automatic thread count); also prints
+//! spikes_sha256, the same for any thread count.
 use astroglia::model::*;
 use astroglia::sim::{SimOptions, Simulator};
 use std::time::Instant;
@@ -24,17 +26,32 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(200.0);
+    let threads = args
+        .iter()
+        .position(|a| a == "--threads")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut sizes: Vec<u32> = args
         .iter()
-        .filter_map(|a| a.parse().ok())
+        .enumerate()
+        .filter(|&(i, _)| i == 0 || !["--ms", "--threads"].contains(&args[i - 1].as_str()))
+        .filter_map(|(_, a)| a.parse().ok())
         .filter(|&n: &u32| n >= 100)
         .collect();
     if sizes.is_empty() {
         sizes = vec![16_000, 64_000, 256_000];
     }
     println!(
-        "{:>8} {:>11} {:>8} {:>12} {:>10} {:>12} {:>8}",
-        "neurons", "synapses", "build_s", "s/bio-s", "rate_Hz", "events/s", "B/syn"
+        "{:>8} {:>11} {:>8} {:>12} {:>10} {:>12} {:>8} {:>14}",
+        "neurons",
+        "synapses",
+        "build_s",
+        "s/bio-s",
+        "rate_Hz",
+        "events/s",
+        "B/syn",
+        "spikes_sha256"
     );
     for n in sizes {
         let net = coba_like(n, ms);
@@ -43,6 +60,7 @@ fn main() {
             &net,
             SimOptions {
                 seed: Some(1),
+                threads,
                 ..Default::default()
             },
         )
@@ -57,14 +75,21 @@ fn main() {
         };
         let spikes: u64 = s.populations.values().map(|p| p.spikes).sum();
         println!(
-            "{:>8} {:>11} {:>8.3} {:>12.4} {:>10.2} {:>12.3e} {:>8.2}",
+            "{:>8} {:>11} {:>8.3} {:>12.4} {:>10.2} {:>12.3e} {:>8.2} {:>14}",
             n,
             nsyn,
             build_s,
             s.sim_s * 1000.0 / ms,
             spikes as f64 / (n as f64 * ms / 1000.0),
             s.events_per_s,
-            syn / nsyn as f64
+            syn / nsyn as f64,
+            &s.spikes_sha256[..12]
         );
+        let phases: Vec<String> = s
+            .phase_s
+            .iter()
+            .map(|(k, v)| format!("{k} {:.4}", v * 1000.0 / ms))
+            .collect();
+        eprintln!("  per bio-s by phase: {}", phases.join(", "));
     }
 }

@@ -333,10 +333,13 @@ struct RunArgs {
     /// see `astroglia devices`).
     #[arg(long, value_name = "NAME")]
     adapter: Option<String>,
-    /// Worker threads for neuron updates, or for the instances of a batch (results
-    /// are identical for any count).
-    #[arg(long, default_value_t = 1, value_parser = threads_arg)]
-    threads: usize,
+    /// Worker threads for neuron updates and spike delivery, or for the
+    /// instances of a batch (results are identical for any count). Default:
+    /// every core for a batch or a network of at least 2^20 synapses or a
+    /// population of at least 32 768 neurons, else one (smaller steps take
+    /// about as long as the threads' coordination).
+    #[arg(long, value_parser = threads_arg)]
+    threads: Option<usize>,
     /// Run B independent instances over one copy of the connectivity: instance b
     /// draws its initial state and per-step randomness (noise, Poisson) from
     /// seed + b. Each instance's outputs go to DIR/instance_<b>/; summary.json
@@ -845,7 +848,7 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
         SimOptions {
             seed: args.seed,
             backend,
-            threads: args.threads,
+            threads: args.threads.unwrap_or(0),
             adapter: args.adapter.clone(),
             batch: args.batch as usize,
             instance_seeds: args.instance_seeds.clone(),

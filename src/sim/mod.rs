@@ -30,8 +30,9 @@ pub struct SimOptions {
     pub seed: Option<u64>,
     /// Backend.
     pub backend: BackendKind,
-    /// Worker threads of the CPU backend (0 or 1: single-threaded). Results do not
-    /// depend on it.
+    /// Worker threads of the CPU backend: 0 chooses (see
+    /// [`crate::backend::CpuBackend::batched`]), 1 is single-threaded. Results
+    /// do not depend on it.
     pub threads: usize,
     /// GPU adapter by name substring (default: `ASTROGLIA_ADAPTER`, else the best
     /// adapter: discrete, integrated, virtual, then CPU).

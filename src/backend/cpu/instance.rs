@@ -2,8 +2,10 @@
 //! randomness over connectivity shared with the other instances of a batch, and
 //! the step loop over the schedule. The phases live beside their shaders:
 //! `inputs.rs`, `neurons.rs`, `propagate.rs` and `plasticity.rs`.
+use super::partition::Partition;
 use super::plasticity::{AstroState, PlasticState, apply_modulation};
 use super::propagate::Route;
+use super::team::{self, Team};
 use crate::backend::Spike;
 use crate::backend::schedule::{self, Phase, PhaseTimes};
 use crate::build::{Built, BuiltInput, Dynamics, Sources, SpikeTrain};
@@ -51,8 +53,10 @@ pub(super) struct Instance {
     /// Per population: its dynamics as built (None for spike sources), restored
     /// by [`Instance::reset`].
     pub(super) initial: Vec<Option<Dynamics>>,
-    /// Worker pool for neuron updates (None: single-threaded).
-    pub(super) pool: Option<rayon::ThreadPool>,
+    /// Threads for neuron updates and delivery (a team for each `run`).
+    pub(super) threads: usize,
+    /// Delivery split by target over the pool's threads (None: one thread).
+    pub(super) partition: Option<Partition>,
     /// Wall time per phase, sampled (see [`crate::backend::schedule::SAMPLE`]).
     pub(super) times: PhaseTimes,
 }
@@ -108,7 +112,9 @@ impl Instance {
                 _ => Some(p.dynamics.clone()),
             })
             .collect();
+        let partition = Partition::new(&net.pops, &net.projs, &routes, threads);
         Instance {
+            partition,
             astros,
             initial,
             plastic,
@@ -131,29 +137,37 @@ impl Instance {
             step_spikes: vec![vec![]; np],
             source_ptr: vec![0; np],
             pending: vec![],
-            pool: (threads > 1)
-                .then(|| {
-                    rayon::ThreadPoolBuilder::new()
-                        .num_threads(threads)
-                        .build()
-                        .ok()
-                })
-                .flatten(),
+            threads,
             times: PhaseTimes::default(),
             net,
         }
     }
 
-    /// Runs steps `first..first + n`, phase by phase in [`schedule::STEP`] order.
+    /// Runs steps `first..first + n`, phase by phase in [`schedule::STEP`] order,
+    /// with a team of threads where some phase splits.
     pub(super) fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
+        let split = self.partition.is_some()
+            || self
+                .net
+                .pops
+                .iter()
+                .any(|p| super::neurons::splits(p.size as usize, self.threads));
+        if self.threads > 1 && split {
+            team::with_team(self.threads, |team| self.steps(first, n, Some(team)))
+        } else {
+            self.steps(first, n, None)
+        }
+    }
+
+    fn steps(&mut self, first: u64, n: u64, team: Option<&Team>) -> crate::Result<()> {
         let plastic = self.has_plasticity();
         for step in first..first + n {
             for phase in schedule::STEP {
                 let mut times = self.times;
                 match phase {
                     Phase::Inputs => times.run(phase, step, || self.inputs(step))?,
-                    Phase::Neurons => times.run(phase, step, || self.neurons(step))?,
-                    Phase::Propagate => times.run(phase, step, || self.propagate(step))?,
+                    Phase::Neurons => times.run(phase, step, || self.neurons(step, team))?,
+                    Phase::Propagate => times.run(phase, step, || self.propagate(step, team))?,
                     Phase::Plasticity if plastic => times.run(phase, step, || self.plasticity()),
                     Phase::Plasticity => {}
                 }

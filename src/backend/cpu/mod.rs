@@ -4,8 +4,10 @@
 mod inputs;
 mod instance;
 mod neurons;
+mod partition;
 mod plasticity;
 mod propagate;
+mod team;
 
 use super::{Backend, Spike};
 use crate::build::Built;
@@ -52,7 +54,11 @@ impl CpuBackend {
 
     /// A batch of instances (see [`Built::instance`]) that must share their
     /// connectivity. With `threads` > 1 the instances run in parallel; each one's
-    /// spikes are those it would produce alone.
+    /// spikes are those it would produce alone. A single instance uses the
+    /// threads for its neuron updates and delivery where the network is large
+    /// enough. `threads` 0 chooses: every core for a batch, or for a network
+    /// of at least 2^20 synapses or a population of at least 32 768 neurons;
+    /// else one.
     pub fn batched(instances: Vec<Built>, threads: usize) -> crate::Result<Self> {
         let first = instances
             .first()
@@ -71,14 +77,22 @@ impl CpuBackend {
             .iter()
             .map(|pr| Route::new(pr, first.pops[pr.post].size))
             .collect();
-        let threads = threads.max(1);
+        let several = instances.len() > 1;
+        let threads = match threads {
+            // Automatic: every core for a batch or a network large enough to
+            // pay for the threads' coordination, else one.
+            0 if several || partition::worth_threads(&first.pops, &first.projs) => {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }
+            0 => 1,
+            t => t,
+        };
         let pool = || {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .ok()
         };
-        let several = instances.len() > 1;
         let inner = if several { 1 } else { threads };
         Ok(CpuBackend {
             instances: instances
@@ -149,11 +163,11 @@ impl Backend for CpuBackend {
     }
 
     fn neurons(&mut self, step: u64) -> crate::Result<()> {
-        self.each(|i| i.neurons(step))
+        self.each(|i| i.neurons(step, None))
     }
 
     fn propagate(&mut self, step: u64) -> crate::Result<()> {
-        self.each(|i| i.propagate(step))
+        self.each(|i| i.propagate(step, None))
     }
 
     fn plasticity(&mut self, _step: u64) -> crate::Result<()> {

@@ -1,17 +1,24 @@
 //! The CPU neuron phase: each population's registered kernel on this step's ring
-//! slot, whole or in chunks on the worker pool (shaders/neuron_*.wgsl).
+//! slot, whole or in chunks on the run's team of threads (shaders/neuron_*.wgsl).
 use super::instance::{Instance, ring_stride};
+use super::team::Team;
 use crate::build::Dynamics;
 use crate::neuron::{NeuronKernel, Visit};
+use std::sync::Mutex;
 
-/// Smallest chunk worth handing to another thread.
-const MIN_CHUNK: usize = 1024;
+/// Smallest chunk worth handing to another thread: a population of fewer than
+/// twice this many neurons updates in microseconds, about the cost of a
+/// team's hand-over.
+const MIN_CHUNK: usize = super::partition::MIN_PARALLEL_NEURONS / 2;
 
 use crate::neuron::registry::Kernel;
 
-/// A population split into chunks for the worker pool: everything but the state.
+/// One chunk's work: its view, ring slices, external current and first index.
+type Job<'a, V> = (V, &'a mut [i32], &'a mut [i32], Option<&'a [f32]>, u32);
+
+/// A population split into chunks for the team: everything but the state.
 struct Chunks<'a> {
-    pool: Option<&'a rayon::ThreadPool>,
+    team: &'a Team<'a>,
     re: Vec<&'a mut [i32]>,
     ri: Vec<&'a mut [i32]>,
     inv: [f32; 2],
@@ -21,12 +28,12 @@ struct Chunks<'a> {
 }
 
 impl Chunks<'_> {
-    /// Runs `kernel` on every chunk (on the pool when there is one) and appends the
-    /// spikes of the chunks in order, so the result never depends on the thread
-    /// count. (A single chunk never gets here: see `single_chunk`.)
+    /// Runs `kernel` on every chunk, chunk `p` on the team's thread `p`, and
+    /// appends the spikes of the chunks in order, so the result never depends
+    /// on the thread count. (A single chunk never gets here: see `splits`.)
     fn run<K: Sync, V: Send>(self, k: &K, kernel: Kernel<K, V>, views: Vec<V>) -> bool {
         let Chunks {
-            pool,
+            team,
             re,
             ri,
             inv,
@@ -34,41 +41,34 @@ impl Chunks<'_> {
             lens,
             out,
         } = self;
-        let f = |v, e: &mut [i32], i: &mut [i32], x, b, o: &mut Vec<u32>| {
-            kernel(k, v, e, i, inv, x, b, o)
-        };
-        use rayon::prelude::*;
         let mut base = 0u32;
-        let bases: Vec<u32> = lens
-            .iter()
-            .map(|&l| {
-                let b = base;
-                base += l as u32;
-                b
-            })
-            .collect();
-        let jobs: Vec<_> = views
+        let jobs: Vec<Mutex<Option<Job<'_, V>>>> = views
             .into_iter()
             .zip(re)
             .zip(ri)
             .zip(ext)
-            .zip(bases)
+            .zip(lens)
+            .map(|((((v, e), i), x), &len)| {
+                let b = base;
+                base += len as u32;
+                Mutex::new(Some((v, e, i, x, b)))
+            })
             .collect();
-        let run = || {
-            jobs.into_par_iter()
-                .map(|((((v, e), i), x), b)| {
-                    let mut sp = vec![];
-                    let ok = f(v, e, i, x, b, &mut sp);
-                    (ok, sp)
-                })
-                .collect::<Vec<_>>()
-        };
-        let results = match pool {
-            Some(p) => p.install(run),
-            None => run(),
-        };
+        let results: Vec<Mutex<(bool, Vec<u32>)>> =
+            jobs.iter().map(|_| Mutex::new((true, vec![]))).collect();
+        team.run(&|p| {
+            let job = jobs
+                .get(p)
+                .and_then(|j| j.lock().expect("not poisoned").take());
+            if let Some((v, e, i, x, b)) = job {
+                let mut sp = vec![];
+                let ok = kernel(k, v, e, i, inv, x, b, &mut sp);
+                *results[p].lock().expect("not poisoned") = (ok, sp);
+            }
+        });
         let mut ok = true;
-        for (chunk_ok, sp) in results {
+        for r in results {
+            let (chunk_ok, sp) = r.into_inner().expect("not poisoned");
             ok &= chunk_ok;
             out.extend_from_slice(&sp);
         }
@@ -76,14 +76,14 @@ impl Chunks<'_> {
     }
 }
 
-/// Whether a population of `n` neurons is updated as one chunk.
-fn single_chunk(n: usize, threads: usize) -> bool {
-    threads <= 1 || n < 2 * MIN_CHUNK
+/// Whether a population of `n` neurons is split over `threads` threads.
+pub(super) fn splits(n: usize, threads: usize) -> bool {
+    threads > 1 && n >= 2 * MIN_CHUNK
 }
 
 /// Chunk lengths for `threads` workers: one chunk when threading would not pay.
 fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
-    if single_chunk(n, threads) {
+    if !splits(n, threads) {
         return vec![n];
     }
     let k = threads.min(n / MIN_CHUNK);
@@ -97,10 +97,9 @@ fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
 }
 
 /// One step of a neuron population: its kernel on the whole population, or on
-/// chunks on the worker pool.
+/// chunks on the team.
 struct NeuronStep<'a> {
-    pool: Option<&'a rayon::ThreadPool>,
-    threads: usize,
+    team: Option<&'a Team<'a>>,
     re: &'a mut [i32],
     ri: &'a mut [i32],
     inv: [f32; 2],
@@ -115,8 +114,7 @@ impl Visit for NeuronStep<'_> {
     fn visit<P: NeuronKernel>(self, p: &mut P) -> (bool, &'static str) {
         use crate::neuron::{split, split_mut};
         let NeuronStep {
-            pool,
-            threads,
+            team,
             re,
             ri,
             inv,
@@ -124,12 +122,8 @@ impl Visit for NeuronStep<'_> {
             out,
         } = self;
         let n = re.len();
-        let ok = if single_chunk(n, threads) {
-            // One chunk: call the kernel on the whole population, without the
-            // per-step allocations of the chunked path.
-            let (k, view) = p.whole();
-            P::update(k, view, re, ri, inv, ext, 0, out)
-        } else {
+        let threads = team.map_or(1, Team::size);
+        let ok = if let (Some(team), true) = (team, splits(n, threads)) {
             let lens = chunk_lens(n, threads);
             let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
             let ext: Vec<Option<&[f32]>> = match ext {
@@ -137,7 +131,7 @@ impl Visit for NeuronStep<'_> {
                 None => vec![None; lens.len()],
             };
             let chunks = Chunks {
-                pool,
+                team,
                 re,
                 ri,
                 inv,
@@ -147,6 +141,11 @@ impl Visit for NeuronStep<'_> {
             };
             let (k, views) = p.chunks(&lens);
             chunks.run(k, P::update, views)
+        } else {
+            // One chunk: call the kernel on the whole population, without the
+            // per-step allocations of the chunked path.
+            let (k, view) = p.whole();
+            P::update(k, view, re, ri, inv, ext, 0, out)
         };
         p.tick();
         (ok, P::CHECKED)
@@ -154,9 +153,8 @@ impl Visit for NeuronStep<'_> {
 }
 
 impl Instance {
-    pub(super) fn neurons(&mut self, step: u64) -> crate::Result<()> {
+    pub(super) fn neurons(&mut self, step: u64, team: Option<&Team>) -> crate::Result<()> {
         self.sync_slots(step);
-        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
         for pi in 0..self.net.pops.len() {
             let pop = &mut self.net.pops[pi];
             let n = pop.size as usize;
@@ -170,8 +168,7 @@ impl Instance {
             let (re, ri) = (&mut re[..n], &mut ri[..n]);
             let (ok, var) = match &mut pop.dynamics {
                 Dynamics::Neurons(neurons) => neurons.visit(NeuronStep {
-                    pool: self.pool.as_ref(),
-                    threads,
+                    team,
                     re,
                     ri,
                     inv: pop.inv_scale,

@@ -2,6 +2,7 @@
 //! (shaders/propagate.wgsl), through compact per-projection routes.
 use super::instance::{Instance, ring_stride, wrap};
 use super::plasticity::to_fixed;
+use super::team::Team;
 use crate::backend::Spike;
 use crate::build::Delays;
 
@@ -12,12 +13,12 @@ use crate::build::Delays;
 /// not read at all.
 pub(super) struct Route {
     /// The weight of every synapse, when they are all equal.
-    weight: Option<i32>,
+    pub(super) weight: Option<i32>,
     /// How targets are stored.
-    targets: Targets,
+    pub(super) targets: Targets,
 }
 
-enum Targets {
+pub(super) enum Targets {
     /// Every row is `0..post size`: delivery is a vectorised add over the target
     /// ring slot.
     Dense,
@@ -88,12 +89,12 @@ impl Target for u32 {
 
 crate::neuron::simd_dispatch! {
     /// Adds `w` to every element (an all-to-all row with one weight).
-    fn add_const(dst: &mut [i32], w: i32) -> () => add_const_body
+    pub(super) fn add_const(dst: &mut [i32], w: i32) -> () => add_const_body
 }
 
 crate::neuron::simd_dispatch! {
     /// Adds `w[i]` to `dst[i]` (an all-to-all row).
-    fn add_row(dst: &mut [i32], w: &[i32]) -> () => add_row_body
+    pub(super) fn add_row(dst: &mut [i32], w: &[i32]) -> () => add_row_body
 }
 
 crate::neuron::simd_dispatch! {
@@ -178,14 +179,33 @@ fn prefetch_row<T>(row: &[T], at: usize) {
 }
 
 impl Instance {
-    pub(super) fn propagate(&mut self, step: u64) -> crate::Result<()> {
+    pub(super) fn propagate(&mut self, step: u64, team: Option<&Team>) -> crate::Result<()> {
         self.sync_slots(step);
+        let split = self.partition.as_ref().zip(team);
+        if let Some((partition, team)) = split {
+            if self.step_spikes.iter().any(|s| !s.is_empty()) {
+                partition.deliver(
+                    team,
+                    &self.net.pops,
+                    &self.net.projs,
+                    &self.routes,
+                    &self.out_projs,
+                    &self.step_spikes,
+                    &mut self.rings,
+                    &self.slot,
+                    &self.depth,
+                );
+            }
+        }
         for pi in 0..self.net.pops.len() {
             let spikes = &self.step_spikes[pi];
             if spikes.is_empty() {
                 continue;
             }
             for &k in &self.out_projs[pi] {
+                if split.is_some_and(|(p, _)| p.parallel(k)) {
+                    continue;
+                }
                 let pr = &self.net.projs[k];
                 let route = &self.routes[k];
                 let post = &self.net.pops[pr.post];

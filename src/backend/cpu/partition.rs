@@ -1,0 +1,215 @@
+//! One network on several threads: every population's neurons split into
+//! contiguous parts, one per worker, and delivery split the same way, so each
+//! worker writes only its own targets' ring entries (no atomics, no locks).
+//! Fixed-point accumulation is order-independent, so the rings, and hence the
+//! spikes, are the same for any number of parts. The split is by target, the
+//! way an MPI rank would own its neurons and the synapses onto them.
+use super::instance::{ring_stride, wrap};
+use super::propagate::{Route, Targets, add_const, add_row};
+use super::team::Team;
+use crate::build::{BuiltPop, BuiltProj, Delays, Dynamics};
+
+/// Synapses below which a network's delivery stays on one thread: a step of
+/// such a network takes microseconds, a team's hand-over a good part of that.
+pub(super) const MIN_PARALLEL_SYNAPSES: usize = 1 << 20;
+
+/// Neurons below which a population is updated on one thread.
+pub(super) const MIN_PARALLEL_NEURONS: usize = 32_768;
+
+/// Whether threads can pay off for a network of `pops` and `projs` (the
+/// automatic thread count is 1 where they cannot).
+pub(crate) fn worth_threads(pops: &[BuiltPop], projs: &[BuiltProj]) -> bool {
+    projs.iter().map(BuiltProj::len).sum::<usize>() >= MIN_PARALLEL_SYNAPSES
+        || pops.iter().any(|p| p.size as usize >= MIN_PARALLEL_NEURONS)
+}
+
+/// How a projection's delivery is split.
+#[derive(Clone, Copy, PartialEq)]
+enum Split {
+    /// On the calling thread (plastic weights, per-synapse delays, unsorted
+    /// rows, or a small network).
+    Serial,
+    /// All-to-all rows: each part adds to its range of the slot.
+    Dense,
+    /// Rows sorted by target: each part finds its range in each row by
+    /// binary search (no copy of the connectivity).
+    Sorted,
+}
+
+/// The parts of every population and how each projection's rows split.
+pub(super) struct Partition {
+    /// Per population: `parts + 1` boundaries (multiples of 16 but the last,
+    /// so every part's ring entries start on a cache line).
+    bounds: Vec<Vec<usize>>,
+    split: Vec<Split>,
+}
+
+/// A ring's storage, written by several parts at disjoint indices.
+#[derive(Clone, Copy)]
+struct RingPtr(*mut i32, usize);
+// SAFETY: the parts write disjoint index ranges (see `Partition::deliver`).
+unsafe impl Send for RingPtr {}
+unsafe impl Sync for RingPtr {}
+
+impl Partition {
+    /// `parts` parts per population; `None` when the network is too small for
+    /// threads to pay off in delivery.
+    pub(super) fn new(
+        pops: &[BuiltPop],
+        projs: &[BuiltProj],
+        routes: &[Route],
+        parts: usize,
+    ) -> Option<Partition> {
+        let synapses: usize = projs.iter().map(BuiltProj::len).sum();
+        if parts < 2 || synapses < MIN_PARALLEL_SYNAPSES {
+            return None;
+        }
+        let bounds = pops
+            .iter()
+            .map(|p| {
+                let n = p.size as usize;
+                let size = n.div_ceil(parts).next_multiple_of(16);
+                (0..=parts).map(|k| (k * size).min(n)).collect()
+            })
+            .collect();
+        let split = projs
+            .iter()
+            .zip(routes)
+            .map(|(pr, route)| {
+                let target_pop = &pops[pr.post];
+                if pr.plastic.is_some()
+                    || !matches!(pr.delays, Delays::Const(_))
+                    || matches!(target_pop.dynamics, Dynamics::Source(_))
+                {
+                    Split::Serial
+                } else if route.is_dense() {
+                    Split::Dense
+                } else if pr
+                    .row_ptr
+                    .windows(2)
+                    .all(|w| pr.targets[w[0] as usize..w[1] as usize].is_sorted())
+                {
+                    Split::Sorted
+                } else {
+                    Split::Serial
+                }
+            })
+            .collect();
+        Some(Partition { bounds, split })
+    }
+
+    /// Whether projection `k` is delivered by [`Self::deliver`].
+    pub(super) fn parallel(&self, k: usize) -> bool {
+        self.split[k] != Split::Serial
+    }
+
+    /// Delivers `spikes[pre]` through every split projection, part by part
+    /// on `team`: part `p` writes only the entries of targets in its range.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn deliver(
+        &self,
+        team: &Team,
+        pops: &[BuiltPop],
+        projs: &[BuiltProj],
+        routes: &[Route],
+        out_projs: &[Vec<usize>],
+        spikes: &[Vec<u32>],
+        rings: &mut [crate::neuron::AlignedVec<i32>],
+        slot: &[usize],
+        depth: &[usize],
+    ) {
+        let rings: Vec<RingPtr> = rings
+            .iter_mut()
+            .map(|r| RingPtr(r.as_mut_ptr(), r.len()))
+            .collect();
+        debug_assert!(self.bounds.iter().all(|b| b.len() == team.size() + 1));
+        team.run(&|part| {
+            {
+                for (pre, spikes) in spikes.iter().enumerate() {
+                    if spikes.is_empty() {
+                        continue;
+                    }
+                    for &k in &out_projs[pre] {
+                        if !self.parallel(k) {
+                            continue;
+                        }
+                        let pr = &projs[k];
+                        let (lo, hi) = (self.bounds[pr.post][part], self.bounds[pr.post][part + 1]);
+                        if lo == hi {
+                            continue;
+                        }
+                        let Delays::Const(d) = pr.delays else {
+                            unreachable!("split projections have one delay")
+                        };
+                        let n = pops[pr.post].size as usize;
+                        let s = wrap(slot[pr.post] + d as usize, depth[pr.post]);
+                        let at = (s * 2 + pr.receptor) * ring_stride(n) + lo;
+                        let RingPtr(ptr, len) = rings[pr.post];
+                        assert!(at + (hi - lo) <= len, "a part's slice lies in its ring");
+                        // SAFETY: in bounds (asserted), and the parts' ranges
+                        // `lo..hi` are disjoint, so no two threads hold
+                        // overlapping slices; the ring outlives the call.
+                        let dst = unsafe { std::slice::from_raw_parts_mut(ptr.add(at), hi - lo) };
+                        deliver_part(pr, &routes[k], self.split[k], spikes, dst, lo);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Delivers `spikes` through `pr` into `dst`, the slot's entries of targets
+/// `lo..lo + dst.len()`.
+fn deliver_part(
+    pr: &BuiltProj,
+    route: &Route,
+    split: Split,
+    spikes: &[u32],
+    dst: &mut [i32],
+    lo: usize,
+) {
+    let hi = lo + dst.len();
+    let wfix = pr.wfix.each().unwrap_or(&[]);
+    for &j in spikes {
+        let r = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
+        match (split, route.weight) {
+            (Split::Dense, Some(w)) => add_const(dst, w),
+            (Split::Dense, None) => add_row(dst, &wfix[r][lo..hi]),
+            (Split::Sorted, w) => match &route.targets {
+                Targets::U16(t) => sorted_range(&t[r.clone()], wfix, r.start, w, dst, lo),
+                _ => sorted_range(&pr.targets[r.clone()], wfix, r.start, w, dst, lo),
+            },
+            (Split::Serial, _) => unreachable!("serial projections are not split"),
+        }
+    }
+}
+
+/// The synapses of one sorted row whose targets lie in `lo..lo + dst.len()`,
+/// added into `dst` (`w`: the weight of every synapse, else `wfix[first..]`).
+#[inline(always)]
+fn sorted_range<T: Copy + Into<u32>>(
+    row: &[T],
+    wfix: &[i32],
+    first: usize,
+    w: Option<i32>,
+    dst: &mut [i32],
+    lo: usize,
+) {
+    let hi = lo + dst.len();
+    let a = row.partition_point(|&t| (t.into() as usize) < lo);
+    let b = a + row[a..].partition_point(|&t| (t.into() as usize) < hi);
+    match w {
+        Some(w) => {
+            for &t in &row[a..b] {
+                let x = &mut dst[t.into() as usize - lo];
+                *x = x.wrapping_add(w);
+            }
+        }
+        None => {
+            for (&t, &w) in row[a..b].iter().zip(&wfix[first + a..first + b]) {
+                let x = &mut dst[t.into() as usize - lo];
+                *x = x.wrapping_add(w);
+            }
+        }
+    }
+}
