@@ -57,7 +57,7 @@ impl CpuBackend {
     /// spikes are those it would produce alone. A single instance uses the
     /// threads for its neuron updates and delivery where the network is large
     /// enough. `threads` 0 chooses: every core for a batch, or for a network
-    /// of at least 2^20 synapses or a population of at least 32 768 neurons;
+    /// of at least 2^20 synapses or a population of at least 16 384 neurons;
     /// else one.
     pub fn batched(instances: Vec<Built>, threads: usize) -> crate::Result<Self> {
         let first = instances

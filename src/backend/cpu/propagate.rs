@@ -163,7 +163,7 @@ fn scatter<T: Target>(dst: &mut [i32], targets: &[T], w: &[i32]) {
 /// hardware prefetcher misses their first lines (about 2 % of a COBA second). Only
 /// u16 targets do this: for other layouts it has not been measured.
 #[inline(always)]
-fn prefetch_row<T>(row: &[T], at: usize) {
+pub(super) fn prefetch_row<T>(row: &[T], at: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
