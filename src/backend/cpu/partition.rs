@@ -5,7 +5,7 @@
 //! spikes, are the same for any number of parts. The split is by target, the
 //! way an MPI rank would own its neurons and the synapses onto them.
 use super::instance::{ring_stride, wrap};
-use super::propagate::{Route, Targets, add_const, add_row, prefetch_row};
+use super::propagate::{Route, Targets, add_const, add_row, prefetch_ahead};
 use super::team::Team;
 use crate::build::{BuiltPop, BuiltProj, Delays, Dynamics};
 
@@ -171,11 +171,7 @@ fn deliver_part(
     let hi = lo + dst.len();
     let wfix = pr.wfix.each().unwrap_or(&[]);
     for (x, &j) in spikes.iter().enumerate() {
-        // As the serial path: the next row's first lines while this one is
-        // delivered.
-        if let (Some(&next), Targets::U16(t)) = (spikes.get(x + 1), &route.targets) {
-            prefetch_row(t, pr.row_ptr[next as usize] as usize);
-        }
+        prefetch_ahead(pr, route, spikes, x);
         let r = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
         match (split, route.weight) {
             (Split::Dense, Some(w)) => add_const(dst, w),
