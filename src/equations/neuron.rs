@@ -270,8 +270,8 @@ pub struct CompiledNeuron {
     /// The reset.
     pub reset: Phase,
     /// The receptors, the step, the threshold and (where it draws nothing)
-    /// the reset as one program (one pass over the state); the receptors' `w` are the columns after
-    /// `not_refractory`, `exc` then `inh`.
+    /// the reset as one program (one pass over the state); the receptors'
+    /// `w` are the columns after `not_refractory`, `exc` then `inh`.
     fused: Program,
     /// What `fused` was compiled from (for [`Self::specialised`]).
     fused_source: (Vec<Segment>, HashMap<String, Input>),
@@ -555,28 +555,11 @@ impl NeuronModelSpec {
         // keep their values), so no second pass gathers them. A drawing reset
         // stays apart: draws would keep the whole pass off native code.
         let reset_fused = !reset.program.draws();
-        let guarded: Vec<Assign> = reset
-            .assigns
-            .iter()
-            .map(|a| {
-                let at = a.expr.span();
-                let fired = Expr::Binary(
-                    BinOp::And,
-                    Box::new(Expr::Var("_spike".into(), at)),
-                    Box::new(Expr::Var("not_refractory".into(), at)),
-                    at,
-                );
-                Assign {
-                    target: a.target.clone(),
-                    expr: Expr::If(
-                        Box::new(fired),
-                        Box::new(a.expr.clone()),
-                        Box::new(Expr::Var(a.target.clone(), at)),
-                        at,
-                    ),
-                }
-            })
-            .collect();
+        let guarded: Vec<Assign> = if reset_fused {
+            reset.assigns.iter().map(fired_only).collect()
+        } else {
+            vec![]
+        };
         if reset_fused {
             segments.push((&guarded, SITES[2]));
         }
@@ -747,6 +730,23 @@ pub(super) fn definitions(eqs: &[Equation]) -> Vec<&str> {
 fn unless_refractory(e: &Equation) -> bool {
     matches!(e, Equation::Derivative { flags, .. }
         if flags.iter().any(|f| f.0 == super::ast::UNLESS_REFRACTORY))
+}
+
+/// `a` applied to the neurons that fired this step: `x = if _spike and
+/// not_refractory then e else x`.
+fn fired_only(a: &Assign) -> Assign {
+    let at = a.expr.span();
+    let var = |n: &str| Box::new(Expr::Var(n.into(), at));
+    let fired = Expr::Binary(BinOp::And, var("_spike"), var("not_refractory"), at);
+    Assign {
+        target: a.target.clone(),
+        expr: Expr::If(
+            Box::new(fired),
+            Box::new(a.expr.clone()),
+            var(&a.target),
+            at,
+        ),
+    }
 }
 
 pub(super) fn is_name(n: &str) -> bool {
@@ -1396,7 +1396,8 @@ impl CompiledNeuron {
 
     /// Runs the reset on the neurons `ids` (gathered: spikes are rare and
     /// the reset's cost should follow them), whose columns are `p`, unless
-    /// the one-pass program ran it, and appends their ids. Returns whether their reset state is finite.
+    /// the one-pass program ran it, and appends their ids. Returns whether
+    /// their reset state is finite.
     #[allow(clippy::too_many_arguments)]
     fn reset_fired(
         &self,
@@ -1408,11 +1409,8 @@ impl CompiledNeuron {
         env: &StepEnv,
         spikes: &mut Vec<u32>,
     ) -> bool {
-        if self.reset_fused {
+        if self.reset_fused || ids.is_empty() {
             spikes.extend(ids.iter().map(|&i| first + i as u32));
-            return true;
-        }
-        if ids.is_empty() {
             return true;
         }
         gathered.resize(vars.len() + p.len(), Vec::new());
