@@ -44,8 +44,8 @@ pub use normalise::{Normalisation, Normaliser};
 pub use optim::{Optimiser, OptimiserState};
 pub use ridge::{Ridge, RidgeConfig, RidgeSolver};
 pub use select::{
-    RidgePoint, RidgeSelection, SoftmaxSelection, Split, select_ridge, select_softmax,
-    stratified_split,
+    RidgePoint, RidgeSelection, SoftmaxSelection, Split, select_ridge, select_ridge_parts,
+    select_softmax, select_softmax_parts, stratified_split,
 };
 pub use softmax::{EpochStats, Softmax, SoftmaxConfig, SoftmaxFit, Targets};
 

@@ -88,6 +88,26 @@ fn check_split(x: &FeatureMatrix, labels: &[u32], n_classes: usize, split: &Spli
     Ok(())
 }
 
+fn check_parts(
+    (xt, yt): (&FeatureMatrix, &[u32]),
+    (xv, yv): (&FeatureMatrix, &[u32]),
+    n_classes: usize,
+) -> Result<()> {
+    check_training(xt, yt, n_classes)?;
+    if xv.n_samples() == 0 {
+        return Err(err("a split needs training and validation samples"));
+    }
+    check_labels(yv, xv.n_samples(), n_classes)?;
+    if xv.n_features() != xt.n_features() {
+        return Err(err(format!(
+            "validation samples have {} features, training samples {}",
+            xv.n_features(),
+            xt.n_features()
+        )));
+    }
+    Ok(())
+}
+
 /// One λ of a ridge grid.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RidgePoint {
@@ -134,20 +154,32 @@ pub fn select_ridge(
     solver: RidgeSolver,
 ) -> Result<RidgeSelection> {
     check_split(x, labels, n_classes, split)?;
+    let (xt, yt) = part(x, labels, &split.train)?;
+    let (xv, yv) = part(x, labels, &split.val)?;
+    select_ridge_parts((&xt, &yt), (&xv, &yv), n_classes, lambdas, solver)
+}
+
+/// [`select_ridge`] on a training and a validation part already apart (no copies).
+pub fn select_ridge_parts(
+    (xt, yt): (&FeatureMatrix, &[u32]),
+    (xv, yv): (&FeatureMatrix, &[u32]),
+    n_classes: usize,
+    lambdas: &[f64],
+    solver: RidgeSolver,
+) -> Result<RidgeSelection> {
+    check_parts((xt, yt), (xv, yv), n_classes)?;
     if lambdas.is_empty() {
         return Err(err("an empty lambda grid"));
     }
-    let (xt, yt) = part(x, labels, &split.train)?;
-    let (xv, yv) = part(x, labels, &split.val)?;
-    let system = RidgeSystem::new(&xt, &one_hot(&yt, n_classes), solver)?;
+    let system = RidgeSystem::new(xt, &one_hot(yt, n_classes), solver)?;
     let mut best: Option<(Ridge, f64, f64)> = None;
     let mut curve = Vec::with_capacity(lambdas.len());
     for &lambda in lambdas {
         let model = system.solve(lambda)?;
-        let val_accuracy = model.accuracy(&xv, &yv)?;
+        let val_accuracy = model.accuracy(xv, yv)?;
         curve.push(RidgePoint {
             lambda,
-            train_accuracy: model.accuracy(&xt, &yt)?,
+            train_accuracy: model.accuracy(xt, yt)?,
             val_accuracy,
         });
         let better = best
@@ -217,6 +249,18 @@ pub fn select_softmax(
     check_split(x, labels, n_classes, split)?;
     let (xt, yt) = part(x, labels, &split.train)?;
     let (xv, yv) = part(x, labels, &split.val)?;
+    select_softmax_parts((&xt, &yt), (&xv, &yv), n_classes, base, learning_rates)
+}
+
+/// [`select_softmax`] on a training and a validation part already apart (no copies).
+pub fn select_softmax_parts(
+    (xt, yt): (&FeatureMatrix, &[u32]),
+    (xv, yv): (&FeatureMatrix, &[u32]),
+    n_classes: usize,
+    base: &SoftmaxConfig,
+    learning_rates: &[f32],
+) -> Result<SoftmaxSelection> {
+    check_parts((xt, yt), (xv, yv), n_classes)?;
     let own = [base.optimiser.lr()];
     let grid = if learning_rates.is_empty() {
         &own[..]
@@ -230,7 +274,7 @@ pub fn select_softmax(
             optimiser: base.optimiser.with_lr(lr),
             ..*base
         };
-        let fit = Softmax::fit(&cfg, &xt, &yt, n_classes, Some((&xv, &yv)))?;
+        let fit = Softmax::fit(&cfg, xt, yt, n_classes, Some((xv, yv)))?;
         let acc = fit.best().val_accuracy.expect("validation given");
         if best.as_ref().is_none_or(|b| acc > b.val_accuracy) {
             best = Some(SoftmaxSelection {

@@ -2,7 +2,7 @@
 //! randomness over connectivity shared with the other instances of a batch, and
 //! the step loop over the schedule. The phases live beside their shaders:
 //! `inputs.rs`, `neurons.rs`, `propagate.rs` and `plasticity.rs`.
-use super::partition::Partition;
+use super::partition::{Grain, Partition};
 use super::plasticity::{AstroState, PlasticState, apply_modulation};
 use super::propagate::Route;
 use super::team::{self, Team};
@@ -57,6 +57,8 @@ pub(super) struct Instance {
     pub(super) threads: usize,
     /// Delivery split by target over the pool's threads (None: one thread).
     pub(super) partition: Option<Partition>,
+    /// The least work split over threads.
+    pub(super) grain: Grain,
     /// Wall time per phase, sampled (see [`crate::backend::schedule::SAMPLE`]).
     pub(super) times: PhaseTimes,
 }
@@ -112,9 +114,11 @@ impl Instance {
                 _ => Some(p.dynamics.clone()),
             })
             .collect();
-        let partition = Partition::new(&net.pops, &net.projs, &routes, threads);
+        let grain = Grain::DEFAULT;
+        let partition = Partition::new(&net.pops, &net.projs, &routes, threads, grain);
         Instance {
             partition,
+            grain,
             astros,
             initial,
             plastic,
@@ -151,7 +155,7 @@ impl Instance {
                 .net
                 .pops
                 .iter()
-                .any(|p| super::neurons::splits(p.size as usize, self.threads));
+                .any(|p| super::neurons::splits(p.size as usize, self.threads, self.grain));
         if self.threads > 1 && split {
             team::with_team(self.threads, |team| self.steps(first, n, Some(team)))
         } else {
@@ -175,6 +179,19 @@ impl Instance {
             }
         }
         Ok(())
+    }
+
+    /// Splits work from `grain` on (tests: small networks on the threaded paths).
+    #[cfg(test)]
+    pub(super) fn set_grain(&mut self, grain: Grain) {
+        self.grain = grain;
+        self.partition = Partition::new(
+            &self.net.pops,
+            &self.net.projs,
+            &self.routes,
+            self.threads,
+            grain,
+        );
     }
 
     /// Wall time per phase so far.

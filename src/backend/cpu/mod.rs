@@ -8,6 +8,8 @@ mod partition;
 mod plasticity;
 mod propagate;
 mod team;
+#[cfg(test)]
+mod threads_tests;
 
 use super::{Backend, Spike};
 use crate::build::Built;

@@ -1,15 +1,11 @@
 //! The CPU neuron phase: each population's registered kernel on this step's ring
 //! slot, whole or in chunks on the run's team of threads (shaders/neuron_*.wgsl).
 use super::instance::{Instance, ring_stride};
+use super::partition::Grain;
 use super::team::Team;
 use crate::build::Dynamics;
 use crate::neuron::{NeuronKernel, Visit};
 use std::sync::Mutex;
-
-/// Smallest chunk worth handing to another thread: a population of fewer than
-/// twice this many neurons updates in microseconds, about the cost of a
-/// team's hand-over.
-const MIN_CHUNK: usize = super::partition::MIN_PARALLEL_NEURONS / 2;
 
 use crate::neuron::registry::Kernel;
 
@@ -76,17 +72,19 @@ impl Chunks<'_> {
     }
 }
 
-/// Whether a population of `n` neurons is split over `threads` threads.
-pub(super) fn splits(n: usize, threads: usize) -> bool {
-    threads > 1 && n >= 2 * MIN_CHUNK
+/// Whether a population of `n` neurons is split over `threads` threads: not
+/// below `grain.neurons`, which update in about the time of a team's hand-over.
+pub(super) fn splits(n: usize, threads: usize, grain: Grain) -> bool {
+    threads > 1 && n >= grain.neurons.max(32)
 }
 
-/// Chunk lengths for `threads` workers: one chunk when threading would not pay.
-fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
-    if !splits(n, threads) {
+/// Chunk lengths for `threads` workers, each at least half the grain: one chunk
+/// when threading would not pay.
+fn chunk_lens(n: usize, threads: usize, grain: Grain) -> Vec<usize> {
+    if !splits(n, threads, grain) {
         return vec![n];
     }
-    let k = threads.min(n / MIN_CHUNK);
+    let k = threads.min(n / (grain.neurons.max(32) / 2));
     // Multiples of 16 neurons keep every chunk 64-byte aligned (see `ring_stride`).
     let size = n.div_ceil(k).next_multiple_of(16);
     let mut lens = vec![size; n / size];
@@ -100,6 +98,7 @@ fn chunk_lens(n: usize, threads: usize) -> Vec<usize> {
 /// chunks on the team.
 struct NeuronStep<'a> {
     team: Option<&'a Team<'a>>,
+    grain: Grain,
     re: &'a mut [i32],
     ri: &'a mut [i32],
     inv: [f32; 2],
@@ -115,6 +114,7 @@ impl Visit for NeuronStep<'_> {
         use crate::neuron::{split, split_mut};
         let NeuronStep {
             team,
+            grain,
             re,
             ri,
             inv,
@@ -123,8 +123,8 @@ impl Visit for NeuronStep<'_> {
         } = self;
         let n = re.len();
         let threads = team.map_or(1, Team::size);
-        let ok = if let (Some(team), true) = (team, splits(n, threads)) {
-            let lens = chunk_lens(n, threads);
+        let ok = if let (Some(team), true) = (team, splits(n, threads, grain)) {
+            let lens = chunk_lens(n, threads, grain);
             let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
             let ext: Vec<Option<&[f32]>> = match ext {
                 Some(x) => split(x, &lens).into_iter().map(Some).collect(),
@@ -169,6 +169,7 @@ impl Instance {
             let (ok, var) = match &mut pop.dynamics {
                 Dynamics::Neurons(neurons) => neurons.visit(NeuronStep {
                     team,
+                    grain: self.grain,
                     re,
                     ri,
                     inv: pop.inv_scale,

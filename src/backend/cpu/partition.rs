@@ -16,11 +16,38 @@ pub(super) const MIN_PARALLEL_SYNAPSES: usize = 1 << 20;
 /// Neurons below which a population is updated on one thread.
 pub(super) const MIN_PARALLEL_NEURONS: usize = 16_384;
 
+/// The least work a phase splits over threads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Grain {
+    /// Synapses in all, below which delivery stays on one thread.
+    pub synapses: usize,
+    /// Neurons of a population, below which it updates on one thread.
+    pub neurons: usize,
+}
+
+impl Grain {
+    /// Where threads pay off on today's machines.
+    pub const DEFAULT: Grain = Grain {
+        synapses: MIN_PARALLEL_SYNAPSES,
+        neurons: MIN_PARALLEL_NEURONS,
+    };
+
+    /// Splits every network that can split, so that tests take the threaded
+    /// paths on small models.
+    #[cfg(test)]
+    pub const FINE: Grain = Grain {
+        synapses: 0,
+        neurons: 32,
+    };
+}
+
 /// Whether threads can pay off for a network of `pops` and `projs` (the
 /// automatic thread count is 1 where they cannot).
 pub(crate) fn worth_threads(pops: &[BuiltPop], projs: &[BuiltProj]) -> bool {
-    projs.iter().map(BuiltProj::len).sum::<usize>() >= MIN_PARALLEL_SYNAPSES
-        || pops.iter().any(|p| p.size as usize >= MIN_PARALLEL_NEURONS)
+    projs.iter().map(BuiltProj::len).sum::<usize>() >= Grain::DEFAULT.synapses
+        || pops
+            .iter()
+            .any(|p| p.size as usize >= Grain::DEFAULT.neurons)
 }
 
 /// How a projection's delivery is split.
@@ -52,16 +79,17 @@ unsafe impl Send for RingPtr {}
 unsafe impl Sync for RingPtr {}
 
 impl Partition {
-    /// `parts` parts per population; `None` when the network is too small for
-    /// threads to pay off in delivery.
+    /// `parts` parts per population; `None` when the network has fewer synapses
+    /// than `grain`'s (threads would not pay off in delivery).
     pub(super) fn new(
         pops: &[BuiltPop],
         projs: &[BuiltProj],
         routes: &[Route],
         parts: usize,
+        grain: Grain,
     ) -> Option<Partition> {
         let synapses: usize = projs.iter().map(BuiltProj::len).sum();
-        if parts < 2 || synapses < MIN_PARALLEL_SYNAPSES {
+        if parts < 2 || synapses < grain.synapses {
             return None;
         }
         let bounds = pops

@@ -22,6 +22,7 @@
 mod cache;
 pub mod config;
 pub mod data;
+mod features;
 mod readout;
 mod report;
 mod variants;
@@ -43,8 +44,10 @@ use crate::analysis::{BranchingParams, LiquidGraph, branching_factor};
 use crate::backend::{Backend, CpuBackend, GpuBackend, Spike};
 use crate::build::{Built, build};
 use crate::model::Network;
+use crate::readout::FeatureMatrix;
 use crate::sim::BackendKind;
 use crate::{Error, Result};
+use features::Counts;
 
 /// Samples per cache chunk.
 const CHUNK: usize = 200;
@@ -273,7 +276,13 @@ fn run_network(
     let n_liq = liquid.size as usize * bins;
     let row_len = 1 + n_liq + ds.n_channels;
     let n = ds.samples.len();
-    let need = n as f64 * row_len as f64 * 4.0;
+    // The compact counts, the input counts, and the readout's normalised f32 copy.
+    let count_bytes = if sample_steps <= u64::from(u16::MAX) {
+        2.0
+    } else {
+        4.0
+    };
+    let need = n as f64 * (n_liq as f64 * (count_bytes + 4.0) + ds.n_channels as f64 * 4.0);
     if let Some((limit, origin)) = crate::build::memory::limit().filter(|l| need > l.0 as f64) {
         return Err(Error::Resources(format!(
             "{}: the features of {n} samples ({row_len} values each: {} liquid neurons \
@@ -285,7 +294,9 @@ fn run_network(
         )));
     }
     let bar = progress_bar(opts.progress, n as u64, "features");
-    let mut rows: Vec<f32> = Vec::with_capacity(n * row_len);
+    let mut liquid_x = Counts::with_capacity(n_liq, n, sample_steps);
+    let mut input_x = FeatureMatrix::with_capacity(ds.n_channels, n);
+    let mut bf: Vec<f64> = vec![];
     let mut labels: Vec<u32> = Vec::with_capacity(n);
     let (mut simulated, mut cached) = (0usize, 0usize);
     let t = Instant::now();
@@ -355,8 +366,16 @@ fn run_network(
                 "feature chunk has the wrong number of samples",
             ));
         }
-        labels.extend(chunk.labels);
-        rows.extend(chunk.values);
+        for (label, row) in chunk
+            .labels
+            .into_iter()
+            .zip(chunk.values.chunks_exact(row_len))
+        {
+            labels.push(label);
+            bf.extend(Some(f64::from(row[0])).filter(|v| v.is_finite()));
+            liquid_x.push(&row[1..1 + n_liq], &path)?;
+            input_x.push_row(&row[1 + n_liq..])?;
+        }
     }
     bar.finish_and_clear();
     timings.features_s = t.elapsed().as_secs_f64();
@@ -383,17 +402,24 @@ fn run_network(
     // Readout.
     let t = Instant::now();
     let sets: Vec<Set> = ds.samples.iter().map(|r| r.set).collect();
-    let bf: Vec<f64> = rows
-        .chunks(row_len)
-        .map(|r| r[0] as f64)
-        .filter(|v| v.is_finite())
-        .collect();
-    let liq_x = readout::columns(&rows, row_len, 1, n_liq);
-    let inp_x = readout::columns(&rows, row_len, 1 + n_liq, ds.n_channels);
-    let liquid_r =
-        readout::fit_and_score(&exp.readout, &liq_x, &labels, &sets, ds.n_classes, exp.seed)?;
-    let input_r =
-        readout::fit_and_score(&exp.readout, &inp_x, &labels, &sets, ds.n_classes, exp.seed)?;
+    let liquid_spikes = liquid_x.total();
+    let liquid_r = readout::fit_and_score(
+        &exp.readout,
+        &liquid_x,
+        &labels,
+        &sets,
+        ds.n_classes,
+        exp.seed,
+    )?;
+    drop(liquid_x);
+    let input_r = readout::fit_and_score(
+        &exp.readout,
+        &input_x,
+        &labels,
+        &sets,
+        ds.n_classes,
+        exp.seed,
+    )?;
     timings.readout_s = t.elapsed().as_secs_f64();
 
     let count = |s: Set| sets.iter().filter(|&&x| x == s).count();
@@ -411,13 +437,8 @@ fn run_network(
         train_accuracy: liquid_r.train_accuracy,
         branching_factor: (!bf.is_empty()).then(|| bf.iter().sum::<f64>() / bf.len() as f64),
         liquid_rate_hz: {
-            let spikes: f64 = rows
-                .chunks(row_len)
-                .flat_map(|r| &r[1..1 + n_liq])
-                .map(|&v| v as f64)
-                .sum();
             let sample_s = sample_steps as f64 * net.dt_ms / 1000.0;
-            spikes / (labels.len().max(1) as f64 * liquid.size as f64 * sample_s)
+            liquid_spikes / (labels.len().max(1) as f64 * liquid.size as f64 * sample_s)
         },
         samples_per_s: if simulated > 0 {
             simulated as f64 / timings.features_s

@@ -5,10 +5,11 @@ use serde::Serialize;
 
 use super::Set;
 use super::config::{NormKind, ReadoutKind, ReadoutSpecFile};
+use super::features::{RowSource, gather};
 use crate::Result;
 use crate::readout::{
     ConfusionMatrix, EpochStats, FeatureMatrix, Normalisation, Normaliser, RidgeSolver,
-    SoftmaxConfig, Split, select_ridge, select_softmax,
+    SoftmaxConfig, select_ridge_parts, select_softmax_parts,
 };
 
 /// A fitted readout's figures.
@@ -42,25 +43,17 @@ pub struct ReadoutResult {
     pub learning_curve: Vec<EpochStats>,
 }
 
-/// Columns `start..start + len` of row-major `rows` of `row_len` values.
-pub fn columns(rows: &[f32], row_len: usize, start: usize, len: usize) -> FeatureMatrix {
-    let data: Vec<f32> = rows
-        .chunks(row_len)
-        .flat_map(|r| r[start..start + len].iter().copied())
-        .collect();
-    FeatureMatrix::from_vec(len, data).expect("whole rows")
-}
-
-fn rows_of(x: &FeatureMatrix, sets: &[Set], want: Set) -> Result<FeatureMatrix> {
+fn rows_of(x: &dyn RowSource, sets: &[Set], want: Set) -> FeatureMatrix {
     let idx: Vec<usize> = (0..sets.len()).filter(|&i| sets[i] == want).collect();
-    x.select_rows(&idx)
+    gather(x, &idx)
 }
 
 /// Normalises each set (fitted on the training set), chooses the model on the
-/// validation set and scores it.
+/// validation set and scores it. Each set is gathered from `x` once and
+/// normalised in place, so the sets together take one `f32` copy of `x`.
 pub fn fit_and_score(
     spec: &ReadoutSpecFile,
-    x: &FeatureMatrix,
+    x: &dyn RowSource,
     labels: &[u32],
     sets: &[Set],
     n_classes: usize,
@@ -82,21 +75,13 @@ pub fn fit_and_score(
         NormKind::Zscore => Normalisation::ZScore { eps: 1e-6 },
         NormKind::None => Normalisation::None,
     };
-    let xtr = rows_of(x, sets, Set::Train)?;
+    let mut xtr = rows_of(x, sets, Set::Train);
     let norm = Normaliser::fit(kind, &xtr)?;
-    let xtr = norm.transformed(&xtr)?;
-    let xva = norm.transformed(&rows_of(x, sets, Set::Val)?)?;
-    let xte = norm.transformed(&rows_of(x, sets, Set::Test)?)?;
-    // Train then validation rows in one matrix, as the selection functions take.
-    let mut both = xtr.clone();
-    for r in xva.rows() {
-        both.push_row(r)?;
-    }
-    let y_both: Vec<u32> = ytr.iter().chain(&yva).copied().collect();
-    let split = Split {
-        train: (0..ytr.len()).collect(),
-        val: (ytr.len()..y_both.len()).collect(),
-    };
+    norm.transform(&mut xtr)?;
+    let mut xva = rows_of(x, sets, Set::Val);
+    norm.transform(&mut xva)?;
+    let mut xte = rows_of(x, sets, Set::Test);
+    norm.transform(&mut xte)?;
     let mut out = ReadoutResult {
         kind: spec.kind,
         normalisation: spec.normalisation,
@@ -118,11 +103,10 @@ pub fn fit_and_score(
                 seed,
                 ..SoftmaxConfig::nalsm()
             };
-            let sel = select_softmax(
-                &both,
-                &y_both,
+            let sel = select_softmax_parts(
+                (&xtr, &ytr),
+                (&xva, &yva),
                 n_classes,
-                &split,
                 &base,
                 &spec.learning_rates,
             )?;
@@ -133,11 +117,10 @@ pub fn fit_and_score(
             (sel.model.predict(&xte)?, sel.model.predict(&xtr)?)
         }
         ReadoutKind::Ridge => {
-            let sel = select_ridge(
-                &both,
-                &y_both,
+            let sel = select_ridge_parts(
+                (&xtr, &ytr),
+                (&xva, &yva),
                 n_classes,
-                &split,
                 &spec.lambdas,
                 RidgeSolver::Auto,
             )?;
