@@ -172,7 +172,9 @@ impl Instance {
                     Phase::Inputs => times.run(phase, step, || self.inputs(step))?,
                     Phase::Neurons => times.run(phase, step, || self.neurons(step, team))?,
                     Phase::Propagate => times.run(phase, step, || self.propagate(step, team))?,
-                    Phase::Plasticity if plastic => times.run(phase, step, || self.plasticity()),
+                    Phase::Plasticity if plastic => {
+                        times.run(phase, step, || self.plasticity(team))
+                    }
                     Phase::Plasticity => {}
                 }
                 self.times = times;

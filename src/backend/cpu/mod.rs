@@ -4,6 +4,7 @@
 mod inputs;
 mod instance;
 mod neurons;
+mod pairs;
 mod partition;
 mod plasticity;
 mod propagate;
@@ -174,7 +175,7 @@ impl Backend for CpuBackend {
 
     fn plasticity(&mut self, _step: u64) -> crate::Result<()> {
         self.each(|i| {
-            i.plasticity();
+            i.plasticity(None);
             Ok(())
         })
     }

@@ -69,6 +69,9 @@ pub(super) struct Partition {
     /// so every part's ring entries start on a cache line).
     bounds: Vec<Vec<usize>>,
     split: Vec<Split>,
+    /// Per projection: its rows are sorted by target, so its plasticity's pair
+    /// updates can split by target part too.
+    sorted: Vec<bool>,
 }
 
 /// A ring's storage, written by several parts at disjoint indices.
@@ -100,10 +103,19 @@ impl Partition {
                 (0..=parts).map(|k| (k * size).min(n)).collect()
             })
             .collect();
+        let sorted: Vec<bool> = projs
+            .iter()
+            .map(|pr| {
+                pr.row_ptr
+                    .windows(2)
+                    .all(|w| pr.targets[w[0] as usize..w[1] as usize].is_sorted())
+            })
+            .collect();
         let split = projs
             .iter()
             .zip(routes)
-            .map(|(pr, route)| {
+            .zip(&sorted)
+            .map(|((pr, route), &sorted)| {
                 let target_pop = &pops[pr.post];
                 if pr.plastic.is_some()
                     || !matches!(pr.delays, Delays::Const(_))
@@ -112,18 +124,28 @@ impl Partition {
                     Split::Serial
                 } else if route.is_dense() {
                     Split::Dense
-                } else if pr
-                    .row_ptr
-                    .windows(2)
-                    .all(|w| pr.targets[w[0] as usize..w[1] as usize].is_sorted())
-                {
+                } else if sorted {
                     Split::Sorted
                 } else {
                     Split::Serial
                 }
             })
             .collect();
-        Some(Partition { bounds, split })
+        Some(Partition {
+            bounds,
+            split,
+            sorted,
+        })
+    }
+
+    /// Whether the pair updates of plastic projection `k` split by target part.
+    pub(super) fn splits_pairs(&self, k: usize) -> bool {
+        self.sorted[k]
+    }
+
+    /// The neurons of population `pop` in part `part`.
+    pub(super) fn range(&self, pop: usize, part: usize) -> std::ops::Range<usize> {
+        self.bounds[pop][part]..self.bounds[pop][part + 1]
     }
 
     /// Whether projection `k` is delivered by [`Self::deliver`].

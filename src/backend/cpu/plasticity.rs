@@ -6,7 +6,10 @@ use crate::equations::eval::StepEnv;
 use crate::equations::synapse::{Csr, RuleArrays, RuleScratch, Side};
 use crate::plasticity::astrocyte::{BuiltAstro, Modulation, astro_step};
 use crate::plasticity::hlop::Hlop;
-use crate::plasticity::kernel::{StdpConsts, Third, TraceSlot, apply, bump, on_post, on_pre};
+use crate::plasticity::kernel::{StdpConsts, Third, TraceSlot, apply, bump};
+
+use super::pairs::{Pairs, SynPtr};
+use super::team::Team;
 
 /// Per-instance state of one plastic projection: what the rule's constants
 /// declare (triplet traces, an eligibility for the reward hook, errors for the
@@ -171,56 +174,74 @@ impl PlasticState {
                 .step(&mut arrays, &csr, &b.cols, pre, post, env, &mut u.scratch);
             return;
         }
-        match pl.rule.third {
-            Third::Delta { lr } => return self.delta_step(pr, pl, pre, lr),
-            Third::Reward { decay: d, .. } => decay(&mut self.elig, d),
-            Third::None => {}
+        if let Third::Delta { lr } = pl.rule.third {
+            return self.delta_step(pr, pl, pre, lr);
         }
+        self.decay(pl);
+        if !pre.is_empty() || !post.is_empty() {
+            let n_post = self.post[0].len();
+            let (pairs, target) = self.pairs(pr, pl, pre, post);
+            // SAFETY: `target` is this rule's weights or eligibility, which
+            // nothing else touches while the whole range is updated.
+            unsafe { pairs.update(target, 0..n_post) };
+        }
+        self.finish(pl, pre, post);
+    }
+
+    /// Whether a step of this rule splits by postsynaptic part ([`Pairs`]):
+    /// two-factor and reward-modulated STDP do, the delta rule and user rules
+    /// stay whole.
+    pub(super) fn splits(&self, pl: &BuiltPlastic) -> bool {
+        self.user.is_none() && !matches!(pl.rule.third, Third::Delta { .. })
+    }
+
+    /// A step's first part: every trace (and eligibility) decays.
+    pub(super) fn decay(&mut self, pl: &BuiltPlastic) {
         let k = &pl.rule;
-        let reward = matches!(k.third, Third::Reward { .. });
-        let PlasticState {
-            w,
-            pre: [r1, r2],
-            post: [o1, o2],
-            coef,
-            elig,
-            ..
-        } = self;
-        // Two-factor rules change the weight; reward-modulated STDP the eligibility.
-        let target: &mut [f32] = if reward { elig } else { w };
-        decay(r1, k.decay_pre[0]);
-        decay(o1, k.decay_post[0]);
+        if let Third::Reward { decay: d, .. } = k.third {
+            decay(&mut self.elig, d);
+        }
+        decay(&mut self.pre[0], k.decay_pre[0]);
+        decay(&mut self.post[0], k.decay_post[0]);
         if k.triplet {
-            decay(r2, k.decay_pre[1]);
-            decay(o2, k.decay_post[1]);
+            decay(&mut self.pre[1], k.decay_pre[1]);
+            decay(&mut self.post[1], k.decay_post[1]);
         }
-        // The coefficients of a postsynaptic neuron's astrocyte domain.
-        let domains = pl.modulation.as_ref().map(|m| &m.domain_of_post[..]);
-        let coef_of = |t: usize| match domains {
-            Some(d) => &coef[d[t] as usize],
-            None => &coef[0],
+    }
+
+    /// A step's second part, the pair updates, as a job any part of the
+    /// postsynaptic neurons can run, and where it writes.
+    pub(super) fn pairs<'a>(
+        &'a mut self,
+        pr: &'a BuiltProj,
+        pl: &'a BuiltPlastic,
+        pre: &'a [u32],
+        post: &'a [u32],
+    ) -> (Pairs<'a>, SynPtr) {
+        let reward = matches!(pl.rule.third, Third::Reward { .. });
+        let target = if reward { &mut self.elig } else { &mut self.w };
+        let target = SynPtr(target.as_mut_ptr(), target.len());
+        let pairs = Pairs {
+            k: &pl.rule,
+            pr,
+            pl,
+            pre,
+            post,
+            r1: &self.pre[0],
+            r2: &self.pre[1],
+            o1: &self.post[0],
+            o2: &self.post[1],
+            coef: &self.coef,
+            reward,
         };
-        for &j in pre {
-            let j = j as usize;
-            let r2j = if k.triplet { r2[j] } else { 0.0 };
-            let row = pr.row_ptr[j] as usize..pr.row_ptr[j + 1] as usize;
-            for (ws, &t) in target[row.clone()].iter_mut().zip(&pr.targets[row]) {
-                let t = t as usize;
-                let dw = on_pre(coef_of(t), o1[t], r2j);
-                *ws = if reward { *ws + dw } else { apply(k, *ws, dw) };
-            }
-        }
-        for &i in post {
-            let i = i as usize;
-            let o2i = if k.triplet { o2[i] } else { 0.0 };
-            let c = coef_of(i);
-            let col = pl.col_ptr[i] as usize..pl.col_ptr[i + 1] as usize;
-            for (&s, &j) in pl.col_syn[col.clone()].iter().zip(&pl.col_pre[col]) {
-                let ws = &mut target[s as usize];
-                let dw = on_post(c, r1[j as usize], o2i);
-                *ws = if reward { *ws + dw } else { apply(k, *ws, dw) };
-            }
-        }
+        (pairs, target)
+    }
+
+    /// A step's last part: the spiking neurons' traces are bumped, and a reward
+    /// moves the weights along the eligibility.
+    pub(super) fn finish(&mut self, pl: &BuiltPlastic, pre: &[u32], post: &[u32]) {
+        let k = &pl.rule;
+        let [r1, r2] = &mut self.pre;
         for &j in pre {
             let j = j as usize;
             r1[j] = bump(k.nearest, r1[j]);
@@ -228,6 +249,7 @@ impl PlasticState {
                 r2[j] = bump(k.nearest, r2[j]);
             }
         }
+        let [o1, o2] = &mut self.post;
         for &i in post {
             let i = i as usize;
             o1[i] = bump(k.nearest, o1[i]);
@@ -394,8 +416,9 @@ pub(super) fn apply_modulation(
 }
 
 impl super::instance::Instance {
-    /// Phase 4: every plastic projection's rule over this step's spikes.
-    pub(super) fn plasticity(&mut self) {
+    /// Phase 4: every plastic projection's rule over this step's spikes; with a
+    /// team, the pair updates of the rules that split run by target part.
+    pub(super) fn plasticity(&mut self, team: Option<&Team>) {
         let step = self.slot_step.unwrap_or(0);
         let dt = self.net.dt_ms as f32;
         let env = StepEnv {
@@ -404,15 +427,56 @@ impl super::instance::Instance {
             step,
             rng: None,
         };
+        let split = self.partition.as_ref().zip(team);
+        let splits = |k: usize, ps: &PlasticState, pl: &BuiltPlastic| {
+            split.is_some_and(|(p, _)| p.splits_pairs(k)) && ps.splits(pl)
+        };
+        let mut any = false;
         for (k, pr) in self.net.projs.iter().enumerate() {
             if let (Some(ps), Some(pl)) = (&mut self.plastic[k], &pr.plastic) {
-                ps.step(
-                    pr,
-                    pl,
-                    &self.step_spikes[pr.pre],
-                    &self.step_spikes[pr.post],
-                    &env,
-                );
+                let (pre, post) = (&self.step_spikes[pr.pre], &self.step_spikes[pr.post]);
+                if splits(k, ps, pl) {
+                    ps.decay(pl);
+                    any = true;
+                } else {
+                    ps.step(pr, pl, pre, post, &env);
+                }
+            }
+        }
+        if let (Some((partition, team)), true) = (split, any) {
+            let projs = &self.net.projs;
+            let spikes = &self.step_spikes;
+            let jobs: Vec<(usize, Pairs, SynPtr)> = (self.plastic.iter_mut().enumerate())
+                .filter_map(|(k, ps)| {
+                    let (ps, pr) = (ps.as_mut()?, &projs[k]);
+                    let pl = pr.plastic.as_ref()?;
+                    let (pre, post) = (&spikes[pr.pre][..], &spikes[pr.post][..]);
+                    let busy = !pre.is_empty() || !post.is_empty();
+                    (busy && splits(k, ps, pl)).then(|| {
+                        let (pairs, w) = ps.pairs(pr, pl, pre, post);
+                        (pr.post, pairs, w)
+                    })
+                })
+                .collect();
+            if !jobs.is_empty() {
+                team.run(&|part| {
+                    for (pop, pairs, w) in &jobs {
+                        let targets = partition.range(*pop, part);
+                        if !targets.is_empty() {
+                            // SAFETY: `w` is the projection's own array, and
+                            // the parts' target ranges are disjoint.
+                            unsafe { pairs.update(*w, targets) };
+                        }
+                    }
+                });
+            }
+            drop(jobs);
+            for (k, pr) in self.net.projs.iter().enumerate() {
+                if let (Some(ps), Some(pl)) = (&mut self.plastic[k], &pr.plastic) {
+                    if splits(k, ps, pl) {
+                        ps.finish(pl, &self.step_spikes[pr.pre], &self.step_spikes[pr.post]);
+                    }
+                }
             }
         }
         // Astrocytes integrate this step's spikes; the rates they set act next step.
