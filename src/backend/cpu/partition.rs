@@ -5,7 +5,8 @@
 //! spikes, are the same for any number of parts. The split is by target, the
 //! way an MPI rank would own its neurons and the synapses onto them.
 use super::instance::{ring_stride, wrap};
-use super::propagate::{Route, Targets, add_const, add_row, prefetch_ahead};
+use super::plasticity::to_fixed;
+use super::propagate::{Route, Targets, add_const, add_fixed_row, add_row, prefetch_ahead};
 use super::team::Team;
 use crate::build::{BuiltPop, BuiltProj, Delays, Dynamics};
 
@@ -117,8 +118,7 @@ impl Partition {
             .zip(&sorted)
             .map(|((pr, route), &sorted)| {
                 let target_pop = &pops[pr.post];
-                if pr.plastic.is_some()
-                    || !matches!(pr.delays, Delays::Const(_))
+                if !matches!(pr.delays, Delays::Const(_))
                     || matches!(target_pop.dynamics, Dynamics::Source(_))
                 {
                     Split::Serial
@@ -162,6 +162,7 @@ impl Partition {
         pops: &[BuiltPop],
         projs: &[BuiltProj],
         routes: &[Route],
+        plastic: &[Option<(&[f32], f32)>],
         out_projs: &[Vec<usize>],
         spikes: &[Vec<u32>],
         rings: &mut [crate::neuron::AlignedVec<i32>],
@@ -200,7 +201,13 @@ impl Partition {
                         // `lo..hi` are disjoint, so no two threads hold
                         // overlapping slices; the ring outlives the call.
                         let dst = unsafe { std::slice::from_raw_parts_mut(ptr.add(at), hi - lo) };
-                        deliver_part(pr, &routes[k], self.split[k], spikes, dst, lo);
+                        let part = Part {
+                            pr,
+                            route: &routes[k],
+                            split: self.split[k],
+                            plastic: plastic[k],
+                        };
+                        part.deliver(spikes, dst, lo);
                     }
                 }
             }
@@ -208,30 +215,57 @@ impl Partition {
     }
 }
 
-/// Delivers `spikes` through `pr` into `dst`, the slot's entries of targets
-/// `lo..lo + dst.len()`.
-fn deliver_part(
-    pr: &BuiltProj,
-    route: &Route,
+/// One projection's delivery into one part of its targets.
+struct Part<'a> {
+    pr: &'a BuiltProj,
+    route: &'a Route,
     split: Split,
-    spikes: &[u32],
-    dst: &mut [i32],
-    lo: usize,
-) {
-    let hi = lo + dst.len();
-    let wfix = pr.wfix.each().unwrap_or(&[]);
-    for (x, &j) in spikes.iter().enumerate() {
-        prefetch_ahead(pr, route, spikes, x);
-        let r = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
-        match (split, route.weight) {
-            (Split::Dense, Some(w)) => add_const(dst, w),
-            (Split::Dense, None) => add_row(dst, &wfix[r][lo..hi]),
-            (Split::Sorted, w) => match &route.targets {
-                Targets::U16(t) => sorted_range(&t[r.clone()], wfix, r.start, w, dst, lo),
-                _ => sorted_range(&pr.targets[r.clone()], wfix, r.start, w, dst, lo),
-            },
-            (Split::Serial, _) => unreachable!("serial projections are not split"),
+    /// Plastic: the live weights and the ring's scale.
+    plastic: Option<(&'a [f32], f32)>,
+}
+
+impl Part<'_> {
+    /// Delivers `spikes` into `dst`, the slot's entries of targets
+    /// `lo..lo + dst.len()`.
+    fn deliver(&self, spikes: &[u32], dst: &mut [i32], lo: usize) {
+        let Part {
+            pr,
+            route,
+            split,
+            plastic,
+        } = *self;
+        let hi = lo + dst.len();
+        let wfix = pr.wfix.each().unwrap_or(&[]);
+        for (x, &j) in spikes.iter().enumerate() {
+            prefetch_ahead(pr, route, spikes, x);
+            let r = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
+            match (split, plastic, route.weight) {
+                (Split::Dense, Some((w, scale)), _) => add_fixed_row(dst, &w[r][lo..hi], scale),
+                (Split::Sorted, Some((w, scale)), _) => {
+                    sorted_range_fixed(&pr.targets[r.clone()], &w[r], scale, dst, lo)
+                }
+                (Split::Dense, None, Some(w)) => add_const(dst, w),
+                (Split::Dense, None, None) => add_row(dst, &wfix[r][lo..hi]),
+                (Split::Sorted, None, w) => match &route.targets {
+                    Targets::U16(t) => sorted_range(&t[r.clone()], wfix, r.start, w, dst, lo),
+                    _ => sorted_range(&pr.targets[r.clone()], wfix, r.start, w, dst, lo),
+                },
+                (Split::Serial, ..) => unreachable!("serial projections are not split"),
+            }
         }
+    }
+}
+
+/// The synapses of one sorted plastic row whose targets lie in
+/// `lo..lo + dst.len()`: their weights `w` rounded to the ring's fixed point.
+#[inline(always)]
+fn sorted_range_fixed(row: &[u32], w: &[f32], scale: f32, dst: &mut [i32], lo: usize) {
+    let hi = lo + dst.len();
+    let a = row.partition_point(|&t| (t as usize) < lo);
+    let b = a + row[a..].partition_point(|&t| (t as usize) < hi);
+    for (&t, &w) in row[a..b].iter().zip(&w[a..b]) {
+        let x = &mut dst[t as usize - lo];
+        *x = x.wrapping_add(to_fixed(w, scale));
     }
 }
 

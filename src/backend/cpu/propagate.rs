@@ -101,7 +101,7 @@ crate::neuron::simd_dispatch! {
     /// Adds `to_fixed(w[i], scale)` to `dst[i]` (an all-to-all plastic row). Under
     /// the AVX2 dispatch `round_ties_even` is one vector instruction; only the
     /// portable path (CPUs without AVX2) calls libm per element.
-    fn add_fixed_row(dst: &mut [i32], w: &[f32], scale: f32) -> () => add_fixed_row_body
+    pub(super) fn add_fixed_row(dst: &mut [i32], w: &[f32], scale: f32) -> () => add_fixed_row_body
 }
 
 #[inline(always)]
@@ -201,11 +201,17 @@ impl Instance {
         let split = self.partition.as_ref().zip(team);
         if let Some((partition, team)) = split {
             if self.step_spikes.iter().any(|s| !s.is_empty()) {
+                // Plastic projections deliver their live weights.
+                let weights: Vec<Option<(&[f32], f32)>> = (self.plastic.iter())
+                    .zip(self.net.projs.iter())
+                    .map(|(ps, pr)| Some((&ps.as_ref()?.w[..], pr.plastic.as_ref()?.scale)))
+                    .collect();
                 partition.deliver(
                     team,
                     &self.net.pops,
                     &self.net.projs,
                     &self.routes,
+                    &weights,
                     &self.out_projs,
                     &self.step_spikes,
                     &mut self.rings,
