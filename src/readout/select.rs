@@ -74,10 +74,21 @@ pub fn stratified_split(
     Ok(Split { train, val })
 }
 
-/// Rows and labels of one part.
-fn part(x: &FeatureMatrix, labels: &[u32], idx: &[usize]) -> Result<(FeatureMatrix, Vec<u32>)> {
-    let xs = x.select_rows(idx)?;
-    Ok((xs, idx.iter().map(|&i| labels[i]).collect()))
+/// Rows and labels of the training and the validation part, checked.
+fn parts(
+    x: &FeatureMatrix,
+    labels: &[u32],
+    n_classes: usize,
+    split: &Split,
+) -> Result<[(FeatureMatrix, Vec<u32>); 2]> {
+    check_split(x, labels, n_classes, split)?;
+    let part = |idx: &[usize]| -> Result<(FeatureMatrix, Vec<u32>)> {
+        Ok((
+            x.select_rows(idx)?,
+            idx.iter().map(|&i| labels[i]).collect(),
+        ))
+    };
+    Ok([part(&split.train)?, part(&split.val)?])
 }
 
 fn check_split(x: &FeatureMatrix, labels: &[u32], n_classes: usize, split: &Split) -> Result<()> {
@@ -153,9 +164,7 @@ pub fn select_ridge(
     lambdas: &[f64],
     solver: RidgeSolver,
 ) -> Result<RidgeSelection> {
-    check_split(x, labels, n_classes, split)?;
-    let (xt, yt) = part(x, labels, &split.train)?;
-    let (xv, yv) = part(x, labels, &split.val)?;
+    let [(xt, yt), (xv, yv)] = parts(x, labels, n_classes, split)?;
     select_ridge_parts((&xt, &yt), (&xv, &yv), n_classes, lambdas, solver)
 }
 
@@ -246,9 +255,7 @@ pub fn select_softmax(
     base: &SoftmaxConfig,
     learning_rates: &[f32],
 ) -> Result<SoftmaxSelection> {
-    check_split(x, labels, n_classes, split)?;
-    let (xt, yt) = part(x, labels, &split.train)?;
-    let (xv, yv) = part(x, labels, &split.val)?;
+    let [(xt, yt), (xv, yv)] = parts(x, labels, n_classes, split)?;
     select_softmax_parts((&xt, &yt), (&xv, &yv), n_classes, base, learning_rates)
 }
 

@@ -61,7 +61,7 @@ impl CpuBackend {
     /// threads for its neuron updates and delivery where the network is large
     /// enough. `threads` 0 chooses: every core for a batch, or for a network
     /// with a population of at least 16 384 neurons or at least 2^19 plastic
-    /// synapses; else one.
+    /// synapses among 2^20 in all; else one.
     pub fn batched(instances: Vec<Built>, threads: usize) -> crate::Result<Self> {
         let first = instances
             .first()

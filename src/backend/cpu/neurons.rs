@@ -75,7 +75,7 @@ impl Chunks<'_> {
 /// Whether a population of `n` neurons is split over `threads` threads: not
 /// below `grain.neurons`, which update in about the time of a team's hand-over.
 pub(super) fn splits(n: usize, threads: usize, grain: Grain) -> bool {
-    threads > 1 && n >= grain.neurons.max(32)
+    threads > 1 && n >= grain.neurons
 }
 
 /// Chunk lengths for `threads` workers, each at least half the grain: one chunk
@@ -84,7 +84,7 @@ fn chunk_lens(n: usize, threads: usize, grain: Grain) -> Vec<usize> {
     if !splits(n, threads, grain) {
         return vec![n];
     }
-    let k = threads.min(n / (grain.neurons.max(32) / 2));
+    let k = threads.min(n / (grain.neurons / 2));
     // Multiples of 16 neurons keep every chunk 64-byte aligned (see `ring_stride`).
     let size = n.div_ceil(k).next_multiple_of(16);
     let mut lens = vec![size; n / size];

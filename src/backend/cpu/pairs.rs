@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use crate::build::{BuiltPlastic, BuiltProj};
-use crate::plasticity::kernel::{StdpConsts, apply, on_post, on_pre};
+use crate::plasticity::kernel::{Third, apply, on_post, on_pre};
 
 /// A projection's weights (or eligibility), written by several parts at the
 /// synapses of their own targets.
@@ -20,7 +20,6 @@ unsafe impl Sync for SynPtr {}
 /// One step's pair updates of one projection: the rule, the step's spikes
 /// (local ids, ascending) and the traces after their decay.
 pub(super) struct Pairs<'a> {
-    pub(super) k: &'a StdpConsts,
     pub(super) pr: &'a BuiltProj,
     pub(super) pl: &'a BuiltPlastic,
     pub(super) pre: &'a [u32],
@@ -31,8 +30,6 @@ pub(super) struct Pairs<'a> {
     pub(super) o2: &'a [f32],
     /// Coefficients per astrocyte domain (one entry without an astrocyte).
     pub(super) coef: &'a [[f32; 4]],
-    /// Reward-modulated: `target` is the eligibility, changed by addition.
-    pub(super) reward: bool,
 }
 
 impl Pairs<'_> {
@@ -43,7 +40,10 @@ impl Pairs<'_> {
     /// `w` must point to the projection's `pr.len()` weights (or eligibilities),
     /// and no other thread may touch the synapses onto `targets` meanwhile.
     pub(super) unsafe fn update(&self, w: SynPtr, targets: Range<usize>) {
-        let (k, pr, pl) = (self.k, self.pr, self.pl);
+        let (pr, pl) = (self.pr, self.pl);
+        let k = &pl.rule;
+        // Reward-modulated STDP changes the eligibility, by addition.
+        let reward = matches!(k.third, Third::Reward { .. });
         let whole = targets.start == 0 && targets.end >= self.o1.len();
         let domains = pl.modulation.as_ref().map(|m| &m.domain_of_post[..]);
         let coef_of = |t: usize| match domains {
@@ -56,11 +56,7 @@ impl Pairs<'_> {
             // (the caller's guarantee).
             unsafe {
                 let p = w.0.add(s);
-                *p = if self.reward {
-                    *p + dw
-                } else {
-                    apply(k, *p, dw)
-                };
+                *p = if reward { *p + dw } else { apply(k, *p, dw) };
             }
         };
         for &j in self.pre {

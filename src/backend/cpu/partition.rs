@@ -9,6 +9,7 @@ use super::plasticity::to_fixed;
 use super::propagate::{Route, Targets, add_const, add_fixed_row, add_row, prefetch_ahead};
 use super::team::Team;
 use crate::build::{BuiltPop, BuiltProj, Delays, Dynamics};
+use std::ops::Range;
 
 /// Synapses below which a network's delivery stays on one thread: a step of
 /// such a network takes microseconds, a team's hand-over a good part of that.
@@ -43,24 +44,26 @@ impl Grain {
 }
 
 /// Plastic synapses from which STDP's pair updates pay for a team (the
-/// 8000-neuron NALSM liquid has 0.94 M: its init phase took 13-15 % less time
+/// 8000-neuron NALSM liquid has 0.94 M: its init phase took 11-15 % less time
 /// on two threads).
 const MIN_PARALLEL_PLASTIC: usize = 1 << 19;
 
 /// Whether threads can pay off for a network of `pops` and `projs` (the
 /// automatic thread count is 1 where they cannot): a population of at least
 /// [`MIN_PARALLEL_NEURONS`], whose rings outgrow a core's cache, or many
-/// plastic synapses. Smaller networks deliver faster on one thread, however
-/// many static synapses they have (Brunel's 12 500 neurons and 15.6 M synapses
-/// took 0.80-0.83 s per biological second on one thread, 1.05 s on two).
+/// plastic synapses in a network that [`Partition::new`] splits. Smaller
+/// networks deliver faster on one thread, however many static synapses they
+/// have (Brunel's 12 500 neurons and 15.6 M synapses took 0.80-0.83 s per
+/// biological second on one thread, 0.93-1.05 s on two).
 pub(crate) fn worth_threads(pops: &[BuiltPop], projs: &[BuiltProj]) -> bool {
-    let plastic: usize = (projs.iter())
-        .filter(|p| p.plastic.is_some())
-        .map(BuiltProj::len)
-        .sum();
+    let (mut all, mut plastic) = (0, 0);
+    for p in projs {
+        all += p.len();
+        plastic += if p.plastic.is_some() { p.len() } else { 0 };
+    }
     pops.iter()
         .any(|p| p.size as usize >= Grain::DEFAULT.neurons)
-        || plastic >= MIN_PARALLEL_PLASTIC
+        || (plastic >= MIN_PARALLEL_PLASTIC && all >= Grain::DEFAULT.synapses)
 }
 
 /// How a projection's delivery is split.
@@ -156,7 +159,7 @@ impl Partition {
     }
 
     /// The neurons of population `pop` in part `part`.
-    pub(super) fn range(&self, pop: usize, part: usize) -> std::ops::Range<usize> {
+    pub(super) fn range(&self, pop: usize, part: usize) -> Range<usize> {
         self.bounds[pop][part]..self.bounds[pop][part + 1]
     }
 
@@ -257,59 +260,48 @@ impl Part<'_> {
             match (split, plastic, route.weight) {
                 (Split::Dense, Some((w, scale)), _) => add_fixed_row(dst, &w[r][lo..hi], scale),
                 (Split::Sorted, Some((w, scale)), _) => {
-                    sorted_range_fixed(&pr.targets[r.clone()], &w[r], scale, dst, lo)
+                    let w = &w[r.clone()];
+                    let fixed = |s: Range<usize>| w[s].iter().map(move |&w| to_fixed(w, scale));
+                    sorted_range(&pr.targets[r], dst, lo, fixed)
                 }
                 (Split::Dense, None, Some(w)) => add_const(dst, w),
                 (Split::Dense, None, None) => add_row(dst, &wfix[r][lo..hi]),
-                (Split::Sorted, None, w) => match &route.targets {
-                    Targets::U16(t) => sorted_range(&t[r.clone()], wfix, r.start, w, dst, lo),
-                    _ => sorted_range(&pr.targets[r.clone()], wfix, r.start, w, dst, lo),
-                },
+                (Split::Sorted, None, Some(w)) => {
+                    let same = |_| std::iter::repeat(w);
+                    match &route.targets {
+                        Targets::U16(t) => sorted_range(&t[r], dst, lo, same),
+                        _ => sorted_range(&pr.targets[r], dst, lo, same),
+                    }
+                }
+                (Split::Sorted, None, None) => {
+                    let w = &wfix[r.clone()];
+                    let each = |s: Range<usize>| w[s].iter().copied();
+                    match &route.targets {
+                        Targets::U16(t) => sorted_range(&t[r], dst, lo, each),
+                        _ => sorted_range(&pr.targets[r], dst, lo, each),
+                    }
+                }
                 (Split::Serial, ..) => unreachable!("serial projections are not split"),
             }
         }
     }
 }
 
-/// The synapses of one sorted plastic row whose targets lie in
-/// `lo..lo + dst.len()`: their weights `w` rounded to the ring's fixed point.
+/// Adds into `dst` the synapses of one sorted row whose targets lie in
+/// `lo..lo + dst.len()`; `weights` gives the fixed-point weights of the row's
+/// synapses in a range of it.
 #[inline(always)]
-fn sorted_range_fixed(row: &[u32], w: &[f32], scale: f32, dst: &mut [i32], lo: usize) {
-    let hi = lo + dst.len();
-    let a = row.partition_point(|&t| (t as usize) < lo);
-    let b = a + row[a..].partition_point(|&t| (t as usize) < hi);
-    for (&t, &w) in row[a..b].iter().zip(&w[a..b]) {
-        let x = &mut dst[t as usize - lo];
-        *x = x.wrapping_add(to_fixed(w, scale));
-    }
-}
-
-/// The synapses of one sorted row whose targets lie in `lo..lo + dst.len()`,
-/// added into `dst` (`w`: the weight of every synapse, else `wfix[first..]`).
-#[inline(always)]
-fn sorted_range<T: Copy + Into<u32>>(
+fn sorted_range<T: Copy + Into<u32>, I: Iterator<Item = i32>>(
     row: &[T],
-    wfix: &[i32],
-    first: usize,
-    w: Option<i32>,
     dst: &mut [i32],
     lo: usize,
+    weights: impl FnOnce(Range<usize>) -> I,
 ) {
     let hi = lo + dst.len();
     let a = row.partition_point(|&t| (t.into() as usize) < lo);
     let b = a + row[a..].partition_point(|&t| (t.into() as usize) < hi);
-    match w {
-        Some(w) => {
-            for &t in &row[a..b] {
-                let x = &mut dst[t.into() as usize - lo];
-                *x = x.wrapping_add(w);
-            }
-        }
-        None => {
-            for (&t, &w) in row[a..b].iter().zip(&wfix[first + a..first + b]) {
-                let x = &mut dst[t.into() as usize - lo];
-                *x = x.wrapping_add(w);
-            }
-        }
+    for (&t, w) in row[a..b].iter().zip(weights(a..b)) {
+        let x = &mut dst[t.into() as usize - lo];
+        *x = x.wrapping_add(w);
     }
 }

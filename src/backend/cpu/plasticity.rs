@@ -222,7 +222,6 @@ impl PlasticState {
         let target = if reward { &mut self.elig } else { &mut self.w };
         let target = SynPtr(target.as_mut_ptr(), target.len());
         let pairs = Pairs {
-            k: &pl.rule,
             pr,
             pl,
             pre,
@@ -232,7 +231,6 @@ impl PlasticState {
             o1: &self.post[0],
             o2: &self.post[1],
             coef: &self.coef,
-            reward,
         };
         (pairs, target)
     }
@@ -431,50 +429,45 @@ impl super::instance::Instance {
         let splits = |k: usize, ps: &PlasticState, pl: &BuiltPlastic| {
             split.is_some_and(|(p, _)| p.splits_pairs(k)) && ps.splits(pl)
         };
-        let mut any = false;
-        for (k, pr) in self.net.projs.iter().enumerate() {
-            if let (Some(ps), Some(pl)) = (&mut self.plastic[k], &pr.plastic) {
-                let (pre, post) = (&self.step_spikes[pr.pre], &self.step_spikes[pr.post]);
-                if splits(k, ps, pl) {
-                    ps.decay(pl);
-                    any = true;
-                } else {
-                    ps.step(pr, pl, pre, post, &env);
-                }
+        // The rules that split decay here, run their pair updates on the
+        // team, and finish below; the others take their whole step here.
+        let projs = &self.net.projs;
+        let spikes = &self.step_spikes;
+        let mut jobs: Vec<(usize, Pairs, SynPtr)> = vec![];
+        for (k, ps) in self.plastic.iter_mut().enumerate() {
+            let (Some(ps), Some(pl)) = (ps.as_mut(), projs[k].plastic.as_ref()) else {
+                continue;
+            };
+            let pr = &projs[k];
+            let (pre, post) = (&spikes[pr.pre][..], &spikes[pr.post][..]);
+            if !splits(k, ps, pl) {
+                ps.step(pr, pl, pre, post, &env);
+                continue;
+            }
+            ps.decay(pl);
+            if !pre.is_empty() || !post.is_empty() {
+                let (pairs, w) = ps.pairs(pr, pl, pre, post);
+                jobs.push((pr.post, pairs, w));
             }
         }
-        if let (Some((partition, team)), true) = (split, any) {
-            let projs = &self.net.projs;
-            let spikes = &self.step_spikes;
-            let jobs: Vec<(usize, Pairs, SynPtr)> = (self.plastic.iter_mut().enumerate())
-                .filter_map(|(k, ps)| {
-                    let (ps, pr) = (ps.as_mut()?, &projs[k]);
-                    let pl = pr.plastic.as_ref()?;
-                    let (pre, post) = (&spikes[pr.pre][..], &spikes[pr.post][..]);
-                    let busy = !pre.is_empty() || !post.is_empty();
-                    (busy && splits(k, ps, pl)).then(|| {
-                        let (pairs, w) = ps.pairs(pr, pl, pre, post);
-                        (pr.post, pairs, w)
-                    })
-                })
-                .collect();
-            if !jobs.is_empty() {
-                team.run(&|part| {
-                    for (pop, pairs, w) in &jobs {
-                        let targets = partition.range(*pop, part);
-                        if !targets.is_empty() {
-                            // SAFETY: `w` is the projection's own array, and
-                            // the parts' target ranges are disjoint.
-                            unsafe { pairs.update(*w, targets) };
-                        }
+        if let (Some((partition, team)), false) = (split, jobs.is_empty()) {
+            team.run(&|part| {
+                for (pop, pairs, w) in &jobs {
+                    let targets = partition.range(*pop, part);
+                    if !targets.is_empty() {
+                        // SAFETY: `w` is the projection's own array, and the
+                        // parts' target ranges are disjoint.
+                        unsafe { pairs.update(*w, targets) };
                     }
-                });
-            }
-            drop(jobs);
-            for (k, pr) in self.net.projs.iter().enumerate() {
+                }
+            });
+        }
+        drop(jobs);
+        if split.is_some() {
+            for (k, pr) in projs.iter().enumerate() {
                 if let (Some(ps), Some(pl)) = (&mut self.plastic[k], &pr.plastic) {
                     if splits(k, ps, pl) {
-                        ps.finish(pl, &self.step_spikes[pr.pre], &self.step_spikes[pr.post]);
+                        ps.finish(pl, &spikes[pr.pre], &spikes[pr.post]);
                     }
                 }
             }

@@ -31,7 +31,7 @@ pub enum Counts {
     /// Every count fits (a sample has at most `u16::MAX` steps).
     U16 { width: usize, data: Vec<u16> },
     /// Longer samples.
-    F32 { width: usize, data: Vec<f32> },
+    F32(FeatureMatrix),
 }
 
 impl Counts {
@@ -43,10 +43,7 @@ impl Counts {
                 data: Vec::with_capacity(width * rows),
             }
         } else {
-            Counts::F32 {
-                width,
-                data: Vec::with_capacity(width * rows),
-            }
+            Counts::F32(FeatureMatrix::with_capacity(width, rows))
         }
     }
 
@@ -65,7 +62,7 @@ impl Counts {
                     data.push(v as u16);
                 }
             }
-            Counts::F32 { data, .. } => data.extend_from_slice(row),
+            Counts::F32(m) => m.push_row(row)?,
         }
         Ok(())
     }
@@ -74,7 +71,7 @@ impl Counts {
     pub fn total(&self) -> f64 {
         match self {
             Counts::U16 { data, .. } => data.iter().map(|&v| f64::from(v)).sum(),
-            Counts::F32 { data, .. } => data.iter().map(|&v| f64::from(v)).sum(),
+            Counts::F32(m) => m.as_slice().iter().map(|&v| f64::from(v)).sum(),
         }
     }
 }
@@ -82,7 +79,8 @@ impl Counts {
 impl RowSource for Counts {
     fn n_features(&self) -> usize {
         match self {
-            Counts::U16 { width, .. } | Counts::F32 { width, .. } => *width,
+            Counts::U16 { width, .. } => *width,
+            Counts::F32(m) => m.n_features(),
         }
     }
     fn row_into(&self, i: usize, out: &mut [f32]) {
@@ -93,9 +91,7 @@ impl RowSource for Counts {
                     .zip(row)
                     .for_each(|(o, &v)| *o = f32::from(v));
             }
-            Counts::F32 { width, data } => {
-                out.copy_from_slice(&data[i * *width..(i + 1) * *width]);
-            }
+            Counts::F32(m) => m.row_into(i, out),
         }
     }
 }
