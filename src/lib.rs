@@ -58,6 +58,7 @@ pub mod equations;
 pub mod error;
 pub mod experiment;
 pub mod fit;
+mod huge_pages;
 pub mod input_file;
 pub mod isolated;
 pub mod model;

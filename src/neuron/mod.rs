@@ -161,8 +161,10 @@ impl<T: bytemuck::Pod> AlignedVec<T> {
     pub fn zeroed(n: usize) -> Self {
         const { assert!(64 % std::mem::size_of::<T>() == 0 && std::mem::size_of::<T>() > 0) };
         let per_line = 64 / std::mem::size_of::<T>();
+        let lines = vec![CacheLine::default(); n.div_ceil(per_line)];
+        crate::huge_pages::advise(&lines);
         AlignedVec {
-            lines: vec![CacheLine::default(); n.div_ceil(per_line)],
+            lines,
             len: n,
             _t: std::marker::PhantomData,
         }

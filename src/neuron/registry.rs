@@ -274,11 +274,13 @@ impl Draw<'_> {
 
 /// Runs a generic operation on the kernel type of a built population
 /// ([`Neurons::visit`]): the CPU backend's step is one.
-pub trait Visit {
+/// `'a` is how long the population stays borrowed: what the operation returns
+/// may hold views of its state.
+pub trait Visit<'a> {
     /// What the operation returns.
     type Out;
     /// The operation on population `p`.
-    fn visit<P: NeuronKernel>(self, p: &mut P) -> Self::Out;
+    fn visit<P: NeuronKernel>(self, p: &'a mut P) -> Self::Out;
 }
 
 /// Generates [`NeuronModel`], [`Neurons`] and [`PopulationRaw`] from the list of
@@ -456,7 +458,7 @@ macro_rules! registry {
 
         impl Neurons {
             /// Runs `v` on the population's kernel type.
-            pub fn visit<V: Visit>(&mut self, v: V) -> V::Out {
+            pub fn visit<'a, V: Visit<'a>>(&'a mut self, v: V) -> V::Out {
                 match self {
                     $( Neurons::$var(p) => v.visit(p), )*
                     $( Neurons::$kvar(p) => v.visit(p), )*

@@ -1,104 +1,70 @@
 //! The CPU neuron phase: each population's registered kernel on this step's ring
-//! slot, whole or in chunks on the run's team of threads (shaders/neuron_*.wgsl).
+//! slot, whole, or split into one chunk per thread of the run's team
+//! (shaders/neuron_*.wgsl).
 use super::instance::{Instance, ring_stride};
-use super::partition::Grain;
+use super::partition::{Grain, part_bounds};
 use super::team::Team;
 use crate::build::Dynamics;
 use crate::neuron::{NeuronKernel, Visit};
 use std::sync::Mutex;
 
-use crate::neuron::registry::Kernel;
-
-/// One chunk's work: its view, ring slices, external current and first index.
-type Job<'a, V> = (V, &'a mut [i32], &'a mut [i32], Option<&'a [f32]>, u32);
-
-/// A population split into chunks for the team: everything but the state.
-struct Chunks<'a> {
-    team: &'a Team<'a>,
-    re: Vec<&'a mut [i32]>,
-    ri: Vec<&'a mut [i32]>,
-    inv: [f32; 2],
-    ext: Vec<Option<&'a [f32]>>,
-    lens: &'a [usize],
-    out: &'a mut Vec<u32>,
-}
-
-impl Chunks<'_> {
-    /// Runs `kernel` on every chunk, chunk `p` on the team's thread `p`, and
-    /// appends the spikes of the chunks in order, so the result never depends
-    /// on the thread count. (A single chunk never gets here: see `splits`.)
-    fn run<K: Sync, V: Send>(self, k: &K, kernel: Kernel<K, V>, views: Vec<V>) -> bool {
-        let Chunks {
-            team,
-            re,
-            ri,
-            inv,
-            ext,
-            lens,
-            out,
-        } = self;
-        let mut base = 0u32;
-        let jobs: Vec<Mutex<Option<Job<'_, V>>>> = views
-            .into_iter()
-            .zip(re)
-            .zip(ri)
-            .zip(ext)
-            .zip(lens)
-            .map(|((((v, e), i), x), &len)| {
-                let b = base;
-                base += len as u32;
-                Mutex::new(Some((v, e, i, x, b)))
-            })
-            .collect();
-        let results: Vec<Mutex<(bool, Vec<u32>)>> =
-            jobs.iter().map(|_| Mutex::new((true, vec![]))).collect();
-        team.run(&|p| {
-            let job = jobs
-                .get(p)
-                .and_then(|j| j.lock().expect("not poisoned").take());
-            if let Some((v, e, i, x, b)) = job {
-                let mut sp = vec![];
-                let ok = kernel(k, v, e, i, inv, x, b, &mut sp);
-                *results[p].lock().expect("not poisoned") = (ok, sp);
-            }
-        });
-        let mut ok = true;
-        for r in results {
-            let (chunk_ok, sp) = r.into_inner().expect("not poisoned");
-            ok &= chunk_ok;
-            out.extend_from_slice(&sp);
-        }
-        ok
-    }
-}
-
-/// Whether a population of `n` neurons is split over `threads` threads: not
-/// below `grain.neurons`, which update in about the time of a team's hand-over.
+/// Whether a population of `n` neurons makes a team worth having: from
+/// `grain.neurons` on, its update takes longer than a team's hand-over.
 pub(super) fn splits(n: usize, threads: usize, grain: Grain) -> bool {
     threads > 1 && n >= grain.neurons
 }
 
-/// Chunk lengths for `threads` workers, each at least half the grain: one chunk
-/// when threading would not pay.
-fn chunk_lens(n: usize, threads: usize, grain: Grain) -> Vec<usize> {
-    if !splits(n, threads, grain) {
-        return vec![n];
-    }
-    let k = threads.min(n / (grain.neurons / 2));
-    // Multiples of 16 neurons keep every chunk 64-byte aligned (see `ring_stride`).
-    let size = n.div_ceil(k).next_multiple_of(16);
-    let mut lens = vec![size; n / size];
-    if n % size > 0 {
-        lens.push(n % size);
-    }
-    lens
+/// One chunk's update: returns whether the state stayed finite, appending the
+/// chunk's spikes (population indices) to the list it is given.
+type Job<'a> = Box<dyn FnOnce(&mut Vec<u32>) -> bool + Send + 'a>;
+
+/// What each part's thread gets of every population: `(population, job)`.
+type PartJobs<'a> = Vec<(usize, Job<'a>)>;
+
+/// The population's state, ring slots and external current split by `bounds`,
+/// one job per chunk.
+struct Split<'a> {
+    bounds: &'a [usize],
+    re: &'a mut [i32],
+    ri: &'a mut [i32],
+    inv: [f32; 2],
+    ext: Option<&'a [f32]>,
 }
 
-/// One step of a neuron population: its kernel on the whole population, or on
-/// chunks on the team.
-struct NeuronStep<'a> {
-    team: Option<&'a Team<'a>>,
-    grain: Grain,
+impl<'a> Visit<'a> for Split<'a> {
+    type Out = Vec<Job<'a>>;
+
+    fn visit<P: NeuronKernel>(self, p: &'a mut P) -> Vec<Job<'a>> {
+        use crate::neuron::{split, split_mut};
+        let Split {
+            bounds,
+            re,
+            ri,
+            inv,
+            ext,
+        } = self;
+        let lens: Vec<usize> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
+        let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
+        let ext: Vec<Option<&[f32]>> = match ext {
+            Some(x) => split(x, &lens).into_iter().map(Some).collect(),
+            None => vec![None; lens.len()],
+        };
+        let (k, views) = p.chunks(&lens);
+        views
+            .into_iter()
+            .zip(re)
+            .zip(ri)
+            .zip(ext)
+            .zip(bounds)
+            .map(|((((view, re), ri), ext), &base)| -> Job<'a> {
+                Box::new(move |out| P::update(k, view, re, ri, inv, ext, base as u32, out))
+            })
+            .collect()
+    }
+}
+
+/// One step of a whole population on the calling thread.
+struct Whole<'a> {
     re: &'a mut [i32],
     ri: &'a mut [i32],
     inv: [f32; 2],
@@ -106,86 +72,152 @@ struct NeuronStep<'a> {
     out: &'a mut Vec<u32>,
 }
 
-impl Visit for NeuronStep<'_> {
-    /// Whether the state stayed finite, and the variables checked.
-    type Out = (bool, &'static str);
+impl<'a> Visit<'a> for Whole<'a> {
+    type Out = bool;
 
-    fn visit<P: NeuronKernel>(self, p: &mut P) -> (bool, &'static str) {
-        use crate::neuron::{split, split_mut};
-        let NeuronStep {
-            team,
-            grain,
-            re,
-            ri,
-            inv,
-            ext,
-            out,
-        } = self;
-        let n = re.len();
-        let threads = team.map_or(1, Team::size);
-        let ok = if let (Some(team), true) = (team, splits(n, threads, grain)) {
-            let lens = chunk_lens(n, threads, grain);
-            let (re, ri) = (split_mut(re, &lens), split_mut(ri, &lens));
-            let ext: Vec<Option<&[f32]>> = match ext {
-                Some(x) => split(x, &lens).into_iter().map(Some).collect(),
-                None => vec![None; lens.len()],
-            };
-            let chunks = Chunks {
-                team,
-                re,
-                ri,
-                inv,
-                ext,
-                lens: &lens,
-                out,
-            };
-            let (k, views) = p.chunks(&lens);
-            chunks.run(k, P::update, views)
-        } else {
-            // One chunk: call the kernel on the whole population, without the
-            // per-step allocations of the chunked path.
-            let (k, view) = p.whole();
-            P::update(k, view, re, ri, inv, ext, 0, out)
-        };
+    fn visit<P: NeuronKernel>(self, p: &'a mut P) -> bool {
+        let (k, view) = p.whole();
+        let ok = P::update(k, view, self.re, self.ri, self.inv, self.ext, 0, self.out);
         p.tick();
-        (ok, P::CHECKED)
+        ok
+    }
+}
+
+/// The end of a split step: each population's tick, once.
+struct Tick;
+
+impl Visit<'_> for Tick {
+    type Out = &'static str;
+
+    fn visit<P: NeuronKernel>(self, p: &mut P) -> &'static str {
+        p.tick();
+        P::CHECKED
+    }
+}
+
+/// The variables checked for finiteness.
+struct Checked;
+
+impl Visit<'_> for Checked {
+    type Out = &'static str;
+
+    fn visit<P: NeuronKernel>(self, _: &mut P) -> &'static str {
+        P::CHECKED
     }
 }
 
 impl Instance {
     pub(super) fn neurons(&mut self, step: u64, team: Option<&Team>) -> crate::Result<()> {
         self.sync_slots(step);
+        let ok = match team {
+            Some(team) => self.neurons_split(team),
+            None => self.neurons_whole(),
+        };
+        match ok {
+            Ok(()) => Ok(()),
+            Err(pi) => {
+                let pop = &mut self.net.pops[pi];
+                let var = match &mut pop.dynamics {
+                    Dynamics::Neurons(neurons) => neurons.visit(Checked),
+                    Dynamics::Source(_) => "",
+                };
+                Err(crate::Error::NonFinite {
+                    population: pop.name.clone(),
+                    var: var.into(),
+                    step,
+                })
+            }
+        }
+    }
+
+    /// Every population on the calling thread; `Err(p)`: population `p`'s
+    /// state became non-finite.
+    fn neurons_whole(&mut self) -> Result<(), usize> {
         for pi in 0..self.net.pops.len() {
             let pop = &mut self.net.pops[pi];
             let n = pop.size as usize;
             let ring = &mut self.rings[pi];
-            if ring.is_empty() {
+            let Dynamics::Neurons(neurons) = &mut pop.dynamics else {
                 continue;
-            }
+            };
             let slot = self.slot[pi];
             let stride = ring_stride(n);
             let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
-            let (re, ri) = (&mut re[..n], &mut ri[..n]);
-            let (ok, var) = match &mut pop.dynamics {
-                Dynamics::Neurons(neurons) => neurons.visit(NeuronStep {
-                    team,
-                    grain: self.grain,
-                    re,
-                    ri,
-                    inv: pop.inv_scale,
-                    ext: self.ext_live[pi].then_some(&self.i_ext[pi][..]),
-                    out: &mut self.step_spikes[pi],
-                }),
-                _ => (true, ""),
-            };
+            let ok = neurons.visit(Whole {
+                re: &mut re[..n],
+                ri: &mut ri[..n],
+                inv: pop.inv_scale,
+                ext: self.ext_live[pi].then_some(&self.i_ext[pi][..]),
+                out: &mut self.step_spikes[pi],
+            });
             if !ok {
-                return Err(crate::Error::NonFinite {
-                    population: pop.name.clone(),
-                    var: var.into(),
-                    step,
-                });
+                return Err(pi);
             }
         }
         Ok(())
+    }
+
+    /// Every population split into one chunk per thread (the parts of
+    /// [`part_bounds`]), all in one job of `team`: thread `p` updates chunk `p`
+    /// of each. The chunks' spikes are appended in chunk order, so the spike
+    /// lists never depend on the thread count.
+    fn neurons_split(&mut self, team: &Team) -> Result<(), usize> {
+        let parts = team.size();
+        let np = self.net.pops.len();
+        let bounds: Vec<Vec<usize>> = (self.net.pops.iter())
+            .map(|p| part_bounds(p.size as usize, parts))
+            .collect();
+        let mut jobs: Vec<PartJobs> = (0..parts).map(|_| Vec::with_capacity(np)).collect();
+        let pops = self.net.pops.iter_mut();
+        for (pi, ((pop, ring), bounds)) in pops.zip(&mut self.rings).zip(&bounds).enumerate() {
+            let n = pop.size as usize;
+            let Dynamics::Neurons(neurons) = &mut pop.dynamics else {
+                continue;
+            };
+            let slot = self.slot[pi];
+            let stride = ring_stride(n);
+            let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
+            let chunks = neurons.visit(Split {
+                bounds,
+                re: &mut re[..n],
+                ri: &mut ri[..n],
+                inv: pop.inv_scale,
+                ext: self.ext_live[pi].then_some(&self.i_ext[pi][..]),
+            });
+            for (p, job) in chunks.into_iter().enumerate() {
+                jobs[p].push((pi, job));
+            }
+        }
+        // Per part: its spikes of each population, and the first population
+        // whose state became non-finite.
+        let outs: Vec<Mutex<(Vec<Vec<u32>>, Option<usize>)>> = (0..parts)
+            .map(|_| Mutex::new((vec![vec![]; np], None)))
+            .collect();
+        let jobs: Vec<Mutex<PartJobs>> = jobs.into_iter().map(Mutex::new).collect();
+        team.run(&|p| {
+            let mine = std::mem::take(&mut *jobs[p].lock().expect("not poisoned"));
+            let mut out = outs[p].lock().expect("not poisoned");
+            let (spikes, bad) = &mut *out;
+            for (pi, job) in mine {
+                if !job(&mut spikes[pi]) && bad.is_none() {
+                    *bad = Some(pi);
+                }
+            }
+        });
+        drop(jobs);
+        let mut bad: Option<usize> = None;
+        for out in outs {
+            let (spikes, b) = out.into_inner().expect("not poisoned");
+            bad = bad.into_iter().chain(b).min();
+            for (all, chunk) in self.step_spikes.iter_mut().zip(spikes) {
+                all.extend_from_slice(&chunk);
+            }
+        }
+        for pop in &mut self.net.pops {
+            if let Dynamics::Neurons(neurons) = &mut pop.dynamics {
+                neurons.visit(Tick);
+            }
+        }
+        bad.map_or(Ok(()), Err)
     }
 }

@@ -6,7 +6,9 @@
 //! way an MPI rank would own its neurons and the synapses onto them.
 use super::instance::{ring_stride, wrap};
 use super::plasticity::to_fixed;
-use super::propagate::{Route, Targets, add_const, add_fixed_row, add_row, prefetch_ahead};
+use super::propagate::{
+    FAR, NEAR, Route, Targets, add_const, add_fixed_row, add_row, prefetch_span,
+};
 use super::team::Team;
 use crate::build::{BuiltPop, BuiltProj, Delays, Dynamics};
 use std::ops::Range;
@@ -66,6 +68,15 @@ pub(crate) fn worth_threads(pops: &[BuiltPop], projs: &[BuiltProj]) -> bool {
         || (plastic >= MIN_PARALLEL_PLASTIC && all >= Grain::DEFAULT.synapses)
 }
 
+/// The `parts + 1` boundaries of `n` neurons' parts: multiples of 16 but the
+/// last, so every part's state and ring entries start on a cache line. The
+/// neuron phase splits the same way, so a thread updates the neurons whose
+/// ring entries it delivers to, and they stay in its core's cache.
+pub(super) fn part_bounds(n: usize, parts: usize) -> Vec<usize> {
+    let size = n.div_ceil(parts).next_multiple_of(16);
+    (0..=parts).map(|k| (k * size).min(n)).collect()
+}
+
 /// How a projection's delivery is split.
 #[derive(Clone, Copy, PartialEq)]
 enum Split {
@@ -88,6 +99,52 @@ pub(super) struct Partition {
     /// Per projection: its rows are sorted by target, so its plasticity's pair
     /// updates can split by target part too.
     sorted: Vec<bool>,
+    /// Per projection split by sorted rows: where each part's targets begin in
+    /// each row (see [`Cuts`]); empty for the others.
+    cuts: Vec<Cuts>,
+}
+
+/// Where each part's synapses lie in each row of a projection whose rows are
+/// sorted by target: `parts + 1` synapse indices per row, the row's start,
+/// the first synapse of each later part, and the row's end. A part reads its
+/// own segment of each row and no other (a binary search per row and part
+/// had each part read most of every row, and its dependent loads took half of
+/// delivery at 256 000 neurons). It is the row pointer of the synapses a part
+/// owns, as an MPI rank would store them.
+#[derive(Default)]
+struct Cuts {
+    at: Vec<u32>,
+    parts: usize,
+}
+
+impl Cuts {
+    fn new(pr: &BuiltProj, bounds: &[usize]) -> Cuts {
+        let parts = bounds.len() - 1;
+        let mut at = Vec::with_capacity(pr.row_ptr.len().saturating_sub(1) * (parts + 1));
+        for w in pr.row_ptr.windows(2) {
+            let row = &pr.targets[w[0] as usize..w[1] as usize];
+            at.push(w[0]);
+            for &b in &bounds[1..parts] {
+                at.push(w[0] + row.partition_point(|&t| (t as usize) < b) as u32);
+            }
+            at.push(w[1]);
+        }
+        crate::huge_pages::advise(&at);
+        Cuts { at, parts }
+    }
+
+    /// The synapses of row `j` onto part `part`'s targets.
+    #[inline(always)]
+    fn segment(&self, j: u32, part: usize) -> Range<usize> {
+        let i = j as usize * (self.parts + 1) + part;
+        self.at[i] as usize..self.at[i + 1] as usize
+    }
+
+    /// Asks for the cache line of row `j`'s cuts.
+    #[inline(always)]
+    fn prefetch(&self, j: u32, part: usize) {
+        super::propagate::prefetch_line(&self.at, j as usize * (self.parts + 1) + part);
+    }
 }
 
 /// A ring's storage, written by several parts at disjoint indices.
@@ -111,13 +168,9 @@ impl Partition {
         if parts < 2 || synapses < grain.synapses {
             return None;
         }
-        let bounds = pops
+        let bounds: Vec<Vec<usize>> = pops
             .iter()
-            .map(|p| {
-                let n = p.size as usize;
-                let size = n.div_ceil(parts).next_multiple_of(16);
-                (0..=parts).map(|k| (k * size).min(n)).collect()
-            })
+            .map(|p| part_bounds(p.size as usize, parts))
             .collect();
         let sorted: Vec<bool> = projs
             .iter()
@@ -145,11 +198,20 @@ impl Partition {
                     Split::Serial
                 }
             })
+            .collect::<Vec<Split>>();
+        let cuts = projs
+            .iter()
+            .zip(&split)
+            .map(|(pr, &split)| match split {
+                Split::Sorted => Cuts::new(pr, &bounds[pr.post]),
+                _ => Cuts::default(),
+            })
             .collect();
         Some(Partition {
             bounds,
             split,
             sorted,
+            cuts,
         })
     }
 
@@ -193,40 +255,40 @@ impl Partition {
             .collect();
         debug_assert!(self.bounds.iter().all(|b| b.len() == team.size() + 1));
         team.run(&|part| {
-            {
-                for (pre, spikes) in spikes.iter().enumerate() {
-                    if spikes.is_empty() {
+            for (pre, spikes) in spikes.iter().enumerate() {
+                if spikes.is_empty() {
+                    continue;
+                }
+                for &k in &out_projs[pre] {
+                    if !self.parallel(k) {
                         continue;
                     }
-                    for &k in &out_projs[pre] {
-                        if !self.parallel(k) {
-                            continue;
-                        }
-                        let pr = &projs[k];
-                        let (lo, hi) = (self.bounds[pr.post][part], self.bounds[pr.post][part + 1]);
-                        if lo == hi {
-                            continue;
-                        }
-                        let Delays::Const(d) = pr.delays else {
-                            unreachable!("split projections have one delay")
-                        };
-                        let n = pops[pr.post].size as usize;
-                        let s = wrap(slot[pr.post] + d as usize, depth[pr.post]);
-                        let at = (s * 2 + pr.receptor) * ring_stride(n) + lo;
-                        let RingPtr(ptr, len) = rings[pr.post];
-                        assert!(at + (hi - lo) <= len, "a part's slice lies in its ring");
-                        // SAFETY: in bounds (asserted), and the parts' ranges
-                        // `lo..hi` are disjoint, so no two threads hold
-                        // overlapping slices; the ring outlives the call.
-                        let dst = unsafe { std::slice::from_raw_parts_mut(ptr.add(at), hi - lo) };
-                        let part = Part {
-                            pr,
-                            route: &routes[k],
-                            split: self.split[k],
-                            plastic: plastic[k],
-                        };
-                        part.deliver(spikes, dst, lo);
+                    let pr = &projs[k];
+                    let (lo, hi) = (self.bounds[pr.post][part], self.bounds[pr.post][part + 1]);
+                    if lo == hi {
+                        continue;
                     }
+                    let Delays::Const(d) = pr.delays else {
+                        unreachable!("split projections have one delay")
+                    };
+                    let n = pops[pr.post].size as usize;
+                    let s = wrap(slot[pr.post] + d as usize, depth[pr.post]);
+                    let at = (s * 2 + pr.receptor) * ring_stride(n) + lo;
+                    let RingPtr(ptr, len) = rings[pr.post];
+                    assert!(at + (hi - lo) <= len, "a part's slice lies in its ring");
+                    // SAFETY: in bounds (asserted), and the parts' ranges
+                    // `lo..hi` are disjoint, so no two threads hold
+                    // overlapping slices; the ring outlives the call.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(ptr.add(at), hi - lo) };
+                    let one = Part {
+                        pr,
+                        route: &routes[k],
+                        split: self.split[k],
+                        plastic: plastic[k],
+                        cuts: &self.cuts[k],
+                        part,
+                    };
+                    one.deliver(spikes, dst, lo);
                 }
             }
         });
@@ -240,6 +302,8 @@ struct Part<'a> {
     split: Split,
     /// Plastic: the live weights and the ring's scale.
     plastic: Option<(&'a [f32], f32)>,
+    cuts: &'a Cuts,
+    part: usize,
 }
 
 impl Part<'_> {
@@ -251,56 +315,64 @@ impl Part<'_> {
             route,
             split,
             plastic,
+            cuts,
+            part,
         } = *self;
         let hi = lo + dst.len();
         let wfix = pr.wfix.each().unwrap_or(&[]);
         for (x, &j) in spikes.iter().enumerate() {
-            prefetch_ahead(pr, route, spikes, x);
-            let r = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
-            match (split, plastic, route.weight) {
-                (Split::Dense, Some((w, scale)), _) => add_fixed_row(dst, &w[r][lo..hi], scale),
-                (Split::Sorted, Some((w, scale)), _) => {
-                    let w = &w[r.clone()];
-                    let fixed = |s: Range<usize>| w[s].iter().map(move |&w| to_fixed(w, scale));
-                    sorted_range(&pr.targets[r], dst, lo, fixed)
+            if split == Split::Dense {
+                let r = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
+                match (plastic, route.weight) {
+                    (Some((w, scale)), _) => add_fixed_row(dst, &w[r][lo..hi], scale),
+                    (None, Some(w)) => add_const(dst, w),
+                    (None, None) => add_row(dst, &wfix[r][lo..hi]),
                 }
-                (Split::Dense, None, Some(w)) => add_const(dst, w),
-                (Split::Dense, None, None) => add_row(dst, &wfix[r][lo..hi]),
-                (Split::Sorted, None, Some(w)) => {
-                    let same = |_| std::iter::repeat(w);
-                    match &route.targets {
-                        Targets::U16(t) => sorted_range(&t[r], dst, lo, same),
-                        _ => sorted_range(&pr.targets[r], dst, lo, same),
-                    }
+                continue;
+            }
+            debug_assert!(split == Split::Sorted, "serial projections are not split");
+            if let Some(&far) = spikes.get(x + FAR) {
+                cuts.prefetch(far, part);
+            }
+            let next = spikes.get(x + NEAR).map(|&n| cuts.segment(n, part));
+            let r = cuts.segment(j, part);
+            match (plastic, route.weight, &route.targets) {
+                (Some((w, scale)), ..) => {
+                    next.inspect(|n| prefetch_span(&pr.targets, n.clone()));
+                    let w = w[r.clone()].iter().map(|&w| to_fixed(w, scale));
+                    add_segment(&pr.targets[r], dst, lo, w)
                 }
-                (Split::Sorted, None, None) => {
-                    let w = &wfix[r.clone()];
-                    let each = |s: Range<usize>| w[s].iter().copied();
-                    match &route.targets {
-                        Targets::U16(t) => sorted_range(&t[r], dst, lo, each),
-                        _ => sorted_range(&pr.targets[r], dst, lo, each),
-                    }
+                (None, Some(w), Targets::U16(t)) => {
+                    next.inspect(|n| prefetch_span(t, n.clone()));
+                    add_segment(&t[r], dst, lo, std::iter::repeat(w))
                 }
-                (Split::Serial, ..) => unreachable!("serial projections are not split"),
+                (None, Some(w), _) => {
+                    next.inspect(|n| prefetch_span(&pr.targets, n.clone()));
+                    add_segment(&pr.targets[r], dst, lo, std::iter::repeat(w))
+                }
+                (None, None, Targets::U16(t)) => {
+                    next.inspect(|n| prefetch_span(t, n.clone()));
+                    add_segment(&t[r.clone()], dst, lo, wfix[r].iter().copied())
+                }
+                (None, None, _) => {
+                    next.inspect(|n| prefetch_span(&pr.targets, n.clone()));
+                    add_segment(&pr.targets[r.clone()], dst, lo, wfix[r].iter().copied())
+                }
             }
         }
     }
 }
 
-/// Adds into `dst` the synapses of one sorted row whose targets lie in
-/// `lo..lo + dst.len()`; `weights` gives the fixed-point weights of the row's
-/// synapses in a range of it.
+/// Adds into `dst`, the ring entries of targets `lo..lo + dst.len()`, the
+/// weights `weights` of a row's segment onto them.
 #[inline(always)]
-fn sorted_range<T: Copy + Into<u32>, I: Iterator<Item = i32>>(
-    row: &[T],
+fn add_segment<T: Copy + Into<u32>>(
+    segment: &[T],
     dst: &mut [i32],
     lo: usize,
-    weights: impl FnOnce(Range<usize>) -> I,
+    weights: impl Iterator<Item = i32>,
 ) {
-    let hi = lo + dst.len();
-    let a = row.partition_point(|&t| (t.into() as usize) < lo);
-    let b = a + row[a..].partition_point(|&t| (t.into() as usize) < hi);
-    for (&t, w) in row[a..b].iter().zip(weights(a..b)) {
+    for (&t, w) in segment.iter().zip(weights) {
         let x = &mut dst[t.into() as usize - lo];
         *x = x.wrapping_add(w);
     }

@@ -64,6 +64,14 @@ impl Route {
         } else {
             Targets::U32
         };
+        match &targets {
+            Targets::U16(t) => crate::huge_pages::advise(t),
+            Targets::U32 => crate::huge_pages::advise(&pr.targets),
+            Targets::Dense => {}
+        }
+        if weight.is_none() {
+            crate::huge_pages::advise(pr.wfix.each().unwrap_or(&[]));
+        }
         Route { weight, targets }
     }
 }
@@ -159,39 +167,52 @@ fn scatter<T: Target>(dst: &mut [i32], targets: &[T], w: &[i32]) {
 }
 
 /// Before delivering spike `x` of `spikes` through `pr`: asks for the row
-/// pointers of spike `x + 8` and the first lines of spike `x + 1`'s targets.
-/// Spikes are sparse among large populations, so both are cache misses the
-/// hardware prefetcher cannot foresee (at 256 000 neurons they took about a
-/// third of delivery).
+/// pointers of spike `x + 8` and the targets of spike `x + 2`. Spikes are
+/// sparse among large populations, so both are cache misses the hardware
+/// prefetcher cannot foresee (at 256 000 neurons they took about a third of
+/// delivery); a row's targets take longer to arrive from memory than the row
+/// before them takes to deliver, hence two rows ahead.
+/// How many spikes ahead row pointers are asked for.
+pub(super) const FAR: usize = 16;
+/// How many spikes ahead a row's targets are asked for.
+pub(super) const NEAR: usize = 4;
+
 #[inline(always)]
 pub(super) fn prefetch_ahead(pr: &BuiltProj, route: &Route, spikes: &[u32], x: usize) {
-    if let Some(&far) = spikes.get(x + 8) {
-        prefetch_row(&pr.row_ptr, far as usize);
+    if let Some(&far) = spikes.get(x + FAR) {
+        prefetch_line(&pr.row_ptr, far as usize);
     }
-    if let Some(&next) = spikes.get(x + 1) {
-        let at = pr.row_ptr[next as usize] as usize;
+    if let Some(&next) = spikes.get(x + NEAR) {
+        let row = pr.row_ptr[next as usize] as usize..pr.row_ptr[next as usize + 1] as usize;
         match &route.targets {
-            Targets::U16(t) => prefetch_row(t, at),
-            Targets::U32 => prefetch_row(&pr.targets, at),
+            Targets::U16(t) => prefetch_span(t, row),
+            Targets::U32 => prefetch_span(&pr.targets, row),
             Targets::Dense => {}
         }
     }
 }
 
-/// Asks for the first three cache lines of `row[at..]`.
+/// Asks for the cache line of `data[at]`.
 #[inline(always)]
-fn prefetch_row<T>(row: &[T], at: usize) {
+pub(super) fn prefetch_line<T>(data: &[T], at: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = row.as_ptr().wrapping_add(at).cast::<i8>();
         // SAFETY: prefetches never fault, and `wrapping_add` keeps the pointer
-        // arithmetic defined even past the end of `row`.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p);
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(128));
-        }
+        // arithmetic defined even past the end of `data`.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().wrapping_add(at).cast::<i8>()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, at);
+}
+
+/// Asks for the cache lines of `data[span]`, at most eight.
+#[inline(always)]
+pub(super) fn prefetch_span<T>(data: &[T], span: std::ops::Range<usize>) {
+    let size = std::mem::size_of::<T>();
+    let lines = (span.len() * size).div_ceil(64).min(8);
+    for k in 0..lines {
+        prefetch_line(data, span.start + k * 64 / size);
     }
 }
 
