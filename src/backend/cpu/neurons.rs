@@ -21,6 +21,10 @@ type Job<'a> = Box<dyn FnOnce(&mut Vec<u32>) -> bool + Send + 'a>;
 /// What each part's thread gets of every population: `(population, job)`.
 type PartJobs<'a> = Vec<(usize, Job<'a>)>;
 
+/// What one part's thread found: its spikes of each population, and the first
+/// population whose state became non-finite.
+type PartOut = (Vec<Vec<u32>>, Option<usize>);
+
 /// The population's state, ring slots and external current split by `bounds`,
 /// one job per chunk.
 struct Split<'a> {
@@ -188,9 +192,7 @@ impl Instance {
                 jobs[p].push((pi, job));
             }
         }
-        // Per part: its spikes of each population, and the first population
-        // whose state became non-finite.
-        let outs: Vec<Mutex<(Vec<Vec<u32>>, Option<usize>)>> = (0..parts)
+        let outs: Vec<Mutex<PartOut>> = (0..parts)
             .map(|_| Mutex::new((vec![vec![]; np], None)))
             .collect();
         let jobs: Vec<Mutex<PartJobs>> = jobs.into_iter().map(Mutex::new).collect();
