@@ -336,9 +336,8 @@ struct RunArgs {
     /// Worker threads for neuron updates and spike delivery, or for the
     /// instances of a batch (results are identical for any count). Default:
     /// every core for a batch or a network with a population of at least
-    /// 16 384 neurons or at least 2^19 plastic synapses among 2^20 in all,
-    /// else one (smaller steps take about as long as the threads'
-    /// coordination).
+    /// 16 384 neurons or at least 2^20 synapses, else one (smaller steps
+    /// take about as long as the threads' coordination).
     #[arg(long, value_parser = threads_arg)]
     threads: Option<usize>,
     /// Run B independent instances over one copy of the connectivity: instance b

@@ -60,8 +60,8 @@ impl CpuBackend {
     /// spikes are those it would produce alone. A single instance uses the
     /// threads for its neuron updates and delivery where the network is large
     /// enough. `threads` 0 chooses: every core for a batch, or for a network
-    /// with a population of at least 16 384 neurons or at least 2^19 plastic
-    /// synapses among 2^20 in all; else one.
+    /// with a population of at least 16 384 neurons or at least 2^20
+    /// synapses; else one.
     pub fn batched(instances: Vec<Built>, threads: usize) -> crate::Result<Self> {
         let first = instances
             .first()

@@ -45,27 +45,19 @@ impl Grain {
     };
 }
 
-/// Plastic synapses from which STDP's pair updates pay for a team (the
-/// 8000-neuron NALSM liquid has 0.94 M: its init phase took 11-15 % less time
-/// on two threads).
-const MIN_PARALLEL_PLASTIC: usize = 1 << 19;
-
 /// Whether threads can pay off for a network of `pops` and `projs` (the
 /// automatic thread count is 1 where they cannot): a population of at least
-/// [`MIN_PARALLEL_NEURONS`], whose rings outgrow a core's cache, or many
-/// plastic synapses in a network that [`Partition::new`] splits. Smaller
-/// networks deliver faster on one thread, however many static synapses they
-/// have (Brunel's 12 500 neurons and 15.6 M synapses took 0.80-0.83 s per
-/// biological second on one thread, 0.93-1.05 s on two).
+/// [`MIN_PARALLEL_NEURONS`], whose rings outgrow a core's cache, or at least
+/// [`MIN_PARALLEL_SYNAPSES`] synapses, which [`Partition::new`] splits.
+/// Brunel's 12 500 neurons and 15.6 M synapses took 0.52-0.62 s per biological
+/// second on two threads, 0.65-0.82 s on one; COBA's 4000 neurons and 0.32 M
+/// synapses stay on one.
 pub(crate) fn worth_threads(pops: &[BuiltPop], projs: &[BuiltProj]) -> bool {
-    let (mut all, mut plastic) = (0, 0);
-    for p in projs {
-        all += p.len();
-        plastic += if p.plastic.is_some() { p.len() } else { 0 };
-    }
-    pops.iter()
-        .any(|p| p.size as usize >= Grain::DEFAULT.neurons)
-        || (plastic >= MIN_PARALLEL_PLASTIC && all >= Grain::DEFAULT.synapses)
+    let synapses: usize = projs.iter().map(BuiltProj::len).sum();
+    synapses >= Grain::DEFAULT.synapses
+        || pops
+            .iter()
+            .any(|p| p.size as usize >= Grain::DEFAULT.neurons)
 }
 
 /// The `parts + 1` boundaries of `n` neurons' parts: multiples of 16 but the
