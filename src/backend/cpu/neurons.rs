@@ -27,7 +27,7 @@ type PartOut = (Vec<Vec<u32>>, Option<usize>);
 
 /// The population's state, ring slots and external current split by `bounds`,
 /// one job per chunk.
-struct Split<'a> {
+struct Chunked<'a> {
     bounds: &'a [usize],
     re: &'a mut [i32],
     ri: &'a mut [i32],
@@ -35,12 +35,12 @@ struct Split<'a> {
     ext: Option<&'a [f32]>,
 }
 
-impl<'a> Visit<'a> for Split<'a> {
+impl<'a> Visit<'a> for Chunked<'a> {
     type Out = Vec<Job<'a>>;
 
     fn visit<P: NeuronKernel>(self, p: &'a mut P) -> Vec<Job<'a>> {
         use crate::neuron::{split, split_mut};
-        let Split {
+        let Chunked {
             bounds,
             re,
             ri,
@@ -181,7 +181,7 @@ impl Instance {
             let slot = self.slot[pi];
             let stride = ring_stride(n);
             let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
-            let chunks = neurons.visit(Split {
+            let chunks = neurons.visit(Chunked {
                 bounds,
                 re: &mut re[..n],
                 ri: &mut ri[..n],
