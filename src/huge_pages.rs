@@ -37,3 +37,19 @@ pub(crate) fn advise<T>(data: &[T]) {
     #[cfg(not(target_os = "linux"))]
     let _ = data;
 }
+
+#[cfg(test)]
+mod tests {
+    /// The advice keeps the contents, whether or not the kernel takes it.
+    #[test]
+    fn advice_keeps_the_contents() {
+        let data: Vec<u32> = (0..3_000_000)
+            .map(|i: u32| i.wrapping_mul(2_654_435_761))
+            .collect();
+        let copy = data.clone();
+        super::advise(&data);
+        assert_eq!(data, copy);
+        super::advise(&data[..10]);
+        super::advise::<u32>(&[]);
+    }
+}

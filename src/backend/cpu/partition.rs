@@ -369,3 +369,66 @@ fn add_segment<T: Copy + Into<u32>>(
         *x = x.wrapping_add(w);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::FixedWeights;
+
+    #[test]
+    fn parts_tile_the_population_on_cache_lines() {
+        for n in [0, 1, 15, 16, 17, 100, 1000, 12_800, 51_200] {
+            for parts in 1..=5 {
+                let b = part_bounds(n, parts);
+                assert_eq!(b.len(), parts + 1);
+                assert_eq!((b[0], b[parts]), (0, n));
+                assert!(b.windows(2).all(|w| w[0] <= w[1]));
+                assert!(b[..parts].iter().all(|&x| x % 16 == 0 || x == n));
+            }
+        }
+    }
+
+    /// Each part's segment of a row holds exactly the row's synapses onto the
+    /// part's targets, and the segments tile the row in order.
+    #[test]
+    fn cuts_give_each_part_its_own_targets() {
+        let mut rng = crate::neuron::test_util::Rand(7);
+        let n = 1000;
+        let (mut row_ptr, mut targets) = (vec![0u32], vec![]);
+        for _ in 0..200 {
+            let mut row: Vec<u32> = (0..n).filter(|_| rng.chance(0.05)).collect();
+            row.sort_unstable();
+            targets.extend(row);
+            row_ptr.push(targets.len() as u32);
+        }
+        let pr = BuiltProj {
+            name: "p".into(),
+            pre: 0,
+            post: 0,
+            receptor: 0,
+            row_ptr,
+            targets,
+            wfix: FixedWeights::Same(1),
+            delays: Delays::Const(1),
+            plastic: None,
+        };
+        for parts in 1..=4 {
+            let bounds = part_bounds(n as usize, parts);
+            let cuts = Cuts::new(&pr, &bounds);
+            for j in 0..200u32 {
+                let row = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
+                let mut at = row.start;
+                for q in 0..parts {
+                    let seg = cuts.segment(j, q);
+                    assert_eq!(seg.start, at, "segments are contiguous");
+                    let inside = |t: &u32| (bounds[q]..bounds[q + 1]).contains(&(*t as usize));
+                    assert!(pr.targets[seg.clone()].iter().all(inside));
+                    let all = pr.targets[row.clone()].iter().filter(|t| inside(t)).count();
+                    assert_eq!(seg.len(), all, "row {j}, part {q}");
+                    at = seg.end;
+                }
+                assert_eq!(at, row.end);
+            }
+        }
+    }
+}
