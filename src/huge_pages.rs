@@ -1,7 +1,8 @@
 //! Large arrays read at random (synapse targets, delay rings) on 2 MiB pages:
 //! at 256 000 neurons a spike's row lies anywhere in 82 MB of targets, and with
-//! 4 KiB pages nearly every row cost a page walk besides its cache misses
-//! (most of delivery's time went to the first touch of each row).
+//! 4 KiB pages the first prefetch of each row held about a third of delivery's
+//! time, most likely in page walks (delivery took 1.21 s per biological second
+//! on huge pages against 1.41 s).
 //!
 //! Linux only, and only where transparent huge pages are not disabled; elsewhere,
 //! or when the kernel declines, the array stays as it is. The advice never changes

@@ -59,6 +59,11 @@ pub(super) struct Instance {
     pub(super) partition: Option<Partition>,
     /// The least work split over threads.
     pub(super) grain: Grain,
+    /// Per population, when the neuron phase splits: the boundaries of the
+    /// team's parts ([`super::partition::part_bounds`]).
+    pub(super) part_bounds: Vec<Vec<usize>>,
+    /// Per part of a split neuron phase: its spikes and failures of a step.
+    pub(super) part_out: Vec<std::sync::Mutex<super::neurons::PartOut>>,
     /// Wall time per phase, sampled (see [`crate::backend::schedule::SAMPLE`]).
     pub(super) times: PhaseTimes,
 }
@@ -143,6 +148,8 @@ impl Instance {
             pending: vec![],
             threads,
             times: PhaseTimes::default(),
+            part_bounds: vec![],
+            part_out: vec![],
             net,
         }
     }

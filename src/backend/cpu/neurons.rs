@@ -14,6 +14,14 @@ pub(super) fn splits(n: usize, threads: usize, grain: Grain) -> bool {
     threads > 1 && n >= grain.neurons
 }
 
+/// The excitatory and inhibitory entries of ring slot `slot` of a population
+/// of `n` neurons.
+fn slot_entries(ring: &mut [i32], slot: usize, n: usize) -> (&mut [i32], &mut [i32]) {
+    let stride = ring_stride(n);
+    let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
+    (&mut re[..n], &mut ri[..n])
+}
+
 /// One chunk's update: returns whether the state stayed finite, appending the
 /// chunk's spikes (population indices) to the list it is given.
 type Job<'a> = Box<dyn FnOnce(&mut Vec<u32>) -> bool + Send + 'a>;
@@ -21,9 +29,10 @@ type Job<'a> = Box<dyn FnOnce(&mut Vec<u32>) -> bool + Send + 'a>;
 /// What each part's thread gets of every population: `(population, job)`.
 type PartJobs<'a> = Vec<(usize, Job<'a>)>;
 
-/// What one part's thread found: its spikes of each population, and the first
-/// population whose state became non-finite.
-type PartOut = (Vec<Vec<u32>>, Option<usize>);
+/// What one part's thread found in a step: its spikes of each population,
+/// and the first population whose state became non-finite (kept by the
+/// instance, so the lists are not allocated anew each step).
+pub(super) type PartOut = (Vec<Vec<u32>>, Option<usize>);
 
 /// The population's state, ring slots and external current split by `bounds`,
 /// one job per chunk.
@@ -91,11 +100,10 @@ impl<'a> Visit<'a> for Whole<'a> {
 struct Tick;
 
 impl Visit<'_> for Tick {
-    type Out = &'static str;
+    type Out = ();
 
-    fn visit<P: NeuronKernel>(self, p: &mut P) -> &'static str {
+    fn visit<P: NeuronKernel>(self, p: &mut P) {
         p.tick();
-        P::CHECKED
     }
 }
 
@@ -144,12 +152,10 @@ impl Instance {
             let Dynamics::Neurons(neurons) = &mut pop.dynamics else {
                 continue;
             };
-            let slot = self.slot[pi];
-            let stride = ring_stride(n);
-            let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
+            let (re, ri) = slot_entries(ring, self.slot[pi], n);
             let ok = neurons.visit(Whole {
-                re: &mut re[..n],
-                ri: &mut ri[..n],
+                re,
+                ri,
                 inv: pop.inv_scale,
                 ext: self.ext_live[pi].then_some(&self.i_ext[pi][..]),
                 out: &mut self.step_spikes[pi],
@@ -168,23 +174,27 @@ impl Instance {
     fn neurons_split(&mut self, team: &Team) -> Result<(), usize> {
         let parts = team.size();
         let np = self.net.pops.len();
-        let bounds: Vec<Vec<usize>> = (self.net.pops.iter())
-            .map(|p| part_bounds(p.size as usize, parts))
-            .collect();
+        if self.part_out.len() != parts {
+            self.part_bounds = (self.net.pops.iter())
+                .map(|p| part_bounds(p.size as usize, parts))
+                .collect();
+            self.part_out = (0..parts)
+                .map(|_| Mutex::new((vec![vec![]; np], None)))
+                .collect();
+        }
         let mut jobs: Vec<PartJobs> = (0..parts).map(|_| Vec::with_capacity(np)).collect();
         let pops = self.net.pops.iter_mut();
-        for (pi, ((pop, ring), bounds)) in pops.zip(&mut self.rings).zip(&bounds).enumerate() {
+        let each = pops.zip(&mut self.rings).zip(&self.part_bounds);
+        for (pi, ((pop, ring), bounds)) in each.enumerate() {
             let n = pop.size as usize;
             let Dynamics::Neurons(neurons) = &mut pop.dynamics else {
                 continue;
             };
-            let slot = self.slot[pi];
-            let stride = ring_stride(n);
-            let (re, ri) = ring[slot * 2 * stride..(slot + 1) * 2 * stride].split_at_mut(stride);
+            let (re, ri) = slot_entries(ring, self.slot[pi], n);
             let chunks = neurons.visit(Chunked {
                 bounds,
-                re: &mut re[..n],
-                ri: &mut ri[..n],
+                re,
+                ri,
                 inv: pop.inv_scale,
                 ext: self.ext_live[pi].then_some(&self.i_ext[pi][..]),
             });
@@ -192,9 +202,7 @@ impl Instance {
                 jobs[p].push((pi, job));
             }
         }
-        let outs: Vec<Mutex<PartOut>> = (0..parts)
-            .map(|_| Mutex::new((vec![vec![]; np], None)))
-            .collect();
+        let outs = &self.part_out;
         let jobs: Vec<Mutex<PartJobs>> = jobs.into_iter().map(Mutex::new).collect();
         team.run(&|p| {
             let mine = std::mem::take(&mut *jobs[p].lock().expect("not poisoned"));
@@ -208,11 +216,13 @@ impl Instance {
         });
         drop(jobs);
         let mut bad: Option<usize> = None;
-        for out in outs {
-            let (spikes, b) = out.into_inner().expect("not poisoned");
-            bad = bad.into_iter().chain(b).min();
+        for out in &self.part_out {
+            let mut out = out.lock().expect("not poisoned");
+            let (spikes, b) = &mut *out;
+            bad = bad.into_iter().chain(b.take()).min();
             for (all, chunk) in self.step_spikes.iter_mut().zip(spikes) {
-                all.extend_from_slice(&chunk);
+                all.extend_from_slice(chunk);
+                chunk.clear();
             }
         }
         for pop in &mut self.net.pops {

@@ -49,9 +49,9 @@ impl Grain {
 /// automatic thread count is 1 where they cannot): a population of at least
 /// [`MIN_PARALLEL_NEURONS`], whose rings outgrow a core's cache, or at least
 /// [`MIN_PARALLEL_SYNAPSES`] synapses, which [`Partition::new`] splits.
-/// Brunel's 12 500 neurons and 15.6 M synapses took 0.52-0.62 s per biological
-/// second on two threads, 0.65-0.82 s on one; COBA's 4000 neurons and 0.32 M
-/// synapses stay on one.
+/// Brunel's 12 500 neurons and 15.6 M synapses took 0.52-0.95 s per biological
+/// second on two threads (7 of 8 runs at most 0.65 s), 0.65-0.82 s on one;
+/// COBA's 4000 neurons and 0.32 M synapses stay on one.
 pub(crate) fn worth_threads(pops: &[BuiltPop], projs: &[BuiltProj]) -> bool {
     let synapses: usize = projs.iter().map(BuiltProj::len).sum();
     synapses >= Grain::DEFAULT.synapses
@@ -77,8 +77,8 @@ enum Split {
     Serial,
     /// All-to-all rows: each part adds to its range of the slot.
     Dense,
-    /// Rows sorted by target: each part finds its range in each row by
-    /// binary search (no copy of the connectivity).
+    /// Rows sorted by target: each part reads its segment of each row
+    /// ([`Cuts`]).
     Sorted,
 }
 
@@ -313,44 +313,45 @@ impl Part<'_> {
             cuts,
             part,
         } = *self;
-        let hi = lo + dst.len();
         let wfix = pr.wfix.each().unwrap_or(&[]);
-        for (x, &j) in spikes.iter().enumerate() {
-            if split == Split::Dense {
+        if split == Split::Dense {
+            let hi = lo + dst.len();
+            for &j in spikes {
                 let r = pr.row_ptr[j as usize] as usize..pr.row_ptr[j as usize + 1] as usize;
                 match (plastic, route.weight) {
                     (Some((w, scale)), _) => add_fixed_row(dst, &w[r][lo..hi], scale),
                     (None, Some(w)) => add_const(dst, w),
                     (None, None) => add_row(dst, &wfix[r][lo..hi]),
                 }
-                continue;
             }
-            debug_assert!(split == Split::Sorted, "serial projections are not split");
+            return;
+        }
+        debug_assert!(split == Split::Sorted, "serial projections are not split");
+        for (x, &j) in spikes.iter().enumerate() {
             if let Some(&far) = spikes.get(x + FAR) {
                 cuts.prefetch(far, part);
             }
-            let next = spikes.get(x + NEAR).map(|&n| cuts.segment(n, part));
+            if let Some(&next) = spikes.get(x + NEAR) {
+                let next = cuts.segment(next, part);
+                match &route.targets {
+                    Targets::U16(t) => prefetch_span(t, next),
+                    _ => prefetch_span(&pr.targets, next),
+                }
+            }
             let r = cuts.segment(j, part);
             match (plastic, route.weight, &route.targets) {
                 (Some((w, scale)), ..) => {
-                    next.inspect(|n| prefetch_span(&pr.targets, n.clone()));
                     let w = w[r.clone()].iter().map(|&w| to_fixed(w, scale));
                     add_segment(&pr.targets[r], dst, lo, w)
                 }
                 (None, Some(w), Targets::U16(t)) => {
-                    next.inspect(|n| prefetch_span(t, n.clone()));
                     add_segment(&t[r], dst, lo, std::iter::repeat(w))
                 }
-                (None, Some(w), _) => {
-                    next.inspect(|n| prefetch_span(&pr.targets, n.clone()));
-                    add_segment(&pr.targets[r], dst, lo, std::iter::repeat(w))
-                }
+                (None, Some(w), _) => add_segment(&pr.targets[r], dst, lo, std::iter::repeat(w)),
                 (None, None, Targets::U16(t)) => {
-                    next.inspect(|n| prefetch_span(t, n.clone()));
                     add_segment(&t[r.clone()], dst, lo, wfix[r].iter().copied())
                 }
                 (None, None, _) => {
-                    next.inspect(|n| prefetch_span(&pr.targets, n.clone()));
                     add_segment(&pr.targets[r.clone()], dst, lo, wfix[r].iter().copied())
                 }
             }

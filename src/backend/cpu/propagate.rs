@@ -166,17 +166,17 @@ fn scatter<T: Target>(dst: &mut [i32], targets: &[T], w: &[i32]) {
     }
 }
 
-/// Before delivering spike `x` of `spikes` through `pr`: asks for the row
-/// pointers of spike `x + 8` and the targets of spike `x + 2`. Spikes are
-/// sparse among large populations, so both are cache misses the hardware
-/// prefetcher cannot foresee (at 256 000 neurons they took about a third of
-/// delivery); a row's targets take longer to arrive from memory than the row
-/// before them takes to deliver, hence two rows ahead.
-/// How many spikes ahead row pointers are asked for.
+/// How many spikes ahead row pointers (or cuts) are asked for.
 pub(super) const FAR: usize = 16;
 /// How many spikes ahead a row's targets are asked for.
 pub(super) const NEAR: usize = 4;
 
+/// Before delivering spike `x` of `spikes` through `pr`: asks for the row
+/// pointers of spike `x + FAR` and the targets of spike `x + NEAR`. Spikes
+/// are sparse among large populations, so both are cache misses the hardware
+/// prefetcher cannot foresee (at 256 000 neurons they took about a third of
+/// delivery); a row's targets take longer to arrive from memory than a row
+/// takes to deliver, hence several rows ahead.
 #[inline(always)]
 pub(super) fn prefetch_ahead(pr: &BuiltProj, route: &Route, spikes: &[u32], x: usize) {
     if let Some(&far) = spikes.get(x + FAR) {
