@@ -65,6 +65,7 @@ pub mod model;
 pub mod neuron;
 pub mod nir;
 pub mod plasticity;
+mod prefetch;
 pub mod readout;
 pub mod record;
 pub mod rng;

@@ -213,6 +213,12 @@ impl IsiStats {
         acc.last = Some(step);
     }
 
+    /// Asks for `neuron`'s accumulator ahead of its [`Self::push`] (a
+    /// simulation pushes its spikes in id order, a cache miss each).
+    pub(crate) fn prefetch(&self, neuron: usize) {
+        crate::prefetch::line(&self.neurons, neuron);
+    }
+
     /// Mean ISI coefficient of variation; NaN when no neuron has ≥ 3 spikes.
     pub fn cv(&self) -> f64 {
         mean_cv(self.neurons.iter().copied())

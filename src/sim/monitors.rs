@@ -203,7 +203,11 @@ impl Tally {
                 (Some(mask), Some(rec)) => Some((mask, rec)),
                 _ => None,
             };
-            for s in run {
+            for (x, s) in run.iter().enumerate() {
+                if let Some(ahead) = run.get(x + 8) {
+                    isi.prefetch((ahead.id - offset) as usize);
+                    crate::prefetch::line(out_degree, ahead.id as usize);
+                }
                 let local = s.id - offset;
                 isi.push(local as usize, s.step as u64);
                 self.events += out_degree[s.id as usize] as u64;

@@ -192,19 +192,7 @@ pub(super) fn prefetch_ahead(pr: &BuiltProj, route: &Route, spikes: &[u32], x: u
     }
 }
 
-/// Asks for the cache line of `data[at]`.
-#[inline(always)]
-pub(super) fn prefetch_line<T>(data: &[T], at: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: prefetches never fault, and `wrapping_add` keeps the pointer
-        // arithmetic defined even past the end of `data`.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().wrapping_add(at).cast::<i8>()) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (data, at);
-}
+pub(super) use crate::prefetch::line as prefetch_line;
 
 /// Asks for the cache lines of `data[span]`, at most eight.
 #[inline(always)]
