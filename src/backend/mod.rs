@@ -43,8 +43,10 @@ pub enum ThirdFactor<'a> {
     },
 }
 
-/// The phases of one step, in schedule order, over one network.
-pub trait Backend {
+/// The phases of one step, in schedule order, over one network. Backends are
+/// `Send`, so a simulation can move to another thread (an async task, a
+/// control loop) between calls.
+pub trait Backend: Send {
     /// Short name (`cpu`, `gpu`).
     fn name(&self) -> &'static str;
     /// Human description of the device.

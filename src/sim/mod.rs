@@ -103,6 +103,10 @@ struct PopMeta {
 /// assert_eq!(s.instances[2].seed, 5);
 /// assert_ne!(s.instances[0].spikes_sha256, s.instances[1].spikes_sha256);
 /// ```
+///
+/// A `Simulator` is `Send`: it can move to another thread between runs. In a
+/// loop of short runs, [`Simulator::drain_spikes`] takes each chunk's spikes
+/// out of the recording, so memory stays flat.
 pub struct Simulator {
     backend: Box<dyn Backend>,
     name: String,

@@ -133,6 +133,59 @@ impl Simulator {
         })
     }
 
+    /// Takes the spikes recorded in instance 0 since the last drain (or the
+    /// start): one [`PopSpikes`] per recorded population, in model order, with
+    /// local ids and steps (time in ms = step × [`Self::dt_ms`]; the global id
+    /// is [`Self::population_offset`] + the local id). The spikes leave the
+    /// recording, so a loop that runs short chunks and drains after each holds
+    /// only one chunk's spikes however long it runs. [`Self::recording`] and
+    /// the branching monitor then see only what has not been drained; the
+    /// summary's counts and `spikes_sha256` still cover every spike.
+    ///
+    /// ```
+    /// use astroglia::model::{Connect, Network};
+    /// use astroglia::sim::{SimOptions, Simulator};
+    /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
+    /// let net = Network::coba_like(4000, p.clone(), p, 20.0);
+    /// let opts = SimOptions { seed: Some(1), ..Default::default() };
+    /// let mut sim = Simulator::new(&net, opts).unwrap();
+    /// let mut spikes = 0;
+    /// for _ in 0..20 {
+    ///     sim.run_ms(1.0).unwrap();
+    ///     spikes += sim.drain_spikes().iter().map(|p| p.ids.len()).sum::<usize>();
+    /// }
+    /// let total: u64 = sim.summary().populations.values().map(|p| p.spikes).sum();
+    /// assert_eq!(spikes as u64, total);
+    /// ```
+    pub fn drain_spikes(&mut self) -> Vec<PopSpikes> {
+        self.drain_instance_spikes(0).expect("instance 0 exists")
+    }
+
+    /// [`Self::drain_spikes`] of `instance`.
+    pub fn drain_instance_spikes(&mut self, instance: usize) -> crate::Result<Vec<PopSpikes>> {
+        self.tally(instance)?;
+        let t = &mut self.tallies[instance];
+        Ok(t.spike_rec
+            .iter_mut()
+            .flatten()
+            .map(|rec| PopSpikes {
+                population: rec.population.clone(),
+                size: rec.size,
+                steps: std::mem::take(&mut rec.steps),
+                ids: std::mem::take(&mut rec.ids),
+            })
+            .collect())
+    }
+
+    /// Where the global ids of population `name` start (spikes of the backend
+    /// and NIR use global ids; the recording and the API use local ones).
+    pub fn population_offset(&self, name: &str) -> crate::Result<u32> {
+        (self.pops.iter())
+            .find(|p| p.name == name)
+            .map(|p| p.offset)
+            .ok_or_else(|| crate::Error::Invalid(format!("no population named '{name}'")))
+    }
+
     /// The branching monitor's report for instance 0 (`None` without the monitor
     /// or before a whole sample has run).
     pub(super) fn branching_report(&self) -> Option<BranchingReport> {

@@ -290,3 +290,78 @@ fn state_traces_carry_their_units_into_hdf5() {
     let back = astroglia::record::read_hdf5(&path).unwrap();
     assert_eq!(back.states, rec.states);
 }
+
+/// Spikes drained after each of 1000 one-millisecond chunks are a single run's
+/// spikes, and the recording never holds more than one chunk of them.
+#[test]
+fn drained_chunks_are_the_single_run_and_the_recording_stays_empty() {
+    let p = Connect::FixedProbability {
+        p: 0.02,
+        allow_self: false,
+    };
+    let net = Network::coba_like(4000, p.clone(), p, 1000.0);
+    let opts = || SimOptions {
+        seed: Some(7),
+        ..Default::default()
+    };
+    let mut whole = Simulator::new(&net, opts()).unwrap();
+    whole.run_ms(1000.0).unwrap();
+    let whole_rec = whole.recording().spikes;
+
+    let mut chunked = Simulator::new(&net, opts()).unwrap();
+    let mut drained: Vec<(Vec<u64>, Vec<u32>)> = vec![(vec![], vec![]); whole_rec.len()];
+    let mut most_held = 0;
+    for _ in 0..1000 {
+        chunked.run_ms(1.0).unwrap();
+        for (all, chunk) in drained.iter_mut().zip(chunked.drain_spikes()) {
+            most_held = most_held.max(chunk.ids.len());
+            all.0.extend(chunk.steps);
+            all.1.extend(chunk.ids);
+        }
+        let held: usize = (chunked.recording().spikes.iter())
+            .map(|p| p.ids.len())
+            .sum();
+        assert_eq!(held, 0, "drained spikes stay out of the recording");
+    }
+    for (rec, (steps, ids)) in whole_rec.iter().zip(&drained) {
+        assert!(!rec.ids.is_empty(), "{} spikes", rec.population);
+        assert_eq!(&rec.steps, steps, "{}", rec.population);
+        assert_eq!(&rec.ids, ids, "{}", rec.population);
+    }
+    assert!(most_held < whole_rec[0].ids.len() / 100);
+    assert_eq!(
+        chunked.summary().spikes_sha256,
+        whole.summary().spikes_sha256
+    );
+    let e = chunked.population_offset("inh").unwrap();
+    assert_eq!(e, 3200);
+    assert!(chunked.population_offset("nope").is_err());
+}
+
+/// A simulation moves to another thread between runs and keeps going there.
+#[test]
+fn a_simulator_runs_on_another_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let p = Connect::FixedProbability {
+        p: 0.02,
+        allow_self: false,
+    };
+    let net = Network::coba_like(4000, p.clone(), p, 100.0);
+    let opts = || SimOptions {
+        seed: Some(3),
+        ..Default::default()
+    };
+    let mut here = Simulator::new(&net, opts()).unwrap();
+    here.run_ms(100.0).unwrap();
+
+    let mut moved = Simulator::new(&net, opts()).unwrap();
+    moved.run_ms(50.0).unwrap();
+    assert_send(&moved);
+    let moved = std::thread::spawn(move || {
+        moved.run_ms(50.0).unwrap();
+        moved
+    })
+    .join()
+    .unwrap();
+    assert_eq!(moved.summary().spikes_sha256, here.summary().spikes_sha256);
+}
