@@ -213,6 +213,11 @@ impl IsiStats {
         acc.last = Some(step);
     }
 
+    /// Forgets every spike.
+    pub(crate) fn clear(&mut self) {
+        self.neurons.fill(IsiAcc::default());
+    }
+
     /// Asks for `neuron`'s accumulator ahead of its [`Self::push`] (a
     /// simulation pushes its spikes in id order, a cache miss each).
     pub(crate) fn prefetch(&self, neuron: usize) {

@@ -7,9 +7,11 @@ use crate::model::Network;
 use crate::record::{PopSpikes, StateTrace, WeightTrace};
 use std::time::Instant;
 
+mod control;
 mod monitors;
 mod summary;
 
+pub use control::ResetWeights;
 use monitors::{BranchingCfg, RateCfg, StateCfg, Tally, WeightCfg};
 pub use summary::{InstanceSummary, MemoryBytes, PlasticSummary, PopSummary, Summary};
 
@@ -131,6 +133,9 @@ pub struct Simulator {
     projs: Vec<(String, Option<(f64, f64)>)>,
     /// Astrocyte names.
     astro_names: Vec<String>,
+    /// Per projection, when plastic: its weights as built, which
+    /// [`Simulator::reset`] can restore.
+    initial_weights: Vec<Option<Vec<f32>>>,
 }
 
 impl Simulator {
@@ -350,8 +355,21 @@ impl Simulator {
                 weights: weight_traces.clone(),
             })
             .collect();
+        let mut backend = backend;
+        let mut initial_weights = vec![];
+        for p in &projs {
+            initial_weights.push(match p.1 {
+                Some(_) => {
+                    let mut w = vec![];
+                    backend.read_weights(0, initial_weights.len(), &mut w)?;
+                    Some(w)
+                }
+                None => None,
+            });
+        }
         Ok(Simulator {
             backend,
+            initial_weights,
             name: meta.name,
             dt_ms: meta.dt_ms,
             seed: meta.seed,
@@ -458,16 +476,19 @@ impl Simulator {
         population: &str,
         var: &str,
     ) -> crate::Result<Vec<f32>> {
-        let pi = self
-            .pops
-            .iter()
-            .position(|p| p.name == population)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population named '{population}'")))?;
+        let pi = self.pop_index(population)?;
         self.tally(instance)?;
         let mut out = vec![];
         self.backend
             .read_instance_state(instance, pi, var, &mut out)?;
         Ok(out)
+    }
+
+    /// Index of the population named `name`.
+    fn pop_index(&self, name: &str) -> crate::Result<usize> {
+        (self.pops.iter())
+            .position(|p| p.name == name)
+            .ok_or_else(|| crate::Error::Invalid(format!("no population named '{name}'")))
     }
 
     /// Index of the projection named `name` (its `name`, or `from->to`).

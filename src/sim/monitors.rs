@@ -54,6 +54,30 @@ pub(super) struct Tally {
     pub(super) weights: Vec<WeightTrace>,
 }
 
+impl Tally {
+    /// Forgets what was produced, keeping what is monitored.
+    pub(super) fn clear(&mut self) {
+        self.counts.fill(0);
+        self.isi.iter_mut().flatten().for_each(IsiStats::clear);
+        self.hasher = SpikeHasher::new();
+        self.events = 0;
+        for r in self.spike_rec.iter_mut().flatten() {
+            r.steps.clear();
+            r.ids.clear();
+        }
+        for s in &mut self.states {
+            s.steps.clear();
+            s.values.clear();
+        }
+        self.rates.iter_mut().for_each(Vec::clear);
+        for w in &mut self.weights {
+            w.steps.clear();
+            w.values.clear();
+            w.hist.clear();
+        }
+    }
+}
+
 impl Simulator {
     /// Samples the state and weight monitors due at the last step run.
     pub(super) fn record_monitors(&mut self) -> crate::Result<()> {

@@ -15,6 +15,7 @@ mod cli;
 mod compare;
 mod constants;
 mod continual;
+mod control;
 mod data;
 mod data_malformed;
 mod determinism;

@@ -1,0 +1,140 @@
+//! Control of a simulation between runs (`Simulator::reset`,
+//! `Simulator::set_spike_source`) on both backends: a reset run reproduces the
+//! first run exactly, restored weights are the built ones and kept weights
+//! the learnt ones, each instance keeps its own spike-source events, the GPU
+//! (lavapipe in CI) gives the CPU's spikes, and misuse is refused.
+use super::gpu_parity::gpu;
+use astroglia::model::parse_toml;
+use astroglia::sim::{BackendKind, ResetWeights, SimOptions, Simulator};
+
+/// Spike sources onto a small LIF liquid through NALSM-plastic projections,
+/// with an astrocyte setting their depression rate.
+const MODEL: &str = r#"
+dt_ms = 1.0
+duration_ms = 100.0
+
+[[populations]]
+name = "input"
+size = 32
+spike_source = {}
+
+[[populations]]
+name = "exc"
+size = 80
+lif = { c_m_pf = 0.6321, tau_m_ms = 64.0, e_l_mv = 0.0, v_reset_mv = 0.0, v_th_mv = 20.0, t_ref_ms = 2.0, tau_syn_exc_ms = 1.0, tau_syn_inh_ms = 1.0 }
+
+[[projections]]
+name = "in_exc"
+from = "input"
+to = "exc"
+connect = { fixed_probability = { p = 0.3 } }
+weight = 3.0
+receptor = "exc"
+plasticity = { nalsm = { w_min = 0.0, w_max = 3.0 } }
+
+[[projections]]
+name = "ee"
+from = "exc"
+to = "exc"
+connect = { fixed_probability = { p = 0.1 } }
+weight = 2.0
+plasticity = { nalsm = { w_min = 0.0, w_max = 3.0 } }
+
+[[astrocytes]]
+name = "astro"
+liquid = ["exc"]
+input = ["input"]
+modulates = ["in_exc", "ee"]
+w_a = 0.015
+"#;
+
+/// Input `k`: every input fires every `3 + k` ms from `k` ms on.
+fn source(k: usize) -> (Vec<f64>, Vec<u32>) {
+    let (mut times, mut ids) = (vec![], vec![]);
+    for t in (k..100).step_by(3 + k) {
+        for id in 0..32 {
+            times.push(t as f64);
+            ids.push(id);
+        }
+    }
+    (times, ids)
+}
+
+fn simulator(backend: BackendKind) -> Simulator {
+    let net = parse_toml(MODEL, "control.toml").unwrap();
+    let opts = SimOptions {
+        seed: Some(5),
+        batch: 2,
+        backend,
+        ..Default::default()
+    };
+    let mut sim = Simulator::new(&net, opts).unwrap();
+    for k in 0..2 {
+        let (times, ids) = source(k);
+        sim.set_spike_source(k, "input", &times, &ids).unwrap();
+    }
+    sim
+}
+
+fn hashes(sim: &Simulator) -> Vec<String> {
+    let s = sim.summary();
+    s.instances
+        .iter()
+        .map(|i| i.spikes_sha256.clone())
+        .collect()
+}
+
+/// Runs, resets and runs again on `backend`; returns the first run's hashes.
+fn reset_reproduces(backend: BackendKind) -> Vec<String> {
+    let mut sim = simulator(backend);
+    let built = sim.weights(0, "ee").unwrap();
+    sim.run_ms(100.0).unwrap();
+    let first = hashes(&sim);
+    assert_ne!(first[0], first[1], "the instances got different inputs");
+    let learnt = sim.weights(1, "ee").unwrap();
+    assert_ne!(learnt, built, "plasticity changed the weights");
+
+    sim.reset(ResetWeights::Keep).unwrap();
+    assert_eq!(sim.steps_done(), 0);
+    assert_eq!(sim.summary().populations["exc"].spikes, 0);
+    assert_eq!(sim.weights(1, "ee").unwrap(), learnt);
+
+    sim.reset(ResetWeights::Restore).unwrap();
+    assert_eq!(sim.weights(1, "ee").unwrap(), built);
+    sim.run_ms(100.0).unwrap();
+    assert_eq!(hashes(&sim), first, "a reset run is the first run");
+    assert_eq!(sim.weights(1, "ee").unwrap(), learnt);
+    first
+}
+
+#[test]
+fn reset_runs_reproduce_the_first_run_on_the_cpu_and_the_gpu() {
+    let cpu = reset_reproduces(BackendKind::Cpu);
+    if gpu().is_some() {
+        assert_eq!(reset_reproduces(BackendKind::Gpu), cpu, "GPU against CPU");
+    }
+}
+
+#[test]
+fn misuse_of_the_controls_is_refused() {
+    let mut sim = simulator(BackendKind::Cpu);
+    let refused = |r: astroglia::Result<()>, what: &str| {
+        let e = r.expect_err(what).to_string();
+        assert!(e.contains(what), "{e:?} should mention {what:?}");
+    };
+    refused(sim.set_spike_source(0, "nope", &[1.0], &[0]), "nope");
+    refused(
+        sim.set_spike_source(0, "input", &[1.0, 2.0], &[0]),
+        "entries",
+    );
+    refused(sim.set_spike_source(0, "input", &[-1.0], &[0]), ">= 0");
+    refused(
+        sim.set_spike_source(0, "input", &[1.0], &[32]),
+        "out of range",
+    );
+    refused(
+        sim.set_spike_source(0, "exc", &[1.0], &[0]),
+        "not a spike source",
+    );
+    refused(sim.set_spike_source(2, "input", &[1.0], &[0]), "instance 2");
+}
