@@ -21,6 +21,8 @@ impl Simulator {
     /// reset gives the spikes the same run gives on a new simulator. The
     /// recording, the monitors and the summary start again too (drain or read
     /// them first). Events set by [`Self::set_spike_source`] are kept.
+    /// For `Restore` the simulator keeps a copy of the built plastic weights
+    /// (4 bytes per plastic synapse, read once at construction).
     ///
     /// ```
     /// use astroglia::model::{Connect, Network};
