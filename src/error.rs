@@ -103,7 +103,27 @@ pub enum Error {
     /// device loss, or a spike buffer overflow.
     #[error("GPU: {0}")]
     Gpu(String),
-    /// A request the network cannot serve (unknown population, variable, ...).
+    /// A name the network does not have (a population, projection or
+    /// astrocyte asked for by the API).
+    #[error("no {kind} named '{name}'{}", if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) })]
+    Unknown {
+        /// What was looked for: `population`, `projection`, `astrocyte`.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The names there are (empty where listing them would not help).
+        known: Vec<String>,
+    },
+    /// An argument to the API is out of range or of the wrong length (a spike
+    /// time, an id, an instance).
+    #[error("{what}: {message}")]
+    Argument {
+        /// The argument, e.g. `spike source 'input': ids`.
+        what: String,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// A request the network cannot serve (a variable it lacks, ...).
     #[error("{0}")]
     Invalid(String),
     /// A readout got inconsistent data or settings: mismatched lengths, labels out

@@ -385,6 +385,8 @@ fn main() -> ExitCode {
                             | astroglia::Error::Rules { .. }
                             | astroglia::Error::Experiment { .. }
                             | astroglia::Error::Usage(_)
+                            | astroglia::Error::Unknown { .. }
+                            | astroglia::Error::Argument { .. }
                             | astroglia::Error::Io { .. }
                             | astroglia::Error::Data { .. }
                             | astroglia::Error::Resources(_)

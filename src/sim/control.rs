@@ -76,9 +76,10 @@ impl Simulator {
         };
         let problems = params.check(self.pops[pi].size, self.dt_ms);
         if let Some((field, msg)) = problems.first() {
-            return Err(crate::Error::Invalid(format!(
-                "spike source '{population}': {field} {msg}"
-            )));
+            return Err(crate::Error::Argument {
+                what: format!("spike source '{population}': {field}"),
+                message: msg.clone(),
+            });
         }
         let events = params.build(self.pops[pi].size, self.dt_ms).0;
         self.backend.set_spike_source(instance, pi, events)

@@ -456,12 +456,15 @@ impl Simulator {
     }
 
     fn tally(&self, instance: usize) -> crate::Result<&Tally> {
-        self.tallies.get(instance).ok_or_else(|| {
-            crate::Error::Invalid(format!(
-                "no instance {instance} (the batch has {})",
-                self.tallies.len()
-            ))
-        })
+        self.tallies
+            .get(instance)
+            .ok_or_else(|| crate::Error::Argument {
+                what: "instance".into(),
+                message: format!(
+                    "no instance {instance} (the batch has {})",
+                    self.tallies.len()
+                ),
+            })
     }
 
     /// Current values of a state variable of a population (instance 0).
@@ -488,18 +491,22 @@ impl Simulator {
     fn pop_index(&self, name: &str) -> crate::Result<usize> {
         (self.pops.iter())
             .position(|p| p.name == name)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population named '{name}'")))
+            .ok_or_else(|| crate::Error::Unknown {
+                kind: "population",
+                name: name.into(),
+                known: self.pops.iter().map(|p| p.name.clone()).collect(),
+            })
     }
 
     /// Index of the projection named `name` (its `name`, or `from->to`).
     fn proj_index(&self, name: &str) -> crate::Result<usize> {
-        self.projs.iter().position(|p| p.0 == name).ok_or_else(|| {
-            let known: Vec<&str> = self.projs.iter().map(|p| p.0.as_str()).collect();
-            crate::Error::Invalid(format!(
-                "no projection named '{name}' (known: {})",
-                known.join(", ")
-            ))
-        })
+        (self.projs.iter())
+            .position(|p| p.0 == name)
+            .ok_or_else(|| crate::Error::Unknown {
+                kind: "projection",
+                name: name.into(),
+                known: self.projs.iter().map(|p| p.0.clone()).collect(),
+            })
     }
 
     /// Current weights of projection `name` in `instance` (weight units, synapses
@@ -561,7 +568,11 @@ impl Simulator {
             .astro_names
             .iter()
             .position(|a| a == name)
-            .ok_or_else(|| crate::Error::Invalid(format!("no astrocyte named '{name}'")))?;
+            .ok_or_else(|| crate::Error::Unknown {
+                kind: "astrocyte",
+                name: name.into(),
+                known: self.astro_names.clone(),
+            })?;
         self.tally(instance)?;
         let mut out = vec![];
         self.backend.read_astrocyte(instance, k, &mut out)?;

@@ -204,10 +204,7 @@ impl Simulator {
     /// Where the global ids of population `name` start (spikes of the backend
     /// and NIR use global ids; the recording and the API use local ones).
     pub fn population_offset(&self, name: &str) -> crate::Result<u32> {
-        (self.pops.iter())
-            .find(|p| p.name == name)
-            .map(|p| p.offset)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population named '{name}'")))
+        Ok(self.pops[self.pop_index(name)?].offset)
     }
 
     /// The branching monitor's report for instance 0 (`None` without the monitor

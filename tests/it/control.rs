@@ -116,25 +116,54 @@ fn reset_runs_reproduce_the_first_run_on_the_cpu_and_the_gpu() {
 }
 
 #[test]
-fn misuse_of_the_controls_is_refused() {
+fn misuse_of_the_controls_is_refused_with_typed_errors() {
+    use astroglia::Error;
     let mut sim = simulator(BackendKind::Cpu);
     let refused = |r: astroglia::Result<()>, what: &str| {
-        let e = r.expect_err(what).to_string();
-        assert!(e.contains(what), "{e:?} should mention {what:?}");
+        let e = r.expect_err(what);
+        assert!(e.to_string().contains(what), "{e} should mention {what:?}");
+        e
     };
-    refused(sim.set_spike_source(0, "nope", &[1.0], &[0]), "nope");
-    refused(
-        sim.set_spike_source(0, "input", &[1.0, 2.0], &[0]),
-        "entries",
+    let e = refused(sim.set_spike_source(0, "nope", &[1.0], &[0]), "nope");
+    assert!(
+        matches!(&e, Error::Unknown { kind: "population", name, known }
+            if name == "nope" && known == &["input", "exc"]),
+        "{e:?}"
     );
-    refused(sim.set_spike_source(0, "input", &[-1.0], &[0]), ">= 0");
-    refused(
-        sim.set_spike_source(0, "input", &[1.0], &[32]),
-        "out of range",
-    );
+    for (times, ids, what) in [
+        (&[1.0, 2.0][..], &[0][..], "entries"),
+        (&[-1.0], &[0], ">= 0"),
+        (&[1.0], &[32], "out of range"),
+    ] {
+        let e = refused(sim.set_spike_source(0, "input", times, ids), what);
+        assert!(matches!(e, Error::Argument { .. }), "{e:?}");
+    }
+    let e = refused(sim.set_spike_source(2, "input", &[1.0], &[0]), "instance 2");
+    assert!(matches!(e, Error::Argument { .. }), "{e:?}");
     refused(
         sim.set_spike_source(0, "exc", &[1.0], &[0]),
         "not a spike source",
     );
-    refused(sim.set_spike_source(2, "input", &[1.0], &[0]), "instance 2");
+    let e = sim.weights(0, "nope").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Unknown {
+                kind: "projection",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = sim.astrocyte(0, "nope").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Unknown {
+                kind: "astrocyte",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
