@@ -15,3 +15,13 @@ pub(crate) fn line<T>(data: &[T], at: usize) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (data, at);
 }
+
+/// Asks for the cache lines of `data[span]`, at most eight.
+#[inline(always)]
+pub(crate) fn span<T>(data: &[T], span: std::ops::Range<usize>) {
+    let size = std::mem::size_of::<T>();
+    let lines = (span.len() * size).div_ceil(64).min(8);
+    for k in 0..lines {
+        line(data, span.start + k * 64 / size);
+    }
+}

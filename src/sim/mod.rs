@@ -356,17 +356,15 @@ impl Simulator {
             })
             .collect();
         let mut backend = backend;
-        let mut initial_weights = vec![];
-        for p in &projs {
-            initial_weights.push(match p.1 {
-                Some(_) => {
+        let initial_weights = (projs.iter().enumerate())
+            .map(|(k, p)| {
+                p.1.map(|_| {
                     let mut w = vec![];
-                    backend.read_weights(0, initial_weights.len(), &mut w)?;
-                    Some(w)
-                }
-                None => None,
-            });
-        }
+                    backend.read_weights(0, k, &mut w).map(|()| w)
+                })
+                .transpose()
+            })
+            .collect::<crate::Result<_>>()?;
         Ok(Simulator {
             backend,
             initial_weights,

@@ -1,52 +1,13 @@
 //! Control of a simulation between runs (`Simulator::reset`,
-//! `Simulator::set_spike_source`) on both backends: a reset run reproduces the
+//! `Simulator::set_spike_source`) on both backends, over gpu_reset.rs's
+//! plastic liquid with an astrocyte: a reset run reproduces the
 //! first run exactly, restored weights are the built ones and kept weights
 //! the learnt ones, each instance keeps its own spike-source events, the GPU
 //! (lavapipe in CI) gives the CPU's spikes, and misuse is refused.
 use super::gpu_parity::gpu;
+use super::gpu_reset::MODEL;
 use astroglia::model::parse_toml;
 use astroglia::sim::{BackendKind, ResetWeights, SimOptions, Simulator};
-
-/// Spike sources onto a small LIF liquid through NALSM-plastic projections,
-/// with an astrocyte setting their depression rate.
-const MODEL: &str = r#"
-dt_ms = 1.0
-duration_ms = 100.0
-
-[[populations]]
-name = "input"
-size = 32
-spike_source = {}
-
-[[populations]]
-name = "exc"
-size = 80
-lif = { c_m_pf = 0.6321, tau_m_ms = 64.0, e_l_mv = 0.0, v_reset_mv = 0.0, v_th_mv = 20.0, t_ref_ms = 2.0, tau_syn_exc_ms = 1.0, tau_syn_inh_ms = 1.0 }
-
-[[projections]]
-name = "in_exc"
-from = "input"
-to = "exc"
-connect = { fixed_probability = { p = 0.3 } }
-weight = 3.0
-receptor = "exc"
-plasticity = { nalsm = { w_min = 0.0, w_max = 3.0 } }
-
-[[projections]]
-name = "ee"
-from = "exc"
-to = "exc"
-connect = { fixed_probability = { p = 0.1 } }
-weight = 2.0
-plasticity = { nalsm = { w_min = 0.0, w_max = 3.0 } }
-
-[[astrocytes]]
-name = "astro"
-liquid = ["exc"]
-input = ["input"]
-modulates = ["in_exc", "ee"]
-w_a = 0.015
-"#;
 
 /// Input `k`: every input fires every `3 + k` ms from `k` ms on.
 fn source(k: usize) -> (Vec<f64>, Vec<u32>) {
@@ -127,7 +88,7 @@ fn misuse_of_the_controls_is_refused_with_typed_errors() {
     let e = refused(sim.set_spike_source(0, "nope", &[1.0], &[0]), "nope");
     assert!(
         matches!(&e, Error::Unknown { kind: "population", name, known }
-            if name == "nope" && known == &["input", "exc"]),
+            if name == "nope" && known == &["input", "exc", "inh"]),
         "{e:?}"
     );
     for (times, ids, what) in [

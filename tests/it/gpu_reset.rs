@@ -14,7 +14,7 @@ use astroglia::model::{Network, parse_toml};
 
 /// A spike-source input onto a small LIF liquid through NALSM-plastic
 /// projections, with an astrocyte setting their depression rate.
-const MODEL: &str = r#"
+pub(super) const MODEL: &str = r#"
 name = "reset"
 dt_ms = 1.0
 duration_ms = 100.0

@@ -291,24 +291,30 @@ fn state_traces_carry_their_units_into_hdf5() {
     assert_eq!(back.states, rec.states);
 }
 
-/// Spikes drained after each of 1000 one-millisecond chunks are a single run's
-/// spikes, and the recording never holds more than one chunk of them.
-#[test]
-fn drained_chunks_are_the_single_run_and_the_recording_stays_empty() {
+/// COBA at 4000 neurons (as `models/coba.toml`) for `ms`, on a new simulator
+/// with `seed`.
+fn coba(ms: f64, seed: u64) -> Simulator {
     let p = Connect::FixedProbability {
         p: 0.02,
         allow_self: false,
     };
-    let net = Network::coba_like(4000, p.clone(), p, 1000.0);
-    let opts = || SimOptions {
-        seed: Some(7),
+    let net = Network::coba_like(4000, p.clone(), p, ms);
+    let opts = SimOptions {
+        seed: Some(seed),
         ..Default::default()
     };
-    let mut whole = Simulator::new(&net, opts()).unwrap();
+    Simulator::new(&net, opts).unwrap()
+}
+
+/// Spikes drained after each of 1000 one-millisecond chunks are a single run's
+/// spikes, and the recording never holds more than one chunk of them.
+#[test]
+fn drained_chunks_are_the_single_run_and_the_recording_stays_empty() {
+    let mut whole = coba(1000.0, 7);
     whole.run_ms(1000.0).unwrap();
     let whole_rec = whole.recording().spikes;
 
-    let mut chunked = Simulator::new(&net, opts()).unwrap();
+    let mut chunked = coba(1000.0, 7);
     let mut drained: Vec<(Vec<u64>, Vec<u32>)> = vec![(vec![], vec![]); whole_rec.len()];
     let mut most_held = 0;
     for _ in 0..1000 {
@@ -342,19 +348,10 @@ fn drained_chunks_are_the_single_run_and_the_recording_stays_empty() {
 #[test]
 fn a_simulator_runs_on_another_thread() {
     fn assert_send<T: Send>(_: &T) {}
-    let p = Connect::FixedProbability {
-        p: 0.02,
-        allow_self: false,
-    };
-    let net = Network::coba_like(4000, p.clone(), p, 100.0);
-    let opts = || SimOptions {
-        seed: Some(3),
-        ..Default::default()
-    };
-    let mut here = Simulator::new(&net, opts()).unwrap();
+    let mut here = coba(100.0, 3);
     here.run_ms(100.0).unwrap();
 
-    let mut moved = Simulator::new(&net, opts()).unwrap();
+    let mut moved = coba(100.0, 3);
     moved.run_ms(50.0).unwrap();
     assert_send(&moved);
     let moved = std::thread::spawn(move || {

@@ -6,11 +6,10 @@
 //! way an MPI rank would own its neurons and the synapses onto them.
 use super::instance::{ring_stride, wrap};
 use super::plasticity::to_fixed;
-use super::propagate::{
-    FAR, NEAR, Route, Targets, add_const, add_fixed_row, add_row, prefetch_span,
-};
+use super::propagate::{FAR, NEAR, Route, Targets, add_const, add_fixed_row, add_row};
 use super::team::Team;
 use crate::build::{BuiltPop, BuiltProj, Delays, Dynamics};
+use crate::prefetch;
 use std::ops::Range;
 
 /// Synapses below which a network's delivery stays on one thread: a step of
@@ -138,7 +137,7 @@ impl Cuts {
     /// Asks for the cache line of row `j`'s cuts.
     #[inline(always)]
     fn prefetch(&self, j: u32, part: usize) {
-        super::propagate::prefetch_line(&self.at, j as usize * (self.parts + 1) + part);
+        prefetch::line(&self.at, j as usize * (self.parts + 1) + part);
     }
 }
 
@@ -334,8 +333,8 @@ impl Part<'_> {
             if let Some(&next) = spikes.get(x + NEAR) {
                 let next = cuts.segment(next, part);
                 match &route.targets {
-                    Targets::U16(t) => prefetch_span(t, next),
-                    _ => prefetch_span(&pr.targets, next),
+                    Targets::U16(t) => prefetch::span(t, next),
+                    _ => prefetch::span(&pr.targets, next),
                 }
             }
             let r = cuts.segment(j, part);

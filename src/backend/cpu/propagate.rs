@@ -5,6 +5,7 @@ use super::plasticity::to_fixed;
 use super::team::Team;
 use crate::backend::Spike;
 use crate::build::{BuiltProj, Delays};
+use crate::prefetch;
 
 /// Compact delivery data of a projection. Propagation is bound by the bytes it
 /// streams per synaptic event, so weights shared by every synapse are not read per
@@ -180,27 +181,15 @@ pub(super) const NEAR: usize = 4;
 #[inline(always)]
 pub(super) fn prefetch_ahead(pr: &BuiltProj, route: &Route, spikes: &[u32], x: usize) {
     if let Some(&far) = spikes.get(x + FAR) {
-        prefetch_line(&pr.row_ptr, far as usize);
+        prefetch::line(&pr.row_ptr, far as usize);
     }
     if let Some(&next) = spikes.get(x + NEAR) {
         let row = pr.row_ptr[next as usize] as usize..pr.row_ptr[next as usize + 1] as usize;
         match &route.targets {
-            Targets::U16(t) => prefetch_span(t, row),
-            Targets::U32 => prefetch_span(&pr.targets, row),
+            Targets::U16(t) => prefetch::span(t, row),
+            Targets::U32 => prefetch::span(&pr.targets, row),
             Targets::Dense => {}
         }
-    }
-}
-
-pub(super) use crate::prefetch::line as prefetch_line;
-
-/// Asks for the cache lines of `data[span]`, at most eight.
-#[inline(always)]
-pub(super) fn prefetch_span<T>(data: &[T], span: std::ops::Range<usize>) {
-    let size = std::mem::size_of::<T>();
-    let lines = (span.len() * size).div_ceil(64).min(8);
-    for k in 0..lines {
-        prefetch_line(data, span.start + k * 64 / size);
     }
 }
 
