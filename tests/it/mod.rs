@@ -19,6 +19,7 @@ mod control;
 mod data;
 mod data_malformed;
 mod determinism;
+mod docs;
 mod experiment;
 mod fixed_point;
 mod fuzz_regressions;
