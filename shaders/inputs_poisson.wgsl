@@ -7,8 +7,9 @@
 // chunk reserves k consecutive record entries and checks its earlier picks there.
 // `bernoulli`: one invocation per source, word 0 of block (stream, 0, step, i)
 // against a shared (uniform rate) or per-source threshold.
-// Workgroup z = instance: each instance draws with its own key and records its
-// spikes as id + instance × n_total.
+// Workgroup z + inst0 = instance: each instance draws with its own key and
+// records its spikes as id + instance × n_total. One dispatch covers the batch
+// (inst0 = 0) while its instances draw alike, else one per instance.
 
 struct Params {
     n: u32,
@@ -22,7 +23,8 @@ struct Params {
     // shorter last chunk at [full_len, full_len + last_len).
     full_len: u32,
     last_len: u32,
-    _pad0: u32,
+    // First instance of this dispatch (workgroup z counts from it).
+    inst0: u32,
     _pad1: u32,
     _pad2: u32,
     _pad3: u32,
@@ -60,7 +62,7 @@ fn bernoulli(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroup
     if (p.len == 0u) {
         thr = table[i];
     }
-    let inst = g.z;
+    let inst = g.z + p.inst0;
     let w = rng_block(keys[inst], p.stream, 0u, st.step, i).x;
     if (thr == 0xffffffffu || w < thr) {
         emit(st.step, p.gid0 + i + inst * st.n_total);
@@ -81,7 +83,7 @@ fn chunks(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) 
         t0 = p.full_len;
         tn = p.last_len;
     }
-    let inst = g.z;
+    let inst = g.z + p.inst0;
     let key = keys[inst];
     // Global id of this chunk's first source, as recorded for instance `inst`.
     let id0 = p.gid0 + start + inst * st.n_total;

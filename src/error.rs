@@ -123,6 +123,27 @@ pub enum Error {
         /// What was wrong and what was expected.
         message: String,
     },
+    /// An array given to the API has the wrong length (a rate vector that
+    /// is neither one rate nor one per neuron, ...).
+    #[error("{what}: {got} values, expected {expected}")]
+    Length {
+        /// The argument, e.g. `Poisson rates of 'input'`.
+        what: String,
+        /// The lengths that would do.
+        expected: String,
+        /// The length given.
+        got: usize,
+    },
+    /// A value given to the API is outside its range (a negative rate, ...).
+    #[error("{what}: {value} is out of range, expected {expected}")]
+    Range {
+        /// The argument, e.g. `Poisson rates of 'input'`.
+        what: String,
+        /// The first value out of range.
+        value: f64,
+        /// The range.
+        expected: String,
+    },
     /// A request the network cannot serve (a variable it lacks, ...).
     #[error("{0}")]
     Invalid(String),

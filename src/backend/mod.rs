@@ -160,6 +160,19 @@ pub trait Backend: Send {
             self.name()
         )))
     }
+    /// Replaces the sampler of Poisson population `pop` of `instance` (its
+    /// active steps stay); it draws from the next step on.
+    fn set_poisson(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        _sampler: crate::build::PoissonKind,
+    ) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "the {} backend cannot set the rates of population {pop} of instance {instance} yet",
+            self.name()
+        )))
+    }
     /// Runs `phase` of `step`.
     fn phase(&mut self, phase: Phase, step: u64) -> crate::Result<()> {
         match phase {

@@ -387,6 +387,8 @@ fn main() -> ExitCode {
                             | astroglia::Error::Usage(_)
                             | astroglia::Error::Unknown { .. }
                             | astroglia::Error::Argument { .. }
+                            | astroglia::Error::Length { .. }
+                            | astroglia::Error::Range { .. }
                             | astroglia::Error::Io { .. }
                             | astroglia::Error::Data { .. }
                             | astroglia::Error::Resources(_)

@@ -44,6 +44,25 @@ pub enum PoissonKind {
     Each(BernoulliEach),
 }
 
+impl PoissonKind {
+    /// `size` sources at one rate, probability rate·dt per step (the rate
+    /// checked first, as [`PoissonParams`]'s `rate_hz` is).
+    pub fn uniform(size: u32, rate_hz: f64, dt_ms: f64) -> Self {
+        PoissonKind::Uniform(PoissonSampler::new(size, rate_to_p(rate_hz, dt_ms)))
+    }
+
+    /// One source per rate (checked first, as `rates_hz` is).
+    pub fn each(rates_hz: &[f64], dt_ms: f64) -> Self {
+        let p: Vec<f64> = rates_hz.iter().map(|&h| rate_to_p(h, dt_ms)).collect();
+        PoissonKind::Each(BernoulliEach::new(&p))
+    }
+}
+
+/// The probability of a spike per step at `hz`.
+fn rate_to_p(hz: f64, dt_ms: f64) -> f64 {
+    (hz * dt_ms / 1000.0).clamp(0.0, 1.0)
+}
+
 impl SourceType for PoissonParams {
     type Built = PoissonSource;
 
@@ -81,15 +100,11 @@ impl SourceType for PoissonParams {
     }
 
     fn build(&self, size: u32, dt_ms: f64) -> PoissonSource {
-        let to_p = |hz: f64| (hz * dt_ms / 1000.0).clamp(0.0, 1.0);
-        let sampler = match &self.rates_hz {
-            Some(r) => PoissonKind::Each(BernoulliEach::new(
-                &r.iter().map(|&h| to_p(h)).collect::<Vec<_>>(),
-            )),
-            None => PoissonKind::Uniform(PoissonSampler::new(size, to_p(self.rate_hz))),
-        };
         PoissonSource {
-            sampler,
+            sampler: match &self.rates_hz {
+                Some(r) => PoissonKind::each(r, dt_ms),
+                None => PoissonKind::uniform(size, self.rate_hz, dt_ms),
+            },
             start: super::registry::steps_of(self.start_ms, dt_ms),
             stop: self
                 .stop_ms

@@ -1,6 +1,8 @@
 //! Control between runs, for closed loops and per-sample protocols: back to
-//! the state after build, and new events for a spike source.
+//! the state after build, new rates for a Poisson source, new events for a
+//! spike source.
 use super::Simulator;
+use crate::build::PoissonKind;
 use crate::neuron::registry::SourceType;
 use crate::neuron::spike_source::SpikeSourceParams;
 
@@ -83,5 +85,71 @@ impl Simulator {
         }
         let events = params.build(self.pops[pi].size, self.dt_ms).0;
         self.backend.set_spike_source(instance, pi, events)
+    }
+
+    /// Sets the rates of Poisson population `population` in `instance`, in
+    /// Hz, from the next step on: one rate for every source, or one per
+    /// source (each in [0, 1000/dt_ms]). Its active window (`start_ms`,
+    /// `stop_ms`) stays, and so do the rates through [`Self::reset`]. Each
+    /// instance of a batch can have its own rates, on either backend.
+    ///
+    /// ```
+    /// use astroglia::Error;
+    /// use astroglia::model::parse_toml;
+    /// use astroglia::sim::{SimOptions, Simulator};
+    /// let net = parse_toml(r#"
+    ///     dt_ms = 0.1
+    ///     [[populations]]
+    ///     name = "input"
+    ///     size = 100
+    ///     poisson = { rate_hz = 0.0 }
+    /// "#, "inline").unwrap();
+    /// let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
+    /// sim.set_poisson_rates(0, "input", &[200.0]).unwrap();
+    /// sim.run_ms(100.0).unwrap();
+    /// assert!(sim.summary().populations["input"].rate_hz > 150.0);
+    /// let err = sim.set_poisson_rates(0, "input", &[-1.0]).unwrap_err();
+    /// assert!(matches!(err, Error::Range { value: -1.0, .. }));
+    /// let err = sim.set_poisson_rates(0, "input", &[1.0, 2.0]).unwrap_err();
+    /// assert!(matches!(err, Error::Length { got: 2, .. }));
+    /// ```
+    pub fn set_poisson_rates(
+        &mut self,
+        instance: usize,
+        population: &str,
+        rates_hz: &[f64],
+    ) -> crate::Result<()> {
+        self.tally(instance)?;
+        let pi = self.pop_index(population)?;
+        let (size, what) = (
+            self.pops[pi].size,
+            format!("Poisson rates of '{population}'"),
+        );
+        if !self.pops[pi].poisson {
+            return Err(crate::Error::Argument {
+                what,
+                message: "the population is not a `poisson` source".into(),
+            });
+        }
+        if rates_hz.len() != 1 && rates_hz.len() != size as usize {
+            return Err(crate::Error::Length {
+                what,
+                expected: format!("1, or {size} (one per source)"),
+                got: rates_hz.len(),
+            });
+        }
+        let max = 1000.0 / self.dt_ms;
+        if let Some(&bad) = rates_hz.iter().find(|&&r| !(r >= 0.0 && r <= max)) {
+            return Err(crate::Error::Range {
+                what,
+                value: bad,
+                expected: format!("a rate in [0, {max}] Hz"),
+            });
+        }
+        let sampler = match rates_hz {
+            [r] => PoissonKind::uniform(size, *r, self.dt_ms),
+            r => PoissonKind::each(r, self.dt_ms),
+        };
+        self.backend.set_poisson(instance, pi, sampler)
     }
 }

@@ -68,6 +68,8 @@ struct PopMeta {
     size: u32,
     /// A spike source (its spikes are recorded and its ISIs kept only when asked).
     source: bool,
+    /// A Poisson source (its rates can be set).
+    poisson: bool,
 }
 
 /// Runs a network and collects what it produced.
@@ -622,6 +624,7 @@ fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
                 offset: p.offset,
                 size: p.size,
                 source: model.model.is_source(),
+                poisson: matches!(model.model, crate::neuron::NeuronModel::Poisson(_)),
             })
             .collect(),
         out_degree: b.out_degree.clone(),

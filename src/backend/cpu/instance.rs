@@ -8,7 +8,7 @@ use super::propagate::Route;
 use super::team::{self, Team};
 use crate::backend::Spike;
 use crate::backend::schedule::{self, Phase, PhaseTimes};
-use crate::build::{Built, BuiltInput, Dynamics, Sources, SpikeTrain};
+use crate::build::{Built, BuiltInput, Dynamics, PoissonKind, Sources, SpikeTrain};
 use crate::neuron::AlignedVec;
 use crate::rng::CounterRng;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ pub(super) struct Instance {
     pub(super) plastic: Vec<Option<PlasticState>>,
     /// Per astrocyte: its state.
     pub(super) astros: Vec<AstroState>,
-    /// Per population: its dynamics as built (None for spike sources), restored
+    /// Per population: its dynamics as built (None for sources), restored
     /// by [`Instance::reset`].
     pub(super) initial: Vec<Option<Dynamics>>,
     /// Threads for neuron updates and delivery (a team for each `run`).
@@ -115,7 +115,8 @@ impl Instance {
             .pops
             .iter()
             .map(|p| match p.dynamics {
-                Dynamics::Source(Sources::SpikeSource(_)) => None,
+                // Sources have no state; what a setter gave them stays.
+                Dynamics::Source(_) => None,
                 _ => Some(p.dynamics.clone()),
             })
             .collect();
@@ -348,6 +349,23 @@ impl Instance {
         crate::backend::check_spike_events(&p.name, p.size, &events)?;
         *ev = events;
         self.source_ptr[pop] = 0;
+        Ok(())
+    }
+
+    /// A new sampler for Poisson population `pop`.
+    pub(super) fn set_poisson(&mut self, pop: usize, sampler: PoissonKind) -> crate::Result<()> {
+        let p = self
+            .net
+            .pops
+            .get_mut(pop)
+            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        let Dynamics::Source(Sources::Poisson(ps)) = &mut p.dynamics else {
+            return Err(crate::Error::Invalid(format!(
+                "population '{}' is not a Poisson source",
+                p.name
+            )));
+        };
+        ps.sampler = sampler;
         Ok(())
     }
 

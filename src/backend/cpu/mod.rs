@@ -243,6 +243,15 @@ impl Backend for CpuBackend {
         self.instance_mut(instance)?.set_spike_source(pop, events)
     }
 
+    fn set_poisson(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        sampler: crate::build::PoissonKind,
+    ) -> crate::Result<()> {
+        self.instance_mut(instance)?.set_poisson(pop, sampler)
+    }
+
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {
         super::check_batch_len(out.len(), self.instances.len())?;
         for (inst, o) in self.instances.iter_mut().zip(out) {

@@ -35,8 +35,7 @@
 //! step's spikes over all instances, and read-back splits them again.
 use super::{Backend, Spike};
 use crate::build::{
-    Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, PoissonSource, STREAM_POISSON,
-    Sources, SpikeTrain,
+    Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, Sources, SpikeTrain,
 };
 use crate::rng::{CounterRng, normal_tables};
 use bytemuck::Pod;
@@ -47,6 +46,7 @@ mod access;
 mod context;
 mod pipelines;
 mod plasticity;
+mod poisson;
 mod record;
 mod schedule;
 pub mod shaders;
@@ -57,6 +57,7 @@ pub use context::{ADAPTER_ENV, GpuContext, SHADERS_ENV, list_adapters, quiet_dev
 use pipelines::{
     B, Pipe, bind, gpu_err, grid, layout, pipe, read_buffer, storage, storage_sized, uniform,
 };
+use poisson::PoissonPop;
 use schedule::{ALL_PHASES, NO_PHASES, Phases, check_step};
 use shaders::*;
 
@@ -91,14 +92,6 @@ struct NeuronPop {
     group: wgpu::BindGroup,
     /// Bind group of the noise/current shader when the population has inputs.
     inputs: Option<wgpu::BindGroup>,
-}
-
-struct PoissonPop {
-    chunks: bool,
-    threads: u32,
-    start: u64,
-    stop: u64,
-    group: wgpu::BindGroup,
 }
 
 struct SourcePop {
@@ -149,8 +142,10 @@ pub struct GpuBackend {
     /// Per population with Poisson drives: its size and bind group.
     drives: upload::DrivePops,
     drive_pipe: Option<Pipe>,
-    bernoulli_pipe: Option<Pipe>,
-    chunks_pipe: Option<Pipe>,
+    /// The Poisson shader's `chunks` and `bernoulli` pipelines.
+    poisson_pipes: Option<[Pipe; 2]>,
+    /// Philox key of each instance.
+    keys: wgpu::Buffer,
     source_dev: Option<SourceDevice>,
     args_pipe: Pipe,
     prop_pipe: Pipe,
@@ -353,7 +348,7 @@ impl GpuBackend {
         let (mut neurons, pipes) = load.neurons(&rings.base, &ring, &rec, &ctl)?;
         let noise_pipe = load.currents(&mut neurons)?;
         let (drives, drive_pipe) = load.drives(&rings.base, &ring)?;
-        let (poisson, chunks_pipe, bernoulli_pipe) = load.poisson(&rec, &ctl)?;
+        let (poisson, poisson_pipes) = load.poisson(&rec, &ctl)?;
         let (sources, source_dev) = load.spike_sources(&rec, &ctl)?;
         let plastic_layout = plasticity::Layout::new(net, batch)?;
         let [tab, row_ptr, targets, wfix, delays] =
@@ -409,8 +404,8 @@ impl GpuBackend {
             noise_pipe,
             drives,
             drive_pipe,
-            bernoulli_pipe,
-            chunks_pipe,
+            poisson_pipes,
+            keys,
             source_dev,
             args_pipe,
             prop_pipe,
@@ -570,6 +565,32 @@ impl Backend for GpuBackend {
             .expect("a spike source is uploaded")
             .dirty = true;
         Ok(())
+    }
+
+    fn set_poisson(
+        &mut self,
+        instance: usize,
+        pop: usize,
+        sampler: PoissonKind,
+    ) -> crate::Result<()> {
+        self.check_instance(instance)?;
+        let (Some(pp), Some([chunks, bernoulli])) = (
+            self.poisson.iter_mut().find(|p| p.pop == pop),
+            &self.poisson_pipes,
+        ) else {
+            return Err(crate::Error::Invalid(format!(
+                "population {pop} is not a Poisson source"
+            )));
+        };
+        let b = poisson::Bindings {
+            ctx: &self.ctx,
+            chunks,
+            bernoulli,
+            rec: &self.rec,
+            ctl: &self.ctl,
+            keys: &self.keys,
+        };
+        pp.set(instance, &sampler, &b)
     }
 
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {

@@ -85,19 +85,20 @@ impl GpuBackend {
                         go(pass, pl, g, grid(*n));
                     }
                 }
-                for pp in &self.poisson {
-                    if step >= pp.start && step < pp.stop {
-                        let pl = if pp.chunks {
-                            &self.chunks_pipe
-                        } else {
-                            &self.bernoulli_pipe
-                        };
-                        go(
-                            pass,
-                            pl.as_ref().expect("built"),
-                            &pp.group,
-                            grid(pp.threads),
-                        );
+                let pipes = self.poisson_pipes.as_ref();
+                for pp in self
+                    .poisson
+                    .iter()
+                    .filter(|pp| step >= pp.start && step < pp.stop)
+                {
+                    for d in &pp.dispatches {
+                        let pl =
+                            &pipes.expect("built with the populations")[usize::from(!d.chunks)];
+                        let (x, y) = grid(d.threads);
+                        pass.set_pipeline(&pl.pipeline);
+                        pass.set_bind_group(0, &self.step_group, off);
+                        pass.set_bind_group(1, &d.group, &[]);
+                        pass.dispatch_workgroups(x, y, d.z);
                     }
                 }
                 for (sp, g) in self

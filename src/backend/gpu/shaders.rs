@@ -99,7 +99,8 @@ pub struct PoissonParams {
     pub stream: u32,
     pub full_len: u32,
     pub last_len: u32,
-    pub _pad: [u32; 5],
+    pub inst0: u32,
+    pub _pad: [u32; 4],
 }
 
 /// `Params` of inputs_drive.wgsl.

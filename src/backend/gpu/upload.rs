@@ -38,17 +38,6 @@ pub(super) struct RingLayout {
     pub len: u64,
 }
 
-/// Parameter block and threshold table of a Poisson population.
-#[derive(PartialEq)]
-struct PoissonData {
-    prm: Option<PoissonParams>,
-    table: Vec<u32>,
-    chunks: bool,
-    threads: u32,
-    start: u64,
-    stop: u64,
-}
-
 /// One pipeline per neuron shader in use, by shader file name.
 pub(super) type NeuronPipes = Vec<(String, Pipe)>;
 
@@ -435,114 +424,46 @@ impl Loader<'_> {
         Ok((groups, Some(pl)))
     }
 
-    /// Poisson populations: thresholds (count tables or per-source), parameter
-    /// block, bind group; the `chunks` and `bernoulli` pipelines as needed.
-    /// Populations with rate 0 never spike and get nothing.
-    #[allow(clippy::type_complexity)]
+    /// Poisson populations, and the `chunks` and `bernoulli` pipelines when
+    /// there are any (both: a setter may switch a population between them).
     pub fn poisson(
         &self,
         rec: &wgpu::Buffer,
         ctl: &wgpu::Buffer,
-    ) -> crate::Result<(Vec<PoissonPop>, Option<Pipe>, Option<Pipe>)> {
-        let (mut bernoulli_pipe, mut chunks_pipe) = (None, None);
-        let mut poisson = vec![];
-        for (pi, p) in self.net.pops.iter().enumerate() {
-            let Some(data) = Self::poisson_data(pi, p) else {
-                continue;
-            };
-            for other in &self.instances[1..] {
-                if Self::poisson_data(pi, &other.pops[pi]).as_ref() != Some(&data) {
-                    return Err(differs("Poisson rates", &p.name));
-                }
-            }
-            let PoissonData {
-                prm,
-                table,
-                chunks,
-                threads,
-                start,
-                stop,
-            } = data;
-            let Some(prm) = prm else {
-                continue;
-            };
-            let slot = if chunks {
-                &mut chunks_pipe
-            } else {
-                &mut bernoulli_pipe
-            };
-            let entry = if chunks { "chunks" } else { "bernoulli" };
-            if slot.is_none() {
-                *slot = Some(self.pipe(
-                    &format!("inputs_poisson {entry}"),
-                    INPUTS_POISSON,
-                    entry,
-                    &[POISSON_LAYOUT],
-                )?);
-            }
-            let pl = slot.as_ref().expect("just built");
-            let tb = storage(
-                self.ctx,
-                &format!("{} thresholds", p.name),
-                bytemuck::cast_slice(&table),
-            )?;
-            let ub = self.uniform(&p.name, bytemuck::bytes_of(&prm));
-            let group = self.bind(&p.name, &pl.groups[0], &[&ub, &tb, rec, ctl, self.keys]);
-            poisson.push(PoissonPop {
-                chunks,
-                threads,
-                start,
-                stop,
-                group,
-            });
+    ) -> crate::Result<(Vec<PoissonPop>, Option<[Pipe; 2]>)> {
+        let is_poisson = |p: &BuiltPop| matches!(p.dynamics, Dynamics::Source(Sources::Poisson(_)));
+        if !self.net.pops.iter().any(is_poisson) {
+            return Ok((vec![], None));
         }
-        Ok((poisson, chunks_pipe, bernoulli_pipe))
-    }
-
-    /// What the Poisson shaders need of population `pi` (None if it is not
-    /// Poisson; `prm` None if its rate is 0 and it never spikes).
-    fn poisson_data(pi: usize, p: &BuiltPop) -> Option<PoissonData> {
-        let Dynamics::Source(Sources::Poisson(PoissonSource {
-            sampler,
-            start,
-            stop,
-        })) = &p.dynamics
-        else {
-            return None;
+        let pipe = |entry: &str| {
+            let label = format!("inputs_poisson {entry}");
+            self.pipe(&label, INPUTS_POISSON, entry, &[POISSON_LAYOUT])
         };
-        let mut prm = PoissonParams {
-            n: p.size,
-            gid0: p.offset,
-            stream: STREAM_POISSON + pi as u32,
-            ..Default::default()
+        let (chunks, bernoulli) = (pipe("chunks")?, pipe("bernoulli")?);
+        let b = poisson::Bindings {
+            ctx: self.ctx,
+            chunks: &chunks,
+            bernoulli: &bernoulli,
+            rec,
+            ctl,
+            keys: self.keys,
         };
-        let (table, chunks, threads): (Vec<u32>, bool, u32) = match sampler {
-            PoissonKind::Uniform(s) if s.p() == 0.0 => (vec![], false, 0),
-            PoissonKind::Uniform(s) if s.chunk_len() == 1 => {
-                prm.len = 1;
-                prm.thr = s.threshold();
-                (vec![], false, p.size)
+        let mut out = vec![];
+        for (pi, p) in self.net.pops.iter().enumerate() {
+            if !is_poisson(p) {
+                continue;
             }
-            PoissonKind::Uniform(s) => {
-                prm.len = s.chunk_len();
-                let (f, l) = (s.count_thresholds(false), s.count_thresholds(true));
-                prm.full_len = f.len() as u32;
-                prm.last_len = l.len() as u32;
-                ([f, l].concat(), true, p.size.div_ceil(s.chunk_len()))
-            }
-            PoissonKind::Each(b) => {
-                prm.len = 0;
-                (b.thresholds().to_vec(), false, p.size)
-            }
-        };
-        Some(PoissonData {
-            prm: (threads > 0).then_some(prm),
-            table,
-            chunks,
-            threads,
-            start: *start,
-            stop: *stop,
-        })
+            let sources = (self.instances.iter())
+                .map(|inst| match &inst.pops[pi].dynamics {
+                    Dynamics::Source(Sources::Poisson(s)) => Ok(s),
+                    _ => Err(differs("model", &p.name)),
+                })
+                .collect::<crate::Result<Vec<_>>>()?;
+            out.push(PoissonPop::new(
+                pi, &p.name, p.size, p.offset, &sources, &b,
+            )?);
+        }
+        Ok((out, Some([chunks, bernoulli])))
     }
 
     /// Spike-source populations: every instance's sorted (step, id) events in one
