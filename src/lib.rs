@@ -77,5 +77,10 @@ pub use error::{Error, Result};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Compiles and runs the complete programs of docs/guide/embedding.md as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/embedding.md")]
+pub struct EmbeddingDoctests;
 pub use model::Network;
 pub use sim::{SimOptions, Simulator, Summary};
