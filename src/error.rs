@@ -107,7 +107,8 @@ pub enum Error {
     /// astrocyte asked for by the API).
     #[error("no {kind} named '{name}'{}", if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) })]
     Unknown {
-        /// What was looked for: `population`, `projection`, `astrocyte`.
+        /// What was looked for: `population`, `projection`, `astrocyte`,
+        /// `snapshot`.
         kind: &'static str,
         /// The name given.
         name: String,

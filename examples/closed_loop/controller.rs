@@ -97,32 +97,57 @@ pub fn simulator(backend: astroglia::sim::BackendKind, batch: usize) -> Result<S
     Simulator::new(&net, opts)
 }
 
-/// Runs samples `first..first + batch` at once, one per instance, after a
-/// reset, and returns each one's excitatory raster and its mean input rate.
-pub fn run_samples(sim: &mut Simulator, first: usize) -> Result<Vec<(Raster, f64)>> {
-    sim.reset(ResetWeights::Restore)?;
-    let batch = sim.batch();
-    let mut out: Vec<(Raster, f64)> = vec![(vec![], 0.0); batch];
-    let mut observed = vec![0.0; batch];
-    let mut control = vec![Controller::default(); batch];
-    for _ in 0..CHUNKS {
-        for (b, &hz) in observed.iter().enumerate() {
-            let rate = control[b].input_rate_hz(first + b, hz);
-            out[b].1 += rate / CHUNKS as f64;
-            sim.set_poisson_rates(b, "input", &[rate])?;
-        }
-        sim.run_ms(CHUNK_MS)?;
-        for (b, hz) in observed.iter_mut().enumerate() {
-            let spikes = sim.drain_instance_spikes(b)?;
-            let e = spikes
-                .iter()
-                .find(|p| p.population == "exc")
-                .expect("recorded");
-            *hz = e.ids.len() as f64 / (f64::from(e.size) * CHUNK_MS / 1000.0);
-            out[b]
-                .0
-                .extend(e.steps.iter().copied().zip(e.ids.iter().copied()));
+/// Samples `first..first + batch` under way, one per instance: each one's
+/// controller, last observed rate, excitatory raster and summed input rate.
+#[derive(Clone)]
+pub struct Trial {
+    first: usize,
+    control: Vec<Controller>,
+    observed: Vec<f64>,
+    /// Per instance: its raster so far and its mean input rate.
+    pub out: Vec<(Raster, f64)>,
+}
+
+impl Trial {
+    /// Samples `first..first + batch` at their start.
+    pub fn new(first: usize, batch: usize) -> Self {
+        Trial {
+            first,
+            control: vec![Controller::default(); batch],
+            observed: vec![0.0; batch],
+            out: vec![(vec![], 0.0); batch],
         }
     }
-    Ok(out)
+
+    /// The next `chunks` chunks: set each instance's input, run, read back.
+    pub fn run(&mut self, sim: &mut Simulator, chunks: usize) -> Result<()> {
+        for _ in 0..chunks {
+            for (b, c) in self.control.iter_mut().enumerate() {
+                let rate = c.input_rate_hz(self.first + b, self.observed[b]);
+                self.out[b].1 += rate / CHUNKS as f64;
+                sim.set_poisson_rates(b, "input", &[rate])?;
+            }
+            sim.run_ms(CHUNK_MS)?;
+            for (b, hz) in self.observed.iter_mut().enumerate() {
+                let spikes = sim.drain_instance_spikes(b)?;
+                let e = spikes
+                    .iter()
+                    .find(|p| p.population == "exc")
+                    .expect("recorded");
+                *hz = e.ids.len() as f64 / (f64::from(e.size) * CHUNK_MS / 1000.0);
+                (self.out[b].0).extend(e.steps.iter().copied().zip(e.ids.iter().copied()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs samples `first..first + batch` at once, one per instance, from the
+/// state after build, and returns each one's excitatory raster and its mean
+/// input rate.
+pub fn run_samples(sim: &mut Simulator, first: usize) -> Result<Vec<(Raster, f64)>> {
+    sim.reset(ResetWeights::Restore)?;
+    let mut trial = Trial::new(first, sim.batch());
+    trial.run(sim, CHUNKS)?;
+    Ok(trial.out)
 }

@@ -43,6 +43,28 @@ pub enum ThirdFactor<'a> {
     },
 }
 
+/// An instance's dynamic state ([`Backend::snapshot`]), which only the
+/// backend that took it can read.
+pub struct Snapshot(Box<dyn std::any::Any + Send>);
+
+impl Snapshot {
+    /// Wraps a backend's own state.
+    pub fn new<T: std::any::Any + Send>(state: T) -> Self {
+        Snapshot(Box::new(state))
+    }
+
+    /// The backend's own state, if it is a `T`.
+    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Snapshot")
+    }
+}
+
 /// The phases of one step, in schedule order, over one network. Backends are
 /// `Send`, so a simulation can move to another thread (an async task, a
 /// control loop) between calls.
@@ -170,6 +192,24 @@ pub trait Backend: Send {
     ) -> crate::Result<()> {
         Err(crate::Error::Invalid(format!(
             "the {} backend cannot set the rates of population {pop} of instance {instance} yet",
+            self.name()
+        )))
+    }
+    /// A copy of the dynamic state of `instance`: neuron state, external
+    /// currents, delay rings, plasticity traces, eligibilities, third
+    /// factors, plastic weights, HLOP subspaces and astrocytes. Not the
+    /// inputs (rates, currents, spike-source events) or the step.
+    fn snapshot(&mut self, instance: usize) -> crate::Result<Snapshot> {
+        Err(crate::Error::Invalid(format!(
+            "the {} backend cannot take a snapshot of instance {instance}",
+            self.name()
+        )))
+    }
+    /// Puts a [`Backend::snapshot`] of this backend (of any of its
+    /// instances) into `instance`.
+    fn restore(&mut self, instance: usize, _snapshot: &Snapshot) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "the {} backend cannot restore instance {instance}",
             self.name()
         )))
     }

@@ -510,7 +510,7 @@ pub struct Csr<'a> {
 const LANES: usize = super::eval::LANES;
 
 /// Scratch of a rule's steps, kept between steps.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RuleScratch {
     /// Gathered state and columns, [`LANES`] each.
     state: Vec<Vec<f32>>,

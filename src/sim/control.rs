@@ -1,10 +1,19 @@
 //! Control between runs, for closed loops and per-sample protocols: back to
 //! the state after build, new rates for a Poisson source, new events for a
-//! spike source.
+//! spike source; snapshots of the state to come back to.
 use super::Simulator;
+use super::monitors::Tally;
+use crate::backend::Snapshot;
 use crate::build::PoissonKind;
 use crate::neuron::registry::SourceType;
 use crate::neuron::spike_source::SpikeSourceParams;
+
+/// A snapshot of every instance ([`Simulator::store`]).
+pub(super) struct Stored {
+    step: u64,
+    instances: Vec<Snapshot>,
+    tallies: Vec<Tally>,
+}
 
 /// What [`Simulator::reset`] does with the weights of plastic projections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,5 +160,61 @@ impl Simulator {
             r => PoissonKind::each(r, self.dt_ms),
         };
         self.backend.set_poisson(instance, pi, sampler)
+    }
+
+    /// Keeps a snapshot of every instance under `name` (replacing one of that
+    /// name): the step, neuron state, delay rings, plasticity traces and
+    /// eligibilities, plastic weights, HLOP subspaces, astrocytes, and what
+    /// was recorded and tallied so far. [`Self::restore`] comes back to it:
+    /// a run after a restore gives the spikes the run after the store gave.
+    /// Inputs (rates, currents, spike-source events) are not part of it.
+    /// The snapshot takes about the memory of the state it copies (the
+    /// connectivity is not copied).
+    ///
+    /// ```
+    /// use astroglia::model::{Connect, Network};
+    /// use astroglia::sim::{SimOptions, Simulator};
+    /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
+    /// let net = Network::coba_like(4000, p.clone(), p, 20.0);
+    /// let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
+    /// sim.run_ms(10.0).unwrap();
+    /// sim.store("warm").unwrap();
+    /// sim.run_ms(10.0).unwrap();
+    /// let first = sim.summary().spikes_sha256;
+    /// sim.restore("warm").unwrap();
+    /// sim.run_ms(10.0).unwrap();
+    /// assert_eq!(sim.summary().spikes_sha256, first);
+    /// ```
+    pub fn store(&mut self, name: &str) -> crate::Result<()> {
+        let instances = (0..self.tallies.len())
+            .map(|b| self.backend.snapshot(b))
+            .collect::<crate::Result<_>>()?;
+        let stored = Stored {
+            step: self.step,
+            instances,
+            tallies: self.tallies.clone(),
+        };
+        self.stored.insert(name.to_string(), stored);
+        Ok(())
+    }
+
+    /// Comes back to the snapshot [`Self::store`] kept under `name` (which
+    /// stays, to restore again).
+    pub fn restore(&mut self, name: &str) -> crate::Result<()> {
+        let Some(s) = self.stored.get(name) else {
+            let mut known: Vec<String> = self.stored.keys().cloned().collect();
+            known.sort();
+            return Err(crate::Error::Unknown {
+                kind: "snapshot",
+                name: name.into(),
+                known,
+            });
+        };
+        for (b, snap) in s.instances.iter().enumerate() {
+            self.backend.restore(b, snap)?;
+        }
+        self.step = s.step;
+        self.tallies.clone_from(&s.tallies);
+        Ok(())
     }
 }

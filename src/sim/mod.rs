@@ -138,6 +138,8 @@ pub struct Simulator {
     /// Per projection, when plastic: its weights as built, which
     /// [`Simulator::reset`] can restore.
     initial_weights: Vec<Option<Vec<f32>>>,
+    /// Snapshots by name ([`Simulator::store`]).
+    stored: std::collections::HashMap<String, control::Stored>,
 }
 
 impl Simulator {
@@ -370,6 +372,7 @@ impl Simulator {
         Ok(Simulator {
             backend,
             initial_weights,
+            stored: Default::default(),
             name: meta.name,
             dt_ms: meta.dt_ms,
             seed: meta.seed,

@@ -41,6 +41,7 @@ pub(super) struct RateCfg {
 }
 
 /// What one instance produced so far.
+#[derive(Clone)]
 pub(super) struct Tally {
     pub(super) seed: u64,
     pub(super) counts: Vec<u64>,

@@ -128,3 +128,39 @@ fn misuse_of_the_controls_is_refused_with_typed_errors() {
         "{e:?}"
     );
 }
+
+/// Stores the plastic liquid half way, runs on, restores and runs again on
+/// `backend`; returns the hashes, weights and astrocyte of the run after the store.
+fn store_restore(backend: BackendKind) -> (Vec<String>, Vec<f32>, Vec<f32>) {
+    let mut sim = simulator(backend);
+    sim.run_ms(40.0).unwrap();
+    sim.store("t40").unwrap();
+    sim.run_ms(60.0).unwrap();
+    let after = (
+        hashes(&sim),
+        sim.weights(1, "ee").unwrap(),
+        sim.astrocyte(1, "astro").unwrap(),
+    );
+    // Something else in between: another store, a reset and a different run.
+    sim.store("t100").unwrap();
+    sim.reset(ResetWeights::Restore).unwrap();
+    sim.run_ms(25.0).unwrap();
+    sim.restore("t40").unwrap();
+    assert_eq!(sim.steps_done(), 40);
+    sim.run_ms(60.0).unwrap();
+    let again = (
+        hashes(&sim),
+        sim.weights(1, "ee").unwrap(),
+        sim.astrocyte(1, "astro").unwrap(),
+    );
+    assert!(again == after, "a run after restore is the run after store");
+    after
+}
+
+#[test]
+fn store_and_restore_come_back_to_the_same_state_on_the_cpu_and_the_gpu() {
+    let cpu = store_restore(BackendKind::Cpu);
+    if gpu().is_some() {
+        assert!(store_restore(BackendKind::Gpu) == cpu, "GPU against CPU");
+    }
+}

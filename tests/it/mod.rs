@@ -12,6 +12,7 @@ mod astrocyte;
 mod bad_models;
 mod batch;
 mod cli;
+mod closed_loop;
 mod compare;
 mod constants;
 mod continual;

@@ -8,6 +8,7 @@ mod pairs;
 mod partition;
 mod plasticity;
 mod propagate;
+mod snapshot;
 mod team;
 #[cfg(test)]
 mod threads_tests;
@@ -250,6 +251,17 @@ impl Backend for CpuBackend {
         sampler: crate::build::PoissonKind,
     ) -> crate::Result<()> {
         self.instance_mut(instance)?.set_poisson(pop, sampler)
+    }
+
+    fn snapshot(&mut self, instance: usize) -> crate::Result<super::Snapshot> {
+        Ok(super::Snapshot::new(self.instance(instance)?.snapshot()))
+    }
+
+    fn restore(&mut self, instance: usize, snapshot: &super::Snapshot) -> crate::Result<()> {
+        let state = snapshot.get::<snapshot::InstanceState>().ok_or_else(|| {
+            crate::Error::Invalid("the snapshot was not taken by the CPU backend".into())
+        })?;
+        self.instance_mut(instance)?.restore(state)
     }
 
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {

@@ -14,6 +14,7 @@ use super::team::Team;
 /// Per-instance state of one plastic projection: what the rule's constants
 /// declare (triplet traces, an eligibility for the reward hook, errors for the
 /// delta hook, an HLOP learner where the rule has one).
+#[derive(Clone)]
 pub(super) struct PlasticState {
     /// The rule's constants as built (what state it has).
     k: StdpConsts,
@@ -47,6 +48,7 @@ pub(super) struct PlasticState {
 
 /// The variables of a user-written rule: per presynaptic neuron, per
 /// postsynaptic neuron, per synapse besides `w`.
+#[derive(Clone)]
 struct UserVars {
     model: std::sync::Arc<crate::equations::synapse::CompiledSynapse>,
     vars: [Vec<Vec<f32>>; 3],
@@ -353,6 +355,7 @@ pub(super) fn round_even(x: f32) -> f32 {
 }
 
 /// Per-instance state of one astrocyte (all its domains).
+#[derive(Clone)]
 pub(super) struct AstroState {
     /// Depression rate A per domain.
     pub(super) a: Vec<f32>,

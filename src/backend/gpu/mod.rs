@@ -130,6 +130,14 @@ struct SourceDevice {
     dirty: bool,
 }
 
+/// The dynamic state of a GPU instance ([`Backend::snapshot`]): the words of
+/// its regions of the device buffers, in [`GpuBackend::state_regions`] order,
+/// and the part of its plasticity kept on the host.
+struct InstanceState {
+    words: Vec<Vec<u32>>,
+    plastic: Option<plasticity::HostState>,
+}
+
 /// The GPU engine: device buffers for the whole network and the pipelines it needs.
 pub struct GpuBackend {
     ctx: Arc<GpuContext>,
@@ -188,6 +196,27 @@ pub struct GpuBackend {
 }
 
 impl GpuBackend {
+    /// The regions of the device buffers holding `instance`'s dynamic state
+    /// (neuron state, external currents, delay rings, plasticity): (buffer,
+    /// byte offset, bytes), none empty.
+    fn state_regions(&self, instance: usize) -> Vec<(&wgpu::Buffer, u64, u64)> {
+        let b = instance as u64;
+        let mut out = vec![];
+        for p in &self.neurons {
+            let len = (p.init.len() / self.batch as usize) as u64 * 4;
+            out.push((&p.state, b * len, len));
+            let n = u64::from(p.n) * 4;
+            out.push((&p.i_ext, b * n, n));
+        }
+        let ring = u64::from(self.ring_stride) * 4;
+        out.push((&self.ring, b * ring, ring));
+        if let Some(pl) = &self.plastic {
+            pl.state_regions(instance, &mut out);
+        }
+        out.retain(|r| r.2 > 0);
+        out
+    }
+
     /// Opens the best adapter (or the one named by `adapter` / `ASTROGLIA_ADAPTER`)
     /// and uploads the network.
     pub fn new(net: &Built, adapter: Option<&str>) -> crate::Result<Self> {
@@ -591,6 +620,46 @@ impl Backend for GpuBackend {
             keys: &self.keys,
         };
         pp.set(instance, &sampler, &b)
+    }
+
+    fn snapshot(&mut self, instance: usize) -> crate::Result<super::Snapshot> {
+        self.check_instance(instance)?;
+        if self.unread_steps > 0 {
+            self.flush()?;
+        }
+        let words = (self.state_regions(instance).into_iter())
+            .map(|(buf, at, bytes)| read_buffer::<u32>(&self.ctx, buf, at, bytes))
+            .collect::<crate::Result<_>>()?;
+        let plastic = self.plastic.as_ref().map(|pl| pl.host_state(instance));
+        Ok(super::Snapshot::new(InstanceState { words, plastic }))
+    }
+
+    fn restore(&mut self, instance: usize, snapshot: &super::Snapshot) -> crate::Result<()> {
+        self.check_instance(instance)?;
+        let s = snapshot.get::<InstanceState>().ok_or_else(|| {
+            crate::Error::Invalid("the snapshot was not taken by the GPU backend".into())
+        })?;
+        if self.unread_steps > 0 {
+            self.flush()?;
+        }
+        let regions = self.state_regions(instance);
+        let fits = regions.len() == s.words.len()
+            && (regions.iter().zip(&s.words)).all(|(r, w)| r.2 == w.len() as u64 * 4);
+        if !fits {
+            return Err(crate::Error::Invalid(
+                "the snapshot was taken from another network".into(),
+            ));
+        }
+        for ((buf, at, _), w) in regions.into_iter().zip(&s.words) {
+            self.ctx
+                .queue
+                .write_buffer(buf, at, bytemuck::cast_slice(w));
+        }
+        self.pending[instance].clear();
+        if let (Some(pl), Some(h)) = (&mut self.plastic, &s.plastic) {
+            pl.restore_host(&self.ctx, instance, h)?;
+        }
+        Ok(())
     }
 
     fn drain_batch(&mut self, out: &mut [Vec<Spike>]) -> crate::Result<()> {

@@ -254,6 +254,12 @@ struct GpuAstro {
     update: (Pipe, wgpu::BindGroup),
 }
 
+/// The part of an instance's plasticity state kept on the host.
+pub(super) struct HostState {
+    third: Vec<[u32; 4]>,
+    hlops: Vec<Option<Hlop>>,
+}
+
 /// The plastic projections and astrocytes on the device.
 pub(super) struct GpuPlasticity {
     layout: Layout,
@@ -875,6 +881,67 @@ impl GpuPlasticity {
             }
             zero(&a.counts, a.count_stride);
         }
+    }
+
+    /// The regions of the device buffers holding `instance`'s weights,
+    /// traces, coefficients and astrocyte states: (buffer, byte offset, bytes).
+    pub fn state_regions<'a>(
+        &'a self,
+        instance: usize,
+        out: &mut Vec<(&'a wgpu::Buffer, u64, u64)>,
+    ) {
+        let b = instance as u64;
+        let mut push = |buf, bytes: u64| out.push((buf, b * bytes, bytes));
+        push(&self.weights, u64::from(self.layout.w_stride) * 4);
+        push(&self.traces, u64::from(self.layout.t_stride) * 4);
+        push(&self.coef, u64::from(self.layout.coef_stride) * 16);
+        if let Some(a) = &self.astro {
+            push(&a.state, u64::from(a.state_stride) * 4);
+            push(&a.counts, u64::from(a.count_stride) * 4);
+        }
+    }
+
+    /// `instance`'s third factors and HLOP learners (kept on the host).
+    pub fn host_state(&self, instance: usize) -> HostState {
+        let n = self.layout.slots.len();
+        HostState {
+            third: self.third[instance * n..(instance + 1) * n].to_vec(),
+            hlops: self.hlops[instance].clone(),
+        }
+    }
+
+    /// Puts a [`Self::host_state`] into `instance` and onto the device.
+    pub fn restore_host(
+        &mut self,
+        ctx: &GpuContext,
+        instance: usize,
+        s: &HostState,
+    ) -> crate::Result<()> {
+        let n = self.layout.slots.len();
+        if s.third.len() != n || s.hlops.len() != self.hlops[instance].len() {
+            return Err(crate::Error::Invalid(
+                "the snapshot was taken from another network".into(),
+            ));
+        }
+        self.third[instance * n..(instance + 1) * n].copy_from_slice(&s.third);
+        for t in instance * n..(instance + 1) * n {
+            self.write_third(ctx, t);
+        }
+        let rows = |h: &[Option<Hlop>]| -> Vec<usize> {
+            h.iter()
+                .map(|h| h.as_ref().map_or(0, |h| h.frozen_weights().len()))
+                .collect()
+        };
+        let changed = rows(&s.hlops) != rows(&self.hlops[instance]);
+        self.hlops[instance].clone_from(&s.hlops);
+        if changed {
+            self.relayout_hlop(ctx)?;
+        } else {
+            for k in 0..n {
+                self.write_rows(ctx, instance, k);
+            }
+        }
+        Ok(())
     }
 
     fn write_third(&self, ctx: &GpuContext, t: usize) {
