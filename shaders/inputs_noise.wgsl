@@ -10,7 +10,9 @@ struct Params {
     n: u32,
     first_term: u32,
     n_terms: u32,
-    _pad0: u32,
+    // Terms of one instance: instance b's are at b × stride (a setter may
+    // change one instance's amplitudes).
+    stride: u32,
 }
 
 // One input acting on the population.
@@ -78,7 +80,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let key = keys[inst];
     var x = 0.0f;
     for (var t = p.first_term; t < p.first_term + p.n_terms; t++) {
-        let term = terms[t];
+        let term = terms[inst * p.stride + t];
         var times = 1u;
         if (term.mask != ALL) {
             times = masks[term.mask + i];

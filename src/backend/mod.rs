@@ -43,6 +43,24 @@ pub enum ThirdFactor<'a> {
     },
 }
 
+/// The level of a current or noise input ([`Backend::set_input`]), in the
+/// model's current unit (pA; raw units for Izhikevich).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InputLevel {
+    /// A constant current's amplitude.
+    Current {
+        /// Amplitude.
+        amplitude: f32,
+    },
+    /// Gaussian noise `mean + std·N(0,1)` per neuron and step.
+    Noise {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation per step.
+        std: f32,
+    },
+}
+
 /// An instance's dynamic state ([`Backend::snapshot`]), which only the
 /// backend that took it can read.
 pub struct Snapshot(Box<dyn std::any::Any + Send>);
@@ -210,6 +228,19 @@ pub trait Backend: Send {
     fn restore(&mut self, instance: usize, _snapshot: &Snapshot) -> crate::Result<()> {
         Err(crate::Error::Invalid(format!(
             "the {} backend cannot restore instance {instance}",
+            self.name()
+        )))
+    }
+    /// A new level for current or noise input `input` (model order) of
+    /// `instance`, from the next step on; its neurons and active steps stay.
+    fn set_input(
+        &mut self,
+        instance: usize,
+        input: usize,
+        _level: InputLevel,
+    ) -> crate::Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "the {} backend cannot set input {input} of instance {instance} yet",
             self.name()
         )))
     }

@@ -1,9 +1,10 @@
 //! Control between runs, for closed loops and per-sample protocols: back to
 //! the state after build, new rates for a Poisson source, new events for a
-//! spike source; snapshots of the state to come back to.
+//! spike source, new levels for a current or noise input; snapshots of the
+//! state to come back to.
 use super::Simulator;
 use super::monitors::Tally;
-use crate::backend::Snapshot;
+use crate::backend::{InputLevel, Snapshot};
 use crate::build::PoissonKind;
 use crate::neuron::registry::SourceType;
 use crate::neuron::spike_source::SpikeSourceParams;
@@ -216,5 +217,85 @@ impl Simulator {
         self.step = s.step;
         self.tallies.clone_from(&s.tallies);
         Ok(())
+    }
+
+    /// Sets the amplitude of the `current` input onto `population` in
+    /// `instance` from the next step on (pA; raw units for Izhikevich), on its
+    /// neurons and in its active window as the model file gave them. The
+    /// population needs exactly one `current` input (amplitude 0 in the model
+    /// file for one set only from code). Levels set stay through a reset.
+    pub fn set_current(
+        &mut self,
+        instance: usize,
+        population: &str,
+        amplitude: f64,
+    ) -> crate::Result<()> {
+        let k = self.input_of(instance, population, "current")?;
+        finite(&format!("current amplitude of '{population}'"), amplitude)?;
+        let level = InputLevel::Current {
+            amplitude: amplitude as f32,
+        };
+        self.backend.set_input(instance, k, level)
+    }
+
+    /// Sets the mean and standard deviation (per step) of the `noise` input
+    /// onto `population` in `instance` from the next step on, as
+    /// [`Self::set_current`] sets a current.
+    pub fn set_noise(
+        &mut self,
+        instance: usize,
+        population: &str,
+        mean: f64,
+        std: f64,
+    ) -> crate::Result<()> {
+        let k = self.input_of(instance, population, "noise")?;
+        finite(&format!("noise mean of '{population}'"), mean)?;
+        let what = format!("noise std of '{population}'");
+        if !(std >= 0.0 && std.is_finite()) {
+            return Err(crate::Error::Range {
+                what,
+                value: std,
+                expected: "a finite value >= 0".into(),
+            });
+        }
+        let level = InputLevel::Noise {
+            mean: mean as f32,
+            std: std as f32,
+        };
+        self.backend.set_input(instance, k, level)
+    }
+
+    /// The one input of `kind` onto `population`, checking `instance`.
+    fn input_of(&self, instance: usize, population: &str, kind: &str) -> crate::Result<usize> {
+        self.tally(instance)?;
+        let pi = self.pop_index(population)?;
+        let found: Vec<usize> = (self.inputs.iter().enumerate())
+            .filter(|(_, (k, p))| *k == kind && *p == pi)
+            .map(|(k, _)| k)
+            .collect();
+        match found[..] {
+            [k] => Ok(k),
+            _ => Err(crate::Error::Argument {
+                what: format!("{kind} input of '{population}'"),
+                message: format!(
+                    "the model has {} onto it; a setter needs exactly one (add one to \
+                     [[inputs]], with a level of 0 to set it only from code)",
+                    found.len()
+                ),
+            }),
+        }
+    }
+}
+
+/// Checks that `value` of argument `what` is finite.
+fn finite(what: &str, value: f64) -> crate::Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(crate::Error::Range {
+            what: what.into(),
+            value,
+            expected: "a finite value".into(),
+        })
     }
 }

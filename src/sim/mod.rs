@@ -138,6 +138,8 @@ pub struct Simulator {
     /// Per projection, when plastic: its weights as built, which
     /// [`Simulator::reset`] can restore.
     initial_weights: Vec<Option<Vec<f32>>>,
+    /// Per model input: its kind (`current`, `noise`, `poisson`) and target.
+    inputs: Vec<(&'static str, usize)>,
     /// Snapshots by name ([`Simulator::store`]).
     stored: std::collections::HashMap<String, control::Stored>,
 }
@@ -373,6 +375,16 @@ impl Simulator {
             backend,
             initial_weights,
             stored: Default::default(),
+            inputs: (net.inputs.iter())
+                .map(|inp| {
+                    let (kind, target) = match inp {
+                        crate::model::Input::Current(x) => ("current", &x.target),
+                        crate::model::Input::Noise(x) => ("noise", &x.target),
+                        crate::model::Input::Poisson(x) => ("poisson", &x.target),
+                    };
+                    (kind, net.population_index(target).expect("validated"))
+                })
+                .collect(),
             name: meta.name,
             dt_ms: meta.dt_ms,
             seed: meta.seed,

@@ -164,3 +164,77 @@ fn store_and_restore_come_back_to_the_same_state_on_the_cpu_and_the_gpu() {
         assert!(store_restore(BackendKind::Gpu) == cpu, "GPU against CPU");
     }
 }
+
+const LEVELS: &str = r#"
+dt_ms = 0.1
+seed = 2
+
+[[populations]]
+name = "cells"
+size = 10
+lif = { c_m_pf = 200.0, tau_m_ms = 20.0, e_l_mv = -60.0, v_reset_mv = -60.0, v_th_mv = -50.0, t_ref_ms = 2.0 }
+
+[[populations]]
+name = "noisy"
+size = 200
+lif = { c_m_pf = 200.0, tau_m_ms = 20.0, e_l_mv = -60.0, v_reset_mv = -60.0, v_th_mv = -50.0, t_ref_ms = 2.0 }
+
+[[inputs]]
+current = { target = "cells", amplitude = 0.0 }
+
+[[inputs]]
+noise = { target = "noisy", std = 0.0 }
+"#;
+
+/// Two instances with their own current and noise levels on `backend`:
+/// instance 0 stays silent, instance 1 fires; returns instance 1's hash.
+fn levels(backend: BackendKind) -> String {
+    let net = parse_toml(LEVELS, "levels.toml").unwrap();
+    let opts = SimOptions {
+        batch: 2,
+        backend,
+        ..Default::default()
+    };
+    let mut sim = Simulator::new(&net, opts).unwrap();
+    sim.set_current(1, "cells", 300.0).unwrap();
+    sim.set_noise(1, "noisy", 50.0, 400.0).unwrap();
+    sim.run_ms(1000.0).unwrap();
+    let s = sim.summary();
+    let rate = |b: usize, pop: &str| {
+        let spikes = &sim.instance_recording(b).unwrap().spikes;
+        let p = spikes.iter().find(|p| p.population == pop).unwrap();
+        p.ids.len() as f64 / f64::from(p.size)
+    };
+    assert_eq!(
+        rate(0, "cells") + rate(0, "noisy"),
+        0.0,
+        "instance 0 has no input"
+    );
+    // 300 pA through 100 MOhm: 30 mV against a 10 mV gap, so an interval of
+    // 2 ms + 20 ms * ln(30 / 20) = 10.1 ms (analytic, continuous time).
+    let analytic = 1000.0 / (2.0 + 20.0 * (30.0f64 / 20.0).ln());
+    assert!(
+        (rate(1, "cells") - analytic).abs() < 0.02 * analytic,
+        "{}",
+        rate(1, "cells")
+    );
+    assert!(rate(1, "noisy") > 1.0, "the noise drives spikes");
+    s.instances[1].spikes_sha256.clone()
+}
+
+#[test]
+fn currents_and_noise_set_per_instance_on_the_cpu_and_the_gpu() {
+    let cpu = levels(BackendKind::Cpu);
+    if gpu().is_some() {
+        assert_eq!(levels(BackendKind::Gpu), cpu, "GPU against CPU");
+    }
+    let net = parse_toml(LEVELS, "levels.toml").unwrap();
+    let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
+    use astroglia::Error;
+    let e = sim.set_current(0, "noisy", 1.0).unwrap_err();
+    assert!(matches!(e, Error::Argument { .. }), "{e:?}");
+    let e = sim.set_noise(0, "noisy", 0.0, -1.0).unwrap_err();
+    assert!(matches!(e, Error::Range { .. }), "{e:?}");
+    let e = sim.set_current(0, "cells", f64::INFINITY).unwrap_err();
+    assert!(matches!(e, Error::Range { .. }), "{e:?}");
+}

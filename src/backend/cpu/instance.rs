@@ -369,6 +369,34 @@ impl Instance {
         Ok(())
     }
 
+    /// A new level for current or noise input `input`.
+    pub(super) fn set_input(
+        &mut self,
+        input: usize,
+        level: crate::backend::InputLevel,
+    ) -> crate::Result<()> {
+        use crate::backend::InputLevel;
+        match (self.net.inputs.get_mut(input), level) {
+            (
+                Some(BuiltInput::Current { pop, amplitude, .. }),
+                InputLevel::Current { amplitude: a },
+            ) => {
+                *amplitude = a;
+                // The currents are recomputed at the next step.
+                self.current_sig[*pop] = None;
+            }
+            (Some(BuiltInput::Noise { mean, std, .. }), InputLevel::Noise { mean: m, std: s }) => {
+                (*mean, *std) = (m, s);
+            }
+            _ => {
+                return Err(crate::Error::Invalid(format!(
+                    "input {input} is not a {level:?} input"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether any projection is plastic.
     pub(super) fn has_plasticity(&self) -> bool {
         self.plastic.iter().any(Option::is_some) || !self.astros.is_empty()

@@ -253,6 +253,15 @@ impl Backend for CpuBackend {
         self.instance_mut(instance)?.set_poisson(pop, sampler)
     }
 
+    fn set_input(
+        &mut self,
+        instance: usize,
+        input: usize,
+        level: super::InputLevel,
+    ) -> crate::Result<()> {
+        self.instance_mut(instance)?.set_input(input, level)
+    }
+
     fn snapshot(&mut self, instance: usize) -> crate::Result<super::Snapshot> {
         Ok(super::Snapshot::new(self.instance(instance)?.snapshot()))
     }

@@ -33,7 +33,7 @@
 //! instances append to the one spike record, instance b's entries as
 //! (step, id + b × n_total), so the indirect propagate dispatch is sized by the
 //! step's spikes over all instances, and read-back splits them again.
-use super::{Backend, Spike};
+use super::{Backend, InputLevel, Spike};
 use crate::build::{
     Built, BuiltInput, BuiltPop, Delays, Dynamics, PoissonKind, Sources, SpikeTrain,
 };
@@ -147,6 +147,8 @@ pub struct GpuBackend {
     sources: Vec<SourcePop>,
     pipes: upload::NeuronPipes,
     noise_pipe: Option<Pipe>,
+    /// Current and noise terms, per instance.
+    input_terms: Option<upload::InputTerms>,
     /// Per population with Poisson drives: its size and bind group.
     drives: upload::DrivePops,
     drive_pipe: Option<Pipe>,
@@ -375,7 +377,7 @@ impl GpuBackend {
         let ring = storage_sized(&ctx, "delay rings", ring_entries.max(1) * 4)?;
 
         let (mut neurons, pipes) = load.neurons(&rings.base, &ring, &rec, &ctl)?;
-        let noise_pipe = load.currents(&mut neurons)?;
+        let (noise_pipe, input_terms) = load.currents(&mut neurons)?;
         let (drives, drive_pipe) = load.drives(&rings.base, &ring)?;
         let (poisson, poisson_pipes) = load.poisson(&rec, &ctl)?;
         let (sources, source_dev) = load.spike_sources(&rec, &ctl)?;
@@ -431,6 +433,7 @@ impl GpuBackend {
             sources,
             pipes,
             noise_pipe,
+            input_terms,
             drives,
             drive_pipe,
             poisson_pipes,
@@ -659,6 +662,31 @@ impl Backend for GpuBackend {
         if let (Some(pl), Some(h)) = (&mut self.plastic, &s.plastic) {
             pl.restore_host(&self.ctx, instance, h)?;
         }
+        Ok(())
+    }
+
+    fn set_input(&mut self, instance: usize, input: usize, level: InputLevel) -> crate::Result<()> {
+        self.check_instance(instance)?;
+        let Some((terms, t)) =
+            (self.input_terms.as_ref()).and_then(|it| Some((it, (*it.term_of.get(input)?)?)))
+        else {
+            return Err(crate::Error::Invalid(format!(
+                "input {input} is not a current or noise input"
+            )));
+        };
+        let (a, b) = match level {
+            InputLevel::Current { amplitude } => (amplitude, 0.0),
+            InputLevel::Noise { mean, std } => (mean, std),
+        };
+        let at = (instance as u64 * u64::from(terms.stride) + u64::from(t))
+            * size_of::<NoiseTerm>() as u64
+            + std::mem::offset_of!(NoiseTerm, a) as u64;
+        let words = match level {
+            InputLevel::Current { .. } => 1,
+            InputLevel::Noise { .. } => 2,
+        };
+        let ab = [a, b];
+        (self.ctx.queue).write_buffer(&terms.buf, at, bytemuck::cast_slice(&ab[..words]));
         Ok(())
     }
 

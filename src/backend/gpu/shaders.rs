@@ -69,7 +69,7 @@ pub struct NoiseParams {
     pub n: u32,
     pub first_term: u32,
     pub n_terms: u32,
-    pub _pad: u32,
+    pub stride: u32,
 }
 
 /// `Term` of inputs_noise.wgsl: one current input of a population.

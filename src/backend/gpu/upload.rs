@@ -28,6 +28,15 @@ fn differs(what: &str, pop: &str) -> crate::Error {
     ))
 }
 
+/// The current and noise terms on the device, every instance's copy.
+pub(super) struct InputTerms {
+    pub buf: wgpu::Buffer,
+    /// Terms of one instance.
+    pub stride: u32,
+    /// Per model input: its term (None for Poisson drives).
+    pub term_of: Vec<Option<u32>>,
+}
+
 /// Where the populations' delay rings lie in the shared ring buffer.
 pub(super) struct RingLayout {
     /// Per population: index of ring slot 0 (`u32::MAX` for sources).
@@ -217,7 +226,10 @@ impl Loader<'_> {
     /// Noise and constant currents: one term per input in model order (so the
     /// float sums follow the CPU's order), per-neuron multiplicities for inputs
     /// restricted to ids, the normal tables; a bind group per population with inputs.
-    pub fn currents(&self, neurons: &mut [NeuronPop]) -> crate::Result<Option<Pipe>> {
+    pub fn currents(
+        &self,
+        neurons: &mut [NeuronPop],
+    ) -> crate::Result<(Option<Pipe>, Option<InputTerms>)> {
         let net = self.net;
         if self.instances[1..]
             .iter()
@@ -230,9 +242,10 @@ impl Loader<'_> {
         let mut terms: Vec<NoiseTerm> = vec![];
         let mut masks: Vec<u32> = vec![];
         let mut per_pop: Vec<(usize, u32, u32)> = vec![];
+        let mut term_of = vec![None; net.inputs.len()];
         for (pi, p) in net.pops.iter().enumerate() {
             let first = terms.len() as u32;
-            for inp in &net.inputs {
+            for (k, inp) in net.inputs.iter().enumerate() {
                 let (pop, ids) = match inp {
                     BuiltInput::Noise { pop, ids, .. } | BuiltInput::Current { pop, ids, .. } => {
                         (*pop, ids)
@@ -254,6 +267,7 @@ impl Loader<'_> {
                         at as u32
                     }
                 };
+                term_of[k] = Some(terms.len() as u32);
                 // Steps are below 2^32 (checked in `run`), so clamping is exact.
                 let clamp = |s: u64| s.min(u64::from(u32::MAX)) as u32;
                 terms.push(match inp {
@@ -289,7 +303,7 @@ impl Loader<'_> {
             }
         }
         if per_pop.is_empty() {
-            return Ok(None);
+            return Ok((None, None));
         }
         let pl = self.pipe(
             "inputs_noise",
@@ -297,7 +311,9 @@ impl Loader<'_> {
             "main",
             &[&[B::U, B::R, B::R, B::R, B::W, B::R]],
         )?;
-        let terms_buf = storage(self.ctx, "input terms", bytemuck::cast_slice(&terms))?;
+        let stride = terms.len() as u32;
+        let all = terms.repeat(self.instances.len());
+        let terms_buf = storage(self.ctx, "input terms", bytemuck::cast_slice(&all))?;
         let masks_buf = storage(self.ctx, "input masks", bytemuck::cast_slice(&masks))?;
         let t = normal_tables();
         let tables = storage(
@@ -313,7 +329,7 @@ impl Loader<'_> {
                 n: np.n,
                 first_term: first,
                 n_terms: count,
-                ..Default::default()
+                stride,
             };
             let ub = self.uniform("noise params", bytemuck::bytes_of(&prm));
             np.inputs = Some(self.bind(
@@ -322,7 +338,12 @@ impl Loader<'_> {
                 &[&ub, &terms_buf, &masks_buf, &tables, &np.i_ext, self.keys],
             ));
         }
-        Ok(Some(pl))
+        let terms = InputTerms {
+            buf: terms_buf,
+            stride,
+            term_of,
+        };
+        Ok((Some(pl), Some(terms)))
     }
 
     /// Poisson drives: one term per drive in model order, 0/1 flags for drives
