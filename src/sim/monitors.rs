@@ -186,6 +186,40 @@ impl Simulator {
         self.drain_instance_spikes(0).expect("instance 0 exists")
     }
 
+    /// Runs `n` steps and hands each instance's spikes to `sink(instance,
+    /// spikes)` after every chunk of at most 1000 steps, taking them out of
+    /// the recording (as [`Self::drain_instance_spikes`]): the spikes held
+    /// are one chunk's, however long the run.
+    ///
+    /// ```
+    /// use astroglia::model::{Connect, Network};
+    /// use astroglia::sim::{SimOptions, Simulator};
+    /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
+    /// let net = Network::coba_like(4000, p.clone(), p, 20.0);
+    /// let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
+    /// let mut spikes = 0;
+    /// sim.run_streaming(2500, |_, chunk| {
+    ///     spikes += chunk.iter().map(|p| p.ids.len()).sum::<usize>();
+    /// })
+    /// .unwrap();
+    /// let total: u64 = sim.summary().populations.values().map(|p| p.spikes).sum();
+    /// assert_eq!(spikes as u64, total);
+    /// ```
+    pub fn run_streaming(
+        &mut self,
+        n: u64,
+        mut sink: impl FnMut(usize, Vec<PopSpikes>),
+    ) -> crate::Result<()> {
+        let end = self.step + n;
+        while self.step < end {
+            self.run_steps((end - self.step).min(1000), |_| {})?;
+            for b in 0..self.tallies.len() {
+                sink(b, self.drain_instance_spikes(b)?);
+            }
+        }
+        Ok(())
+    }
+
     /// [`Self::drain_spikes`] of `instance`.
     pub fn drain_instance_spikes(&mut self, instance: usize) -> crate::Result<Vec<PopSpikes>> {
         self.tally(instance)?;
