@@ -204,7 +204,11 @@ pub fn check(net: &Network, source: &str) -> crate::Result<()> {
 }
 
 /// [`check`] with the counts of opened connectivity files (see [`Known`]).
-pub(crate) fn check_with(net: &Network, source: &str, known: &[Option<Known>]) -> crate::Result<()> {
+pub(crate) fn check_with(
+    net: &Network,
+    source: &str,
+    known: &[Option<Known>],
+) -> crate::Result<()> {
     let Some((limit, origin)) = limit() else {
         return Ok(());
     };

@@ -456,7 +456,10 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     net.validate()?;
     // Connectivity files are opened first: their synapse counts enter the estimate.
     let mut files = open_files(net)?;
-    let known: Vec<_> = files.iter().map(|f| f.as_ref().map(|f| f.known())).collect();
+    let known: Vec<_> = files
+        .iter()
+        .map(|f| f.as_ref().map(|f| f.known()))
+        .collect();
     memory::check_with(net, net.source_name(), &known)?;
     let dt = net.dt_ms;
     let mut positions = grid_positions(net, seed);

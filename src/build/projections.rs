@@ -106,8 +106,8 @@ pub(super) fn raw_projections<'a>(
         let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_PROJ, k as u64));
         let (rows, mut file) = match files.get_mut(k).and_then(Option::take) {
             Some(src) => {
-                let conductance = net.populations[post].model.conductance_weights()
-                    && pr.sign != Sign::Positive;
+                let conductance =
+                    net.populations[post].model.conductance_weights() && pr.sign != Sign::Positive;
                 let mut loaded = src.load(&ends, dt, conductance)?;
                 let rows = std::mem::take(&mut loaded.rows);
                 (rows, Some(loaded))
@@ -176,7 +176,11 @@ pub(super) fn raw_projections<'a>(
         // A file's receptor (its attribute, else its weights' sign) unless the
         // model sets one.
         let file_receptor = file.as_ref().and_then(|f| f.receptor);
-        let receptor = match pr.receptor.or(file_receptor).unwrap_or(pr.resolved_receptor()) {
+        let receptor = match pr
+            .receptor
+            .or(file_receptor)
+            .unwrap_or(pr.resolved_receptor())
+        {
             Receptor::Exc => 0,
             Receptor::Inh => 1,
         };

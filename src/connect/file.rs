@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Synapses per request to the reading process (a few MB per answer).
-pub(crate) const CHUNK: u64 = 1 << 20;
+pub(crate) const CHUNK: u64 = 1 << 18;
 
 /// What the reading process may allocate: a chunk of each dataset and libhdf5's caches.
 const READER_MEMORY: u64 = 256 << 20;
@@ -90,7 +90,9 @@ impl Source {
         let meta = std::fs::metadata(path)
             .map_err(|e| fail(format!("cannot read the connectivity file: {e}")))?;
         if !meta.is_file() {
-            return Err(fail("expected an HDF5 connectivity file, found no regular file".into()));
+            return Err(fail(
+                "expected an HDF5 connectivity file, found no regular file".into(),
+            ));
         }
         let file = path.to_path_buf();
         let mut open: Option<::hdf5::Group> = None;
@@ -148,7 +150,10 @@ impl Source {
     }
 
     fn fail(&self, m: String) -> Error {
-        Error::data(&self.path, format!("{}: /projections/{}/{m}", self.what, self.group))
+        Error::data(
+            &self.path,
+            format!("{}: /projections/{}/{m}", self.what, self.group),
+        )
     }
 
     fn ids(&mut self, name: &str, start: u64, len: u64) -> Result<Vec<i64>> {
@@ -444,7 +449,9 @@ fn open_group(path: &Path, group: &str) -> std::result::Result<(::hdf5::Group, R
         let here = format!("/projections/{group}/{name}");
         let shape = ds.shape();
         if shape.len() != 1 {
-            return Err(format!("{here}: expected a 1-D dataset, found shape {shape:?}"));
+            return Err(format!(
+                "{here}: expected a 1-D dataset, found shape {shape:?}"
+            ));
         }
         let desc = ds.dtype().and_then(|t| t.to_descriptor());
         let ok = matches!(

@@ -28,7 +28,7 @@ use crate::sim::Simulator;
 use crate::{Error, Result};
 
 /// Synapses written per call to libhdf5.
-pub const CHUNK: usize = 1 << 20;
+pub const CHUNK: usize = 1 << 18;
 
 /// The `format` attribute on the root of a connectivity file.
 pub const FORMAT: &str = "astroglia-connectivity";

@@ -161,6 +161,11 @@ impl Simulator {
         }
     }
 
+    /// Number of synapses of projection `name`.
+    pub fn synapse_count(&self, name: &str) -> crate::Result<usize> {
+        Ok(self.built_projs[self.proj_index(name)?].len())
+    }
+
     /// Number of synapses of projection `k`.
     pub(crate) fn projection_len(&self, k: usize) -> usize {
         self.built_projs[k].len()

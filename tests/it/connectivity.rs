@@ -122,7 +122,10 @@ fn saved_and_loaded_synapses_give_the_same_spikes() {
     // After the run the plastic weights are the learnt ones, and a file
     // written now gives them back.
     let learnt = all_synapses(&mut a);
-    assert_ne!(learnt[0].weight, built[0].weight, "STDP changed the weights");
+    assert_ne!(
+        learnt[0].weight, built[0].weight,
+        "STDP changed the weights"
+    );
     assert_eq!(learnt[1..], built[1..], "static projections do not change");
     write_connectivity(&file, &mut a, 0).unwrap();
     let mut c = cpu(&from_file(&net, &file));
@@ -406,7 +409,10 @@ fn missing_files_groups_and_non_hdf5_files_are_refused() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("junk.h5") && e.contains("cannot open as HDF5"), "{e}");
+    assert!(
+        e.contains("junk.h5") && e.contains("cannot open as HDF5"),
+        "{e}"
+    );
     // Delays are rounded to whole steps, as the `delay_ms` key is.
     write_group(&file, "p", |g| {
         ds(g, "pre", &[0u32, 1]);
@@ -480,7 +486,11 @@ fn cli_save_connectivity_round_trips() {
         .unwrap();
         s["spikes_sha256"].as_str().unwrap().to_string()
     };
-    let saved = run(&model, "a", &["--save-connectivity", file.to_str().unwrap()]);
+    let saved = run(
+        &model,
+        "a",
+        &["--save-connectivity", file.to_str().unwrap()],
+    );
     let f = hdf5::File::open(&file).unwrap();
     let g = f.group("projections/exc->inh").unwrap();
     let n: u64 = g.attr("n_synapses").unwrap().read_scalar().unwrap();
