@@ -263,13 +263,16 @@ fn refused(f: impl FnOnce(&hdf5::Group)) -> String {
     m
 }
 
+/// What a malformed case writes into its group.
+type Fill = Box<dyn FnOnce(&hdf5::Group)>;
+
 #[test]
 fn malformed_connectivity_files_are_refused_with_located_errors() {
     let ids = |g: &hdf5::Group| {
         ds(g, "pre", &[0u32, 1, 3]);
         ds(g, "post", &[0u32, 2, 1]);
     };
-    let cases: Vec<(&str, Box<dyn FnOnce(&hdf5::Group)>)> = vec![
+    let cases: Vec<(&str, Fill)> = vec![
         (
             "missing dataset /projections/p/post",
             Box::new(|g| ds(g, "pre", &[0u32])),
