@@ -362,6 +362,12 @@ struct RunArgs {
     /// Skip spikes.h5.
     #[arg(long)]
     no_hdf5: bool,
+    /// After the run, write every projection's synapses (pre, post, weight,
+    /// delay_ms) to this HDF5 file, which a model's `file` connect rule reads
+    /// back (layout: docs/connectivity.md). Plastic weights are the learnt
+    /// ones, at the end of the run (instance 0's in a batch).
+    #[arg(long, value_name = "FILE.h5")]
+    save_connectivity: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -909,6 +915,9 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(path) = &args.save_connectivity {
+        astroglia::record::connectivity::write_connectivity(path, &mut sim, 0)?;
+    }
     summary.wall_s = wall.elapsed().as_secs_f64();
     write_json_atomic(&out.join("summary.json"), &summary)?;
 
@@ -963,6 +972,9 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let _ = writeln!(text, "  wrote {}", out.display());
+        if let Some(path) = &args.save_connectivity {
+            let _ = writeln!(text, "  wrote {}", path.display());
+        }
         print_stdout(&text)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -79,6 +79,8 @@ pub fn synapses(connect: &Connect, n_pre: u32, n_post: u32, spacing: f64) -> f64
             c.clamp(0.0, 1.0) * post * pre.min(per_axis.powi(3))
         }
         Connect::List { pre, .. } => pre.len() as f64,
+        // Known once the file is opened (see `check_with`).
+        Connect::File { .. } => 0.0,
     }
 }
 
@@ -104,9 +106,25 @@ pub fn projection_synapses(net: &Network, pr: &Projection) -> Option<f64> {
     ))
 }
 
+/// What an opened connectivity file holds for one projection: its synapse
+/// count and whether it gives each synapse a weight and a delay of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Known {
+    pub synapses: f64,
+    pub own_weight: bool,
+    pub own_delay: bool,
+}
+
 /// Estimates what building and running `net` needs. The network should have
-/// passed validation; parts naming unknown populations are left out.
+/// passed validation; parts naming unknown populations are left out, and a
+/// `file` rule counts no synapse (its count is known once the file is open).
 pub fn estimate(net: &Network) -> Estimate {
+    estimate_with(net, &[])
+}
+
+/// [`estimate`] with the counts of the projections whose files are open
+/// (`known[i]` for projection i).
+fn estimate_with(net: &Network, known: &[Option<Known>]) -> Estimate {
     let dt = net.dt_ms;
     let size = |name: &str| {
         net.populations
@@ -117,13 +135,22 @@ pub fn estimate(net: &Network) -> Estimate {
     let mut parts = Vec::new();
     let mut ring = vec![1.0f64; net.populations.len()];
     for (i, pr) in net.projections.iter().enumerate() {
-        let (Some(n_pre), Some(n)) = (size(&pr.from), projection_synapses(net, pr)) else {
+        let file = known.get(i).copied().flatten();
+        let (Some(n_pre), Some(n)) = (
+            size(&pr.from),
+            file.map(|k| k.synapses)
+                .or_else(|| projection_synapses(net, pr)),
+        ) else {
             continue;
         };
-        let list = match &pr.connect {
-            Connect::List {
-                weights, delays_ms, ..
-            } => (weights.is_some(), delays_ms.is_some()),
+        let list = match (&pr.connect, file) {
+            (
+                Connect::List {
+                    weights, delays_ms, ..
+                },
+                _,
+            ) => (weights.is_some(), delays_ms.is_some()),
+            (_, Some(k)) => (k.own_weight, k.own_delay),
             _ => (false, false),
         };
         let own_weight = pr.weight.constant().is_none() || list.0;
@@ -173,10 +200,19 @@ pub fn estimate(net: &Network) -> Estimate {
 
 /// Refuses `net` when its estimate exceeds [`limit`], naming the largest part.
 pub fn check(net: &Network, source: &str) -> crate::Result<()> {
+    check_with(net, source, &[])
+}
+
+/// [`check`] with the counts of opened connectivity files (see [`Known`]).
+pub(crate) fn check_with(
+    net: &Network,
+    source: &str,
+    known: &[Option<Known>],
+) -> crate::Result<()> {
     let Some((limit, origin)) = limit() else {
         return Ok(());
     };
-    let e = estimate(net);
+    let e = estimate_with(net, known);
     let total = e.total();
     if total <= limit as f64 {
         return Ok(());

@@ -13,7 +13,8 @@ mod projections;
 
 use populations::{build_inputs, build_pops, fixed_point_pops, grid_positions, poisson_drives};
 use projections::{
-    Weights, check_drive_rings, check_fixed_rings, quantise_projections, raw_projections,
+    Weights, check_drive_rings, check_fixed_rings, open_files, quantise_projections,
+    raw_projections,
 };
 
 /// Tags separating the construction random streams.
@@ -453,14 +454,20 @@ fn round_to_i32(x: f64) -> i32 {
 /// Builds the network with `seed`. The network must have passed validation.
 pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     net.validate()?;
-    memory::check(net, net.source_name())?;
+    // Connectivity files are opened first: their synapse counts enter the estimate.
+    let mut files = open_files(net)?;
+    let known: Vec<_> = files
+        .iter()
+        .map(|f| f.as_ref().map(|f| f.known()))
+        .collect();
+    memory::check_with(net, net.source_name(), &known)?;
     let dt = net.dt_ms;
     let mut positions = grid_positions(net, seed);
 
     let mut pops = build_pops(net, seed, seed, &mut positions)?;
 
     // Connectivity and float weights first; quantised once every incoming sum is known.
-    let raws = raw_projections(net, seed, &pops);
+    let raws = raw_projections(net, seed, &pops, &mut files)?;
 
     // Poisson drives: their largest count per step enters the receptor scales below.
     let drives = poisson_drives(net)?;

@@ -5,6 +5,7 @@ use super::{
     BuiltPlastic, BuiltPop, BuiltProj, Delays, Dynamics, FixedWeights, TAG_PROJ, TAG_WEIGHT,
     round_to_i32, sub_seed,
 };
+use crate::connect::file::{FileWeights, Source as FileSource};
 use crate::connect::{self, Ends, Rows};
 use crate::model::{Connect, Dist, Input, Network, Receptor, Sign};
 use crate::neuron::Neurons;
@@ -57,8 +58,38 @@ impl Weights {
     }
 }
 
-/// Connectivity, float weights and delays of every projection of `net`.
-pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]) -> Vec<Raw<'a>> {
+/// The connectivity file of every `file` rule of `net`, opened (`None` for
+/// the other rules); a relative path is taken from the model file's directory.
+pub(super) fn open_files(net: &Network) -> crate::Result<Vec<Option<FileSource>>> {
+    let base = net
+        .source
+        .as_deref()
+        .and_then(|s| std::path::Path::new(s).parent());
+    (net.projections.iter().enumerate())
+        .map(|(k, pr)| match &pr.connect {
+            Connect::File { path, projection } => {
+                let path = match base {
+                    Some(b) if path.is_relative() => b.join(path),
+                    _ => path.clone(),
+                };
+                let label = pr.label();
+                let group = projection.as_deref().unwrap_or(&label);
+                let what = format!("projections[{k}] '{label}'");
+                FileSource::open(&path, group, &what).map(Some)
+            }
+            _ => Ok(None),
+        })
+        .collect()
+}
+
+/// Connectivity, float weights and delays of every projection of `net`
+/// (`files` from [`open_files`], each taken as it is read).
+pub(super) fn raw_projections<'a>(
+    net: &'a Network,
+    seed: u64,
+    pops: &[BuiltPop],
+    files: &mut [Option<FileSource>],
+) -> crate::Result<Vec<Raw<'a>>> {
     let dt = net.dt_ms;
     let mut raws = Vec::with_capacity(net.projections.len());
     let mut scratch = connect::Scratch::default();
@@ -73,7 +104,19 @@ pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]
             post_pos: pops[post].positions.as_deref(),
         };
         let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_PROJ, k as u64));
-        let rows = connect::generate_with(&pr.connect, &ends, &mut rng, &mut scratch);
+        let (rows, mut file) = match files.get_mut(k).and_then(Option::take) {
+            Some(src) => {
+                let conductance =
+                    net.populations[post].model.conductance_weights() && pr.sign != Sign::Positive;
+                let mut loaded = src.load(&ends, dt, conductance)?;
+                let rows = std::mem::take(&mut loaded.rows);
+                (rows, Some(loaded))
+            }
+            None => (
+                connect::generate_with(&pr.connect, &ends, &mut rng, &mut scratch),
+                None,
+            ),
+        };
         let mut wrng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_WEIGHT, k as u64));
         let ns = rows.targets.len();
         let bounds = pr.plasticity.as_ref().map(|r| r.bounds());
@@ -94,8 +137,15 @@ pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]
             } => (weights.as_ref(), delays_ms.as_ref()),
             _ => (None, None),
         };
-        let w = match (list_w, &rows.list_index) {
-            (Some(lw), Some(idx)) => {
+        let file_w = file.as_mut().and_then(|f| f.weights.take());
+        let w = match (list_w, &rows.list_index, file_w) {
+            (_, _, Some(FileWeights::Same(c))) if ns > 0 => Weights::Same(clip(c)),
+            (_, _, Some(FileWeights::Same(_))) => Weights::Each(vec![]),
+            (_, _, Some(FileWeights::Each(mut v))) => {
+                v.iter_mut().for_each(|w| *w = clip(*w));
+                Weights::Each(v)
+            }
+            (Some(lw), Some(idx), None) => {
                 Weights::Each(idx.iter().map(|&i| clip(lw[i as usize])).collect())
             }
             // A constant draws nothing from `wrng`, so this fast path leaves the
@@ -108,8 +158,10 @@ pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]
         };
         let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
         let delay_dist = pr.delay_ms.unwrap_or(Dist::Const(dt));
-        let delays = match (list_d, &rows.list_index) {
-            (Some(ld), Some(idx)) => {
+        let file_d = file.as_mut().and_then(|f| f.delays.take());
+        let delays = match (list_d, &rows.list_index, file_d) {
+            (_, _, Some(d)) => d,
+            (Some(ld), Some(idx), None) => {
                 Delays::PerSynapse(idx.iter().map(|&i| to_steps(ld[i as usize])).collect())
             }
             _ => match delay_dist.constant() {
@@ -121,7 +173,14 @@ pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]
                 ),
             },
         };
-        let receptor = match pr.resolved_receptor() {
+        // A file's receptor (its attribute, else its weights' sign) unless the
+        // model sets one.
+        let file_receptor = file.as_ref().and_then(|f| f.receptor);
+        let receptor = match pr
+            .receptor
+            .or(file_receptor)
+            .unwrap_or(pr.resolved_receptor())
+        {
             Receptor::Exc => 0,
             Receptor::Inh => 1,
         };
@@ -136,7 +195,7 @@ pub(super) fn raw_projections<'a>(net: &'a Network, seed: u64, pops: &[BuiltPop]
             rule: pr.plasticity.as_ref(),
         });
     }
-    raws
+    Ok(raws)
 }
 
 /// Quantises the weights of `raws` at their receptors' scales and adds the

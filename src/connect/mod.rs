@@ -4,6 +4,8 @@ use crate::model::Connect;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+pub(crate) mod file;
+
 /// Synapse structure of one projection before weights: CSR over presynaptic neurons.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rows {
@@ -149,7 +151,8 @@ pub struct Scratch {
     buf: Vec<u32>,
 }
 
-/// Generates the synapses of a rule. The rule has been validated.
+/// Generates the synapses of a rule. The rule has been validated. A `file`
+/// rule makes none here: the build reads its synapses from the file.
 pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
     generate_with(rule, e, rng, &mut Scratch::default())
 }
@@ -291,6 +294,11 @@ pub fn generate_with(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng, sc: &mut Sc
             rows.list_index = Some(idx);
             rows
         }
+        Connect::File { .. } => Rows {
+            row_ptr: vec![0; n_pre as usize + 1],
+            targets: vec![],
+            list_index: None,
+        },
     }
 }
 

@@ -262,6 +262,22 @@ pub enum Connect {
         #[serde(default)]
         delays_ms: Option<Vec<f64>>,
     },
+    /// Synapses read from an HDF5 connectivity file, as `astroglia run
+    /// --save-connectivity` writes it (layout in `docs/connectivity.md`):
+    /// datasets `pre` and `post` (local ids, integers) of group
+    /// `/projections/<projection>`, and optionally `weight` and `delay_ms`
+    /// (floats), which when present override `weight` and `delay_ms` as a
+    /// list's do. When `receptor` is not set, the group's `receptor` attribute
+    /// gives it, else the weights' sign.
+    File {
+        /// The file; a relative path is taken from the model file's directory
+        /// (from the working directory for a network built in code).
+        path: std::path::PathBuf,
+        /// The group under `/projections` to read (default: this projection's
+        /// label, its `name` or `from->to`).
+        #[serde(default)]
+        projection: Option<String>,
+    },
 }
 
 /// Inputs of populations (applied in the input phase of every step): currents and

@@ -435,6 +435,22 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
                     }
                 }
             }
+            Connect::File { path, projection } => {
+                if path.as_os_str().is_empty() {
+                    c.push(
+                        format!("{cf}.file.path"),
+                        "must name an HDF5 connectivity file".into(),
+                    );
+                }
+                if let Some(g) = projection {
+                    if g.is_empty() || g.contains('/') || g.contains('\0') {
+                        c.push(
+                            format!("{cf}.file.projection"),
+                            format!("must be a group name under /projections (non-empty, no '/'), got {g:?}"),
+                        );
+                    }
+                }
+            }
         }
         let post_model = &net.populations[post_idx].model;
         if let Some(e) = missing_receptor(post_model, pr.resolved_receptor()) {

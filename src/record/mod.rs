@@ -6,6 +6,7 @@
 //! leaves a truncated file where a previous good one was.
 
 mod claim;
+pub mod connectivity;
 pub mod hdf5;
 pub mod plot;
 

@@ -10,10 +10,12 @@ use std::time::Instant;
 mod control;
 mod monitors;
 mod summary;
+mod synapses;
 
 pub use control::ResetWeights;
 use monitors::{BranchingCfg, RateCfg, StateCfg, Tally, WeightCfg};
 pub use summary::{InstanceSummary, MemoryBytes, PlasticSummary, PopSummary, Summary};
+pub use synapses::Synapses;
 
 /// Which backend runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -142,6 +144,11 @@ pub struct Simulator {
     inputs: Vec<(&'static str, usize)>,
     /// Snapshots by name ([`Simulator::store`]).
     stored: std::collections::HashMap<String, control::Stored>,
+    /// The built projections the backend runs (shared with it, not copied):
+    /// connectivity, static weights and delays for [`Simulator::synapses`].
+    built_projs: std::sync::Arc<[crate::build::BuiltProj]>,
+    /// Per projection: populations, receptor and weight unit.
+    proj_meta: Vec<synapses::ProjMeta>,
 }
 
 impl Simulator {
@@ -385,6 +392,8 @@ impl Simulator {
                     (kind, net.population_index(target).expect("validated"))
                 })
                 .collect(),
+            built_projs: meta.projs,
+            proj_meta: meta.proj_meta,
             name: meta.name,
             dt_ms: meta.dt_ms,
             seed: meta.seed,
@@ -606,6 +615,8 @@ struct BuiltMeta {
     /// each synapse in CSR order.
     synapses: Vec<Option<(Vec<u32>, Vec<u32>)>>,
     branching: Option<BranchingCfg>,
+    projs: std::sync::Arc<[crate::build::BuiltProj]>,
+    proj_meta: Vec<synapses::ProjMeta>,
 }
 
 fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
@@ -663,5 +674,7 @@ fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
             })
             .collect(),
         branching,
+        projs: b.projs.clone(),
+        proj_meta: synapses::proj_meta(b, net),
     })
 }

@@ -5,6 +5,7 @@
 //! the `lif` step-order and refractory-input options,
 //! monitors, rule comparison, dataset readers and encoders on real and malformed files, the
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
+//! connectivity saved and read back through the `file` rule,
 //! fixed-point mode, inputs refused before any work starts (durations, outputs), and a
 //! generated corpus of malformed inputs run through the binary under a memory cap.
 mod adex;
@@ -14,6 +15,7 @@ mod batch;
 mod cli;
 mod closed_loop;
 mod compare;
+mod connectivity;
 mod constants;
 mod continual;
 mod control;
