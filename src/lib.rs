@@ -60,6 +60,7 @@ pub mod experiment;
 pub mod fit;
 mod huge_pages;
 pub mod input_file;
+#[cfg(feature = "hdf5")]
 pub mod isolated;
 pub mod model;
 pub mod neuron;

@@ -7,45 +7,76 @@
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
 //! fixed-point mode, inputs refused before any work starts (durations, outputs), and a
 //! generated corpus of malformed inputs run through the binary under a memory cap.
+#[cfg(feature = "gpu")]
 mod adex;
 mod astrocyte;
 mod bad_models;
+#[cfg(feature = "gpu")]
 mod batch;
+#[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "cli")]
 mod compare;
+#[cfg(feature = "cli")]
 mod constants;
+#[cfg(feature = "gpu")]
 mod continual;
+#[cfg(feature = "gpu")]
 mod control;
+#[cfg(feature = "hdf5")]
 mod data;
+#[cfg(feature = "hdf5")]
 mod data_malformed;
 mod determinism;
+#[cfg(feature = "hdf5")]
 mod experiment;
+#[cfg(feature = "cli")]
 mod fixed_point;
+#[cfg(feature = "hdf5")]
 mod fuzz_regressions;
+#[cfg(feature = "gpu")]
 mod gpu_leak;
+#[cfg(feature = "gpu")]
 mod gpu_math_parity;
+#[cfg(feature = "cli")]
 mod gpu_parity;
+#[cfg(feature = "cli")]
 mod gpu_plasticity;
+#[cfg(feature = "gpu")]
 mod gpu_reset;
+#[cfg(feature = "gpu")]
 mod gpu_size;
+#[cfg(feature = "cli")]
 mod gpu_three_factor;
+#[cfg(feature = "cli")]
 mod hardening;
 mod izhikevich_presets;
+#[cfg(feature = "gpu")]
 mod lif_options;
+#[cfg(feature = "cli")]
 mod limits;
+#[cfg(feature = "cli")]
 mod malformed_corpus;
+#[cfg(feature = "cli")]
 mod monitors;
+#[cfg(feature = "cli")]
 mod nir_files;
+#[cfg(feature = "cli")]
 mod nir_hardening;
+#[cfg(all(feature = "gpu", feature = "hdf5"))]
 mod nir_run;
+#[cfg(feature = "gpu")]
 mod poisson_input;
 mod readout;
 mod reference_networks;
 mod single_neuron;
 mod stdp;
 mod three_factor;
+#[cfg(feature = "cli")]
 mod user_model_errors;
+#[cfg(feature = "cli")]
 mod user_models;
+#[cfg(feature = "gpu")]
 mod user_rules;
 mod util;
 mod variants;
