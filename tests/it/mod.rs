@@ -7,11 +7,11 @@
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
 //! fixed-point mode, inputs refused before any work starts (durations, outputs), and a
 //! generated corpus of malformed inputs run through the binary under a memory cap.
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod adex;
 mod astrocyte;
 mod bad_models;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod batch;
 #[cfg(feature = "cli")]
 mod cli;
@@ -19,9 +19,9 @@ mod cli;
 mod compare;
 #[cfg(feature = "cli")]
 mod constants;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod continual;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod control;
 #[cfg(feature = "hdf5")]
 mod data;
@@ -34,24 +34,24 @@ mod experiment;
 mod fixed_point;
 #[cfg(feature = "hdf5")]
 mod fuzz_regressions;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod gpu_leak;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod gpu_math_parity;
 #[cfg(feature = "cli")]
 mod gpu_parity;
 #[cfg(feature = "cli")]
 mod gpu_plasticity;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod gpu_reset;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod gpu_size;
 #[cfg(feature = "cli")]
 mod gpu_three_factor;
 #[cfg(feature = "cli")]
 mod hardening;
 mod izhikevich_presets;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod lif_options;
 #[cfg(feature = "cli")]
 mod limits;
@@ -63,9 +63,9 @@ mod monitors;
 mod nir_files;
 #[cfg(feature = "cli")]
 mod nir_hardening;
-#[cfg(all(feature = "gpu", feature = "hdf5"))]
+#[cfg(feature = "cli")]
 mod nir_run;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod poisson_input;
 mod readout;
 mod reference_networks;
@@ -76,7 +76,7 @@ mod three_factor;
 mod user_model_errors;
 #[cfg(feature = "cli")]
 mod user_models;
-#[cfg(feature = "gpu")]
+#[cfg(feature = "cli")]
 mod user_rules;
 mod util;
 mod variants;
