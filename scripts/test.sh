@@ -17,6 +17,8 @@ if [ -n "$heavy" ]; then
   exit 1
 fi
 cargo clippy --no-default-features --lib --tests --profile ci --quiet -- -D warnings
+# The core's integration tests (a few minutes; its unit tests are the default build's).
+cargo test --profile ci --no-default-features --test tests
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo test --profile ci
 # Fuzz smoke, opt-in (ASTROGLIA_FUZZ_SMOKE=1): a few seconds per target, but it installs

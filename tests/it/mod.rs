@@ -57,6 +57,8 @@ mod lif_options;
 mod limits;
 #[cfg(feature = "cli")]
 mod malformed_corpus;
+#[cfg(not(feature = "gpu"))]
+mod missing_features;
 #[cfg(feature = "cli")]
 mod monitors;
 #[cfg(feature = "cli")]
