@@ -7,6 +7,8 @@
 //! readout classifiers, LSM experiments with their plasticity variants, NIR import and export,
 //! fixed-point mode, inputs refused before any work starts (durations, outputs), and a
 //! generated corpus of malformed inputs run through the binary under a memory cap.
+//! Modules that need a cargo feature are gated on it (the binary and the GPU helpers
+//! of `gpu_parity` need `cli`); the core build runs the rest and `missing_features`.
 #[cfg(feature = "cli")]
 mod adex;
 mod astrocyte;
