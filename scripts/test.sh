@@ -9,6 +9,16 @@ cargo fmt --all -- --check
 # The fuzz package is outside the workspace (fuzz/README.md): its formatting is checked here.
 rustfmt --edition 2024 --check fuzz/src/lib.rs fuzz/fuzz_targets/*.rs
 cargo clippy --all-targets --profile ci --quiet -- -D warnings
+# The core (docs/features.md): the CPU engine alone, none of the heavy dependencies.
+heavy=$(cargo tree --no-default-features -e normal --prefix none --format '{p}' |
+  awk '{print $1}' | sort -u | grep -E '^(wgpu|naga|hdf5|plotters|clap)([-_]|$)' || true)
+if [ -n "$heavy" ]; then
+  echo "the core (--no-default-features) depends on: $heavy" >&2
+  exit 1
+fi
+cargo clippy --no-default-features --lib --tests --profile ci --quiet -- -D warnings
+# The core's integration tests (a few minutes; its unit tests are the default build's).
+cargo test --profile ci --no-default-features --test tests
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo test --profile ci
 # Fuzz smoke, opt-in (ASTROGLIA_FUZZ_SMOKE=1): a few seconds per target, but it installs

@@ -148,6 +148,15 @@ pub enum Error {
     /// A request the network cannot serve (a variable it lacks, ...).
     #[error("{0}")]
     Invalid(String),
+    /// The call needs a cargo feature this build of astroglia was compiled
+    /// without (`gpu`, `hdf5`, `plot`; see docs/features.md).
+    #[error("{what} needs astroglia built with the `{feature}` feature")]
+    MissingFeature {
+        /// The cargo feature.
+        feature: &'static str,
+        /// What was asked for, e.g. `the GPU backend`.
+        what: String,
+    },
     /// A readout got inconsistent data or settings: mismatched lengths, labels out
     /// of range, non-finite features, a singular system, a diverging optimiser.
     #[error("readout: {0}")]
@@ -165,6 +174,14 @@ impl Error {
 }
 
 impl Error {
+    /// A [`Error::MissingFeature`]: `what` needs `feature`.
+    pub fn missing_feature(feature: &'static str, what: impl Into<String>) -> Self {
+        Error::MissingFeature {
+            feature,
+            what: what.into(),
+        }
+    }
+
     /// A [`Error::Data`] problem with `path`.
     pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Data {

@@ -27,7 +27,8 @@ use crate::model::{Network, NeuronModel};
 use serde::Serialize;
 
 /// A target chip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     /// Intel Loihi 2.

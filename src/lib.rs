@@ -2,6 +2,11 @@
 //! backend, a wgpu/WGSL GPU backend that reproduces its spikes, LIF and Izhikevich
 //! neurons, and TOML model files.
 //!
+//! The default feature, `cli`, builds everything; with `default-features = false`
+//! the crate is the CPU engine alone, and `gpu`, `hdf5`, `plot` and `progress` add
+//! the GPU backend, HDF5 and NIR files, PNG plots and progress bars
+//! (docs/features.md).
+//!
 //! ```
 //! use astroglia::model::Network;
 //! use astroglia::sim::{SimOptions, Simulator};
@@ -60,6 +65,7 @@ pub mod experiment;
 pub mod fit;
 mod huge_pages;
 pub mod input_file;
+#[cfg(feature = "hdf5")]
 pub mod isolated;
 pub mod model;
 pub mod neuron;

@@ -1,10 +1,12 @@
 //! Backends run the phases of the DESIGN.md step on built arrays. The CPU backend is
 //! the reference; others must produce the same spikes.
 pub mod cpu;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod schedule;
 
 pub use cpu::CpuBackend;
+#[cfg(feature = "gpu")]
 pub use gpu::GpuBackend;
 pub use schedule::{Phase, PhaseTimes};
 
@@ -388,5 +390,22 @@ pub(crate) fn check_batch_len(got: usize, batch: usize) -> crate::Result<()> {
         Err(crate::Error::Invalid(format!(
             "{got} spike buffers for a batch of {batch} instances"
         )))
+    }
+}
+
+/// The GPU backend over `instances` on `adapter` (a name substring), boxed; without
+/// the `gpu` feature, [`Error::MissingFeature`](crate::Error::MissingFeature).
+pub fn gpu_batched(
+    instances: &[crate::build::Built],
+    adapter: Option<&str>,
+) -> crate::Result<Box<dyn Backend>> {
+    #[cfg(feature = "gpu")]
+    {
+        Ok(Box::new(GpuBackend::batched(instances, adapter)?))
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        let _ = (instances, adapter);
+        Err(crate::Error::missing_feature("gpu", "the GPU backend"))
     }
 }

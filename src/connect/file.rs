@@ -9,6 +9,7 @@
 //! CSR arrays, so a file already in CSR order (sorted by `pre`, then `post`,
 //! as written) costs its target array and a chunk; any other order costs a
 //! permutation more.
+pub(crate) use super::loaded::{FileWeights, Loaded};
 use super::{Ends, Rows};
 use crate::build::Delays;
 use crate::error::{Error, Result};
@@ -56,29 +57,6 @@ pub(crate) struct Source {
     weight: bool,
     delay: bool,
     receptor: Option<Receptor>,
-}
-
-/// Per-synapse weights read from a file (model units), in CSR order.
-#[derive(Debug)]
-pub(crate) enum FileWeights {
-    /// Every synapse has this weight (kept as one value, as a constant weight is).
-    Same(f64),
-    /// One weight per synapse.
-    Each(Vec<f64>),
-}
-
-/// A projection's synapses as read from its file.
-#[derive(Debug)]
-pub(crate) struct Loaded {
-    /// CSR rows (targets ascending within a row).
-    pub rows: Rows,
-    /// The file's weights, when it has a `weight` dataset.
-    pub weights: Option<FileWeights>,
-    /// The file's delays in steps, when it has a `delay_ms` dataset.
-    pub delays: Option<Delays>,
-    /// The receptor the file names (its `receptor` attribute), else `inh`
-    /// when its weights are all <= 0 and some < 0.
-    pub receptor: Option<Receptor>,
 }
 
 impl Source {

@@ -4,7 +4,12 @@ use crate::model::Connect;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+#[cfg(feature = "hdf5")]
 pub(crate) mod file;
+#[cfg(not(feature = "hdf5"))]
+#[path = "file_missing.rs"]
+pub(crate) mod file;
+mod loaded;
 
 /// Synapse structure of one projection before weights: CSR over presynaptic neurons.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -23,6 +23,7 @@ pub mod events;
 pub mod idx;
 pub mod mnist;
 pub mod nmnist;
+#[cfg(feature = "hdf5")]
 pub mod shd;
 
 pub use events::{Event, Events, Sensor};

@@ -72,6 +72,7 @@ use crate::model::{Network, SpikeMonitor};
 use crate::plasticity::Plasticity;
 use crate::plasticity::registry::NamedRuleTable;
 pub use crate::plasticity::registry::{NoRule, RuleTable};
+#[cfg(feature = "plot")]
 use crate::record::plot::{Series, plot_grouped_bars, plot_lines};
 use crate::sim::{PlasticSummary, PopSummary, SimOptions, Simulator};
 use crate::{Error, Result};
@@ -553,7 +554,8 @@ impl Liquid {
 /// every variant overlaid), `rates.png` (rate of each non-source population per
 /// variant) and, when computed, `branching.png` (branching factor per sample over
 /// time per variant) into `dir`. `sources` names populations left out of
-/// `rates.png` (unless nothing else is left).
+/// `rates.png` (unless nothing else is left). Needs the `plot` feature.
+#[cfg(feature = "plot")]
 pub fn write_plots(dir: &Path, cmp: &Comparison, sources: &[String]) -> Result<()> {
     let title = |what: &str| {
         format!(

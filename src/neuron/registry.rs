@@ -697,7 +697,7 @@ impl NeuronModel {
 }
 
 /// A population of `n` neurons of `model` with default initial state.
-#[cfg(test)]
+#[cfg(all(test, feature = "gpu"))]
 pub(crate) fn test_pop(model: &NeuronModel, n: usize) -> Neurons {
     model.default_pop(n, 1).expect("a neuron model")
 }

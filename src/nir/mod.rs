@@ -96,14 +96,18 @@ mod graph;
 mod linear;
 mod read;
 mod source;
+#[cfg(feature = "hdf5")]
 mod write;
 
 pub use convert::{ImportOptions, Imported, to_model};
 pub use export::{VERSION, from_model};
 pub use graph::{Graph, NODE_TYPES, Nir, Node, Value};
 pub use linear::MAX_NODE_ELEMENTS;
-pub use read::{MAX_DATASET_ELEMENTS, MAX_DEPTH, check, read};
+#[cfg(feature = "hdf5")]
+pub use read::read;
+pub use read::{MAX_DATASET_ELEMENTS, MAX_DEPTH, check};
 pub use source::digest;
+#[cfg(feature = "hdf5")]
 pub use write::write;
 
 /// Writes a model file (TOML) atomically; [`Network::from_toml_file`](crate::model::Network::from_toml_file)

@@ -1,9 +1,16 @@
 //! Reading `.nir` HDF5 files into a [`Nir`], with errors located by HDF5 path.
-use super::graph::{Graph, Nir, Node, Value, check_node};
+use super::graph::{Graph, check_node};
+#[cfg(feature = "hdf5")]
+use super::graph::{Nir, Node, Value};
+#[cfg(feature = "hdf5")]
 use crate::error::{Error, Result};
+#[cfg(feature = "hdf5")]
 use ::hdf5::types::{FloatSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+#[cfg(feature = "hdf5")]
 use ::hdf5::{Dataset, Group};
+#[cfg(feature = "hdf5")]
 use std::collections::{BTreeSet, HashMap};
+#[cfg(feature = "hdf5")]
 use std::path::Path;
 
 /// The most levels of nested `NIRGraph`s a file may have (the top-level graph is
@@ -16,6 +23,7 @@ pub const MAX_DEPTH: usize = 64;
 /// gigabytes.
 pub const MAX_DATASET_ELEMENTS: usize = 1 << 26;
 
+#[cfg(feature = "hdf5")]
 /// Reads a `.nir` file (any version seen so far: 0.1.1, 0.2.0, 1.x; plain or
 /// gzip-compressed datasets) and checks it: every node type known, every
 /// required dataset present with a consistent shape, every edge naming an
@@ -49,10 +57,12 @@ pub fn read(path: impl AsRef<Path>) -> Result<Nir> {
     }
 }
 
+#[cfg(feature = "hdf5")]
 /// What the reading process found: the version, the graph as far as it could
 /// be read, and the problems met on the way.
 type Groups = (String, Option<Graph>, Vec<String>);
 
+#[cfg(feature = "hdf5")]
 /// In the reading process ([`crate::isolated`]): the file's HDF5 groups as a
 /// graph; `Err` for a problem that stops the reading.
 fn read_groups(path: &Path) -> std::result::Result<Groups, String> {
@@ -115,6 +125,7 @@ fn check_graph(g: &Graph, at: &str, depth: usize, problems: &mut Vec<String>) {
     }
 }
 
+#[cfg(feature = "hdf5")]
 /// Walks the HDF5 groups of a graph, remembering every graph group read, so
 /// that links cannot make the walk endless (a link back to an ancestor) or
 /// exponential (one group linked from many places).
@@ -124,6 +135,7 @@ struct Walk {
     problems: Vec<String>,
 }
 
+#[cfg(feature = "hdf5")]
 impl Walk {
     /// Reads the graph in group `g` at path `at`, `depth` graphs deep.
     fn graph(&mut self, g: &Group, at: &str, depth: usize) -> Option<Graph> {
@@ -240,6 +252,7 @@ impl Walk {
     }
 }
 
+#[cfg(feature = "hdf5")]
 /// Refuses a dataset of more than [`MAX_DATASET_ELEMENTS`] before reading it: a
 /// gzip-compressed array of zeros of a few kB could otherwise fill the memory.
 fn check_size(ds: &Dataset) -> std::result::Result<(), String> {
@@ -253,6 +266,7 @@ fn check_size(ds: &Dataset) -> std::result::Result<(), String> {
     Ok(())
 }
 
+#[cfg(feature = "hdf5")]
 fn read_value(ds: &Dataset) -> std::result::Result<Value, String> {
     let desc = ds
         .dtype()
@@ -284,6 +298,7 @@ fn read_value(ds: &Dataset) -> std::result::Result<Value, String> {
     })
 }
 
+#[cfg(feature = "hdf5")]
 /// A scalar string dataset (variable-length UTF-8 as h5py writes it, or ASCII).
 fn read_string(ds: &Dataset) -> std::result::Result<String, String> {
     let v = read_strings(ds)?;
@@ -296,6 +311,7 @@ fn read_string(ds: &Dataset) -> std::result::Result<String, String> {
     }
 }
 
+#[cfg(feature = "hdf5")]
 fn read_strings(ds: &Dataset) -> std::result::Result<Vec<String>, String> {
     let desc = ds
         .dtype()
@@ -320,6 +336,7 @@ fn read_strings(ds: &Dataset) -> std::result::Result<Vec<String>, String> {
     }
 }
 
+#[cfg(feature = "hdf5")]
 fn read_edges(ds: &Dataset) -> std::result::Result<Vec<[String; 2]>, String> {
     let shape = ds.shape();
     let flat = read_strings(ds)?;

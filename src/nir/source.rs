@@ -6,7 +6,9 @@ use super::graph::{Graph, Nir, Value};
 use crate::model::NirSource;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+#[cfg(feature = "hdf5")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 /// Digest → the file last read or written with that graph, in this process.
@@ -16,6 +18,7 @@ fn files() -> &'static Mutex<BTreeMap<String, PathBuf>> {
 }
 
 /// Records that `path` holds `nir` (after a read or a write).
+#[cfg(feature = "hdf5")]
 pub(super) fn remember(nir: &Nir, path: &Path) {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut files = files().lock().unwrap_or_else(|e| e.into_inner());
@@ -35,6 +38,7 @@ pub(super) fn source_of(nir: &Nir) -> NirSource {
 
 /// The graph `src` refers to: its file (or the last one this process read or
 /// wrote with that digest) read again, if it still holds that graph.
+#[cfg(feature = "hdf5")]
 pub(super) fn resolve(src: &NirSource) -> Option<Nir> {
     let known = files()
         .lock()
@@ -46,6 +50,12 @@ pub(super) fn resolve(src: &NirSource) -> Option<Nir> {
         .chain(known.iter())
         .filter_map(|p| super::read::read(p).ok())
         .find(|nir| digest(nir) == src.sha256)
+}
+
+/// Without the `hdf5` feature no file can be read again: the model is translated.
+#[cfg(not(feature = "hdf5"))]
+pub(super) fn resolve(_src: &NirSource) -> Option<Nir> {
+    None
 }
 
 /// SHA-256 (lowercase hex) of a graph's content: the version, every node's
@@ -124,7 +134,7 @@ fn put_value(b: &mut Vec<u8>, v: &Value) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "hdf5"))]
 mod tests {
     use super::*;
 

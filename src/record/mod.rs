@@ -6,12 +6,17 @@
 //! leaves a truncated file where a previous good one was.
 
 mod claim;
+#[cfg(feature = "hdf5")]
 pub mod connectivity;
+#[cfg(feature = "hdf5")]
 pub mod hdf5;
+#[cfg(feature = "plot")]
 pub mod plot;
 
 pub use self::claim::{Claim, LOCK_FILE, claim_dir};
+#[cfg(feature = "hdf5")]
 pub use self::hdf5::{read_hdf5, read_hdf5_attrs, write_hdf5};
+#[cfg(feature = "plot")]
 pub use self::plot::{plot_histogram, plot_raster};
 
 use std::fs;

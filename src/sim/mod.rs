@@ -1,7 +1,7 @@
 //! The [`Simulator`] facade: owns a backend, runs steps in chunks, keeps the
 //! summary statistics of every spike and the recordings the monitors ask for.
 use crate::analysis::{IsiStats, LiquidGraph, SpikeHasher};
-use crate::backend::{Backend, CpuBackend, GpuBackend, Spike, ThirdFactor};
+use crate::backend::{Backend, CpuBackend, Spike, ThirdFactor, gpu_batched};
 use crate::build::{Built, build};
 use crate::model::Network;
 use crate::record::{PopSpikes, StateTrace, WeightTrace};
@@ -23,7 +23,8 @@ pub enum BackendKind {
     /// The CPU reference.
     #[default]
     Cpu,
-    /// The wgpu/WGSL backend on the best (or the chosen) GPU adapter.
+    /// The wgpu/WGSL backend on the best (or the chosen) GPU adapter. Without the
+    /// `gpu` feature, asking for it fails with [`crate::Error::MissingFeature`].
     Gpu,
 }
 
@@ -177,7 +178,7 @@ impl Simulator {
             .collect::<crate::Result<Vec<_>>>()?;
         let backend: Box<dyn Backend> = match opts.backend {
             BackendKind::Cpu => Box::new(CpuBackend::batched(instances, opts.threads)?),
-            BackendKind::Gpu => Box::new(GpuBackend::batched(&instances, opts.adapter.as_deref())?),
+            BackendKind::Gpu => gpu_batched(&instances, opts.adapter.as_deref())?,
         };
         Self::assemble(net, meta, &seeds, backend, t0)
     }

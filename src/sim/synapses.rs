@@ -167,6 +167,7 @@ impl Simulator {
     }
 
     /// Number of synapses of projection `k`.
+    #[cfg(feature = "hdf5")]
     pub(crate) fn projection_len(&self, k: usize) -> usize {
         self.built_projs[k].len()
     }

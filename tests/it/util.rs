@@ -46,6 +46,7 @@ pub fn trains(sim: &Simulator, pop: &str) -> Vec<Vec<f64>> {
 /// Opens an HDF5 file read-write without HDF5's advisory lock, as the library
 /// opens files: a CLI child that another test spawned meanwhile may hold an
 /// inherited descriptor of it (HDF5 does not open files close-on-exec).
+#[cfg(feature = "cli")]
 pub fn open_rw_unlocked(p: &std::path::Path) -> hdf5::File {
     hdf5::File::with_options()
         .with_fapl(|p| p.file_locking(false))

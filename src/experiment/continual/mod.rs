@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use indicatif::ProgressBar;
+use crate::experiment::lsm::Progress;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -331,7 +331,7 @@ fn train_items(
     c: &mut Classifier,
     items: &[(usize, usize)],
     stage: u64,
-    bar: &ProgressBar,
+    bar: &Progress,
 ) -> Result<f64> {
     let steps = c.steps() as usize;
     let mut correct = 0;
@@ -406,7 +406,7 @@ fn evaluate(
     stream: &Stream,
     c: &mut Classifier,
     j: usize,
-    bar: &ProgressBar,
+    bar: &Progress,
     stats: &mut TestStats,
 ) -> Result<f64> {
     let task = &stream.tasks[j];

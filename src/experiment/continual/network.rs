@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::config::{Continual, Feedback};
-use crate::backend::{Backend, CpuBackend, GpuBackend, Spike, ThirdFactor};
+use crate::backend::{Backend, CpuBackend, Spike, ThirdFactor, gpu_batched};
 use crate::build::{Built, build, sub_seed};
 use crate::model::{
     Connect, Dist, Network, NeuronModel, Plasticity, Population, Projection, SpikeSourceParams,
@@ -133,7 +133,7 @@ impl Classifier {
             let all = vec![built.clone(); batch];
             Ok(match backend {
                 BackendKind::Cpu => Box::new(CpuBackend::batched(all, threads.max(1))?),
-                BackendKind::Gpu => Box::new(GpuBackend::batched(&all, adapter)?),
+                BackendKind::Gpu => gpu_batched(&all, adapter)?,
             })
         };
         let (train, eval) = (make(1)?, make(exp.batch)?);

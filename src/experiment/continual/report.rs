@@ -5,14 +5,23 @@ use std::path::Path;
 
 use super::Results;
 use crate::Result;
+#[cfg(feature = "plot")]
 use crate::record::plot::{Series, plot_lines};
 use crate::record::write_json_atomic;
 
-/// Writes `results.json` and `accuracy.png` into `dir`: one panel per sequential
-/// method with each task's test accuracy as tasks are added, and one with the mean
-/// accuracy over the tasks seen so far (multitask as a flat line at its ACC).
+/// Writes `results.json` and, with the `plot` feature, `accuracy.png` into `dir`:
+/// one panel per sequential method with each task's test accuracy as tasks are
+/// added, and one with the mean accuracy over the tasks seen so far (multitask as
+/// a flat line at its ACC).
 pub fn write_report(dir: &Path, r: &Results) -> Result<()> {
     write_json_atomic(&dir.join("results.json"), r)?;
+    #[cfg(feature = "plot")]
+    plot_accuracy(dir, r)?;
+    Ok(())
+}
+
+#[cfg(feature = "plot")]
+fn plot_accuracy(dir: &Path, r: &Results) -> Result<()> {
     let mut panels = vec![];
     let mut mean = vec![];
     for (name, m) in &r.methods {

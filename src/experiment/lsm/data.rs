@@ -87,6 +87,7 @@ impl Dataset {
                     Box::new(crate::data::nmnist::NmnistDataset::open(&p, Split::Test)?),
                 ]
             }
+            #[cfg(feature = "hdf5")]
             DataSource::Shd => {
                 let p = need_dir()?;
                 let open = |f: &str| {
@@ -97,6 +98,8 @@ impl Dataset {
                     Box::new(open("shd_test.h5")?),
                 ]
             }
+            #[cfg(not(feature = "hdf5"))]
+            DataSource::Shd => return Err(Error::missing_feature("hdf5", "the SHD dataset")),
         };
         let n_classes = sources[0].n_classes();
         let n_channels = sources[0].n_channels();

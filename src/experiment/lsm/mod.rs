@@ -36,12 +36,11 @@ pub use variants::{Comparison, VariantRow, run_variants, variant_network, write_
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::analysis::{BranchingParams, LiquidGraph, branching_factor};
-use crate::backend::{Backend, CpuBackend, GpuBackend, Spike};
+use crate::backend::{Backend, CpuBackend, Spike, gpu_batched};
 use crate::build::{Built, build};
 use crate::model::Network;
 use crate::readout::FeatureMatrix;
@@ -65,7 +64,8 @@ pub struct RunOptions {
     pub threads: usize,
     /// Output directory (results.json, plots, `cache/`).
     pub out: PathBuf,
-    /// Show progress bars.
+    /// Show progress bars (with the `progress` feature; without it, only the
+    /// lines printed above them).
     pub progress: bool,
 }
 
@@ -494,7 +494,7 @@ fn make_backend(built: &Built, batch: usize, opts: &RunOptions) -> Result<Box<dy
     let instances = vec![built.clone(); batch];
     Ok(match opts.backend {
         BackendKind::Cpu => Box::new(CpuBackend::batched(instances, opts.threads.max(1))?),
-        BackendKind::Gpu => Box::new(GpuBackend::batched(&instances, opts.adapter.as_deref())?),
+        BackendKind::Gpu => gpu_batched(&instances, opts.adapter.as_deref())?,
     })
 }
 
@@ -633,7 +633,9 @@ fn init_phase(
 }
 
 /// A progress bar over `len` samples labelled `what` (hidden unless `show`).
-pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
+#[cfg(feature = "progress")]
+pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> Progress {
+    use indicatif::{ProgressBar, ProgressStyle};
     let bar = if show {
         ProgressBar::new(len)
     } else {
@@ -646,4 +648,34 @@ pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
         .expect("valid template"),
     );
     bar
+}
+
+/// Without the `progress` feature: no bar, only the lines printed through it.
+#[cfg(not(feature = "progress"))]
+pub(crate) fn progress_bar(show: bool, _len: u64, _what: &str) -> Progress {
+    Progress { show }
+}
+
+/// The experiments' progress bar on stderr.
+#[cfg(feature = "progress")]
+pub(crate) type Progress = indicatif::ProgressBar;
+
+/// Stands in for the progress bar without the `progress` feature.
+#[cfg(not(feature = "progress"))]
+pub(crate) struct Progress {
+    show: bool,
+}
+
+#[cfg(not(feature = "progress"))]
+impl Progress {
+    pub(crate) fn inc(&self, _delta: u64) {}
+
+    pub(crate) fn finish_and_clear(&self) {}
+
+    /// Prints `msg` on stderr when shown, as the bar would above itself.
+    pub(crate) fn println(&self, msg: impl AsRef<str>) {
+        if self.show {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
 }

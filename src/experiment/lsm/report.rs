@@ -5,14 +5,24 @@ use std::path::Path;
 
 use super::RunArtifacts;
 use crate::Result;
+#[cfg(feature = "plot")]
 use crate::record::plot::{Series, plot_confusion, plot_lines, plot_raster};
-use crate::record::{PopSpikes, Recording, write_json_atomic};
+use crate::record::write_json_atomic;
+#[cfg(feature = "plot")]
+use crate::record::{PopSpikes, Recording};
 
-/// Writes `results.json`, `learning_curve.png` (softmax), `confusion.png` and
-/// `raster.png` into `dir`.
+/// Writes `results.json` and, with the `plot` feature, `learning_curve.png`
+/// (softmax), `confusion.png` and `raster.png` into `dir`.
 pub fn write_report(dir: &Path, run: &RunArtifacts) -> Result<()> {
+    write_json_atomic(&dir.join("results.json"), &run.results)?;
+    #[cfg(feature = "plot")]
+    write_plots(dir, run)?;
+    Ok(())
+}
+
+#[cfg(feature = "plot")]
+fn write_plots(dir: &Path, run: &RunArtifacts) -> Result<()> {
     let r = &run.results;
-    write_json_atomic(&dir.join("results.json"), r)?;
     let curve = |name: &str, c: &[crate::readout::EpochStats]| -> Vec<Series> {
         vec![
             Series {

@@ -17,6 +17,7 @@ use super::{Experiment, RunArtifacts, RunOptions, VariantSpec, run_network};
 use crate::build::build;
 use crate::experiment::compare::set_rule;
 use crate::model::Network;
+#[cfg(feature = "plot")]
 use crate::record::plot::{BarPanel, plot_bar_panels};
 use crate::record::write_json_atomic;
 use crate::{Error, Result};
@@ -258,10 +259,18 @@ impl Comparison {
     }
 }
 
-/// Writes `comparison.json` and `comparison.png` (test accuracy, branching
-/// factor, liquid rate and cost per sample, one panel each) into `dir`.
+/// Writes `comparison.json` and, with the `plot` feature, `comparison.png` (test
+/// accuracy, branching factor, liquid rate and cost per sample, one panel each)
+/// into `dir`.
 pub fn write_comparison(dir: &Path, cmp: &Comparison) -> Result<()> {
     write_json_atomic(&dir.join("comparison.json"), cmp)?;
+    #[cfg(feature = "plot")]
+    plot_comparison(dir, cmp)?;
+    Ok(())
+}
+
+#[cfg(feature = "plot")]
+fn plot_comparison(dir: &Path, cmp: &Comparison) -> Result<()> {
     let names: Vec<String> = cmp.variants.iter().map(|v| v.name.clone()).collect();
     let col = |f: &dyn Fn(&VariantRow) -> f64| cmp.variants.iter().map(f).collect::<Vec<_>>();
     let panels: Vec<BarPanel> = vec![
