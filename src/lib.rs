@@ -72,6 +72,7 @@ pub mod neuron;
 pub mod nir;
 pub mod plasticity;
 mod prefetch;
+pub mod prelude;
 pub mod readout;
 pub mod record;
 pub mod rng;
