@@ -864,6 +864,9 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             instance_seeds: args.instance_seeds.clone(),
         },
     )?;
+    for w in sim.warnings() {
+        eprintln!("warning: {w}");
+    }
     let steps = (net.duration_ms / net.dt_ms).round() as u64;
     let bar = if args.quiet {
         ProgressBar::hidden()

@@ -321,6 +321,9 @@ pub struct Built {
     pub out_degree: Vec<u32>,
     /// Astrocytes.
     pub astros: Arc<[crate::plasticity::astrocyte::BuiltAstro]>,
+    /// What the build did that the model may not mean (initial weights
+    /// clipped by a rule's bounds, ...); the CLI prints them.
+    pub warnings: Vec<String>,
 }
 
 impl Built {
@@ -386,6 +389,7 @@ impl Built {
             inputs: self.inputs.clone(),
             out_degree: self.out_degree.clone(),
             astros: self.astros.clone(),
+            warnings: self.warnings.clone(),
         })
     }
 
@@ -468,6 +472,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
 
     // Connectivity and float weights first; quantised once every incoming sum is known.
     let raws = raw_projections(net, seed, &pops, &mut files)?;
+    let warnings = clipping_warnings(&raws);
 
     // Poisson drives: their largest count per step enters the receptor scales below.
     let drives = poisson_drives(net)?;
@@ -588,7 +593,32 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         projs: projs.into(),
         inputs,
         out_degree,
+        warnings,
     })
+}
+
+/// A warning for each plastic projection whose rule's bounds clipped more
+/// than 1 % of its initial weights: bounds in the wrong unit (a `w_max` of 1
+/// against weights of 20 pA) clip silently otherwise.
+fn clipping_warnings(raws: &[projections::Raw]) -> Vec<String> {
+    let mut out = vec![];
+    for r in raws {
+        let (Some(rule), ns) = (r.rule, r.rows.targets.len()) else {
+            continue;
+        };
+        if r.clipped * 100 > ns {
+            let (lo, hi) = rule.bounds();
+            out.push(format!(
+                "projection '{}': {} of {ns} initial weights ({:.1} %) lie outside its rule's \
+                 bounds [{lo}, {hi}] and were clipped to them (the bounds are in the \
+                 projection's weight unit)",
+                r.name,
+                r.clipped,
+                100.0 * r.clipped as f64 / ns as f64
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

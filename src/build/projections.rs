@@ -22,6 +22,8 @@ pub(super) struct Raw<'a> {
     pub(super) delays: Delays,
     pub(super) name: String,
     pub(super) rule: Option<&'a crate::plasticity::Plasticity>,
+    /// Initial weights outside the rule's bounds, clipped to them.
+    pub(super) clipped: usize,
 }
 
 /// A projection's float weights: one for every synapse, or one each.
@@ -120,6 +122,7 @@ pub(super) fn raw_projections<'a>(
         let mut wrng = ChaCha8Rng::seed_from_u64(sub_seed(seed, TAG_WEIGHT, k as u64));
         let ns = rows.targets.len();
         let bounds = pr.plasticity.as_ref().map(|r| r.bounds());
+        let clipped = std::cell::Cell::new(0usize);
         let clip = |w: f64| {
             let w = match pr.sign {
                 Sign::Any => w,
@@ -127,8 +130,11 @@ pub(super) fn raw_projections<'a>(
                 Sign::Negative => w.min(0.0),
             };
             match bounds {
-                Some((lo, hi)) => w.clamp(lo, hi),
-                None => w,
+                Some((lo, hi)) if w < lo || w > hi => {
+                    clipped.set(clipped.get() + 1);
+                    w.clamp(lo, hi)
+                }
+                _ => w,
             }
         };
         let (list_w, list_d) = match &pr.connect {
@@ -155,6 +161,11 @@ pub(super) fn raw_projections<'a>(
                 Some(_) => Weights::Each(vec![]),
                 None => Weights::Each((0..ns).map(|_| clip(pr.weight.sample(&mut wrng))).collect()),
             },
+        };
+        // A constant weight stands for every synapse.
+        let clipped = match w {
+            Weights::Same(_) if clipped.get() > 0 => ns,
+            _ => clipped.get(),
         };
         let to_steps = |d: f64| ((d / dt).round().clamp(1.0, u16::MAX as f64)) as u16;
         let delay_dist = pr.delay_ms.unwrap_or(Dist::Const(dt));
@@ -193,6 +204,7 @@ pub(super) fn raw_projections<'a>(
             delays,
             name: pr.label(),
             rule: pr.plasticity.as_ref(),
+            clipped,
         });
     }
     Ok(raws)

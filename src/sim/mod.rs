@@ -141,6 +141,8 @@ pub struct Simulator {
     /// Per projection, when plastic: its weights as built, which
     /// [`Simulator::reset`] can restore.
     initial_weights: Vec<Option<Vec<f32>>>,
+    /// What the build warned of ([`Simulator::warnings`]).
+    warnings: Vec<String>,
     /// Per model input: its kind (`current`, `noise`, `poisson`) and target.
     inputs: Vec<(&'static str, usize)>,
     /// Snapshots by name ([`Simulator::store`]).
@@ -413,6 +415,7 @@ impl Simulator {
             projs,
             weight_cfg,
             branching: meta.branching,
+            warnings: meta.warnings,
             tallies,
         })
     }
@@ -430,6 +433,24 @@ impl Simulator {
     /// Instances in the batch.
     pub fn batch(&self) -> usize {
         self.tallies.len()
+    }
+
+    /// What the build did that the model may not mean: e.g. initial weights
+    /// of a plastic projection clipped by its rule's bounds (more than 1 % of
+    /// them), which a `w_max` in the wrong unit causes.
+    ///
+    /// ```
+    /// use astroglia::model::{Connect, Dist, Network, Plasticity};
+    /// use astroglia::sim::{SimOptions, Simulator};
+    /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
+    /// let mut net = Network::coba_like(1000, p.clone(), p, 20.0);
+    /// // STDP's default bounds are [0, 1]; COBA's excitatory weights are 4 nS.
+    /// net.projections[0].plasticity = Some(Plasticity::Stdp(Default::default()));
+    /// let sim = Simulator::new(&net, SimOptions::default()).unwrap();
+    /// assert!(sim.warnings()[0].contains("were clipped"), "{:?}", sim.warnings());
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Runs for `ms` of simulated time (rounded to whole steps).
@@ -618,6 +639,7 @@ struct BuiltMeta {
     branching: Option<BranchingCfg>,
     projs: std::sync::Arc<[crate::build::BuiltProj]>,
     proj_meta: Vec<synapses::ProjMeta>,
+    warnings: Vec<String>,
 }
 
 fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
@@ -639,6 +661,7 @@ fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
     };
     let monitored = |name: &str| net.monitors.weights.iter().any(|m| m.projection == name);
     Ok(BuiltMeta {
+        warnings: b.warnings.clone(),
         name: b.name.clone(),
         dt_ms: b.dt_ms,
         seed: b.seed,
