@@ -62,9 +62,15 @@ pub enum Error {
         /// Every problem found, in file order.
         issues: Vec<ModelIssue>,
     },
-    /// A command-line argument does not fit the model (unknown projection, ...).
-    #[error("{0}")]
-    Usage(String),
+    /// A setting of a run (a command-line option, an experiment, variant or
+    /// data setting) does not fit the model, the data or another setting.
+    #[error("{message}")]
+    Setting {
+        /// The setting, e.g. `--projection`, `data.path`, `variants`.
+        setting: String,
+        /// What was wrong and what was expected (naming the setting).
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {message}", path.display())]
     Io {
@@ -179,6 +185,14 @@ impl Error {
         Error::MissingFeature {
             feature,
             what: what.into(),
+        }
+    }
+
+    /// A [`Error::Setting`] problem with `setting`.
+    pub fn setting(setting: &str, message: String) -> Self {
+        Error::Setting {
+            setting: setting.into(),
+            message,
         }
     }
 

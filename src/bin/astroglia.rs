@@ -390,7 +390,7 @@ fn main() -> ExitCode {
                         astroglia::Error::Model { .. }
                             | astroglia::Error::Rules { .. }
                             | astroglia::Error::Experiment { .. }
-                            | astroglia::Error::Usage(_)
+                            | astroglia::Error::Setting { .. }
                             | astroglia::Error::Unknown { .. }
                             | astroglia::Error::Argument { .. }
                             | astroglia::Error::Length { .. }
@@ -456,11 +456,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect();
             if shown.is_empty() {
                 let keys: Vec<_> = all.iter().map(|m| m.key()).collect();
-                return Err(astroglia::Error::Usage(format!(
-                    "no model '{}'; the models are {}",
-                    key.unwrap_or_default(),
-                    keys.join(", ")
-                ))
+                return Err(astroglia::Error::setting(
+                    "models",
+                    format!(
+                        "no model '{}'; the models are {}",
+                        key.unwrap_or_default(),
+                        keys.join(", ")
+                    ),
+                )
                 .into());
             }
             let text: Vec<String> = shown.iter().map(|m| m.describe()).collect();
@@ -683,10 +686,13 @@ fn naming<T>(file: &Path, r: astroglia::Result<T>) -> anyhow::Result<T> {
 fn fixed_point(args: FixedPointArgs) -> anyhow::Result<ExitCode> {
     use astroglia::experiment::fixed_error::{ErrorOptions, fixed_point_error};
     if let Some(&b) = args.bits.iter().filter(|&&b| b < args.weight_bits).min() {
-        return Err(astroglia::Error::Usage(format!(
-            "--weight-bits {} is more than --bits {b}: a weight must fit in the state",
-            args.weight_bits
-        ))
+        return Err(astroglia::Error::setting(
+            "--weight-bits",
+            format!(
+                "--weight-bits {} is more than --bits {b}: a weight must fit in the state",
+                args.weight_bits
+            ),
+        )
         .into());
     }
     let net = Network::from_toml_file(&args.model)?;

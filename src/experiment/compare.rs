@@ -291,10 +291,11 @@ pub struct VariantResult {
 }
 
 /// Indices of the projections `names` selects (`all`: every plastic one). An
-/// unknown name is an [`Error::Usage`] listing the known ones.
+/// unknown name is an [`Error::Setting`] listing the known ones.
 pub fn resolve_projections(net: &Network, names: &[String]) -> Result<Vec<usize>> {
     if names.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::setting(
+            "--projection",
             "give at least one --projection (a projection name, or `all`)".into(),
         ));
     }
@@ -305,7 +306,8 @@ pub fn resolve_projections(net: &Network, names: &[String]) -> Result<Vec<usize>
                 .filter(|&k| net.projections[k].plasticity.is_some())
                 .collect();
             if plastic.is_empty() {
-                return Err(Error::Usage(
+                return Err(Error::setting(
+                    "--projection",
                     "--projection all: the model has no projection with plasticity; \
                      name the projections instead"
                         .into(),
@@ -318,14 +320,17 @@ pub fn resolve_projections(net: &Network, names: &[String]) -> Result<Vec<usize>
             Some(k) => out.push(k),
             None => {
                 let known: Vec<String> = net.projections.iter().map(|p| p.label()).collect();
-                return Err(Error::Usage(format!(
-                    "--projection {name}: no such projection (known: {})",
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
+                return Err(Error::setting(
+                    "--projection",
+                    format!(
+                        "--projection {name}: no such projection (known: {})",
+                        if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
             }
         }
     }
@@ -352,7 +357,7 @@ fn stats(w: &[f32], bounds: Option<(f64, f64)>) -> PlasticSummary {
 
 /// Runs `net` once per variant (see the [module docs](self)); `progress(variant,
 /// steps_done)` is called as each runs. Unknown projections or populations, a
-/// rule that does not fit the model and bad durations are [`Error::Usage`].
+/// rule that does not fit the model and bad durations are [`Error::Setting`].
 pub fn run_compare(
     net: &Network,
     variants: &[RuleVariant],
@@ -364,7 +369,10 @@ pub fn run_compare(
         net.set_duration_from("--duration-ms", d)?;
     }
     if variants.is_empty() {
-        return Err(Error::Usage("no rule variants to compare".into()));
+        return Err(Error::setting(
+            "variants",
+            "no rule variants to compare".into(),
+        ));
     }
     let projs = resolve_projections(&net, &opts.projections)?;
     let seed = opts.seed.unwrap_or(net.seed);
@@ -396,15 +404,18 @@ pub fn run_compare(
             set_rule(&mut vnet, k, v.rule.clone());
         }
         vnet.validate().map_err(|e| match e {
-            Error::Model { issues, .. } => Error::Usage(format!(
-                "variant '{}' does not fit the model: {}",
-                v.name,
-                issues
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )),
+            Error::Model { issues, .. } => Error::setting(
+                "variants",
+                format!(
+                    "variant '{}' does not fit the model: {}",
+                    v.name,
+                    issues
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ),
             other => other,
         })?;
         let mut sim = Simulator::new(
@@ -463,10 +474,13 @@ fn liquid_graph(net: &mut Network, seed: u64, steps: u64, opts: &CompareOptions)
     for name in &opts.bf_populations {
         let Some(i) = net.population_index(name) else {
             let known: Vec<&str> = net.populations.iter().map(|p| p.name.as_str()).collect();
-            return Err(Error::Usage(format!(
-                "--bf-population {name}: no such population (known: {})",
-                known.join(", ")
-            )));
+            return Err(Error::setting(
+                "--bf-population",
+                format!(
+                    "--bf-population {name}: no such population (known: {})",
+                    known.join(", ")
+                ),
+            ));
         };
         if !pops.contains(&i) {
             pops.push(i);
@@ -474,16 +488,20 @@ fn liquid_graph(net: &mut Network, seed: u64, steps: u64, opts: &CompareOptions)
     }
     let ms = opts.bf_sample_ms;
     if !(ms.is_finite() && ms > 0.0) {
-        return Err(Error::Usage(format!(
-            "--bf-sample-ms must be a positive number, got {ms}"
-        )));
+        return Err(Error::setting(
+            "--bf-sample-ms",
+            format!("--bf-sample-ms must be a positive number, got {ms}"),
+        ));
     }
     let sample_steps = (ms / net.dt_ms).round() as u64;
     if sample_steps == 0 || sample_steps > steps {
-        return Err(Error::Usage(format!(
-            "--bf-sample-ms {ms} does not fit in the simulated {} ms",
-            steps as f64 * net.dt_ms
-        )));
+        return Err(Error::setting(
+            "--bf-sample-ms",
+            format!(
+                "--bf-sample-ms {ms} does not fit in the simulated {} ms",
+                steps as f64 * net.dt_ms
+            ),
+        ));
     }
     let built = crate::build::build(net, seed)?;
     let (graph, ids) = LiquidGraph::of_populations(&built, &pops)?;
@@ -494,10 +512,13 @@ fn liquid_graph(net: &mut Network, seed: u64, steps: u64, opts: &CompareOptions)
         .collect();
     let n = graph.len() as u32;
     if graph.n_edges() == 0 {
-        return Err(Error::Usage(format!(
-            "--bf-population {}: no projection connects these populations to each other",
-            opts.bf_populations.join(", ")
-        )));
+        return Err(Error::setting(
+            "--bf-population",
+            format!(
+                "--bf-population {}: no projection connects these populations to each other",
+                opts.bf_populations.join(", ")
+            ),
+        ));
     }
     // Record every spike of the liquid (no spike monitors means all are recorded).
     if let Some(monitors) = &mut net.monitors.spikes {

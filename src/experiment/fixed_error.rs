@@ -84,7 +84,10 @@ pub struct ErrorReport {
 /// ```
 pub fn fixed_point_error(net: &Network, opts: &ErrorOptions) -> crate::Result<ErrorReport> {
     if opts.seeds.is_empty() {
-        return Err(crate::Error::Usage("fixed-point error: no seeds".into()));
+        return Err(crate::Error::setting(
+            "seeds",
+            "fixed-point error: no seeds".into(),
+        ));
     }
     let mut net = net.clone();
     if let Some(d) = opts.duration_ms {

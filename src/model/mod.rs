@@ -596,10 +596,10 @@ pub fn sample_steps(sample_ms: f64, dt_ms: f64) -> Result<u64, String> {
 
 impl Network {
     /// Sets `duration_ms` from the command-line option `flag`, refusing a
-    /// duration no run can take with a usage error that names the flag.
+    /// duration no run can take with an [`crate::Error::Setting`] naming the flag.
     pub fn set_duration_from(&mut self, flag: &str, duration_ms: f64) -> crate::Result<()> {
         let dt = if self.dt_ms > 0.0 { self.dt_ms } else { 1.0 };
-        duration_steps(flag, duration_ms, dt).map_err(crate::Error::Usage)?;
+        duration_steps(flag, duration_ms, dt).map_err(|m| crate::Error::setting(flag, m))?;
         self.duration_ms = duration_ms;
         Ok(())
     }

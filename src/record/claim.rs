@@ -47,12 +47,15 @@ pub fn claim_dir(dir: &Path) -> Result<Claim> {
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
     if !try_lock(&file).map_err(|e| Error::io(&path, e))? {
-        return Err(Error::Usage(format!(
-            "another astroglia run is writing into {} (it holds {}); wait for it to finish \
+        return Err(Error::setting(
+            "--out",
+            format!(
+                "another astroglia run is writing into {} (it holds {}); wait for it to finish \
              or choose another --out",
-            dir.display(),
-            path.display()
-        )));
+                dir.display(),
+                path.display()
+            ),
+        ));
     }
     remove_debris(dir, 1);
     Ok(Claim {

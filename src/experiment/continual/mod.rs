@@ -209,11 +209,14 @@ pub fn run_method(
             let total = exp.hlop.initial[l] + exp.hlop.growth[l] * (n_tasks - 1);
             let n = c.sizes()[l];
             if total > n {
-                return Err(Error::Usage(format!(
-                    "hlop: projection w{l} has {n} presynaptic neurons, but initial[{l}] + \
+                return Err(Error::setting(
+                    "hlop",
+                    format!(
+                        "hlop: projection w{l} has {n} presynaptic neurons, but initial[{l}] + \
                      growth[{l}] × {} tasks = {total} rows",
-                    n_tasks - 1
-                )));
+                        n_tasks - 1
+                    ),
+                ));
             }
         }
     }

@@ -105,7 +105,8 @@ impl Stream {
             }
             DataSource::Idx => {
                 let p = dir.clone().ok_or_else(|| {
-                    Error::Usage(
+                    Error::setting(
+                        "data.path",
                         "data.source = \"idx\" needs a directory: set data.path or --data DIR"
                             .into(),
                     )
@@ -123,10 +124,13 @@ impl Stream {
         let n_channels = train_src.n_channels();
         let n_classes = train_src.n_classes();
         if test_src.n_channels() != n_channels {
-            return Err(Error::Usage(format!(
-                "the test images have {} pixels, the training images {n_channels}",
-                test_src.n_channels()
-            )));
+            return Err(Error::setting(
+                "data",
+                format!(
+                    "the test images have {} pixels, the training images {n_channels}",
+                    test_src.n_channels()
+                ),
+            ));
         }
         let labels_of =
             |all: &[u8], idx: &[usize]| -> Vec<u8> { idx.iter().map(|&i| all[i]).collect() };
@@ -159,10 +163,13 @@ impl Stream {
             TaskKind::ClassSplit => {
                 let need = t.count.saturating_mul(t.classes_per_task);
                 if need > n_classes {
-                    return Err(Error::Usage(format!(
-                        "tasks: {} class-split tasks of {} classes need {need} classes; the data has {n_classes}",
-                        t.count, t.classes_per_task
-                    )));
+                    return Err(Error::setting(
+                        "tasks",
+                        format!(
+                            "tasks: {} class-split tasks of {} classes need {need} classes; the data has {n_classes}",
+                            t.count, t.classes_per_task
+                        ),
+                    ));
                 }
                 let ltr = labels_of(&train_lab, &train_idx);
                 let lte = labels_of(&test_lab, &test_idx);
@@ -199,7 +206,10 @@ impl Stream {
                 at[pos] = k;
                 let s = src.get(idx[pos])?;
                 let SampleData::Image { pixels, .. } = s.data else {
-                    return Err(Error::Usage("continual tasks need image data".into()));
+                    return Err(Error::setting(
+                        "data.source",
+                        "continual tasks need image data".into(),
+                    ));
                 };
                 images.pixels.push(pixels);
                 images.labels.push(s.label as u8);
@@ -240,11 +250,14 @@ impl Stream {
             .enumerate()
             .find(|(_, t)| t.train.is_empty() || t.test.is_empty())
         {
-            return Err(Error::Usage(format!(
-                "task {k} has {} training and {} test samples; each needs at least one",
-                task.train.len(),
-                task.test.len()
-            )));
+            return Err(Error::setting(
+                "tasks",
+                format!(
+                    "task {k} has {} training and {} test samples; each needs at least one",
+                    task.train.len(),
+                    task.test.len()
+                ),
+            ));
         }
         let identity = format!(
             "{:?} {}",

@@ -65,7 +65,10 @@ impl Dataset {
             .or_else(|| d.path.as_ref().map(|p| base.join(p)));
         let need_dir = || {
             dir.clone().ok_or_else(|| {
-                Error::Usage("this dataset needs a directory: set data.path or --data DIR".into())
+                Error::setting(
+                    "data.path",
+                    "this dataset needs a directory: set data.path or --data DIR".into(),
+                )
             })
         };
         let sources: Vec<Box<dyn SampleSource>> = match d.source {
@@ -105,13 +108,16 @@ impl Dataset {
         let n_channels = sources[0].n_channels();
         if let Some(t) = sources.get(1) {
             if t.n_channels() != n_channels || t.n_classes() != n_classes {
-                return Err(Error::Usage(format!(
-                    "the test set has {} channels and {} classes, the training set {} and {}",
-                    t.n_channels(),
-                    t.n_classes(),
-                    n_channels,
-                    n_classes
-                )));
+                return Err(Error::setting(
+                    "data",
+                    format!(
+                        "the test set has {} channels and {} classes, the training set {} and {}",
+                        t.n_channels(),
+                        t.n_classes(),
+                        n_channels,
+                        n_classes
+                    ),
+                ));
             }
         }
         let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(exp.seed, 0x5B1, 0));
@@ -169,13 +175,16 @@ impl Dataset {
         let d = &exp.data;
         let (n_classes, n_channels) = (sources[0].n_classes(), sources[0].n_channels());
         if train.is_empty() || val.is_empty() || test.is_empty() {
-            return Err(Error::Usage(format!(
-                "the split leaves {} training, {} validation and {} test samples; \
+            return Err(Error::setting(
+                "split",
+                format!(
+                    "the split leaves {} training, {} validation and {} test samples; \
                  every set needs at least one",
-                train.len(),
-                val.len(),
-                test.len()
-            )));
+                    train.len(),
+                    val.len(),
+                    test.len()
+                ),
+            ));
         }
         let test_source = sources.len() - 1;
         let samples: Vec<SampleRef> = train
@@ -250,7 +259,8 @@ impl Dataset {
                         if let SampleData::Image { pixels, .. } = sample.data {
                             images.push(pixels);
                         } else {
-                            return Err(Error::Usage(
+                            return Err(Error::setting(
+                                "encoding",
                                 "the nalsm_rate encoding needs images; use events".into(),
                             ));
                         }

@@ -151,9 +151,10 @@ impl Liquid {
             .iter()
             .map(|p| {
                 net.population_index(p).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "features.populations: no population '{p}' in the model"
-                    ))
+                    Error::setting(
+                        "features.populations",
+                        format!("features.populations: no population '{p}' in the model"),
+                    )
                 })
             })
             .collect::<Result<_>>()?;
@@ -185,10 +186,13 @@ impl Liquid {
 /// plots and the feature cache under `opts.out`.
 pub fn run_experiment(exp: &Experiment, base: &Path, opts: &RunOptions) -> Result<RunArtifacts> {
     if !exp.variants.is_empty() {
-        return Err(Error::Usage(format!(
-            "the experiment has {} [[variants]]: run it with run_variants",
-            exp.variants.len()
-        )));
+        return Err(Error::setting(
+            "variants",
+            format!(
+                "the experiment has {} [[variants]]: run it with run_variants",
+                exp.variants.len()
+            ),
+        ));
     }
     let model_path = base.join(&exp.model);
     let net = Network::from_toml_file(&model_path)?;

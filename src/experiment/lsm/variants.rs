@@ -68,7 +68,7 @@ pub struct Comparison {
 /// The model with `v`'s rules put on its projections (see
 /// [`VariantSpec::plasticity`]); errors name the variant and the problem.
 pub fn variant_network(net: &Network, v: &VariantSpec) -> Result<Network> {
-    let fail = |msg: String| Error::Usage(format!("variant '{}': {msg}", v.name));
+    let fail = |msg: String| Error::setting("variants", format!("variant '{}': {msg}", v.name));
     let mut vnet = net.clone();
     if let Some(unknown) = v
         .plasticity
@@ -134,7 +134,8 @@ pub fn run_variants(
     mut on_run: impl FnMut(&VariantSpec, &RunArtifacts) -> Result<()>,
 ) -> Result<Comparison> {
     if exp.variants.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::setting(
+            "variants",
             "the experiment has no [[variants]]: run it with run_experiment".into(),
         ));
     }
@@ -210,10 +211,13 @@ fn same_synapses(exp: &Experiment, nets: &[Network]) -> Result<()> {
                 && p.wfix == q.wfix
                 && p.delays == q.delays;
             if !same {
-                return Err(Error::Usage(format!(
-                    "variant '{}': projection '{}' builds other synapses than in variant '{}'",
-                    v.name, p.name, exp.variants[0].name
-                )));
+                return Err(Error::setting(
+                    "variants",
+                    format!(
+                        "variant '{}': projection '{}' builds other synapses than in variant '{}'",
+                        v.name, p.name, exp.variants[0].name
+                    ),
+                ));
             }
         }
     }
