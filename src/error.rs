@@ -78,6 +78,9 @@ pub enum Error {
         path: PathBuf,
         /// What went wrong.
         message: String,
+        /// The operating system's error, where there was one.
+        #[source]
+        source: Option<std::io::Error>,
     },
     /// A data file (dataset, recording, image set) is missing, unreadable or malformed.
     #[error("{}: {message}", path.display())]
@@ -170,11 +173,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps an I/O error with the path it concerns.
-    pub fn io(path: impl Into<PathBuf>, err: impl fmt::Display) -> Self {
+    /// Wraps an I/O failure with the path it concerns; a
+    /// [`std::io::Error`] stays reachable as the error's source.
+    pub fn io(path: impl Into<PathBuf>, err: impl IoCause) -> Self {
+        let (message, source) = err.into_cause();
         Error::Io {
             path: path.into(),
-            message: err.to_string(),
+            message,
+            source,
         }
     }
 }
@@ -202,6 +208,38 @@ impl Error {
             path: path.into(),
             message: message.into(),
         }
+    }
+}
+
+/// What [`Error::io`] takes: an operating-system error (kept as the
+/// source) or a message.
+pub trait IoCause {
+    /// The message and, for an operating-system error, the error.
+    fn into_cause(self) -> (String, Option<std::io::Error>);
+}
+
+impl IoCause for std::io::Error {
+    fn into_cause(self) -> (String, Option<std::io::Error>) {
+        (self.to_string(), Some(self))
+    }
+}
+
+impl IoCause for String {
+    fn into_cause(self) -> (String, Option<std::io::Error>) {
+        (self, None)
+    }
+}
+
+impl IoCause for &str {
+    fn into_cause(self) -> (String, Option<std::io::Error>) {
+        (self.to_string(), None)
+    }
+}
+
+#[cfg(feature = "hdf5")]
+impl IoCause for ::hdf5::Error {
+    fn into_cause(self) -> (String, Option<std::io::Error>) {
+        (self.to_string(), None)
     }
 }
 

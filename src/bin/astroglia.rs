@@ -623,7 +623,7 @@ fn experiment(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
                         .map_or("-".to_string(), |b| format!("{b:.3}")),
                     r.samples_per_s
                 ))
-                .map_err(|e| astroglia::Error::io(Path::new("<stdout>"), e))?;
+                .map_err(|e| astroglia::Error::io(Path::new("<stdout>"), e.to_string()))?;
             }
             Ok(())
         });

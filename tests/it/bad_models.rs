@@ -147,6 +147,12 @@ fn every_bad_model_file_is_covered_and_names_its_path() {
 fn missing_and_unreadable_files_are_io_errors() {
     let err = Network::from_toml_file("/nonexistent/x.toml").unwrap_err();
     assert!(matches!(err, astroglia::Error::Io { .. }));
+    // The operating system's error stays reachable.
+    let source = std::error::Error::source(&err).expect("an io::Error source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     assert!(
         err.to_string().starts_with("/nonexistent/x.toml: "),
         "{err}"
