@@ -169,8 +169,8 @@ impl Simulator {
     /// was recorded and tallied so far. [`Self::restore`] comes back to it:
     /// a run after a restore gives the spikes the run after the store gave.
     /// Inputs (rates, currents, spike-source events) are not part of it.
-    /// The snapshot takes about the memory of the state it copies (the
-    /// connectivity is not copied).
+    /// The snapshot copies that state and the recording so far (drain the
+    /// recording first to keep it small); the connectivity is not copied.
     ///
     /// ```
     /// use astroglia::model::{Connect, Network};
