@@ -57,6 +57,8 @@ fn with_stdp(mut net: Network) -> Network {
 /// Runs `net` for `ms` on `backend` (the simulator times `run` only, not the upload).
 fn measure(net: &Network, built: &Built, backend: Box<dyn Backend>, ms: f64) -> Row {
     let mut sim = Simulator::with_backend(net, built, backend).expect("simulator");
+    // Every spike is recorded, whatever the size asked for.
+    sim.set_max_recorded_spikes(None);
     sim.run_ms(ms).expect("runs");
     let s = sim.summary();
     Row {

@@ -61,6 +61,8 @@ fn main() {
             SimOptions {
                 seed: Some(1),
                 threads,
+                // Every spike is recorded, whatever the size asked for.
+                max_recorded_spikes: None,
                 ..Default::default()
             },
         )

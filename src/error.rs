@@ -170,6 +170,25 @@ pub enum Error {
     /// of range, non-finite features, a singular system, a diverging optimiser.
     #[error("readout: {0}")]
     Readout(String),
+    /// A run's recording grew past [`crate::SimOptions::max_recorded_spikes`].
+    /// The run stopped after the chunk that crossed the bound, at `step`,
+    /// with every spike kept: drain them ([`crate::Simulator::drain_spikes`])
+    /// and run on, record fewer neurons (a spikes monitor), or raise the bound.
+    #[error(
+        "instance {instance} has recorded {spikes} spikes, more than the bound of {limit} \
+         (SimOptions::max_recorded_spikes); the run stopped at step {step}: drain the \
+         spikes between runs, record fewer neurons with a spikes monitor, or raise the bound"
+    )]
+    RecordingFull {
+        /// The instance whose recording is full.
+        instance: usize,
+        /// Spikes it holds.
+        spikes: u64,
+        /// The bound.
+        limit: u64,
+        /// The step the run stopped at (the next to run).
+        step: u64,
+    },
 }
 
 impl Error {

@@ -398,6 +398,7 @@ fn main() -> ExitCode {
                             | astroglia::Error::Io { .. }
                             | astroglia::Error::Data { .. }
                             | astroglia::Error::Resources(_)
+                            | astroglia::Error::RecordingFull { .. }
                             | astroglia::Error::Nir(_)
                     )
                 )
@@ -868,6 +869,15 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
             adapter: args.adapter.clone(),
             batch: args.batch as usize,
             instance_seeds: args.instance_seeds.clone(),
+            // Everything recorded is written out: the recording may take half
+            // of the memory this process may use.
+            max_recorded_spikes: astroglia::build::memory::limit().map(|(bytes, _)| {
+                let instances = args
+                    .instance_seeds
+                    .as_ref()
+                    .map_or(args.batch as u64, |s| s.len() as u64);
+                bytes / 2 / 12 / instances.max(1)
+            }),
         },
     )?;
     for w in sim.warnings() {
@@ -885,7 +895,14 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
         )
         .expect("valid template"),
     );
-    sim.run_steps(steps, |done| bar.set_position(done))?;
+    sim.run_steps(steps, |done| bar.set_position(done))
+        .map_err(|e| match e {
+            full @ astroglia::Error::RecordingFull { .. } => anyhow::Error::new(full).context(
+                "the recording may take half of the memory --max-memory allows \
+                 (default: what is free)",
+            ),
+            other => other.into(),
+        })?;
     bar.finish_and_clear();
 
     let mut summary = sim.summary();

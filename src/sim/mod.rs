@@ -29,7 +29,7 @@ pub enum BackendKind {
 }
 
 /// Options of a run that are not part of the model.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SimOptions {
     /// Overrides the model's seed.
     pub seed: Option<u64>,
@@ -48,6 +48,30 @@ pub struct SimOptions {
     pub batch: usize,
     /// Explicit instance seeds, overriding `batch` (one instance per seed).
     pub instance_seeds: Option<Vec<u64>>,
+    /// The most spikes an instance's recording may hold (default
+    /// [`DEFAULT_MAX_RECORDED_SPIKES`], 12 bytes each: 192 MiB); `None`
+    /// lifts the bound. A run whose recording grows past it stops after the
+    /// chunk that crossed it with [`crate::Error::RecordingFull`], keeping
+    /// every spike; [`Simulator::drain_spikes`] empties the recording, and a
+    /// spikes monitor narrows what is recorded.
+    pub max_recorded_spikes: Option<u64>,
+}
+
+/// The default of [`SimOptions::max_recorded_spikes`]: 2^24 spikes, 192 MiB.
+pub const DEFAULT_MAX_RECORDED_SPIKES: u64 = 1 << 24;
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            seed: None,
+            backend: BackendKind::default(),
+            threads: 0,
+            adapter: None,
+            batch: 0,
+            instance_seeds: None,
+            max_recorded_spikes: Some(DEFAULT_MAX_RECORDED_SPIKES),
+        }
+    }
 }
 
 impl SimOptions {
@@ -152,6 +176,8 @@ pub struct Simulator {
     built_projs: std::sync::Arc<[crate::build::BuiltProj]>,
     /// Per projection: populations, receptor and weight unit.
     proj_meta: Vec<synapses::ProjMeta>,
+    /// [`SimOptions::max_recorded_spikes`].
+    max_recorded_spikes: Option<u64>,
 }
 
 impl Simulator {
@@ -182,7 +208,9 @@ impl Simulator {
             BackendKind::Cpu => Box::new(CpuBackend::batched(instances, opts.threads)?),
             BackendKind::Gpu => gpu_batched(&instances, opts.adapter.as_deref())?,
         };
-        Self::assemble(net, meta, &seeds, backend, t0)
+        let mut sim = Self::assemble(net, meta, &seeds, backend, t0)?;
+        sim.max_recorded_spikes = opts.max_recorded_spikes;
+        Ok(sim)
     }
 
     /// Creates a simulator over an already built network and a backend (one
@@ -408,6 +436,7 @@ impl Simulator {
             sim_s: 0.0,
             record_s: 0.0,
             spike_mask,
+            max_recorded_spikes: Some(DEFAULT_MAX_RECORDED_SPIKES),
             state_cfg,
             rate_cfg,
             bufs: vec![vec![]; seeds.len()],
@@ -482,6 +511,33 @@ impl Simulator {
             self.record_monitors()?;
             self.record_s += t_record.elapsed().as_secs_f64();
             progress(self.step - start);
+            self.check_recording()?;
+        }
+        Ok(())
+    }
+
+    /// Sets [`SimOptions::max_recorded_spikes`] (for a simulator made by
+    /// [`Self::with_backend`], or to change it between runs).
+    pub fn set_max_recorded_spikes(&mut self, limit: Option<u64>) {
+        self.max_recorded_spikes = limit;
+    }
+
+    /// [`crate::Error::RecordingFull`] when an instance's recording holds more
+    /// than [`SimOptions::max_recorded_spikes`].
+    fn check_recording(&self) -> crate::Result<()> {
+        let Some(limit) = self.max_recorded_spikes else {
+            return Ok(());
+        };
+        for (instance, t) in self.tallies.iter().enumerate() {
+            let spikes = t.recorded_spikes();
+            if spikes > limit {
+                return Err(crate::Error::RecordingFull {
+                    instance,
+                    spikes,
+                    limit,
+                    step: self.step,
+                });
+            }
         }
         Ok(())
     }

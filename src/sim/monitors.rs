@@ -56,6 +56,15 @@ pub(super) struct Tally {
 }
 
 impl Tally {
+    /// Spikes held in the recording.
+    pub(super) fn recorded_spikes(&self) -> u64 {
+        self.spike_rec
+            .iter()
+            .flatten()
+            .map(|r| r.ids.len() as u64)
+            .sum()
+    }
+
     /// Forgets what was produced, keeping what is monitored.
     pub(super) fn clear(&mut self) {
         self.counts.fill(0);

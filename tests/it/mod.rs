@@ -78,6 +78,7 @@ mod nir_run;
 #[cfg(feature = "cli")]
 mod poisson_input;
 mod readout;
+mod recording;
 mod reference_networks;
 mod single_neuron;
 mod stdp;
