@@ -127,16 +127,18 @@ pub trait Backend: Send {
     fn read_state(&mut self, pop: usize, var: &str, out: &mut Vec<f32>) -> crate::Result<()> {
         self.read_instance_state(0, pop, var, out)
     }
-    /// Copies the current weights of projection `proj` of `instance` (weight units,
-    /// synapses in CSR order: by presynaptic neuron, then as connected).
+    /// Copies the current weights of projection `proj` of `instance`, in the
+    /// projection's weight unit ([`crate::model::Projection::weight`]),
+    /// synapses in CSR order: by presynaptic neuron, then as connected.
     fn read_weights(
         &mut self,
         instance: usize,
         proj: usize,
         out: &mut Vec<f32>,
     ) -> crate::Result<()>;
-    /// Overwrites the weights of plastic projection `proj` of `instance` (clipped to
-    /// the rule's bounds), e.g. to reset them between samples.
+    /// Overwrites the weights of plastic projection `proj` of `instance`, in
+    /// the projection's weight unit and CSR order (clipped to the rule's
+    /// bounds), e.g. to reset them between samples.
     fn write_weights(&mut self, instance: usize, proj: usize, w: &[f32]) -> crate::Result<()>;
     /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic;
     /// `elig`: per-synapse eligibility) of plastic projection `proj` of

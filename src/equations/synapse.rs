@@ -87,10 +87,10 @@ pub struct SynapseModelSpec {
     /// What a postsynaptic spike does (`w += a_plus * a_pre; a_post += 1`).
     #[serde(default)]
     pub on_post: String,
-    /// Lower weight bound (default 0).
+    /// Lower weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 0).
     #[serde(default)]
     pub w_min: f64,
-    /// Upper weight bound (required: it sets the fixed-point range).
+    /// Upper weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (required: it sets the fixed-point range).
     pub w_max: f64,
     /// `euler` (default), `rk2`, `rk4`, `exponential_euler`, `exact`, or a
     /// table of them per variable.

@@ -157,8 +157,13 @@ pub struct Projection {
     pub to: String,
     /// Connectivity rule.
     pub connect: Connect,
-    /// Synaptic weight: mV for delta-synapse LIF, pA for exponential-current LIF and
-    /// Izhikevich (raw current units), nS for conductance-based LIF. Default 1.
+    /// Synaptic weight, in the projection's weight unit, which the target's
+    /// synapses set: mV for delta-synapse LIF, pA for exponential-current LIF,
+    /// AdEx and Izhikevich (raw current units), nS for conductance-based LIF,
+    /// a user model's receptor unit. Default 1. The same unit holds for the
+    /// `list` and `file` rules' weights, a plastic rule's bounds and steps,
+    /// and [`crate::Simulator::set_weights`];
+    /// [`crate::Simulator::synapses`] reports it as `weight_unit`.
     #[serde(default = "default_weight")]
     pub weight: Dist,
     /// Sign constraint applied (by clipping) to drawn weights. Default none.
@@ -255,7 +260,8 @@ pub enum Connect {
         pre: Vec<u32>,
         /// Post indices (same length as `pre`).
         post: Vec<u32>,
-        /// Optional weights (same length).
+        /// Optional weights (same length), in the projection's weight unit
+        /// (see [`Projection::weight`]).
         #[serde(default)]
         weights: Option<Vec<f64>>,
         /// Optional delays in ms (same length).
@@ -783,7 +789,8 @@ impl Projection {
         self
     }
 
-    /// Sets the weight (constant or distribution).
+    /// Sets the weight (constant or distribution), in the projection's weight
+    /// unit (see [`Projection::weight`](#structfield.weight)).
     pub fn weight(mut self, w: impl Into<Dist>) -> Self {
         self.weight = w.into();
         self

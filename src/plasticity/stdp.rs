@@ -54,9 +54,9 @@ pub struct StdpParams {
     pub a_plus: f64,
     /// Depression of a post-before-pre pair at Δt → 0⁻, weight units, ≥ 0 (default 0.0105).
     pub a_minus: f64,
-    /// Lower weight bound (default 0).
+    /// Lower weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 0).
     pub w_min: f64,
-    /// Upper weight bound (default 1).
+    /// Upper weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 1).
     pub w_max: f64,
 }
 
@@ -101,9 +101,9 @@ pub struct TripletParams {
     pub tau_x_ms: f64,
     /// Postsynaptic triplet trace o2, ms (default 125).
     pub tau_y_ms: f64,
-    /// Lower weight bound (default 0).
+    /// Lower weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 0).
     pub w_min: f64,
-    /// Upper weight bound (default 1).
+    /// Upper weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 1).
     pub w_max: f64,
 }
 
@@ -184,9 +184,9 @@ pub struct NalsmParams {
     pub tau_ms: f64,
     /// Sign handling (default `excitatory`).
     pub presynaptic: Presynaptic,
-    /// Lower weight bound (default 0; −3 for inhibitory and input synapses in NALSM).
+    /// Lower weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 0; −3 for inhibitory and input synapses in NALSM).
     pub w_min: f64,
-    /// Upper weight bound (default 3).
+    /// Upper weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 3).
     pub w_max: f64,
 }
 

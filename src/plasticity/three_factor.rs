@@ -35,9 +35,9 @@ pub struct RewardStdpParams {
     pub tau_e_ms: f64,
     /// Learning rate: weight change per unit modulator and eligibility per step (default 0.001).
     pub lr: f64,
-    /// Lower weight bound (default 0).
+    /// Lower weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 0).
     pub w_min: f64,
-    /// Upper weight bound (default 1).
+    /// Upper weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 1).
     pub w_max: f64,
 }
 
@@ -65,9 +65,9 @@ pub struct DeltaParams {
     pub tau_ms: f64,
     /// Learning rate (default 0.01).
     pub lr: f64,
-    /// Lower weight bound (default -1).
+    /// Lower weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default -1).
     pub w_min: f64,
-    /// Upper weight bound (default 1).
+    /// Upper weight bound in the projection's weight unit (see [`crate::model::Projection::weight`]) (default 1).
     pub w_max: f64,
     /// Hebbian orthogonal projection of the presynaptic trace (default none).
     pub hlop: Option<HlopParams>,

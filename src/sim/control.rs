@@ -36,6 +36,12 @@ impl Simulator {
     /// For `Restore` the simulator keeps a copy of the built plastic weights
     /// (4 bytes per plastic synapse, read once at construction).
     ///
+    /// The instances of a batch share one clock, so a reset takes them all
+    /// back: one instance cannot start a new sample while the others run on,
+    /// since its per-step randomness and input times would not be a fresh
+    /// run's. Independent streams of samples are simulators of their own
+    /// (a `Simulator` is `Send`: one per thread).
+    ///
     /// ```
     /// use astroglia::model::{Connect, Network};
     /// use astroglia::sim::{ResetWeights, SimOptions, Simulator};

@@ -611,8 +611,9 @@ impl Simulator {
             })
     }
 
-    /// Current weights of projection `name` in `instance` (weight units, synapses
-    /// in CSR order: by presynaptic neuron).
+    /// Current weights of projection `name` in `instance`, in the projection's
+    /// weight unit ([`Self::weight_unit`]), synapses in CSR order (by
+    /// presynaptic neuron, as [`Self::synapses`] lists them).
     pub fn weights(&mut self, instance: usize, name: &str) -> crate::Result<Vec<f32>> {
         let k = self.proj_index(name)?;
         self.tally(instance)?;
@@ -621,8 +622,10 @@ impl Simulator {
         Ok(out)
     }
 
-    /// Overwrites the weights of plastic projection `name` in `instance` (clipped
-    /// to the rule's bounds).
+    /// Overwrites the weights of plastic projection `name` in `instance`, in
+    /// the projection's weight unit ([`Self::weight_unit`]: mV, pA or nS by
+    /// the target's synapses), in the order of [`Self::weights`]; clipped to
+    /// the rule's bounds, which are in the same unit.
     pub fn set_weights(&mut self, instance: usize, name: &str, w: &[f32]) -> crate::Result<()> {
         let k = self.proj_index(name)?;
         self.tally(instance)?;

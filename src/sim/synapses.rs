@@ -37,7 +37,7 @@ pub struct Synapses {
     pub pre: Vec<u32>,
     /// Postsynaptic local id of each synapse.
     pub post: Vec<u32>,
-    /// Weight of each synapse.
+    /// Weight of each synapse, in [`Self::weight_unit`].
     pub weight: Vec<f64>,
     /// Delay of each synapse, ms.
     pub delay_ms: Vec<f64>,
@@ -94,6 +94,25 @@ pub(super) fn proj_meta(b: &Built, net: &Network) -> Vec<ProjMeta> {
 }
 
 impl Simulator {
+    /// The weight unit of projection `name` (its `name`, or `from->to`),
+    /// which its target's synapses set: `mV` for a delta-synapse LIF, `pA`
+    /// for current synapses, `nS` for conductances, a user model's receptor
+    /// unit (empty where the model does not say). Weights, rule bounds and
+    /// [`Self::set_weights`] use it.
+    ///
+    /// ```
+    /// use astroglia::model::{Connect, Network};
+    /// use astroglia::sim::{SimOptions, Simulator};
+    /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
+    /// let net = Network::coba_like(400, p.clone(), p, 20.0);
+    /// let sim = Simulator::new(&net, SimOptions::default()).unwrap();
+    /// assert_eq!(sim.weight_unit("exc->exc").unwrap(), "nS");
+    /// ```
+    pub fn weight_unit(&self, name: &str) -> crate::Result<&str> {
+        let k = self.proj_index(name)?;
+        Ok(&self.proj_meta[k].unit)
+    }
+
     /// The synapses of projection `name` (its `name`, or `from->to`) in
     /// `instance`, as arrays: see [`Synapses`] for ids, units and order.
     /// Connectivity and delays are the same in every instance; plastic weights
