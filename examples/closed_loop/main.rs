@@ -18,10 +18,11 @@ fn main() -> astroglia::Result<()> {
         BackendKind::Cpu
     };
     let mut sim = simulator(backend, 1)?;
+    let exc = f64::from(sim.population_size("exc")?);
     let mut sequential = vec![];
     for s in 0..SAMPLES {
         let [(raster, input)] = <[_; 1]>::try_from(run_samples(&mut sim, s)?).expect("one");
-        let rate = raster.len() as f64 / (160.0 * CHUNKS as f64 * CHUNK_MS / 1000.0);
+        let rate = raster.len() as f64 / (exc * CHUNKS as f64 * CHUNK_MS / 1000.0);
         println!(
             "sample {s}: target {:4.1} Hz, excitatory {rate:5.2} Hz, mean input {input:6.1} Hz, {} spikes",
             target_hz(s),

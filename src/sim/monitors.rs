@@ -245,6 +245,11 @@ impl Simulator {
             .collect())
     }
 
+    /// The number of neurons of population `name` (local ids are `0..size`).
+    pub fn population_size(&self, name: &str) -> crate::Result<u32> {
+        Ok(self.pops[self.pop_index(name)?].size)
+    }
+
     /// Where the global ids of population `name` start (spikes of the backend
     /// and NIR use global ids; the recording and the API use local ones).
     pub fn population_offset(&self, name: &str) -> crate::Result<u32> {
