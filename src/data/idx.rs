@@ -184,12 +184,14 @@ pub fn write(path: impl AsRef<Path>, array: &IdxArray) -> Result<()> {
         || array.dims.iter().any(|&d| d > u32::MAX as usize)
         || n != Some(array.data.len())
     {
-        return Err(Error::Invalid(format!(
-            "IDX array for {}: dims {:?} (1 to 255 dimensions, each < 2^32) must hold the {} values given",
-            path.display(),
-            array.dims,
-            array.data.len()
-        )));
+        return Err(Error::argument(
+            format!("IDX array for {}", path.display()),
+            format!(
+                "dims {:?} (1 to 255 dimensions, each < 2^32) must hold the {} values given",
+                array.dims,
+                array.data.len()
+            ),
+        ));
     }
     let mut bytes = vec![0, 0, array.data.dtype().code(), array.dims.len() as u8];
     for &d in &array.dims {
