@@ -83,10 +83,15 @@ pub enum Error {
         source: Option<std::io::Error>,
     },
     /// A data file (dataset, recording, image set) is missing, unreadable or malformed.
-    #[error("{}: {message}", path.display())]
+    /// Displayed as `{path}: byte {offset}: {message}` where the offset is known.
+    #[error("{}: {}{message}", path.display(), offset.map(|o| format!("byte {o}: ")).unwrap_or_default())]
     Data {
         /// The file (or folder) concerned.
         path: PathBuf,
+        /// Where in the file the problem lies, in bytes from its start (in the
+        /// decompressed data for a gzipped file), where that is known: a
+        /// truncated or malformed N-MNIST record, an IDX header or body.
+        offset: Option<u64>,
         /// What is wrong with it, naming the dataset, record or line where known.
         message: String,
     },
@@ -252,10 +257,26 @@ impl Error {
         }
     }
 
-    /// A [`Error::Data`] problem with `path`.
+    /// A [`Error::Data`] problem with `path`, at no particular byte.
     pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Data {
             path: path.into(),
+            offset: None,
+            message: message.into(),
+        }
+    }
+
+    /// A [`Error::Data`] problem with `path` at byte `offset` of it.
+    ///
+    /// ```
+    /// let e = astroglia::Error::data_at("a.bin", 15, "truncated record");
+    /// assert_eq!(e.to_string(), "a.bin: byte 15: truncated record");
+    /// assert!(matches!(e, astroglia::Error::Data { offset: Some(15), .. }));
+    /// ```
+    pub fn data_at(path: impl Into<PathBuf>, offset: u64, message: impl Into<String>) -> Self {
+        Error::Data {
+            path: path.into(),
+            offset: Some(offset),
             message: message.into(),
         }
     }
