@@ -2,7 +2,7 @@
 //! and malformed data files, give the `Error` variant a caller can match on,
 //! with the index, kind, name or byte offset it concerns.
 use astroglia::Error;
-use astroglia::backend::{Backend, CpuBackend, InputLevel};
+use astroglia::backend::{Backend, CpuBackend, InputLevel, Spike, ThirdFactor};
 use astroglia::build::build;
 use astroglia::data::idx::{self, IdxArray, IdxData, IdxReader};
 use astroglia::data::nmnist;
@@ -388,4 +388,82 @@ fn a_malformed_idx_file_is_a_data_error_at_its_byte() {
             p.display()
         )
     );
+}
+
+/// A backend with only the methods every backend must have.
+struct Minimal;
+
+impl Backend for Minimal {
+    fn name(&self) -> &'static str {
+        "minimal"
+    }
+    fn device(&self) -> String {
+        "none".into()
+    }
+    fn inputs(&mut self, _: u64) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn neurons(&mut self, _: u64) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn propagate(&mut self, _: u64) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn drain_batch(&mut self, _: &mut [Vec<Spike>]) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn read_instance_state(
+        &mut self,
+        _: usize,
+        _: usize,
+        _: &str,
+        _: &mut Vec<f32>,
+    ) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn read_weights(&mut self, _: usize, _: usize, _: &mut Vec<f32>) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn write_weights(&mut self, _: usize, _: usize, _: &[f32]) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn read_trace(
+        &mut self,
+        _: usize,
+        _: usize,
+        _: &str,
+        _: &mut Vec<f32>,
+    ) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn third_factor(&mut self, _: usize, _: usize, _: ThirdFactor<'_>) -> astroglia::Result<()> {
+        Ok(())
+    }
+    fn read_astrocyte(&mut self, _: usize, _: usize, _: &mut Vec<f32>) -> astroglia::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn what_a_backend_does_not_implement_is_unsupported() {
+    let mut b = Minimal;
+    let e = b.reset(0).unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { backend: "minimal", what }
+            if what.starts_with("reset instance 0")),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "the minimal backend cannot reset instance 0 between samples yet"
+    );
+    for e in [
+        b.snapshot(0).map(|_| ()).unwrap_err(),
+        b.set_spike_source(0, 1, vec![]).unwrap_err(),
+        b.set_input(0, 0, InputLevel::Current { amplitude: 1.0 })
+            .unwrap_err(),
+        b.read_hlop(0, 0).map(|_| ()).unwrap_err(),
+    ] {
+        assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+    }
 }
