@@ -377,10 +377,11 @@ fn gpu_plasticity_must_follow_propagation() {
     let mut gpu = GpuBackend::with_context(ctx, &built).unwrap();
     gpu.inputs(0).unwrap();
     gpu.neurons(0).unwrap();
-    let e = gpu.plasticity(0).unwrap_err().to_string();
+    let e = gpu.plasticity(0).unwrap_err();
+    assert!(matches!(e, astroglia::Error::Gpu(_)), "{e:?}");
     assert_eq!(
-        e,
-        "GPU plasticity of step 0 must directly follow its propagation, before spikes are drained"
+        e.to_string(),
+        "GPU: plasticity of step 0 must directly follow its propagation, before spikes are drained"
     );
 }
 
