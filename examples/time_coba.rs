@@ -14,7 +14,7 @@ fn main() -> astroglia::Result<()> {
     let runs: usize = match std::env::args().nth(1) {
         None => 20,
         Some(a) => a.parse().map_err(|_| {
-            astroglia::Error::Invalid(format!("RUNS must be a positive integer, got '{a}'"))
+            astroglia::Error::argument("RUNS", format!("must be a positive integer, got '{a}'"))
         })?,
     };
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(

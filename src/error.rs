@@ -83,14 +83,20 @@ pub enum Error {
         source: Option<std::io::Error>,
     },
     /// A data file (dataset, recording, image set) is missing, unreadable or malformed.
-    #[error("{}: {message}", path.display())]
+    /// Displayed as `{path}: byte {offset}: {message}` where the offset is known.
+    #[error("{}: {}{message}", path.display(), offset.map(|o| format!("byte {o}: ")).unwrap_or_default())]
     Data {
         /// The file (or folder) concerned.
         path: PathBuf,
+        /// Where in the file the problem lies, in bytes from its start (in the
+        /// decompressed data for a gzipped file), where that is known: a
+        /// truncated or malformed N-MNIST record, an IDX header or body.
+        offset: Option<u64>,
         /// What is wrong with it, naming the dataset, record or line where known.
         message: String,
     },
-    /// The input asks for more than this machine can give (memory, above all);
+    /// The input asks for more than this machine can give (memory, above all)
+    /// or than astroglia can index (more than 2^32 neurons, steps past 2^32);
     /// the message names the part to blame and the estimate.
     #[error("{0}")]
     Resources(String),
@@ -112,20 +118,23 @@ pub enum Error {
     /// device loss, or a spike buffer overflow.
     #[error("GPU: {0}")]
     Gpu(String),
-    /// A name the network does not have (a population, projection or
-    /// astrocyte asked for by the API).
+    /// A name the network does not have (a population, projection,
+    /// astrocyte or snapshot asked for by the API, a state variable a
+    /// population lacks, a plasticity trace a rule does not keep).
     #[error("no {kind} named '{name}'{}", if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) })]
     Unknown {
         /// What was looked for: `population`, `projection`, `astrocyte`,
-        /// `snapshot`.
+        /// `snapshot`, `state variable`, `plasticity trace`.
         kind: &'static str,
         /// The name given.
         name: String,
         /// The names there are (empty where listing them would not help).
         known: Vec<String>,
     },
-    /// An argument to the API is out of range or of the wrong length (a spike
-    /// time, an id, an instance).
+    /// An argument to the API is wrong in a way [`Error::Length`] and
+    /// [`Error::Range`] do not cover (spike-source ids and their order, an
+    /// encoding or analysis parameter, an HLOP argument), or a `seeds` list
+    /// that is empty.
     #[error("{what}: {message}")]
     Argument {
         /// The argument, e.g. `spike source 'input': ids`.
@@ -154,9 +163,55 @@ pub enum Error {
         /// The range.
         expected: String,
     },
-    /// A request the network cannot serve (a variable it lacks, ...).
-    #[error("{0}")]
-    Invalid(String),
+    /// An index given to the [`Backend`](crate::backend::Backend) API (or an
+    /// instance given to the [`Simulator`](crate::sim::Simulator)) names
+    /// nothing: a population, projection, astrocyte, input or instance
+    /// index at or past the number there are.
+    #[error("no {kind} with index {index} ({count} in all)")]
+    NoIndex {
+        /// What was looked for: `population`, `projection`, `astrocyte`,
+        /// `input`, `instance`.
+        kind: &'static str,
+        /// The index given.
+        index: usize,
+        /// How many there are (valid indices are `0..count`).
+        count: usize,
+    },
+    /// The thing named exists but is of the wrong kind for the call: setting
+    /// the spikes of a population that is not a spike source, the rates of
+    /// one that is not a Poisson source, the weights of a projection that is
+    /// not plastic, an HLOP command to a projection without an HLOP learner,
+    /// a current level for an input that is not a current input.
+    #[error("{what} is not {expected}")]
+    WrongKind {
+        /// The thing, e.g. `population 'exc'`, `projection 'e->e'`, `input 3`.
+        what: String,
+        /// What the call needs it to be, e.g. `a spike source`, `plastic`.
+        expected: String,
+    },
+    /// Things that must belong together do not: a snapshot restored into
+    /// another network or taken by another backend, the instances of a batch
+    /// that do not share their connectivity (or, on the GPU, differ in
+    /// something the device shares), [`Built::instance`](crate::build::Built::instance)
+    /// given another network, a backend whose batch is not the number of
+    /// seeds.
+    #[error("{message}")]
+    Incompatible {
+        /// What does not fit: `snapshot`, `batch`, `network`, `seeds`.
+        what: &'static str,
+        /// What differs, and what would fit.
+        message: String,
+    },
+    /// The backend cannot do what was asked (a [`Backend`](crate::backend::Backend)
+    /// method it does not implement: reset, snapshot, setting spikes or rates,
+    /// reading an HLOP subspace, ...).
+    #[error("the {backend} backend cannot {what}")]
+    Unsupported {
+        /// The backend's [`name`](crate::backend::Backend::name).
+        backend: &'static str,
+        /// What it cannot do, e.g. `reset instance 0 between samples yet`.
+        what: String,
+    },
     /// The call needs a cargo feature this build of astroglia was compiled
     /// without (`gpu`, `hdf5`, `plot`; see docs/features.md).
     #[error("{what} needs astroglia built with the `{feature}` feature")]
@@ -221,11 +276,75 @@ impl Error {
         }
     }
 
-    /// A [`Error::Data`] problem with `path`.
+    /// A [`Error::Data`] problem with `path`, at no particular byte.
     pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Data {
             path: path.into(),
+            offset: None,
             message: message.into(),
+        }
+    }
+
+    /// A [`Error::Data`] problem with `path` at byte `offset` of it.
+    ///
+    /// ```
+    /// let e = astroglia::Error::data_at("a.bin", 15, "truncated record");
+    /// assert_eq!(e.to_string(), "a.bin: byte 15: truncated record");
+    /// assert!(matches!(e, astroglia::Error::Data { offset: Some(15), .. }));
+    /// ```
+    pub fn data_at(path: impl Into<PathBuf>, offset: u64, message: impl Into<String>) -> Self {
+        Error::Data {
+            path: path.into(),
+            offset: Some(offset),
+            message: message.into(),
+        }
+    }
+
+    /// A [`Error::NoIndex`]: no `kind` with `index` among `count`.
+    pub fn no_index(kind: &'static str, index: usize, count: usize) -> Self {
+        Error::NoIndex { kind, index, count }
+    }
+
+    /// A [`Error::WrongKind`]: `what` is not `expected`.
+    pub fn wrong_kind(what: impl Into<String>, expected: impl Into<String>) -> Self {
+        Error::WrongKind {
+            what: what.into(),
+            expected: expected.into(),
+        }
+    }
+
+    /// An [`Error::Incompatible`] `what`.
+    pub fn incompatible(what: &'static str, message: impl Into<String>) -> Self {
+        Error::Incompatible {
+            what,
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Argument`]: `what` is wrong as `message` says.
+    pub fn argument(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Argument {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Model`] with one unlocated issue at `field` of the model
+    /// `source_name`: for problems found while building a model that passed
+    /// validation (a fixed-point ring that could overflow, ...).
+    pub fn model_issue(
+        source_name: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Model {
+            source_name: source_name.into(),
+            issues: vec![ModelIssue {
+                line: None,
+                column: None,
+                field: field.into(),
+                message: message.into(),
+            }],
         }
     }
 }

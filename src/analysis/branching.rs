@@ -67,15 +67,19 @@ struct Steps {
 impl BranchingParams {
     fn steps(&self, dt_ms: f64) -> Result<Steps> {
         if !(dt_ms > 0.0) || !dt_ms.is_finite() {
-            return Err(Error::Invalid(format!(
-                "branching factor: dt_ms must be finite and > 0, got {dt_ms}"
-            )));
+            return Err(Error::Range {
+                what: "branching factor: dt_ms".into(),
+                value: dt_ms,
+                expected: "a finite value > 0".into(),
+            });
         }
         let to_steps = |name: &str, ms: f64| {
             if !(ms >= 0.0) || !ms.is_finite() {
-                return Err(Error::Invalid(format!(
-                    "branching factor: {name} must be finite and ≥ 0, got {ms}"
-                )));
+                return Err(Error::Range {
+                    what: format!("branching factor: {name}"),
+                    value: ms,
+                    expected: "a finite value ≥ 0".into(),
+                });
             }
             Ok((ms / dt_ms).round() as u64)
         };
@@ -85,10 +89,11 @@ impl BranchingParams {
             gap: to_steps("post_gap_ms", self.post_gap_ms)?,
         };
         if steps.window == 0 {
-            return Err(Error::Invalid(format!(
-                "branching factor: window_ms = {} is less than half a step of {dt_ms} ms",
-                self.window_ms
-            )));
+            return Err(Error::Range {
+                what: "branching factor: window_ms".into(),
+                value: self.window_ms,
+                expected: format!("at least half a step of {dt_ms} ms"),
+            });
         }
         Ok(steps)
     }
@@ -141,9 +146,8 @@ impl LiquidGraph {
         let mut offsets = vec![];
         let mut n = 0u32;
         for &i in pops {
-            let p = built.pops.get(i).ok_or_else(|| {
-                Error::Invalid(format!("no population with index {i} in the liquid"))
-            })?;
+            let p = (built.pops.get(i))
+                .ok_or_else(|| Error::no_index("population", i, built.pops.len()))?;
             if local[i].is_none() {
                 local[i] = Some(n);
                 n += p.size;
@@ -164,15 +168,15 @@ impl LiquidGraph {
     }
 
     /// Graph of `n` neurons from `(pre, post)` synapses. Repeated synapses count once,
-    /// self-connections are dropped. An id `≥ n` is an [`Error::Invalid`] naming it.
+    /// self-connections are dropped. An id `≥ n` is an [`Error::Argument`] naming it.
     pub fn from_edges(n: usize, edges: impl IntoIterator<Item = (u32, u32)>) -> Result<Self> {
         let mut pairs = Vec::new();
         for (pre, post) in edges {
             if let Some(bad) = [pre, post].into_iter().find(|&id| id as usize >= n) {
-                return Err(Error::Invalid(format!(
-                    "liquid synapse ({pre} → {post}): neuron {bad} is out of range \
-                     for a liquid of {n} neurons"
-                )));
+                return Err(Error::argument(
+                    format!("liquid synapse ({pre} → {post})"),
+                    format!("neuron {bad} is out of range for a liquid of {n} neurons"),
+                ));
             }
             if pre != post {
                 pairs.push((pre, post));
@@ -231,8 +235,8 @@ pub struct BranchingReport {
 ///
 /// `spikes` are `(step, neuron)` with liquid-local ids, in any order; a repeated
 /// entry counts once and spikes outside the sample are ignored. Every spike's id is
-/// checked: one `≥ graph.len()` is an [`Error::Invalid`] naming it, as are invalid
-/// `dt_ms` or `params`.
+/// checked: one `≥ graph.len()` is an [`Error::Argument`] naming it; invalid
+/// `dt_ms` or `params` are an [`Error::Range`].
 pub fn neuron_branching_factors(
     graph: &LiquidGraph,
     spikes: &[(u64, u32)],
@@ -323,9 +327,10 @@ fn mean_of_some(values: &[Option<f64>]) -> Option<f64> {
 /// Checks ids, then sorts by `(step, neuron)` and drops repeats.
 fn sorted_spikes(n: usize, spikes: &[(u64, u32)]) -> Result<Vec<(u64, u32)>> {
     if let Some(&(step, id)) = spikes.iter().find(|&&(_, id)| id as usize >= n) {
-        return Err(Error::Invalid(format!(
-            "spike at step {step}: neuron {id} is out of range for a liquid of {n} neurons"
-        )));
+        return Err(Error::argument(
+            format!("spike at step {step}"),
+            format!("neuron {id} is out of range for a liquid of {n} neurons"),
+        ));
     }
     let mut sorted = spikes.to_vec();
     sorted.sort_unstable();

@@ -63,6 +63,16 @@ pub enum InputLevel {
     },
 }
 
+impl InputLevel {
+    /// The input a level is for, as [`crate::Error::WrongKind`] names it.
+    pub(crate) fn expected(&self) -> &'static str {
+        match self {
+            InputLevel::Current { .. } => "a current input",
+            InputLevel::Noise { .. } => "a noise input",
+        }
+    }
+}
+
 /// An instance's dynamic state ([`Backend::snapshot`]), which only the
 /// backend that took it can read.
 pub struct Snapshot(Box<dyn std::any::Any + Send>);
@@ -165,10 +175,10 @@ pub trait Backend: Send {
         instance: usize,
         proj: usize,
     ) -> crate::Result<crate::plasticity::hlop::Hlop> {
-        Err(crate::Error::Invalid(format!(
-            "the {} backend cannot read the HLOP subspace of projection {proj} of instance {instance}",
-            self.name()
-        )))
+        Err(crate::Error::Unsupported {
+            backend: self.name(),
+            what: format!("read the HLOP subspace of projection {proj} of instance {instance}"),
+        })
     }
     /// Copies the depression rate A of every domain of astrocyte `astro` of `instance`.
     fn read_astrocyte(
@@ -185,10 +195,10 @@ pub trait Backend: Send {
     /// again: per-step randomness is keyed by the step, so a sample run after a
     /// reset sees the same noise whatever ran before it.
     fn reset(&mut self, instance: usize) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "the {} backend cannot reset instance {instance} between samples yet",
-            self.name()
-        )))
+        Err(crate::Error::Unsupported {
+            backend: self.name(),
+            what: format!("reset instance {instance} between samples yet"),
+        })
     }
     /// Replaces the events of spike-source population `pop` of `instance` with
     /// `events` (`(step, local id)`, sorted by step then id, ids within the
@@ -199,10 +209,10 @@ pub trait Backend: Send {
         pop: usize,
         _events: Vec<(u64, u32)>,
     ) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "the {} backend cannot set the spikes of population {pop} of instance {instance} yet",
-            self.name()
-        )))
+        Err(crate::Error::Unsupported {
+            backend: self.name(),
+            what: format!("set the spikes of population {pop} of instance {instance} yet"),
+        })
     }
     /// Replaces the sampler of Poisson population `pop` of `instance` (its
     /// active steps stay); it draws from the next step on.
@@ -212,28 +222,28 @@ pub trait Backend: Send {
         pop: usize,
         _sampler: crate::build::PoissonKind,
     ) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "the {} backend cannot set the rates of population {pop} of instance {instance} yet",
-            self.name()
-        )))
+        Err(crate::Error::Unsupported {
+            backend: self.name(),
+            what: format!("set the rates of population {pop} of instance {instance} yet"),
+        })
     }
     /// A copy of the dynamic state of `instance`: neuron state, external
     /// currents, delay rings, plasticity traces, eligibilities, third
     /// factors, plastic weights, HLOP subspaces and astrocytes. Not the
     /// inputs (rates, currents, spike-source events) or the step.
     fn snapshot(&mut self, instance: usize) -> crate::Result<Snapshot> {
-        Err(crate::Error::Invalid(format!(
-            "the {} backend cannot take a snapshot of instance {instance}",
-            self.name()
-        )))
+        Err(crate::Error::Unsupported {
+            backend: self.name(),
+            what: format!("take a snapshot of instance {instance}"),
+        })
     }
     /// Puts a [`Backend::snapshot`] of this backend (of any of its
     /// instances) into `instance`.
     fn restore(&mut self, instance: usize, _snapshot: &Snapshot) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "the {} backend cannot restore instance {instance}",
-            self.name()
-        )))
+        Err(crate::Error::Unsupported {
+            backend: self.name(),
+            what: format!("restore instance {instance}"),
+        })
     }
     /// A new level for current or noise input `input` (model order) of
     /// `instance`, from the next step on; its neurons and active steps stay.
@@ -243,10 +253,10 @@ pub trait Backend: Send {
         input: usize,
         _level: InputLevel,
     ) -> crate::Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "the {} backend cannot set input {input} of instance {instance} yet",
-            self.name()
-        )))
+        Err(crate::Error::Unsupported {
+            backend: self.name(),
+            what: format!("set input {input} of instance {instance} yet"),
+        })
     }
     /// Runs `phase` of `step`.
     fn phase(&mut self, phase: Phase, step: u64) -> crate::Result<()> {
@@ -282,16 +292,19 @@ pub(crate) fn check_spike_events(
     events: &[(u64, u32)],
 ) -> crate::Result<()> {
     if let Some(&(step, id)) = events.iter().find(|e| e.1 >= size) {
-        return Err(crate::Error::Invalid(format!(
-            "spike source '{name}': id {id} at step {step} is outside its {size} neurons"
-        )));
+        return Err(crate::Error::argument(
+            format!("spike source '{name}': ids"),
+            format!("id {id} at step {step} is outside its {size} neurons"),
+        ));
     }
     if let Some(w) = events.windows(2).find(|w| w[1] <= w[0]) {
-        return Err(crate::Error::Invalid(format!(
-            "spike source '{name}': events must be sorted by step, then id, without \
-             repeats; {:?} follows {:?}",
-            w[1], w[0]
-        )));
+        return Err(crate::Error::argument(
+            format!("spike source '{name}': events"),
+            format!(
+                "must be sorted by step, then id, without repeats; {:?} follows {:?}",
+                w[1], w[0]
+            ),
+        ));
     }
     Ok(())
 }
@@ -319,37 +332,44 @@ pub(crate) fn check_third_factor(
     cmd: &ThirdFactor<'_>,
 ) -> crate::Result<()> {
     use crate::plasticity::kernel::Command;
-    let bad = |what: &str| {
-        Err(crate::Error::Invalid(format!(
-            "projection '{}' {what}",
-            pr.name
-        )))
-    };
+    let name = format!("projection '{}'", pr.name);
     let Some(pl) = &pr.plastic else {
-        return bad("is not plastic");
+        return Err(crate::Error::wrong_kind(name, "plastic"));
     };
     let kind = cmd.kind();
     if kind == Command::Hlop {
         if !pl.rule.spec.accepts(kind) || pl.hlop.is_none() {
-            return bad("has no hlop");
+            return Err(no_hlop(pr));
         }
     } else if !pl.rule.spec.accepts(kind) {
         let rules = crate::plasticity::Plasticity::accepting(kind);
-        return bad(&format!("has no {rules} rule"));
+        return Err(crate::Error::wrong_kind(
+            name,
+            format!("plastic with a {rules} rule"),
+        ));
     }
     match cmd {
         ThirdFactor::Modulator(m) if !m.is_finite() => {
-            return bad(&format!("got a non-finite modulator {m}"));
+            return Err(crate::Error::Range {
+                what: format!("modulator of {name}"),
+                value: f64::from(*m),
+                expected: "a finite value".into(),
+            });
         }
         ThirdFactor::Error(e) => {
             if e.len() != n_post {
-                return bad(&format!(
-                    "has {n_post} postsynaptic neurons, got {} errors",
-                    e.len()
-                ));
+                return Err(crate::Error::Length {
+                    what: format!("errors of {name}"),
+                    expected: format!("{n_post} (one per postsynaptic neuron)"),
+                    got: e.len(),
+                });
             }
             if let Some(x) = e.iter().find(|x| !x.is_finite()) {
-                return bad(&format!("got a non-finite error {x}"));
+                return Err(crate::Error::Range {
+                    what: format!("errors of {name}"),
+                    value: f64::from(*x),
+                    expected: "finite values".into(),
+                });
             }
         }
         _ => {}
@@ -360,28 +380,38 @@ pub(crate) fn check_third_factor(
 /// `w` clipped to the bounds of plastic projection `pr` (as the rule clips), or
 /// the error every backend gives for weights the projection cannot take.
 pub(crate) fn clipped_weights(pr: &crate::build::BuiltProj, w: &[f32]) -> crate::Result<Vec<f32>> {
+    let name = format!("projection '{}'", pr.name);
     let Some(pl) = &pr.plastic else {
-        return Err(crate::Error::Invalid(format!(
-            "projection '{}' is not plastic: its weights are fixed",
-            pr.name
-        )));
+        return Err(crate::Error::wrong_kind(
+            name,
+            "plastic: its weights are fixed",
+        ));
     };
     if w.len() != pr.len() {
-        return Err(crate::Error::Invalid(format!(
-            "projection '{}' has {} synapses, got {} weights",
-            pr.name,
-            pr.len(),
-            w.len()
-        )));
+        return Err(crate::Error::Length {
+            what: format!("weights of {name}"),
+            expected: format!("{} (one per synapse)", pr.len()),
+            got: w.len(),
+        });
     }
-    if let Some(bad) = w.iter().find(|x| !x.is_finite()) {
-        return Err(crate::Error::Invalid(format!(
-            "projection '{}': weight {bad} is not finite",
-            pr.name
-        )));
+    if let Some(&bad) = w.iter().find(|x| !x.is_finite()) {
+        return Err(crate::Error::Range {
+            what: format!("weights of {name}"),
+            value: f64::from(bad),
+            expected: "finite values".into(),
+        });
     }
     let k = &pl.rule;
     Ok(w.iter().map(|&x| x.clamp(k.w_min, k.w_max)).collect())
+}
+
+/// The error for an HLOP command to, or an HLOP read of, projection `pr`,
+/// which has no HLOP learner.
+pub(crate) fn no_hlop(pr: &crate::build::BuiltProj) -> crate::Error {
+    crate::Error::wrong_kind(
+        format!("projection '{}'", pr.name),
+        "plastic with an HLOP learner (`hlop`)",
+    )
 }
 
 /// The error for a spike buffer list whose length is not the batch size.
@@ -389,9 +419,11 @@ pub(crate) fn check_batch_len(got: usize, batch: usize) -> crate::Result<()> {
     if got == batch {
         Ok(())
     } else {
-        Err(crate::Error::Invalid(format!(
-            "{got} spike buffers for a batch of {batch} instances"
-        )))
+        Err(crate::Error::Length {
+            what: "spike buffers".into(),
+            expected: format!("{batch} (one per instance of the batch)"),
+            got,
+        })
     }
 }
 

@@ -392,6 +392,10 @@ fn main() -> ExitCode {
                             | astroglia::Error::Experiment { .. }
                             | astroglia::Error::Setting { .. }
                             | astroglia::Error::Unknown { .. }
+                            | astroglia::Error::NoIndex { .. }
+                            | astroglia::Error::WrongKind { .. }
+                            | astroglia::Error::Incompatible { .. }
+                            | astroglia::Error::Unsupported { .. }
                             | astroglia::Error::Argument { .. }
                             | astroglia::Error::Length { .. }
                             | astroglia::Error::Range { .. }

@@ -348,8 +348,9 @@ impl Built {
         let mut none = vec![None; net.populations.len()];
         let fresh = build_pops(net, self.seed, instance_seed, &mut none)?;
         if fresh.len() != self.pops.len() {
-            return Err(crate::Error::Invalid(
-                "Built::instance: the network is not the one this was built from".into(),
+            return Err(crate::Error::incompatible(
+                "network",
+                "Built::instance: the network is not the one this was built from",
             ));
         }
         // Only the state is new: copy the rest field by field rather than clone
@@ -563,12 +564,16 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             _ => round_to_i32(d.weight * (2.0f64).powi(p.scale_log2[d.receptor])),
         };
         if wfix == 0 && d.weight != 0.0 {
-            return Err(crate::Error::Invalid(format!(
-                "inputs[{}] (poisson into '{}'): weight {} rounds to 0 at the receptor's \
-                 fixed-point scale (one unit is {}); the other input onto the receptor \
-                 is too large next to it",
-                d.input, p.name, d.weight, p.inv_scale[d.receptor]
-            )));
+            return Err(crate::Error::model_issue(
+                net.source_name(),
+                format!("inputs[{}].poisson.weight", d.input),
+                format!(
+                    "poisson into '{}': weight {} rounds to 0 at the receptor's fixed-point \
+                     scale (one unit is {}); the other input onto the receptor is too large \
+                     next to it",
+                    p.name, d.weight, p.inv_scale[d.receptor]
+                ),
+            ));
         }
         drive_fix.push((d.pop, d.receptor, d.input, wfix, d.table.max()));
     }

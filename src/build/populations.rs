@@ -91,7 +91,7 @@ pub(super) fn build_pops(
         });
         offset = offset
             .checked_add(p.size)
-            .ok_or_else(|| crate::Error::Invalid("more than 2^32 neurons in total".into()))?;
+            .ok_or_else(|| crate::Error::Resources("more than 2^32 neurons in total".into()))?;
     }
 
     Ok(pops)
@@ -120,8 +120,13 @@ pub(super) fn poisson_drives(net: &Network) -> crate::Result<Vec<Drive>> {
                     Receptor::Inh => 1,
                 },
                 weight: x.weight,
-                table: BinomialTable::new(x.n, x.rate_hz * dt / 1000.0)
-                    .map_err(crate::Error::Invalid)?,
+                table: BinomialTable::new(x.n, x.rate_hz * dt / 1000.0).map_err(|e| {
+                    crate::Error::model_issue(
+                        net.source_name(),
+                        format!("inputs[{k}].poisson.n"),
+                        e,
+                    )
+                })?,
             });
         }
     }

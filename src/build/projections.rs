@@ -340,13 +340,17 @@ pub(super) fn check_drive_rings(
                     .iter()
                     .find(|d| d.0 == pi && d.1 == rc)
                     .unwrap_or(&drives[0]);
-                return Err(crate::Error::Invalid(format!(
-                    "inputs[{input}] (poisson into '{}'): one step's input onto receptor {} \
-                     can reach {worst} fixed-point units, more than the i32 ring holds; \
-                     use a smaller n, rate_hz or weight",
-                    p.name,
-                    ["exc", "inh"][rc]
-                )));
+                return Err(crate::Error::model_issue(
+                    net.source_name(),
+                    format!("inputs[{input}].poisson"),
+                    format!(
+                        "poisson into '{}': one step's input onto receptor {} can reach \
+                         {worst} fixed-point units, more than the i32 ring holds; use a \
+                         smaller n, rate_hz or weight",
+                        p.name,
+                        ["exc", "inh"][rc]
+                    ),
+                ));
             }
         }
     }
@@ -368,12 +372,16 @@ pub(super) fn check_fixed_rings(
         }
         let sum = step_input_sums(pi, p.size, projs, drives, net);
         if let Some(worst) = sum.iter().flatten().max().filter(|&&m| m >= 1 << 30) {
-            return Err(crate::Error::Invalid(format!(
-                "fixed-point population '{}': one step's input can reach {worst} LSB, \
-                 more than the 2^30 the integer ring holds; use fewer state_bits or a \
-                 larger v_range_mv",
-                p.name
-            )));
+            return Err(crate::Error::model_issue(
+                net.source_name(),
+                format!("populations[{pi}].fixed_point"),
+                format!(
+                    "fixed-point population '{}': one step's input can reach {worst} LSB, \
+                     more than the 2^30 the integer ring holds; use fewer state_bits or a \
+                     larger v_range_mv",
+                    p.name
+                ),
+            ));
         }
     }
     Ok(())

@@ -56,9 +56,11 @@ fn check_unit(values: &[f32], what: &str) -> Result<()> {
         .enumerate()
         .find(|(_, v)| !(0.0..=1.0).contains(*v))
     {
-        Some((i, v)) => Err(Error::Invalid(format!(
-            "{what} {i} is {v}; it must be in [0, 1]"
-        ))),
+        Some((i, v)) => Err(Error::Range {
+            what: format!("{what} {i}"),
+            value: f64::from(*v),
+            expected: "a value in [0, 1]".into(),
+        }),
         None => Ok(()),
     }
 }
@@ -126,9 +128,11 @@ impl NalsmRate {
                 .enumerate()
                 .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
             {
-                return Err(Error::Invalid(format!(
-                    "NALSM encoding: image {n}, pixel {i} is {v}; pixels must be finite and >= 0"
-                )));
+                return Err(Error::Range {
+                    what: format!("NALSM encoding: image {n}, pixel {i}"),
+                    value: f64::from(*v),
+                    expected: "a finite value >= 0".into(),
+                });
             }
             let sum: f32 = img.iter().sum();
             if sum > 0.0 {
@@ -137,8 +141,9 @@ impl NalsmRate {
             }
         }
         if set_max <= 0.0 {
-            return Err(Error::Invalid(
-                "NALSM encoding: no image has a positive pixel".into(),
+            return Err(Error::argument(
+                "NALSM encoding: images",
+                "no image has a positive pixel",
             ));
         }
         Ok(Self { set_max })
@@ -197,9 +202,12 @@ fn step_probabilities(
 ) -> Result<Vec<f64>> {
     let p_max = max_rate_hz * dt_ms / 1000.0;
     if !(dt_ms > 0.0 && (0.0..=1.0).contains(&p_max)) {
-        return Err(Error::Invalid(format!(
-            "{code} encoding: need dt_ms > 0 and 0 <= max_rate_hz * dt_ms / 1000 <= 1, got {max_rate_hz} Hz and {dt_ms} ms"
-        )));
+        return Err(Error::argument(
+            format!("{code} encoding"),
+            format!(
+                "need dt_ms > 0 and 0 <= max_rate_hz * dt_ms / 1000 <= 1, got {max_rate_hz} Hz and {dt_ms} ms"
+            ),
+        ));
     }
     check_unit(intensity, "intensity")?;
     Ok(intensity.iter().map(|&x| f64::from(x) * p_max).collect())
@@ -349,14 +357,14 @@ impl Encoding {
             (Encoding::Events { dt_us, rounding }, SampleData::Events(ev)) => {
                 events(ev, 0, *dt_us, n_steps, *rounding)
             }
-            (_, SampleData::Image { .. }) => Err(Error::Invalid(format!(
-                "sample {}: an event encoding cannot encode an image",
-                sample.index
-            ))),
-            (_, SampleData::Events(_)) => Err(Error::Invalid(format!(
-                "sample {}: an image encoding cannot encode events",
-                sample.index
-            ))),
+            (_, SampleData::Image { .. }) => Err(Error::wrong_kind(
+                format!("sample {} (an image)", sample.index),
+                "events, which this event encoding needs",
+            )),
+            (_, SampleData::Events(_)) => Err(Error::wrong_kind(
+                format!("sample {} (events)", sample.index),
+                "an image, which this image encoding needs",
+            )),
         }
     }
 }

@@ -103,14 +103,17 @@ impl Events {
     /// use astroglia::data::events::{Event, Events, Sensor};
     /// let e = Event { x: 40, y: 0, p: 0, t_us: 5 };
     /// let err = Events::new(Sensor::new(34, 34, 2), vec![e]).unwrap_err();
-    /// assert_eq!(err.to_string(), "event 0 (x 40, y 0, p 0) lies outside the 34x34x2 sensor");
+    /// assert_eq!(err.to_string(), "events: event 0 (x 40, y 0, p 0) lies outside the 34x34x2 sensor");
     /// ```
     pub fn new(sensor: Sensor, events: Vec<Event>) -> Result<Self> {
         if let Some((i, e)) = events.iter().enumerate().find(|(_, e)| !sensor.contains(e)) {
-            return Err(Error::Invalid(format!(
-                "event {i} (x {}, y {}, p {}) lies outside the {}x{}x{} sensor",
-                e.x, e.y, e.p, sensor.width, sensor.height, sensor.polarities
-            )));
+            return Err(Error::argument(
+                "events",
+                format!(
+                    "event {i} (x {}, y {}, p {}) lies outside the {}x{}x{} sensor",
+                    e.x, e.y, e.p, sensor.width, sensor.height, sensor.polarities
+                ),
+            ));
         }
         Ok(Self { sensor, events })
     }
@@ -169,10 +172,13 @@ impl Events {
             || x0 as u32 + width as u32 > s.width as u32
             || y0 as u32 + height as u32 > s.height as u32
         {
-            return Err(Error::Invalid(format!(
-                "crop box {width}x{height} at ({x0}, {y0}) does not fit the {}x{} sensor",
-                s.width, s.height
-            )));
+            return Err(Error::argument(
+                "crop box",
+                format!(
+                    "{width}x{height} at ({x0}, {y0}) does not fit the {}x{} sensor",
+                    s.width, s.height
+                ),
+            ));
         }
         let events = self
             .events
@@ -269,9 +275,11 @@ impl Events {
     /// ```
     pub fn downsample(&self, factor: u16) -> Result<Events> {
         if factor == 0 {
-            return Err(Error::Invalid(
-                "downsample factor must be at least 1".into(),
-            ));
+            return Err(Error::Range {
+                what: "downsample factor".into(),
+                value: 0.0,
+                expected: "at least 1".into(),
+            });
         }
         let s = self.sensor;
         let sensor = Sensor::new(
@@ -326,7 +334,11 @@ impl Events {
         rounding: Rounding,
     ) -> Result<Vec<Vec<u32>>> {
         if dt_us == 0 {
-            return Err(Error::Invalid("bin width dt_us must be positive".into()));
+            return Err(Error::Range {
+                what: "bin width dt_us".into(),
+                value: 0.0,
+                expected: "a positive width".into(),
+            });
         }
         let mut steps = vec![Vec::new(); n_steps];
         for e in self.events.iter().filter(|e| self.sensor.contains(e)) {

@@ -4,6 +4,8 @@
 //! An IDX file is a 4-byte magic number `00 00 <type> <ndim>`, then `ndim`
 //! big-endian `u32` dimensions, then the values, big-endian, row-major. Type codes:
 //! `0x08` u8, `0x09` i8, `0x0B` i16, `0x0C` i32, `0x0D` f32, `0x0E` f64.
+//! A malformed header or body is an [`Error::Data`] with the byte offset of
+//! the problem (in the decompressed data of a gzipped file).
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
@@ -184,12 +186,14 @@ pub fn write(path: impl AsRef<Path>, array: &IdxArray) -> Result<()> {
         || array.dims.iter().any(|&d| d > u32::MAX as usize)
         || n != Some(array.data.len())
     {
-        return Err(Error::Invalid(format!(
-            "IDX array for {}: dims {:?} (1 to 255 dimensions, each < 2^32) must hold the {} values given",
-            path.display(),
-            array.dims,
-            array.data.len()
-        )));
+        return Err(Error::argument(
+            format!("IDX array for {}", path.display()),
+            format!(
+                "dims {:?} (1 to 255 dimensions, each < 2^32) must hold the {} values given",
+                array.dims,
+                array.data.len()
+            ),
+        ));
     }
     let mut bytes = vec![0, 0, array.data.dtype().code(), array.dims.len() as u8];
     for &d in &array.dims {
@@ -294,8 +298,10 @@ impl IdxReader {
             let want = r.header_len + r.data_bytes();
             if len != want {
                 let what = if len < want { "truncated" } else { "too long" };
-                return Err(Error::data(
+                // Where the file ends early, or where the bytes past the data start.
+                return Err(Error::data_at(
                     &r.path,
+                    len.min(want),
                     format!(
                         "{what}: the header ({} x {:?}) needs {want} bytes, the file has {len}",
                         type_name(r.dtype),
@@ -447,8 +453,9 @@ impl IdxReader {
             }
         };
         if end < at + len {
-            return Err(Error::data(
+            return Err(Error::data_at(
                 &self.path,
+                header + end,
                 format!(
                     "truncated: the header ({} x {:?}) needs {} data bytes, the data ends after {end}",
                     type_name(self.dtype),
@@ -467,8 +474,9 @@ impl IdxReader {
             let n = read_full(d.as_mut(), &mut extra)
                 .map_err(|e| Error::data(&self.path, format!("corrupt gzip data: {e}")))?;
             if n > 0 {
-                return Err(Error::data(
+                return Err(Error::data_at(
                     &self.path,
+                    self.header_len + self.data_bytes(),
                     format!(
                         "too long: bytes follow the {} data bytes the header ({} x {:?}) needs",
                         self.data_bytes(),
@@ -499,27 +507,36 @@ fn type_name(t: IdxType) -> &'static str {
 
 /// Checks the magic number and dimensions.
 fn parse_header(path: &Path, h: &[u8]) -> Result<(IdxType, Vec<usize>)> {
-    let bad = |m: String| Error::data(path, m);
+    let bad = |at: usize, m: String| Error::data_at(path, at as u64, m);
     if h.len() < 4 {
-        return Err(bad(format!(
-            "truncated: {} bytes, shorter than the 4-byte IDX magic number",
-            h.len()
-        )));
+        return Err(bad(
+            h.len(),
+            format!(
+                "truncated: {} bytes, shorter than the 4-byte IDX magic number",
+                h.len()
+            ),
+        ));
     }
     let magic = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
     let dtype = IdxType::from_code(h[2]);
     let Some(dtype) = dtype.filter(|_| h[0] == 0 && h[1] == 0 && h[3] > 0) else {
-        return Err(bad(format!(
-            "bad magic number 0x{magic:08X}: IDX files start 00 00, a type code (08 u8, 09 i8, 0B i16, 0C i32, 0D f32, 0E f64) and the number of dimensions (at least 1)"
-        )));
+        return Err(bad(
+            0,
+            format!(
+                "bad magic number 0x{magic:08X}: IDX files start 00 00, a type code (08 u8, 09 i8, 0B i16, 0C i32, 0D f32, 0E f64) and the number of dimensions (at least 1)"
+            ),
+        ));
     };
     let ndim = h[3] as usize;
     if (h.len() as u64) < header_len(ndim) {
-        return Err(bad(format!(
-            "truncated: the header of {ndim} dimensions needs {} bytes, the file has {}",
-            header_len(ndim),
-            h.len()
-        )));
+        return Err(bad(
+            h.len(),
+            format!(
+                "truncated: the header of {ndim} dimensions needs {} bytes, the file has {}",
+                header_len(ndim),
+                h.len()
+            ),
+        ));
     }
     let dims: Vec<usize> = h[4..]
         .chunks_exact(4)
@@ -534,9 +551,10 @@ fn parse_header(path: &Path, h: &[u8]) -> Result<(IdxType, Vec<usize>)> {
         .and_then(|item| item.checked_mul(dims[0]))
         .filter(|&t| t <= 1 << 40 && item.is_some_and(|i| i <= 1 << 40));
     if total.is_none() {
-        return Err(bad(format!(
-            "dims {dims:?} describe more than 2^40 bytes of data"
-        )));
+        return Err(bad(
+            4,
+            format!("dims {dims:?} describe more than 2^40 bytes of data"),
+        ));
     }
     Ok((dtype, dims))
 }

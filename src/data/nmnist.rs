@@ -23,7 +23,8 @@ const OVERFLOW_US: u64 = 1 << 13;
 
 /// Decodes the records of an ATIS `.bin` file (the format N-MNIST shares with
 /// N-Caltech101) without checking addresses against a sensor. `path` only names
-/// the data in errors. The length must be a multiple of 5 bytes.
+/// the data in errors. The length must be a multiple of 5 bytes: an
+/// [`Error::Data`] at the byte where the incomplete last record starts.
 ///
 /// ```
 /// use astroglia::data::nmnist::decode;
@@ -35,13 +36,14 @@ const OVERFLOW_US: u64 = 1 << 13;
 /// let err = decode(&bytes[..14], "cut.bin".as_ref()).unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),
-///     "cut.bin: truncated: 14 bytes is not a whole number of 5-byte event records (2 records and 4 bytes over)"
+///     "cut.bin: byte 10: truncated: 14 bytes is not a whole number of 5-byte event records (2 records and 4 bytes over)"
 /// );
 /// ```
 pub fn decode(bytes: &[u8], path: &Path) -> Result<Vec<Event>> {
     if bytes.len() % RECORD != 0 {
-        return Err(Error::data(
+        return Err(Error::data_at(
             path,
+            (bytes.len() - bytes.len() % RECORD) as u64,
             format!(
                 "truncated: {} bytes is not a whole number of {RECORD}-byte event records ({} records and {} bytes over)",
                 bytes.len(),
@@ -68,7 +70,8 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Vec<Event>> {
     Ok(events)
 }
 
-/// Reads one N-MNIST file; every event must lie on the 34 × 34 [`SENSOR`].
+/// Reads one N-MNIST file; every event must lie on the 34 × 34 [`SENSOR`]
+/// (an [`Error::Data`] at the byte where the first one off it starts).
 ///
 /// ```no_run
 /// let ev = astroglia::data::nmnist::read_file("Test/3/00042.bin").unwrap();
@@ -79,8 +82,9 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<Events> {
     let bytes = std::fs::read(path).map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
     let events = decode(&bytes, path)?;
     if let Some((i, e)) = events.iter().enumerate().find(|(_, e)| !SENSOR.contains(e)) {
-        return Err(Error::data(
+        return Err(Error::data_at(
             path,
+            event_offset(&bytes, i),
             format!(
                 "event {i} has address x {}, y {} outside the 34x34 N-MNIST sensor",
                 e.x, e.y
@@ -91,6 +95,15 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<Events> {
         sensor: SENSOR,
         events,
     })
+}
+
+/// The byte offset of event record `i` (overflow markers skipped) of `bytes`.
+fn event_offset(bytes: &[u8], i: usize) -> u64 {
+    let at = (bytes.chunks_exact(RECORD).enumerate())
+        .filter(|(_, r)| r[1] != OVERFLOW_Y)
+        .nth(i)
+        .map_or(bytes.len(), |(k, _)| k * RECORD);
+    at as u64
 }
 
 /// The files of one N-MNIST split, `<root>/Train|Test/<digit>/*.bin`, in sorted

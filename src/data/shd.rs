@@ -91,10 +91,11 @@ impl ShdDataset {
     pub fn open(path: impl AsRef<Path>, layout: ShdLayout) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if layout.n_channels == 0 || layout.n_channels > usize::from(u16::MAX) {
-            return Err(Error::Invalid(format!(
-                "SHD layout: n_channels must be in 1..=65535, got {}",
-                layout.n_channels
-            )));
+            return Err(Error::Range {
+                what: "SHD layout: n_channels".into(),
+                value: layout.n_channels as f64,
+                expected: "1..=65535".into(),
+            });
         }
         if !path.is_file() {
             return Err(Error::data(&path, "no such file"));

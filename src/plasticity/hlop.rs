@@ -156,12 +156,15 @@ impl Hlop {
     /// invalid `params`.
     pub fn new(n: usize, params: HlopParams) -> Result<Self> {
         if n == 0 {
-            return invalid("HLOP: presynaptic dimension n must be at least 1".into());
+            return Err(Error::argument(
+                "HLOP",
+                "presynaptic dimension n must be at least 1",
+            ));
         }
         let bad = params.check();
         if !bad.is_empty() {
             let list: Vec<String> = bad.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-            return invalid(format!("HLOP parameters: {}", list.join("; ")));
+            return Err(Error::argument("HLOP parameters", list.join("; ")));
         }
         Ok(Hlop {
             n,
@@ -227,9 +230,12 @@ impl Hlop {
     /// Fails when `k() + k_new > n` (more than `n` rows cannot be orthonormal).
     pub fn grow(&mut self, k_new: usize, seed: u64) -> Result<()> {
         if self.k + k_new > self.n {
-            return invalid(format!(
-                "HLOP: cannot grow {k_new} rows orthogonal to {} existing rows in {} dimensions",
-                self.k, self.n
+            return Err(Error::argument(
+                "HLOP",
+                format!(
+                    "cannot grow {k_new} rows orthogonal to {} existing rows in {} dimensions",
+                    self.k, self.n
+                ),
             ));
         }
         if k_new == 0 {
@@ -268,10 +274,13 @@ impl Hlop {
     pub fn hebbian_update(&mut self, x: &[f32], batch: usize) -> Result<()> {
         check_batch("hebbian_update: x", x.len(), batch, self.n)?;
         if batch == 0 {
-            return invalid("HLOP hebbian_update: empty batch".into());
+            return Err(Error::argument("HLOP hebbian_update", "empty batch"));
         }
         if x.iter().any(|v| !v.is_finite()) {
-            return invalid("HLOP hebbian_update: x holds a non-finite value".into());
+            return Err(Error::argument(
+                "HLOP hebbian_update",
+                "x holds a non-finite value",
+            ));
         }
         let (n, k, f) = (self.n, self.k, self.frozen);
         if f == k {
@@ -310,11 +319,11 @@ impl Hlop {
     /// `H_frozen x` is quantised first, as in the reference `projection`.
     pub fn project(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
         if out.len() != x.len() {
-            return invalid(format!(
-                "HLOP project: out has {} values, x has {}",
-                out.len(),
-                x.len()
-            ));
+            return Err(Error::Length {
+                what: "HLOP project: out".into(),
+                expected: format!("{} (as many as x)", x.len()),
+                got: out.len(),
+            });
         }
         out.copy_from_slice(x);
         self.project_in_place(out)
@@ -323,11 +332,11 @@ impl Hlop {
     /// [`Hlop::project`] overwriting `x`.
     pub fn project_in_place(&self, x: &mut [f32]) -> Result<()> {
         if x.len() % self.n != 0 {
-            return invalid(format!(
-                "HLOP project: length {} is not a multiple of n = {}",
-                x.len(),
-                self.n
-            ));
+            return Err(Error::Length {
+                what: "HLOP project: x".into(),
+                expected: format!("a multiple of n = {}", self.n),
+                got: x.len(),
+            });
         }
         let h_old = self.frozen_weights();
         let mut y = vec![0.0f32; self.frozen];
@@ -382,16 +391,14 @@ fn axpy(a: f32, v: &[f32], acc: &mut [f32]) {
     }
 }
 
-fn invalid<T>(msg: String) -> Result<T> {
-    Err(Error::Invalid(msg))
-}
-
 fn check_batch(what: &str, len: usize, rows: usize, n: usize) -> Result<()> {
     match rows.checked_mul(n) {
         Some(want) if want == len => Ok(()),
-        _ => invalid(format!(
-            "HLOP {what} has {len} values, expected {rows} × {n}"
-        )),
+        _ => Err(Error::Length {
+            what: format!("HLOP {what}"),
+            expected: format!("{rows} × {n}"),
+            got: len,
+        }),
     }
 }
 
@@ -402,8 +409,9 @@ fn row_basis(what: &str, a: &[f32], k: usize, n: usize) -> Result<DMatrix<f64>> 
         return Ok(DMatrix::zeros(n, 0));
     }
     if k > n {
-        return invalid(format!(
-            "HLOP {what}: {k} rows cannot be independent in {n} dimensions"
+        return Err(Error::argument(
+            format!("HLOP {what}"),
+            format!("{k} rows cannot be independent in {n} dimensions"),
         ));
     }
     let qr = DMatrix::from_row_slice(k, n, a)
@@ -413,7 +421,10 @@ fn row_basis(what: &str, a: &[f32], k: usize, n: usize) -> Result<DMatrix<f64>> 
     let r = qr.r();
     let big = (0..k).map(|j| r[(j, j)].abs()).fold(0.0, f64::max);
     if (0..k).any(|j| !(r[(j, j)].abs() > 1e-10 * big)) {
-        return invalid(format!("HLOP {what}: rows are linearly dependent"));
+        return Err(Error::argument(
+            format!("HLOP {what}"),
+            "rows are linearly dependent",
+        ));
     }
     Ok(qr.q())
 }
@@ -450,8 +461,9 @@ pub fn principal_angles_deg(
 pub fn pca_top_k(x: &[f32], batch: usize, n: usize, k: usize) -> Result<Vec<f32>> {
     check_batch("pca_top_k: x", x.len(), batch, n)?;
     if batch == 0 || k > n {
-        return invalid(format!(
-            "HLOP pca_top_k: need batch ≥ 1 and k ≤ n, got batch {batch}, k {k}, n {n}"
+        return Err(Error::argument(
+            "HLOP pca_top_k",
+            format!("need batch ≥ 1 and k ≤ n, got batch {batch}, k {k}, n {n}"),
         ));
     }
     let xm = DMatrix::from_row_slice(batch, n, x).map(|v: f32| v as f64);

@@ -415,8 +415,12 @@ mod tests {
             for var in ["r1", "r2", "o1", "o2", "elig", "x"] {
                 let declared = spec.traces.contains(&var) || spec.synapse_state.contains(&var);
                 if !declared {
-                    let e = sim.trace(0, "p", var).unwrap_err().to_string();
-                    assert!(e.contains(&format!("no plasticity trace '{var}'")), "{e}");
+                    let e = sim.trace(0, "p", var).unwrap_err();
+                    assert!(
+                        matches!(&e, crate::Error::Unknown { kind: "plasticity trace", name, .. }
+                            if name == var),
+                        "{e:?}"
+                    );
                 }
             }
         }

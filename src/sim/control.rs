@@ -142,10 +142,10 @@ impl Simulator {
             format!("Poisson rates of '{population}'"),
         );
         if !self.pops[pi].poisson {
-            return Err(crate::Error::Argument {
-                what,
-                message: "the population is not a `poisson` source".into(),
-            });
+            return Err(crate::Error::wrong_kind(
+                format!("population '{population}'"),
+                "a `poisson` source",
+            ));
         }
         if rates_hz.len() != 1 && rates_hz.len() != size as usize {
             return Err(crate::Error::Length {

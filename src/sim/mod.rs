@@ -97,6 +97,9 @@ struct PopMeta {
     source: bool,
     /// A Poisson source (its rates can be set).
     poisson: bool,
+    /// The state variables [`Simulator::state`] can read (with `i_ext` for
+    /// neurons), to list when one asked for is not among them.
+    vars: Vec<String>,
 }
 
 /// Runs a network and collects what it produced.
@@ -189,8 +192,9 @@ impl Simulator {
         let built = build(net, seed)?;
         let seeds = opts.instance_seeds(seed);
         if seeds.is_empty() {
-            return Err(crate::Error::Invalid(
-                "instance_seeds: at least one seed is needed".into(),
+            return Err(crate::Error::argument(
+                "instance_seeds",
+                "at least one seed is needed",
             ));
         }
         let meta = built_meta(&built, net)?;
@@ -239,11 +243,14 @@ impl Simulator {
         t0: Instant,
     ) -> crate::Result<Self> {
         if backend.batch() != seeds.len() {
-            return Err(crate::Error::Invalid(format!(
-                "the backend runs {} instances, {} seeds given",
-                backend.batch(),
-                seeds.len()
-            )));
+            return Err(crate::Error::incompatible(
+                "seeds",
+                format!(
+                    "the backend runs {} instances, {} seeds given",
+                    backend.batch(),
+                    seeds.len()
+                ),
+            ));
         }
         let idx = |name: &str| net.population_index(name).expect("validated");
         let np = meta.pops.len();
@@ -560,13 +567,7 @@ impl Simulator {
     fn tally(&self, instance: usize) -> crate::Result<&Tally> {
         self.tallies
             .get(instance)
-            .ok_or_else(|| crate::Error::Argument {
-                what: "instance".into(),
-                message: format!(
-                    "no instance {instance} (the batch has {})",
-                    self.tallies.len()
-                ),
-            })
+            .ok_or_else(|| crate::Error::no_index("instance", instance, self.tallies.len()))
     }
 
     /// Current values of a state variable of a population (instance 0).
@@ -584,9 +585,21 @@ impl Simulator {
         let pi = self.pop_index(population)?;
         self.tally(instance)?;
         let mut out = vec![];
-        self.backend
-            .read_instance_state(instance, pi, var, &mut out)?;
-        Ok(out)
+        match self
+            .backend
+            .read_instance_state(instance, pi, var, &mut out)
+        {
+            Err(crate::Error::Unknown {
+                kind: "state variable",
+                name,
+                known,
+            }) if known.is_empty() => Err(crate::Error::Unknown {
+                kind: "state variable",
+                name,
+                known: self.pops[pi].vars.clone(),
+            }),
+            r => r.map(|()| out),
+        }
     }
 
     /// Index of the population named `name`.
@@ -734,6 +747,13 @@ fn built_meta(b: &Built, net: &Network) -> crate::Result<BuiltMeta> {
                 size: p.size,
                 source: model.model.is_source(),
                 poisson: matches!(model.model, crate::neuron::NeuronModel::Poisson(_)),
+                vars: if model.model.is_source() {
+                    vec![]
+                } else {
+                    let mut v = model.model.state_vars();
+                    v.push("i_ext".into());
+                    v
+                },
             })
             .collect(),
         out_degree: b.out_degree.clone(),

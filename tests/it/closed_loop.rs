@@ -76,9 +76,22 @@ fn misuse_of_the_rate_setter_is_refused_with_typed_errors() {
         assert!(matches!(e, Error::Range { .. }), "{e:?}");
     }
     let e = sim.set_poisson_rates(2, "input", &[1.0]).unwrap_err();
-    assert!(matches!(e, Error::Argument { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::NoIndex {
+                kind: "instance",
+                index: 2,
+                count: 2
+            }
+        ),
+        "{e:?}"
+    );
     let e = sim.set_poisson_rates(0, "exc", &[1.0]).unwrap_err();
-    assert!(matches!(e, Error::Argument { .. }), "{e:?}");
+    assert!(
+        matches!(&e, Error::WrongKind { what, .. } if what == "population 'exc'"),
+        "{e:?}"
+    );
     let e = sim.restore("never stored").unwrap_err();
     assert!(
         matches!(

@@ -99,8 +99,18 @@ fn misuse_of_the_controls_is_refused_with_typed_errors() {
         let e = refused(sim.set_spike_source(0, "input", times, ids), what);
         assert!(matches!(e, Error::Argument { .. }), "{e:?}");
     }
-    let e = refused(sim.set_spike_source(2, "input", &[1.0], &[0]), "instance 2");
-    assert!(matches!(e, Error::Argument { .. }), "{e:?}");
+    let e = refused(sim.set_spike_source(2, "input", &[1.0], &[0]), "index 2");
+    assert!(
+        matches!(
+            e,
+            Error::NoIndex {
+                kind: "instance",
+                index: 2,
+                count: 2
+            }
+        ),
+        "{e:?}"
+    );
     refused(
         sim.set_spike_source(0, "exc", &[1.0], &[0]),
         "not a spike source",

@@ -16,6 +16,25 @@ fn assert_msg<T: std::fmt::Debug>(r: astroglia::Result<T>, path: &Path, message:
     assert_eq!(err, format!("{}: {message}", path.display()));
 }
 
+/// `err` is an [`astroglia::Error::Data`] at byte `offset` of `path`, and its
+/// message is exactly `<path>: byte <offset>: <message>`.
+fn assert_msg_at<T: std::fmt::Debug>(
+    r: astroglia::Result<T>,
+    path: &Path,
+    offset: u64,
+    message: &str,
+) {
+    let err = r.expect_err(message);
+    assert!(
+        matches!(&err, astroglia::Error::Data { offset: Some(o), .. } if *o == offset),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("{}: byte {offset}: {message}", path.display())
+    );
+}
+
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
@@ -36,18 +55,20 @@ fn malformed_nmnist_files() {
     let bytes = std::fs::read(real(NMNIST)).unwrap();
     let cut = dir.path().join("cut.bin");
     std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
-    assert_msg(
+    assert_msg_at(
         nmnist::read_file(&cut),
         &cut,
+        21620,
         "truncated: 21624 bytes is not a whole number of 5-byte event records (4324 records and 4 bytes over)",
     );
     let off = dir.path().join("off_sensor.bin");
     let mut b = bytes.clone();
     b[12 * 5] = 200; // x of event 12
     std::fs::write(&off, &b).unwrap();
-    assert_msg(
+    assert_msg_at(
         nmnist::read_file(&off),
         &off,
+        60,
         &format!(
             "event 12 has address x 200, y {} outside the 34x34 N-MNIST sensor",
             b[61]
@@ -247,29 +268,33 @@ fn malformed_idx_files() {
     let mut b = labels.clone();
     b[2] = 0x07;
     let p = put("bad_magic", &b);
-    assert_msg(
+    assert_msg_at(
         IdxReader::open(&p),
         &p,
+        0,
         "bad magic number 0x00000701: IDX files start 00 00, a type code (08 u8, 09 i8, 0B i16, 0C i32, 0D f32, 0E f64) and the number of dimensions (at least 1)",
     );
     let p = put("cut_images", &images[..images.len() - 1]);
-    assert_msg(
+    assert_msg_at(
         IdxReader::open(&p),
         &p,
+        115023,
         "truncated: the header (u8 x [1797, 8, 8]) needs 115024 bytes, the file has 115023",
     );
     let mut b = labels.clone();
     b.push(0);
     let p = put("long_labels", &b);
-    assert_msg(
+    assert_msg_at(
         idx::read(&p),
         &p,
+        1805,
         "too long: the header (u8 x [1797]) needs 1805 bytes, the file has 1806",
     );
     let p = put("cut_header", &images[..10]);
-    assert_msg(
+    assert_msg_at(
         IdxReader::open(&p),
         &p,
+        10,
         "truncated: the header of 3 dimensions needs 16 bytes, the file has 10",
     );
 
@@ -278,16 +303,18 @@ fn malformed_idx_files() {
     let mut set = IdxDataset::open(&p, &lp, 10).unwrap();
     let want = set.labels()[1795] as usize;
     assert_eq!(set.get(1795).unwrap().label, want);
-    assert_msg(
+    assert_msg_at(
         set.get(1796),
         &p,
+        114960,
         "truncated: the header (u8 x [1797, 8, 8]) needs 115008 data bytes, the data ends after 114944",
     );
     // The same after a backward jump (the data inflated into a temporary file).
     assert_eq!(set.get(10).unwrap().label, set.labels()[10] as usize);
-    assert_msg(
+    assert_msg_at(
         set.get(1796),
         &p,
+        114960,
         "truncated: the header (u8 x [1797, 8, 8]) needs 115008 data bytes, the data ends after 114944",
     );
     // A gzip stream cut short (its end and checksum missing).

@@ -377,10 +377,11 @@ fn gpu_plasticity_must_follow_propagation() {
     let mut gpu = GpuBackend::with_context(ctx, &built).unwrap();
     gpu.inputs(0).unwrap();
     gpu.neurons(0).unwrap();
-    let e = gpu.plasticity(0).unwrap_err().to_string();
+    let e = gpu.plasticity(0).unwrap_err();
+    assert!(matches!(e, astroglia::Error::Gpu(_)), "{e:?}");
     assert_eq!(
-        e,
-        "GPU plasticity of step 0 must directly follow its propagation, before spikes are drained"
+        e.to_string(),
+        "GPU: plasticity of step 0 must directly follow its propagation, before spikes are drained"
     );
 }
 
@@ -527,7 +528,10 @@ fn gpu_weights_round_trip_and_bad_writes_fail_as_on_cpu() {
         .set_weights(0, "e->e", &w0[..10])
         .unwrap_err()
         .to_string();
-    assert!(e.contains(&format!("{n} synapses, got 10")), "{e}");
+    assert!(
+        e.contains(&format!("10 values, expected {n} (one per synapse)")),
+        "{e}"
+    );
     assert!(gpu.set_weights(2, "e->e", &w0).is_err(), "no instance 2");
     for var in ["r2", "o2", "x"] {
         let g = gpu.trace(0, "e->e", var).unwrap_err().to_string();

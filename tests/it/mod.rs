@@ -36,6 +36,7 @@ mod data;
 mod data_malformed;
 mod determinism;
 mod docs;
+mod errors;
 #[cfg(feature = "hdf5")]
 mod experiment;
 #[cfg(feature = "cli")]

@@ -457,9 +457,9 @@ fn drives_that_could_overflow_the_ring_are_refused() {
     let err = build(&net, 1).unwrap_err().to_string();
     assert_eq!(
         err,
-        "inputs[0] (poisson into 'a'): one step's input onto receptor exc can reach \
-         34359738352 fixed-point units, more than the i32 ring holds; use a smaller n, \
-         rate_hz or weight"
+        "<builder>: invalid model: inputs[0].poisson: poisson into 'a': one step's input \
+         onto receptor exc can reach 34359738352 fixed-point units, more than the i32 ring \
+         holds; use a smaller n, rate_hz or weight"
     );
     // A drive too small for the scale the receptor's other input needs.
     let mut net = Network::new(0.1, 1.0);
@@ -469,8 +469,8 @@ fn drives_that_could_overflow_the_ring_are_refused() {
     let err = build(&net, 1).unwrap_err().to_string();
     assert_eq!(
         err,
-        "inputs[0] (poisson into 'a'): weight 0.1 rounds to 0 at the receptor's \
-         fixed-point scale (one unit is 0.5); the other input onto the receptor is too \
-         large next to it"
+        "<builder>: invalid model: inputs[0].poisson.weight: poisson into 'a': weight 0.1 \
+         rounds to 0 at the receptor's fixed-point scale (one unit is 0.5); the other input \
+         onto the receptor is too large next to it"
     );
 }

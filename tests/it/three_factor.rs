@@ -53,11 +53,9 @@ fn reward_stdp_changes_weights_by_modulated_eligibility() {
     sim.set_modulator(0, "syn", -1.0).unwrap();
     sim.run_steps(n, |_| {}).unwrap();
     assert!((sim.weights(0, "syn").unwrap()[0] as f64) < got);
-    let e = sim
-        .set_modulator(0, "syn", f32::NAN)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("non-finite"), "{e}");
+    let e = sim.set_modulator(0, "syn", f32::NAN).unwrap_err();
+    assert!(matches!(e, astroglia::Error::Range { .. }), "{e:?}");
+    assert!(e.to_string().contains("NaN is out of range"), "{e}");
 }
 
 /// Poisson spike times of 20 sources: sources 0–9 active in [0, 500) ms (task 1),

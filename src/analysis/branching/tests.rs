@@ -154,12 +154,12 @@ fn repeated_spikes_and_synapses_count_once() {
 #[test]
 fn bad_ids_and_params_are_errors() {
     let err = LiquidGraph::from_edges(3, [(0, 1), (1, 7)]).unwrap_err();
-    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    assert!(matches!(err, Error::Argument { .. }), "{err}");
     assert!(err.to_string().contains("neuron 7"), "{err}");
     let g = graph(3, &[(0, 1)]);
     // Even outside the sample an id ≥ 3 is an error, not a panic.
     let err = branching_factor(&g, &[(100, 0), (9999, 3)], &[0], 250, 1.0, &P).unwrap_err();
-    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    assert!(matches!(err, Error::Argument { .. }), "{err}");
     assert!(err.to_string().contains("neuron 3"), "{err}");
     let err = branching_factor_sample(&g, &[(5, u32::MAX)], 0, 250, 1.0, &P).unwrap_err();
     assert!(err.to_string().contains(&u32::MAX.to_string()), "{err}");

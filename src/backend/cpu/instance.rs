@@ -272,7 +272,7 @@ impl Instance {
             .net
             .projs
             .get(proj)
-            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.net.projs.len()))?;
         let n_post = self.net.pops[pr.post].size as usize;
         crate::backend::check_third_factor(pr, n_post, &cmd)?;
         let ps = self.plastic[proj].as_mut().expect("checked: plastic");
@@ -297,7 +297,7 @@ impl Instance {
         let st = self
             .astros
             .get(astro)
-            .ok_or_else(|| crate::Error::Invalid(format!("no astrocyte with index {astro}")))?;
+            .ok_or_else(|| crate::Error::no_index("astrocyte", astro, self.astros.len()))?;
         out.clear();
         out.extend_from_slice(&st.a);
         Ok(())
@@ -335,16 +335,14 @@ impl Instance {
         pop: usize,
         events: Vec<(u64, u32)>,
     ) -> crate::Result<()> {
-        let p = self
-            .net
-            .pops
-            .get_mut(pop)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        let n = self.net.pops.len();
+        let p = (self.net.pops.get_mut(pop))
+            .ok_or_else(|| crate::Error::no_index("population", pop, n))?;
         let Dynamics::Source(Sources::SpikeSource(SpikeTrain(ev))) = &mut p.dynamics else {
-            return Err(crate::Error::Invalid(format!(
-                "population '{}' is not a spike source",
-                p.name
-            )));
+            return Err(crate::Error::wrong_kind(
+                format!("population '{}'", p.name),
+                "a spike source",
+            ));
         };
         crate::backend::check_spike_events(&p.name, p.size, &events)?;
         *ev = events;
@@ -354,16 +352,14 @@ impl Instance {
 
     /// A new sampler for Poisson population `pop`.
     pub(super) fn set_poisson(&mut self, pop: usize, sampler: PoissonKind) -> crate::Result<()> {
-        let p = self
-            .net
-            .pops
-            .get_mut(pop)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        let n = self.net.pops.len();
+        let p = (self.net.pops.get_mut(pop))
+            .ok_or_else(|| crate::Error::no_index("population", pop, n))?;
         let Dynamics::Source(Sources::Poisson(ps)) = &mut p.dynamics else {
-            return Err(crate::Error::Invalid(format!(
-                "population '{}' is not a Poisson source",
-                p.name
-            )));
+            return Err(crate::Error::wrong_kind(
+                format!("population '{}'", p.name),
+                "a Poisson source",
+            ));
         };
         ps.sampler = sampler;
         Ok(())
@@ -376,6 +372,7 @@ impl Instance {
         level: crate::backend::InputLevel,
     ) -> crate::Result<()> {
         use crate::backend::InputLevel;
+        let n = self.net.inputs.len();
         match (self.net.inputs.get_mut(input), level) {
             (
                 Some(BuiltInput::Current { pop, amplitude, .. }),
@@ -388,10 +385,12 @@ impl Instance {
             (Some(BuiltInput::Noise { mean, std, .. }), InputLevel::Noise { mean: m, std: s }) => {
                 (*mean, *std) = (m, s);
             }
-            _ => {
-                return Err(crate::Error::Invalid(format!(
-                    "input {input} is not a {level:?} input"
-                )));
+            (None, _) => return Err(crate::Error::no_index("input", input, n)),
+            (Some(_), level) => {
+                return Err(crate::Error::wrong_kind(
+                    format!("input {input}"),
+                    level.expected(),
+                ));
             }
         }
         Ok(())
@@ -408,7 +407,7 @@ impl Instance {
             .net
             .projs
             .get(proj)
-            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.net.projs.len()))?;
         out.clear();
         match &self.plastic[proj] {
             Some(ps) => out.extend_from_slice(&ps.w),
@@ -426,12 +425,20 @@ impl Instance {
             .net
             .projs
             .get(proj)
-            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.net.projs.len()))?;
         let w = crate::backend::clipped_weights(pr, w)?;
         if let Some(ps) = &mut self.plastic[proj] {
             ps.w = w;
         }
         Ok(())
+    }
+
+    /// The error for projection `proj`, which has no HLOP learner.
+    fn no_hlop(&self, proj: usize) -> crate::Error {
+        match self.net.projs.get(proj) {
+            None => crate::Error::no_index("projection", proj, self.net.projs.len()),
+            Some(pr) => crate::backend::no_hlop(pr),
+        }
     }
 
     /// A copy of the HLOP learner of plastic projection `proj`.
@@ -440,7 +447,7 @@ impl Instance {
             .get(proj)
             .and_then(|p| p.as_ref())
             .and_then(|p| p.hlop.clone())
-            .ok_or_else(|| crate::Error::Invalid(format!("projection {proj} has no HLOP")))
+            .ok_or_else(|| self.no_hlop(proj))
     }
 
     /// A trace (`r1`, `r2`, `o1`, `o2`) of plastic projection `proj`.
@@ -450,14 +457,20 @@ impl Instance {
         var: &str,
         out: &mut Vec<f32>,
     ) -> crate::Result<()> {
-        let t = self
-            .plastic
-            .get(proj)
-            .and_then(|p| p.as_ref())
-            .and_then(|p| p.trace(var))
+        let ps = (self.plastic.get(proj))
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.plastic.len()))?
+            .as_ref()
             .ok_or_else(|| {
-                crate::Error::Invalid(format!("projection {proj} has no plasticity trace '{var}'"))
+                crate::Error::wrong_kind(
+                    format!("projection '{}'", self.net.projs[proj].name),
+                    "plastic",
+                )
             })?;
+        let t = ps.trace(var).ok_or_else(|| crate::Error::Unknown {
+            kind: "plasticity trace",
+            name: var.into(),
+            known: vec![],
+        })?;
         out.clear();
         out.extend_from_slice(t);
         Ok(())
@@ -477,7 +490,7 @@ impl Instance {
             .net
             .pops
             .get(pop)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+            .ok_or_else(|| crate::Error::no_index("population", pop, self.net.pops.len()))?;
         let found = match (&p.dynamics, var) {
             (Dynamics::Neurons(_), "i_ext") => {
                 crate::neuron::registry::copy_into(out, &self.i_ext[pop])
@@ -488,10 +501,11 @@ impl Instance {
         if found {
             Ok(())
         } else {
-            Err(crate::Error::Invalid(format!(
-                "population '{}' has no state variable '{var}'",
-                p.name
-            )))
+            Err(crate::Error::Unknown {
+                kind: "state variable",
+                name: var.into(),
+                known: vec![],
+            })
         }
     }
 }

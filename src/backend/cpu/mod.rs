@@ -64,16 +64,16 @@ impl CpuBackend {
     /// with a population of at least 16 384 neurons or at least 2^20
     /// synapses; else one.
     pub fn batched(instances: Vec<Built>, threads: usize) -> crate::Result<Self> {
-        let first = instances
-            .first()
-            .ok_or_else(|| crate::Error::Invalid("a batch needs at least one instance".into()))?;
+        let first = instances.first().ok_or_else(|| {
+            crate::Error::argument("instances", "a batch needs at least one instance")
+        })?;
         if instances
             .iter()
             .any(|b| !Arc::ptr_eq(&b.projs, &first.projs))
         {
-            return Err(crate::Error::Invalid(
-                "the instances of a batch must share their connectivity (see Built::instance)"
-                    .into(),
+            return Err(crate::Error::incompatible(
+                "batch",
+                "the instances of a batch must share their connectivity (see Built::instance)",
             ));
         }
         let routes: Arc<[Route]> = first
@@ -122,13 +122,14 @@ impl CpuBackend {
     fn instance(&self, b: usize) -> crate::Result<&Instance> {
         self.instances
             .get(b)
-            .ok_or_else(|| crate::Error::Invalid(format!("no instance {b}")))
+            .ok_or_else(|| crate::Error::no_index("instance", b, self.instances.len()))
     }
 
     fn instance_mut(&mut self, b: usize) -> crate::Result<&mut Instance> {
+        let n = self.instances.len();
         self.instances
             .get_mut(b)
-            .ok_or_else(|| crate::Error::Invalid(format!("no instance {b}")))
+            .ok_or_else(|| crate::Error::no_index("instance", b, n))
     }
 
     /// Runs `f` on every instance, in parallel on the pool when there is one, and
@@ -268,7 +269,7 @@ impl Backend for CpuBackend {
 
     fn restore(&mut self, instance: usize, snapshot: &super::Snapshot) -> crate::Result<()> {
         let state = snapshot.get::<snapshot::InstanceState>().ok_or_else(|| {
-            crate::Error::Invalid("the snapshot was not taken by the CPU backend".into())
+            crate::Error::incompatible("snapshot", "the snapshot was not taken by the CPU backend")
         })?;
         self.instance_mut(instance)?.restore(state)
     }

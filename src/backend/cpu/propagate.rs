@@ -294,7 +294,7 @@ impl Instance {
             }
         }
         let step32 = u32::try_from(step)
-            .map_err(|_| crate::Error::Invalid("more than 2^32 steps".into()))?;
+            .map_err(|_| crate::Error::Resources("more than 2^32 steps".into()))?;
         for (pi, spikes) in self.step_spikes.iter().enumerate() {
             let off = self.net.pops[pi].offset;
             self.pending.extend(spikes.iter().map(|&i| Spike {

@@ -48,8 +48,9 @@ impl Instance {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len())
         };
         if s.dynamics.len() != self.net.pops.len() || !same(&s.rings, &self.rings) {
-            return Err(crate::Error::Invalid(
-                "the snapshot was taken from another network".into(),
+            return Err(crate::Error::incompatible(
+                "snapshot",
+                "the snapshot was taken from another network",
             ));
         }
         for (pop, d) in self.net.pops.iter_mut().zip(&s.dynamics) {

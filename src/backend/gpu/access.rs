@@ -13,10 +13,9 @@ impl GpuBackend {
         out: &mut Vec<f32>,
     ) -> crate::Result<()> {
         self.check_instance(instance)?;
-        let name = self
-            .names
-            .get(pop)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+        if pop >= self.names.len() {
+            return Err(crate::Error::no_index("population", pop, self.names.len()));
+        }
         let np = self.neurons.iter().find(|x| x.pop == pop);
         // Blocks of n values: instance b's i_ext is block b, its variable k block
         // b × vars + k of the state buffer.
@@ -31,9 +30,12 @@ impl GpuBackend {
             (None, _) => (&self.ctl, usize::MAX),
         };
         if at == usize::MAX {
-            return Err(crate::Error::Invalid(format!(
-                "population '{name}' has no state variable '{var}'"
-            )));
+            // Empty, as on the CPU: the simulator lists the model's variables.
+            return Err(crate::Error::Unknown {
+                kind: "state variable",
+                name: var.into(),
+                known: vec![],
+            });
         }
         let np = np.expect("neuron population");
         let n = u64::from(np.n);
@@ -59,7 +61,7 @@ impl GpuBackend {
         let pr = self
             .projs
             .get(proj)
-            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.projs.len()))?;
         if let Some(w) = self
             .plastic
             .as_ref()

@@ -273,10 +273,11 @@ impl GpuBackend {
         if instance < self.batch as usize {
             Ok(())
         } else {
-            Err(crate::Error::Invalid(format!(
-                "no instance {instance} (the batch has {})",
-                self.batch
-            )))
+            Err(crate::Error::no_index(
+                "instance",
+                instance,
+                self.batch as usize,
+            ))
         }
     }
 
@@ -290,16 +291,16 @@ impl GpuBackend {
         instances: &[Built],
         entries: Option<u64>,
     ) -> crate::Result<Self> {
-        let net = instances
-            .first()
-            .ok_or_else(|| crate::Error::Invalid("a batch needs at least one instance".into()))?;
+        let net = instances.first().ok_or_else(|| {
+            crate::Error::argument("instances", "a batch needs at least one instance")
+        })?;
         if instances
             .iter()
             .any(|b| !Arc::ptr_eq(&b.projs, &net.projs) || b.pops.len() != net.pops.len())
         {
-            return Err(crate::Error::Invalid(
-                "the instances of a batch must share their connectivity (see Built::instance)"
-                    .into(),
+            return Err(crate::Error::incompatible(
+                "batch",
+                "the instances of a batch must share their connectivity (see Built::instance)",
             ));
         }
         let dev = &ctx.device;
@@ -519,8 +520,8 @@ impl Backend for GpuBackend {
             return Ok(());
         }
         if self.propagated.take() != Some(step) {
-            return Err(crate::Error::Invalid(format!(
-                "GPU plasticity of step {step} must directly follow its propagation, \
+            return Err(crate::Error::Gpu(format!(
+                "plasticity of step {step} must directly follow its propagation, \
                  before spikes are drained"
             )));
         }
@@ -584,11 +585,12 @@ impl Backend for GpuBackend {
         let name = self
             .names
             .get(pop)
-            .ok_or_else(|| crate::Error::Invalid(format!("no population with index {pop}")))?;
+            .ok_or_else(|| crate::Error::no_index("population", pop, self.names.len()))?;
         let Some(sp) = self.sources.iter_mut().find(|s| s.pop == pop) else {
-            return Err(crate::Error::Invalid(format!(
-                "population '{name}' is not a spike source"
-            )));
+            return Err(crate::Error::wrong_kind(
+                format!("population '{name}'"),
+                "a spike source",
+            ));
         };
         super::check_spike_events(name, sp.size, &events)?;
         sp.events[instance] = upload::source_events(&events);
@@ -610,9 +612,12 @@ impl Backend for GpuBackend {
             self.poisson.iter_mut().find(|p| p.pop == pop),
             &self.poisson_pipes,
         ) else {
-            return Err(crate::Error::Invalid(format!(
-                "population {pop} is not a Poisson source"
-            )));
+            return Err(match self.names.get(pop) {
+                None => crate::Error::no_index("population", pop, self.names.len()),
+                Some(name) => {
+                    crate::Error::wrong_kind(format!("population '{name}'"), "a Poisson source")
+                }
+            });
         };
         let b = poisson::Bindings {
             ctx: &self.ctx,
@@ -640,7 +645,7 @@ impl Backend for GpuBackend {
     fn restore(&mut self, instance: usize, snapshot: &super::Snapshot) -> crate::Result<()> {
         self.check_instance(instance)?;
         let s = snapshot.get::<InstanceState>().ok_or_else(|| {
-            crate::Error::Invalid("the snapshot was not taken by the GPU backend".into())
+            crate::Error::incompatible("snapshot", "the snapshot was not taken by the GPU backend")
         })?;
         if self.unread_steps > 0 {
             self.flush()?;
@@ -649,8 +654,9 @@ impl Backend for GpuBackend {
         let fits = regions.len() == s.words.len()
             && (regions.iter().zip(&s.words)).all(|(r, w)| r.2 == w.len() as u64 * 4);
         if !fits {
-            return Err(crate::Error::Invalid(
-                "the snapshot was taken from another network".into(),
+            return Err(crate::Error::incompatible(
+                "snapshot",
+                "the snapshot was taken from another network",
             ));
         }
         for ((buf, at, _), w) in regions.into_iter().zip(&s.words) {
@@ -670,9 +676,10 @@ impl Backend for GpuBackend {
         let Some((terms, t)) =
             (self.input_terms.as_ref()).and_then(|it| Some((it, (*it.term_of.get(input)?)?)))
         else {
-            return Err(crate::Error::Invalid(format!(
-                "input {input} is not a current or noise input"
-            )));
+            return Err(crate::Error::wrong_kind(
+                format!("input {input}"),
+                "a current or noise input",
+            ));
         };
         let (a, b) = match level {
             InputLevel::Current { amplitude } => (amplitude, 0.0),
@@ -718,7 +725,7 @@ impl Backend for GpuBackend {
         let pr = self
             .projs
             .get(proj)
-            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.projs.len()))?;
         let w = super::clipped_weights(pr, w)?;
         let pl = self
             .plastic
@@ -738,7 +745,7 @@ impl Backend for GpuBackend {
         let pr = self
             .projs
             .get(proj)
-            .ok_or_else(|| crate::Error::Invalid(format!("no projection with index {proj}")))?;
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.projs.len()))?;
         super::check_third_factor(pr, self.post_size[proj] as usize, &cmd)?;
         let pl = self
             .plastic
@@ -753,10 +760,12 @@ impl Backend for GpuBackend {
         proj: usize,
     ) -> crate::Result<crate::plasticity::hlop::Hlop> {
         self.check_instance(instance)?;
+        let pr = (self.projs.get(proj))
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.projs.len()))?;
         self.plastic
             .as_ref()
             .and_then(|pl| pl.hlop(instance, proj))
-            .ok_or_else(|| crate::Error::Invalid(format!("projection {proj} has no HLOP")))
+            .ok_or_else(|| super::no_hlop(pr))
     }
 
     fn read_astrocyte(
@@ -770,7 +779,10 @@ impl Backend for GpuBackend {
             .plastic
             .as_ref()
             .and_then(|pl| pl.read_astrocyte(&self.ctx, instance, astro))
-            .ok_or_else(|| crate::Error::Invalid(format!("no astrocyte with index {astro}")))?;
+            .ok_or_else(|| {
+                let n = self.plastic.as_ref().map_or(0, |pl| pl.n_astrocytes());
+                crate::Error::no_index("astrocyte", astro, n)
+            })?;
         *out = a?;
         Ok(())
     }
@@ -783,12 +795,22 @@ impl Backend for GpuBackend {
         out: &mut Vec<f32>,
     ) -> crate::Result<()> {
         self.check_instance(instance)?;
+        let pr = (self.projs.get(proj))
+            .ok_or_else(|| crate::Error::no_index("projection", proj, self.projs.len()))?;
+        if pr.plastic.is_none() {
+            return Err(crate::Error::wrong_kind(
+                format!("projection '{}'", pr.name),
+                "plastic",
+            ));
+        }
         let t = self
             .plastic
             .as_ref()
             .and_then(|pl| pl.read_trace(&self.ctx, instance, proj, var))
-            .ok_or_else(|| {
-                crate::Error::Invalid(format!("projection {proj} has no plasticity trace '{var}'"))
+            .ok_or_else(|| crate::Error::Unknown {
+                kind: "plasticity trace",
+                name: var.into(),
+                known: vec![],
             })?;
         *out = t?;
         Ok(())

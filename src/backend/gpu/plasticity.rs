@@ -767,6 +767,11 @@ impl GpuPlasticity {
         Some(read_f32(ctx, &a.state, at, n))
     }
 
+    /// The number of astrocytes.
+    pub fn n_astrocytes(&self) -> usize {
+        self.astro.as_ref().map_or(0, |a| a.at.len())
+    }
+
     /// Applies a third-factor command (already checked by
     /// [`crate::backend::check_third_factor`]) to plastic projection `proj` of
     /// `instance`: what the next runs read is written to the device now.
@@ -919,8 +924,9 @@ impl GpuPlasticity {
     ) -> crate::Result<()> {
         let n = self.layout.slots.len();
         if s.third.len() != n || s.hlops.len() != self.hlops[instance].len() {
-            return Err(crate::Error::Invalid(
-                "the snapshot was taken from another network".into(),
+            return Err(crate::Error::incompatible(
+                "snapshot",
+                "the snapshot was taken from another network",
             ));
         }
         self.third[instance * n..(instance + 1) * n].copy_from_slice(&s.third);

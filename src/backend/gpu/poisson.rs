@@ -109,10 +109,13 @@ impl PoissonPop {
     ) -> crate::Result<Self> {
         let (start, stop) = (sources[0].start, sources[0].stop);
         if sources.iter().any(|s| (s.start, s.stop) != (start, stop)) {
-            return Err(crate::Error::Invalid(format!(
-                "the instances of a GPU batch differ in the active steps of Poisson \
-                 population '{name}'"
-            )));
+            return Err(crate::Error::incompatible(
+                "batch",
+                format!(
+                    "the instances of a GPU batch differ in the active steps of Poisson \
+                     population '{name}'"
+                ),
+            ));
         }
         let mut pop = PoissonPop {
             name: name.into(),

@@ -22,10 +22,13 @@ pub(super) struct Loader<'a> {
 
 /// The error for a batch whose instances differ in something the GPU shares.
 fn differs(what: &str, pop: &str) -> crate::Error {
-    crate::Error::Invalid(format!(
-        "the instances of a GPU batch differ in the {what} of population '{pop}'; \
-         only initial state and per-step randomness may differ (see Built::instance)"
-    ))
+    crate::Error::incompatible(
+        "batch",
+        format!(
+            "the instances of a GPU batch differ in the {what} of population '{pop}'; \
+             only initial state and per-step randomness may differ (see Built::instance)"
+        ),
+    )
 }
 
 /// The current and noise terms on the device, every instance's copy.
@@ -235,8 +238,9 @@ impl Loader<'_> {
             .iter()
             .any(|b| format!("{:?}", b.inputs) != format!("{:?}", net.inputs))
         {
-            return Err(crate::Error::Invalid(
-                "the instances of a GPU batch differ in their current inputs".into(),
+            return Err(crate::Error::incompatible(
+                "batch",
+                "the instances of a GPU batch differ in their current inputs",
             ));
         }
         let mut terms: Vec<NoiseTerm> = vec![];

@@ -326,9 +326,11 @@ impl Classifier {
         let n = inputs.len();
         let batch = self.eval.batch();
         if n > batch {
-            return Err(Error::Invalid(format!(
-                "{n} inputs for an evaluation batch of {batch}"
-            )));
+            return Err(Error::Length {
+                what: "inputs".into(),
+                expected: format!("at most {batch} (the evaluation batch)"),
+                got: n,
+            });
         }
         let mut inputs = inputs.into_iter();
         for i in 0..batch {

@@ -405,12 +405,13 @@ fn params_defaults_serde_and_check() {
         ]
     );
     assert!(HlopParams::default().check().is_empty());
-    assert!(matches!(Hlop::new(4, bad), Err(Error::Invalid(_))));
+    assert!(matches!(Hlop::new(4, bad), Err(Error::Argument { .. })));
 }
 
 #[test]
 fn bad_lengths_are_errors() {
-    let is_invalid = |r: Result<()>| matches!(r, Err(Error::Invalid(_)));
+    let is_invalid =
+        |r: Result<()>| matches!(r, Err(Error::Argument { .. } | Error::Length { .. }));
     assert!(Hlop::new(0, HlopParams::default()).is_err());
     let mut hlop = Hlop::new(5, HlopParams::default()).unwrap();
     assert!(is_invalid(hlop.grow(6, 0)));
