@@ -443,3 +443,9 @@ pub fn gpu_batched(
         Err(crate::Error::missing_feature("gpu", "the GPU backend"))
     }
 }
+
+/// The error of a [`Backend::restore`] given a snapshot whose shapes do not
+/// fit: it was taken from an instance of another network.
+pub(crate) fn foreign_snapshot() -> crate::Error {
+    crate::Error::incompatible("snapshot", "the snapshot was taken from another network")
+}

@@ -48,10 +48,7 @@ impl Instance {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len())
         };
         if s.dynamics.len() != self.net.pops.len() || !same(&s.rings, &self.rings) {
-            return Err(crate::Error::incompatible(
-                "snapshot",
-                "the snapshot was taken from another network",
-            ));
+            return Err(crate::backend::foreign_snapshot());
         }
         for (pop, d) in self.net.pops.iter_mut().zip(&s.dynamics) {
             if let Some(d) = d {

@@ -654,10 +654,7 @@ impl Backend for GpuBackend {
         let fits = regions.len() == s.words.len()
             && (regions.iter().zip(&s.words)).all(|(r, w)| r.2 == w.len() as u64 * 4);
         if !fits {
-            return Err(crate::Error::incompatible(
-                "snapshot",
-                "the snapshot was taken from another network",
-            ));
+            return Err(crate::backend::foreign_snapshot());
         }
         for ((buf, at, _), w) in regions.into_iter().zip(&s.words) {
             self.ctx

@@ -924,10 +924,7 @@ impl GpuPlasticity {
     ) -> crate::Result<()> {
         let n = self.layout.slots.len();
         if s.third.len() != n || s.hlops.len() != self.hlops[instance].len() {
-            return Err(crate::Error::incompatible(
-                "snapshot",
-                "the snapshot was taken from another network",
-            ));
+            return Err(crate::backend::foreign_snapshot());
         }
         self.third[instance * n..(instance + 1) * n].copy_from_slice(&s.third);
         for t in instance * n..(instance + 1) * n {
