@@ -64,18 +64,18 @@ pub mod error;
 pub mod experiment;
 pub mod fit;
 mod huge_pages;
-pub mod input_file;
+pub(crate) mod input_file;
 #[cfg(feature = "hdf5")]
-pub mod isolated;
+pub(crate) mod isolated;
 pub mod model;
-pub mod neuron;
+pub(crate) mod neuron;
 pub mod nir;
 pub mod plasticity;
 mod prefetch;
 pub mod prelude;
 pub mod readout;
 pub mod record;
-pub mod rng;
+pub(crate) mod rng;
 pub mod sim;
 
 pub use error::{Error, Result};

@@ -277,6 +277,7 @@ pub fn uniform_below(x: u32, n: u32) -> u32 {
 /// the high word of the 64-bit product assembled from 16-bit partial products.
 /// No intermediate overflows.
 #[inline]
+#[cfg(test)]
 pub fn uniform_below_split(x: u32, n: u32) -> u32 {
     let (xl, xh) = (x & 0xFFFF, x >> 16);
     let (nl, nh) = (n & 0xFFFF, n >> 16);

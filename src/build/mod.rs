@@ -24,14 +24,14 @@ const TAG_WEIGHT: u64 = 3;
 const TAG_GRID: u64 = 4;
 
 /// First counter-RNG stream of noise inputs (stream = base + input index).
-pub const STREAM_NOISE: u32 = 0x1_0000;
+pub(crate) const STREAM_NOISE: u32 = 0x1_0000;
 /// First counter-RNG stream of Poisson populations (stream = base + population index).
-pub const STREAM_POISSON: u32 = 0x2_0000;
+pub(crate) const STREAM_POISSON: u32 = 0x2_0000;
 /// First counter-RNG stream of Poisson drives (stream = base + input index).
-pub const STREAM_POISSON_INPUT: u32 = 0x3_0000;
+pub(crate) const STREAM_POISSON_INPUT: u32 = 0x3_0000;
 
 /// SplitMix64 mixing of (seed, tag, index) into an independent sub-seed.
-pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
+pub(crate) fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
     let mut z =
         seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -39,9 +39,11 @@ pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-pub use crate::neuron::poisson::{PoissonKind, PoissonSource};
-pub use crate::neuron::spike_source::SpikeTrain;
-pub use crate::neuron::{Dynamics, Sources};
+pub(crate) use crate::neuron::poisson::PoissonKind;
+#[cfg(feature = "gpu")]
+pub(crate) use crate::neuron::poisson::PoissonSource;
+pub(crate) use crate::neuron::spike_source::SpikeTrain;
+pub(crate) use crate::neuron::{Dynamics, Sources};
 
 /// A population ready to simulate.
 #[derive(Debug, Clone)]
@@ -271,7 +273,7 @@ pub enum BuiltInput {
     /// A private Poisson drive ([`crate::model::PoissonInput`]): `wfix × k` into
     /// the ring slot of the current step, `k` drawn per neuron from `table` with
     /// word `i % 4` of block `(stream, 0, step, i / 4)` (see
-    /// [`crate::rng::add_binomial_drive`]).
+    /// `crate::rng::add_binomial_drive`).
     Poisson {
         /// Target population.
         pop: usize,

@@ -164,6 +164,7 @@ impl LinearSystem {
     /// [`Self::exponent`] with `values` (`dt` is supplied), then
     /// [`propagators_from_exponent`]. `None` where an entry reads a name
     /// `values` does not know.
+    #[cfg(test)]
     pub fn propagators(
         &self,
         values: &dyn Fn(&str) -> Option<f64>,
@@ -210,6 +211,7 @@ fn times_dt(e: &Expr) -> Expr {
 /// (row-major `n×n`). A singular `A` is fine: `dx/dt = b` gives `E = 1`,
 /// `F = dt`. Prefer [`LinearSystem::propagators`], which forms `A·dt` so that
 /// a single decay matches the built-in models bit for bit.
+#[cfg(test)]
 pub fn propagators(a: &[f64], n: usize, dt: f64) -> (Vec<f64>, Vec<f64>) {
     let m: Vec<f64> = a.iter().map(|x| x * dt).collect();
     propagators_from_exponent(&m, n, dt)

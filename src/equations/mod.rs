@@ -1,6 +1,6 @@
 //! User-written models: equation strings parsed into a typed expression tree
-//! ([`ast`]), checked against the model's names ([`check`]) and units
-//! ([`units`]), evaluated on the CPU and translated to WGSL.
+//! (`ast`), checked against the model's names (`check`) and units
+//! (`units`), evaluated on the CPU and translated to WGSL.
 //!
 //! ```
 //! use astroglia::equations::{Scope, check_equations, check_statements, parse_equations, parse_statements};
@@ -22,18 +22,20 @@
 //! let errs = parse_equations("dv/dt = -v *").unwrap_err();
 //! assert_eq!(errs[0].to_string(), "line 1, column 13: expected an expression after '*', found end of line");
 //! ```
-pub mod ast;
-pub mod check;
-pub mod eval;
-pub mod hoist;
-pub mod integrate;
-pub mod linear;
+pub(crate) mod ast;
+pub(crate) mod check;
+pub(crate) mod eval;
+pub(crate) mod hoist;
+pub(crate) mod integrate;
+pub(crate) mod linear;
+#[doc(hidden)]
 pub mod math;
-pub mod native;
+pub(crate) mod native;
 pub mod neuron;
-pub mod parse;
+pub(crate) mod parse;
 pub mod synapse;
-pub mod units;
+pub(crate) mod units;
+#[doc(hidden)]
 pub mod wgsl;
 #[cfg(target_arch = "x86_64")]
 mod wide;

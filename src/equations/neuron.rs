@@ -3,7 +3,7 @@
 //!
 //! One step of a population, in order: each receptor's statement with `w` the
 //! step's summed weight arriving on it; the integration step of the equations
-//! (each variable by its [`Method`], all from the state after the receptors);
+//! (each variable by its `Method`, all from the state after the receptors);
 //! the threshold, tested where the neuron is not refractory; the reset of the
 //! neurons that spiked, which then stay refractory (no threshold test, and
 //! variables marked `(unless refractory)` held) for `refractory_ms`.
@@ -103,7 +103,7 @@ impl Default for MethodChoice {
     }
 }
 
-/// A method name: a [`Method`] or `exact`.
+/// A method name: a `Method` or `exact`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
     /// A numerical method.
@@ -252,7 +252,7 @@ pub struct CompiledNeuron {
     /// Columns computed before the run, after the parameters.
     pub lifted: Vec<Lifted>,
     /// The exactly integrated systems: `A·dt` (row-major, step-invariant
-    /// expressions; see [`super::linear::LinearSystem::exponent`]).
+    /// expressions; see `super::linear::LinearSystem::exponent`).
     pub systems: Vec<Vec<Expr>>,
     /// Refractory steps after a spike.
     pub refractory_steps: u32,

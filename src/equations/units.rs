@@ -119,6 +119,7 @@ impl Unit {
     }
 
     /// The power of ten relative to the plain SI unit (`mV`: -3).
+    #[cfg(test)]
     pub fn scale(&self) -> i32 {
         self.scale
     }

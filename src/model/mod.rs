@@ -24,6 +24,7 @@ mod values;
 pub use dist::Dist;
 pub use parse::{parse_toml, parse_toml_with};
 
+pub use crate::neuron::registry::adex::AdExPreset;
 pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{
     FixedPoint, InputOrder, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams,
@@ -140,7 +141,7 @@ pub struct Population {
     /// Initial values of state variables (e.g. `v`, `u`, `ge`, `gi`), constants or distributions.
     pub init: BTreeMap<String, Dist>,
     /// Run a `lif` population in integer arithmetic with these bit widths
-    /// (see [`crate::neuron::fixed`]); `None` (the default) runs it in f32.
+    /// (see [`FixedPoint`]); `None` (the default) runs it in f32.
     pub fixed_point: Option<FixedPoint>,
 }
 

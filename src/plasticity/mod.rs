@@ -1,10 +1,10 @@
 //! Plasticity rules: trace-based STDP (pair, triplet, NALSM) and three-factor
 //! rules (reward-modulated STDP, the delta rule), registered in [`registry`]
-//! with the per-synapse arithmetic both backends share in [`kernel`], and the
+//! with the per-synapse arithmetic both backends share in `kernel`, and the
 //! Hebbian orthogonal projection (HLOP) subspace learner.
 pub mod astrocyte;
 pub mod hlop;
-pub mod kernel;
+pub(crate) mod kernel;
 pub mod registry;
 pub mod stdp;
 pub mod three_factor;

@@ -4,7 +4,7 @@
 //! key and table (serde, defaults), validation, weight bounds, the step
 //! constants both backends run ([`StdpConsts`], the shared trace kernel with
 //! the rule's coefficients and its update hook,
-//! [`Third`](super::kernel::Third)) and a [`RuleSpec`] naming its traces,
+//! [`Third`](super::kernel::Third)) and a `RuleSpec` naming its traces,
 //! per-synapse state, the third-factor commands it accepts and whether an
 //! astrocyte may modulate it. The `rules!` invocation at the end
 //! of this file turns the list into the [`Plasticity`] enum of model files and
@@ -56,7 +56,7 @@ pub trait PlasticityRule:
         None
     }
     /// How an astrocyte sets the rule's coefficients (rules whose
-    /// [`RuleSpec::astrocyte`] is true).
+    /// `RuleSpec::astrocyte` is true).
     fn astrocyte(&self) -> Option<AstroCoupling> {
         None
     }

@@ -1,8 +1,8 @@
 //! AdEx (Brette & Gerstner 2005): each Naud et al. (2008) preset shows its firing
 //! pattern under its step current, spike times agree with an independent f64 RK4
 //! solution, and the GPU reproduces the CPU's spikes for a recurrent network.
+use astroglia::model::AdExPreset;
 use astroglia::model::*;
-use astroglia::neuron::registry::adex::AdExPreset;
 use astroglia::sim::{SimOptions, Simulator};
 
 /// Step of the single-neuron runs, ms: forward Euler's drift stays below 0.01 ms

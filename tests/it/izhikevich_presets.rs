@@ -1,7 +1,7 @@
 //! Each Izhikevich (2003) preset shows its published firing pattern (Fig. 2) under a
 //! step current I = 10 from t = 10 ms (dt = 0.1 ms, half-step integration).
 use astroglia::model::*;
-use astroglia::neuron::{IzhPreset, IzhikevichParams};
+use astroglia::model::{IzhPreset, IzhikevichParams};
 use astroglia::sim::{SimOptions, Simulator};
 
 /// Spike times (ms) of one neuron of preset `p` under `amp` on [start, stop).
