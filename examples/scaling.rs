@@ -56,15 +56,7 @@ fn main() {
     for n in sizes {
         let net = coba_like(n, ms);
         let t = Instant::now();
-        let mut sim = Simulator::new(
-            &net,
-            SimOptions {
-                seed: Some(1),
-                threads,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut sim = Simulator::new(&net, SimOptions::default().seed(1).threads(threads)).unwrap();
         let build_s = t.elapsed().as_secs_f64();
         sim.run_ms(ms).unwrap();
         let s = sim.summary();

@@ -26,7 +26,7 @@
 //!     connect = { all_to_all = {} }
 //!     weight = 300.0
 //! "#, "example.toml").unwrap();
-//! let mut sim = Simulator::new(&net, SimOptions { seed: Some(7), ..Default::default() }).unwrap();
+//! let mut sim = Simulator::new(&net, SimOptions::default().seed(7)).unwrap();
 //! sim.run_ms(200.0).unwrap();
 //! let summary = sim.summary();
 //! assert!(summary.populations["cells"].rate_hz > 0.0);

@@ -859,17 +859,14 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     let name = net.name.clone().unwrap_or_else(|| "model".into());
     let (out, _claim) = output_dir(args.out.clone(), &name)?;
     let backend = args.backend.into();
-    let mut sim = Simulator::new(
-        &net,
-        SimOptions {
-            seed: args.seed,
-            backend,
-            threads: args.threads.unwrap_or(0),
-            adapter: args.adapter.clone(),
-            batch: args.batch as usize,
-            instance_seeds: args.instance_seeds.clone(),
-        },
-    )?;
+    let mut opts = SimOptions::default()
+        .seed(args.seed)
+        .backend(backend)
+        .threads(args.threads.unwrap_or(0))
+        .batch(args.batch as usize);
+    opts.adapter = args.adapter.clone();
+    opts.instance_seeds = args.instance_seeds.clone();
+    let mut sim = Simulator::new(&net, opts)?;
     for w in sim.warnings() {
         eprintln!("warning: {w}");
     }

@@ -32,6 +32,7 @@ use crate::{Error, Result};
 /// so `y` is clamped to `[−scale, scale]` and rounded to `levels` steps per `scale`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SpikingLateral {
     /// Largest representable |y|, in units of the presynaptic activity (default 20).
     pub scale: f32,
@@ -59,6 +60,7 @@ impl SpikingLateral {
 /// Parameters of the HLOP lateral learner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HlopParams {
     /// Hebbian learning rate per iteration (default 0.01; the paper uses 0.001 for 784-d inputs).
     pub lr: f32,
@@ -125,7 +127,9 @@ impl HlopParams {
 /// ```
 /// use astroglia::plasticity::hlop::{Hlop, HlopParams};
 /// // Task 1 activity lies along the first of 3 inputs.
-/// let mut hlop = Hlop::new(3, HlopParams { lr: 0.05, ..Default::default() }).unwrap();
+/// let mut params = HlopParams::default();
+/// params.lr = 0.05;
+/// let mut hlop = Hlop::new(3, params).unwrap();
 /// hlop.grow(1, 7).unwrap();
 /// let batch = [1.0, 0.0, 0.0, -2.0, 0.0, 0.0, 0.5, 0.0, 0.0, -1.5, 0.0, 0.0];
 /// for _ in 0..200 {

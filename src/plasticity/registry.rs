@@ -17,16 +17,16 @@
 //!
 //! ```
 //! use astroglia::plasticity::{Plasticity, PlasticityRule, StdpParams};
-//! use astroglia::plasticity::kernel::Command;
 //! // A rule as a model file gives it...
 //! let rule: Plasticity = toml::from_str("stdp = { a_plus = 0.02 }").unwrap();
-//! assert_eq!(rule, Plasticity::Stdp(StdpParams { a_plus: 0.02, ..Default::default() }));
+//! let mut stdp = StdpParams::default();
+//! stdp.a_plus = 0.02;
+//! assert_eq!(rule, Plasticity::Stdp(stdp));
 //! // ...what the registry knows of it...
 //! assert_eq!(rule.key(), StdpParams::KEY);
 //! assert!(Plasticity::KEYS.contains(&"reward_stdp"));
 //! assert!(rule.check().is_empty());
 //! assert_eq!(rule.spec().traces, ["r1", "o1"]);
-//! assert!(!rule.spec().accepts(Command::Modulator));
 //! // ...and the step constants both backends run.
 //! let k = rule.derive(0.1);
 //! assert_eq!(k.coef, [-0.0105, 0.0, 0.02, 0.0]);

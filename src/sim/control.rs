@@ -41,7 +41,7 @@ impl Simulator {
     /// use astroglia::sim::{ResetWeights, SimOptions, Simulator};
     /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
     /// let net = Network::coba_like(4000, p.clone(), p, 20.0);
-    /// let opts = SimOptions { seed: Some(1), ..Default::default() };
+    /// let opts = SimOptions::default().seed(1);
     /// let mut sim = Simulator::new(&net, opts).unwrap();
     /// sim.run_ms(20.0).unwrap();
     /// let first = sim.summary().spikes_sha256;

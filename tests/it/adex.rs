@@ -19,13 +19,7 @@ fn spikes(p: AdExPreset) -> Vec<f64> {
         1,
         NeuronModel::AdEx(AdExParams::preset(p)),
     ));
-    net.add_input(Input::Current(CurrentInput {
-        target: "n".into(),
-        ids: None,
-        amplitude: p.step_current_pa(),
-        start_ms: 0.0,
-        stop_ms: None,
-    }));
+    net.add_input(Input::Current(CurrentInput::new("n", p.step_current_pa())));
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(MS).unwrap();
     sim.recording().spikes[0]

@@ -148,12 +148,10 @@ fn run(net: &Network, opts: SimOptions) -> Simulator {
 fn thread_count_and_batch_do_not_change_the_drive() {
     // 4000 + 1000 neurons: enough for the neuron phase to split into chunks.
     let net = small_brunel(200.0);
-    let opts = |threads, batch, instance_seeds| SimOptions {
-        seed: Some(3),
-        threads,
-        batch,
-        instance_seeds,
-        ..Default::default()
+    let opts = |threads, batch, instance_seeds: Option<Vec<u64>>| {
+        let mut o = SimOptions::default().seed(3).threads(threads).batch(batch);
+        o.instance_seeds = instance_seeds;
+        o
     };
     let one = run(&net, opts(1, 0, None)).spikes_sha256();
     assert_eq!(run(&net, opts(4, 0, None)).spikes_sha256(), one);
@@ -179,13 +177,7 @@ fn reduced_brunel_network_is_asynchronous_irregular() {
             "27c705d8c774130cfd66366a4cd5f31722a2247f49b357240b27fd122870f783",
         ),
     ] {
-        let sim = run(
-            &small_brunel(1000.0),
-            SimOptions {
-                seed: Some(seed),
-                ..Default::default()
-            },
-        );
+        let sim = run(&small_brunel(1000.0), SimOptions::default().seed(seed));
         assert_eq!(sim.spikes_sha256(), sha, "seed {seed}");
         let s = sim.summary();
         for pop in ["exc", "inh"] {
@@ -223,13 +215,7 @@ fn brunel_model_reaches_the_asynchronous_irregular_state() {
             "776a816a09a3c1da41b4a1e4e6f36f049a26cf85273f13a1c80c637779255177",
         ),
     ] {
-        let sim = run(
-            &net,
-            SimOptions {
-                seed: Some(seed),
-                ..Default::default()
-            },
-        );
+        let sim = run(&net, SimOptions::default().seed(seed));
         assert_eq!(sim.spikes_sha256(), sha, "seed {seed}");
         let s = sim.summary();
         let e = &s.populations["exc"];
@@ -345,11 +331,7 @@ fn gpu_reduced_brunel_spikes_match_cpu() {
         return;
     }
     let net = small_brunel(100.0);
-    let opts = |backend| SimOptions {
-        seed: Some(2),
-        backend,
-        ..Default::default()
-    };
+    let opts = |backend| SimOptions::default().seed(2).backend(backend);
     let cpu = run(&net, opts(BackendKind::Cpu));
     let gpu = run(&net, opts(BackendKind::Gpu));
     assert!(cpu.spike_counts().iter().all(|(_, n)| *n > 0));

@@ -25,9 +25,10 @@ fn reward_stdp_changes_weights_by_modulated_eligibility() {
     };
     net.add_population(Population::new("post", 1, NeuronModel::Lif(lif)).init("v", -65.0));
     net.add_projection(Projection::new("drive", "post", Connect::OneToOne {}).weight(100.0));
-    let p = RewardStdpParams {
-        w_min: -1.0,
-        ..Default::default()
+    let p = {
+        let mut params = RewardStdpParams::default();
+        params.w_min = -1.0;
+        params
     };
     let mut syn = Projection::new("pre", "post", Connect::OneToOne {})
         .weight(0.0)
@@ -90,15 +91,17 @@ fn readout(hlop: bool) -> Network {
         3,
         NeuronModel::Lif(LifParams::default()),
     ));
-    let rule = DeltaParams {
-        lr: 0.002,
-        w_min: -10.0,
-        w_max: 10.0,
-        hlop: hlop.then(|| HlopParams {
-            lr: 0.05,
-            ..Default::default()
-        }),
-        ..Default::default()
+    let rule = {
+        let mut params = DeltaParams::default();
+        params.lr = 0.002;
+        params.w_min = -10.0;
+        params.w_max = 10.0;
+        params.hlop = hlop.then(|| {
+            let mut params = HlopParams::default();
+            params.lr = 0.05;
+            params
+        });
+        params
     };
     let mut p = Projection::new("in", "out", Connect::AllToAll { allow_self: true })
         .weight(0.0)

@@ -193,21 +193,11 @@ fn state_monitors_read_user_model_variables_on_both_backends() {
     use astroglia::model::StateMonitor;
     use astroglia::sim::{SimOptions, Simulator};
     let mut net = user_model("adex.toml", &[]);
-    net.monitors.state.push(StateMonitor {
-        population: "exc".into(),
-        var: "w".into(),
-        ids: Some(vec![0, 1, 2]),
-        every: 1,
-    });
+    net.monitors
+        .state
+        .push(StateMonitor::new("exc", "w").ids(vec![0, 1, 2]));
     let built = astroglia::build::build(&net, 1).unwrap();
-    let mut cpu = Simulator::new(
-        &net,
-        SimOptions {
-            seed: Some(1),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut cpu = Simulator::new(&net, SimOptions::default().seed(1)).unwrap();
     cpu.run_ms(50.0).unwrap();
     let w = cpu.state("exc", "w").unwrap();
     assert_eq!(w.len(), 800);
