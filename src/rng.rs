@@ -663,6 +663,7 @@ impl BinomialTable {
     }
 
     /// The smallest value drawn (values below it have probability under 2^-33).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub fn base(&self) -> u32 {
         self.base
     }
@@ -673,6 +674,7 @@ impl BinomialTable {
     }
 
     /// The thresholds (for uploading to a shader).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub fn thresholds(&self) -> &[u32] {
         &self.thr
     }

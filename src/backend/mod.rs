@@ -141,7 +141,7 @@ pub trait Backend: Send {
     /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic;
     /// `elig`: per-synapse eligibility) of plastic projection `proj` of
     /// `instance`, where its rule declares it
-    /// ([`crate::plasticity::kernel::StdpConsts::slot`]).
+    /// (`crate::plasticity::kernel::StdpConsts::slot`).
     fn read_trace(
         &mut self,
         instance: usize,

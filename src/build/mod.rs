@@ -55,23 +55,23 @@ pub struct BuiltPop {
     /// Size.
     pub size: u32,
     /// Dynamics, parameters and initial state.
-    pub dynamics: Dynamics,
+    pub(crate) dynamics: Dynamics,
     /// Ring-buffer depth in steps: the longest incoming delay (1 when nothing
     /// arrives). The slot of step t is read and cleared by the neuron phase before
     /// the propagation phase of step t adds anything, so deliveries for step
     /// t + depth can reuse it; with the usual one-step delay the ring is one slot.
-    pub ring_depth: u32,
+    pub(crate) ring_depth: u32,
     /// Fixed-point scale per receptor: accumulated integer × `inv_scale` = input.
-    pub inv_scale: [f32; 2],
+    pub(crate) inv_scale: [f32; 2],
     /// log2 of the fixed-point scale per receptor.
-    pub scale_log2: [i32; 2],
+    pub(crate) scale_log2: [i32; 2],
     /// Grid positions, when on a grid.
     pub positions: Option<Vec<[f64; 3]>>,
 }
 
 /// Transmission delays of a projection, in steps.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Delays {
+pub(crate) enum Delays {
     /// Every synapse has the same delay.
     Const(u16),
     /// One delay per synapse.
@@ -94,9 +94,9 @@ pub struct BuiltProj {
     /// Local target index of each synapse.
     pub targets: Vec<u32>,
     /// Fixed-point weights (scale of the target receptor).
-    pub wfix: FixedWeights,
+    pub(crate) wfix: FixedWeights,
     /// Delays.
-    pub delays: Delays,
+    pub(crate) delays: Delays,
     /// Plasticity data, for plastic projections.
     pub plastic: Option<BuiltPlastic>,
 }
@@ -105,7 +105,7 @@ pub struct BuiltProj {
 /// (constant weights are not expanded, which matters at 10^7 synapses) or one per
 /// synapse in CSR order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FixedWeights {
+pub(crate) enum FixedWeights {
     /// Every synapse has this weight.
     Same(i32),
     /// The weight of each synapse.
@@ -149,25 +149,25 @@ impl FixedWeights {
 #[derive(Debug, Clone)]
 pub struct BuiltPlastic {
     /// The rule's step constants.
-    pub rule: crate::plasticity::stdp::StdpConsts,
+    pub(crate) rule: crate::plasticity::stdp::StdpConsts,
     /// Initial weight of each synapse (weight units, within the rule's bounds).
     /// Instances copy it; delivery rounds `w · scale` to the ring's fixed point.
     pub w0: Vec<f32>,
     /// Fixed-point scale of the target receptor (a power of two).
     pub scale: f32,
     /// HLOP parameters (delta rule with orthogonal projection).
-    pub hlop: Option<crate::plasticity::hlop::HlopParams>,
+    pub(crate) hlop: Option<crate::plasticity::hlop::HlopParams>,
     /// The astrocyte setting the depression rate, when one does.
-    pub modulation: Option<crate::plasticity::astrocyte::Modulation>,
+    pub(crate) modulation: Option<crate::plasticity::astrocyte::Modulation>,
     /// Incoming index (CSC) over post neurons: entries `col_ptr[i]..col_ptr[i + 1]`.
-    pub col_ptr: Vec<u32>,
+    pub(crate) col_ptr: Vec<u32>,
     /// Synapse index (into the CSR arrays) of each incoming entry.
-    pub col_syn: Vec<u32>,
+    pub(crate) col_syn: Vec<u32>,
     /// Presynaptic neuron of each incoming entry.
-    pub col_pre: Vec<u32>,
+    pub(crate) col_pre: Vec<u32>,
     /// A user-written rule's programs and columns (its `rule` then holds only
     /// the weight bounds).
-    pub user: Option<crate::plasticity::BuiltUserRule>,
+    pub(crate) user: Option<crate::plasticity::BuiltUserRule>,
 }
 
 impl BuiltPlastic {
@@ -243,7 +243,7 @@ impl BuiltProj {
 
 /// A current input, resolved to steps and indices.
 #[derive(Debug, Clone)]
-pub enum BuiltInput {
+pub(crate) enum BuiltInput {
     /// Gaussian noise `mean + std·N(0,1)` per neuron per step.
     Noise {
         /// Target population.
@@ -318,11 +318,11 @@ pub struct Built {
     /// Projections, shared by every instance of a batch.
     pub projs: Arc<[BuiltProj]>,
     /// Current inputs.
-    pub inputs: Vec<BuiltInput>,
+    pub(crate) inputs: Vec<BuiltInput>,
     /// Out-degree of every global neuron (for synaptic-event counts).
-    pub out_degree: Vec<u32>,
+    pub(crate) out_degree: Vec<u32>,
     /// Astrocytes.
-    pub astros: Arc<[crate::plasticity::astrocyte::BuiltAstro]>,
+    pub(crate) astros: Arc<[crate::plasticity::astrocyte::BuiltAstro]>,
     /// What the build did that the model may not mean (initial weights
     /// clipped by a rule's bounds, ...); the CLI prints them.
     pub warnings: Vec<String>,

@@ -128,8 +128,9 @@ fn one_rule(
 macro_rules! rules {
     ( $( $(#[$doc:meta])* $var:ident($pty:ty) = $key:ident, )* ) => {
         /// The plasticity rule of a projection (`plasticity = { stdp = { … } }` in
-        /// a model file). See [`super::stdp`] for the shared trace kernel, timing
-        /// and step order, and [`self`] for the registry.
+        /// a model file). The shared trace kernel, its timing and step order are
+        /// described in src/plasticity/stdp.rs, the registry in
+        /// src/plasticity/registry.rs.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case", deny_unknown_fields)]
         pub enum Plasticity {

@@ -28,7 +28,7 @@
 //! weight from before that step's update.
 use super::kernel::check_rule;
 use super::kernel::{AstroCoupling, RuleSpec};
-pub use super::kernel::{Pairing, StdpConsts, WeightDependence, apply, bump, on_post, on_pre};
+pub use super::kernel::{Pairing, StdpConsts, WeightDependence};
 use super::registry::PlasticityRule;
 use serde::{Deserialize, Serialize};
 

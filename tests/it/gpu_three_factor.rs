@@ -20,8 +20,8 @@ use astroglia::backend::gpu::GpuContext;
 use astroglia::backend::{Backend, CpuBackend, GpuBackend, ThirdFactor};
 use astroglia::build::{Built, build};
 use astroglia::model::*;
-use astroglia::plasticity::hlop::{HlopParams, SpikingLateral};
-use astroglia::plasticity::three_factor::{DeltaParams, RewardStdpParams};
+use astroglia::plasticity::{DeltaParams, RewardStdpParams};
+use astroglia::plasticity::{HlopParams, SpikingLateral};
 use astroglia::sim::Simulator;
 use std::sync::Arc;
 

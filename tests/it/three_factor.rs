@@ -3,8 +3,8 @@
 //! earlier task's readout untouched while the unprojected rule disturbs it.
 use astroglia::backend::ThirdFactor;
 use astroglia::model::*;
-use astroglia::plasticity::hlop::HlopParams;
-use astroglia::plasticity::three_factor::{DeltaParams, RewardStdpParams};
+use astroglia::plasticity::HlopParams;
+use astroglia::plasticity::{DeltaParams, RewardStdpParams};
 use astroglia::sim::{SimOptions, Simulator};
 
 #[test]
