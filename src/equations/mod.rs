@@ -31,9 +31,9 @@ pub(crate) mod linear;
 #[doc(hidden)]
 pub mod math;
 pub(crate) mod native;
-pub mod neuron;
+pub(crate) mod neuron;
 pub(crate) mod parse;
-pub mod synapse;
+pub(crate) mod synapse;
 pub(crate) mod units;
 #[doc(hidden)]
 pub mod wgsl;
@@ -41,4 +41,6 @@ pub mod wgsl;
 mod wide;
 
 pub use check::{Scope, check_equations, check_expr, check_statements, definition_order};
+pub use neuron::{CompiledNeuron, MethodChoice, NeuronModelSpec, Scheme, SpecError, Values};
 pub use parse::{EqError, parse_equations, parse_expr, parse_statements};
+pub use synapse::{CompiledSynapse, Side, SynapseModelSpec};

@@ -24,6 +24,7 @@ mod values;
 pub use dist::Dist;
 pub use parse::{parse_toml, parse_toml_with};
 
+pub use crate::equations::{NeuronModelSpec, SynapseModelSpec};
 pub use crate::neuron::registry::adex::AdExPreset;
 pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{

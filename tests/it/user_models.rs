@@ -5,7 +5,7 @@
 //! numbers draw the same on both.
 use super::gpu_parity::{assert_run_matches, cli_summary, exact, gpu};
 use super::util::{load, model_path, run};
-use astroglia::equations::neuron::NeuronModelSpec;
+use astroglia::model::NeuronModelSpec;
 use astroglia::model::{Network, parse_toml_with};
 
 /// A shipped user model, with `overrides` of its constants (to shrink it).
@@ -115,7 +115,7 @@ fn a_parameter_change_recompiles_nothing() {
     assert_eq!(neuron_shader(&a), neuron_shader(&b));
     assert_eq!(a.describe(), b.describe());
     // The values differ only in the columns computed before the run.
-    let cols = |m: &astroglia::equations::neuron::CompiledNeuron, tau: f64| {
+    let cols = |m: &astroglia::equations::CompiledNeuron, tau: f64| {
         m.columns_for(&[vec![tau], vec![30.0], vec![20.0]], 1, 0.1)
     };
     assert_ne!(cols(&a, 10.0), cols(&b, 20.0));

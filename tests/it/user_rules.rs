@@ -185,8 +185,8 @@ fn modulator_and_error_reach_a_user_rule_on_both_backends() {
 #[test]
 fn generated_rule_shaders_compile_to_exact_spirv() {
     use astroglia::backend::gpu::spirv::exact_spirv;
-    use astroglia::equations::synapse::SynapseModelSpec;
     use astroglia::equations::wgsl::{SynapseLayout, synapse_shader};
+    use astroglia::model::SynapseModelSpec;
     let mut specs: Vec<SynapseModelSpec> = shipped()
         .into_iter()
         .flat_map(|(_, n, _)| n.synapse_models)
