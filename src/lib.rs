@@ -57,7 +57,7 @@ macro_rules! neuron_wgsl {
 pub mod analysis;
 pub mod backend;
 pub mod build;
-pub mod connect;
+pub(crate) mod connect;
 pub mod data;
 pub mod equations;
 pub mod error;

@@ -479,7 +479,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for e in &emit {
                     let text = match e {
                         Emit::Scheme => compiled.describe(),
-                        Emit::Wgsl => astroglia::equations::wgsl::neuron_shader(&compiled),
+                        Emit::Wgsl => compiled.wgsl(),
                     };
                     print_stdout(&text)?;
                 }
@@ -491,19 +491,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for e in &emit {
                     let text = match e {
                         Emit::Scheme => compiled.describe(),
-                        Emit::Wgsl => {
-                            // Offsets as for a network whose only plastic
-                            // projection has 100 presynaptic and postsynaptic
-                            // neurons, all to all.
-                            let at = astroglia::equations::wgsl::SynapseLayout::alone(
-                                &compiled, 100, 100, 10_000,
-                            );
-                            astroglia::equations::wgsl::synapse_shader(
-                                &compiled,
-                                &at,
-                                net.dt_ms as f32,
-                            )
-                        }
+                        // Offsets as for a network whose only plastic
+                        // projection has 100 presynaptic and postsynaptic
+                        // neurons, all to all.
+                        Emit::Wgsl => compiled.wgsl(100, 100, 10_000, net.dt_ms),
                     };
                     print_stdout(&text)?;
                 }

@@ -35,8 +35,7 @@ pub(crate) mod neuron;
 pub(crate) mod parse;
 pub(crate) mod synapse;
 pub(crate) mod units;
-#[doc(hidden)]
-pub mod wgsl;
+pub(crate) mod wgsl;
 #[cfg(target_arch = "x86_64")]
 mod wide;
 
@@ -44,3 +43,23 @@ pub use check::{Scope, check_equations, check_expr, check_statements, definition
 pub use neuron::{CompiledNeuron, MethodChoice, NeuronModelSpec, Scheme, SpecError, Values};
 pub use parse::{EqError, parse_equations, parse_expr, parse_statements};
 pub use synapse::{CompiledSynapse, Side, SynapseModelSpec};
+
+impl CompiledNeuron {
+    /// The WGSL compute shader of this model's neuron phase (what
+    /// `astroglia check --emit wgsl` prints). Parameters live in buffers: the
+    /// text depends on the equations only.
+    pub fn wgsl(&self) -> String {
+        wgsl::neuron_shader(self)
+    }
+}
+
+impl CompiledSynapse {
+    /// The WGSL compute shader of this rule for step `dt_ms`, laid out as for
+    /// a network whose only plastic projection has `n_pre` presynaptic and
+    /// `n_post` postsynaptic neurons and `n_syn` synapses (what
+    /// `astroglia check --emit wgsl` prints, with 100, 100 and 10 000).
+    pub fn wgsl(&self, n_pre: u32, n_post: u32, n_syn: u32, dt_ms: f64) -> String {
+        let at = wgsl::SynapseLayout::alone(self, n_pre, n_post, n_syn);
+        wgsl::synapse_shader(self, &at, dt_ms as f32)
+    }
+}

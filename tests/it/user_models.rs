@@ -107,12 +107,11 @@ fn lif(tau: f64) -> NeuronModelSpec {
 /// shader or program is compiled again for a sweep).
 #[test]
 fn a_parameter_change_recompiles_nothing() {
-    use astroglia::equations::wgsl::neuron_shader;
     let (a, b) = (
         lif(10.0).compile(0.1).unwrap(),
         lif(20.0).compile(0.1).unwrap(),
     );
-    assert_eq!(neuron_shader(&a), neuron_shader(&b));
+    assert_eq!(a.wgsl(), b.wgsl());
     assert_eq!(a.describe(), b.describe());
     // The values differ only in the columns computed before the run.
     let cols = |m: &astroglia::equations::CompiledNeuron, tau: f64| {
@@ -166,7 +165,6 @@ fn user_models_that_draw_give_the_same_spikes_on_cpu_and_gpu() {
 #[test]
 fn generated_shaders_compile_to_exact_spirv() {
     use astroglia::backend::gpu::spirv::exact_spirv;
-    use astroglia::equations::wgsl::neuron_shader;
     let mut nets: Vec<Network> = shipped().into_iter().map(|(_, n)| n).collect();
     nets.push(user_model("adex.toml", &[]));
     let mut drawing = lif(10.0);
@@ -179,7 +177,7 @@ fn generated_shaders_compile_to_exact_spirv() {
         .chain([drawing])
     {
         let model = spec.compile(0.1).unwrap();
-        let src = neuron_shader(&model);
+        let src = model.wgsl();
         exact_spirv(&spec.name, &src).unwrap_or_else(|e| panic!("{}: {e}\n{src}", spec.name));
         count += 1;
     }
