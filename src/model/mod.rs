@@ -307,7 +307,7 @@ pub enum Input {
 pub struct NoiseInput {
     /// Target population.
     pub target: String,
-    /// Optional subset of neurons (default all).
+    /// Optional subset of neurons, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Mean current (pA; raw units for Izhikevich). Default 0.
@@ -324,7 +324,7 @@ pub struct NoiseInput {
 pub struct CurrentInput {
     /// Target population.
     pub target: String,
-    /// Optional subset of neurons (default all).
+    /// Optional subset of neurons, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Amplitude (pA; raw units for Izhikevich).
@@ -364,7 +364,8 @@ pub struct CurrentInput {
 pub struct PoissonInput {
     /// Target population (a neuron population, not a spike source).
     pub target: String,
-    /// Optional subset of neurons, without repeats (default all).
+    /// Optional subset of neurons, population-local ids without repeats
+    /// (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Sources per neuron (at least 1).
@@ -525,7 +526,7 @@ pub struct AstrocyteMonitor {
 pub struct SpikeMonitor {
     /// Population.
     pub population: String,
-    /// Optional subset (default all).
+    /// Optional subset, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
 }
@@ -539,7 +540,7 @@ pub struct StateMonitor {
     pub population: String,
     /// Variable name (see [`NeuronModel::state_vars`]).
     pub var: String,
-    /// Neurons to record (default all).
+    /// Neurons to record, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Sampling period in steps (default 1).

@@ -68,9 +68,9 @@ impl Simulator {
     }
 
     /// Replaces the events of spike-source population `population` of
-    /// `instance`: spike k is source `ids[k]` at `times_ms[k]` (ms since the
-    /// start or the last [`Self::reset`], rounded to the nearest step; times
-    /// before the current step are never emitted). Checked as the model file's
+    /// `instance`: spike k is source `ids[k]` (population-local) at
+    /// `times_ms[k]` (ms since the start or the last [`Self::reset`], rounded
+    /// to the nearest step; times before the current step are never emitted). Checked as the model file's
     /// `spike_source` is: equal lengths, ids within the population, times
     /// finite and non-negative.
     pub fn set_spike_source(

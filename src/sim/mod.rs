@@ -635,7 +635,8 @@ impl Simulator {
         self.third_factor(instance, name, ThirdFactor::Modulator(m))
     }
 
-    /// Sets the error of every postsynaptic neuron of delta-rule projection `name`.
+    /// Sets the error of every postsynaptic neuron of delta-rule projection `name`
+    /// (`error[i]`: the target population's local neuron `i`).
     pub fn set_error(&mut self, instance: usize, name: &str, error: &[f32]) -> crate::Result<()> {
         self.third_factor(instance, name, ThirdFactor::Error(error))
     }
