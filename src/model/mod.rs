@@ -210,6 +210,7 @@ pub enum Receptor {
 /// Connectivity rules. Indices are local to each population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Connect {
     /// Every pre to every post.
     AllToAll {
@@ -288,6 +289,7 @@ pub enum Connect {
 /// noise add to the external current, Poisson drives to the delay rings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Input {
     /// Gaussian noise current `mean + std·N(0,1)`, redrawn for every neuron every step
     /// (std is per step, not scaled by dt: the Izhikevich 2003 thalamic input).

@@ -304,6 +304,7 @@ macro_rules! registry {
 
         /// Which neuron model a population runs, with its parameters.
         #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
         pub enum NeuronModel {
             $( $(#[$doc])* $var($module::$pty), )*
             $( $(#[$sdoc])* $svar($smod::$sty), )*

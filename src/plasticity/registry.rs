@@ -133,6 +133,7 @@ macro_rules! rules {
         /// src/plasticity/registry.rs.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        #[non_exhaustive]
         pub enum Plasticity {
             $( $(#[$doc])* $var($pty), )*
         }

@@ -19,6 +19,7 @@ pub use synapses::Synapses;
 
 /// Which backend runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum BackendKind {
     /// The CPU reference.
     #[default]
