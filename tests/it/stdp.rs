@@ -186,11 +186,9 @@ fn pairing_protocol(p: &TripletParams, freq_hz: f64, lag_ms: f64) -> (f64, f64) 
     let pre: Vec<f64> = (0..n).map(|i| 50.0 + i as f64 * period).collect();
     let drive: Vec<f64> = pre.iter().map(|t| t + lag_ms - DT).collect();
     // From 0 within [-1, 1]: f32 storage keeps the small changes' precision.
-    let p = &{
-        let mut params = p.clone();
-        params.w_min = -1.0;
-        params
-    };
+    let mut p = p.clone();
+    p.w_min = -1.0;
+    let p = &p;
     let w0 = 0.0;
     let (w, post) = pair_run(&pre, &drive, Plasticity::Triplet(p.clone()), w0);
     let reference = triplet_reference(p, &pre, &post, w0);

@@ -25,11 +25,8 @@ fn reward_stdp_changes_weights_by_modulated_eligibility() {
     };
     net.add_population(Population::new("post", 1, NeuronModel::Lif(lif)).init("v", -65.0));
     net.add_projection(Projection::new("drive", "post", Connect::OneToOne {}).weight(100.0));
-    let p = {
-        let mut params = RewardStdpParams::default();
-        params.w_min = -1.0;
-        params
-    };
+    let mut p = RewardStdpParams::default();
+    p.w_min = -1.0;
     let mut syn = Projection::new("pre", "post", Connect::OneToOne {})
         .weight(0.0)
         .plasticity(Plasticity::RewardStdp(p.clone()));
@@ -91,18 +88,13 @@ fn readout(hlop: bool) -> Network {
         3,
         NeuronModel::Lif(LifParams::default()),
     ));
-    let rule = {
-        let mut params = DeltaParams::default();
-        params.lr = 0.002;
-        params.w_min = -10.0;
-        params.w_max = 10.0;
-        params.hlop = hlop.then(|| {
-            let mut params = HlopParams::default();
-            params.lr = 0.05;
-            params
-        });
-        params
-    };
+    let mut rule = DeltaParams::default();
+    (rule.lr, rule.w_min, rule.w_max) = (0.002, -10.0, 10.0);
+    rule.hlop = hlop.then(|| {
+        let mut h = HlopParams::default();
+        h.lr = 0.05;
+        h
+    });
     let mut p = Projection::new("in", "out", Connect::AllToAll { allow_self: true })
         .weight(0.0)
         .plasticity(Plasticity::Delta(rule));
