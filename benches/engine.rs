@@ -31,16 +31,7 @@ fn one_second(c: &mut Criterion) {
         let label = name.trim_start_matches("user/").trim_end_matches(".toml");
         g.bench_function(label, |b| {
             b.iter_batched(
-                || {
-                    Simulator::new(
-                        &net,
-                        SimOptions {
-                            seed: Some(1),
-                            ..Default::default()
-                        },
-                    )
-                    .unwrap()
-                },
+                || Simulator::new(&net, SimOptions::default().seed(1)).unwrap(),
                 |mut sim| {
                     sim.run_ms(1000.0).unwrap();
                     sim

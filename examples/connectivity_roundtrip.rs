@@ -46,10 +46,7 @@ fn main() -> astroglia::Result<()> {
     let file = dir.join("brunel_conn.h5");
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/brunel.toml");
     let net = Network::from_toml_file(&model)?;
-    let opts = SimOptions {
-        threads: 1,
-        ..Default::default()
-    };
+    let opts = SimOptions::default().threads(1);
     let base = status("VmRSS:");
     println!("baseline RSS {}", mb(base));
 

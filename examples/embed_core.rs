@@ -11,13 +11,7 @@ fn main() -> astroglia::Result<()> {
         allow_self: false,
     };
     let net = Network::coba_like(4000, p.clone(), p, 1000.0);
-    let mut sim = Simulator::new(
-        &net,
-        SimOptions {
-            seed: Some(1),
-            ..Default::default()
-        },
-    )?;
+    let mut sim = Simulator::new(&net, SimOptions::default().seed(1))?;
     sim.run_ms(1000.0)?;
     let s = sim.summary();
     let spikes: u64 = s.populations.values().map(|p| p.spikes).sum();

@@ -34,12 +34,13 @@ fn coba_like(n: u32, ms: f64) -> Network {
 /// Pair STDP (all-to-all, additive) for the 6 nS E → E synapses: bounds [0, 12] nS,
 /// steps of 0.5 % of the range, depression 5 % above potentiation (Song et al.).
 fn stdp_rule() -> Plasticity {
-    Plasticity::Stdp(StdpParams {
-        a_plus: 0.06,
-        a_minus: 0.063,
-        w_min: 0.0,
-        w_max: 12.0,
-        ..Default::default()
+    Plasticity::Stdp({
+        let mut params = StdpParams::default();
+        params.a_plus = 0.06;
+        params.a_minus = 0.063;
+        params.w_min = 0.0;
+        params.w_max = 12.0;
+        params
     })
 }
 

@@ -56,17 +56,12 @@ fn main() {
     for n in sizes {
         let net = coba_like(n, ms);
         let t = Instant::now();
-        let mut sim = Simulator::new(
-            &net,
-            SimOptions {
-                seed: Some(1),
-                threads,
-                // Every spike is recorded, whatever the size asked for.
-                max_recorded_spikes: None,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let opts = SimOptions::default()
+            .seed(1)
+            .threads(threads)
+            // Every spike is recorded, whatever the size asked for.
+            .max_recorded_spikes(None);
+        let mut sim = Simulator::new(&net, opts).unwrap();
         let build_s = t.elapsed().as_secs_f64();
         sim.run_ms(ms).unwrap();
         let s = sim.summary();

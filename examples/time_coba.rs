@@ -26,10 +26,7 @@ fn main() -> astroglia::Result<()> {
     let (mut whole, mut backend) = (vec![], vec![]);
     let mut sha = String::new();
     for _ in 0..runs.max(1) {
-        let opts = SimOptions {
-            seed: Some(1),
-            ..Default::default()
-        };
+        let opts = SimOptions::default().seed(1);
         let mut sim = Simulator::new(&net, opts)?;
         let t = Instant::now();
         sim.run_ms(1000.0)?;

@@ -26,7 +26,7 @@
 //!     connect = { all_to_all = {} }
 //!     weight = 300.0
 //! "#, "example.toml").unwrap();
-//! let mut sim = Simulator::new(&net, SimOptions { seed: Some(7), ..Default::default() }).unwrap();
+//! let mut sim = Simulator::new(&net, SimOptions::default().seed(7)).unwrap();
 //! sim.run_ms(200.0).unwrap();
 //! let summary = sim.summary();
 //! assert!(summary.populations["cells"].rate_hz > 0.0);
@@ -57,25 +57,25 @@ macro_rules! neuron_wgsl {
 pub mod analysis;
 pub mod backend;
 pub mod build;
-pub mod connect;
+pub(crate) mod connect;
 pub mod data;
 pub mod equations;
 pub mod error;
 pub mod experiment;
 pub mod fit;
 mod huge_pages;
-pub mod input_file;
+pub(crate) mod input_file;
 #[cfg(feature = "hdf5")]
-pub mod isolated;
+pub(crate) mod isolated;
 pub mod model;
-pub mod neuron;
+pub(crate) mod neuron;
 pub mod nir;
 pub mod plasticity;
 mod prefetch;
 pub mod prelude;
 pub mod readout;
 pub mod record;
-pub mod rng;
+pub(crate) mod rng;
 pub mod sim;
 
 pub use error::{Error, Result};

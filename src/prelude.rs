@@ -12,7 +12,7 @@
 //! let mut proj = Projection::new("input", "cells", Connect::FixedProbability { p: 0.5, allow_self: false });
 //! proj.weight = Dist::Const(50.0); // pA: `lif` is current-based
 //! net.projections.push(proj);
-//! let mut sim = Simulator::new(&net, SimOptions { seed: Some(1), ..Default::default() })?;
+//! let mut sim = Simulator::new(&net, SimOptions::default().seed(1))?;
 //! sim.run_ms(100.0)?;
 //! // Neuron populations are recorded by default, sources when asked.
 //! let spikes: Vec<PopSpikes> = sim.drain_spikes();

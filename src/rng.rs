@@ -33,13 +33,7 @@ fn mulhilo(a: u32, b: u32) -> (u32, u32) {
 
 /// Philox4x32 with 10 rounds, exactly as Random123's `philox4x32_R(10, ctr, key)`.
 ///
-/// ```
-/// use astroglia::rng::philox4x32_10;
-/// assert_eq!(
-///     philox4x32_10([0; 4], [0; 2]),
-///     [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
-/// );
-/// ```
+/// (Example: the unit test `doc_examples::philox4x32_10`.)
 pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     let mut c = ctr;
     let mut k = key;
@@ -62,12 +56,7 @@ pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 /// `stream` must be `< 2^24` (higher bits would alias other streams; checked in
 /// debug builds).
 ///
-/// ```
-/// use astroglia::rng::{philox4x32_10, CounterRng};
-/// let rng = CounterRng::new(0x0000_0002_0000_0001);
-/// let words = rng.block(3, 1, 7, 42);
-/// assert_eq!(words, philox4x32_10([42, 7, 0, (3 << 8) | 1], [1, 2]));
-/// ```
+/// (Example: the unit test `doc_examples::counter_rng`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CounterRng {
     key: [u32; 2],
@@ -246,11 +235,7 @@ mod noise_avx2 {
 
 /// Uniform `f32` in `[0, 1)`: `(x >> 8) as f32 * 2^-24` (exact).
 ///
-/// ```
-/// use astroglia::rng::unit_f32;
-/// assert_eq!(unit_f32(0), 0.0);
-/// assert_eq!(unit_f32(u32::MAX), 1.0 - 2f32.powi(-24));
-/// ```
+/// (Example: the unit test `doc_examples::unit_f32`.)
 #[inline]
 pub fn unit_f32(x: u32) -> f32 {
     (x >> 8) as f32 * TWO_POW_M24
@@ -262,12 +247,7 @@ pub fn unit_f32(x: u32) -> f32 {
 /// WGSL has no 64-bit integers, so a shader must compute the high word with a
 /// 16-bit split multiply: see [`uniform_below_split`], which gives the same result.
 ///
-/// ```
-/// use astroglia::rng::{uniform_below, uniform_below_split};
-/// assert_eq!(uniform_below(u32::MAX, 10), 9);
-/// assert_eq!(uniform_below(0x8000_0000, 10), 5);
-/// assert_eq!(uniform_below_split(0x8000_0000, 10), 5);
-/// ```
+/// (Example: the unit test `doc_examples::uniform_below`.)
 #[inline]
 pub fn uniform_below(x: u32, n: u32) -> u32 {
     ((x as u64 * n as u64) >> 32) as u32
@@ -277,6 +257,7 @@ pub fn uniform_below(x: u32, n: u32) -> u32 {
 /// the high word of the 64-bit product assembled from 16-bit partial products.
 /// No intermediate overflows.
 #[inline]
+#[cfg(test)]
 pub fn uniform_below_split(x: u32, n: u32) -> u32 {
     let (xl, xh) = (x & 0xFFFF, x >> 16);
     let (nl, nh) = (n & 0xFFFF, n >> 16);
@@ -298,12 +279,7 @@ const BODY_END: u32 = (1 << 31) - (1 << 20);
 ///   the body covers `p < 1 − 2^-11`, cells `0..=4093`.
 /// * `tail[i] = H(1 − 2^-11 + i·2^-23)` for `i < 4096`, `tail[4096] = H(1 − 2^-33)`.
 ///
-/// ```
-/// use astroglia::rng::normal_tables;
-/// let t = normal_tables();
-/// assert_eq!((t.body.len(), t.tail.len()), (4097, 4097));
-/// assert!((t.body[2048] - 0.674_489_75).abs() < 1e-6); // H(0.5)
-/// ```
+/// (Example: the unit test `doc_examples::normal_tables`.)
 #[derive(Clone, Debug, PartialEq)]
 pub struct NormalTables {
     /// `H(i/4096)`, 4097 entries.
@@ -363,13 +339,7 @@ pub fn normal_tables() -> &'static NormalTables {
 /// tail cells of width `2^-23` beyond, so `|z| ≤ H(1 − 2^-33) ≈ 6.444`.
 /// Only `a + f * (b - a)` is evaluated in `f32`.
 ///
-/// ```
-/// use astroglia::rng::{normal_f32, CounterRng};
-/// assert!((normal_f32(1 << 30) - 0.674_489_75).abs() < 1e-6);
-/// assert_eq!(normal_f32(0x8000_0000 | (1 << 30)), -normal_f32(1 << 30));
-/// let z = normal_f32(CounterRng::new(1).block(0, 0, 0, 0)[0]);
-/// assert!(z.is_finite());
-/// ```
+/// (Example: the unit test `doc_examples::normal_f32`.)
 #[inline]
 pub fn normal_f32(x: u32) -> f32 {
     normal_tables().sample(x)
@@ -419,12 +389,7 @@ fn upper_normal_quantile(q: f64) -> f64 {
 /// Bernoulli threshold `round(p · 2^32)`, saturating at `u32::MAX`, which
 /// [`bernoulli_hit`] treats as "always". `p` is clamped to `[0, 1]` (NaN → 0).
 ///
-/// ```
-/// use astroglia::rng::{bernoulli_hit, bernoulli_threshold};
-/// assert_eq!(bernoulli_threshold(0.25), 1 << 30);
-/// assert!(bernoulli_hit(u32::MAX, bernoulli_threshold(1.0)));
-/// assert!(!bernoulli_hit(0, bernoulli_threshold(0.0)));
-/// ```
+/// (Example: the unit test `doc_examples::bernoulli_threshold`.)
 pub fn bernoulli_threshold(p: f64) -> u32 {
     let t = (clamp_prob(p) * TWO_POW_32).round();
     if t >= f64::from(u32::MAX) {
@@ -460,14 +425,7 @@ fn clamp_prob(p: f64) -> f64 {
 ///
 /// `p` is clamped to `[0, 1]` (NaN → 0); `p = 0` never spikes and `p = 1` always does.
 ///
-/// ```
-/// use astroglia::rng::{CounterRng, PoissonSampler};
-/// let sampler = PoissonSampler::new(10_000, 0.002);
-/// assert_eq!(sampler.chunk_len(), 512);
-/// let mut spikes = Vec::new();
-/// sampler.sample(&CounterRng::new(7), 0, 0, &mut spikes);
-/// assert!(spikes.windows(2).all(|w| w[0] < w[1]));
-/// ```
+/// (Example: the unit test `doc_examples::poisson_sampler`.)
 #[derive(Clone, Debug, PartialEq)]
 pub struct PoissonSampler {
     n: u32,
@@ -615,14 +573,7 @@ pub const MAX_BINOMIAL_TABLE: usize = 1 << 16;
 /// `2^-50` of the mode's and normalised by the sum, so it holds for any `n`
 /// whose distribution is narrow enough to fit [`MAX_BINOMIAL_TABLE`] entries.
 ///
-/// ```
-/// use astroglia::rng::BinomialTable;
-/// let t = BinomialTable::new(1000, 0.002).unwrap();
-/// assert_eq!(t.sample(0), t.base());
-/// assert_eq!(t.sample(u32::MAX), t.max());
-/// assert!(t.max() < 30);
-/// assert_eq!(BinomialTable::new(7, 1.0).unwrap().sample(123), 7);
-/// ```
+/// (Example: the unit test `doc_examples::binomial_table`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BinomialTable {
     base: u32,
@@ -712,6 +663,7 @@ impl BinomialTable {
     }
 
     /// The smallest value drawn (values below it have probability under 2^-33).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub fn base(&self) -> u32 {
         self.base
     }
@@ -722,6 +674,7 @@ impl BinomialTable {
     }
 
     /// The thresholds (for uploading to a shader).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub fn thresholds(&self) -> &[u32] {
         &self.thr
     }
@@ -787,13 +740,7 @@ fn add_binomial_drive_body(
 /// Source `i` spikes at `step` iff
 /// [`bernoulli_hit`]`(rng.block(stream, 0, step, i)[0], thresholds()[i])`.
 ///
-/// ```
-/// use astroglia::rng::{BernoulliEach, CounterRng};
-/// let src = BernoulliEach::new(&[0.0, 1.0, 0.5]);
-/// let mut out = Vec::new();
-/// src.sample(&CounterRng::new(3), 1, 10, &mut out);
-/// assert!(out.contains(&1) && !out.contains(&0));
-/// ```
+/// (Example: the unit test `doc_examples::bernoulli_each`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BernoulliEach {
     thr: Vec<u32>,
@@ -1310,5 +1257,96 @@ mod binomial_tests {
                 assert_eq!(dst, want, "portable: n {n} p {p} len {len}");
             }
         }
+    }
+}
+
+/// The examples of this module's documentation (crate-private, so not doc
+/// tests).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn philox4x32_10() {
+        use crate::rng::philox4x32_10;
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
+    }
+
+    #[test]
+    fn counter_rng() {
+        use crate::rng::{CounterRng, philox4x32_10};
+        let rng = CounterRng::new(0x0000_0002_0000_0001);
+        let words = rng.block(3, 1, 7, 42);
+        assert_eq!(words, philox4x32_10([42, 7, 0, (3 << 8) | 1], [1, 2]));
+    }
+
+    #[test]
+    fn unit_f32() {
+        use crate::rng::unit_f32;
+        assert_eq!(unit_f32(0), 0.0);
+        assert_eq!(unit_f32(u32::MAX), 1.0 - 2f32.powi(-24));
+    }
+
+    #[test]
+    fn uniform_below() {
+        use crate::rng::{uniform_below, uniform_below_split};
+        assert_eq!(uniform_below(u32::MAX, 10), 9);
+        assert_eq!(uniform_below(0x8000_0000, 10), 5);
+        assert_eq!(uniform_below_split(0x8000_0000, 10), 5);
+    }
+
+    #[test]
+    fn normal_tables() {
+        use crate::rng::normal_tables;
+        let t = normal_tables();
+        assert_eq!((t.body.len(), t.tail.len()), (4097, 4097));
+        assert!((t.body[2048] - 0.674_489_75).abs() < 1e-6); // H(0.5)
+    }
+
+    #[test]
+    fn normal_f32() {
+        use crate::rng::{CounterRng, normal_f32};
+        assert!((normal_f32(1 << 30) - 0.674_489_75).abs() < 1e-6);
+        assert_eq!(normal_f32(0x8000_0000 | (1 << 30)), -normal_f32(1 << 30));
+        let z = normal_f32(CounterRng::new(1).block(0, 0, 0, 0)[0]);
+        assert!(z.is_finite());
+    }
+
+    #[test]
+    fn bernoulli_threshold() {
+        use crate::rng::{bernoulli_hit, bernoulli_threshold};
+        assert_eq!(bernoulli_threshold(0.25), 1 << 30);
+        assert!(bernoulli_hit(u32::MAX, bernoulli_threshold(1.0)));
+        assert!(!bernoulli_hit(0, bernoulli_threshold(0.0)));
+    }
+
+    #[test]
+    fn poisson_sampler() {
+        use crate::rng::{CounterRng, PoissonSampler};
+        let sampler = PoissonSampler::new(10_000, 0.002);
+        assert_eq!(sampler.chunk_len(), 512);
+        let mut spikes = Vec::new();
+        sampler.sample(&CounterRng::new(7), 0, 0, &mut spikes);
+        assert!(spikes.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn binomial_table() {
+        use crate::rng::BinomialTable;
+        let t = BinomialTable::new(1000, 0.002).unwrap();
+        assert_eq!(t.sample(0), t.base());
+        assert_eq!(t.sample(u32::MAX), t.max());
+        assert!(t.max() < 30);
+        assert_eq!(BinomialTable::new(7, 1.0).unwrap().sample(123), 7);
+    }
+
+    #[test]
+    fn bernoulli_each() {
+        use crate::rng::{BernoulliEach, CounterRng};
+        let src = BernoulliEach::new(&[0.0, 1.0, 0.5]);
+        let mut out = Vec::new();
+        src.sample(&CounterRng::new(3), 1, 10, &mut out);
+        assert!(out.contains(&1) && !out.contains(&0));
     }
 }

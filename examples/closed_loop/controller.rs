@@ -89,11 +89,9 @@ pub type Raster = Vec<(u64, u32)>;
 /// seed (so instance b of a batch sees the noise a lone run sees).
 pub fn simulator(backend: astroglia::sim::BackendKind, batch: usize) -> Result<Simulator> {
     let net = parse_toml(MODEL, "closed_loop.toml")?;
-    let opts = SimOptions {
-        backend,
-        instance_seeds: Some(vec![net.seed; batch]),
-        ..Default::default()
-    };
+    let opts = SimOptions::default()
+        .backend(backend)
+        .seeds(vec![net.seed; batch]);
     Simulator::new(&net, opts)
 }
 

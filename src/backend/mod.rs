@@ -1,9 +1,9 @@
 //! Backends run the phases of the DESIGN.md step on built arrays. The CPU backend is
 //! the reference; others must produce the same spikes.
-pub mod cpu;
+mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-pub mod schedule;
+mod schedule;
 
 pub use cpu::CpuBackend;
 #[cfg(feature = "gpu")]
@@ -153,7 +153,7 @@ pub trait Backend: Send {
     /// Copies a plasticity trace (`r1`, `r2`: presynaptic; `o1`, `o2`: postsynaptic;
     /// `elig`: per-synapse eligibility) of plastic projection `proj` of
     /// `instance`, where its rule declares it
-    /// ([`crate::plasticity::kernel::StdpConsts::slot`]).
+    /// (`crate::plasticity::kernel::StdpConsts::slot`).
     fn read_trace(
         &mut self,
         instance: usize,
@@ -267,7 +267,7 @@ pub trait Backend: Send {
             Phase::Plasticity => self.plasticity(step),
         }
     }
-    /// Runs steps `first..first + n` in [`schedule::STEP`] order. Backends
+    /// Runs steps `first..first + n` in `schedule::STEP` order. Backends
     /// override it to batch steps.
     fn run(&mut self, first: u64, n: u64) -> crate::Result<()> {
         for step in first..first + n {
@@ -311,7 +311,7 @@ pub(crate) fn check_spike_events(
 
 impl ThirdFactor<'_> {
     /// The kind of command, as rules declare what they accept
-    /// ([`crate::plasticity::kernel::RuleSpec::commands`]).
+    /// (`crate::plasticity::kernel::RuleSpec::commands`).
     pub fn kind(&self) -> crate::plasticity::kernel::Command {
         use crate::plasticity::kernel::Command;
         match self {

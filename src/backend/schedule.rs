@@ -35,7 +35,7 @@ impl Phase {
         }
     }
 
-    /// Its position in [`STEP`].
+    /// Its position in `STEP`.
     pub const fn index(self) -> usize {
         self as usize
     }
@@ -46,7 +46,7 @@ impl Phase {
 /// 10 000 steps) would be a visible share of it; sampled, COBA measured no slower.
 pub const SAMPLE: u64 = 8;
 
-/// Estimated wall time per phase, in [`STEP`] order.
+/// Estimated wall time per phase, in `STEP` order.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PhaseTimes {
     /// Seconds per phase.

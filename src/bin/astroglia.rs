@@ -484,7 +484,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for e in &emit {
                     let text = match e {
                         Emit::Scheme => compiled.describe(),
-                        Emit::Wgsl => astroglia::equations::wgsl::neuron_shader(&compiled),
+                        Emit::Wgsl => compiled.wgsl(),
                     };
                     print_stdout(&text)?;
                 }
@@ -496,19 +496,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for e in &emit {
                     let text = match e {
                         Emit::Scheme => compiled.describe(),
-                        Emit::Wgsl => {
-                            // Offsets as for a network whose only plastic
-                            // projection has 100 presynaptic and postsynaptic
-                            // neurons, all to all.
-                            let at = astroglia::equations::wgsl::SynapseLayout::alone(
-                                &compiled, 100, 100, 10_000,
-                            );
-                            astroglia::equations::wgsl::synapse_shader(
-                                &compiled,
-                                &at,
-                                net.dt_ms as f32,
-                            )
-                        }
+                        // Offsets as for a network whose only plastic
+                        // projection has 100 presynaptic and postsynaptic
+                        // neurons, all to all.
+                        Emit::Wgsl => compiled.wgsl(100, 100, 10_000, net.dt_ms),
                     };
                     print_stdout(&text)?;
                 }
@@ -864,26 +855,21 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     let name = net.name.clone().unwrap_or_else(|| "model".into());
     let (out, _claim) = output_dir(args.out.clone(), &name)?;
     let backend = args.backend.into();
-    let mut sim = Simulator::new(
-        &net,
-        SimOptions {
-            seed: args.seed,
-            backend,
-            threads: args.threads.unwrap_or(0),
-            adapter: args.adapter.clone(),
-            batch: args.batch as usize,
-            instance_seeds: args.instance_seeds.clone(),
-            // Everything recorded is written out: the recording may take half
-            // of the memory this process may use.
-            max_recorded_spikes: astroglia::build::memory::limit().map(|(bytes, _)| {
-                let instances = args
-                    .instance_seeds
-                    .as_ref()
-                    .map_or(args.batch as u64, |s| s.len() as u64);
-                bytes / 2 / 12 / instances.max(1)
-            }),
-        },
-    )?;
+    let mut opts = SimOptions::default()
+        .seed(args.seed)
+        .backend(backend)
+        .threads(args.threads.unwrap_or(0))
+        .batch(args.batch as usize);
+    opts.adapter = args.adapter.clone();
+    opts.instance_seeds = args.instance_seeds.clone();
+    // Everything recorded is written out: the recording may take half of the
+    // memory this process may use.
+    let instances = opts.instance_seeds.as_ref().map_or(opts.batch, Vec::len);
+    opts = opts.max_recorded_spikes(
+        astroglia::build::memory::limit()
+            .map(|(bytes, _)| bytes / 2 / 12 / instances.max(1) as u64),
+    );
+    let mut sim = Simulator::new(&net, opts)?;
     for w in sim.warnings() {
         eprintln!("warning: {w}");
     }

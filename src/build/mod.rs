@@ -24,14 +24,14 @@ const TAG_WEIGHT: u64 = 3;
 const TAG_GRID: u64 = 4;
 
 /// First counter-RNG stream of noise inputs (stream = base + input index).
-pub const STREAM_NOISE: u32 = 0x1_0000;
+pub(crate) const STREAM_NOISE: u32 = 0x1_0000;
 /// First counter-RNG stream of Poisson populations (stream = base + population index).
-pub const STREAM_POISSON: u32 = 0x2_0000;
+pub(crate) const STREAM_POISSON: u32 = 0x2_0000;
 /// First counter-RNG stream of Poisson drives (stream = base + input index).
-pub const STREAM_POISSON_INPUT: u32 = 0x3_0000;
+pub(crate) const STREAM_POISSON_INPUT: u32 = 0x3_0000;
 
 /// SplitMix64 mixing of (seed, tag, index) into an independent sub-seed.
-pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
+pub(crate) fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
     let mut z =
         seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -39,9 +39,11 @@ pub fn sub_seed(seed: u64, tag: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-pub use crate::neuron::poisson::{PoissonKind, PoissonSource};
-pub use crate::neuron::spike_source::SpikeTrain;
-pub use crate::neuron::{Dynamics, Sources};
+pub(crate) use crate::neuron::poisson::PoissonKind;
+#[cfg(feature = "gpu")]
+pub(crate) use crate::neuron::poisson::PoissonSource;
+pub(crate) use crate::neuron::spike_source::SpikeTrain;
+pub(crate) use crate::neuron::{Dynamics, Sources};
 
 /// A population ready to simulate.
 #[derive(Debug, Clone)]
@@ -53,23 +55,23 @@ pub struct BuiltPop {
     /// Size.
     pub size: u32,
     /// Dynamics, parameters and initial state.
-    pub dynamics: Dynamics,
+    pub(crate) dynamics: Dynamics,
     /// Ring-buffer depth in steps: the longest incoming delay (1 when nothing
     /// arrives). The slot of step t is read and cleared by the neuron phase before
     /// the propagation phase of step t adds anything, so deliveries for step
     /// t + depth can reuse it; with the usual one-step delay the ring is one slot.
-    pub ring_depth: u32,
+    pub(crate) ring_depth: u32,
     /// Fixed-point scale per receptor: accumulated integer × `inv_scale` = input.
-    pub inv_scale: [f32; 2],
+    pub(crate) inv_scale: [f32; 2],
     /// log2 of the fixed-point scale per receptor.
-    pub scale_log2: [i32; 2],
+    pub(crate) scale_log2: [i32; 2],
     /// Grid positions, when on a grid.
     pub positions: Option<Vec<[f64; 3]>>,
 }
 
 /// Transmission delays of a projection, in steps.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Delays {
+pub(crate) enum Delays {
     /// Every synapse has the same delay.
     Const(u16),
     /// One delay per synapse.
@@ -92,9 +94,9 @@ pub struct BuiltProj {
     /// Local target index of each synapse.
     pub targets: Vec<u32>,
     /// Fixed-point weights (scale of the target receptor).
-    pub wfix: FixedWeights,
+    pub(crate) wfix: FixedWeights,
     /// Delays.
-    pub delays: Delays,
+    pub(crate) delays: Delays,
     /// Plasticity data, for plastic projections.
     pub plastic: Option<BuiltPlastic>,
 }
@@ -103,7 +105,7 @@ pub struct BuiltProj {
 /// (constant weights are not expanded, which matters at 10^7 synapses) or one per
 /// synapse in CSR order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FixedWeights {
+pub(crate) enum FixedWeights {
     /// Every synapse has this weight.
     Same(i32),
     /// The weight of each synapse.
@@ -147,25 +149,25 @@ impl FixedWeights {
 #[derive(Debug, Clone)]
 pub struct BuiltPlastic {
     /// The rule's step constants.
-    pub rule: crate::plasticity::stdp::StdpConsts,
+    pub(crate) rule: crate::plasticity::stdp::StdpConsts,
     /// Initial weight of each synapse (weight units, within the rule's bounds).
     /// Instances copy it; delivery rounds `w · scale` to the ring's fixed point.
     pub w0: Vec<f32>,
     /// Fixed-point scale of the target receptor (a power of two).
     pub scale: f32,
     /// HLOP parameters (delta rule with orthogonal projection).
-    pub hlop: Option<crate::plasticity::hlop::HlopParams>,
+    pub(crate) hlop: Option<crate::plasticity::hlop::HlopParams>,
     /// The astrocyte setting the depression rate, when one does.
-    pub modulation: Option<crate::plasticity::astrocyte::Modulation>,
+    pub(crate) modulation: Option<crate::plasticity::astrocyte::Modulation>,
     /// Incoming index (CSC) over post neurons: entries `col_ptr[i]..col_ptr[i + 1]`.
-    pub col_ptr: Vec<u32>,
+    pub(crate) col_ptr: Vec<u32>,
     /// Synapse index (into the CSR arrays) of each incoming entry.
-    pub col_syn: Vec<u32>,
+    pub(crate) col_syn: Vec<u32>,
     /// Presynaptic neuron of each incoming entry.
-    pub col_pre: Vec<u32>,
+    pub(crate) col_pre: Vec<u32>,
     /// A user-written rule's programs and columns (its `rule` then holds only
     /// the weight bounds).
-    pub user: Option<crate::plasticity::BuiltUserRule>,
+    pub(crate) user: Option<crate::plasticity::BuiltUserRule>,
 }
 
 impl BuiltPlastic {
@@ -241,7 +243,7 @@ impl BuiltProj {
 
 /// A current input, resolved to steps and indices.
 #[derive(Debug, Clone)]
-pub enum BuiltInput {
+pub(crate) enum BuiltInput {
     /// Gaussian noise `mean + std·N(0,1)` per neuron per step.
     Noise {
         /// Target population.
@@ -271,7 +273,7 @@ pub enum BuiltInput {
     /// A private Poisson drive ([`crate::model::PoissonInput`]): `wfix × k` into
     /// the ring slot of the current step, `k` drawn per neuron from `table` with
     /// word `i % 4` of block `(stream, 0, step, i / 4)` (see
-    /// [`crate::rng::add_binomial_drive`]).
+    /// `crate::rng::add_binomial_drive`).
     Poisson {
         /// Target population.
         pop: usize,
@@ -316,11 +318,11 @@ pub struct Built {
     /// Projections, shared by every instance of a batch.
     pub projs: Arc<[BuiltProj]>,
     /// Current inputs.
-    pub inputs: Vec<BuiltInput>,
+    pub(crate) inputs: Vec<BuiltInput>,
     /// Out-degree of every global neuron (for synaptic-event counts).
-    pub out_degree: Vec<u32>,
+    pub(crate) out_degree: Vec<u32>,
     /// Astrocytes.
-    pub astros: Arc<[crate::plasticity::astrocyte::BuiltAstro]>,
+    pub(crate) astros: Arc<[crate::plasticity::astrocyte::BuiltAstro]>,
     /// What the build did that the model may not mean (initial weights
     /// clipped by a rule's bounds, ...); the CLI prints them.
     pub warnings: Vec<String>,

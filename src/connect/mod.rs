@@ -158,11 +158,12 @@ pub struct Scratch {
 
 /// Generates the synapses of a rule. The rule has been validated. A `file`
 /// rule makes none here: the build reads its synapses from the file.
+#[cfg(test)]
 pub fn generate(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng) -> Rows {
     generate_with(rule, e, rng, &mut Scratch::default())
 }
 
-/// [`generate`] with working memory kept between calls.
+/// `generate` with working memory kept between calls.
 pub fn generate_with(rule: &Connect, e: &Ends, rng: &mut ChaCha8Rng, sc: &mut Scratch) -> Rows {
     let (n_pre, n_post) = (e.n_pre, e.n_post);
     match rule {

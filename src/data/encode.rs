@@ -5,7 +5,7 @@
 //! Random encoders are deterministic functions of their `seed`: a `ChaCha8Rng`
 //! seeded with it, one uniform draw per (step, channel with non-zero probability),
 //! steps outer, channels inner. To give each sample its own stream, derive its
-//! seed from the run seed, e.g. with [`crate::build::sub_seed`]`(seed, tag, index)`.
+//! seed from the run seed, e.g. with `crate::build::sub_seed``(seed, tag, index)`.
 use super::events::{Events, Rounding};
 use super::{Sample, SampleData};
 use crate::error::{Error, Result};

@@ -48,7 +48,7 @@ pub struct SpikeList {
 
 /// An open SHD or SSC file. Opening checks the layout and reads the labels;
 /// spikes are read per sample. The HDF5 reading runs in a child process
-/// ([`crate::isolated`]): a corrupt file that crashes or hangs libhdf5 gives an
+/// (`crate::isolated`): a corrupt file that crashes or hangs libhdf5 gives an
 /// error.
 ///
 /// ```no_run

@@ -71,6 +71,7 @@ pub struct MethodError {
 /// temporaries start with `_` (not allowed in model files' names).
 ///
 /// Definitions must be free of cycles (checked before, `check`).
+#[cfg(test)]
 pub fn step(eqs: &[Equation], method: Method) -> Result<Vec<Assign>, MethodError> {
     step_folding(eqs, method, &|_| false)
 }

@@ -8,23 +8,7 @@
 //! per neuron at build time, in f64, and stored as f32; `b` may read other
 //! state variables and is evaluated each step from the state at its start.
 //!
-//! ```
-//! use astroglia::equations::linear::linear_system;
-//! use astroglia::equations::parse_equations;
-//! let eqs = parse_equations("dv/dt = (e_l - v)/tau + i/c").unwrap();
-//! let sys = linear_system(&eqs, &["v"], &["v"]).unwrap();
-//! let values = |n: &str| match n {
-//!     "tau" => Some(20.0),
-//!     "e_l" => Some(-70.0),
-//!     "i" => Some(25.0),
-//!     "c" => Some(250.0),
-//!     _ => None,
-//! };
-//! let (e, f) = sys.propagators(&values, 0.1).unwrap();
-//! assert_eq!(e[0], (-0.1f64 / 20.0).exp());
-//! // F = tau·(1 - E) for a decay.
-//! assert!((f[0] - 20.0 * (1.0 - e[0])).abs() < 1e-12);
-//! ```
+//! (Example: the unit test `doc_examples::module`.)
 use super::ast::{BinOp, Equation, Expr, Func, Span, UnOp};
 use super::integrate::{MethodError, names_in, rename, split_linear};
 use nalgebra::DMatrix;
@@ -164,6 +148,7 @@ impl LinearSystem {
     /// [`Self::exponent`] with `values` (`dt` is supplied), then
     /// [`propagators_from_exponent`]. `None` where an entry reads a name
     /// `values` does not know.
+    #[cfg(test)]
     pub fn propagators(
         &self,
         values: &dyn Fn(&str) -> Option<f64>,
@@ -210,6 +195,7 @@ fn times_dt(e: &Expr) -> Expr {
 /// (row-major `n×n`). A singular `A` is fine: `dx/dt = b` gives `E = 1`,
 /// `F = dt`. Prefer [`LinearSystem::propagators`], which forms `A·dt` so that
 /// a single decay matches the built-in models bit for bit.
+#[cfg(test)]
 pub fn propagators(a: &[f64], n: usize, dt: f64) -> (Vec<f64>, Vec<f64>) {
     let m: Vec<f64> = a.iter().map(|x| x * dt).collect();
     propagators_from_exponent(&m, n, dt)
@@ -620,5 +606,29 @@ mod tests {
         }
         assert_eq!(eval_f64(&e("a * normal()"), &values), None);
         assert_eq!(eval_f64(&e("a * c"), &values), None);
+    }
+}
+
+/// The examples of this module's documentation (crate-private, so not doc
+/// tests).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn module() {
+        use crate::equations::linear::linear_system;
+        use crate::equations::parse_equations;
+        let eqs = parse_equations("dv/dt = (e_l - v)/tau + i/c").unwrap();
+        let sys = linear_system(&eqs, &["v"], &["v"]).unwrap();
+        let values = |n: &str| match n {
+            "tau" => Some(20.0),
+            "e_l" => Some(-70.0),
+            "i" => Some(25.0),
+            "c" => Some(250.0),
+            _ => None,
+        };
+        let (e, f) = sys.propagators(&values, 0.1).unwrap();
+        assert_eq!(e[0], (-0.1f64 / 20.0).exp());
+        // F = tau·(1 - E) for a decay.
+        assert!((f[0] - 20.0 * (1.0 - e[0])).abs() < 1e-12);
     }
 }

@@ -1,6 +1,6 @@
 //! User-written models: equation strings parsed into a typed expression tree
-//! ([`ast`]), checked against the model's names ([`check`]) and units
-//! ([`units`]), evaluated on the CPU and translated to WGSL.
+//! (`ast`), checked against the model's names (`check`) and units
+//! (`units`), evaluated on the CPU and translated to WGSL.
 //!
 //! ```
 //! use astroglia::equations::{Scope, check_equations, check_statements, parse_equations, parse_statements};
@@ -22,21 +22,44 @@
 //! let errs = parse_equations("dv/dt = -v *").unwrap_err();
 //! assert_eq!(errs[0].to_string(), "line 1, column 13: expected an expression after '*', found end of line");
 //! ```
-pub mod ast;
-pub mod check;
-pub mod eval;
-pub mod hoist;
-pub mod integrate;
-pub mod linear;
+pub(crate) mod ast;
+pub(crate) mod check;
+pub(crate) mod eval;
+pub(crate) mod hoist;
+pub(crate) mod integrate;
+pub(crate) mod linear;
+#[doc(hidden)]
 pub mod math;
-pub mod native;
-pub mod neuron;
-pub mod parse;
-pub mod synapse;
-pub mod units;
-pub mod wgsl;
+pub(crate) mod native;
+pub(crate) mod neuron;
+pub(crate) mod parse;
+pub(crate) mod synapse;
+pub(crate) mod units;
+pub(crate) mod wgsl;
 #[cfg(target_arch = "x86_64")]
 mod wide;
 
 pub use check::{Scope, check_equations, check_expr, check_statements, definition_order};
+pub use neuron::{CompiledNeuron, MethodChoice, NeuronModelSpec, Scheme, SpecError, Values};
 pub use parse::{EqError, parse_equations, parse_expr, parse_statements};
+pub use synapse::{CompiledSynapse, Side, SynapseModelSpec};
+
+impl CompiledNeuron {
+    /// The WGSL compute shader of this model's neuron phase (what
+    /// `astroglia check --emit wgsl` prints). Parameters live in buffers: the
+    /// text depends on the equations only.
+    pub fn wgsl(&self) -> String {
+        wgsl::neuron_shader(self)
+    }
+}
+
+impl CompiledSynapse {
+    /// The WGSL compute shader of this rule for step `dt_ms`, laid out as for
+    /// a network whose only plastic projection has `n_pre` presynaptic and
+    /// `n_post` postsynaptic neurons and `n_syn` synapses (what
+    /// `astroglia check --emit wgsl` prints, with 100, 100 and 10 000).
+    pub fn wgsl(&self, n_pre: u32, n_post: u32, n_syn: u32, dt_ms: f64) -> String {
+        let at = wgsl::SynapseLayout::alone(self, n_pre, n_post, n_syn);
+        wgsl::synapse_shader(self, &at, dt_ms as f32)
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! One step of a population, in order: each receptor's statement with `w` the
 //! step's summed weight arriving on it; the integration step of the equations
-//! (each variable by its [`Method`], all from the state after the receptors);
+//! (each variable by its `Method`, all from the state after the receptors);
 //! the threshold, tested where the neuron is not refractory; the reset of the
 //! neurons that spiked, which then stay refractory (no threshold test, and
 //! variables marked `(unless refractory)` held) for `refractory_ms`.
@@ -103,7 +103,7 @@ impl Default for MethodChoice {
     }
 }
 
-/// A method name: a [`Method`] or `exact`.
+/// A method name: a `Method` or `exact`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
     /// A numerical method.
@@ -140,7 +140,7 @@ impl Scheme {
 /// A neuron model written in a model file.
 ///
 /// ```
-/// use astroglia::equations::neuron::NeuronModelSpec;
+/// use astroglia::model::NeuronModelSpec;
 /// let spec: NeuronModelSpec = toml::from_str(r#"
 ///     name = "lif"
 ///     parameters = { tau = 20.0, e_l = -70.0, v_th = -50.0, v_r = -70.0, i = 25.0 }
@@ -240,7 +240,7 @@ pub struct Phase {
 /// Programs read state variable `i` as `Input::State(i)` and per-neuron column
 /// `j` as `Input::Param(j)`; the columns are the parameters, then the lifted
 /// values ([`Self::lifted`]), then `i_ext`, `not_refractory` and `w`
-/// ([`Self::input_column`]).
+/// (columns `columns() + 0, 1, 2`).
 #[derive(Debug, Clone)]
 pub struct CompiledNeuron {
     /// The model's name.
@@ -252,7 +252,7 @@ pub struct CompiledNeuron {
     /// Columns computed before the run, after the parameters.
     pub lifted: Vec<Lifted>,
     /// The exactly integrated systems: `A·dt` (row-major, step-invariant
-    /// expressions; see [`super::linear::LinearSystem::exponent`]).
+    /// expressions; see `super::linear::LinearSystem::exponent`).
     pub systems: Vec<Vec<Expr>>,
     /// Refractory steps after a spike.
     pub refractory_steps: u32,
@@ -282,7 +282,9 @@ pub struct CompiledNeuron {
 /// Assignments whose draws are numbered from a first site.
 type Segment = (Vec<Assign>, u8);
 
-/// The state of a population of a compiled model.
+/// The state of a population of a compiled model (the reference evaluator's,
+/// in tests).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserState {
     /// One array per state variable.
@@ -1006,12 +1008,12 @@ pub struct Scratch {
 
 impl Scratch {
     /// The buffers for the receptors' weights (returned by [`Self::put_weights`]).
-    pub fn take_weights(&mut self) -> [Vec<f32>; 2] {
+    pub(crate) fn take_weights(&mut self) -> [Vec<f32>; 2] {
         std::mem::take(&mut self.weights)
     }
 
     /// Gives the weight buffers back for the next step.
-    pub fn put_weights(&mut self, w: [Vec<f32>; 2]) {
+    pub(crate) fn put_weights(&mut self, w: [Vec<f32>; 2]) {
         self.weights = w;
     }
 }
@@ -1071,7 +1073,7 @@ impl CompiledNeuron {
     /// immediates (no loads, operations with an immediate), the same f32
     /// values in the same operations. Compiling takes microseconds; the GPU
     /// shader stays as it is.
-    pub fn specialised(&self, uniform: &[Option<f32>]) -> Program {
+    pub(crate) fn specialised(&self, uniform: &[Option<f32>]) -> Program {
         let (segments, names) = &self.fused_source;
         let mut names = names.clone();
         for input in names.values_mut() {
@@ -1086,14 +1088,8 @@ impl CompiledNeuron {
     }
 
     /// Number of per-neuron columns before the per-step inputs.
-    pub fn columns(&self) -> usize {
+    pub(crate) fn columns(&self) -> usize {
         self.parameters.len() + self.lifted.len()
-    }
-
-    /// The column of per-step input `k` (0: `i_ext`, 1: `not_refractory`,
-    /// 2: `w`).
-    pub fn input_column(&self, k: usize) -> usize {
-        self.columns() + k
     }
 
     /// The per-neuron columns of `n` neurons: parameter `i` from `param(i)`
@@ -1177,7 +1173,8 @@ pub(super) fn lifted_values(
 
 impl CompiledNeuron {
     /// The initial state of `n` neurons from the spec's initial values.
-    pub fn initial_state(&self, spec: &NeuronModelSpec, n: usize) -> UserState {
+    #[cfg(test)]
+    pub(crate) fn initial_state(&self, spec: &NeuronModelSpec, n: usize) -> UserState {
         UserState {
             vars: self
                 .state
@@ -1195,7 +1192,8 @@ impl CompiledNeuron {
     /// (`first + i`) of the neurons that spiked. Returns false when a state
     /// variable became non-finite.
     #[allow(clippy::too_many_arguments)]
-    pub fn update(
+    #[cfg(test)]
+    pub(crate) fn update(
         &self,
         vars: &mut [&mut [f32]],
         refractory: &mut [u32],
@@ -1224,7 +1222,7 @@ impl CompiledNeuron {
     /// [`Self::update`] running `fused`, the model's one-pass program or a
     /// [`Self::specialised`] one.
     #[allow(clippy::too_many_arguments)]
-    pub fn update_with(
+    pub(crate) fn update_with(
         &self,
         fused: &Program,
         vars: &mut [&mut [f32]],
@@ -1301,7 +1299,7 @@ impl CompiledNeuron {
     /// The model's one-pass program `fused` compiled to a native kernel that
     /// also reads the rings, counts the clocks down and checks finiteness
     /// ([`Self::update_native`]); `None` where it cannot be (it draws).
-    pub fn native_kernel(&self, fused: &Program) -> Option<Native> {
+    pub(crate) fn native_kernel(&self, fused: &Program) -> Option<Native> {
         let c = self.columns();
         Native::compile_neuron(
             fused,
@@ -1318,7 +1316,7 @@ impl CompiledNeuron {
     /// reads the receptors' weights from the fixed-point `rings` (scaled by
     /// `inv`, then zeroed) in the same pass: the same values and spikes.
     #[allow(clippy::too_many_arguments)]
-    pub fn update_native(
+    pub(crate) fn update_native(
         &self,
         kernel: &Native,
         fused: &Program,

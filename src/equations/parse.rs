@@ -59,7 +59,7 @@ pub fn parse_expr(src: &str) -> Result<Expr, Vec<EqError>> {
 
 /// Parses an `equations` block: one `dX/dt = expr` or `name = expr` per line,
 /// optionally followed by a Brian2-style `: unit` (kept as written, checked by
-/// [`super::units`]) and, on a derivative line, flags in parentheses: only
+/// `super::units`) and, on a derivative line, flags in parentheses: only
 /// `(unless refractory)`. Blank lines and `#` comments are skipped. Every
 /// line with an error is reported.
 pub fn parse_equations(src: &str) -> Result<Vec<Equation>, Vec<EqError>> {

@@ -23,7 +23,7 @@
 //! (the postsynaptic neuron's error, [`crate::Simulator::set_error`]).
 //!
 //! ```
-//! use astroglia::equations::synapse::SynapseModelSpec;
+//! use astroglia::model::SynapseModelSpec;
 //! let spec: SynapseModelSpec = toml::from_str(r#"
 //!     name = "pair_stdp"
 //!     parameters = { tau_pre = 20.0, tau_post = 20.0, a_plus = 0.01, a_minus = 0.0105 }
@@ -39,7 +39,7 @@
 //!     method = "exact"
 //! "#).unwrap();
 //! let rule = spec.compile().unwrap();
-//! assert_eq!(rule.vars(astroglia::equations::synapse::Side::Pre), ["a_pre"]);
+//! assert_eq!(rule.vars(astroglia::equations::Side::Pre), ["a_pre"]);
 //! ```
 use super::ast::{Equation, Expr};
 use super::check::{Scope, check_equations, check_statements};
@@ -124,7 +124,7 @@ impl Side {
 /// Every program reads the columns in one order: the parameters, the lifted
 /// values, `modulator`, `error`, then the presynaptic and the postsynaptic
 /// variables (where they are not the program's state); its state is the
-/// variables of its side ([`Self::vars`]).
+/// variables of its side (`Self::vars`).
 #[derive(Debug, Clone)]
 pub struct CompiledSynapse {
     /// The rule's name.
@@ -467,7 +467,7 @@ impl SynapseModelSpec {
 
     /// The initial values of the variables of `side` (`w` excluded: the
     /// projection's weights give it).
-    pub fn initial(&self, side: Side) -> Vec<f32> {
+    pub(crate) fn initial(&self, side: Side) -> Vec<f32> {
         let values = match side {
             Side::Pre => &self.pre,
             Side::Post => &self.post,
@@ -535,7 +535,7 @@ impl CompiledSynapse {
     }
 
     /// Number of columns before `modulator`.
-    pub fn columns(&self) -> usize {
+    pub(crate) fn columns(&self) -> usize {
         self.parameters.len() + self.lifted.len()
     }
 
@@ -608,7 +608,7 @@ impl CompiledSynapse {
     /// order): `cols` from [`Self::columns_for`], the step's presynaptic and
     /// postsynaptic spikes as local ids in ascending order.
     #[allow(clippy::too_many_arguments)]
-    pub fn step(
+    pub(crate) fn step(
         &self,
         a: &mut RuleArrays,
         csr: &Csr,

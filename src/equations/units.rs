@@ -5,23 +5,7 @@
 //! Names without a declared unit and number literals are wildcards: an
 //! expression is only checked where the units on both sides are known.
 //!
-//! ```
-//! use astroglia::equations::parse_equations;
-//! use astroglia::equations::units::{UnitChecker, parse_unit};
-//! use std::collections::BTreeMap;
-//! assert_eq!(parse_unit("nS*mV").unwrap(), parse_unit("pA").unwrap());
-//! let declared: BTreeMap<String, _> = [("tau", "ms"), ("e_l", "mV"), ("i", "pA")]
-//!     .into_iter()
-//!     .map(|(n, u)| (n.to_string(), parse_unit(u).unwrap()))
-//!     .collect();
-//! let eqs = parse_equations("dv/dt = (e_l - v)/tau + i : mV").unwrap();
-//! let errs = UnitChecker::new(&declared).check_equations(&eqs);
-//! assert_eq!(
-//!     errs[0].to_string(),
-//!     "line 1, column 10: units differ in '+': mV/ms vs pA \
-//!      (the left side is mV/ms, the right side is pA)"
-//! );
-//! ```
+//! (Example: the unit test `doc_examples::module`.)
 
 use super::ast::{AssignOp, BinOp, Equation, Expr, Func, Span, Statement, UnOp};
 use super::check::definition_order;
@@ -119,6 +103,7 @@ impl Unit {
     }
 
     /// The power of ten relative to the plain SI unit (`mV`: -3).
+    #[cfg(test)]
     pub fn scale(&self) -> i32 {
         self.scale
     }
@@ -1164,6 +1149,30 @@ mod tests {
             1,
             6,
             &["found nS"],
+        );
+    }
+}
+
+/// The examples of this module's documentation (crate-private, so not doc
+/// tests).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn module() {
+        use crate::equations::parse_equations;
+        use crate::equations::units::{UnitChecker, parse_unit};
+        use std::collections::BTreeMap;
+        assert_eq!(parse_unit("nS*mV").unwrap(), parse_unit("pA").unwrap());
+        let declared: BTreeMap<String, _> = [("tau", "ms"), ("e_l", "mV"), ("i", "pA")]
+            .into_iter()
+            .map(|(n, u)| (n.to_string(), parse_unit(u).unwrap()))
+            .collect();
+        let eqs = parse_equations("dv/dt = (e_l - v)/tau + i : mV").unwrap();
+        let errs = UnitChecker::new(&declared).check_equations(&eqs);
+        assert_eq!(
+            errs[0].to_string(),
+            "line 1, column 10: units differ in '+': mV/ms vs pA \
+             (the left side is mV/ms, the right side is pA)"
         );
     }
 }

@@ -1,5 +1,5 @@
 //! WGSL generated from a compiled user model: the same assignments the CPU
-//! interpreter runs ([`super::neuron::Phase`]), as the same f32 operations.
+//! interpreter runs (`super::neuron::Phase`), as the same f32 operations.
 //!
 //! Every number is written as the bits of its f32 (`bitcast<f32>(..)`), so no
 //! decimal is parsed twice; division and the functions call the shared

@@ -420,11 +420,9 @@ pub fn run_compare(
         })?;
         let mut sim = Simulator::new(
             &vnet,
-            SimOptions {
-                seed: Some(seed),
-                threads: opts.threads.max(1),
-                ..Default::default()
-            },
+            SimOptions::default()
+                .seed(seed)
+                .threads(opts.threads.max(1)),
         )?;
         sim.run_steps(steps, |done| progress(vi, done))?;
         let summary = sim.summary();

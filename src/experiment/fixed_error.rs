@@ -111,14 +111,8 @@ pub fn fixed_point_error(net: &Network, opts: &ErrorOptions) -> crate::Result<Er
         let mut counts: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         let mut rates: BTreeMap<String, f64> = BTreeMap::new();
         for &seed in &opts.seeds {
-            let mut sim = Simulator::new(
-                &n,
-                SimOptions {
-                    seed: Some(seed),
-                    backend: opts.backend,
-                    ..Default::default()
-                },
-            )?;
+            let mut sim =
+                Simulator::new(&n, SimOptions::default().seed(seed).backend(opts.backend))?;
             sim.run_ms(duration)?;
             let s = sim.summary();
             backend = s.backend.clone();

@@ -20,6 +20,7 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Dist {
     /// Uniform on `[low, high)`.
     Uniform { low: f64, high: f64 },

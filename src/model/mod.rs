@@ -24,6 +24,8 @@ mod values;
 pub use dist::Dist;
 pub use parse::{parse_toml, parse_toml_with};
 
+pub use crate::equations::{NeuronModelSpec, SynapseModelSpec};
+pub use crate::neuron::registry::adex::AdExPreset;
 pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{
     FixedPoint, InputOrder, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams,
@@ -130,6 +132,7 @@ pub struct NirSource {
     try_from = "crate::neuron::registry::PopulationRaw",
     into = "crate::neuron::registry::PopulationRaw"
 )]
+#[non_exhaustive]
 pub struct Population {
     /// Unique name.
     pub name: String,
@@ -140,13 +143,14 @@ pub struct Population {
     /// Initial values of state variables (e.g. `v`, `u`, `ge`, `gi`), constants or distributions.
     pub init: BTreeMap<String, Dist>,
     /// Run a `lif` population in integer arithmetic with these bit widths
-    /// (see [`crate::neuron::fixed`]); `None` (the default) runs it in f32.
+    /// (see [`FixedPoint`]); `None` (the default) runs it in f32.
     pub fixed_point: Option<FixedPoint>,
 }
 
 /// A synaptic projection from one population to another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Projection {
     /// Optional name (defaults to `from->to`).
     #[serde(default)]
@@ -211,6 +215,7 @@ pub enum Receptor {
 /// Connectivity rules. Indices are local to each population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Connect {
     /// Every pre to every post.
     AllToAll {
@@ -290,6 +295,7 @@ pub enum Connect {
 /// noise add to the external current, Poisson drives to the delay rings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Input {
     /// Gaussian noise current `mean + std·N(0,1)`, redrawn for every neuron every step
     /// (std is per step, not scaled by dt: the Izhikevich 2003 thalamic input).
@@ -305,10 +311,11 @@ pub enum Input {
 /// See [`Input::Noise`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NoiseInput {
     /// Target population.
     pub target: String,
-    /// Optional subset of neurons (default all).
+    /// Optional subset of neurons, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Mean current (pA; raw units for Izhikevich). Default 0.
@@ -321,10 +328,11 @@ pub struct NoiseInput {
 /// See [`Input::Current`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CurrentInput {
     /// Target population.
     pub target: String,
-    /// Optional subset of neurons (default all).
+    /// Optional subset of neurons, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Amplitude (pA; raw units for Izhikevich).
@@ -360,10 +368,12 @@ pub struct CurrentInput {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PoissonInput {
     /// Target population (a neuron population, not a spike source).
     pub target: String,
-    /// Optional subset of neurons, without repeats (default all).
+    /// Optional subset of neurons, population-local ids without repeats
+    /// (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Sources per neuron (at least 1).
@@ -392,6 +402,19 @@ impl PoissonInput {
             weight,
             receptor: None,
         }
+    }
+
+    /// Restricts the drive to these neurons (population-local ids, without
+    /// repeats).
+    pub fn ids(mut self, ids: Vec<u32>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Sets the receptor (default: from the weight's sign).
+    pub fn receptor(mut self, r: Receptor) -> Self {
+        self.receptor = Some(r);
+        self
     }
 
     /// The receptor this drive feeds, resolving the default from the weight sign.
@@ -425,6 +448,7 @@ pub struct Grid {
 /// What a run records. Summary statistics (rates, CV, hash) always cover every spike.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Monitors {
     /// Spike recorders; when absent every neuron population is recorded. Spike
     /// sources are recorded (and their CV ISI computed) only when listed.
@@ -452,6 +476,7 @@ pub struct Monitors {
 /// consecutive samples of `sample_ms`; every spike of the liquid is recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BranchingMonitor {
     /// Populations of the liquid, in liquid-id order.
     pub populations: Vec<String>,
@@ -470,6 +495,7 @@ fn default_sample_ms() -> f64 {
 /// bounds always, and every weight when `full`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WeightMonitor {
     /// Plastic projection (its `name`, or `from->to`).
     pub projection: String,
@@ -492,6 +518,7 @@ fn default_bins() -> u32 {
 /// Records an astrocyte's A (one column per domain) every `every` steps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AstrocyteMonitor {
     /// Astrocyte name.
     pub astrocyte: String,
@@ -503,10 +530,11 @@ pub struct AstrocyteMonitor {
 /// Records the spikes of a population (or a subset).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SpikeMonitor {
     /// Population.
     pub population: String,
-    /// Optional subset (default all).
+    /// Optional subset, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
 }
@@ -514,12 +542,13 @@ pub struct SpikeMonitor {
 /// Records a state variable every `every` steps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct StateMonitor {
     /// Population.
     pub population: String,
     /// Variable name (see [`NeuronModel::state_vars`]).
     pub var: String,
-    /// Neurons to record (default all).
+    /// Neurons to record, population-local ids (default all).
     #[serde(default)]
     pub ids: Option<Vec<u32>>,
     /// Sampling period in steps (default 1).
@@ -530,12 +559,178 @@ pub struct StateMonitor {
 /// Records the population rate in bins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RateMonitor {
     /// Population.
     pub population: String,
     /// Bin width in ms (default 1).
     #[serde(default = "default_one_f64")]
     pub bin_ms: f64,
+}
+
+impl NoiseInput {
+    /// Gaussian current noise of `mean` and `std` (per step) into every neuron
+    /// of `target`.
+    pub fn new(target: &str, mean: f64, std: f64) -> Self {
+        NoiseInput {
+            target: target.into(),
+            ids: None,
+            mean,
+            std,
+        }
+    }
+
+    /// Restricts the noise to these neurons (population-local ids).
+    pub fn ids(mut self, ids: Vec<u32>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+}
+
+impl CurrentInput {
+    /// A constant current of `amplitude` into every neuron of `target`, from
+    /// time 0 on.
+    pub fn new(target: &str, amplitude: f64) -> Self {
+        CurrentInput {
+            target: target.into(),
+            ids: None,
+            amplitude,
+            start_ms: 0.0,
+            stop_ms: None,
+        }
+    }
+
+    /// Restricts the current to these neurons (population-local ids).
+    pub fn ids(mut self, ids: Vec<u32>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Switches the current on at `start_ms` (ms).
+    pub fn start_ms(mut self, start_ms: f64) -> Self {
+        self.start_ms = start_ms;
+        self
+    }
+
+    /// Switches the current off at `stop_ms` (ms, exclusive).
+    pub fn stop_ms(mut self, stop_ms: f64) -> Self {
+        self.stop_ms = Some(stop_ms);
+        self
+    }
+}
+
+impl SpikeMonitor {
+    /// Records every spike of `population`.
+    pub fn new(population: &str) -> Self {
+        SpikeMonitor {
+            population: population.into(),
+            ids: None,
+        }
+    }
+
+    /// Records only these neurons (population-local ids).
+    pub fn ids(mut self, ids: Vec<u32>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+}
+
+impl StateMonitor {
+    /// Records `var` of every neuron of `population` every step.
+    pub fn new(population: &str, var: &str) -> Self {
+        StateMonitor {
+            population: population.into(),
+            var: var.into(),
+            ids: None,
+            every: 1,
+        }
+    }
+
+    /// Records only these neurons (population-local ids).
+    pub fn ids(mut self, ids: Vec<u32>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Samples every `every` steps.
+    pub fn every(mut self, every: u32) -> Self {
+        self.every = every;
+        self
+    }
+}
+
+impl RateMonitor {
+    /// Records the rate of `population` in 1 ms bins.
+    pub fn new(population: &str) -> Self {
+        RateMonitor {
+            population: population.into(),
+            bin_ms: 1.0,
+        }
+    }
+
+    /// Sets the bin width (ms).
+    pub fn bin_ms(mut self, bin_ms: f64) -> Self {
+        self.bin_ms = bin_ms;
+        self
+    }
+}
+
+impl WeightMonitor {
+    /// Snapshots the weights of the plastic `projection` (its name, or
+    /// `from->to`) every `every` steps: every weight and a 20-bin histogram.
+    pub fn new(projection: &str, every: u32) -> Self {
+        WeightMonitor {
+            projection: projection.into(),
+            every,
+            full: true,
+            bins: default_bins(),
+        }
+    }
+
+    /// Keeps every weight (`true`, the default) or only the histograms.
+    pub fn full(mut self, full: bool) -> Self {
+        self.full = full;
+        self
+    }
+
+    /// Sets the number of histogram bins.
+    pub fn bins(mut self, bins: u32) -> Self {
+        self.bins = bins;
+        self
+    }
+}
+
+impl AstrocyteMonitor {
+    /// Records the astrocyte named `astrocyte` every step.
+    pub fn new(astrocyte: &str) -> Self {
+        AstrocyteMonitor {
+            astrocyte: astrocyte.into(),
+            every: 1,
+        }
+    }
+
+    /// Samples every `every` steps.
+    pub fn every(mut self, every: u32) -> Self {
+        self.every = every;
+        self
+    }
+}
+
+impl BranchingMonitor {
+    /// The branching factor of the liquid formed by `populations` (in
+    /// liquid-id order), over samples of 250 ms.
+    pub fn new(populations: &[&str]) -> Self {
+        BranchingMonitor {
+            populations: populations.iter().map(|p| p.to_string()).collect(),
+            sample_ms: default_sample_ms(),
+        }
+    }
+
+    /// Sets the sample length (ms).
+    pub fn sample_ms(mut self, sample_ms: f64) -> Self {
+        self.sample_ms = sample_ms;
+        self
+    }
 }
 
 /// The most steps one run may take: step indices reach the GPU as u32, and a
@@ -781,6 +976,13 @@ impl Projection {
             receptor: None,
             plasticity: None,
         }
+    }
+
+    /// Names the projection (default `from->to`): monitors, weight readers and
+    /// the summary address it by this name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
     /// Makes the projection plastic under `rule`.

@@ -164,7 +164,7 @@ impl LifParams {
     }
 
     /// The exact propagator entries for step `dt_ms` in f64:
-    /// `[p33, p30, p32_exc, p32_inh, p22_exc, p22_inh]` (see [`LifConsts`]).
+    /// `[p33, p30, p32_exc, p32_inh, p22_exc, p22_inh]` (see `LifConsts`).
     pub fn propagator(&self, dt_ms: f64) -> [f64; 6] {
         let p33 = (-dt_ms / self.tau_m_ms).exp();
         // tau_m = inf: the limits of the expressions below (no leak).

@@ -15,8 +15,7 @@ pub use izhikevich::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams};
 pub use lif::{InputOrder, LifParams, SynapseKind};
 pub use lif_cond::LifCondParams;
 pub use registry::{
-    Draw, Dynamics, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, ReceptorSpec,
-    SourceKernel, SourceType, Sources, StateVar, Visit,
+    Draw, Dynamics, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, Sources, StateVar, Visit,
 };
 pub use user::UserNeuron;
 

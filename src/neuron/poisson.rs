@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Poisson spike sources: each source spikes independently with probability rate·dt per step.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PoissonParams {
     /// Rate of every source in Hz (ignored when `rates_hz` is given).
     #[serde(default)]
@@ -22,6 +23,32 @@ pub struct PoissonParams {
     /// End of activity in ms, exclusive (default: never).
     #[serde(default)]
     pub stop_ms: Option<f64>,
+}
+
+impl PoissonParams {
+    /// Sets the rate of every source (Hz).
+    pub fn rate_hz(mut self, rate_hz: f64) -> Self {
+        self.rate_hz = rate_hz;
+        self
+    }
+
+    /// Sets one rate per source (Hz; length = population size).
+    pub fn rates_hz(mut self, rates_hz: Vec<f64>) -> Self {
+        self.rates_hz = Some(rates_hz);
+        self
+    }
+
+    /// Sets the first active time (ms).
+    pub fn start_ms(mut self, start_ms: f64) -> Self {
+        self.start_ms = start_ms;
+        self
+    }
+
+    /// Sets the end of activity (ms, exclusive).
+    pub fn stop_ms(mut self, stop_ms: f64) -> Self {
+        self.stop_ms = Some(stop_ms);
+        self
+    }
 }
 
 /// A built Poisson population, active on steps `[start, stop)`.

@@ -145,6 +145,7 @@ pub enum Dynamics {
 /// after reading), the ring scales, the external current (`None`: zero), the
 /// population index of the chunk's first neuron and the spike list to append to.
 /// Returns false when a state variable became non-finite.
+#[allow(dead_code)] // documents the kernels' common shape
 pub type Kernel<K, V> =
     fn(&K, V, &mut [i32], &mut [i32], [f32; 2], Option<&[f32]>, u32, &mut Vec<u32>) -> bool;
 
@@ -294,6 +295,8 @@ macro_rules! registry {
     ) => {
         /// The parameter types of the registered models and sources (re-exported
         /// by [`crate::model`]).
+        // Some are shadowed by `crate::model`'s explicit re-exports.
+        #[allow(unused_imports)]
         pub mod params {
             $( pub use super::$module::$pty; )*
             $( pub use super::$smod::$sty; )*
@@ -301,6 +304,7 @@ macro_rules! registry {
 
         /// Which neuron model a population runs, with its parameters.
         #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
         pub enum NeuronModel {
             $( $(#[$doc])* $var($module::$pty), )*
             $( $(#[$sdoc])* $svar($smod::$sty), )*
@@ -356,7 +360,7 @@ macro_rules! registry {
                 }
             }
 
-            /// The unit of state variable `var` (see [`NeuronType::unit`]).
+            /// The unit of state variable `var` (see `NeuronType::unit`).
             pub fn unit(&self, var: &str) -> Option<String> {
                 match self {
                     $( NeuronModel::$var(x) => x.unit(var).map(String::from), )*
@@ -374,7 +378,7 @@ macro_rules! registry {
                 ]
             }
 
-            /// See [`NeuronType::explicit`] (sources as they are).
+            /// See `NeuronType::explicit` (sources as they are).
             pub fn explicit(&self) -> NeuronModel {
                 match self {
                     $( NeuronModel::$var(x) => NeuronModel::$var(x.explicit()), )*
@@ -383,7 +387,7 @@ macro_rules! registry {
                 }
             }
 
-            /// See [`NeuronType::receptors`]; None for sources.
+            /// See `NeuronType::receptors`; None for sources.
             pub fn receptors(&self) -> Option<[ReceptorSpec; 2]> {
                 match self {
                     $( NeuronModel::$var(x) => Some(x.receptors()), )*
@@ -392,7 +396,7 @@ macro_rules! registry {
                 }
             }
 
-            /// See [`NeuronType::conductance_weights`] (false for sources).
+            /// See `NeuronType::conductance_weights` (false for sources).
             pub fn conductance_weights(&self) -> bool {
                 match self {
                     $( NeuronModel::$var(x) => x.conductance_weights(), )*
@@ -531,6 +535,7 @@ macro_rules! registry {
         }
 
         /// Every neuron shader with its file name (validated by the shader tests).
+        #[cfg(test)]
         pub const SHADERS: &[(&str, &str)] = &[
             $( (<<$module::$pty as NeuronType>::Pop as NeuronKernel>::SHADER,
                 <<$module::$pty as NeuronType>::Pop as NeuronKernel>::SOURCE), )*

@@ -21,7 +21,7 @@ pub const STREAM_USER: u32 = 0x4_0000;
 /// itself, found by name among the file's `[[neuron_models]]`.
 ///
 /// ```
-/// use astroglia::equations::neuron::NeuronModelSpec;
+/// use astroglia::model::NeuronModelSpec;
 /// use astroglia::model::{Dist, NeuronModel, Network, Population, UserNeuron};
 /// let spec: NeuronModelSpec = toml::from_str(r#"
 ///     name = "leaky"

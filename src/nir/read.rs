@@ -29,7 +29,7 @@ pub const MAX_DATASET_ELEMENTS: usize = 1 << 26;
 /// required dataset present with a consistent shape, every edge naming an
 /// existing node (in nested graphs too). Every problem found is listed, each
 /// with its HDF5 path. libhdf5 reads the file in a child process
-/// ([`crate::isolated`]): a corrupt file that crashes or hangs it gives an error.
+/// (`crate::isolated`): a corrupt file that crashes or hangs it gives an error.
 ///
 /// ```no_run
 /// let nir = astroglia::nir::read("lif_norse.nir").unwrap();

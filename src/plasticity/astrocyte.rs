@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// One astrocyte (or one per domain) in a model file (`[[astrocytes]]`).
 ///
 /// ```
-/// use astroglia::plasticity::astrocyte::Astrocyte;
+/// use astroglia::plasticity::Astrocyte;
 /// let a: Astrocyte = toml::from_str(r#"
 ///     name = "astro"
 ///     liquid = ["exc", "inh"]
@@ -171,6 +171,7 @@ pub fn astro_step(k: &AstroConsts, a: f32, gain: f32, drive: f32) -> f32 {
 #[derive(Debug, Clone)]
 pub struct BuiltAstro {
     /// Name.
+    #[allow(dead_code)] // shown by `Debug`
     pub name: String,
     /// Step constants.
     pub consts: AstroConsts,
@@ -190,6 +191,7 @@ pub struct BuiltAstro {
 #[derive(Debug, Clone)]
 pub struct Modulation {
     /// Index of the astrocyte.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub astro: usize,
     /// Domain of each postsynaptic neuron.
     pub domain_of_post: Vec<u32>,

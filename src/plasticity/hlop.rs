@@ -20,7 +20,9 @@
 //! activity `x − H_frozenᵀ H_frozen x` in place of `x` (in `Δw = δ x_⊥ᵀ`), so updates
 //! are orthogonal to what earlier tasks' inputs spanned. `H` is used as learned,
 //! without re-orthonormalisation, as in the reference.
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::DMatrix;
+#[cfg(test)]
+use nalgebra::SymmetricEigen;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -32,6 +34,7 @@ use crate::{Error, Result};
 /// so `y` is clamped to `[−scale, scale]` and rounded to `levels` steps per `scale`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SpikingLateral {
     /// Largest representable |y|, in units of the presynaptic activity (default 20).
     pub scale: f32,
@@ -59,12 +62,13 @@ impl SpikingLateral {
 /// Parameters of the HLOP lateral learner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HlopParams {
     /// Hebbian learning rate per iteration (default 0.01; the paper uses 0.001 for 784-d inputs).
     pub lr: f32,
     /// Momentum coefficient `m` of `M = m M + (1 − m) dH` (default 0.9; 0 disables momentum).
     pub momentum: f32,
-    /// Hebbian iterations per minibatch in [`Hlop::hebbian_update`] (default 5).
+    /// Hebbian iterations per minibatch in `Hlop::hebbian_update` (default 5).
     pub iterations: u32,
     /// Elementwise bound on `dH` (default 10).
     pub clamp: f32,
@@ -122,21 +126,7 @@ impl HlopParams {
 /// count of frozen rows (always the first rows: [`Hlop::grow`] appends, and
 /// [`Hlop::freeze`] freezes everything).
 ///
-/// ```
-/// use astroglia::plasticity::hlop::{Hlop, HlopParams};
-/// // Task 1 activity lies along the first of 3 inputs.
-/// let mut hlop = Hlop::new(3, HlopParams { lr: 0.05, ..Default::default() }).unwrap();
-/// hlop.grow(1, 7).unwrap();
-/// let batch = [1.0, 0.0, 0.0, -2.0, 0.0, 0.0, 0.5, 0.0, 0.0, -1.5, 0.0, 0.0];
-/// for _ in 0..200 {
-///     hlop.hebbian_update(&batch, 4).unwrap();
-/// }
-/// hlop.freeze();
-/// // Task 2 updates see presynaptic activity with the task-1 direction removed.
-/// let mut x = [1.0, 2.0, 3.0];
-/// hlop.project_in_place(&mut x).unwrap();
-/// assert!(x[0].abs() < 1e-3 && (x[1] - 2.0).abs() < 1e-3 && (x[2] - 3.0).abs() < 1e-3);
-/// ```
+/// (Example: the unit test `doc_examples::hlop`.)
 #[derive(Debug, Clone)]
 pub struct Hlop {
     n: usize,
@@ -403,6 +393,7 @@ fn check_batch(what: &str, len: usize, rows: usize, n: usize) -> Result<()> {
 }
 
 /// Orthonormal basis (columns, `n × k`) of the row space of `a` (`k × n`), by QR.
+#[cfg(test)]
 fn row_basis(what: &str, a: &[f32], k: usize, n: usize) -> Result<DMatrix<f64>> {
     check_batch(what, a.len(), k, n)?;
     if k == 0 {
@@ -433,6 +424,7 @@ fn row_basis(what: &str, a: &[f32], k: usize, n: usize) -> Result<DMatrix<f64>> 
 /// (`ka × n` row-major) and `b` (`kb × n`): `min(ka, kb)` values, `acos` of the
 /// singular values of `Qaᵀ Qb` after QR-orthonormalising both. Rows of each must be
 /// linearly independent. 0° means a shared direction, 90° an orthogonal one.
+#[cfg(test)]
 pub fn principal_angles_deg(
     a: &[f32],
     ka: usize,
@@ -458,6 +450,7 @@ pub fn principal_angles_deg(
 /// first) of the uncentred second moment `XᵀX / B` of `x` (`batch × n`). Uncentred
 /// because that is the subspace Oja's rule, and so HLOP, learns. Each row's
 /// largest-magnitude component is made positive so the result is deterministic.
+#[cfg(test)]
 pub fn pca_top_k(x: &[f32], batch: usize, n: usize, k: usize) -> Result<Vec<f32>> {
     check_batch("pca_top_k: x", x.len(), batch, n)?;
     if batch == 0 || k > n {
@@ -485,3 +478,29 @@ pub fn pca_top_k(x: &[f32], batch: usize, n: usize, k: usize) -> Result<Vec<f32>
 
 #[cfg(test)]
 mod tests;
+
+/// The examples of this module's documentation (crate-private, so not doc
+/// tests).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn hlop() {
+        use crate::plasticity::hlop::{Hlop, HlopParams};
+        // Task 1 activity lies along the first of 3 inputs.
+        let params = HlopParams {
+            lr: 0.05,
+            ..Default::default()
+        };
+        let mut hlop = Hlop::new(3, params).unwrap();
+        hlop.grow(1, 7).unwrap();
+        let batch = [1.0, 0.0, 0.0, -2.0, 0.0, 0.0, 0.5, 0.0, 0.0, -1.5, 0.0, 0.0];
+        for _ in 0..200 {
+            hlop.hebbian_update(&batch, 4).unwrap();
+        }
+        hlop.freeze();
+        // Task 2 updates see presynaptic activity with the task-1 direction removed.
+        let mut x = [1.0, 2.0, 3.0];
+        hlop.project_in_place(&mut x).unwrap();
+        assert!(x[0].abs() < 1e-3 && (x[1] - 2.0).abs() < 1e-3 && (x[2] - 3.0).abs() < 1e-3);
+    }
+}

@@ -4,7 +4,7 @@
 //! key and table (serde, defaults), validation, weight bounds, the step
 //! constants both backends run ([`StdpConsts`], the shared trace kernel with
 //! the rule's coefficients and its update hook,
-//! [`Third`](super::kernel::Third)) and a [`RuleSpec`] naming its traces,
+//! [`Third`](super::kernel::Third)) and a `RuleSpec` naming its traces,
 //! per-synapse state, the third-factor commands it accepts and whether an
 //! astrocyte may modulate it. The `rules!` invocation at the end
 //! of this file turns the list into the [`Plasticity`] enum of model files and
@@ -17,16 +17,16 @@
 //!
 //! ```
 //! use astroglia::plasticity::{Plasticity, PlasticityRule, StdpParams};
-//! use astroglia::plasticity::kernel::Command;
 //! // A rule as a model file gives it...
 //! let rule: Plasticity = toml::from_str("stdp = { a_plus = 0.02 }").unwrap();
-//! assert_eq!(rule, Plasticity::Stdp(StdpParams { a_plus: 0.02, ..Default::default() }));
+//! let mut stdp = StdpParams::default();
+//! stdp.a_plus = 0.02;
+//! assert_eq!(rule, Plasticity::Stdp(stdp));
 //! // ...what the registry knows of it...
 //! assert_eq!(rule.key(), StdpParams::KEY);
 //! assert!(Plasticity::KEYS.contains(&"reward_stdp"));
 //! assert!(rule.check().is_empty());
 //! assert_eq!(rule.spec().traces, ["r1", "o1"]);
-//! assert!(!rule.spec().accepts(Command::Modulator));
 //! // ...and the step constants both backends run.
 //! let k = rule.derive(0.1);
 //! assert_eq!(k.coef, [-0.0105, 0.0, 0.02, 0.0]);
@@ -56,7 +56,7 @@ pub trait PlasticityRule:
         None
     }
     /// How an astrocyte sets the rule's coefficients (rules whose
-    /// [`RuleSpec::astrocyte`] is true).
+    /// `RuleSpec::astrocyte` is true).
     fn astrocyte(&self) -> Option<AstroCoupling> {
         None
     }
@@ -128,10 +128,12 @@ fn one_rule(
 macro_rules! rules {
     ( $( $(#[$doc:meta])* $var:ident($pty:ty) = $key:ident, )* ) => {
         /// The plasticity rule of a projection (`plasticity = { stdp = { … } }` in
-        /// a model file). See [`super::stdp`] for the shared trace kernel, timing
-        /// and step order, and [`self`] for the registry.
+        /// a model file). The shared trace kernel, its timing and step order are
+        /// described in src/plasticity/stdp.rs, the registry in
+        /// src/plasticity/registry.rs.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        #[non_exhaustive]
         pub enum Plasticity {
             $( $(#[$doc])* $var($pty), )*
         }

@@ -28,7 +28,7 @@
 //! weight from before that step's update.
 use super::kernel::check_rule;
 use super::kernel::{AstroCoupling, RuleSpec};
-pub use super::kernel::{Pairing, StdpConsts, WeightDependence, apply, bump, on_post, on_pre};
+pub use super::kernel::{Pairing, StdpConsts, WeightDependence};
 use super::registry::PlasticityRule;
 use serde::{Deserialize, Serialize};
 
@@ -36,11 +36,13 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// use astroglia::plasticity::StdpParams;
-/// let p = StdpParams { a_plus: 1e-4, a_minus: 1.05e-4, w_max: 0.01, ..Default::default() };
+/// let mut p = StdpParams::default();
+/// (p.a_plus, p.a_minus, p.w_max) = (1e-4, 1.05e-4, 0.01);
 /// assert!(p.check().is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct StdpParams {
     /// Spike pairing (default `all_to_all`).
     pub pairing: Pairing,
@@ -80,6 +82,7 @@ impl Default for StdpParams {
 /// and [`TripletParams::visual_cortex_nearest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TripletParams {
     /// Spike pairing (default `all_to_all`).
     pub pairing: Pairing,
@@ -172,6 +175,7 @@ pub enum Presynaptic {
 /// rate A every step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NalsmParams {
     /// Potentiation rate eta (default 0.15).
     pub eta: f64,

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 /// Reward-modulated pair STDP.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RewardStdpParams {
     /// Spike pairing (default `all_to_all`).
     pub pairing: Pairing,
@@ -60,6 +61,7 @@ impl Default for RewardStdpParams {
 /// Error-driven delta rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DeltaParams {
     /// Presynaptic trace time constant, ms (default 20).
     pub tau_ms: f64,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// file's `[[synapse_models]]` (`plasticity = { user = { model = "pair" } }`).
 ///
 /// ```
-/// use astroglia::equations::synapse::SynapseModelSpec;
+/// use astroglia::model::SynapseModelSpec;
 /// use astroglia::plasticity::{Plasticity, UserRule};
 /// let spec: SynapseModelSpec = toml::from_str(r#"
 ///     name = "hebb"

@@ -47,7 +47,7 @@ impl Simulator {
     /// use astroglia::sim::{ResetWeights, SimOptions, Simulator};
     /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
     /// let net = Network::coba_like(4000, p.clone(), p, 20.0);
-    /// let opts = SimOptions { seed: Some(1), ..Default::default() };
+    /// let opts = SimOptions::default().seed(1);
     /// let mut sim = Simulator::new(&net, opts).unwrap();
     /// sim.run_ms(20.0).unwrap();
     /// let first = sim.summary().spikes_sha256;
@@ -74,9 +74,9 @@ impl Simulator {
     }
 
     /// Replaces the events of spike-source population `population` of
-    /// `instance`: spike k is source `ids[k]` at `times_ms[k]` (ms since the
-    /// start or the last [`Self::reset`], rounded to the nearest step; times
-    /// before the current step are never emitted). Checked as the model file's
+    /// `instance`: spike k is source `ids[k]` (population-local) at
+    /// `times_ms[k]` (ms since the start or the last [`Self::reset`], rounded
+    /// to the nearest step; times before the current step are never emitted). Checked as the model file's
     /// `spike_source` is: equal lengths, ids within the population, times
     /// finite and non-negative.
     pub fn set_spike_source(

@@ -19,6 +19,7 @@ pub use synapses::Synapses;
 
 /// Which backend runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum BackendKind {
     /// The CPU reference.
     #[default]
@@ -28,8 +29,18 @@ pub enum BackendKind {
     Gpu,
 }
 
-/// Options of a run that are not part of the model.
+/// Options of a run that are not part of the model. Built from the default
+/// with the builder methods (new fields may be added, so it is
+/// `#[non_exhaustive]`):
+///
+/// ```
+/// use astroglia::sim::{BackendKind, SimOptions};
+/// let opts = SimOptions::default().seed(7).batch(4).backend(BackendKind::Cpu);
+/// assert_eq!(opts.seed, Some(7));
+/// assert_eq!(opts.instance_seeds(7), [7, 8, 9, 10]);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SimOptions {
     /// Overrides the model's seed.
     pub seed: Option<u64>,
@@ -75,6 +86,50 @@ impl Default for SimOptions {
 }
 
 impl SimOptions {
+    /// Overrides the model's seed (`None`: the model's).
+    pub fn seed(mut self, seed: impl Into<Option<u64>>) -> Self {
+        self.seed = seed.into();
+        self
+    }
+
+    /// The backend.
+    pub fn backend(mut self, backend: BackendKind) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Worker threads of the CPU backend (0 chooses, 1 is single-threaded).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// The GPU adapter, by name substring.
+    pub fn adapter(mut self, name: impl Into<String>) -> Self {
+        self.adapter = Some(name.into());
+        self
+    }
+
+    /// Independent instances run side by side (seeds: seed, seed + 1, …).
+    pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// Explicit instance seeds, one instance per seed (overrides
+    /// [`Self::batch`]).
+    pub fn seeds(mut self, seeds: Vec<u64>) -> Self {
+        self.instance_seeds = Some(seeds);
+        self
+    }
+
+    /// The most spikes an instance's recording may hold ([`Self::max_recorded_spikes`](#structfield.max_recorded_spikes));
+    /// `None` lifts the bound.
+    pub fn max_recorded_spikes(mut self, limit: impl Into<Option<u64>>) -> Self {
+        self.max_recorded_spikes = limit.into();
+        self
+    }
+
     /// The instance seeds of a run whose construction seed is `seed`.
     pub fn instance_seeds(&self, seed: u64) -> Vec<u64> {
         match &self.instance_seeds {
@@ -109,8 +164,7 @@ struct PopMeta {
 /// use astroglia::sim::{Simulator, SimOptions};
 /// let mut net = Network::new(0.1, 50.0);
 /// net.add_population(Population::new("n", 4, NeuronModel::Lif(LifParams::default())));
-/// net.add_input(Input::Current(CurrentInput {
-///     target: "n".into(), ids: None, amplitude: 500.0, start_ms: 0.0, stop_ms: None }));
+/// net.add_input(Input::Current(CurrentInput::new("n", 500.0)));
 /// let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
 /// sim.run_ms(50.0).unwrap();
 /// let s = sim.summary();
@@ -127,9 +181,8 @@ struct PopMeta {
 /// let mut net = Network::new(0.1, 50.0);
 /// net.add_population(Population::new("n", 100, NeuronModel::Lif(LifParams::default()))
 ///     .init("v", Dist::Uniform { low: -70.0, high: -50.0 }));
-/// net.add_input(Input::Noise(NoiseInput {
-///     target: "n".into(), ids: None, mean: 300.0, std: 200.0 }));
-/// let opts = SimOptions { seed: Some(3), batch: 4, ..Default::default() };
+/// net.add_input(Input::Noise(NoiseInput::new("n", 300.0, 200.0)));
+/// let opts = SimOptions::default().seed(3).batch(4);
 /// let mut sim = Simulator::new(&net, opts).unwrap();
 /// sim.run_ms(50.0).unwrap();
 /// let s = sim.summary();
@@ -662,7 +715,8 @@ impl Simulator {
         self.third_factor(instance, name, ThirdFactor::Modulator(m))
     }
 
-    /// Sets the error of every postsynaptic neuron of delta-rule projection `name`.
+    /// Sets the error of every postsynaptic neuron of delta-rule projection `name`
+    /// (`error[i]`: the target population's local neuron `i`).
     pub fn set_error(&mut self, instance: usize, name: &str, error: &[f32]) -> crate::Result<()> {
         self.third_factor(instance, name, ThirdFactor::Error(error))
     }

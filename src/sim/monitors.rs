@@ -181,7 +181,7 @@ impl Simulator {
     /// use astroglia::sim::{SimOptions, Simulator};
     /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
     /// let net = Network::coba_like(4000, p.clone(), p, 20.0);
-    /// let opts = SimOptions { seed: Some(1), ..Default::default() };
+    /// let opts = SimOptions::default().seed(1);
     /// let mut sim = Simulator::new(&net, opts).unwrap();
     /// let mut spikes = 0;
     /// for _ in 0..20 {

@@ -1,8 +1,8 @@
 //! AdEx (Brette & Gerstner 2005): each Naud et al. (2008) preset shows its firing
 //! pattern under its step current, spike times agree with an independent f64 RK4
 //! solution, and the GPU reproduces the CPU's spikes for a recurrent network.
+use astroglia::model::AdExPreset;
 use astroglia::model::*;
-use astroglia::neuron::registry::adex::AdExPreset;
 use astroglia::sim::{SimOptions, Simulator};
 
 /// Step of the single-neuron runs, ms: forward Euler's drift stays below 0.01 ms
@@ -19,13 +19,7 @@ fn spikes(p: AdExPreset) -> Vec<f64> {
         1,
         NeuronModel::AdEx(AdExParams::preset(p)),
     ));
-    net.add_input(Input::Current(CurrentInput {
-        target: "n".into(),
-        ids: None,
-        amplitude: p.step_current_pa(),
-        start_ms: 0.0,
-        stop_ms: None,
-    }));
+    net.add_input(Input::Current(CurrentInput::new("n", p.step_current_pa())));
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(MS).unwrap();
     sim.recording().spikes[0]

@@ -48,14 +48,7 @@ fn bf(net: &Network, ms: f64) -> f64 {
         }
     }
     let graph = LiquidGraph::from_edges(n, edges).unwrap();
-    let mut sim = Simulator::new(
-        net,
-        SimOptions {
-            seed: Some(seed),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut sim = Simulator::new(net, SimOptions::default().seed(seed)).unwrap();
     sim.run_ms(ms).unwrap();
     let rec = sim.recording();
     let mut spikes = vec![];

@@ -20,11 +20,7 @@ fn hashes(name: &str, opts: SimOptions, ms: f64) -> Vec<String> {
 }
 
 fn opts(seed: u64, backend: BackendKind) -> SimOptions {
-    SimOptions {
-        seed: Some(seed),
-        backend,
-        ..Default::default()
-    }
+    SimOptions::default().seed(seed).backend(backend)
 }
 
 /// Instance b of a batch of 8 equals the batch-1 run with instance seed seed + b.
@@ -36,25 +32,10 @@ pub fn assert_batch_matches_single_runs(backend: BackendKind, threads: usize, ms
         "liquid.toml",
     ] {
         let seed = 11;
-        let batch = hashes(
-            name,
-            SimOptions {
-                batch: 8,
-                threads,
-                ..opts(seed, backend)
-            },
-            ms,
-        );
+        let batch = hashes(name, opts(seed, backend).batch(8).threads(threads), ms);
         assert_eq!(batch.len(), 8);
         for (b, h) in batch.iter().enumerate() {
-            let single = hashes(
-                name,
-                SimOptions {
-                    instance_seeds: Some(vec![seed + b as u64]),
-                    ..opts(seed, backend)
-                },
-                ms,
-            );
+            let single = hashes(name, opts(seed, backend).seeds(vec![seed + b as u64]), ms);
             assert_eq!(
                 &single[0], h,
                 "{name}: instance {b} differs from its single run"
@@ -219,22 +200,11 @@ fn gpu_batch_refuses_instances_of_other_networks() {
 
 #[test]
 fn cpu_batch_is_independent_of_threads() {
-    let one = hashes(
-        "coba.toml",
-        SimOptions {
-            batch: 4,
-            ..opts(5, BackendKind::Cpu)
-        },
-        200.0,
-    );
+    let one = hashes("coba.toml", opts(5, BackendKind::Cpu).batch(4), 200.0);
     for threads in [2, 3] {
         let many = hashes(
             "coba.toml",
-            SimOptions {
-                batch: 4,
-                threads,
-                ..opts(5, BackendKind::Cpu)
-            },
+            opts(5, BackendKind::Cpu).batch(4).threads(threads),
             200.0,
         );
         assert_eq!(one, many, "{threads} threads");
@@ -244,28 +214,15 @@ fn cpu_batch_is_independent_of_threads() {
 #[test]
 fn instance_with_the_construction_seed_is_the_single_run() {
     let single = hashes("coba.toml", opts(7, BackendKind::Cpu), 200.0);
-    let batch = hashes(
-        "coba.toml",
-        SimOptions {
-            batch: 3,
-            ..opts(7, BackendKind::Cpu)
-        },
-        200.0,
-    );
+    let batch = hashes("coba.toml", opts(7, BackendKind::Cpu).batch(3), 200.0);
     assert_eq!(single[0], batch[0]);
 }
 
 #[test]
 fn empty_instance_seed_list_is_an_error() {
-    let err = Simulator::new(
-        &load("coba.toml"),
-        SimOptions {
-            instance_seeds: Some(vec![]),
-            ..Default::default()
-        },
-    )
-    .err()
-    .expect("refused")
-    .to_string();
+    let err = Simulator::new(&load("coba.toml"), SimOptions::default().seeds(vec![]))
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(err.contains("at least one seed"), "{err}");
 }

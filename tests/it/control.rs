@@ -23,12 +23,7 @@ fn source(k: usize) -> (Vec<f64>, Vec<u32>) {
 
 fn simulator(backend: BackendKind) -> Simulator {
     let net = parse_toml(MODEL, "control.toml").unwrap();
-    let opts = SimOptions {
-        seed: Some(5),
-        batch: 2,
-        backend,
-        ..Default::default()
-    };
+    let opts = SimOptions::default().seed(5).batch(2).backend(backend);
     let mut sim = Simulator::new(&net, opts).unwrap();
     for k in 0..2 {
         let (times, ids) = source(k);
@@ -200,11 +195,7 @@ noise = { target = "noisy", std = 0.0 }
 /// instance 0 stays silent, instance 1 fires; returns instance 1's hash.
 fn levels(backend: BackendKind) -> String {
     let net = parse_toml(LEVELS, "levels.toml").unwrap();
-    let opts = SimOptions {
-        batch: 2,
-        backend,
-        ..Default::default()
-    };
+    let opts = SimOptions::default().batch(2).backend(backend);
     let mut sim = Simulator::new(&net, opts).unwrap();
     sim.set_current(1, "cells", 300.0).unwrap();
     sim.set_noise(1, "noisy", 50.0, 400.0).unwrap();

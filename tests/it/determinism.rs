@@ -5,15 +5,7 @@ use astroglia::sim::{SimOptions, Simulator};
 
 fn hash(name: &str, seed: u64, threads: usize, ms: f64) -> String {
     let net = load(name);
-    let mut sim = Simulator::new(
-        &net,
-        SimOptions {
-            seed: Some(seed),
-            threads,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut sim = Simulator::new(&net, SimOptions::default().seed(seed).threads(threads)).unwrap();
     sim.run_ms(ms).unwrap();
     sim.spikes_sha256()
 }
@@ -52,14 +44,7 @@ fn thread_count_does_not_change_spikes() {
 fn running_in_pieces_equals_one_run() {
     let net = load("coba.toml");
     let whole = run(&net, 9);
-    let mut pieces = Simulator::new(
-        &net,
-        SimOptions {
-            seed: Some(9),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut pieces = Simulator::new(&net, SimOptions::default().seed(9)).unwrap();
     for _ in 0..4 {
         pieces.run_ms(net.duration_ms / 4.0).unwrap();
     }
@@ -87,15 +72,8 @@ fn split_networks_give_the_same_spikes_for_any_thread_count() {
         Network::coba_like(1_200, dense.clone(), dense, 20.0),
     ] {
         let hash = |threads: usize| {
-            let mut sim = Simulator::new(
-                &net,
-                SimOptions {
-                    seed: Some(2),
-                    threads,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let mut sim =
+                Simulator::new(&net, SimOptions::default().seed(2).threads(threads)).unwrap();
             sim.run_ms(20.0).unwrap();
             let spikes: u64 = sim.summary().populations.values().map(|p| p.spikes).sum();
             (sim.spikes_sha256(), spikes)

@@ -791,7 +791,7 @@ fn reference_pages_document_every_key_of_the_file_formats() {
 struct RulesFile {
     rules: Vec<astroglia::experiment::compare::RuleTable>,
     #[serde(default)]
-    synapse_models: Vec<astroglia::equations::synapse::SynapseModelSpec>,
+    synapse_models: Vec<astroglia::model::SynapseModelSpec>,
 }
 
 // --------------------------------------------------------------- the links

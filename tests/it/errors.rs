@@ -50,10 +50,7 @@ fn net() -> Network {
 }
 
 fn sim(batch: usize) -> Simulator {
-    let opts = SimOptions {
-        batch,
-        ..Default::default()
-    };
+    let opts = SimOptions::default().batch(batch);
     Simulator::new(&net(), opts).unwrap()
 }
 

@@ -13,12 +13,10 @@ const CUBA_RATE_TOLERANCE: f64 = 0.02;
 fn run_hash(net: &Network, seed: u64, backend: BackendKind, threads: usize) -> (String, u64) {
     let mut sim = Simulator::new(
         net,
-        SimOptions {
-            seed: Some(seed),
-            backend,
-            threads,
-            ..Default::default()
-        },
+        SimOptions::default()
+            .seed(seed)
+            .backend(backend)
+            .threads(threads),
     )
     .expect("builds");
     sim.run_ms(net.duration_ms).expect("runs");

@@ -374,14 +374,7 @@ pub(super) fn assert_run_matches(
     ms: f64,
 ) {
     let built = build(net, seed).unwrap();
-    let mut cpu = Simulator::new(
-        net,
-        SimOptions {
-            seed: Some(seed),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut cpu = Simulator::new(net, SimOptions::default().seed(seed)).unwrap();
     let mut gpu = Simulator::with_backend(net, &built, Box::new(gpu_backend(ctx, &built))).unwrap();
     cpu.run_ms(ms).unwrap();
     gpu.run_ms(ms).unwrap();
@@ -512,11 +505,9 @@ fn unknown_adapter_name_is_a_clear_error() {
     let net = super::util::load("liquid.toml");
     let err = Simulator::new(
         &net,
-        SimOptions {
-            backend: astroglia::sim::BackendKind::Gpu,
-            adapter: Some("no-such-device-xyz".into()),
-            ..Default::default()
-        },
+        SimOptions::default()
+            .backend(astroglia::sim::BackendKind::Gpu)
+            .adapter("no-such-device-xyz"),
     )
     .err()
     .expect("no adapter matches")
@@ -567,14 +558,7 @@ fn small_spike_record_splits_runs_and_reports_overflow() {
         let mut sim = Simulator::with_backend(&net, &built, Box::new(b)).unwrap();
         sim.run_ms(300.0).map(|_| sim.spikes_sha256())
     };
-    let mut cpu = Simulator::new(
-        &net,
-        SimOptions {
-            seed: Some(5),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut cpu = Simulator::new(&net, SimOptions::default().seed(5)).unwrap();
     cpu.run_ms(300.0).unwrap();
     // Three steps per read-back: 100 read-backs per 300-step chunk.
     let hash = run(3 * u64::from(built.n_neurons())).unwrap();

@@ -31,27 +31,26 @@ pub(super) struct Case {
 pub(super) const W_EXC: f64 = 4.0;
 
 fn pair(pairing: Pairing, dep: WeightDependence) -> Plasticity {
-    Plasticity::Stdp(StdpParams {
-        pairing,
-        weight_dependence: dep,
-        a_plus: 0.01 * W_EXC,
-        a_minus: 0.0105 * W_EXC,
-        w_min: 0.0,
-        w_max: W_EXC,
-        ..Default::default()
+    Plasticity::Stdp({
+        let mut params = StdpParams::default();
+        params.pairing = pairing;
+        params.weight_dependence = dep;
+        params.a_plus = 0.01 * W_EXC;
+        params.a_minus = 0.0105 * W_EXC;
+        params.w_min = 0.0;
+        params.w_max = W_EXC;
+        params
     })
 }
 
 /// A published triplet set with its amplitudes scaled to the weight range.
-fn triplet(p: TripletParams) -> Plasticity {
-    Plasticity::Triplet(TripletParams {
-        a2_plus: p.a2_plus * W_EXC,
-        a3_plus: p.a3_plus * W_EXC,
-        a2_minus: p.a2_minus * W_EXC,
-        a3_minus: p.a3_minus * W_EXC,
-        w_max: W_EXC,
-        ..p
-    })
+fn triplet(mut p: TripletParams) -> Plasticity {
+    p.a2_plus *= W_EXC;
+    p.a3_plus *= W_EXC;
+    p.a2_minus *= W_EXC;
+    p.a3_minus *= W_EXC;
+    p.w_max = W_EXC;
+    Plasticity::Triplet(p)
 }
 
 fn nalsm(presynaptic: Presynaptic) -> Plasticity {
@@ -59,11 +58,12 @@ fn nalsm(presynaptic: Presynaptic) -> Plasticity {
         Presynaptic::Excitatory => (0.0, W_EXC),
         Presynaptic::Inhibitory => (-2.0 * W_EXC, 0.0),
     };
-    Plasticity::Nalsm(NalsmParams {
-        presynaptic,
-        w_min,
-        w_max,
-        ..Default::default()
+    Plasticity::Nalsm({
+        let mut params = NalsmParams::default();
+        params.presynaptic = presynaptic;
+        params.w_min = w_min;
+        params.w_max = w_max;
+        params
     })
 }
 
@@ -106,12 +106,7 @@ pub(super) fn network(case: &Case, ms: f64) -> Network {
     net.add_population(Population::new(
         "in",
         200,
-        NeuronModel::Poisson(PoissonParams {
-            rate_hz: 15.0,
-            rates_hz: None,
-            start_ms: 0.0,
-            stop_ms: None,
-        }),
+        NeuronModel::Poisson(PoissonParams::default().rate_hz(15.0)),
     ));
     let lif = LifParams {
         c_m_pf: 10.0,
@@ -347,9 +342,10 @@ fn assert_steps_match(case: &Case, steps: u64) {
 
 #[test]
 fn triplet_multiplicative_matches_cpu_step_by_step() {
-    let rule = triplet(TripletParams {
-        weight_dependence: WeightDependence::Multiplicative,
-        ..TripletParams::default()
+    let rule = triplet({
+        let mut params = TripletParams::default();
+        params.weight_dependence = WeightDependence::Multiplicative;
+        params
     });
     let case = Case {
         name: "triplet multiplicative",

@@ -20,8 +20,8 @@ use astroglia::backend::gpu::GpuContext;
 use astroglia::backend::{Backend, CpuBackend, GpuBackend, ThirdFactor};
 use astroglia::build::{Built, build};
 use astroglia::model::*;
-use astroglia::plasticity::hlop::{HlopParams, SpikingLateral};
-use astroglia::plasticity::three_factor::{DeltaParams, RewardStdpParams};
+use astroglia::plasticity::{DeltaParams, RewardStdpParams};
+use astroglia::plasticity::{HlopParams, SpikingLateral};
 use astroglia::sim::Simulator;
 use std::sync::Arc;
 
@@ -105,10 +105,11 @@ fn initial_weights(net: &Network, sim: &mut Simulator) -> Vec<Vec<f32>> {
 fn reward_case() -> Case {
     Case {
         name: "reward_stdp",
-        exc: Plasticity::RewardStdp(RewardStdpParams {
-            lr: 2e-4,
-            w_max: W_EXC,
-            ..Default::default()
+        exc: Plasticity::RewardStdp({
+            let mut params = RewardStdpParams::default();
+            params.lr = 2e-4;
+            params.w_max = W_EXC;
+            params
         }),
         inh: None,
     }
@@ -176,12 +177,13 @@ fn reward_stdp_eligibility_reads_as_on_cpu() {
 /// (analogue lateral neurons) and E → E (spiking ones).
 fn delta_case(hlop: bool) -> Case {
     let rule = |hlop: Option<HlopParams>| {
-        Plasticity::Delta(DeltaParams {
-            lr: 2e-4,
-            w_min: -W_EXC,
-            w_max: W_EXC,
-            hlop,
-            ..Default::default()
+        Plasticity::Delta({
+            let mut params = DeltaParams::default();
+            params.lr = 2e-4;
+            params.w_min = -W_EXC;
+            params.w_max = W_EXC;
+            params.hlop = hlop;
+            params
         })
     };
     Case {
@@ -203,9 +205,11 @@ fn delta_network(case: &Case, ms: f64) -> Network {
         match label.as_str() {
             "e->e" => {
                 if let Some(h) = &mut d.hlop {
-                    h.spiking = Some(SpikingLateral {
-                        scale: 2.0,
-                        levels: 40,
+                    h.spiking = Some({
+                        let mut params = SpikingLateral::default();
+                        params.scale = 2.0;
+                        params.levels = 40;
+                        params
                     });
                 }
             }

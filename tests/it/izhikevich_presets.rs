@@ -1,7 +1,7 @@
 //! Each Izhikevich (2003) preset shows its published firing pattern (Fig. 2) under a
 //! step current I = 10 from t = 10 ms (dt = 0.1 ms, half-step integration).
 use astroglia::model::*;
-use astroglia::neuron::{IzhPreset, IzhikevichParams};
+use astroglia::model::{IzhPreset, IzhikevichParams};
 use astroglia::sim::{SimOptions, Simulator};
 
 /// Spike times (ms) of one neuron of preset `p` under `amp` on [start, stop).
@@ -12,13 +12,9 @@ fn spikes(p: IzhPreset, amp: f64, start: f64, stop: Option<f64>, ms: f64) -> Vec
         1,
         NeuronModel::Izhikevich(IzhikevichParams::preset(p)),
     ));
-    net.add_input(Input::Current(CurrentInput {
-        target: "n".into(),
-        ids: None,
-        amplitude: amp,
-        start_ms: start,
-        stop_ms: stop,
-    }));
+    let mut current = CurrentInput::new("n", amp).start_ms(start);
+    current.stop_ms = stop;
+    net.add_input(Input::Current(current));
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(ms).unwrap();
     sim.recording().spikes[0]

@@ -32,12 +32,7 @@ fn run_one(p: LifParams, inputs: &[(u64, f64)], steps: u64) -> (Vec<u64>, Vec<f3
         );
     }
     for var in ["v", "i_exc"] {
-        net.monitors.state.push(StateMonitor {
-            population: "n".into(),
-            var: var.into(),
-            ids: None,
-            every: 1,
-        });
+        net.monitors.state.push(StateMonitor::new("n", var));
     }
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(net.duration_ms).unwrap();
@@ -276,14 +271,7 @@ fn every_option_combination_matches_the_gpu_bit_for_bit() {
 fn options_change_spikes_and_explicit_defaults_change_nothing() {
     let hash = |toml: &str| {
         let net = parse_toml(toml, "net.toml").unwrap();
-        let mut sim = Simulator::new(
-            &net,
-            SimOptions {
-                seed: Some(3),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut sim = Simulator::new(&net, SimOptions::default().seed(3)).unwrap();
         sim.run_ms(20.0).unwrap();
         sim.spikes_sha256()
     };

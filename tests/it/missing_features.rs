@@ -11,10 +11,7 @@ fn the_gpu_backend_without_the_gpu_feature_names_the_feature() {
         allow_self: false,
     };
     let net = Network::coba_like(100, p.clone(), p, 10.0);
-    let opts = SimOptions {
-        backend: BackendKind::Gpu,
-        ..Default::default()
-    };
+    let opts = SimOptions::default().backend(BackendKind::Gpu);
     let err = match Simulator::new(&net, opts) {
         Ok(_) => panic!("the GPU backend built without the gpu feature"),
         Err(e) => e,

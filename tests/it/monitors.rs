@@ -41,10 +41,7 @@ fn plastic_toml(every: u32, full: bool) -> String {
 }
 
 fn sim(net: &Network) -> Simulator {
-    let opts = SimOptions {
-        seed: Some(3),
-        ..Default::default()
-    };
+    let opts = SimOptions::default().seed(3);
     Simulator::new(net, opts).unwrap()
 }
 
@@ -144,10 +141,7 @@ fn liquid(with_monitor: bool) -> Network {
     )
     .unwrap();
     if with_monitor {
-        net.monitors.branching = Some(BranchingMonitor {
-            populations: vec!["exc".into(), "inh".into()],
-            sample_ms: 250.0,
-        });
+        net.monitors.branching = Some(BranchingMonitor::new(&["exc", "inh"]));
     }
     net
 }
@@ -299,10 +293,7 @@ fn coba(ms: f64, seed: u64) -> Simulator {
         allow_self: false,
     };
     let net = Network::coba_like(4000, p.clone(), p, ms);
-    let opts = SimOptions {
-        seed: Some(seed),
-        ..Default::default()
-    };
+    let opts = SimOptions::default().seed(seed);
     Simulator::new(&net, opts).unwrap()
 }
 

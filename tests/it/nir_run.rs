@@ -295,14 +295,7 @@ fn imported_networks_give_the_same_spikes_on_cpu_and_gpu() {
     );
     for (name, net, ms) in [("braille", b, 50.0), ("cnn", cnn, 125.0)] {
         let run = |backend| {
-            let mut sim = Simulator::new(
-                &net,
-                SimOptions {
-                    backend,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let mut sim = Simulator::new(&net, SimOptions::default().backend(backend)).unwrap();
             sim.run_ms(ms).unwrap();
             (sim.spikes_sha256(), sim.spike_counts())
         };

@@ -1,14 +1,14 @@
 //! Poisson drives (`[[inputs]] poisson = {...}`): every step each target neuron
 //! receives `weight × k`, `k ~ Binomial(n, rate·dt)` from the counter-based
-//! generator, through its delay ring in the same step. Pinned: the exact values
-//! against an independent draw, the Binomial statistics, independence from the
+//! generator, through its delay ring in the same step. Pinned: the Binomial
+//! statistics (the exact values against an independent draw are a unit test,
+//! src/backend/cpu/poisson_input_tests.rs), independence from the
 //! thread count and the batch, CPU–GPU parity phase by phase and end to end,
 //! located errors for bad drives, and a reduced Brunel (2000) network's state.
 use super::gpu_parity::{assert_phases_match, exact, gpu};
 use astroglia::backend::{Backend, CpuBackend, GpuBackend};
-use astroglia::build::{STREAM_POISSON_INPUT, build};
+use astroglia::build::build;
 use astroglia::model::*;
-use astroglia::rng::{BinomialTable, CounterRng};
 use astroglia::sim::{BackendKind, SimOptions, Simulator};
 
 /// A population that integrates its input exactly and never spikes: delta
@@ -28,53 +28,6 @@ fn integrator(name: &str, size: u32) -> Population {
             ..LifParams::default()
         }),
     )
-}
-
-/// The count neuron `i` of drive `input` draws at `step` (src/rng.rs
-/// `add_binomial_drive`), computed here from the public generator.
-fn count(rng: &CounterRng, table: &BinomialTable, input: usize, step: u64, i: u32) -> u32 {
-    let w = rng.block(STREAM_POISSON_INPUT + input as u32, 0, step, i / 4)[(i % 4) as usize];
-    table.sample(w)
-}
-
-#[test]
-fn drive_adds_weight_times_binomial_count_in_the_same_step() {
-    let mut net = Network::new(0.1, 10.0);
-    net.add_population(integrator("a", 70));
-    net.add_input(Input::Poisson(PoissonInput::new("a", 1000, 20.0, 1.0)));
-    // Inhibitory by the sign of the weight, on a subset.
-    let ids: Vec<u32> = vec![3, 0, 64, 69, 17];
-    net.add_input(Input::Poisson(PoissonInput {
-        ids: Some(ids.clone()),
-        ..PoissonInput::new("a", 500, 100.0, -2.0)
-    }));
-    let built = build(&net, 5).unwrap();
-    let rng = CounterRng::new(5);
-    let t0 = BinomialTable::new(1000, 20.0 * 0.1 / 1000.0).unwrap();
-    let t1 = BinomialTable::new(500, 100.0 * 0.1 / 1000.0).unwrap();
-    let mut cpu = CpuBackend::new(built);
-    let mut want = vec![0f64; 70];
-    let (mut v, mut nonzero) = (vec![], 0);
-    for step in 0..200u64 {
-        cpu.inputs(step).unwrap();
-        // The drive sits in this step's ring slot before the neuron phase reads it.
-        let ring = cpu.ring(0);
-        for i in 0..70u32 {
-            let mut x = count(&rng, &t0, 0, step, i) as f64;
-            if ids.contains(&i) {
-                x -= 2.0 * count(&rng, &t1, 1, step, i) as f64;
-            }
-            want[i as usize] += x;
-            nonzero += usize::from(x != 0.0);
-        }
-        assert!(ring.iter().any(|&r| r != 0) || step > 0);
-        cpu.neurons(step).unwrap();
-        cpu.propagate(step).unwrap();
-        cpu.read_state(0, "v", &mut v).unwrap();
-        let got: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-        assert_eq!(got, want, "step {step}");
-    }
-    assert!(nonzero > 5000, "the drive should act ({nonzero})");
 }
 
 /// Per-step counts of `size` neurons over `steps` steps, read as the increments of
@@ -195,12 +148,10 @@ fn run(net: &Network, opts: SimOptions) -> Simulator {
 fn thread_count_and_batch_do_not_change_the_drive() {
     // 4000 + 1000 neurons: enough for the neuron phase to split into chunks.
     let net = small_brunel(200.0);
-    let opts = |threads, batch, instance_seeds| SimOptions {
-        seed: Some(3),
-        threads,
-        batch,
-        instance_seeds,
-        ..Default::default()
+    let opts = |threads, batch, instance_seeds: Option<Vec<u64>>| {
+        let mut o = SimOptions::default().seed(3).threads(threads).batch(batch);
+        o.instance_seeds = instance_seeds;
+        o
     };
     let one = run(&net, opts(1, 0, None)).spikes_sha256();
     assert_eq!(run(&net, opts(4, 0, None)).spikes_sha256(), one);
@@ -226,13 +177,7 @@ fn reduced_brunel_network_is_asynchronous_irregular() {
             "27c705d8c774130cfd66366a4cd5f31722a2247f49b357240b27fd122870f783",
         ),
     ] {
-        let sim = run(
-            &small_brunel(1000.0),
-            SimOptions {
-                seed: Some(seed),
-                ..Default::default()
-            },
-        );
+        let sim = run(&small_brunel(1000.0), SimOptions::default().seed(seed));
         assert_eq!(sim.spikes_sha256(), sha, "seed {seed}");
         let s = sim.summary();
         for pop in ["exc", "inh"] {
@@ -270,13 +215,7 @@ fn brunel_model_reaches_the_asynchronous_irregular_state() {
             "776a816a09a3c1da41b4a1e4e6f36f049a26cf85273f13a1c80c637779255177",
         ),
     ] {
-        let sim = run(
-            &net,
-            SimOptions {
-                seed: Some(seed),
-                ..Default::default()
-            },
-        );
+        let sim = run(&net, SimOptions::default().seed(seed));
         assert_eq!(sim.spikes_sha256(), sha, "seed {seed}");
         let s = sim.summary();
         let e = &s.populations["exc"];
@@ -392,11 +331,7 @@ fn gpu_reduced_brunel_spikes_match_cpu() {
         return;
     }
     let net = small_brunel(100.0);
-    let opts = |backend| SimOptions {
-        seed: Some(2),
-        backend,
-        ..Default::default()
-    };
+    let opts = |backend| SimOptions::default().seed(2).backend(backend);
     let cpu = run(&net, opts(BackendKind::Cpu));
     let gpu = run(&net, opts(BackendKind::Gpu));
     assert!(cpu.spike_counts().iter().all(|(_, n)| *n > 0));

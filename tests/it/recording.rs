@@ -19,13 +19,7 @@ fn noisy() -> Network {
             },
         ),
     );
-    net.add_input(Input::Current(CurrentInput {
-        target: "n".into(),
-        ids: None,
-        amplitude: 500.0,
-        start_ms: 0.0,
-        stop_ms: None,
-    }));
+    net.add_input(Input::Current(CurrentInput::new("n", 500.0)));
     net
 }
 
@@ -35,11 +29,7 @@ fn total(spikes: &[PopSpikes]) -> u64 {
 
 /// Every spike of a 1 s run, recorded without a bound.
 fn unbounded() -> (u64, Vec<PopSpikes>) {
-    let opts = SimOptions {
-        seed: Some(4),
-        max_recorded_spikes: None,
-        ..Default::default()
-    };
+    let opts = SimOptions::default().seed(4).max_recorded_spikes(None);
     let mut sim = Simulator::new(&noisy(), opts).unwrap();
     sim.run_ms(1000.0).unwrap();
     let spikes = sim.drain_spikes();
@@ -60,11 +50,9 @@ fn a_full_recording_stops_the_run_and_keeps_every_spike() {
     let (all, _) = unbounded();
     assert!(all > 400, "the network should fire: {all} spikes");
     let limit = all / 4;
-    let opts = SimOptions {
-        seed: Some(4),
-        max_recorded_spikes: Some(limit),
-        ..Default::default()
-    };
+    let opts = SimOptions::default()
+        .seed(4)
+        .max_recorded_spikes(Some(limit));
     let mut sim = Simulator::new(&noisy(), opts).unwrap();
     let err = sim.run_ms(1000.0).unwrap_err();
     let Error::RecordingFull {
@@ -91,11 +79,9 @@ fn a_full_recording_stops_the_run_and_keeps_every_spike() {
 fn draining_between_chunks_stays_under_the_bound_and_loses_nothing() {
     let (all, whole) = unbounded();
     let limit = all / 4;
-    let opts = SimOptions {
-        seed: Some(4),
-        max_recorded_spikes: Some(limit),
-        ..Default::default()
-    };
+    let opts = SimOptions::default()
+        .seed(4)
+        .max_recorded_spikes(Some(limit));
     let mut sim = Simulator::new(&noisy(), opts).unwrap();
     let mut chunks: Vec<Vec<PopSpikes>> = vec![];
     for _ in 0..100 {
@@ -117,11 +103,9 @@ fn draining_between_chunks_stays_under_the_bound_and_loses_nothing() {
 #[test]
 fn the_bound_can_be_lifted_between_runs() {
     let (all, _) = unbounded();
-    let opts = SimOptions {
-        seed: Some(4),
-        max_recorded_spikes: Some(all / 4),
-        ..Default::default()
-    };
+    let opts = SimOptions::default()
+        .seed(4)
+        .max_recorded_spikes(Some(all / 4));
     let mut sim = Simulator::new(&noisy(), opts).unwrap();
     assert!(matches!(
         sim.run_ms(1000.0),

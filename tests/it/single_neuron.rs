@@ -22,19 +22,8 @@ fn lif_trace_matches_closed_form_under_constant_current() {
     let (dt, amp) = (0.1, 300.0); // v_inf = -65 + 300·10/250 = -53 mV: stays subthreshold
     let mut net = Network::new(dt, 100.0);
     net.add_population(Population::new("n", 1, NeuronModel::Lif(p.clone())));
-    net.add_input(Input::Current(CurrentInput {
-        target: "n".into(),
-        ids: None,
-        amplitude: amp,
-        start_ms: 0.0,
-        stop_ms: None,
-    }));
-    net.monitors.state.push(StateMonitor {
-        population: "n".into(),
-        var: "v".into(),
-        ids: None,
-        every: 1,
-    });
+    net.add_input(Input::Current(CurrentInput::new("n", amp)));
+    net.monitors.state.push(StateMonitor::new("n", "v"));
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(100.0).unwrap();
     let rec = sim.recording();
@@ -70,13 +59,9 @@ fn lif_rate_matches_analytic_f_i_curve_within_one_percent() {
         NeuronModel::Lif(p.clone()),
     ));
     for (i, &a) in currents.iter().enumerate() {
-        net.add_input(Input::Current(CurrentInput {
-            target: "n".into(),
-            ids: Some(vec![i as u32]),
-            amplitude: a,
-            start_ms: 0.0,
-            stop_ms: None,
-        }));
+        net.add_input(Input::Current(
+            CurrentInput::new("n", a).ids(vec![i as u32]),
+        ));
     }
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(2000.0).unwrap();
@@ -103,20 +88,8 @@ fn lif_below_rheobase_never_fires_and_refractory_clamps() {
     let p = lif();
     let mut net = Network::new(0.1, 500.0);
     net.add_population(Population::new("n", 2, NeuronModel::Lif(p.clone())));
-    net.add_input(Input::Current(CurrentInput {
-        target: "n".into(),
-        ids: Some(vec![0]),
-        amplitude: 370.0,
-        start_ms: 0.0,
-        stop_ms: None,
-    }));
-    net.add_input(Input::Current(CurrentInput {
-        target: "n".into(),
-        ids: Some(vec![1]),
-        amplitude: 1e5,
-        start_ms: 0.0,
-        stop_ms: None,
-    }));
+    net.add_input(Input::Current(CurrentInput::new("n", 370.0).ids(vec![0])));
+    net.add_input(Input::Current(CurrentInput::new("n", 1e5).ids(vec![1])));
     let mut sim = Simulator::new(&net, SimOptions::default()).unwrap();
     sim.run_ms(500.0).unwrap();
     let tr = trains(&sim, "n");
@@ -156,12 +129,7 @@ fn delta_synapse_jumps_the_membrane_by_its_weight() {
             .weight(5.0)
             .delay_ms(1.0),
     );
-    net.monitors.state.push(StateMonitor {
-        population: "n".into(),
-        var: "v".into(),
-        ids: None,
-        every: 1,
-    });
+    net.monitors.state.push(StateMonitor::new("n", "v"));
     let sim = {
         let mut s = Simulator::new(&net, SimOptions::default()).unwrap();
         s.run_ms(10.0).unwrap();

@@ -51,16 +51,16 @@ fn pair_run(pre_ms: &[f64], drive_ms: &[f64], rule: Plasticity, w0: f64) -> (f64
 }
 
 fn stdp(pairing: Pairing, dep: WeightDependence) -> StdpParams {
-    StdpParams {
-        pairing,
-        weight_dependence: dep,
-        tau_plus_ms: 16.8,
-        tau_minus_ms: 33.7,
-        a_plus: 0.01,
-        a_minus: 0.012,
-        w_min: -1.0,
-        w_max: 1.0,
-    }
+    let mut params = StdpParams::default();
+    params.pairing = pairing;
+    params.weight_dependence = dep;
+    params.tau_plus_ms = 16.8;
+    params.tau_minus_ms = 33.7;
+    params.a_plus = 0.01;
+    params.a_minus = 0.012;
+    params.w_min = -1.0;
+    params.w_max = 1.0;
+    params
 }
 
 #[test]
@@ -186,10 +186,9 @@ fn pairing_protocol(p: &TripletParams, freq_hz: f64, lag_ms: f64) -> (f64, f64) 
     let pre: Vec<f64> = (0..n).map(|i| 50.0 + i as f64 * period).collect();
     let drive: Vec<f64> = pre.iter().map(|t| t + lag_ms - DT).collect();
     // From 0 within [-1, 1]: f32 storage keeps the small changes' precision.
-    let p = &TripletParams {
-        w_min: -1.0,
-        ..p.clone()
-    };
+    let mut p = p.clone();
+    p.w_min = -1.0;
+    let p = &p;
     let w0 = 0.0;
     let (w, post) = pair_run(&pre, &drive, Plasticity::Triplet(p.clone()), w0);
     let reference = triplet_reference(p, &pre, &post, w0);
@@ -234,14 +233,7 @@ fn song(seed: u64) -> (f64, f64, f64) {
         "/models/stdp_song.toml"
     ))
     .unwrap();
-    let mut sim = Simulator::new(
-        &net,
-        SimOptions {
-            seed: Some(seed),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut sim = Simulator::new(&net, SimOptions::default().seed(seed)).unwrap();
     sim.run_ms(net.duration_ms).unwrap();
     let s = sim.plasticity_summary(0).unwrap()["stdp"].clone();
     let rec = sim.recording();

@@ -3,8 +3,8 @@
 //! earlier task's readout untouched while the unprojected rule disturbs it.
 use astroglia::backend::ThirdFactor;
 use astroglia::model::*;
-use astroglia::plasticity::hlop::HlopParams;
-use astroglia::plasticity::three_factor::{DeltaParams, RewardStdpParams};
+use astroglia::plasticity::HlopParams;
+use astroglia::plasticity::{DeltaParams, RewardStdpParams};
 use astroglia::sim::{SimOptions, Simulator};
 
 #[test]
@@ -25,10 +25,8 @@ fn reward_stdp_changes_weights_by_modulated_eligibility() {
     };
     net.add_population(Population::new("post", 1, NeuronModel::Lif(lif)).init("v", -65.0));
     net.add_projection(Projection::new("drive", "post", Connect::OneToOne {}).weight(100.0));
-    let p = RewardStdpParams {
-        w_min: -1.0,
-        ..Default::default()
-    };
+    let mut p = RewardStdpParams::default();
+    p.w_min = -1.0;
     let mut syn = Projection::new("pre", "post", Connect::OneToOne {})
         .weight(0.0)
         .plasticity(Plasticity::RewardStdp(p.clone()));
@@ -88,16 +86,13 @@ fn readout(hlop: bool) -> Network {
         3,
         NeuronModel::Lif(LifParams::default()),
     ));
-    let rule = DeltaParams {
-        lr: 0.002,
-        w_min: -10.0,
-        w_max: 10.0,
-        hlop: hlop.then(|| HlopParams {
-            lr: 0.05,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let mut rule = DeltaParams::default();
+    (rule.lr, rule.w_min, rule.w_max) = (0.002, -10.0, 10.0);
+    rule.hlop = hlop.then(|| {
+        let mut h = HlopParams::default();
+        h.lr = 0.05;
+        h
+    });
     let mut p = Projection::new("in", "out", Connect::AllToAll { allow_self: true })
         .weight(0.0)
         .plasticity(Plasticity::Delta(rule));

@@ -5,7 +5,7 @@
 //! numbers draw the same on both.
 use super::gpu_parity::{assert_run_matches, cli_summary, exact, gpu};
 use super::util::{load, model_path, run};
-use astroglia::equations::neuron::NeuronModelSpec;
+use astroglia::model::NeuronModelSpec;
 use astroglia::model::{Network, parse_toml_with};
 
 /// A shipped user model, with `overrides` of its constants (to shrink it).
@@ -107,15 +107,14 @@ fn lif(tau: f64) -> NeuronModelSpec {
 /// shader or program is compiled again for a sweep).
 #[test]
 fn a_parameter_change_recompiles_nothing() {
-    use astroglia::equations::wgsl::neuron_shader;
     let (a, b) = (
         lif(10.0).compile(0.1).unwrap(),
         lif(20.0).compile(0.1).unwrap(),
     );
-    assert_eq!(neuron_shader(&a), neuron_shader(&b));
+    assert_eq!(a.wgsl(), b.wgsl());
     assert_eq!(a.describe(), b.describe());
     // The values differ only in the columns computed before the run.
-    let cols = |m: &astroglia::equations::neuron::CompiledNeuron, tau: f64| {
+    let cols = |m: &astroglia::equations::CompiledNeuron, tau: f64| {
         m.columns_for(&[vec![tau], vec![30.0], vec![20.0]], 1, 0.1)
     };
     assert_ne!(cols(&a, 10.0), cols(&b, 20.0));
@@ -166,7 +165,6 @@ fn user_models_that_draw_give_the_same_spikes_on_cpu_and_gpu() {
 #[test]
 fn generated_shaders_compile_to_exact_spirv() {
     use astroglia::backend::gpu::spirv::exact_spirv;
-    use astroglia::equations::wgsl::neuron_shader;
     let mut nets: Vec<Network> = shipped().into_iter().map(|(_, n)| n).collect();
     nets.push(user_model("adex.toml", &[]));
     let mut drawing = lif(10.0);
@@ -179,7 +177,7 @@ fn generated_shaders_compile_to_exact_spirv() {
         .chain([drawing])
     {
         let model = spec.compile(0.1).unwrap();
-        let src = neuron_shader(&model);
+        let src = model.wgsl();
         exact_spirv(&spec.name, &src).unwrap_or_else(|e| panic!("{}: {e}\n{src}", spec.name));
         count += 1;
     }
@@ -193,21 +191,11 @@ fn state_monitors_read_user_model_variables_on_both_backends() {
     use astroglia::model::StateMonitor;
     use astroglia::sim::{SimOptions, Simulator};
     let mut net = user_model("adex.toml", &[]);
-    net.monitors.state.push(StateMonitor {
-        population: "exc".into(),
-        var: "w".into(),
-        ids: Some(vec![0, 1, 2]),
-        every: 1,
-    });
+    net.monitors
+        .state
+        .push(StateMonitor::new("exc", "w").ids(vec![0, 1, 2]));
     let built = astroglia::build::build(&net, 1).unwrap();
-    let mut cpu = Simulator::new(
-        &net,
-        SimOptions {
-            seed: Some(1),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut cpu = Simulator::new(&net, SimOptions::default().seed(1)).unwrap();
     cpu.run_ms(50.0).unwrap();
     let w = cpu.state("exc", "w").unwrap();
     assert_eq!(w.len(), 800);

@@ -185,8 +185,7 @@ fn modulator_and_error_reach_a_user_rule_on_both_backends() {
 #[test]
 fn generated_rule_shaders_compile_to_exact_spirv() {
     use astroglia::backend::gpu::spirv::exact_spirv;
-    use astroglia::equations::synapse::SynapseModelSpec;
-    use astroglia::equations::wgsl::{SynapseLayout, synapse_shader};
+    use astroglia::model::SynapseModelSpec;
     let mut specs: Vec<SynapseModelSpec> = shipped()
         .into_iter()
         .flat_map(|(_, n, _)| n.synapse_models)
@@ -199,17 +198,11 @@ fn generated_rule_shaders_compile_to_exact_spirv() {
         .push_str("du/dt = (a_pre * a_post - u) / tau_pre\n");
     clock.on_post = "w += a_plus * a_pre * u; a_post += 1".into();
     specs.push(clock);
-    let layout = SynapseLayout {
-        n_pre: 10,
-        n_post: 3,
-        n_syn: 30,
-        ..Default::default()
-    };
     for spec in &specs {
         let model = spec
             .compile()
             .unwrap_or_else(|e| panic!("{}: {e:?}", spec.name));
-        let src = synapse_shader(&model, &layout, 0.1);
+        let src = model.wgsl(10, 3, 30, 0.1);
         exact_spirv(&spec.name, &src).unwrap_or_else(|e| panic!("{}: {e}\n{src}", spec.name));
     }
     assert!(specs.last().unwrap().compile().unwrap().clock_driven());

@@ -16,14 +16,7 @@ pub fn load(name: &str) -> Network {
 
 /// Runs a network for its duration with a seed; returns the simulator.
 pub fn run(net: &Network, seed: u64) -> Simulator {
-    let mut sim = Simulator::new(
-        net,
-        SimOptions {
-            seed: Some(seed),
-            ..Default::default()
-        },
-    )
-    .expect("builds");
+    let mut sim = Simulator::new(net, SimOptions::default().seed(seed)).expect("builds");
     sim.run_ms(net.duration_ms).expect("runs");
     sim
 }

@@ -7,6 +7,8 @@ mod neurons;
 mod pairs;
 mod partition;
 mod plasticity;
+#[cfg(test)]
+mod poisson_input_tests;
 mod propagate;
 mod snapshot;
 mod team;

@@ -49,7 +49,8 @@ mod plasticity;
 mod poisson;
 mod record;
 mod schedule;
-pub mod shaders;
+pub(crate) mod shaders;
+#[doc(hidden)]
 pub mod spirv;
 mod upload;
 

@@ -22,7 +22,8 @@ pub const THREE_FACTOR: &str = wgsl!("lib/step.wgsl", "lib/plastic.wgsl", "three
 pub const ASTROCYTE: &str = wgsl!("lib/step.wgsl", "astrocyte.wgsl");
 
 /// Every shader with its file name: the neuron models' (from the registry,
-/// [`crate::neuron::registry::SHADERS`]) and the phases' own.
+/// `crate::neuron::registry::SHADERS`) and the phases' own.
+#[cfg(test)]
 pub fn all() -> Vec<(&'static str, &'static str)> {
     // Generated shaders (user models) have no fixed source.
     let mut all: Vec<_> = crate::neuron::registry::SHADERS
@@ -35,6 +36,7 @@ pub fn all() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The shaders of the phases other than the neuron update, with their file names.
+#[cfg(test)]
 const PHASES: [(&str, &str); 8] = [
     ("inputs_noise.wgsl", INPUTS_NOISE),
     ("inputs_poisson.wgsl", INPUTS_POISSON),
