@@ -86,6 +86,7 @@ pub enum AdExSynapse {
 /// -50.4 mV, `Δ_T` 2 mV, `a` 4 nS, `τ_w` 144 ms, `b` 80.5 pA, `V_r` -70.6 mV).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AdExParams {
     /// A Naud et al. (2008) firing pattern giving the membrane parameters.
     pub preset: Option<AdExPreset>,

@@ -134,6 +134,7 @@ pub enum IzhIntegration {
 /// Parameters of [`crate::model::NeuronModel::Izhikevich`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IzhikevichParams {
     /// Preset giving a, b, c, d (default RS); explicit values override it.
     pub preset: Option<IzhPreset>,

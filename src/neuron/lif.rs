@@ -41,8 +41,18 @@ pub enum InputOrder {
 }
 
 /// Parameters of [`crate::model::NeuronModel::Lif`] (defaults in brackets).
+///
+/// Built from the default with one setter per field (it may gain fields, so
+/// it is `#[non_exhaustive]`):
+///
+/// ```
+/// use astroglia::model::LifParams;
+/// let p = LifParams::default().c_m_pf(200.0).tau_m_ms(20.0).v_th_mv(-50.0);
+/// assert_eq!((p.c_m_pf, p.tau_m_ms, p.e_l_mv), (200.0, 20.0, -65.0));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LifParams {
     /// Membrane capacitance, pF (default 250).
     pub c_m_pf: f64,
@@ -106,6 +116,36 @@ pub struct LifParams {
     /// follows it).
     pub refractory_input: bool,
 }
+
+/// One setter per field, `name(value) -> Self`, each documented by its field.
+macro_rules! setters {
+    ($ty:ident { $($field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets [`Self::", stringify!($field), "`](#structfield.", stringify!($field), ").")]
+                pub fn $field(mut self, value: $t) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters!(LifParams {
+    c_m_pf: f64,
+    tau_m_ms: f64,
+    e_l_mv: f64,
+    v_reset_mv: f64,
+    v_th_mv: f64,
+    t_ref_ms: f64,
+    i_bias_pa: f64,
+    synapse: SynapseKind,
+    tau_syn_exc_ms: f64,
+    tau_syn_inh_ms: f64,
+    input_order: InputOrder,
+    refractory_input: bool,
+});
 
 impl Default for LifParams {
     fn default() -> Self {

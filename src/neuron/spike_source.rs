@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Sources that spike at listed times: spike k is source `ids[k]` at `times_ms[k]`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SpikeSourceParams {
     /// Spike times in ms (rounded to the nearest step).
     #[serde(default)]
@@ -16,6 +17,13 @@ pub struct SpikeSourceParams {
     /// Source index of each spike.
     #[serde(default)]
     pub ids: Vec<u32>,
+}
+
+impl SpikeSourceParams {
+    /// Source `ids[k]` spikes at `times_ms[k]`.
+    pub fn new(times_ms: Vec<f64>, ids: Vec<u32>) -> Self {
+        Self { times_ms, ids }
+    }
 }
 
 /// A built spike source: its `(step, id)` events, sorted, without repeats.

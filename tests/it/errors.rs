@@ -286,10 +286,7 @@ fn a_drive_that_could_overflow_its_ring_is_a_located_model_error() {
     net.add_population(Population::new(
         "a",
         4,
-        NeuronModel::Lif(LifParams {
-            synapse: SynapseKind::Delta,
-            ..LifParams::default()
-        }),
+        NeuronModel::Lif(LifParams::default().synapse(SynapseKind::Delta)),
     ));
     net.add_input(Input::Poisson(PoissonInput::new("a", 1000, 20.0, 1e30)));
     let e = build(&net, 1).unwrap_err();

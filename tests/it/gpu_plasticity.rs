@@ -108,13 +108,11 @@ pub(super) fn network(case: &Case, ms: f64) -> Network {
         200,
         NeuronModel::Poisson(PoissonParams::default().rate_hz(15.0)),
     ));
-    let lif = LifParams {
-        c_m_pf: 10.0,
-        e_l_mv: -74.0,
-        v_reset_mv: -60.0,
-        v_th_mv: -54.0,
-        ..Default::default()
-    };
+    let lif = LifParams::default()
+        .c_m_pf(10.0)
+        .e_l_mv(-74.0)
+        .v_reset_mv(-60.0)
+        .v_th_mv(-54.0);
     for (name, size) in [("e", 160), ("i", 40)] {
         net.add_population(
             Population::new(name, size, NeuronModel::Lif(lif.clone())).init(

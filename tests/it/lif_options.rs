@@ -20,10 +20,10 @@ fn run_one(p: LifParams, inputs: &[(u64, f64)], steps: u64) -> (Vec<u64>, Vec<f3
         net.add_population(Population::new(
             &name,
             1,
-            NeuronModel::SpikeSource(SpikeSourceParams {
-                times_ms: vec![(step - 1) as f64 * DT],
-                ids: vec![0],
-            }),
+            NeuronModel::SpikeSource(SpikeSourceParams::new(
+                vec![(step - 1) as f64 * DT],
+                vec![0],
+            )),
         ));
         net.add_projection(
             Projection::new(&name, "n", Connect::AllToAll { allow_self: true })
@@ -65,17 +65,15 @@ fn assert_trace(what: &str, got: &[f32], want: impl Fn(u64) -> f64) {
 }
 
 fn delta(order: InputOrder, refractory_input: bool) -> LifParams {
-    LifParams {
-        synapse: SynapseKind::Delta,
-        tau_m_ms: 10.0,
-        e_l_mv: 0.0,
-        v_reset_mv: 0.0,
-        v_th_mv: 10.0,
-        t_ref_ms: 0.5, // 5 steps
-        input_order: order,
-        refractory_input,
-        ..Default::default()
-    }
+    LifParams::default()
+        .synapse(SynapseKind::Delta)
+        .tau_m_ms(10.0)
+        .e_l_mv(0.0)
+        .v_reset_mv(0.0)
+        .v_th_mv(10.0)
+        .t_ref_ms(0.5) // 5 steps
+        .input_order(order)
+        .refractory_input(refractory_input)
 }
 
 /// Delta synapses, inputs (mV) arriving at steps 10 (+12: enough to fire), 11
@@ -179,15 +177,15 @@ fn kept_refractory_input_can_fire_the_neuron_when_it_recovers() {
 #[test]
 fn exponential_orders_follow_the_closed_form() {
     let (c, tau_m, tau_s, w) = (250.0, 10.0, 5.0, 500.0);
-    let p = |order| LifParams {
-        e_l_mv: 0.0,
-        v_reset_mv: -5.0,
-        v_th_mv: 10.0,
-        c_m_pf: c,
-        tau_m_ms: tau_m,
-        tau_syn_exc_ms: tau_s,
-        input_order: order,
-        ..Default::default()
+    let p = |order| {
+        LifParams::default()
+            .e_l_mv(0.0)
+            .v_reset_mv(-5.0)
+            .v_th_mv(10.0)
+            .c_m_pf(c)
+            .tau_m_ms(tau_m)
+            .tau_syn_exc_ms(tau_s)
+            .input_order(order)
     };
     let vpulse = |s: f64| {
         w * tau_s * tau_m / (c * (tau_s - tau_m)) * ((-s / tau_s).exp() - (-s / tau_m).exp())
@@ -310,10 +308,7 @@ fn bad_option_values_are_rejected_in_the_rust_api_too() {
     net.add_population(Population::new(
         "a",
         1,
-        NeuronModel::Lif(LifParams {
-            refractory_input: true,
-            ..Default::default()
-        }),
+        NeuronModel::Lif(LifParams::default().refractory_input(true)),
     ));
     let err = net.validate().unwrap_err().to_string();
     assert_eq!(

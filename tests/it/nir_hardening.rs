@@ -561,11 +561,11 @@ fn non_finite_parameters_are_refused_on_import_and_export() {
     assert_refused(&p, &[], "(from the node's parameters) is inf");
     // Export: a membrane capacitance so small that r = tau_m / c_m overflows,
     // and weights beyond float32.
-    let lif_pop = |c_m_pf: f64| LifParams {
-        t_ref_ms: 0.0,
-        synapse: SynapseKind::Delta,
-        c_m_pf,
-        ..Default::default()
+    let lif_pop = |c_m_pf: f64| {
+        LifParams::default()
+            .t_ref_ms(0.0)
+            .synapse(SynapseKind::Delta)
+            .c_m_pf(c_m_pf)
     };
     let export = |name: &str, c_m_pf: f64, weight: f64| {
         let mut net = Network::new(1.0, 10.0);

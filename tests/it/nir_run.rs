@@ -20,7 +20,7 @@ fn reference(sim: &str) -> Vec<[f64; 3]> {
 
 fn set_source(net: &mut Network, pop: &str, times_ms: Vec<f64>, ids: Vec<u32>) {
     let i = net.population_index(pop).unwrap();
-    net.populations[i].model = NeuronModel::SpikeSource(SpikeSourceParams { times_ms, ids });
+    net.populations[i].model = NeuronModel::SpikeSource(SpikeSourceParams::new(times_ms, ids));
 }
 
 fn rms(a: &[f64], b: &[f64]) -> f64 {

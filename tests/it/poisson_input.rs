@@ -18,15 +18,15 @@ fn integrator(name: &str, size: u32) -> Population {
     Population::new(
         name,
         size,
-        NeuronModel::Lif(LifParams {
-            synapse: SynapseKind::Delta,
-            tau_m_ms: f64::INFINITY,
-            e_l_mv: 0.0,
-            v_reset_mv: 0.0,
-            v_th_mv: 1e9,
-            t_ref_ms: 0.0,
-            ..LifParams::default()
-        }),
+        NeuronModel::Lif(
+            LifParams::default()
+                .synapse(SynapseKind::Delta)
+                .tau_m_ms(f64::INFINITY)
+                .e_l_mv(0.0)
+                .v_reset_mv(0.0)
+                .v_th_mv(1e9)
+                .t_ref_ms(0.0),
+        ),
     )
 }
 

@@ -5,15 +5,13 @@ use astroglia::model::*;
 use astroglia::sim::{SimOptions, Simulator};
 
 fn lif() -> LifParams {
-    LifParams {
-        c_m_pf: 250.0,
-        tau_m_ms: 10.0,
-        e_l_mv: -65.0,
-        v_reset_mv: -70.0,
-        v_th_mv: -50.0,
-        t_ref_ms: 2.0,
-        ..Default::default()
-    }
+    LifParams::default()
+        .c_m_pf(250.0)
+        .tau_m_ms(10.0)
+        .e_l_mv(-65.0)
+        .v_reset_mv(-70.0)
+        .v_th_mv(-50.0)
+        .t_ref_ms(2.0)
 }
 
 #[test]
@@ -106,22 +104,17 @@ fn lif_below_rheobase_never_fires_and_refractory_clamps() {
 #[test]
 fn delta_synapse_jumps_the_membrane_by_its_weight() {
     // One source spike at 1 ms, weight 5 mV, delay 1 ms: V jumps at 2 ms then decays.
-    let p = LifParams {
-        synapse: SynapseKind::Delta,
-        e_l_mv: 0.0,
-        v_reset_mv: 0.0,
-        v_th_mv: 20.0,
-        tau_m_ms: 10.0,
-        ..Default::default()
-    };
+    let p = LifParams::default()
+        .synapse(SynapseKind::Delta)
+        .e_l_mv(0.0)
+        .v_reset_mv(0.0)
+        .v_th_mv(20.0)
+        .tau_m_ms(10.0);
     let mut net = Network::new(0.1, 10.0);
     net.add_population(Population::new(
         "src",
         1,
-        NeuronModel::SpikeSource(SpikeSourceParams {
-            times_ms: vec![1.0],
-            ids: vec![0],
-        }),
+        NeuronModel::SpikeSource(SpikeSourceParams::new(vec![1.0], vec![0])),
     ));
     net.add_population(Population::new("n", 1, NeuronModel::Lif(p)));
     net.add_projection(

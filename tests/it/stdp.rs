@@ -22,18 +22,13 @@ fn pair_run(pre_ms: &[f64], drive_ms: &[f64], rule: Plasticity, w0: f64) -> (f64
     let end = pre_ms.iter().chain(drive_ms).cloned().fold(0.0, f64::max) + 5.0;
     let mut net = Network::new(DT, end);
     let src = |times: &[f64]| {
-        NeuronModel::SpikeSource(SpikeSourceParams {
-            times_ms: times.to_vec(),
-            ids: vec![0; times.len()],
-        })
+        NeuronModel::SpikeSource(SpikeSourceParams::new(times.to_vec(), vec![0; times.len()]))
     };
     net.add_population(Population::new("pre", 1, src(pre_ms)));
     net.add_population(Population::new("drive", 1, src(drive_ms)));
-    let lif = LifParams {
-        synapse: SynapseKind::Delta,
-        t_ref_ms: 0.0,
-        ..Default::default()
-    };
+    let lif = LifParams::default()
+        .synapse(SynapseKind::Delta)
+        .t_ref_ms(0.0);
     net.add_population(Population::new("post", 1, NeuronModel::Lif(lif)).init("v", -65.0));
     // 100 mV jumps: the post neuron spikes in the step the drive spike arrives.
     net.add_projection(Projection::new("drive", "post", Connect::OneToOne {}).weight(100.0));

@@ -11,18 +11,10 @@ use astroglia::sim::{SimOptions, Simulator};
 fn reward_stdp_changes_weights_by_modulated_eligibility() {
     let dt = 0.1;
     let mut net = Network::new(dt, 200.0);
-    let src = |t: f64| {
-        NeuronModel::SpikeSource(SpikeSourceParams {
-            times_ms: vec![t],
-            ids: vec![0],
-        })
-    };
+    let src = |t: f64| NeuronModel::SpikeSource(SpikeSourceParams::new(vec![t], vec![0]));
     net.add_population(Population::new("pre", 1, src(10.0)));
     net.add_population(Population::new("drive", 1, src(14.9)));
-    let lif = LifParams {
-        synapse: SynapseKind::Delta,
-        ..Default::default()
-    };
+    let lif = LifParams::default().synapse(SynapseKind::Delta);
     net.add_population(Population::new("post", 1, NeuronModel::Lif(lif)).init("v", -65.0));
     net.add_projection(Projection::new("drive", "post", Connect::OneToOne {}).weight(100.0));
     let mut p = RewardStdpParams::default();
@@ -71,7 +63,7 @@ fn task_spikes() -> SpikeSourceParams {
             }
         }
     }
-    SpikeSourceParams { times_ms, ids }
+    SpikeSourceParams::new(times_ms, ids)
 }
 
 fn readout(hlop: bool) -> Network {
