@@ -186,6 +186,8 @@ impl PyNetwork {
 
 /// The one place `SimOptions` is made (its fields are set on the default, so
 /// new fields and `#[non_exhaustive]` need no change here).
+// Not a struct literal: one would stop compiling once `SimOptions` is `#[non_exhaustive]`.
+#[allow(clippy::field_reassign_with_default)]
 fn sim_options(
     seed: Option<u64>,
     backend: BackendKind,
@@ -642,7 +644,7 @@ fn digits<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
     let images =
         PyArray1::from_vec(py, d.images().to_vec()).reshape([n, d.images().len() / n.max(1)])?;
     let labels = PyArray1::from_vec(py, d.labels().to_vec());
-    Ok(PyTuple::new(py, [images.into_any(), labels.into_any()])?)
+    PyTuple::new(py, [images.into_any(), labels.into_any()])
 }
 
 #[pymodule]
