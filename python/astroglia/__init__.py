@@ -19,6 +19,9 @@ from ._astroglia import (
     digits,
     gpu_adapters,
     gpu_available,
+    nir_export,
+    nir_import,
+    read_idx,
 )
 from .builder import NetworkBuilder
 from .errors import (
@@ -45,6 +48,9 @@ __all__ = [
     "digits",
     "gpu_adapters",
     "gpu_available",
+    "nir_export",
+    "nir_import",
+    "read_idx",
     "errors",
     "__version__",
     *errors.__all__,

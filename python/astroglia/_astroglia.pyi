@@ -125,3 +125,16 @@ def gpu_adapters() -> list[str]:
 
 def digits() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]:
     """The 1797 8x8 digits built in: (images float32[1797, 64] in [0, 1], labels uint8[1797])."""
+
+def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
+    """An IDX file (``.gz`` inflated) as an array of its dims and element type
+    (uint8, int8, int16, int32, float32 or float64), without a copy."""
+
+def nir_import(
+    path: str | os.PathLike[str], *, dt_ms: float = 1.0, duration_ms: float = 1000.0
+) -> tuple[Network, dict[str, Any]]:
+    """A NIR graph as a network, with {"inputs": [(population, shape)],
+    "outputs": [(node, population)], "warnings": [...]}."""
+
+def nir_export(net: Network, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Writes the network as a NIR graph; returns {"nodes", "edges", "version"}."""

@@ -647,6 +647,81 @@ fn digits<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(py, [images.into_any(), labels.into_any()])
 }
 
+/// Reads an IDX file (MNIST's format; `.gz` inflated): a NumPy array of the
+/// file's dims and element type (uint8, int8, int16, int32, float32, float64),
+/// handed over without a copy.
+#[pyfunction]
+fn read_idx<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, PyAny>> {
+    use astroglia::data::idx::IdxData;
+    let a = py
+        .detach(|| astroglia::data::idx::read(&path))
+        .map_err(|e| py_err(py, e))?;
+    let flat = match a.data {
+        IdxData::U8(v) => PyArray1::from_vec(py, v).into_any(),
+        IdxData::I8(v) => PyArray1::from_vec(py, v).into_any(),
+        IdxData::I16(v) => PyArray1::from_vec(py, v).into_any(),
+        IdxData::I32(v) => PyArray1::from_vec(py, v).into_any(),
+        IdxData::F32(v) => PyArray1::from_vec(py, v).into_any(),
+        IdxData::F64(v) => PyArray1::from_vec(py, v).into_any(),
+    };
+    // A view of the flat array: still no copy.
+    flat.call_method1("reshape", (PyTuple::new(py, a.dims)?,))
+}
+
+/// Imports a NIR graph (`.nir`, HDF5) as a network: `(network, info)` with
+/// `info = {"inputs": [(population, shape)], "outputs": [(node, population)],
+/// "warnings": [...]}`. NIR files carry no step: `dt_ms` sets it.
+#[pyfunction]
+#[pyo3(signature = (path, *, dt_ms = 1.0, duration_ms = 1000.0))]
+fn nir_import<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    dt_ms: f64,
+    duration_ms: f64,
+) -> PyResult<(PyNetwork, Bound<'py, PyDict>)> {
+    let opts = astroglia::nir::ImportOptions { dt_ms, duration_ms };
+    let imported = py
+        .detach(|| {
+            let graph = astroglia::nir::read(&path)?;
+            astroglia::nir::to_model(&graph, &opts)
+        })
+        .map_err(|e| py_err(py, e))?;
+    let info = PyDict::new(py);
+    info.set_item("inputs", imported.inputs)?;
+    info.set_item("outputs", imported.outputs)?;
+    info.set_item("warnings", imported.warnings)?;
+    Ok((
+        PyNetwork {
+            net: imported.network,
+        },
+        info,
+    ))
+}
+
+/// Exports a network to a NIR graph file (the NIR-expressible subset; others
+/// raise `NirError` naming the population or projection): `{"nodes", "edges",
+/// "version"}` of what was written.
+#[pyfunction]
+fn nir_export<'py>(
+    py: Python<'py>,
+    net: PyRef<'_, PyNetwork>,
+    path: std::path::PathBuf,
+) -> PyResult<Bound<'py, PyDict>> {
+    let net: &PyNetwork = &net;
+    let graph = py
+        .detach(|| {
+            let graph = astroglia::nir::from_model(&net.net)?;
+            astroglia::nir::write(&graph, &path)?;
+            Ok::<_, astroglia::Error>(graph)
+        })
+        .map_err(|e| py_err(py, e))?;
+    let info = PyDict::new(py);
+    info.set_item("nodes", graph.graph.nodes.len())?;
+    info.set_item("edges", graph.graph.edges.len())?;
+    info.set_item("version", graph.version.to_string())?;
+    Ok(info)
+}
+
 #[pymodule]
 fn _astroglia(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyNetwork>()?;
@@ -654,6 +729,9 @@ fn _astroglia(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_available, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_adapters, m)?)?;
     m.add_function(wrap_pyfunction!(digits, m)?)?;
+    m.add_function(wrap_pyfunction!(read_idx, m)?)?;
+    m.add_function(wrap_pyfunction!(nir_import, m)?)?;
+    m.add_function(wrap_pyfunction!(nir_export, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
