@@ -138,3 +138,44 @@ def nir_import(
 
 def nir_export(net: Network, path: str | os.PathLike[str]) -> dict[str, Any]:
     """Writes the network as a NIR graph; returns {"nodes", "edges", "version"}."""
+
+def experiment(
+    path: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    backend: Literal["cpu", "gpu"] = "cpu",
+    threads: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+    adapter: str | None = None,
+) -> dict[str, Any]:
+    """Runs an LSM experiment file (`astroglia experiment`): results.json's
+    content (comparison.json's for a file with [[variants]]), also written under
+    `out` (default out/<name>; no plots). threads=0: every core."""
+
+def continual(
+    path: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    seed: int | None = None,
+    backend: Literal["cpu", "gpu"] = "cpu",
+    threads: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+    adapter: str | None = None,
+) -> dict[str, Any]:
+    """Runs a continual-learning experiment file (`astroglia continual`):
+    results.json's content, also written under `out` (default out/<name>)."""
+
+def compare(
+    model: str | os.PathLike[str],
+    rules: str | os.PathLike[str],
+    *,
+    projections: Sequence[str] = ...,
+    seed: int | None = None,
+    duration_ms: float | None = None,
+    bf_populations: Sequence[str] = ...,
+    bf_sample_ms: float | None = None,
+    threads: int = 0,
+    out: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Runs a model under each rule of a rules file (`astroglia compare`):
+    compare.json's content, written to out/compare.json when `out` is given."""

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 mod errors;
+mod runners;
 use errors::{py_err, raise};
 
 /// A validated network description (a model file's content).
@@ -206,7 +207,7 @@ fn sim_options(
     o
 }
 
-fn backend_kind(py: Python<'_>, name: &str) -> PyResult<BackendKind> {
+pub(crate) fn backend_kind(py: Python<'_>, name: &str) -> PyResult<BackendKind> {
     match name {
         "cpu" => Ok(BackendKind::Cpu),
         "gpu" => Ok(BackendKind::Gpu),
@@ -730,6 +731,9 @@ fn _astroglia(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_adapters, m)?)?;
     m.add_function(wrap_pyfunction!(digits, m)?)?;
     m.add_function(wrap_pyfunction!(read_idx, m)?)?;
+    m.add_function(wrap_pyfunction!(runners::experiment, m)?)?;
+    m.add_function(wrap_pyfunction!(runners::continual, m)?)?;
+    m.add_function(wrap_pyfunction!(runners::compare, m)?)?;
     m.add_function(wrap_pyfunction!(nir_import, m)?)?;
     m.add_function(wrap_pyfunction!(nir_export, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
