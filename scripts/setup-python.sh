@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of the Python bindings (python/, docs/guide/python.md):
 # creates the virtual environment python/.venv, installs the build and test tools
-# into it (maturin, numpy, pytest, scikit-learn) and builds the extension into it
+# into it (maturin, numpy, pytest, scikit-learn, h5py) and builds the extension into it
 # with `maturin develop`. Needs Python >= 3.9 with venv, and the Rust toolchain.
 #
 #   bash scripts/setup-python.sh             # release build (python/Cargo.toml)
@@ -24,7 +24,7 @@ if [ ! -x "$venv/bin/python" ]; then
   }
 fi
 
-want=(maturin numpy pytest scikit-learn)
+want=(maturin numpy pytest scikit-learn h5py)
 [ "${ASTROGLIA_PY_EXAMPLES:-0}" = 1 ] && want+=(matplotlib)
 missing=()
 for p in "${want[@]}"; do

@@ -25,6 +25,8 @@ from ._astroglia import (
     nir_export,
     nir_import,
     read_idx,
+    read_nmnist,
+    read_shd,
 )
 from .builder import NetworkBuilder
 from .errors import (
@@ -57,6 +59,8 @@ __all__ = [
     "nir_export",
     "nir_import",
     "read_idx",
+    "read_nmnist",
+    "read_shd",
     "errors",
     "__version__",
     *errors.__all__,

@@ -179,3 +179,12 @@ def compare(
 ) -> dict[str, Any]:
     """Runs a model under each rule of a rules file (`astroglia compare`):
     compare.json's content, written to out/compare.json when `out` is given."""
+
+def read_nmnist(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """One N-MNIST recording: {"x", "y": uint16[n], "p": uint8[n], "t_us":
+    uint64[n], "width", "height", "polarities"}."""
+
+def read_shd(
+    path: str | os.PathLike[str], layout: Literal["shd", "ssc"] = "shd"
+) -> tuple[list[tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]], npt.NDArray[np.uint32]]:
+    """A whole SHD/SSC file: ([(times_s, units) per sample], labels)."""

@@ -669,6 +669,83 @@ fn read_idx<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'p
     flat.call_method1("reshape", (PyTuple::new(py, a.dims)?,))
 }
 
+/// Reads one N-MNIST recording (`.bin`): `{"x", "y" (uint16), "p" (uint8),
+/// "t_us" (uint64): one entry per event, in file order; "width", "height",
+/// "polarities": the sensor}`.
+#[pyfunction]
+fn read_nmnist<'py>(py: Python<'py>, path: std::path::PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    let ev = py
+        .detach(|| astroglia::data::nmnist::read_file(&path))
+        .map_err(|e| py_err(py, e))?;
+    let e = &ev.events;
+    let d = PyDict::new(py);
+    d.set_item("x", PyArray1::from_vec(py, e.iter().map(|e| e.x).collect()))?;
+    d.set_item("y", PyArray1::from_vec(py, e.iter().map(|e| e.y).collect()))?;
+    d.set_item("p", PyArray1::from_vec(py, e.iter().map(|e| e.p).collect()))?;
+    d.set_item(
+        "t_us",
+        PyArray1::from_vec(py, e.iter().map(|e| e.t_us).collect()),
+    )?;
+    d.set_item("width", ev.sensor.width)?;
+    d.set_item("height", ev.sensor.height)?;
+    d.set_item("polarities", ev.sensor.polarities)?;
+    Ok(d)
+}
+
+/// Reads a whole SHD (or SSC: `layout="ssc"`) HDF5 file: `(samples, labels)`,
+/// `samples[i] = (times_s float64[n], units uint32[n])` in file order and
+/// `labels` uint32[samples], each checked against the layout's channel and
+/// class counts.
+#[pyfunction]
+#[pyo3(signature = (path, layout = "shd"))]
+fn read_shd<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    layout: &str,
+) -> PyResult<Bound<'py, PyTuple>> {
+    use astroglia::data::SampleSource;
+    use astroglia::data::shd::{ShdDataset, ShdLayout};
+    let layout = match layout {
+        "shd" => ShdLayout::SHD,
+        "ssc" => ShdLayout::SSC,
+        other => {
+            return Err(raise(
+                py,
+                "ArgumentError",
+                format!("layout: '{other}', expected \"shd\" or \"ssc\""),
+                &[],
+            ));
+        }
+    };
+    let (samples, labels) = py
+        .detach(|| {
+            let ds = ShdDataset::open(&path, layout)?;
+            let n = ds.len();
+            let mut samples = Vec::with_capacity(n);
+            let mut labels = Vec::with_capacity(n);
+            for i in 0..n {
+                samples.push(ds.spikes(i)?);
+                labels.push(ds.label(i)? as u32);
+            }
+            Ok::<_, astroglia::Error>((samples, labels))
+        })
+        .map_err(|e| py_err(py, e))?;
+    let list = pyo3::types::PyList::empty(py);
+    for s in samples {
+        list.append(PyTuple::new(
+            py,
+            [
+                PyArray1::from_vec(py, s.times_s).into_any(),
+                PyArray1::from_vec(py, s.units).into_any(),
+            ],
+        )?)?;
+    }
+    PyTuple::new(
+        py,
+        [list.into_any(), PyArray1::from_vec(py, labels).into_any()],
+    )
+}
+
 /// Imports a NIR graph (`.nir`, HDF5) as a network: `(network, info)` with
 /// `info = {"inputs": [(population, shape)], "outputs": [(node, population)],
 /// "warnings": [...]}`. NIR files carry no step: `dt_ms` sets it.
@@ -731,6 +808,8 @@ fn _astroglia(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_adapters, m)?)?;
     m.add_function(wrap_pyfunction!(digits, m)?)?;
     m.add_function(wrap_pyfunction!(read_idx, m)?)?;
+    m.add_function(wrap_pyfunction!(read_nmnist, m)?)?;
+    m.add_function(wrap_pyfunction!(read_shd, m)?)?;
     m.add_function(wrap_pyfunction!(runners::experiment, m)?)?;
     m.add_function(wrap_pyfunction!(runners::continual, m)?)?;
     m.add_function(wrap_pyfunction!(runners::compare, m)?)?;

@@ -82,3 +82,50 @@ def test_nir_errors(tmp_path):
     net = astroglia.Network.from_file(ROOT / "models" / "coba.toml")
     with pytest.raises(astroglia.NirError, match="population 'exc': lif_cond neurons have no NIR"):
         astroglia.nir_export(net, tmp_path / "coba.nir")
+
+
+NMNIST = ROOT / "tests" / "data" / "nmnist" / "tonic_sample_nmnist.bin"
+SHD_REAL = ROOT / "tests" / "data" / "shd_like" / "lauscher_spoken_digit_shd_layout.h5"
+
+
+def test_read_nmnist():
+    d = astroglia.read_nmnist(NMNIST)
+    assert (d["width"], d["height"], d["polarities"]) == (34, 34, 2)
+    for key, dtype in [("x", np.uint16), ("y", np.uint16), ("p", np.uint8), ("t_us", np.uint64)]:
+        assert d[key].dtype == dtype and d[key].shape == (4325,)
+        assert not d[key].flags.owndata
+    first = list(zip(d["x"][:3], d["y"][:3], d["p"][:3], d["t_us"][:3]))
+    assert first == [(7, 15, 1, 654), (19, 18, 0, 2999), (21, 17, 0, 3017)]
+
+
+def test_read_nmnist_truncated(tmp_path):
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(NMNIST.read_bytes()[:502])
+    with pytest.raises(astroglia.DataError, match="truncated"):
+        astroglia.read_nmnist(bad)
+
+
+def test_read_shd_refuses_unknown_label():
+    # The real sample in tests/data has label 65535 ("unknown").
+    with pytest.raises(astroglia.DataError, match=r"labels\[0\] = 65535 is outside the 20 classes"):
+        astroglia.read_shd(SHD_REAL)
+
+
+def test_read_shd(tmp_path):
+    import h5py  # a test requirement (scripts/setup-python.sh installs it)
+    path = tmp_path / "shd.h5"
+    times = [np.array([0.5, 0.25, 0.75], np.float16), np.array([], np.float16)]
+    units = [np.array([699, 0, 3], np.uint16), np.array([], np.uint16)]
+    with h5py.File(path, "w") as f:
+        f.create_dataset("spikes/times", data=np.array(times, dtype=object), dtype=h5py.vlen_dtype(np.float16))
+        f.create_dataset("spikes/units", data=np.array(units, dtype=object), dtype=h5py.vlen_dtype(np.uint16))
+        f.create_dataset("labels", data=np.array([3, 19], np.uint16))
+    samples, labels = astroglia.read_shd(path)
+    assert labels.dtype == np.uint32 and labels.tolist() == [3, 19]
+    assert len(samples) == 2
+    t, u = samples[0]
+    assert t.dtype == np.float64 and u.dtype == np.uint32
+    assert t.tolist() == [0.5, 0.25, 0.75] and u.tolist() == [699, 0, 3]
+    assert len(samples[1][0]) == 0
+    with pytest.raises(astroglia.ArgumentError):
+        astroglia.read_shd(path, layout="timit")
