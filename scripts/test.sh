@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: set up, formatting, lints, API docs, then every unit, integration and
 # doc test, in the `ci` profile (Cargo.toml): optimised, since the reference-network tests
-# simulate seconds of activity, but without release's LTO, which takes minutes per binary.
+# simulate seconds of activity, but without release's LTO, which takes minutes per binary;
+# then the Python bindings' build and pytest suite (scripts/test-python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,6 +22,8 @@ cargo clippy --no-default-features --lib --tests --profile ci --quiet -- -D warn
 cargo test --profile ci --no-default-features --test tests
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo test --profile ci
+# The Python bindings (python/): build, clippy and pytest, against the binary just built.
+bash scripts/test-python.sh
 # Fuzz smoke, opt-in (ASTROGLIA_FUZZ_SMOKE=1): a few seconds per target, but it installs
 # cargo-fuzz and builds every target with coverage instrumentation (minutes on 2 cores,
 # needs crates.io and a C++ compiler).
