@@ -66,17 +66,20 @@ class UnknownNameError(AstrogliaError, KeyError):
 
 class ArgumentError(AstrogliaError, ValueError):
     """An argument is out of range, of the wrong length, or does not fit the
-    model (a rate vector of the wrong length, a negative rate, an unknown state
-    variable, a bad backend name). Attribute ``what`` names the argument."""
+    model (a rate vector of the wrong length, a negative rate, an instance past
+    the batch, a population of the wrong kind, a snapshot of another network,
+    a bad backend name). Attribute ``what`` names the argument."""
 
     what: str = ""
 
 
 class DataError(AstrogliaError):
     """A data file (dataset, recording) is missing, unreadable or malformed.
-    Attribute ``path``."""
+    Attributes ``path`` and ``offset`` (the byte where the problem is, or
+    None where it is not known)."""
 
     path: str = ""
+    offset = None
 
 
 class AstrogliaIOError(AstrogliaError, OSError):

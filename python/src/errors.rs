@@ -105,13 +105,22 @@ pub fn py_err(py: Python<'_>, err: Error) -> PyErr {
         Error::Setting { setting, .. } => {
             raise(py, "ArgumentError", message, &[("what", obj(py, setting))])
         }
-        // A request the network cannot serve (a state variable it lacks, ...).
-        Error::Invalid(_) => raise(py, "ArgumentError", message, &[]),
-        Error::Data { path, .. } => raise(
+        // An index past the end, a call on the wrong kind of population or
+        // projection, parts that do not belong together.
+        Error::NoIndex { kind: what, .. } | Error::Incompatible { what, .. } => {
+            raise(py, "ArgumentError", message, &[("what", obj(py, *what))])
+        }
+        Error::WrongKind { what, .. } => {
+            raise(py, "ArgumentError", message, &[("what", obj(py, what))])
+        }
+        Error::Data { path, offset, .. } => raise(
             py,
             "DataError",
             message,
-            &[("path", obj(py, path.display().to_string()))],
+            &[
+                ("path", obj(py, path.display().to_string())),
+                ("offset", obj(py, *offset)),
+            ],
         ),
         Error::Io { path, source, .. } => {
             let errno = source.as_ref().and_then(|s| s.raw_os_error());
