@@ -463,13 +463,14 @@ impl PySimulator {
         instance: usize,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let sim = self.lock(py)?;
-        sim.population_size(population).map_err(|e| py_err(py, e))?;
-        let rec = sim
-            .instance_recording(instance)
-            .map_err(|e| py_err(py, e))?;
         let dt = sim.dt_ms();
+        // One copy, of this population's spikes: the recording stays whole.
+        let recorded = sim
+            .population_spikes(instance, population)
+            .map_err(|e| py_err(py, e))?
+            .cloned();
         drop(sim);
-        let Some(p) = rec.spikes.into_iter().find(|p| p.population == population) else {
+        let Some(p) = recorded else {
             return Err(raise(
                 py,
                 "ArgumentError",

@@ -135,6 +135,30 @@ impl Simulator {
         self.instance_recording(0).expect("instance 0 exists")
     }
 
+    /// The spikes of population `population` recorded so far in `instance`
+    /// (since the last drain), without copying the rest of the recording;
+    /// `None` when the population is not recorded (a spike source no spikes
+    /// monitor names, or one a `[[monitors.spikes]]` list leaves out).
+    ///
+    /// ```
+    /// use astroglia::model::{Connect, Network};
+    /// use astroglia::sim::{SimOptions, Simulator};
+    /// let p = Connect::FixedProbability { p: 0.02, allow_self: false };
+    /// let net = Network::coba_like(4000, p.clone(), p, 20.0);
+    /// let mut sim = Simulator::new(&net, SimOptions::default().seed(1)).unwrap();
+    /// sim.run_ms(20.0).unwrap();
+    /// let exc = sim.population_spikes(0, "exc").unwrap().expect("recorded");
+    /// assert_eq!(exc.ids.len() as u64, sim.summary().populations["exc"].spikes);
+    /// ```
+    pub fn population_spikes(
+        &self,
+        instance: usize,
+        population: &str,
+    ) -> crate::Result<Option<&PopSpikes>> {
+        let pi = self.pop_index(population)?;
+        Ok(self.tally(instance)?.spike_rec[pi].as_ref())
+    }
+
     /// What the monitors recorded so far in `instance`.
     pub fn instance_recording(&self, instance: usize) -> crate::Result<Recording> {
         let t = self.tally(instance)?;
