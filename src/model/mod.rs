@@ -361,8 +361,8 @@ pub struct CurrentInput {
 /// ```
 /// use astroglia::model::*;
 /// let mut net = Network::new(0.1, 100.0);
-/// net.add_population(Population::new("exc", 100, NeuronModel::Lif(LifParams {
-///     synapse: SynapseKind::Delta, ..LifParams::default() })));
+/// net.add_population(Population::new("exc", 100, NeuronModel::Lif(
+///     LifParams::default().synapse(SynapseKind::Delta))));
 /// net.add_input(Input::Poisson(PoissonInput::new("exc", 1000, 20.0, 0.1)));
 /// net.validate().unwrap();
 /// ```

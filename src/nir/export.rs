@@ -24,8 +24,8 @@ pub const VERSION: &str = "1.0.0";
 /// use astroglia::model::*;
 /// let mut net = Network::new(1.0, 100.0);
 /// net.add_population(Population::new("in", 2, NeuronModel::SpikeSource(Default::default())));
-/// net.add_population(Population::new("out", 1, NeuronModel::Lif(LifParams {
-///     t_ref_ms: 0.0, synapse: SynapseKind::Delta, ..Default::default() })));
+/// net.add_population(Population::new("out", 1, NeuronModel::Lif(
+///     LifParams::default().t_ref_ms(0.0).synapse(SynapseKind::Delta))));
 /// net.add_projection(Projection::new("in", "out", Connect::AllToAll { allow_self: true }).weight(2.0));
 /// let nir = astroglia::nir::from_model(&net).unwrap();
 /// assert_eq!(nir.graph.nodes["out"].kind, "LIF");
