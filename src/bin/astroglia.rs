@@ -865,10 +865,9 @@ fn run_model(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Everything recorded is written out: the recording may take half of the
     // memory this process may use.
     let instances = opts.instance_seeds.as_ref().map_or(opts.batch, Vec::len);
-    opts = opts.max_recorded_spikes(
-        astroglia::build::memory::limit()
-            .map(|(bytes, _)| bytes / 2 / 12 / instances.max(1) as u64),
-    );
+    opts = opts.max_recorded_spikes(astroglia::build::memory::limit().map(|(bytes, _)| {
+        bytes / 2 / astroglia::sim::RECORDED_SPIKE_BYTES / instances.max(1) as u64
+    }));
     let mut sim = Simulator::new(&net, opts)?;
     for w in sim.warnings() {
         eprintln!("warning: {w}");

@@ -60,13 +60,16 @@ pub struct SimOptions {
     /// Explicit instance seeds, overriding `batch` (one instance per seed).
     pub instance_seeds: Option<Vec<u64>>,
     /// The most spikes an instance's recording may hold (default
-    /// [`DEFAULT_MAX_RECORDED_SPIKES`], 12 bytes each: 192 MiB); `None`
+    /// [`DEFAULT_MAX_RECORDED_SPIKES`], [`RECORDED_SPIKE_BYTES`] each: 192 MiB); `None`
     /// lifts the bound. A run whose recording grows past it stops after the
     /// chunk that crossed it with [`crate::Error::RecordingFull`], keeping
     /// every spike; [`Simulator::drain_spikes`] empties the recording, and a
     /// spikes monitor narrows what is recorded.
     pub max_recorded_spikes: Option<u64>,
 }
+
+/// Bytes one recorded spike takes: its step (`u64`) and local id (`u32`).
+pub const RECORDED_SPIKE_BYTES: u64 = 12;
 
 /// The default of [`SimOptions::max_recorded_spikes`]: 2^24 spikes, 192 MiB.
 pub const DEFAULT_MAX_RECORDED_SPIKES: u64 = 1 << 24;
