@@ -374,6 +374,14 @@ impl Built {
                         k: fx.k,
                         s: fx.k.quantise_state(&lif.s),
                     })),
+                    // The input shift is set once the projections are known.
+                    (
+                        Dynamics::Neurons(Neurons::LoihiLif(lo)),
+                        Dynamics::Neurons(Neurons::LoihiLif(fresh)),
+                    ) => Dynamics::Neurons(Neurons::LoihiLif(Pop {
+                        k: lo.k,
+                        s: fresh.s,
+                    })),
                     (_, d) => d,
                 },
                 ring_depth: base.ring_depth,
@@ -540,8 +548,12 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             )
             .collect::<Vec<_>>(),
     );
+    populations::loihi_pops(net, &mut pops)?;
     for (p, s) in pops.iter_mut().zip(&sums) {
-        if matches!(p.dynamics, Dynamics::Neurons(Neurons::LifFixed(_))) {
+        if matches!(
+            p.dynamics,
+            Dynamics::Neurons(Neurons::LifFixed(_) | Neurons::LoihiLif(_))
+        ) {
             continue;
         }
         for (rc, sums) in s.iter().enumerate() {
@@ -563,6 +575,10 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
         let p = &pops[d.pop];
         let wfix = match &p.dynamics {
             Dynamics::Neurons(Neurons::LifFixed(fx)) => fx.k.weight(d.receptor, d.weight),
+            Dynamics::Neurons(Neurons::LoihiLif(lo)) => {
+                let s = crate::neuron::LoihiSynapses::default();
+                s.weights(&[d.weight])[0] << lo.k.in_shift
+            }
             _ => round_to_i32(d.weight * (2.0f64).powi(p.scale_log2[d.receptor])),
         };
         if wfix == 0 && d.weight != 0.0 {

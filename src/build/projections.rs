@@ -22,6 +22,8 @@ pub(super) struct Raw<'a> {
     pub(super) delays: Delays,
     pub(super) name: String,
     pub(super) rule: Option<&'a crate::plasticity::Plasticity>,
+    /// How the weights enter a `loihi_lif` target.
+    pub(super) loihi: Option<&'a crate::neuron::LoihiSynapses>,
     /// Initial weights outside the rule's bounds, clipped to them.
     pub(super) clipped: usize,
 }
@@ -204,6 +206,7 @@ pub(super) fn raw_projections<'a>(
             delays,
             name: pr.label(),
             rule: pr.plasticity.as_ref(),
+            loihi: pr.loihi.as_ref(),
             clipped,
         });
     }
@@ -225,6 +228,13 @@ pub(super) fn quantise_projections(
         let ns = r.rows.targets.len();
         let wfix = match &pops[r.post].dynamics {
             Dynamics::Neurons(Neurons::LifFixed(fx)) => r.w.fixed(|w| fx.k.weight(r.receptor, w)),
+            Dynamics::Neurons(Neurons::LoihiLif(lo)) => {
+                let syn = r.loihi.cloned().unwrap_or_default();
+                let mode = syn.sign_mode_of(r.w.values());
+                // Validation keeps weight_exp + in_shift >= 0.
+                let up = (syn.weight_exp + lo.k.in_shift as i32) as u32;
+                r.w.fixed(|w| syn.weight(mode, w) << up)
+            }
             _ => r.w.fixed(|w| round_to_i32(w * scale)),
         };
         let base = pops[r.pre].offset as usize;

@@ -29,7 +29,7 @@ pub use crate::neuron::registry::adex::AdExPreset;
 pub use crate::neuron::registry::params::*;
 pub use crate::neuron::{
     FixedPoint, InputOrder, IzhIntegration, IzhParam, IzhPreset, IzhikevichParams, LifCondParams,
-    LifParams, NeuronModel, Rounding, SynapseKind, UserNeuron,
+    LifParams, LoihiSynapses, NeuronModel, PerNeuron, Rounding, SignMode, SynapseKind, UserNeuron,
 };
 pub use crate::plasticity::Plasticity;
 pub use crate::plasticity::astrocyte::Astrocyte;
@@ -187,6 +187,11 @@ pub struct Projection {
     /// to the rule's bounds.
     #[serde(default)]
     pub plasticity: Option<Plasticity>,
+    /// How the weights enter a `loihi_lif` target (Lava's bit-accurate
+    /// `Dense`: weight exponent, weight bits, sign mode). Default: exponent 0,
+    /// 8 bits, sign mode from the weights. Only for `loihi_lif` targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loihi: Option<crate::neuron::LoihiSynapses>,
 }
 
 /// Sign constraint on drawn weights.
@@ -975,7 +980,14 @@ impl Projection {
             delay_ms: None,
             receptor: None,
             plasticity: None,
+            loihi: None,
         }
+    }
+
+    /// Sets how the weights enter a `loihi_lif` target (its `loihi` table).
+    pub fn loihi(mut self, s: crate::neuron::LoihiSynapses) -> Self {
+        self.loihi = Some(s);
+        self
     }
 
     /// Names the projection (default `from->to`): monitors, weight readers and

@@ -453,6 +453,31 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
             }
         }
         let post_model = &net.populations[post_idx].model;
+        let loihi_post = matches!(post_model, NeuronModel::LoihiLif(_));
+        if let Some(l) = &pr.loihi {
+            if !loihi_post {
+                c.push(
+                    format!("{f}.loihi"),
+                    format!(
+                        "'{}' is {}: a `loihi` table is for projections onto loihi_lif",
+                        pr.to,
+                        post_model.key()
+                    ),
+                );
+            }
+            for (field, msg) in l.check() {
+                c.push(format!("{f}.loihi.{field}"), msg);
+            }
+        }
+        if loihi_post && pr.plasticity.is_some() {
+            c.push(
+                format!("{f}.plasticity"),
+                format!(
+                    "'{}' is loihi_lif, whose synapses (Lava's bit-accurate Dense) are static",
+                    pr.to
+                ),
+            );
+        }
         if let Some(e) = missing_receptor(post_model, pr.resolved_receptor()) {
             c.push(format!("{f}.receptor"), e);
         }
@@ -480,6 +505,17 @@ pub fn validate(net: &Network) -> Vec<ModelIssue> {
         };
         let f = format!("inputs[{i}].{kind}");
         if let Some((pi, size)) = c.pop(format!("{f}.target"), target) {
+            if matches!(net.populations[pi].model, NeuronModel::LoihiLif(_))
+                && !matches!(inp, Input::Poisson(_))
+            {
+                c.push(
+                    format!("{f}.target"),
+                    format!(
+                        "'{target}' is loihi_lif, which takes no current (Loihi has none): \
+                         drive it with bias_mant or spikes"
+                    ),
+                );
+            }
             if net.populations[pi].model.is_source() {
                 let what = match inp {
                     Input::Poisson(_) => "input",

@@ -5,6 +5,7 @@ pub mod fixed;
 pub mod izhikevich;
 pub mod lif;
 pub mod lif_cond;
+pub mod loihi;
 pub mod poisson;
 pub mod registry;
 pub mod spike_source;
@@ -14,6 +15,7 @@ pub use fixed::{FixedPoint, Rounding};
 pub use izhikevich::{IzhIntegration, IzhParam, IzhPreset, IzhikevichParams};
 pub use lif::{InputOrder, LifParams, SynapseKind};
 pub use lif_cond::LifCondParams;
+pub use loihi::{LoihiSynapses, PerNeuron, SignMode};
 pub use registry::{
     Draw, Dynamics, NeuronKernel, NeuronModel, NeuronType, Neurons, Pop, Sources, StateVar, Visit,
 };

@@ -33,6 +33,12 @@ pub trait NeuronType:
     }
     /// Invalid parameters as (field, message); empty when valid.
     fn check(&self) -> Vec<(&'static str, String)>;
+    /// Invalid parameters of a population of `size` (per-neuron values of the
+    /// wrong length, say): [`Self::check`] unless a model has such values.
+    fn check_for(&self, size: u32) -> Vec<(&'static str, String)> {
+        let _ = size;
+        self.check()
+    }
     /// The same parameters with every value a preset or default supplies
     /// written out (what `astroglia models` shows).
     fn explicit(&self) -> Self {
@@ -413,7 +419,7 @@ macro_rules! registry {
                     v.into_iter().map(|(f, m)| (format!("{key}.{f}"), m)).collect()
                 };
                 match self {
-                    $( NeuronModel::$var(x) => fields(x.check()), )*
+                    $( NeuronModel::$var(x) => fields(x.check_for(size)), )*
                     $( NeuronModel::$svar(x) => fields(x.check(size, dt_ms)), )*
                     NeuronModel::User(u) => u.check(),
                 }
@@ -634,7 +640,7 @@ macro_rules! registry {
     };
 }
 
-use super::{fixed, izhikevich, lif, lif_cond, poisson, spike_source};
+use super::{fixed, izhikevich, lif, lif_cond, loihi, poisson, spike_source};
 #[path = "adex.rs"]
 pub mod adex;
 
@@ -648,6 +654,9 @@ registry! {
         Izhikevich(izhikevich::IzhikevichParams) = izhikevich,
         /// Adaptive exponential integrate-and-fire (Brette & Gerstner 2005).
         AdEx(adex::AdExParams) = adex,
+        /// Loihi's CUBA LIF in the chip's integers, bit for bit as Lava's
+        /// `PyLifModelBitAcc`.
+        LoihiLif(loihi::LoihiLifParams) = loihi_lif,
     }
     kernels {
         /// Current-based LIF in fixed point (`lif` with a `fixed_point` table).
