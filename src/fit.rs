@@ -80,12 +80,15 @@ impl Target {
                 max_inputs: None,
                 weight_bits: 8,
                 max_delay_steps: 62,
-                models: &["lif"],
+                models: &["loihi_lif", "lif"],
                 plasticity: true,
                 sources: "Intel Loihi 2 technology brief (2021): 128 cores, 1 M neurons, 120 M \
                           synapses per chip; 8-bit weights (Lava Dense); delay 62 steps from \
                           Loihi 1 (Davies et al. 2018), assumed for Loihi 2; synapses per core \
-                          is the chip total / 128",
+                          is the chip total / 128; neuron and weight arithmetic: Lava's \
+                          bit-accurate PyLifModelBitAcc and Dense (lava-nc 0.10.0: 12-bit du, \
+                          dv; 17-bit vth; 13-bit bias mantissa, 3-bit exponent; 24-bit u, v; \
+                          8-bit weights; weight_exp -8..7 is Loihi 1's, assumed)",
             },
             Target::Spinnaker2 => Limits {
                 chip: "SpiNNaker2",
@@ -278,8 +281,14 @@ pub fn check(net: &Network, built: &Built, target: Target) -> FitReport {
     );
 
     // Weights: the model's own bits, and weights lost to quantisation.
-    let (wb, bad) = weight_check(net, built, lim.weight_bits);
-    push("weight_bits", lim.weight_bits.to_string(), wb, bad);
+    if target == Target::Loihi2 {
+        let (params, bad_params, wb, bad) = loihi_check(net, built);
+        push("loihi_params", "loihi_lif".into(), params, bad_params);
+        push("weight_bits", lim.weight_bits.to_string(), wb, bad);
+    } else {
+        let (wb, bad) = weight_check(net, built, lim.weight_bits);
+        push("weight_bits", lim.weight_bits.to_string(), wb, bad);
+    }
 
     // Delays.
     let mut max_d = 0u64;
@@ -342,6 +351,70 @@ fn model_keys(net: &Network) -> String {
     keys.sort_unstable();
     keys.dedup();
     keys.join(", ")
+}
+
+/// Loihi 2 through the profile of Lava's bit-accurate model: `loihi_lif`
+/// populations hold the chip's integers already (validation keeps them in
+/// range); `lif` populations are converted ([`crate::lava::convert`]), and
+/// whatever the conversion drops or refuses is a violation. Returns (the
+/// parameters' state, their problems, the weights' state, their problems):
+/// weights whose nonzero value becomes a zero mantissa are lost.
+fn loihi_check(net: &Network, built: &Built) -> (String, Vec<String>, String, Vec<String>) {
+    use crate::lava::convert::{ConvertOptions, to_loihi};
+    let lif = net
+        .populations
+        .iter()
+        .filter(|p| matches!(p.model, NeuronModel::Lif(_)))
+        .count();
+    let mut bad_params = vec![];
+    let mut bad_w = vec![];
+    // Native populations: weights lost to the 8-bit mantissas.
+    for pr in built.projs.iter() {
+        let Dynamics::Neurons(crate::neuron::Neurons::LoihiLif(post)) =
+            &built.pops[pr.post].dynamics
+        else {
+            continue;
+        };
+        let syn = net
+            .projections
+            .iter()
+            .find(|p| p.label() == pr.name)
+            .and_then(|p| p.loihi.clone())
+            .unwrap_or_default();
+        let down = (syn.weight_exp + post.k.in_shift as i32) as u32;
+        let zero = (0..pr.len())
+            .filter(|&s| pr.wfix.get(s) >> down == 0)
+            .count();
+        if zero > 0 {
+            bad_w.push(format!(
+                "'{}': {zero} of {} weights are 0 on the chip",
+                pr.name,
+                pr.len()
+            ));
+        }
+    }
+    let params = if lif == 0 {
+        "loihi_lif".to_string()
+    } else {
+        let mut opts = ConvertOptions::default();
+        opts.seed = built.seed;
+        match to_loihi(net, &opts) {
+            Err(e) => {
+                bad_params.push(format!("{lif} lif populations do not convert: {e}"));
+            }
+            Ok(c) => {
+                bad_params.extend(c.notes.iter().cloned());
+                for p in c.projections.iter().filter(|p| p.zeroed > 0) {
+                    bad_w.push(format!(
+                        "'{}': {} of {} weights are 0 on the chip",
+                        p.name, p.zeroed, p.synapses
+                    ));
+                }
+            }
+        }
+        format!("{lif} lif (converted)")
+    };
+    (params, bad_params, "8 + weight_exp".into(), bad_w)
 }
 
 /// The model's weight bits (its fixed-point `weight_bits`, or `float`), and the

@@ -67,6 +67,7 @@ mod huge_pages;
 pub(crate) mod input_file;
 #[cfg(feature = "hdf5")]
 pub(crate) mod isolated;
+pub mod lava;
 pub mod model;
 pub(crate) mod neuron;
 pub mod nir;

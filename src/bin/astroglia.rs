@@ -81,6 +81,10 @@ enum Command {
     FixedPoint(FixedPointArgs),
     /// Check a model against a neuromorphic chip's published limits.
     Fit(FitArgs),
+    /// Loihi's bit-accurate LIF (`loihi_lif`): convert float models to it, and
+    /// read or write Lava descriptions (astroglia-lava-1 JSON).
+    #[command(subcommand)]
+    Loihi(LoihiCommand),
     /// Run a continual-learning experiment (a spiking classifier trained online on
     /// a stream of tasks with HLOP, plain sequential and multitask training); write
     /// results.json and accuracy.png and print ACC, BWT and the accuracy matrices.
@@ -110,6 +114,57 @@ enum NirCommand {
         model: PathBuf,
         /// NIR file to write.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LoihiCommand {
+    /// Convert a model's `lif` populations to `loihi_lif` (chip integers), print
+    /// what the rounding costs (parameters, weights, rates of both models run
+    /// side by side) and write the converted model.
+    Convert {
+        /// Model file (TOML).
+        model: PathBuf,
+        /// Converted model file to write (TOML).
+        #[arg(long, value_name = "MODEL.toml")]
+        out: PathBuf,
+        /// Threshold mantissa of every population (1..=131071): the voltage
+        /// scale puts the threshold at vth << 6.
+        #[arg(long, default_value_t = 65536,
+              value_parser = clap::value_parser!(u32).range(1..=131_071))]
+        vth: u32,
+        /// Seed of the builds and runs (default: the model's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time of the rate comparison in ms (default: the model's
+        /// `duration_ms`; 0 skips it).
+        #[arg(long, value_name = "T")]
+        duration_ms: Option<f64>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a runnable model file of a Lava description (JSON).
+    Import {
+        /// Lava description (astroglia-lava-1 JSON).
+        file: PathBuf,
+        /// Model file to write (TOML).
+        #[arg(long, value_name = "MODEL.toml")]
+        out: PathBuf,
+    },
+    /// Describe a model of `loihi_lif` and `spike_source` populations for Lava
+    /// (run it with scripts/lava/lava_json.py).
+    Export {
+        /// Model file (TOML).
+        model: PathBuf,
+        /// Lava description to write (JSON).
+        file: PathBuf,
+        /// Seed of the build whose weights are written (default: the model's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Steps Lava runs (default: the model's duration in steps).
+        #[arg(long)]
+        steps: Option<u64>,
     },
 }
 
@@ -421,6 +476,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Experiment(args) => experiment(args),
         Command::Nir(cmd) => nir(cmd),
         Command::FixedPoint(args) => fixed_point(args),
+        Command::Loihi(cmd) => loihi(cmd),
         Command::Fit(args) => {
             let net = Network::from_toml_file(&args.model)?;
             let built = astroglia::build::build(&net, args.seed.unwrap_or(net.seed))?;
@@ -574,6 +630,112 @@ fn nir(cmd: NirCommand) -> anyhow::Result<ExitCode> {
                 graph.graph.nodes.len(),
                 graph.graph.edges.len(),
                 graph.version,
+                file.display()
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn loihi(cmd: LoihiCommand) -> anyhow::Result<ExitCode> {
+    use astroglia::lava::{LavaNet, convert};
+    match cmd {
+        LoihiCommand::Convert {
+            model,
+            out,
+            vth,
+            seed,
+            duration_ms,
+            json,
+        } => {
+            let net = Network::from_toml_file(&model)?;
+            let seed = seed.unwrap_or(net.seed);
+            let mut opts = convert::ConvertOptions::default();
+            opts.vth = vth;
+            opts.seed = seed;
+            let c = convert::to_loihi(&net, &opts)
+                .with_context(|| format!("{}: cannot convert", model.display()))?;
+            let t = duration_ms.unwrap_or(net.duration_ms);
+            if !(t >= 0.0 && t.is_finite()) {
+                return Err(astroglia::Error::argument(
+                    "--duration-ms",
+                    format!("must be >= 0, got {t}"),
+                )
+                .into());
+            }
+            let mut rates = vec![];
+            if t > 0.0 {
+                let run = |n: &Network| -> anyhow::Result<astroglia::sim::Summary> {
+                    let mut sim = Simulator::new(n, SimOptions::default().seed(seed))?;
+                    sim.run_ms(t)?;
+                    Ok(sim.summary())
+                };
+                let (a, b) = (run(&net)?, run(&c.model)?);
+                for p in &net.populations {
+                    if let (Some(x), Some(y)) =
+                        (a.populations.get(&p.name), b.populations.get(&p.name))
+                    {
+                        rates.push((p.name.clone(), x.rate_hz, y.rate_hz));
+                    }
+                }
+            }
+            astroglia::nir::write_model(&c.model, &out)?;
+            if json {
+                let rates: Vec<_> = rates
+                    .iter()
+                    .map(|(n, f, l)| serde_json::json!({"population": n, "float_hz": f, "loihi_hz": l}))
+                    .collect();
+                let mut text = serde_json::to_string_pretty(&serde_json::json!({
+                    "conversion": &c, "rates": rates, "duration_ms": t, "seed": seed,
+                }))?;
+                text.push('\n');
+                print_stdout(&text)?;
+            } else {
+                let mut text = c.text();
+                if !rates.is_empty() {
+                    text += &format!(
+                        "rates over {t} ms, seed {seed}:\n  population      float Hz   loihi Hz\n"
+                    );
+                    for (n, f, l) in &rates {
+                        text += &format!("  {n:<14} {f:>9.2} {l:>10.2}\n");
+                    }
+                }
+                text += &format!("  wrote {}\n", out.display());
+                print_stdout(&text)?;
+            }
+        }
+        LoihiCommand::Import { file, out } => {
+            let lava = LavaNet::read(&file)?;
+            let net = lava.to_network()?;
+            astroglia::nir::write_model(&net, &out)?;
+            print_stdout(&format!(
+                "{}: {} processes, {} connections, {} steps\n  wrote {}\n",
+                file.display(),
+                lava.processes.len(),
+                lava.connections.len(),
+                lava.steps,
+                out.display()
+            ))?;
+        }
+        LoihiCommand::Export {
+            model,
+            file,
+            seed,
+            steps,
+        } => {
+            let net = Network::from_toml_file(&model)?;
+            let steps = steps.unwrap_or((net.duration_ms / net.dt_ms).round() as u64);
+            let lava = LavaNet::from_network(&net, seed.unwrap_or(net.seed), steps)
+                .with_context(|| format!("{}: cannot describe for Lava", model.display()))?;
+            let mut text = serde_json::to_string(&lava)?;
+            text.push('\n');
+            astroglia::record::write_atomic(&file, text.as_bytes())?;
+            print_stdout(&format!(
+                "{}: {} processes, {} connections, {} steps\n  wrote {}\n",
+                model.display(),
+                lava.processes.len(),
+                lava.connections.len(),
+                steps,
                 file.display()
             ))?;
         }

@@ -105,6 +105,33 @@ impl Dist {
         }
     }
 
+    /// The distribution of `k·x` for `k > 0`.
+    ///
+    /// ```
+    /// use astroglia::model::Dist;
+    /// assert_eq!(Dist::Uniform { low: -1.0, high: 2.0 }.scaled(2.0),
+    ///            Dist::Uniform { low: -2.0, high: 4.0 });
+    /// ```
+    pub fn scaled(&self, k: f64) -> Dist {
+        debug_assert!(k > 0.0);
+        match *self {
+            Dist::Const(v) => Dist::Const(v * k),
+            Dist::Uniform { low, high } => Dist::Uniform {
+                low: low * k,
+                high: high * k,
+            },
+            Dist::Normal { mean, std } => Dist::Normal {
+                mean: mean * k,
+                std: std * k,
+            },
+            Dist::Lognormal { mu, sigma } => Dist::Lognormal {
+                mu: mu + k.ln(),
+                sigma,
+            },
+            Dist::Exponential { mean } => Dist::Exponential { mean: mean * k },
+        }
+    }
+
     /// Draws one value. Parameters must have passed [`Dist::check`].
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match *self {

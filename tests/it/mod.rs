@@ -65,6 +65,8 @@ mod lif_options;
 #[cfg(feature = "cli")]
 mod limits;
 #[cfg(feature = "cli")]
+mod loihi;
+#[cfg(feature = "cli")]
 mod malformed_corpus;
 #[cfg(not(feature = "gpu"))]
 mod missing_features;

@@ -1,0 +1,252 @@
+//! `loihi_lif` against Lava's bit-accurate Loihi model: every reference network
+//! in tests/data/loihi (recorded with lava-nc 0.10.0 by scripts/lava/reference.py)
+//! gives identical spikes and identical u and v at every step, on the CPU, on the
+//! GPU (lavapipe: the shader is integer-only, so any device must agree) and in
+//! batches on both.
+use super::gpu_parity::gpu;
+use astroglia::backend::{Backend, CpuBackend, GpuBackend};
+use astroglia::build::{Built, build};
+use astroglia::lava::{LavaNet, Process, Recorded};
+use astroglia::model::{Network, StateMonitor};
+use astroglia::sim::Simulator;
+use std::path::PathBuf;
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/loihi")
+}
+
+/// Every reference network, by file name.
+fn references() -> Vec<(String, LavaNet)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir())
+        .expect("tests/data/loihi")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "reference networks: {files:?}");
+    files
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            (name, LavaNet::read(f).expect("a Lava description"))
+        })
+        .collect()
+}
+
+/// The model of `lava` with u and v recorded for every LIF process.
+fn model(lava: &LavaNet) -> Network {
+    let mut net = lava.to_network().expect("a runnable model");
+    for p in &lava.processes {
+        if let Process::Lif { name, .. } = p {
+            for var in ["u", "v"] {
+                net.monitors.state.push(StateMonitor::new(name, var));
+            }
+        }
+    }
+    net
+}
+
+#[derive(Clone, Copy, Debug)]
+enum On {
+    Cpu,
+    Gpu,
+}
+
+/// What `lava` records when run on `on` in a batch of `batch`, per instance and
+/// LIF process (None without a GPU).
+fn run(lava: &LavaNet, on: On, batch: usize) -> Option<Vec<Vec<(String, Recorded)>>> {
+    let net = model(lava);
+    let first = build(&net, 1).expect("builds");
+    let instances: Vec<Built> = (0..batch as u64)
+        .map(|b| first.instance(&net, 1 + b).unwrap())
+        .collect();
+    let backend: Box<dyn Backend> = match on {
+        On::Cpu => Box::new(CpuBackend::batched(instances, 1).unwrap()),
+        On::Gpu => Box::new(GpuBackend::batched_with_context(gpu()?, &instances).unwrap()),
+    };
+    let mut sim = Simulator::with_backend(&net, &first, backend).unwrap();
+    sim.run_steps(lava.steps, |_| {}).unwrap();
+    let mut out = vec![];
+    for b in 0..batch {
+        let rec = sim.instance_recording(b).unwrap();
+        let mut per = vec![];
+        for p in &lava.processes {
+            let Process::Lif { name, size, .. } = p else {
+                continue;
+            };
+            let sp = sim.population_spikes(b, name).unwrap().expect("recorded");
+            let spikes = sp
+                .steps
+                .iter()
+                .zip(&sp.ids)
+                .map(|(&s, &i)| [s, u64::from(i)]);
+            let rows = |var: &str| -> Vec<Vec<i32>> {
+                let t = rec
+                    .states
+                    .iter()
+                    .find(|t| &t.population == name && t.var == var)
+                    .unwrap();
+                t.values
+                    .chunks(*size as usize)
+                    .map(|r| r.iter().map(|&x| x as i32).collect())
+                    .collect()
+            };
+            per.push((
+                name.clone(),
+                Recorded {
+                    spikes: spikes.collect(),
+                    u: rows("u"),
+                    v: rows("v"),
+                },
+            ));
+        }
+        out.push(per);
+    }
+    Some(out)
+}
+
+/// Panics at the first difference from Lava's recording, naming it.
+fn assert_same(file: &str, what: &str, lava: &LavaNet, got: &[(String, Recorded)]) {
+    for (name, mine) in got {
+        let theirs = &lava.recorded[name];
+        for (var, a, b) in [("u", &theirs.u, &mine.u), ("v", &theirs.v, &mine.v)] {
+            assert_eq!(a.len(), b.len(), "{file} {what}: {name}.{var} steps");
+            for (step, (ra, rb)) in a.iter().zip(b).enumerate() {
+                if let Some(i) = (0..ra.len()).find(|&i| ra[i] != rb[i]) {
+                    panic!(
+                        "{file} {what}: {name}.{var}[{i}] at step {step}: Lava {}, astroglia {}",
+                        ra[i], rb[i]
+                    );
+                }
+            }
+        }
+        assert_eq!(theirs.spikes, mine.spikes, "{file} {what}: {name} spikes");
+    }
+}
+
+#[test]
+fn every_reference_network_matches_lava_bit_for_bit_on_the_cpu() {
+    let mut spikes = 0;
+    for (file, lava) in references() {
+        assert!(!lava.recorded.is_empty(), "{file} has no recording");
+        let got = run(&lava, On::Cpu, 1).unwrap();
+        assert_same(&file, "cpu", &lava, &got[0]);
+        spikes += lava
+            .recorded
+            .values()
+            .map(|r| r.spikes.len())
+            .sum::<usize>();
+    }
+    // The references exercise spiking, not only subthreshold arithmetic.
+    assert!(spikes > 100, "{spikes} spikes in all");
+}
+
+#[test]
+fn every_reference_network_matches_lava_in_a_cpu_batch() {
+    for (file, lava) in references() {
+        for (b, got) in run(&lava, On::Cpu, 3).unwrap().iter().enumerate() {
+            assert_same(&file, &format!("cpu batch instance {b}"), &lava, got);
+        }
+    }
+}
+
+#[test]
+fn every_reference_network_matches_lava_on_the_gpu_alone_and_batched() {
+    for (file, lava) in references() {
+        let Some(single) = run(&lava, On::Gpu, 1) else {
+            return;
+        };
+        assert_same(&file, "gpu", &lava, &single[0]);
+        for (b, got) in run(&lava, On::Gpu, 2).unwrap().iter().enumerate() {
+            assert_same(&file, &format!("gpu batch instance {b}"), &lava, got);
+        }
+    }
+}
+
+#[test]
+fn a_description_goes_to_a_model_and_back_unchanged() {
+    for (file, lava) in references() {
+        let net = lava.to_network().unwrap();
+        let back = LavaNet::from_network(&net, 1, lava.steps).unwrap();
+        assert_eq!(back.processes, lava.processes, "{file}");
+        // Connections come back in CSR order with Lava's clipped, truncated weights.
+        for (a, b) in lava.connections.iter().zip(&back.connections) {
+            let syn = astroglia::model::LoihiSynapses::default()
+                .num_weight_bits(a.num_weight_bits)
+                .weight_exp(a.weight_exp);
+            let syn = match a.sign_mode {
+                Some(m) => syn.sign_mode(m),
+                None => syn,
+            };
+            let w: Vec<f64> = a.weight.iter().map(|&w| w as f64).collect();
+            let mut want: Vec<(u32, u32, i64)> = (a.pre.iter().zip(&a.post))
+                .zip(syn.weights(&w))
+                .map(|((&p, &q), w)| (p, q, i64::from(w)))
+                .collect();
+            want.sort_unstable();
+            let got: Vec<(u32, u32, i64)> = (b.pre.iter().zip(&b.post).zip(&b.weight))
+                .map(|((&p, &q), &w)| (p, q, w))
+                .collect();
+            assert_eq!(got, want, "{file}: {}->{}", a.from, a.to);
+        }
+    }
+}
+
+#[test]
+fn bad_descriptions_name_the_place() {
+    let bad = [
+        (
+            r#"{"format": "other", "name": "x", "steps": 1, "processes": []}"#,
+            "format",
+        ),
+        (
+            r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [{"type": "LIF", "name": "a", "size": 2, "du": 5000}]}"#,
+            "du",
+        ),
+        (
+            r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [{"type": "LIF", "name": "a", "size": 2, "bias_mant": [1, 2, 3]}]}"#,
+            "bias_mant",
+        ),
+        (
+            r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [{"type": "LIF", "name": "a", "size": 2, "v": [1, 2]}]}"#,
+            "processes[0].v",
+        ),
+        (
+            r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [{"type": "LIF", "name": "a", "size": 2}], "connections": [{"from": "a", "to": "a", "pre": [0, 0], "post": [1, 1], "weight": [1, 2]}]}"#,
+            "listed twice",
+        ),
+        (
+            r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [{"type": "LIF", "name": "a", "size": 2}], "connections": [{"from": "a", "to": "a", "pre": [0], "post": [1], "weight": [1], "weight_exp": 9}]}"#,
+            "weight_exp",
+        ),
+        (
+            r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [{"type": "LIF", "name": "a", "size": 2}], "connections": [{"from": "a", "to": "a", "pre": [0], "post": [5], "weight": [1]}]}"#,
+            "post",
+        ),
+        (
+            r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [{"type": "Sigma", "name": "a", "size": 2}]}"#,
+            "Sigma",
+        ),
+    ];
+    for (text, needle) in bad {
+        let err = LavaNet::parse(text, "bad.json").and_then(|l| l.to_network());
+        let msg = format!("{}", err.expect_err(needle));
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+}
+
+#[test]
+fn two_negative_exponents_onto_one_population_are_refused() {
+    let text = r#"{"format": "astroglia-lava-1", "name": "x", "steps": 1, "processes": [
+        {"type": "LIF", "name": "a", "size": 2},
+        {"type": "LIF", "name": "b", "size": 2}],
+      "connections": [
+        {"from": "a", "to": "b", "pre": [0], "post": [1], "weight": [1], "weight_exp": -1},
+        {"from": "b", "to": "b", "pre": [0], "post": [1], "weight": [1], "weight_exp": -2}]}"#;
+    let net = LavaNet::parse(text, "x.json")
+        .unwrap()
+        .to_network()
+        .unwrap();
+    let msg = build(&net, 1).err().expect("refused").to_string();
+    assert!(msg.contains("projections[1].loihi.weight_exp"), "{msg}");
+}
