@@ -11,8 +11,12 @@ struct Params {
     keep_v: i32,
     // vth << 6.
     vth: i32,
-    // The ring holds the input 2^in_shift times over.
-    in_shift: u32,
+    // Each ring holds its input 2^in_shift times over (src/neuron/loihi.rs).
+    in_shift_exc: u32,
+    in_shift_inh: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // Per instance (instance-major): [u | v | bias], n each, all i32.
@@ -36,7 +40,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let n = pop.n;
     let s0 = g.z * 3u * n;
     let input = take_input(ring_slot(g.z), i);
-    let a = (input.x + input.y) >> k.in_shift;
+    let a = (input.x >> k.in_shift_exc) + (input.y >> k.in_shift_inh);
     var u = decay(state[s0 + i], k.keep_u) + (a << 6u);
     if (u > HALF) {
         u = u - 2 * HALF;

@@ -381,7 +381,13 @@ fn loihi_check(net: &Network, built: &Built) -> (String, Vec<String>, String, Ve
             .find(|p| p.label() == pr.name)
             .and_then(|p| p.loihi.clone())
             .unwrap_or_default();
-        let down = (syn.weight_exp + post.k.in_shift as i32) as u32;
+        if !(-8..=7).contains(&syn.weight_exp) {
+            bad_w.push(format!(
+                "'{}': weight_exp {} outside the chip's -8..=7",
+                pr.name, syn.weight_exp
+            ));
+        }
+        let down = (syn.weight_exp + post.k.in_shift[pr.receptor] as i32) as u32;
         let zero = (0..pr.len())
             .filter(|&s| pr.wfix.get(s) >> down == 0)
             .count();

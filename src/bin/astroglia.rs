@@ -165,6 +165,10 @@ enum LoihiCommand {
         /// Steps Lava runs (default: the model's duration in steps).
         #[arg(long)]
         steps: Option<u64>,
+        /// Run the model here first and write its spikes as the description's
+        /// `recorded` section, for scripts/lava to compare with Lava's.
+        #[arg(long)]
+        record: bool,
     },
 }
 
@@ -722,11 +726,34 @@ fn loihi(cmd: LoihiCommand) -> anyhow::Result<ExitCode> {
             file,
             seed,
             steps,
+            record,
         } => {
             let net = Network::from_toml_file(&model)?;
             let steps = steps.unwrap_or((net.duration_ms / net.dt_ms).round() as u64);
-            let lava = LavaNet::from_network(&net, seed.unwrap_or(net.seed), steps)
+            let seed = seed.unwrap_or(net.seed);
+            let mut lava = LavaNet::from_network(&net, seed, steps)
                 .with_context(|| format!("{}: cannot describe for Lava", model.display()))?;
+            if record {
+                let mut sim = Simulator::new(&net, SimOptions::default().seed(seed))?;
+                sim.run_steps(steps, |_| {})?;
+                for p in &lava.processes {
+                    if let astroglia::lava::Process::Lif { name, .. } = p {
+                        let sp = sim.population_spikes(0, name)?.ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "--record: '{name}' is not recorded by the model's monitors"
+                            )
+                        })?;
+                        let spikes = sp.steps.iter().zip(&sp.ids);
+                        lava.recorded.insert(
+                            name.clone(),
+                            astroglia::lava::Recorded {
+                                spikes: spikes.map(|(&s, &i)| [s, u64::from(i)]).collect(),
+                                ..Default::default()
+                            },
+                        );
+                    }
+                }
+            }
             let mut text = serde_json::to_string(&lava)?;
             text.push('\n');
             astroglia::record::write_atomic(&file, text.as_bytes())?;

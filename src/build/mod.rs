@@ -482,7 +482,8 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
     let mut pops = build_pops(net, seed, seed, &mut positions)?;
 
     // Connectivity and float weights first; quantised once every incoming sum is known.
-    let raws = raw_projections(net, seed, &pops, &mut files)?;
+    let mut raws = raw_projections(net, seed, &pops, &mut files)?;
+    projections::loihi_rings(net, &mut pops, &mut raws)?;
     let warnings = clipping_warnings(&raws);
 
     // Poisson drives: their largest count per step enters the receptor scales below.
@@ -548,7 +549,6 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             )
             .collect::<Vec<_>>(),
     );
-    populations::loihi_pops(net, &mut pops)?;
     for (p, s) in pops.iter_mut().zip(&sums) {
         if matches!(
             p.dynamics,
@@ -577,7 +577,7 @@ pub fn build(net: &Network, seed: u64) -> crate::Result<Built> {
             Dynamics::Neurons(Neurons::LifFixed(fx)) => fx.k.weight(d.receptor, d.weight),
             Dynamics::Neurons(Neurons::LoihiLif(lo)) => {
                 let s = crate::neuron::LoihiSynapses::default();
-                s.weights(&[d.weight])[0] << lo.k.in_shift
+                s.weights(&[d.weight])[0] << lo.k.in_shift[d.receptor]
             }
             _ => round_to_i32(d.weight * (2.0f64).powi(p.scale_log2[d.receptor])),
         };

@@ -208,38 +208,3 @@ pub(super) fn fixed_point_pops(
         p.dynamics = Dynamics::Neurons(Neurons::LifFixed(Pop { k, s }));
     }
 }
-
-/// Sets the input shift of every `loihi_lif` population: its ring holds the
-/// input `2^K` times over, K the largest negative weight exponent of a
-/// projection onto it, so that the kernel's one `>> K` floors that projection's
-/// sum as Lava's `Dense` does. Lava floors each connection's sum on its own,
-/// so at most one projection onto a population may have a negative exponent.
-pub(super) fn loihi_pops(net: &Network, pops: &mut [BuiltPop]) -> crate::Result<()> {
-    for (pi, p) in pops.iter_mut().enumerate() {
-        let Dynamics::Neurons(Neurons::LoihiLif(lo)) = &mut p.dynamics else {
-            continue;
-        };
-        let negative: Vec<(usize, i32)> = (net.projections.iter().enumerate())
-            .filter(|(_, pr)| net.population_index(&pr.to) == Some(pi))
-            .filter_map(|(k, pr)| pr.loihi.as_ref().map(|l| (k, l.weight_exp)))
-            .filter(|&(_, e)| e < 0)
-            .collect();
-        if let [_, (k, _), ..] = negative[..] {
-            return Err(crate::Error::model_issue(
-                net.source_name(),
-                format!("projections[{k}].loihi.weight_exp"),
-                format!(
-                    "a second projection onto loihi_lif '{}' with a negative weight_exp: \
-                     Lava floors each connection's shifted sum on its own, which one ring \
-                     cannot reproduce; give at most one projection onto it a negative exponent",
-                    p.name
-                ),
-            ));
-        }
-        let shift = negative.first().map_or(0, |&(_, e)| e.unsigned_abs());
-        lo.k.in_shift = shift;
-        p.scale_log2 = [shift as i32; 2];
-        p.inv_scale = [(-(shift as f64)).exp2() as f32; 2];
-    }
-    Ok(())
-}

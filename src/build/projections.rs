@@ -232,7 +232,7 @@ pub(super) fn quantise_projections(
                 let syn = r.loihi.cloned().unwrap_or_default();
                 let mode = syn.sign_mode_of(r.w.values());
                 // Validation keeps weight_exp + in_shift >= 0.
-                let up = (syn.weight_exp + lo.k.in_shift as i32) as u32;
+                let up = (syn.weight_exp + lo.k.in_shift[r.receptor] as i32) as u32;
                 r.w.fixed(|w| syn.weight(mode, w) << up)
             }
             _ => r.w.fixed(|w| round_to_i32(w * scale)),
@@ -393,6 +393,65 @@ pub(super) fn check_fixed_rings(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Sets the rings of the projections onto every `loihi_lif` population and
+/// their input shifts. Lava floors each connection's sum on its own when its
+/// weight exponent is negative; a ring floors once (`>> in_shift[r]` in the
+/// kernel), so each of the two rings takes at most one such projection, and
+/// holds the rest of its input `2^in_shift[r]` times over (which the floor
+/// leaves exact). Every other projection goes to ring 0.
+pub(super) fn loihi_rings(
+    net: &Network,
+    pops: &mut [BuiltPop],
+    raws: &mut [Raw],
+) -> crate::Result<()> {
+    for (pi, p) in pops.iter_mut().enumerate() {
+        let Dynamics::Neurons(Neurons::LoihiLif(lo)) = &mut p.dynamics else {
+            continue;
+        };
+        let mut shift = [0u32; 2];
+        let mut negative = 0;
+        for (k, r) in raws.iter_mut().enumerate().filter(|(_, r)| r.post == pi) {
+            let e = r.loihi.map_or(0, |l| l.weight_exp);
+            r.receptor = 0;
+            if e < 0 {
+                if negative == 2 {
+                    return Err(crate::Error::model_issue(
+                        net.source_name(),
+                        format!("projections[{k}].loihi.weight_exp"),
+                        format!(
+                            "a third projection onto loihi_lif '{}' with a negative \
+                             weight_exp: Lava floors each connection's shifted sum on its own, \
+                             and astroglia can do that for two; give the others an exponent >= 0",
+                            p.name
+                        ),
+                    ));
+                }
+                r.receptor = negative;
+                shift[negative] = e.unsigned_abs();
+                negative += 1;
+            }
+        }
+        for (k, r) in raws.iter().enumerate().filter(|(_, r)| r.post == pi) {
+            let e = r.loihi.map_or(0, |l| l.weight_exp);
+            if e >= 0 && e + shift[r.receptor] as i32 > 31 {
+                return Err(crate::Error::model_issue(
+                    net.source_name(),
+                    format!("projections[{k}].loihi.weight_exp"),
+                    format!(
+                        "weight_exp {e} onto loihi_lif '{}' with a ring that holds its input \
+                         2^{} times over shifts by more than 31 bits",
+                        p.name, shift[r.receptor]
+                    ),
+                ));
+            }
+        }
+        lo.k.in_shift = shift;
+        p.scale_log2 = shift.map(|s| s as i32);
+        p.inv_scale = shift.map(|s| (-(s as f64)).exp2() as f32);
     }
     Ok(())
 }

@@ -354,7 +354,7 @@ pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversio
         let Dynamics::Neurons(Neurons::LoihiLif(post)) = &built.pops[pr.post].dynamics else {
             unreachable!("converted")
         };
-        let down = e + post.k.in_shift as i32;
+        let down = e + post.k.in_shift[pr.receptor] as i32;
         let (mut num, mut den, mut zeroed) = (0.0, 0.0, 0);
         for (s, w) in want.iter().enumerate() {
             let m = pr.wfix.get(s) >> down;

@@ -100,7 +100,14 @@ impl LavaNet {
                 )));
             }
             let syn = pr.loihi.clone().unwrap_or_default();
-            let down = (syn.weight_exp + post.k.in_shift as i32) as u32;
+            let down = (syn.weight_exp + post.k.in_shift[bp.receptor] as i32) as u32;
+            if down > 23 {
+                return Err(unsupported(format!(
+                    "describe '{}': weight_exp {} shifts a 9-bit mantissa past 32 bits, so \
+                     the ring no longer holds it",
+                    bp.name, syn.weight_exp
+                )));
+            }
             let (mut pre, mut post_ids, mut weight) = (vec![], vec![], vec![]);
             for j in 0..bp.row_ptr.len() - 1 {
                 for s in bp.row_ptr[j] as usize..bp.row_ptr[j + 1] as usize {

@@ -187,7 +187,7 @@ impl LoihiLifParams {
             keep_u: 4096 - self.du as i32 - 1,
             keep_v: 4096 - self.dv as i32,
             vth: (self.vth as i32) << ALIGN_SHIFT,
-            in_shift: 0,
+            in_shift: [0, 0],
         }
     }
 }
@@ -208,9 +208,10 @@ impl LoihiLifParams {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LoihiSynapses {
-    /// Weight exponent (−8..=7, default 0): a step's input from this projection
-    /// is `Σ w << weight_exp` (`>>` for a negative exponent, which floors the
-    /// projection's sum).
+    /// Weight exponent (default 0): a step's input from this projection is
+    /// `Σ w << weight_exp` (`>>` for a negative exponent, which floors the
+    /// projection's sum), wrapping in 32 bits as Lava's int32 does. Models take
+    /// −24..=31, what Lava computes; the chip's −8..=7 is for `astroglia fit`.
     pub weight_exp: i32,
     /// Weight bits (1..=8, default 8): the lowest `8 − num_weight_bits` bits of
     /// each weight's magnitude are dropped (one more for mixed signs).
@@ -262,10 +263,10 @@ impl LoihiSynapses {
     /// Invalid settings as (field, message).
     pub fn check(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![];
-        if !(-8..=7).contains(&self.weight_exp) {
+        if !(-24..=31).contains(&self.weight_exp) {
             out.push((
                 "weight_exp",
-                format!("must be in -8..=7, got {}", self.weight_exp),
+                format!("must be in -24..=31, got {}", self.weight_exp),
             ));
         }
         if !(1..=8).contains(&self.num_weight_bits) {
@@ -326,9 +327,10 @@ pub struct LoihiConsts {
     pub keep_v: i32,
     /// The threshold `vth << 6`.
     pub vth: i32,
-    /// The ring holds the input `2^in_shift` times over, so that a projection
-    /// with a negative weight exponent is floored once, as Lava floors its sum.
-    pub in_shift: u32,
+    /// Each of the two rings holds its input `2^in_shift[r]` times over, so
+    /// that the one projection with a negative weight exponent a ring may hold
+    /// is floored on its own, as Lava floors each connection's sum.
+    pub in_shift: [u32; 2],
 }
 
 /// State of a Loihi LIF population, structure of arrays.
@@ -374,8 +376,9 @@ impl LoihiState {
 }
 
 /// One step of Lava's bit-accurate LIF (module docs). `ring_exc` and
-/// `ring_inh` hold this step's weight sums (both signs; they are added), times
-/// `2^in_shift`. There is no external current (validation refuses one).
+/// `ring_inh` hold this step's weight sums (both signs), times `2^in_shift[r]`;
+/// `a` is their floored sum. There is no external current (validation refuses
+/// one).
 #[allow(clippy::too_many_arguments)]
 pub fn update(
     k: &LoihiConsts,
@@ -393,7 +396,7 @@ pub fn update(
     debug_assert!(i_ext.is_none());
     let m = STATE_HALF;
     for i in 0..n {
-        let a = ring_exc[i].wrapping_add(ring_inh[i]) >> k.in_shift;
+        let a = (ring_exc[i] >> k.in_shift[0]).wrapping_add(ring_inh[i] >> k.in_shift[1]);
         ring_exc[i] = 0;
         ring_inh[i] = 0;
         let mut u = decay(s.u[i], k.keep_u, DECAY_BITS, true).wrapping_add(a << ALIGN_SHIFT);
@@ -438,14 +441,13 @@ impl super::NeuronType for LoihiLifParams {
         super::registry::ReceptorSpec::pair("u", "u", "int")
     }
 
-    /// `u` and `v` from `init` (default 0), rounded to integers and clamped
-    /// to the 24-bit state.
+    /// `u` and `v` from `init` (default 0), truncated to integers as Lava does.
     fn build(&self, _dt_ms: f64, draw: &mut super::Draw<'_>) -> LoihiPop {
+        // Lava takes any int32 (and truncates floats); beyond 2^24 the f32
+        // of `init` is not exact.
         let int = |x: Vec<f32>| -> super::AlignedVec<i32> {
             x.into_iter()
-                .map(|x| {
-                    (x.round() as f64).clamp(-f64::from(STATE_HALF), f64::from(STATE_HALF)) as i32
-                })
+                .map(|x| x.trunc() as i32)
                 .collect::<Vec<_>>()
                 .into()
         };
@@ -466,7 +468,9 @@ struct LoihiGpu {
     keep_u: i32,
     keep_v: i32,
     vth: i32,
-    in_shift: u32,
+    in_shift_exc: u32,
+    in_shift_inh: u32,
+    _pad: [u32; 3],
 }
 
 impl super::NeuronKernel for LoihiPop {
@@ -519,7 +523,9 @@ impl super::NeuronKernel for LoihiPop {
             keep_u: k.keep_u,
             keep_v: k.keep_v,
             vth: k.vth,
-            in_shift: k.in_shift,
+            in_shift_exc: k.in_shift[0],
+            in_shift_inh: k.in_shift[1],
+            _pad: [0; 3],
         })
         .to_vec()
     }
@@ -629,7 +635,7 @@ mod tests {
             .bias_exp(PerNeuron::One(8));
         let f: Vec<&str> = p.check_for(3).iter().map(|x| x.0).collect();
         assert_eq!(f, ["du", "vth", "bias_mant", "bias_exp", "bias_mant"]);
-        let s = LoihiSynapses::default().weight_exp(8).num_weight_bits(0);
+        let s = LoihiSynapses::default().weight_exp(32).num_weight_bits(0);
         assert_eq!(s.check().len(), 2);
     }
 }
