@@ -402,9 +402,7 @@ fn loihi_check(net: &Network, built: &Built) -> (String, Vec<String>, String, Ve
     let params = if lif == 0 {
         "loihi_lif".to_string()
     } else {
-        let mut opts = ConvertOptions::default();
-        opts.seed = built.seed;
-        match to_loihi(net, &opts) {
+        match to_loihi(net, &ConvertOptions::default().seed(built.seed)) {
             Err(e) => {
                 bad_params.push(format!("{lif} lif populations do not convert: {e}"));
             }

@@ -654,9 +654,7 @@ fn loihi(cmd: LoihiCommand) -> anyhow::Result<ExitCode> {
         } => {
             let net = Network::from_toml_file(&model)?;
             let seed = seed.unwrap_or(net.seed);
-            let mut opts = convert::ConvertOptions::default();
-            opts.vth = vth;
-            opts.seed = seed;
+            let opts = convert::ConvertOptions::default().vth(vth).seed(seed);
             let c = convert::to_loihi(&net, &opts)
                 .with_context(|| format!("{}: cannot convert", model.display()))?;
             let t = duration_ms.unwrap_or(net.duration_ms);

@@ -48,6 +48,19 @@ impl Default for ConvertOptions {
     }
 }
 
+impl ConvertOptions {
+    /// Sets [`Self::vth`].
+    pub fn vth(mut self, vth: u32) -> Self {
+        self.vth = vth;
+        self
+    }
+    /// Sets [`Self::seed`].
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
 /// One parameter: the float model's value and what the integers give.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Approx {

@@ -82,7 +82,7 @@ impl LavaNet {
                 }
             });
         }
-        for input in &net.inputs {
+        if let Some(input) = net.inputs.first() {
             return Err(unsupported(format!(
                 "describe an input ({:?}): Lava's Loihi processes take bias and spikes only",
                 input_kind(input)

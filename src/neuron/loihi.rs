@@ -28,13 +28,58 @@ const DECAY_BITS: u32 = 12;
 pub const ALIGN_SHIFT: u32 = 6;
 
 /// One value for every neuron, or one each (`bias_mant = 5` or `[1, 2, 3]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PerNeuron {
     /// The same value for every neuron.
     One(i32),
     /// One value per neuron, in order.
     Each(Vec<i32>),
+}
+
+/// An integer that fits an `i32` (a float only when it is whole).
+fn int32<E: serde::de::Error>(v: f64) -> Result<i32, E> {
+    if v.fract() == 0.0 && v >= f64::from(i32::MIN) && v <= f64::from(i32::MAX) {
+        Ok(v as i32)
+    } else {
+        Err(E::custom(format!("expected a 32-bit integer, got {v}")))
+    }
+}
+
+impl<'de> Deserialize<'de> for PerNeuron {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PerNeuron;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or a list of integers, one per neuron")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PerNeuron, E> {
+                i32::try_from(v)
+                    .map(PerNeuron::One)
+                    .map_err(|_| E::custom(format!("expected a 32-bit integer, got {v}")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PerNeuron, E> {
+                i32::try_from(v)
+                    .map(PerNeuron::One)
+                    .map_err(|_| E::custom(format!("expected a 32-bit integer, got {v}")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PerNeuron, E> {
+                int32(v).map(PerNeuron::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PerNeuron, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(x) = seq.next_element::<f64>()? {
+                    out.push(int32(x)?);
+                }
+                Ok(PerNeuron::Each(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Default for PerNeuron {

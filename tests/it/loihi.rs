@@ -258,7 +258,7 @@ fn a_third_negative_exponent_onto_one_population_is_refused() {
         .unwrap()
         .to_network()
         .unwrap();
-    let msg = build(&net, 1).err().expect("refused").to_string();
+    let msg = build(&net, 1).expect_err("refused").to_string();
     assert!(msg.contains("projections[2].loihi.weight_exp"), "{msg}");
 }
 
