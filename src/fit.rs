@@ -165,7 +165,7 @@ pub struct FitReport {
 /// ```
 /// use astroglia::fit::{check, Target};
 /// let net = astroglia::model::parse_toml(
-///     "[[populations]]\nname = \"n\"\nsize = 100\nlif = {}\n", "m.toml").unwrap();
+///     "[[populations]]\nname = \"n\"\nsize = 100\nlif = { t_ref_ms = 0.0 }\n", "m.toml").unwrap();
 /// let built = astroglia::build::build(&net, 1).unwrap();
 /// let r = check(&net, &built, Target::Loihi2);
 /// assert!(r.fits);

@@ -171,8 +171,11 @@ fn float_weights(built: &Built, k: usize) -> Vec<f64> {
 /// use astroglia::lava::convert::{to_loihi, ConvertOptions};
 /// let net = astroglia::model::Network::from_toml_file("models/cuba.toml").unwrap();
 /// let c = to_loihi(&net, &ConvertOptions::default()).unwrap();
-/// assert!(c.populations.iter().all(|p| p.tau_m_ms.rel_error().abs() < 0.01));
-/// assert!(c.projections.iter().all(|p| p.rms_error < 0.02));
+/// // At dt = 0.1 ms the 12-bit decay of tau_m = 20 ms is dv = 20: 2 % off.
+/// assert!(c.populations.iter().all(|p| p.tau_m_ms.rel_error().abs() < 0.03));
+/// assert!(c.projections.iter().all(|p| p.rms_error < 0.01 && p.zeroed == 0));
+/// // CUBA's 5 ms refractory period has no place on the chip.
+/// assert!(c.notes.iter().any(|n| n.contains("t_ref_ms 5 dropped")));
 /// ```
 pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversion> {
     if !(1..=131_071).contains(&opts.vth) {

@@ -26,13 +26,13 @@ impl LavaNet {
     /// let mut net = Network::new(1.0, 10.0);
     /// net.add_population(Population::new("a", 4,
     ///     NeuronModel::LoihiLif(LoihiLifParams::default().bias_mant(PerNeuron::One(30)))));
-    /// net.add_projection(Projection::new("a", "a", Connect::AllToAll {})
+    /// net.add_projection(Projection::new("a", "a", Connect::AllToAll { allow_self: false })
     ///     .weight(Dist::Uniform { low: -50.0, high: 50.0 }));
     /// let lava = astroglia::lava::LavaNet::from_network(&net, 1, 10).unwrap();
     /// assert_eq!(lava.connections[0].weight.len(), 12);
     /// // Back to a model: the same spikes.
     /// let back = lava.to_network().unwrap();
-    /// # let run = |n: &Network| { let mut s = astroglia::Simulator::new(n, SimOptions::default()).unwrap();
+    /// # let run = |n: &Network| { let mut s = astroglia::Simulator::new(n, astroglia::SimOptions::default()).unwrap();
     /// #     s.run_ms(10.0).unwrap(); s.summary().spikes_sha256.clone() };
     /// assert_eq!(run(&net), run(&back));
     /// ```

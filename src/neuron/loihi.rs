@@ -258,8 +258,10 @@ pub struct LoihiSynapses {
     /// projection's sum), wrapping in 32 bits as Lava's int32 does. Models take
     /// −24..=31, what Lava computes; the chip's −8..=7 is for `astroglia fit`.
     pub weight_exp: i32,
-    /// Weight bits (1..=8, default 8): the lowest `8 − num_weight_bits` bits of
-    /// each weight's magnitude are dropped (one more for mixed signs).
+    /// Weight bits (1..=8, default 8): the lowest `k = 8 − num_weight_bits`
+    /// bits of an excitatory or inhibitory weight's magnitude are dropped; a
+    /// mixed-sign weight becomes `(w >> k) << k` with `k` one larger, which
+    /// floors negative weights.
     pub num_weight_bits: u32,
     /// Which signs the weights have (default: from the weights, as Lava).
     pub sign_mode: Option<SignMode>,

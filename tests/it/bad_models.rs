@@ -79,7 +79,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "two_models.toml",
-        "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model: a table of lif, lif_cond, izhikevich, adex, poisson, spike_source or `model = \"name\"` of a [[neuron_models]] entry; found 2",
+        "two_models.toml: invalid model: line 1: populations[0]: population 'a' needs exactly one model: a table of lif, lif_cond, izhikevich, adex, loihi_lif, poisson, spike_source or `model = \"name\"` of a [[neuron_models]] entry; found 2",
     ),
     (
         "unknown_input_order.toml",

@@ -314,6 +314,7 @@ fn models_describes_every_registered_model_from_the_registry() {
             "lif_cond",
             "izhikevich",
             "adex",
+            "loihi_lif",
             "poisson",
             "spike_source"
         ]
@@ -336,6 +337,8 @@ fn models_describes_every_registered_model_from_the_registry() {
     assert!(block("lif_cond").ends_with("    inh   nS  -> gi"));
     assert!(block("izhikevich").contains("    u  mV/ms -13\n"));
     assert!(block("poisson").contains("a spike source"));
+    assert!(block("loihi_lif").contains("    vth = 10\n"));
+    assert!(block("loihi_lif").ends_with("    inh   int -> u"));
 
     let one = bin().args(["models", "lif_cond"]).output().unwrap();
     assert_eq!(
@@ -347,7 +350,7 @@ fn models_describes_every_registered_model_from_the_registry() {
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(bad.stderr).unwrap(),
-        "error: no model 'hh'; the models are lif, lif_cond, izhikevich, adex, poisson, \
-         spike_source\n"
+        "error: no model 'hh'; the models are lif, lif_cond, izhikevich, adex, loihi_lif, \
+         poisson, spike_source\n"
     );
 }

@@ -103,7 +103,11 @@ mod tests {
             }
             assert_eq!(at, words.len(), "{name}: instruction stream");
             assert!(ops.iter().all(|r| decorated.contains(r)), "{name}");
-            if name.starts_with("neuron_") {
+            // Loihi's LIF is integer-only (any device gives Lava's bits); the
+            // other neuron shaders compute in f32, so their ops must be found.
+            if name == "neuron_loihi_lif.wgsl" {
+                assert!(ops.is_empty(), "{name} has no float arithmetic");
+            } else if name.starts_with("neuron_") {
                 assert!(!ops.is_empty(), "{name} has float arithmetic");
             }
         }
