@@ -360,7 +360,7 @@ fn model_keys(net: &Network) -> String {
 /// parameters' state, their problems, the weights' state, their problems):
 /// weights whose nonzero value becomes a zero mantissa are lost.
 fn loihi_check(net: &Network, built: &Built) -> (String, Vec<String>, String, Vec<String>) {
-    use crate::lava::convert::{ConvertOptions, to_loihi};
+    use crate::lava::convert::ConvertOptions;
     let lif = net
         .populations
         .iter()
@@ -369,28 +369,21 @@ fn loihi_check(net: &Network, built: &Built) -> (String, Vec<String>, String, Ve
     let mut bad_params = vec![];
     let mut bad_w = vec![];
     // Native populations: weights lost to the 8-bit mantissas.
-    for pr in built.projs.iter() {
-        let Dynamics::Neurons(crate::neuron::Neurons::LoihiLif(post)) =
-            &built.pops[pr.post].dynamics
-        else {
+    for (k, pr) in built.projs.iter().enumerate() {
+        let Some((_, mantissas)) = built.loihi_mantissas(net, k) else {
             continue;
         };
-        let syn = net
-            .projections
-            .iter()
-            .find(|p| p.label() == pr.name)
-            .and_then(|p| p.loihi.clone())
-            .unwrap_or_default();
-        if !(-8..=7).contains(&syn.weight_exp) {
+        let e = net.projections[k]
+            .loihi
+            .as_ref()
+            .map_or(0, |l| l.weight_exp);
+        if !(-8..=7).contains(&e) {
             bad_w.push(format!(
-                "'{}': weight_exp {} outside the chip's -8..=7",
-                pr.name, syn.weight_exp
+                "'{}': weight_exp {e} outside the chip's -8..=7",
+                pr.name
             ));
         }
-        let down = (syn.weight_exp + post.k.in_shift[pr.receptor] as i32) as u32;
-        let zero = (0..pr.len())
-            .filter(|&s| pr.wfix.get(s) >> down == 0)
-            .count();
+        let zero = mantissas.iter().filter(|&&m| m == 0).count();
         if zero > 0 {
             bad_w.push(format!(
                 "'{}': {zero} of {} weights are 0 on the chip",
@@ -402,7 +395,7 @@ fn loihi_check(net: &Network, built: &Built) -> (String, Vec<String>, String, Ve
     let params = if lif == 0 {
         "loihi_lif".to_string()
     } else {
-        match to_loihi(net, &ConvertOptions::default().seed(built.seed)) {
+        match crate::lava::convert::to_loihi_built(net, built, &ConvertOptions::default()) {
             Err(e) => {
                 bad_params.push(format!("{lif} lif populations do not convert: {e}"));
             }

@@ -328,7 +328,34 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
+impl BuiltPop {
+    /// Model units of one ring unit of a static weight on `receptor`.
+    pub(crate) fn weight_lsb(&self, receptor: usize) -> f64 {
+        match &self.dynamics {
+            Dynamics::Neurons(Neurons::LifFixed(fx)) => fx.k.weight_unit(receptor),
+            _ => (-f64::from(self.scale_log2[receptor])).exp2(),
+        }
+    }
+}
+
 impl Built {
+    /// Lava's integer weights of projection `k` (of `net`, which this was
+    /// built from) onto a `loihi_lif` population, in CSR order, and the shift
+    /// that took them into the ring (`weight_exp` plus the ring's input shift;
+    /// exact while it is at most 23); `None` for other targets.
+    pub(crate) fn loihi_mantissas(&self, net: &Network, k: usize) -> Option<(u32, Vec<i32>)> {
+        let pr = &self.projs[k];
+        let Dynamics::Neurons(Neurons::LoihiLif(post)) = &self.pops[pr.post].dynamics else {
+            return None;
+        };
+        let e = net.projections[k]
+            .loihi
+            .as_ref()
+            .map_or(0, |l| l.weight_exp);
+        let shift = post.k.weight_shift(pr.receptor, e);
+        Some((shift, pr.wfix.iter(pr.len()).map(|w| w >> shift).collect()))
+    }
+
     /// Another instance of this network for a batch: the same connectivity (shared,
     /// not copied), weights, delays and neuron parameters, with initial state and
     /// per-step randomness from `instance_seed`. An instance whose seed is the

@@ -231,8 +231,7 @@ pub(super) fn quantise_projections(
             Dynamics::Neurons(Neurons::LoihiLif(lo)) => {
                 let syn = r.loihi.cloned().unwrap_or_default();
                 let mode = syn.sign_mode_of(r.w.values());
-                // Validation keeps weight_exp + in_shift >= 0.
-                let up = (syn.weight_exp + lo.k.in_shift[r.receptor] as i32) as u32;
+                let up = lo.k.weight_shift(r.receptor, syn.weight_exp);
                 r.w.fixed(|w| syn.weight(mode, w) << up)
             }
             _ => r.w.fixed(|w| round_to_i32(w * scale)),

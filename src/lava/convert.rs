@@ -22,11 +22,10 @@
 //! neuron: the excitatory one is used), input that acts after the threshold
 //! test. Currents, noise, Poisson drives, plasticity and other neuron models
 //! are refused.
-use crate::build::{Built, Dynamics};
+use crate::build::Built;
 use crate::model::{
-    Connect, Dist, LoihiLifParams, LoihiSynapses, Network, NeuronModel, PerNeuron, SynapseKind,
+    Connect, LoihiLifParams, LoihiSynapses, Network, NeuronModel, PerNeuron, SignMode, SynapseKind,
 };
-use crate::neuron::Neurons;
 use serde::Serialize;
 
 /// Settings of [`to_loihi`].
@@ -158,7 +157,7 @@ fn mant_exp(x: f64, max: f64, lo: i32, hi: i32) -> (i32, i32) {
 /// The float weights of projection `k` of `built`, per synapse, in model units.
 fn float_weights(built: &Built, k: usize) -> Vec<f64> {
     let pr = &built.projs[k];
-    let unit = (-f64::from(built.pops[pr.post].scale_log2[pr.receptor])).exp2();
+    let unit = built.pops[pr.post].weight_lsb(pr.receptor);
     pr.wfix
         .iter(pr.len())
         .map(|w| f64::from(w) * unit)
@@ -178,6 +177,17 @@ fn float_weights(built: &Built, k: usize) -> Vec<f64> {
 /// assert!(c.notes.iter().any(|n| n.contains("t_ref_ms 5 dropped")));
 /// ```
 pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversion> {
+    to_loihi_built(net, &crate::build::build(net, opts.seed)?, opts)
+}
+
+/// [`to_loihi`] of `net` already built as `float_built` (whose seed the
+/// weight errors are measured with; `opts.seed` is not used).
+pub(crate) fn to_loihi_built(
+    net: &Network,
+    float_built: &Built,
+    opts: &ConvertOptions,
+) -> crate::Result<Conversion> {
+    let seed = float_built.seed;
     if !(1..=131_071).contains(&opts.vth) {
         return Err(crate::Error::argument(
             "vth",
@@ -185,7 +195,6 @@ pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversio
         ));
     }
     let dt = net.dt_ms;
-    let float_built = crate::build::build(net, opts.seed)?;
     let mut out = net.clone();
     let mut notes = vec![];
     let mut pops = vec![];
@@ -290,22 +299,11 @@ pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversio
         let init = std::mem::take(&mut q.init);
         for (var, d) in init {
             if var == "v" {
-                let shifted = match d {
-                    Dist::Const(x) => Dist::Const((x - lif.v_reset_mv) * s),
-                    Dist::Uniform { low, high } => Dist::Uniform {
-                        low: (low - lif.v_reset_mv) * s,
-                        high: (high - lif.v_reset_mv) * s,
-                    },
-                    Dist::Normal { mean, std } => Dist::Normal {
-                        mean: (mean - lif.v_reset_mv) * s,
-                        std: std * s,
-                    },
-                    other => {
-                        return Err(refuse(format!(
-                            "convert '{name}': init.v {other:?} has no shifted form"
-                        )));
-                    }
-                };
+                let shifted = d.affine(s, -lif.v_reset_mv * s).ok_or_else(|| {
+                    refuse(format!(
+                        "convert '{name}': init.v {d:?} has no shifted form"
+                    ))
+                })?;
                 q.init.insert(var, shifted);
             } else {
                 notes.push(format!("'{name}': init.{var} dropped"));
@@ -321,6 +319,8 @@ pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversio
     }
     let mut projs = vec![];
     let mut exps = vec![];
+    // Negative exponents per target population (the build takes two).
+    let mut negative = vec![0; net.populations.len()];
     for (k, pr) in net.projections.iter().enumerate() {
         if pr.plasticity.is_some() {
             return Err(refuse(format!(
@@ -328,26 +328,38 @@ pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversio
                 pr.label()
             )));
         }
-        let post = float_built.projs[k].post;
-        let g = gain[post].expect("validation: projections end at neurons");
-        let w = float_weights(&float_built, k);
-        let top = w.iter().fold(0.0f64, |m, w| m.max(w.abs())) * g / 64.0;
-        let mixed = w.iter().any(|&x| x > 0.0) && w.iter().any(|&x| x < 0.0);
-        let (_, e) = mant_exp(top, if mixed { 254.0 } else { 255.0 }, -8, 7);
-        let k_m = g / 64.0 / f64::from(e).exp2();
-        let q = &mut out.projections[k];
-        q.weight = pr.weight.scaled(k_m);
-        if let Connect::List {
-            weights: Some(ws), ..
-        } = &mut q.connect
-        {
-            ws.iter_mut().for_each(|x| *x *= k_m);
-        }
         if matches!(pr.connect, Connect::File { .. }) {
             return Err(refuse(format!(
                 "convert '{}': weights read from a file keep their units (scale the file)",
                 pr.label()
             )));
+        }
+        let post = float_built.projs[k].post;
+        let g = gain[post].expect("validation: projections end at neurons");
+        let w = float_weights(float_built, k);
+        let top = w.iter().fold(0.0f64, |m, w| m.max(w.abs())) * g / 64.0;
+        let mixed = LoihiSynapses::default().sign_mode_of(&w) == SignMode::Mixed;
+        let (_, mut e) = mant_exp(top, if mixed { 254.0 } else { 255.0 }, -8, 7);
+        if e < 0 {
+            negative[post] += 1;
+            if negative[post] > 2 {
+                notes.push(format!(
+                    "'{}': weight_exp {e} raised to 0 (two other projections onto '{}' have \
+                     negative exponents, the most one population takes)",
+                    pr.label(),
+                    pr.to
+                ));
+                e = 0;
+            }
+        }
+        let k_m = g / 64.0 / f64::from(e).exp2();
+        let q = &mut out.projections[k];
+        q.weight = pr.weight.affine(k_m, 0.0).expect("a scaled distribution");
+        if let Connect::List {
+            weights: Some(ws), ..
+        } = &mut q.connect
+        {
+            ws.iter_mut().for_each(|x| *x *= k_m);
         }
         q.loihi = Some(LoihiSynapses::default().weight_exp(e));
         exps.push((pr.label(), e, k_m, g, w));
@@ -364,16 +376,11 @@ pub fn to_loihi(net: &Network, opts: &ConvertOptions) -> crate::Result<Conversio
         keep
     });
     out.validate()?;
-    let built = crate::build::build(&out, opts.seed)?;
+    let built = crate::build::build(&out, seed)?;
     for (k, (name, e, k_m, g, want)) in exps.into_iter().enumerate() {
-        let pr = &built.projs[k];
-        let Dynamics::Neurons(Neurons::LoihiLif(post)) = &built.pops[pr.post].dynamics else {
-            unreachable!("converted")
-        };
-        let down = e + post.k.in_shift[pr.receptor] as i32;
+        let (_, mantissas) = built.loihi_mantissas(&out, k).expect("converted");
         let (mut num, mut den, mut zeroed) = (0.0, 0.0, 0);
-        for (s, w) in want.iter().enumerate() {
-            let m = pr.wfix.get(s) >> down;
+        for (&m, w) in mantissas.iter().zip(&want) {
             let got = f64::from(m) * 64.0 * f64::from(e).exp2();
             let w = w * g;
             num += (got - w) * (got - w);

@@ -2,10 +2,7 @@
 use super::{Connection, FORMAT, LavaNet, Process};
 use crate::build::{Delays, Dynamics};
 use crate::model::{Dist, Network, NeuronModel};
-use crate::neuron::{Neurons, Sources};
-
-/// Why a model has no Lava description.
-pub type ExportError = crate::Error;
+use crate::neuron::Sources;
 
 fn unsupported(what: String) -> crate::Error {
     crate::Error::Unsupported {
@@ -89,10 +86,10 @@ impl LavaNet {
             )));
         }
         let mut connections = vec![];
-        for (pr, bp) in net.projections.iter().zip(built.projs.iter()) {
-            let Dynamics::Neurons(Neurons::LoihiLif(post)) = &built.pops[bp.post].dynamics else {
-                unreachable!("validation: projections end at loihi_lif or sources refuse them")
-            };
+        for (k, (pr, bp)) in net.projections.iter().zip(built.projs.iter()).enumerate() {
+            let (shift, mantissas) = built
+                .loihi_mantissas(net, k)
+                .expect("validation: projections end at loihi_lif or sources refuse them");
             if !matches!(bp.delays, Delays::Const(1)) {
                 return Err(unsupported(format!(
                     "describe '{}': its delays are not one step (Lava's Dense has one)",
@@ -100,22 +97,18 @@ impl LavaNet {
                 )));
             }
             let syn = pr.loihi.clone().unwrap_or_default();
-            let down = (syn.weight_exp + post.k.in_shift[bp.receptor] as i32) as u32;
-            if down > 23 {
+            if shift > 23 {
                 return Err(unsupported(format!(
                     "describe '{}': weight_exp {} shifts a 9-bit mantissa past 32 bits, so \
                      the ring no longer holds it",
                     bp.name, syn.weight_exp
                 )));
             }
-            let (mut pre, mut post_ids, mut weight) = (vec![], vec![], vec![]);
-            for j in 0..bp.row_ptr.len() - 1 {
-                for s in bp.row_ptr[j] as usize..bp.row_ptr[j + 1] as usize {
-                    pre.push(j as u32);
-                    post_ids.push(bp.targets[s]);
-                    weight.push(i64::from(bp.wfix.get(s) >> down));
-                }
-            }
+            // CSR rows: synapse s of row j has pre j, post targets[s].
+            let pre = (0..bp.row_ptr.len() - 1)
+                .flat_map(|j| (bp.row_ptr[j]..bp.row_ptr[j + 1]).map(move |_| j as u32))
+                .collect();
+            let weight = mantissas.into_iter().map(i64::from).collect();
             // Clipping and truncation are idempotent, and Lava's own sign mode of
             // these integers gives them back unchanged.
             let sign_mode = None;
@@ -124,7 +117,7 @@ impl LavaNet {
                 from: pr.from.clone(),
                 to: pr.to.clone(),
                 pre,
-                post: post_ids,
+                post: bp.targets.clone(),
                 weight,
                 weight_exp: syn.weight_exp,
                 num_weight_bits: syn.num_weight_bits,

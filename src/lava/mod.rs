@@ -299,7 +299,6 @@ impl LavaNet {
             }
             net.add_projection(pr);
         }
-        net.source = None;
         net.validate().map_err(|e| match e {
             crate::Error::Model { issues, .. } => crate::Error::Model {
                 source_name: source.clone(),
@@ -310,5 +309,3 @@ impl LavaNet {
         Ok(net)
     }
 }
-
-pub use export::ExportError;

@@ -105,31 +105,35 @@ impl Dist {
         }
     }
 
-    /// The distribution of `k·x` for `k > 0`.
+    /// The distribution of `k·x + b` for `k > 0`; `None` where that is not a
+    /// distribution of the same kind (a log-normal or exponential shifted by
+    /// `b ≠ 0`).
     ///
     /// ```
     /// use astroglia::model::Dist;
-    /// assert_eq!(Dist::Uniform { low: -1.0, high: 2.0 }.scaled(2.0),
-    ///            Dist::Uniform { low: -2.0, high: 4.0 });
+    /// assert_eq!(Dist::Uniform { low: -1.0, high: 2.0 }.affine(2.0, 1.0),
+    ///            Some(Dist::Uniform { low: -1.0, high: 5.0 }));
+    /// assert_eq!(Dist::Exponential { mean: 1.0 }.affine(2.0, 1.0), None);
     /// ```
-    pub fn scaled(&self, k: f64) -> Dist {
+    pub fn affine(&self, k: f64, b: f64) -> Option<Dist> {
         debug_assert!(k > 0.0);
-        match *self {
-            Dist::Const(v) => Dist::Const(v * k),
+        Some(match *self {
+            Dist::Const(v) => Dist::Const(v * k + b),
             Dist::Uniform { low, high } => Dist::Uniform {
-                low: low * k,
-                high: high * k,
+                low: low * k + b,
+                high: high * k + b,
             },
             Dist::Normal { mean, std } => Dist::Normal {
-                mean: mean * k,
+                mean: mean * k + b,
                 std: std * k,
             },
-            Dist::Lognormal { mu, sigma } => Dist::Lognormal {
+            Dist::Lognormal { mu, sigma } if b == 0.0 => Dist::Lognormal {
                 mu: mu + k.ln(),
                 sigma,
             },
-            Dist::Exponential { mean } => Dist::Exponential { mean: mean * k },
-        }
+            Dist::Exponential { mean } if b == 0.0 => Dist::Exponential { mean: mean * k },
+            _ => return None,
+        })
     }
 
     /// Draws one value. Parameters must have passed [`Dist::check`].

@@ -380,6 +380,15 @@ pub struct LoihiConsts {
     pub in_shift: [u32; 2],
 }
 
+impl LoihiConsts {
+    /// How far the ring's values of a projection with `weight_exp` on ring
+    /// `receptor` are shifted up from Lava's integer weights.
+    pub fn weight_shift(&self, receptor: usize, weight_exp: i32) -> u32 {
+        // Validation and the build keep it in 0..=31.
+        (weight_exp + self.in_shift[receptor] as i32) as u32
+    }
+}
+
 /// State of a Loihi LIF population, structure of arrays.
 #[derive(Debug, Clone, Default)]
 pub struct LoihiState {

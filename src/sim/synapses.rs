@@ -1,9 +1,8 @@
 //! A projection's built synapses as arrays (`Simulator::synapses`), and the
 //! chunked walk over them that the connectivity file writer streams.
 use super::Simulator;
-use crate::build::{Built, BuiltProj, Delays, Dynamics};
+use crate::build::{Built, BuiltProj, Delays};
 use crate::model::{Network, Receptor};
-use crate::neuron::Neurons;
 
 /// The synapses of one projection, one index per synapse, in the engine's
 /// order (CSR: by presynaptic neuron, then ascending target).
@@ -61,10 +60,7 @@ pub(super) fn proj_meta(b: &Built, net: &Network) -> Vec<ProjMeta> {
         .iter()
         .map(|p| {
             let post = &b.pops[p.post];
-            let lsb = match &post.dynamics {
-                Dynamics::Neurons(Neurons::LifFixed(fx)) => fx.k.weight_unit(p.receptor),
-                _ => (-f64::from(post.scale_log2[p.receptor])).exp2(),
-            };
+            let lsb = post.weight_lsb(p.receptor);
             let model = &net.populations[p.post].model;
             let name = ["exc", "inh"][p.receptor];
             let unit = match (model.receptors(), model) {

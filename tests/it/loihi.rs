@@ -308,3 +308,32 @@ fn the_loihi_liquid_gives_lavas_lsm_features() {
         }
     }
 }
+
+#[test]
+fn conversion_keeps_two_negative_exponents_per_population_and_says_so() {
+    use astroglia::lava::convert::{ConvertOptions, to_loihi};
+    // Three projections of tiny weights onto one population each want a
+    // negative exponent; the build floors two on their own, so the third is
+    // raised to 0 with a note, and the converted model builds.
+    let mut text = String::from(
+        "[[populations]]\nname = \"s\"\nsize = 20\npoisson = { rate_hz = 10.0 }\n\n\
+         [[populations]]\nname = \"n\"\nsize = 5\nlif = { t_ref_ms = 0.0 }\n",
+    );
+    for k in 0..3 {
+        text += &format!(
+            "\n[[projections]]\nname = \"p{k}\"\nfrom = \"s\"\nto = \"n\"\n\
+             connect = {{ all_to_all = {{}} }}\nweight = 0.01\n"
+        );
+    }
+    let net = astroglia::model::parse_toml(&text, "three.toml").unwrap();
+    let c = to_loihi(&net, &ConvertOptions::default()).unwrap();
+    let exps: Vec<i32> = c.projections.iter().map(|p| p.weight_exp).collect();
+    assert_eq!(exps[2], 0, "{exps:?}");
+    assert!(exps[0] < 0 && exps[1] < 0, "{exps:?}");
+    assert!(
+        c.notes.iter().any(|n| n.contains("'p2': weight_exp")),
+        "{:?}",
+        c.notes
+    );
+    build(&c.model, 1).expect("the converted model builds");
+}
